@@ -1,0 +1,172 @@
+// The configuration: an immutable, typed value parsed from the IOS-style file
+// (../shared/spec/config.md). Every part reads a shared_ptr<const Config>; a
+// reload builds a new value and swaps the pointer, nothing is edited in place.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace voxfork::config {
+
+enum class LogLevel { debug, info, warning, error };
+enum class Transport { udp, tcp };
+enum class Codec { g711ulaw, g711alaw, g729, g722, opus };
+
+// The six `secure-ciphersuite` names of config.md, in the order of its table.
+enum class CipherSuite {
+    aes_128_cbc_sha,
+    dhe_rsa_aes_cbc_sha2,
+    ecdhe_rsa_aes_cbc_sha2,
+    rsa_aes_cbc_sha2,
+    ecdhe_ecdsa_aes_gcm_sha2,
+    ecdhe_rsa_aes_gcm_sha2,
+};
+
+// An IPv4 address or network, host byte order.
+struct Ipv4Net {
+    std::uint32_t address = 0;
+    std::uint32_t mask = 0xffffffffu;
+    bool operator==(const Ipv4Net&) const = default;
+};
+
+struct SipSettings {
+    std::string control_address = "127.0.0.1";  // bind control source-address
+    std::optional<std::string> media_address;    // bind media source-address; unset: control address
+    std::uint16_t listen_port = 5060;            // listen-port non-secure
+    bool operator==(const SipSettings&) const = default;
+
+    const std::string& effective_media_address() const { return media_address ? *media_address : control_address; }
+};
+
+struct VoipService {
+    std::uint16_t rtp_port_min = 16384;
+    std::uint16_t rtp_port_max = 32767;
+    // `ip address trusted list` entries; empty means the default rule (the
+    // dial-peers' session-target addresses only).
+    std::vector<Ipv4Net> trusted;
+    SipSettings sip;
+    bool operator==(const VoipService&) const = default;
+};
+
+struct Proxy {
+    bool is_ip = false;  // `proxy ip` (literal) versus `proxy host` (a name for c-ares)
+    std::string host;
+    std::uint16_t port = 0;
+    bool operator==(const Proxy&) const = default;
+};
+
+struct StreamServiceProfile {
+    std::uint32_t tag = 0;
+    std::string description;
+    int calls_threshold = 3;
+    int idle_timeout_minutes = 30;
+    std::vector<CipherSuite> ciphersuites;  // empty: all six
+    bool allow_tls13 = false;               // `tls-version 1.2 1.3`
+    std::optional<Proxy> proxy;
+    std::optional<std::string> source_ip;
+    bool operator==(const StreamServiceProfile&) const = default;
+};
+
+struct MediaClass {
+    std::uint32_t tag = 0;
+    std::optional<std::uint32_t> stream_service_profile;
+    bool operator==(const MediaClass&) const = default;
+};
+
+struct Trustpoint {
+    std::string name;
+    bool enrollment_terminal = false;
+    bool enrollment_pem = false;
+    bool revocation_check_none = false;
+    bool serial_number = false;
+    std::optional<std::string> subject_name;
+    std::optional<std::string> ca_file;
+    bool operator==(const Trustpoint&) const = default;
+};
+
+struct SessionTarget {
+    enum class Kind { ipv4, dns };
+    Kind kind = Kind::ipv4;
+    std::string host;  // dotted quad for ipv4, a name for dns
+    std::uint16_t port = 5060;
+    bool operator==(const SessionTarget&) const = default;
+};
+
+struct DialPeer {
+    std::uint32_t tag = 0;
+    std::string description;
+    bool session_protocol_sipv2 = false;
+    std::optional<SessionTarget> session_target;
+    Transport transport = Transport::udp;
+    std::optional<std::string> incoming_called_number;  // a dial-peer pattern
+    std::optional<std::string> destination_pattern;     // a dial-peer pattern
+    std::optional<Codec> codec;                         // unset: every codec passes
+    bool dtmf_relay_rtp_nte = false;
+    std::optional<std::uint32_t> media_class;
+    bool shutdown = false;
+    bool operator==(const DialPeer&) const = default;
+};
+
+struct NameServer {
+    std::uint32_t address = 0;  // host byte order
+    std::uint16_t port = 53;
+    bool operator==(const NameServer&) const = default;
+};
+
+struct Config {
+    std::string hostname = "voxfork";
+    VoipService voip;
+    std::map<std::uint32_t, StreamServiceProfile> stream_service_profiles;
+    std::map<std::uint32_t, MediaClass> media_classes;
+    std::map<std::string, Trustpoint> trustpoints;
+    std::optional<std::string> http_client_secure_trustpoint;
+    std::map<std::uint32_t, DialPeer> dial_peers;
+    std::map<std::string, std::uint32_t> ip_hosts;  // name -> IPv4, host byte order
+    std::vector<NameServer> name_servers;           // empty: system resolver configuration
+    int license_usage_interval_seconds = 3600;
+    std::string control_socket = "/run/voxfork/voxforkd.sock";
+    LogLevel logging_level = LogLevel::info;
+    bool operator==(const Config&) const = default;
+
+    // The stream-service profile a dial-peer's media-class leads to, if any.
+    const StreamServiceProfile* profile_for_dial_peer(std::uint32_t dial_peer_tag) const;
+    // The CA file of `http client secure-trustpoint`, if one is configured.
+    std::optional<std::string> websocket_ca_file() const;
+};
+
+using ConfigPtr = std::shared_ptr<const Config>;
+
+// One problem found in a file: `PATH:LINE: MESSAGE` when printed.
+struct ConfigError {
+    std::string path;
+    int line = 0;
+    std::string message;
+    std::string to_string() const;
+};
+
+struct ParseResult {
+    ConfigPtr config;                 // set only when errors is empty
+    std::vector<ConfigError> errors;  // every error of the file, in line order
+};
+
+// Parses text; `path` is only used in error messages.
+ParseResult parse(std::string_view text, const std::string& path);
+// Reads and parses a file (a directory, an unreadable or a binary file are errors too).
+ParseResult parse_file(const std::string& path);
+
+// `show running-config`: IOS syntax with defaults omitted; parse(print(c)) == c.
+std::string print(const Config& config);
+
+// Names as they appear in the file and on the wire.
+std::string_view to_string(Codec);
+std::string_view to_string(CipherSuite);
+std::string_view to_string(Transport);
+std::string_view to_string(LogLevel);
+std::string format_ipv4(std::uint32_t address_host_order);
+
+}  // namespace voxfork::config

@@ -1,0 +1,103 @@
+// The RTP relay: one RTP/RTCP port pair per call leg, anchored media relayed
+// between the two legs of a call, and a per-direction tap for forking.
+//
+// Threads: the relay runs its own packet thread. Every method below is called
+// from the control-plane thread; the relay makes the change visible to its
+// packet thread without a lock on the packet path. TapSink callbacks run on
+// the packet thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+
+namespace voxfork::media {
+
+// Leg a is the call's inbound (anchor) leg, leg b the outbound one.
+enum class Leg : std::uint8_t { a = 0, b = 1 };
+// The caller stream is what leg a's remote sends; the callee stream what leg b's sends.
+enum class Direction : std::uint8_t { caller = 0, callee = 1 };
+
+struct Endpoint {
+    std::uint32_t address = 0;  // IPv4, host byte order; 0 = unknown / on hold
+    std::uint16_t port = 0;
+    bool operator==(const Endpoint&) const = default;
+};
+
+// One RTP packet as the tap sees it. `payload` is valid only during the call.
+struct RtpPacket {
+    std::uint16_t sequence = 0;
+    std::uint32_t timestamp = 0;
+    std::uint32_t ssrc = 0;
+    std::uint8_t payload_type = 0;
+    bool marker = false;
+    std::span<const std::uint8_t> payload;
+    std::int64_t arrival_ns = 0;  // CLOCK_MONOTONIC at receive
+};
+
+// Receives every RTP packet of one direction of one call, after it was
+// forwarded. Runs on the packet thread: no blocking, no allocation.
+class TapSink {
+public:
+    virtual ~TapSink() = default;
+    virtual void on_rtp(Direction direction, const RtpPacket& packet) noexcept = 0;
+};
+
+using SessionId = std::uint32_t;
+
+// Relay counters, per direction; read from any thread.
+struct DirectionCounters {
+    std::atomic<std::uint64_t> packets_relayed{0};
+    std::atomic<std::uint64_t> bytes_relayed{0};
+    std::atomic<std::uint64_t> rtcp_relayed{0};
+    std::atomic<std::uint64_t> dropped_unexpected_source{0};
+    std::atomic<std::uint64_t> dropped_malformed{0};
+    std::atomic<std::uint64_t> dropped_no_destination{0};  // far leg's remote unknown or on hold
+    std::atomic<std::uint64_t> dropped_send_error{0};
+};
+
+struct RelayCounters {
+    DirectionCounters direction[2];  // indexed by Direction
+    std::atomic<std::uint64_t> ports_skipped_in_use{0};
+    std::atomic<std::uint64_t> allocation_failures{0};
+};
+
+struct RelayOptions {
+    std::string bind_address = "127.0.0.1";
+    std::uint16_t port_min = 16384;  // even
+    std::uint16_t port_max = 32767;
+    // Source check on received packets: by default a leg accepts packets from
+    // its signalled address, any port; true also requires the signalled port.
+    bool strict_source_port = false;
+};
+
+class Relay {
+public:
+    static std::unique_ptr<Relay> create(const RelayOptions& options);
+    virtual ~Relay() = default;
+
+    virtual void start() = 0;  // starts the packet thread
+    virtual void stop() = 0;   // joins it; every session is released
+
+    // Two port pairs (one per leg) from the range; ports another program holds
+    // are skipped. nullopt when the range is exhausted.
+    virtual std::optional<SessionId> allocate() = 0;
+    virtual std::uint16_t local_rtp_port(SessionId, Leg) const = 0;  // RTCP is +1
+    // Where a leg's remote wants its RTP (and RTCP, usually port+1). An
+    // endpoint with address 0 (hold, c=0.0.0.0) stops sending to that leg.
+    virtual void set_remote(SessionId, Leg, Endpoint rtp, Endpoint rtcp) = 0;
+    // Ports go back to the pool; a tap attached to the session is detached.
+    virtual void release(SessionId) = 0;
+    // Attaches (or with nullptr detaches) the tap of one direction. After a
+    // detach returns, the packet thread no longer calls the old sink.
+    virtual void set_tap(SessionId, Direction, TapSink* sink) = 0;
+
+    virtual const RelayCounters& counters() const = 0;
+    virtual std::size_t ports_free() const = 0;     // port pairs left in the pool
+    virtual std::size_t ports_total() const = 0;
+};
+
+}  // namespace voxfork::media

@@ -1,0 +1,105 @@
+// The operator's surface: the command registry behind the control socket,
+// alarms and the event trace. Every part registers its show/clear commands
+// here; ops never reaches into a part's internals.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "voxfork/config.hpp"
+
+namespace voxfork::ops {
+
+// What a command printed. `data` is what `| json` prints; when it is null the
+// json filter prints {"lines": [...]} built from the text.
+struct CommandOutput {
+    std::string text;
+    nlohmann::json data;
+};
+
+// Thrown by a handler for arguments it cannot accept; the client sees
+// "% Invalid input detected" and the message.
+struct CommandError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// The words that followed the registered command, e.g. {"60"} for
+// `show voip stream-service connection id 60` registered as
+// `show voip stream-service connection id`.
+using CommandArgs = std::vector<std::string>;
+using CommandHandler = std::function<CommandOutput(const CommandArgs&)>;
+
+struct CommandResult {
+    bool ok = true;
+    std::string text;  // ends with a newline unless empty
+};
+
+class CommandRegistry {
+public:
+    // `words` is the command's fixed part ("show call active voice brief").
+    // The longest registered prefix of a line's words picks the handler.
+    // `max_args` bounds how many further words it takes (more are rejected).
+    void add(std::string words, std::string help, std::size_t max_args, CommandHandler handler);
+
+    // Runs one command line, output filters (`| include`, `| exclude`,
+    // `| section`/`| sec`, `| json`) included. Never throws.
+    CommandResult execute(std::string_view line) const;
+
+    // "command — help" lines, for `?` and `help`.
+    std::string help() const;
+
+private:
+    struct Entry {
+        std::vector<std::string> words;
+        std::string help;
+        std::size_t max_args;
+        CommandHandler handler;
+    };
+    std::vector<Entry> entries_;
+};
+
+// Applies one output filter ("include REGEX", "json", ...) to a command's output.
+// Throws CommandError for an unknown filter or a bad regular expression.
+CommandOutput apply_filter(const CommandOutput& output, std::string_view filter);
+
+// The event trace of operations.md, logged at info level:
+//   FORK_ET: TYPE = GLOBAL : <text>
+//   FORK_ET: TYPE = CALL : callid <id> : <text>
+void trace_global(std::string_view text);
+void trace_call(std::uint64_t callid, std::string_view text);
+
+// Sends `%SIP-3-STREAM_SERVICE: <text>` to syslog (local7, error) and the log.
+void raise_alarm(std::string_view text);
+
+// A counter with the alarm rule of operations.md: an alarm when its count
+// reaches 1 and then every tenth (10, 20, ...), carrying that count, e.g.
+// "%SIP-3-STREAM_SERVICE: 1 HTTP connection failures" for the label
+// "HTTP connection failures". Used on the control-plane thread.
+class AlarmedCounter {
+public:
+    explicit AlarmedCounter(std::string label) : label_(std::move(label)) {}
+    void increment();
+    std::uint64_t value() const { return count_; }
+    void reset() { count_ = 0; }
+    const std::string& label() const { return label_; }
+
+private:
+    std::string label_;
+    std::uint64_t count_ = 0;
+};
+
+// Logging: spdlog's default logger writes to stderr with `tag` (the hostname);
+// alarms also go to syslog facility local7.
+void setup_logging(const std::string& tag, config::LogLevel level);
+void set_log_level(config::LogLevel level);
+
+}  // namespace voxfork::ops

@@ -1,0 +1,132 @@
+#include "daemon.hpp"
+
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <boost/asio/post.hpp>
+#include <cstdlib>
+#include <spdlog/spdlog.h>
+
+namespace voxfork {
+
+namespace {
+
+// systemd's Type=notify readiness message, without linking libsystemd.
+void notify_systemd(const char* state) {
+    const char* path = std::getenv("NOTIFY_SOCKET");
+    if (!path || (path[0] != '/' && path[0] != '@')) return;
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    const std::size_t length = std::min(std::strlen(path), sizeof(address.sun_path) - 1);
+    std::memcpy(address.sun_path, path, length);
+    if (address.sun_path[0] == '@') address.sun_path[0] = '\0';  // abstract namespace
+    const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return;
+    ::sendto(fd, state, std::strlen(state), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&address),
+             static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + length));
+    ::close(fd);
+}
+
+}  // namespace
+
+struct Daemon::Parts {
+    // --- media: the RTP relay (its own packet thread) ---
+    // --- ws: the WebSocket connection pool ---
+    // --- sip: the B2BUA ---
+    // --- fork: the fork controller ---
+};
+
+Daemon::Daemon(std::string config_path, config::ConfigPtr config)
+    : config_path_(std::move(config_path)), config_(std::move(config)),
+      signals_(io_, SIGTERM, SIGINT, SIGHUP), control_socket_(io_, commands_), parts_(std::make_unique<Parts>()) {}
+
+Daemon::~Daemon() = default;
+
+int Daemon::run() {
+    // A client that hangs up mid-answer must not kill the daemon.
+    ::signal(SIGPIPE, SIG_IGN);
+    register_commands();
+    try {
+        start_parts();
+        control_socket_.open(config_->control_socket);
+    } catch (const std::exception& e) {
+        spdlog::critical("cannot start: {}", e.what());
+        shutdown();
+        io_.run();
+        return 1;
+    }
+
+    std::function<void(boost::system::error_code, int)> on_signal = [&](auto ec, int signal_number) {
+        if (ec) return;
+        if (signal_number == SIGHUP) {
+            reload();
+        } else {
+            spdlog::info("received {}, stopping", signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
+            shutdown();
+            return;
+        }
+        signals_.async_wait(on_signal);
+    };
+    signals_.async_wait(on_signal);
+
+    spdlog::info("voxforkd {} started with {}", VOXFORK_VERSION, config_path_);
+    notify_systemd("READY=1");
+    io_.run();
+    spdlog::info("voxforkd stopped");
+    return 0;
+}
+
+void Daemon::start_parts() {
+    // Each part is created here from the configuration, in dependency order:
+    // media, ws, sip, fork.
+}
+
+void Daemon::register_commands() {
+    commands_.add("show running-config", "the configuration in effect", 0, [this](const ops::CommandArgs&) {
+        return ops::CommandOutput{config::print(*config_), {}};
+    });
+    commands_.add("show version", "the daemon's version", 0, [](const ops::CommandArgs&) {
+        return ops::CommandOutput{std::string("voxforkd ") + VOXFORK_VERSION + "\n",
+                                  {{"version", VOXFORK_VERSION}}};
+    });
+    commands_.add("show hostname", "the configured hostname (the client's prompt)", 0,
+                  [this](const ops::CommandArgs&) {
+                      return ops::CommandOutput{config_->hostname + "\n", {{"hostname", config_->hostname}}};
+                  });
+    commands_.add("help", "the commands this daemon knows", 0,
+                  [this](const ops::CommandArgs&) { return ops::CommandOutput{commands_.help(), {}}; });
+}
+
+void Daemon::reload() {
+    auto result = config::parse_file(config_path_);
+    if (!result.errors.empty()) {
+        for (const auto& error : result.errors) spdlog::error("{}", error.to_string());
+        spdlog::error("reload of {} failed with {} error(s); keeping the running configuration", config_path_,
+                      result.errors.size());
+        return;
+    }
+    const auto& next = *result.config;
+    if (next.control_socket != config_->control_socket)
+        spdlog::warn("control-socket changed to {}: takes effect at the next start", next.control_socket);
+    if (next.voip.sip != config_->voip.sip || next.voip.rtp_port_min != config_->voip.rtp_port_min ||
+        next.voip.rtp_port_max != config_->voip.rtp_port_max)
+        spdlog::warn("SIP bind addresses, port and RTP port range changes take effect at the next start");
+    config_ = std::move(result.config);
+    ops::set_log_level(config_->logging_level);
+    // Parts pick up the new configuration here (dial-peers, profiles, ...).
+    spdlog::info("configuration reloaded from {}", config_path_);
+}
+
+void Daemon::shutdown() {
+    if (stopping_) return;
+    stopping_ = true;
+    boost::system::error_code ignored;
+    signals_.cancel(ignored);
+    control_socket_.close();
+    // Parts stop in reverse order: fork (STOP to the servers), sip (BYE), ws, media.
+    io_.stop();
+}
+
+}  // namespace voxfork

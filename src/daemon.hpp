@@ -1,0 +1,44 @@
+// The daemon: owns the control-plane io_context, the current configuration,
+// the command registry, the control socket and every part, and joins them.
+// It is the only place that knows all the parts.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <memory>
+#include <string>
+
+#include "voxfork/config.hpp"
+#include "voxfork/control_socket.hpp"
+#include "voxfork/ops.hpp"
+
+namespace voxfork {
+
+class Daemon {
+public:
+    Daemon(std::string config_path, config::ConfigPtr config);
+    ~Daemon();
+
+    // Runs until SIGTERM/SIGINT; returns the process exit status.
+    int run();
+
+private:
+    void start_parts();
+    void register_commands();
+    void reload();
+    void shutdown();
+
+    std::string config_path_;
+    config::ConfigPtr config_;
+    boost::asio::io_context io_;
+    boost::asio::signal_set signals_;
+    ops::CommandRegistry commands_;
+    ops::ControlSocket control_socket_;
+    bool stopping_ = false;
+
+    // The parts, joined here (each added by its subsystem).
+    struct Parts;
+    std::unique_ptr<Parts> parts_;
+};
+
+}  // namespace voxfork

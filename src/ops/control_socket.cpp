@@ -1,0 +1,175 @@
+#include "voxfork/control_socket.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <boost/asio.hpp>
+#include <filesystem>
+#include <set>
+#include <spdlog/spdlog.h>
+
+#include "voxfork/ops.hpp"
+
+namespace voxfork::ops {
+
+namespace asio = boost::asio;
+using stream_protocol = asio::local::stream_protocol;
+
+namespace {
+
+// One connected client: read a line, run it, write the answer, repeat.
+class ClientSession : public std::enable_shared_from_this<ClientSession> {
+public:
+    using Closed = std::function<void(ClientSession*)>;
+
+    ClientSession(stream_protocol::socket socket, const CommandRegistry& commands, Closed on_closed)
+        : socket_(std::move(socket)), commands_(commands), on_closed_(std::move(on_closed)),
+          input_(input_storage_, ControlSocket::max_line_bytes) {}
+
+    void start() { read_line(); }
+    void close() {
+        boost::system::error_code ignored;
+        socket_.close(ignored);
+    }
+
+private:
+    void read_line() {
+        asio::async_read_until(socket_, input_, '\n', [self = shared_from_this()](auto ec, std::size_t n) {
+            self->on_line(ec, n);
+        });
+    }
+
+    void on_line(boost::system::error_code ec, std::size_t length) {
+        if (ec == asio::error::not_found) {
+            // The line outgrew the limit: answer once, then hang up, since the
+            // rest of that line cannot be told apart from a next command.
+            respond({false, "% Invalid input detected: command line longer than " +
+                                std::to_string(ControlSocket::max_line_bytes) + " bytes\n"},
+                    /*then_close=*/true);
+            return;
+        }
+        if (ec) return finish();
+        std::string line = input_storage_.substr(0, length - 1);
+        input_.consume(length);
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        respond(commands_.execute(line), false);
+    }
+
+    void respond(CommandResult result, bool then_close) {
+        answer_ = (result.ok ? "0 " : "1 ") + std::to_string(result.text.size()) + "\n" + result.text;
+        asio::async_write(socket_, asio::buffer(answer_),
+                          [self = shared_from_this(), then_close](auto ec, std::size_t) {
+                              if (ec || then_close) return self->finish();
+                              self->read_line();
+                          });
+    }
+
+    void finish() {
+        close();
+        if (on_closed_) std::exchange(on_closed_, nullptr)(this);
+    }
+
+    stream_protocol::socket socket_;
+    const CommandRegistry& commands_;
+    Closed on_closed_;
+    std::string input_storage_;
+    asio::dynamic_string_buffer<char, std::char_traits<char>, std::allocator<char>> input_;
+    std::string answer_;
+};
+
+bool someone_listens(const std::string& path, asio::io_context& io) {
+    stream_protocol::socket probe(io);
+    boost::system::error_code ec;
+    probe.connect(stream_protocol::endpoint(path), ec);
+    return !ec;
+}
+
+}  // namespace
+
+struct ControlSocket::Impl : std::enable_shared_from_this<ControlSocket::Impl> {
+    Impl(asio::io_context& io, const CommandRegistry& commands) : io(io), commands(commands), acceptor(io) {}
+
+    void accept() {
+        acceptor.async_accept([self = shared_from_this()](auto ec, stream_protocol::socket socket) {
+            if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) return;
+            if (!ec) self->admit(std::move(socket));
+            self->accept();
+        });
+    }
+
+    void admit(stream_protocol::socket socket) {
+        if (sessions.size() >= max_clients) {
+            spdlog::warn("control socket: {} clients connected, refusing another", sessions.size());
+            return;  // the socket closes as it goes out of scope
+        }
+        auto session = std::make_shared<ClientSession>(
+            std::move(socket), commands, [weak = weak_from_this()](ClientSession* s) {
+                if (auto self = weak.lock()) {
+                    std::erase_if(self->sessions, [s](const auto& p) { return p.get() == s; });
+                }
+            });
+        sessions.push_back(session);
+        session->start();
+    }
+
+    asio::io_context& io;
+    const CommandRegistry& commands;
+    stream_protocol::acceptor acceptor;
+    std::vector<std::shared_ptr<ClientSession>> sessions;
+    std::string path;
+};
+
+ControlSocket::ControlSocket(asio::io_context& io, const CommandRegistry& commands)
+    : impl_(std::make_shared<Impl>(io, commands)) {}
+
+ControlSocket::~ControlSocket() { close(); }
+
+void ControlSocket::open(const std::string& path) {
+    namespace fs = std::filesystem;
+    if (path.empty()) throw std::runtime_error("control socket path is empty");
+    if (path.size() >= sizeof(sockaddr_un::sun_path))
+        throw std::runtime_error("control socket path " + path + " is too long for a Unix socket");
+
+    std::error_code fs_ec;
+    const fs::path parent = fs::path(path).parent_path();
+    if (!parent.empty()) fs::create_directories(parent, fs_ec);
+
+    const auto status = fs::symlink_status(path, fs_ec);
+    if (fs::exists(status)) {
+        if (!fs::is_socket(status))
+            throw std::runtime_error("control socket " + path + " exists and is not a socket");
+        if (someone_listens(path, impl_->io))
+            throw std::runtime_error("control socket " + path + " is in use by another voxforkd");
+        fs::remove(path, fs_ec);  // stale: left by a daemon that did not exit cleanly
+    }
+
+    boost::system::error_code ec;
+    auto& acceptor = impl_->acceptor;
+    acceptor.open(stream_protocol(), ec);
+    if (!ec) acceptor.bind(stream_protocol::endpoint(path), ec);
+    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+        acceptor.close();
+        throw std::runtime_error("control socket " + path + ": " + ec.message());
+    }
+    ::chmod(path.c_str(), 0660);
+    impl_->path = path;
+    impl_->accept();
+    spdlog::info("control socket listening on {}", path);
+}
+
+void ControlSocket::close() {
+    if (!impl_) return;
+    boost::system::error_code ec;
+    if (impl_->acceptor.is_open()) impl_->acceptor.close(ec);
+    for (auto sessions = std::move(impl_->sessions); auto& s : sessions) s->close();
+    if (!impl_->path.empty()) {
+        ::unlink(impl_->path.c_str());
+        impl_->path.clear();
+    }
+}
+
+std::size_t ControlSocket::clients() const { return impl_->sessions.size(); }
+
+}  // namespace voxfork::ops

@@ -1,0 +1,67 @@
+#include <gtest/gtest.h>
+
+#include "voxfork/ops.hpp"
+
+using voxfork::ops::apply_filter;
+using voxfork::ops::CommandError;
+using voxfork::ops::CommandOutput;
+
+namespace {
+
+const CommandOutput running_config{
+    "hostname lab\n"
+    "!\n"
+    "voice service voip\n"
+    " rtp-port range 20000 29999\n"
+    " sip\n"
+    "  bind media source-address 127.0.0.1\n"
+    "!\n"
+    "media profile stream-service 99\n"
+    " connection calls-threshold 3\n"
+    "!\n"
+    "media class 9\n"
+    " stream-service profile 99\n"
+    "end\n",
+    {}};
+
+}  // namespace
+
+TEST(OutputFilter, IncludeKeepsMatchingLines) {
+    EXPECT_EQ(apply_filter(running_config, "include media").text,
+              "  bind media source-address 127.0.0.1\nmedia profile stream-service 99\nmedia class 9\n");
+    EXPECT_EQ(apply_filter(running_config, "include ^media").text, "media profile stream-service 99\nmedia class 9\n");
+}
+
+TEST(OutputFilter, IncludeIsCaseSensitiveEcmaScript) {
+    EXPECT_EQ(apply_filter(running_config, "include MEDIA").text, "");
+    EXPECT_EQ(apply_filter(running_config, "include (class|hostname) \\w+").text, "hostname lab\nmedia class 9\n");
+}
+
+TEST(OutputFilter, ExcludeDropsMatchingLines) {
+    EXPECT_EQ(apply_filter(running_config, "exclude ^( |!)").text,
+              "hostname lab\nvoice service voip\nmedia profile stream-service 99\nmedia class 9\nend\n");
+}
+
+TEST(OutputFilter, SectionPrintsWholeTopLevelBlocks) {
+    EXPECT_EQ(apply_filter(running_config, "section media").text,
+              "voice service voip\n rtp-port range 20000 29999\n sip\n  bind media source-address 127.0.0.1\n"
+              "media profile stream-service 99\n connection calls-threshold 3\n"
+              "media class 9\n stream-service profile 99\n");
+    EXPECT_EQ(apply_filter(running_config, "sec ^media class").text, "media class 9\n stream-service profile 99\n");
+    EXPECT_EQ(apply_filter(running_config, "section threshold").text,
+              "media profile stream-service 99\n connection calls-threshold 3\n");
+}
+
+TEST(OutputFilter, JsonUsesTheCommandsDataOrItsLines) {
+    auto lines = nlohmann::json::parse(apply_filter({"a\nb\n", {}}, "json").text);
+    EXPECT_EQ(lines, (nlohmann::json{{"lines", {"a", "b"}}}));
+    auto data = nlohmann::json::parse(apply_filter({"ignored\n", {{"active", 2}}}, "json").text);
+    EXPECT_EQ(data, (nlohmann::json{{"active", 2}}));
+}
+
+TEST(OutputFilter, BadFiltersAreErrors) {
+    EXPECT_THROW(apply_filter(running_config, "include"), CommandError);
+    EXPECT_THROW(apply_filter(running_config, "include ([unclosed"), CommandError);
+    EXPECT_THROW(apply_filter(running_config, "grep x"), CommandError);
+    EXPECT_THROW(apply_filter(running_config, "json extra"), CommandError);
+}

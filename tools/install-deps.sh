@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs every Debian package that building voxfork, its demo and its test
+# suite need. Idempotent: when everything is present it prints nothing.
+set -euo pipefail
+
+packages=(
+  # build
+  g++ cmake make pkg-config
+  libsofia-sip-ua-dev libboost-dev libboost-system-dev libssl-dev
+  nlohmann-json3-dev libc-ares-dev libspdlog-dev libgtest-dev libgmock-dev
+  libbenchmark-dev libedit-dev
+  # demo and integration tests
+  sip-tester python3 python3-websockets openssl tinyproxy dnsmasq-base
+  procps util-linux iproute2
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$p")
+done
+((${#missing[@]} == 0)) && exit 0
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "install-deps: missing packages (${missing[*]}); run as root" >&2
+  exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what is missing, builds, runs every test
+# (unit and integration) in a normal build, then builds and runs it all again
+# under AddressSanitizer + UndefinedBehaviorSanitizer. Any failure or
+# sanitizer report fails the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+./tools/install-deps.sh
+
+jobs=$(nproc)
+run_suite() {
+    local dir=$1; shift
+    echo "== configure and build: $dir"
+    cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+    cmake --build "$dir" -j "$jobs"
+    echo "== tests: $dir"
+    ctest --test-dir "$dir" --output-on-failure -j "$jobs" --timeout 900
+}
+
+run_suite build
+# halt_on_error: the first report fails the test that caused it.
+export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=0
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+run_suite build-asan -DVOXFORK_SANITIZE=ON
