@@ -141,7 +141,8 @@ struct Config {
 
 using ConfigPtr = std::shared_ptr<const Config>;
 
-// One problem found in a file: `PATH:LINE: MESSAGE` when printed.
+// One problem found in a file: `PATH:LINE: MESSAGE` when printed; line 0
+// (the file as a whole: missing, a directory, unreadable) prints `PATH: MESSAGE`.
 struct ConfigError {
     std::string path;
     int line = 0;
@@ -154,7 +155,8 @@ struct ParseResult {
     std::vector<ConfigError> errors;  // every error of the file, in line order
 };
 
-// Parses text; `path` is only used in error messages.
+// Parses text; `path` is only used in error messages. Never throws; input of
+// any size or content gives either a Config or errors (at most 1000 + 1).
 ParseResult parse(std::string_view text, const std::string& path);
 // Reads and parses a file (a directory, an unreadable or a binary file are errors too).
 ParseResult parse_file(const std::string& path);

@@ -1,6 +1,11 @@
-// Dial-peer pattern matching (config.md "Patterns"): digits, `+`, `.` for any
-// one digit, `[0-9]`-style ranges, a trailing `T` for "this prefix and any
-// digits after it". Longest (most specific) match wins; ties go to the lower tag.
+// Dial-peer pattern matching (config.md "Patterns"): digits, a leading `+`,
+// `.` for any one digit, `[0-9]`/`[2-5]`/`[135]`-style sets, a trailing `T`
+// for "this prefix and zero or more digits after it" (without `T`, or with a
+// trailing `$`, the number must have exactly the pattern's length).
+// Choosing a dial-peer ("longest match"): the most explicit digits wins; then
+// the most `[...]` positions (narrower than `.`); then a fixed-length pattern
+// over a `T` one; then the lower tag. Shutdown dial-peers are skipped.
+// The full grammar is at the top of src/config/dialplan.cpp.
 #pragma once
 
 #include <optional>
@@ -15,7 +20,8 @@ namespace voxfork::dialplan {
 std::string pattern_error(std::string_view pattern);
 
 // How specific the match is (the number of pattern positions that matched a
-// digit explicitly), or nullopt when `number` does not match `pattern`.
+// digit or `+` literally), or nullopt when `number` does not match `pattern`
+// (an invalid pattern matches nothing).
 std::optional<int> match(std::string_view pattern, std::string_view number);
 
 // The dial-peer whose `incoming called-number` matches best (shutdown peers skipped).

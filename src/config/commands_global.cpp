@@ -1,0 +1,213 @@
+// Global commands and the voice service voip sub-modes (trusted list, sip).
+// Repeated single-valued commands: the last one wins. `no` of a single-valued
+// command ignores any arguments after its keywords and restores the default.
+#include <algorithm>
+
+#include "commands.hpp"
+
+namespace voxfork::config::detail {
+namespace {
+
+VoipService& voip(const Context& c) { return c.config.voip; }
+
+// `ip name-server` entries, `ADDR[:PORT]` each.
+std::optional<NameServer> name_server(const Context& c, std::size_t index) {
+    const auto word = c.args[index];
+    const auto [host, port] = split_host_port(word);
+    const auto address = parse_ipv4(host);
+    if (!address || (port && *port == 0)) {
+        c.error("invalid name server \"" + std::string(word) + "\" for \"" + std::string(c.name) +
+                "\" (expected ADDR or ADDR:PORT, PORT 1-65535)");
+        return std::nullopt;
+    }
+    return NameServer{*address, static_cast<std::uint16_t>(port.value_or(53))};
+}
+
+std::optional<std::vector<NameServer>> name_servers(const Context& c) {
+    std::vector<NameServer> list;
+    bool good = true;
+    for (std::size_t i = 0; i < c.args.size(); ++i) {
+        if (auto server = name_server(c, i)) list.push_back(*server);
+        else good = false;
+    }
+    if (!good) return std::nullopt;
+    return list;
+}
+
+// `ipv4 ADDR [MASK]` of the trusted list.
+std::optional<Ipv4Net> trusted_net(const Context& c) {
+    if (!c.at_most(2)) return std::nullopt;
+    const auto address = c.ipv4(0, "ADDR");
+    if (!address) return std::nullopt;
+    std::uint32_t mask = 0xffffffffu;
+    if (c.args.size() > 1) {
+        const auto m = c.ipv4(1, "MASK");
+        if (!m) return std::nullopt;
+        if (!is_contiguous_mask(*m)) {
+            c.error("invalid MASK \"" + std::string(c.args[1]) + "\" for \"ipv4\" (the one bits must be contiguous)");
+            return std::nullopt;
+        }
+        mask = *m;
+    }
+    if ((*address & ~mask) != 0) {
+        c.error("ADDR " + format_ipv4(*address) + " has bits outside MASK " + format_ipv4(mask) + " for \"ipv4\" (the network is " +
+                format_ipv4(*address & mask) + ")");
+        return std::nullopt;
+    }
+    return Ipv4Net{*address, mask};
+}
+
+void set_rtp_port_range(const Context& c) {
+    if (!c.exactly(2, "MIN MAX")) return;
+    const auto min = c.number(0, "MIN", 1024, 65534);
+    const auto max = c.number(1, "MAX", 1024, 65534);
+    if (!min || !max) return;
+    // RTP takes the even ports of the range and RTCP the odd port above each,
+    // so MIN must be even while MAX may be odd (the default 16384 32767).
+    if (*min % 2 != 0) return c.error("MIN " + std::to_string(*min) + " for \"rtp-port range\" must be even (RTP uses even ports)");
+    if (*min >= *max)
+        return c.error("MIN " + std::to_string(*min) + " must be less than MAX " + std::to_string(*max) + " for \"rtp-port range\"");
+    voip(c).rtp_port_min = static_cast<std::uint16_t>(*min);
+    voip(c).rtp_port_max = static_cast<std::uint16_t>(*max);
+}
+
+void set_bind(const Context& c, bool control) {
+    if (!c.exactly(1, "ADDR")) return;
+    if (!c.ipv4(0, "ADDR")) return;
+    auto& sip = voip(c).sip;
+    if (control) sip.control_address = std::string(c.args[0]);
+    else sip.media_address = std::string(c.args[0]);
+}
+
+constexpr CommandSpec commands[] = {
+    {Mode::global, "hostname",
+     [](const Context& c) {
+         if (!c.exactly(1, "NAME")) return;
+         if (auto name = c.simple_name(0, "NAME")) c.config.hostname = *name;
+     },
+     [](const Context& c) { c.config.hostname = Config{}.hostname; }},
+
+    {Mode::global, "voice service voip",
+     [](const Context& c) {
+         if (c.at_most(0)) c.open(Mode::voip);
+     },
+     [](const Context& c) { c.config.voip = VoipService{}; }},
+
+    {Mode::global, "ip host",
+     [](const Context& c) {
+         if (!c.exactly(2, "NAME ADDR")) return;
+         const auto name = c.dns_name(0, "NAME");
+         const auto address = c.ipv4(1, "ADDR");
+         if (name && address) c.config.ip_hosts[*name] = *address;
+     },
+     [](const Context& c) {
+         if (!c.at_most(2)) return;
+         if (const auto name = c.arg(0, "NAME")) c.config.ip_hosts.erase(std::string(*name));
+     }},
+
+    // Repeated lines append (duplicates are ignored), as on IOS.
+    {Mode::global, "ip name-server",
+     [](const Context& c) {
+         if (!c.arg(0, "ADDR")) return;
+         const auto list = name_servers(c);
+         if (!list) return;
+         auto& servers = c.config.name_servers;
+         for (const auto& server : *list)
+             if (std::find(servers.begin(), servers.end(), server) == servers.end()) servers.push_back(server);
+     },
+     [](const Context& c) {
+         auto& servers = c.config.name_servers;
+         if (c.args.empty()) return servers.clear();
+         const auto list = name_servers(c);
+         if (!list) return;
+         for (const auto& server : *list) std::erase(servers, server);
+     }},
+
+    {Mode::global, "http client secure-trustpoint",
+     [](const Context& c) {
+         if (!c.exactly(1, "NAME")) return;
+         if (const auto name = c.simple_name(0, "NAME")) {
+             c.config.http_client_secure_trustpoint = *name;
+             c.state.secure_trustpoint_line = c.line.number;
+         }
+     },
+     [](const Context& c) {
+         c.config.http_client_secure_trustpoint.reset();
+         c.state.secure_trustpoint_line = 0;
+     }},
+
+    {Mode::global, "license usage interval",
+     [](const Context& c) {
+         if (!c.exactly(1, "SECONDS")) return;
+         if (const auto seconds = c.number(0, "SECONDS", 10, 86400))
+             c.config.license_usage_interval_seconds = static_cast<int>(*seconds);
+     },
+     [](const Context& c) { c.config.license_usage_interval_seconds = Config{}.license_usage_interval_seconds; }},
+
+    {Mode::global, "control-socket",
+     [](const Context& c) {
+         // The rest of the line: a path may hold blanks.
+         auto path = c.text(0, "PATH");
+         if (!path) return;
+         // sun_path holds 108 bytes including the terminating NUL.
+         if (path->size() > 107)
+             return c.error("PATH for \"control-socket\" is too long (" + std::to_string(path->size()) +
+                            " characters, a Unix socket path holds at most 107)");
+         c.config.control_socket = std::move(*path);
+     },
+     [](const Context& c) { c.config.control_socket = Config{}.control_socket; }},
+
+    {Mode::global, "logging level",
+     [](const Context& c) {
+         if (!c.exactly(1, "LEVEL")) return;
+         if (const auto level = c.choice(0, "level", log_level_names)) c.config.logging_level = *level;
+     },
+     [](const Context& c) { c.config.logging_level = Config{}.logging_level; }},
+
+    {Mode::voip, "rtp-port range", set_rtp_port_range,
+     [](const Context& c) {
+         voip(c).rtp_port_min = VoipService{}.rtp_port_min;
+         voip(c).rtp_port_max = VoipService{}.rtp_port_max;
+     }},
+
+    {Mode::voip, "ip address trusted list",
+     [](const Context& c) {
+         if (c.at_most(0)) c.open(Mode::trusted);
+     },
+     [](const Context& c) { voip(c).trusted.clear(); }},
+
+    {Mode::voip, "sip",
+     [](const Context& c) {
+         if (c.at_most(0)) c.open(Mode::sip);
+     },
+     [](const Context& c) { voip(c).sip = SipSettings{}; }},
+
+    {Mode::trusted, "ipv4",
+     [](const Context& c) {
+         const auto net = trusted_net(c);
+         auto& list = voip(c).trusted;
+         if (net && std::find(list.begin(), list.end(), *net) == list.end()) list.push_back(*net);
+     },
+     [](const Context& c) {
+         if (const auto net = trusted_net(c)) std::erase(voip(c).trusted, *net);
+     }},
+
+    {Mode::sip, "bind control source-address", [](const Context& c) { set_bind(c, true); },
+     [](const Context& c) { voip(c).sip.control_address = SipSettings{}.control_address; }},
+
+    {Mode::sip, "bind media source-address", [](const Context& c) { set_bind(c, false); },
+     [](const Context& c) { voip(c).sip.media_address.reset(); }},
+
+    {Mode::sip, "listen-port non-secure",
+     [](const Context& c) {
+         if (!c.exactly(1, "PORT")) return;
+         if (const auto port = c.port(0)) voip(c).sip.listen_port = *port;
+     },
+     [](const Context& c) { voip(c).sip.listen_port = SipSettings{}.listen_port; }},
+};
+
+}  // namespace
+
+std::span<const CommandSpec> global_commands() { return commands; }
+
+}  // namespace voxfork::config::detail
