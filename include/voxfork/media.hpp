@@ -72,6 +72,10 @@ struct RelayOptions {
     // Source check on received packets: by default a leg accepts packets from
     // its signalled address, any port; true also requires the signalled port.
     bool strict_source_port = false;
+    // 1..99: the packet thread asks for SCHED_FIFO at this priority (needs
+    // CAP_SYS_NICE; refused silently otherwise), so a busy host can't starve
+    // the media. 0: ordinary scheduling.
+    int realtime_priority = 0;
 };
 
 class Relay {

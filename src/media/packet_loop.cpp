@@ -1,0 +1,233 @@
+#include "packet_loop.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <ctime>
+#include <system_error>
+
+#include <pthread.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "rtp.hpp"
+
+namespace voxfork::media {
+namespace {
+
+constexpr std::uint64_t kWakeTag = ~std::uint64_t{0};  // encode() never sets the top bits
+constexpr int kEpollTimeoutMs = 500;  // only a safety net: stop() and quiesce() wake the loop
+
+// The packet thread is the only writer of the direction counters, so a plain
+// relaxed store is enough (no locked read-modify-write per packet).
+void bump(std::atomic<std::uint64_t>& counter, std::uint64_t by = 1) noexcept {
+    counter.store(counter.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
+}
+
+std::int64_t monotonic_ns() noexcept {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+}  // namespace
+
+PacketLoop::PacketLoop(std::span<SessionSlot> slots, RelayCounters& counters, bool strict_source_port,
+                       int realtime_priority)
+    : slots_(slots), counters_(counters), strict_source_port_(strict_source_port),
+      realtime_priority_(realtime_priority),
+      events_(kEvents), buffers_(kBatch * kMaxDatagram), in_(kBatch), in_iov_(kBatch), from_(kBatch),
+      out_(kBatch), out_iov_(kBatch), out_index_(kBatch) {
+    epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+    if (epoll_fd_ < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
+    wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = kWakeTag;
+    if (wake_fd_ < 0 || ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev) != 0) {
+        const int saved = errno;
+        if (wake_fd_ >= 0) ::close(wake_fd_);
+        ::close(epoll_fd_);
+        throw std::system_error(saved, std::generic_category(), "eventfd");
+    }
+    for (unsigned i = 0; i < kBatch; ++i) {
+        in_iov_[i] = iovec{&buffers_[i * kMaxDatagram], kMaxDatagram};
+        in_[i].msg_hdr = msghdr{};
+        in_[i].msg_hdr.msg_name = &from_[i];
+        in_[i].msg_hdr.msg_iov = &in_iov_[i];
+        in_[i].msg_hdr.msg_iovlen = 1;
+        out_[i].msg_hdr = msghdr{};
+        out_[i].msg_hdr.msg_name = &destination_;
+        out_[i].msg_hdr.msg_namelen = sizeof destination_;
+        out_[i].msg_hdr.msg_iov = &out_iov_[i];
+        out_[i].msg_hdr.msg_iovlen = 1;
+    }
+    destination_.sin_family = AF_INET;
+}
+
+PacketLoop::~PacketLoop() {
+    stop();
+    ::close(wake_fd_);
+    ::close(epoll_fd_);
+}
+
+void PacketLoop::start() {
+    if (thread_.joinable()) return;
+    running_.store(true);
+    alive_.store(true);
+    thread_ = std::thread([this] { run(); });
+}
+
+void PacketLoop::stop() {
+    if (!thread_.joinable()) return;
+    running_.store(false);
+    wake();
+    thread_.join();
+    thread_id_.store(std::thread::id{});
+}
+
+bool PacketLoop::watch(SocketTag tag) noexcept {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = encode(tag);
+    return ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, tag.fd, &ev) == 0;
+}
+
+void PacketLoop::unwatch(int fd) noexcept {
+    if (fd >= 0) ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+}
+
+void PacketLoop::wake() noexcept {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const auto ignored = ::write(wake_fd_, &one, sizeof one);
+}
+
+// The handshake: a pass of the loop reads taps and sockets only between its
+// start and its increment of passes_. Everything here is sequentially
+// consistent, so a tap cleared before `seen` was read can't be loaded by any
+// pass that ends after `seen`'s increment; waiting for one increment is enough.
+// The wait is bounded by one pass (at most kEvents sockets × kBatch datagrams,
+// taps don't block), and the wake makes an idle loop pass at once.
+void PacketLoop::quiesce() noexcept {
+    if (!alive_.load() || thread_id_.load() == std::this_thread::get_id()) return;
+    const std::uint64_t seen = passes_.load();
+    wake();
+    for (unsigned spins = 0; passes_.load() == seen && alive_.load(); ++spins) {
+        if (spins < 64)
+            std::this_thread::yield();
+        else
+            std::this_thread::sleep_for(std::chrono::microseconds(20));
+    }
+}
+
+void PacketLoop::run() noexcept {
+    thread_id_.store(std::this_thread::get_id());
+    ::pthread_setname_np(::pthread_self(), "vf-rtp-relay");  // findable in top -H and by relay-bench
+    if (realtime_priority_ > 0) {
+        const sched_param priority{std::min(realtime_priority_, 99)};
+        ::pthread_setschedparam(::pthread_self(), SCHED_FIFO, &priority);  // best effort: may lack the right
+    }
+    while (running_.load()) {
+        const int n = ::epoll_wait(epoll_fd_, events_.data(), kEvents, kEpollTimeoutMs);
+        for (int i = 0; i < n; ++i) {
+            if (events_[i].data.u64 == kWakeTag) {
+                std::uint64_t drained = 0;
+                [[maybe_unused]] const auto ignored = ::read(wake_fd_, &drained, sizeof drained);
+            } else {
+                on_readable(decode(events_[i].data.u64));
+            }
+        }
+        passes_.fetch_add(1);
+    }
+    passes_.fetch_add(1);
+    alive_.store(false);
+}
+
+bool PacketLoop::source_accepted(std::uint64_t accept, const sockaddr_in& from) const noexcept {
+    const Endpoint expected = unpack(accept);
+    if (expected.address == 0 || ntohl(from.sin_addr.s_addr) != expected.address) return false;
+    return !strict_source_port_ || ntohs(from.sin_port) == expected.port;
+}
+
+void PacketLoop::on_readable(SocketTag tag) noexcept {
+    SessionSlot& slot = slots_[tag.slot];
+    const unsigned leg = static_cast<unsigned>(tag.leg);
+    const unsigned direction = leg;  // leg a's remote sends the caller stream, leg b's the callee's
+    DirectionCounters& counters = counters_.direction[direction];
+    TapSink* const tap = tag.socket == rtp_socket ? slot.tap[direction].load() : nullptr;
+
+    for (unsigned i = 0; i < kBatch; ++i) in_[i].msg_hdr.msg_namelen = sizeof(sockaddr_in);
+    int received = ::recvmmsg(tag.fd, in_.data(), kBatch, MSG_DONTWAIT, nullptr);
+    if (received <= 0) return;
+    const auto count = static_cast<unsigned>(received);
+    const std::int64_t arrival_ns = tap != nullptr ? monotonic_ns() : 0;
+
+    const std::uint64_t accept = slot.leg[leg].accept_from[tag.socket].load(std::memory_order_acquire);
+    const Endpoint to = unpack(slot.leg[leg ^ 1u].send_to[tag.socket].load(std::memory_order_acquire));
+    const bool have_destination = to.address != 0 && to.port != 0;
+
+    rtp::Kind kinds[kBatch];
+    rtp::Header headers[kBatch];
+    unsigned outgoing = 0;
+    for (unsigned i = 0; i < count; ++i) {
+        kinds[i] = rtp::Kind::malformed;
+        if (!source_accepted(accept, from_[i])) {
+            bump(counters.dropped_unexpected_source);
+            continue;
+        }
+        const std::span<const std::uint8_t> datagram(&buffers_[i * kMaxDatagram], in_[i].msg_len);
+        if ((in_[i].msg_hdr.msg_flags & MSG_TRUNC) == 0)
+            kinds[i] = tag.socket == rtp_socket ? rtp::classify_rtp_port(datagram, headers[i])
+                                                : rtp::classify_rtcp_port(datagram);
+        if (kinds[i] == rtp::Kind::malformed) {
+            bump(counters.dropped_malformed);
+        } else if (!have_destination) {
+            bump(counters.dropped_no_destination);
+        } else {
+            out_iov_[outgoing] = iovec{&buffers_[i * kMaxDatagram], in_[i].msg_len};
+            out_index_[outgoing++] = static_cast<std::uint16_t>(i);
+        }
+    }
+
+    if (outgoing > 0) {
+        destination_.sin_addr.s_addr = htonl(to.address);
+        destination_.sin_port = htons(to.port);
+        const int fd = slot.leg[leg ^ 1u].fd[tag.socket].load(std::memory_order_acquire);
+        unsigned done = 0;
+        while (done < outgoing) {
+            const int sent = ::sendmmsg(fd, &out_[done], outgoing - done, MSG_DONTWAIT);
+            if (sent < 0) {
+                if (errno == EINTR) continue;
+                bump(counters.dropped_send_error);  // this datagram is lost; carry on with the rest
+                ++done;
+                continue;
+            }
+            for (unsigned k = done; k < done + static_cast<unsigned>(sent); ++k) {
+                if (kinds[out_index_[k]] == rtp::Kind::rtp) {
+                    bump(counters.packets_relayed);
+                    bump(counters.bytes_relayed, out_iov_[k].iov_len);
+                } else {
+                    bump(counters.rtcp_relayed);
+                }
+            }
+            done += static_cast<unsigned>(sent);
+        }
+    }
+
+    if (tap == nullptr) return;
+    for (unsigned i = 0; i < count; ++i) {
+        if (kinds[i] != rtp::Kind::rtp) continue;
+        const rtp::Header& h = headers[i];
+        RtpPacket packet;
+        packet.sequence = h.sequence;
+        packet.timestamp = h.timestamp;
+        packet.ssrc = h.ssrc;
+        packet.payload_type = h.payload_type;
+        packet.marker = h.marker;
+        packet.payload = std::span<const std::uint8_t>(&buffers_[i * kMaxDatagram + h.payload_offset], h.payload_size);
+        packet.arrival_ns = arrival_ns;
+        tap->on_rtp(static_cast<Direction>(direction), packet);
+    }
+}
+
+}  // namespace voxfork::media

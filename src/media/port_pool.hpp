@@ -1,0 +1,48 @@
+// The pool of RTP/RTCP port pairs of `rtp-port range`, and the UDP sockets
+// bound on them. Control-plane only: the caller serialises access.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <optional>
+
+#include <netinet/in.h>
+
+namespace voxfork::media {
+
+// One bound pair: RTP on an even port, RTCP on the next one.
+struct PortPair {
+    std::uint16_t rtp_port = 0;
+    int rtp_fd = -1;
+    int rtcp_fd = -1;
+};
+
+class PortPool {
+public:
+    // Every even port p of [port_min, port_max] with p + 1 <= port_max.
+    // Throws std::invalid_argument for an odd or empty range.
+    PortPool(in_addr bind_address, std::uint16_t port_min, std::uint16_t port_max);
+
+    // Binds the next free pair. Pairs another program holds are skipped (and
+    // counted in `skipped_in_use`); they stay in the pool for a later try.
+    // nullopt when no pair could be bound.
+    std::optional<PortPair> take(std::uint64_t& skipped_in_use);
+    // Closes the pair's sockets; its ports go to the back of the pool, so a
+    // just-released port is the last to be reused (late packets of an ended
+    // call don't land in a new one).
+    void give_back(PortPair& pair) noexcept;
+
+    std::size_t free() const noexcept { return free_.size(); }
+    std::size_t total() const noexcept { return total_; }
+
+private:
+    in_addr bind_address_;
+    std::size_t total_ = 0;
+    std::deque<std::uint16_t> free_;  // RTP ports, next to use at the front
+};
+
+// A non-blocking UDP socket bound on address:port, or -1 with errno set.
+int bind_udp(in_addr address, std::uint16_t port) noexcept;
+
+}  // namespace voxfork::media

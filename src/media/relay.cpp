@@ -1,0 +1,218 @@
+// Relay: the control-plane face of the relay. Sessions live in a preallocated
+// slot array; the packet thread (PacketLoop) reads a slot through atomics and
+// never takes the control mutex below.
+#include <arpa/inet.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <vector>
+
+#include "packet_loop.hpp"
+#include "port_pool.hpp"
+#include "session_slot.hpp"
+#include "voxfork/media.hpp"
+
+namespace voxfork::media {
+namespace {
+
+in_addr parse_address(const std::string& text) {
+    in_addr address{};
+    if (::inet_pton(AF_INET, text.c_str(), &address) != 1)
+        throw std::invalid_argument("bind media source-address: not an IPv4 address: " + text);
+    return address;
+}
+
+// Four sockets per call: make sure the process may open them all.
+void raise_file_limit(std::size_t sockets) noexcept {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+    const rlim_t wanted = static_cast<rlim_t>(sockets) + 1024;
+    if (limit.rlim_cur >= wanted || limit.rlim_cur == RLIM_INFINITY) return;
+    limit.rlim_cur = limit.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, limit.rlim_max);
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+}
+
+constexpr unsigned kSlotBits = 16;
+
+class RelayImpl final : public Relay {
+public:
+    explicit RelayImpl(const RelayOptions& options)
+        : pool_(parse_address(options.bind_address), options.port_min, options.port_max),
+          slots_(std::make_unique<SessionSlot[]>(pool_.total() / 2)),
+          slot_count_(pool_.total() / 2),
+          loop_(std::span<SessionSlot>(slots_.get(), slot_count_), counters_, options.strict_source_port,
+                options.realtime_priority) {
+        free_slots_.reserve(slot_count_);
+        for (std::size_t i = slot_count_; i > 0; --i) free_slots_.push_back(static_cast<std::uint16_t>(i - 1));
+        raise_file_limit(pool_.total() * 2);
+    }
+    ~RelayImpl() override { stop(); }
+
+    void start() override { loop_.start(); }
+
+    void stop() override {
+        loop_.stop();
+        std::lock_guard lock(mutex_);
+        for (std::size_t i = 0; i < slot_count_; ++i) {
+            if (slots_[i].state == SessionSlot::State::free) continue;
+            detach(slots_[i]);
+            free_slot(static_cast<std::uint16_t>(i));
+        }
+    }
+
+    std::optional<SessionId> allocate() override {
+        std::lock_guard lock(mutex_);
+        if (free_slots_.empty()) return fail();
+        std::uint64_t skipped = 0;
+        std::optional<PortPair> a = pool_.take(skipped);
+        std::optional<PortPair> b = a ? pool_.take(skipped) : std::nullopt;
+        counters_.ports_skipped_in_use.fetch_add(skipped, std::memory_order_relaxed);
+        if (!b) {
+            if (a) pool_.give_back(*a);
+            return fail();
+        }
+        const std::uint16_t index = free_slots_.back();
+        SessionSlot& slot = slots_[index];
+        slot.leg[0].ports = *a;
+        slot.leg[1].ports = *b;
+        for (unsigned leg = 0; leg < 2; ++leg) {
+            LegSlot& l = slot.leg[leg];
+            for (unsigned s = 0; s < 2; ++s) {
+                l.send_to[s].store(0);
+                l.accept_from[s].store(0);
+            }
+            l.fd[rtp_socket].store(l.ports.rtp_fd);
+            l.fd[rtcp_socket].store(l.ports.rtcp_fd);
+        }
+        slot.tap[0].store(nullptr);
+        slot.tap[1].store(nullptr);
+        // The slot is complete before its sockets are handed to epoll.
+        bool watched = true;
+        for (unsigned leg = 0; leg < 2; ++leg)
+            for (unsigned s = 0; s < 2; ++s)
+                watched = watched && loop_.watch(SocketTag{slot.leg[leg].fd[s].load(), index, static_cast<Leg>(leg),
+                                                           static_cast<Socket>(s)});
+        if (!watched) {  // nothing has been read from these sockets yet: no quiesce needed
+            detach(slot);
+            free_slot(index);  // still in free_slots_: state stayed free
+            return fail();
+        }
+        free_slots_.pop_back();
+        slot.state = SessionSlot::State::live;
+        ++slot.generation;
+        return (SessionId{slot.generation} << kSlotBits) | index;
+    }
+
+    std::uint16_t local_rtp_port(SessionId id, Leg leg) const override {
+        std::lock_guard lock(mutex_);
+        const SessionSlot* slot = find(id);
+        return slot != nullptr ? slot->leg[static_cast<unsigned>(leg)].ports.rtp_port : 0;
+    }
+
+    void set_remote(SessionId id, Leg leg, Endpoint rtp, Endpoint rtcp) override {
+        std::lock_guard lock(mutex_);
+        SessionSlot* slot = find(id);
+        if (slot == nullptr) return;
+        LegSlot& l = slot->leg[static_cast<unsigned>(leg)];
+        l.send_to[rtp_socket].store(pack(rtp), std::memory_order_release);
+        l.send_to[rtcp_socket].store(pack(rtcp), std::memory_order_release);
+        // On hold (address 0) the leg keeps its last accepted source: a held
+        // party may still send (music on hold), it only stops receiving.
+        if (rtp.address != 0) l.accept_from[rtp_socket].store(pack(rtp), std::memory_order_release);
+        if (rtcp.address != 0)
+            l.accept_from[rtcp_socket].store(pack(rtcp), std::memory_order_release);
+        else if (rtp.address != 0)
+            l.accept_from[rtcp_socket].store(pack(Endpoint{rtp.address, static_cast<std::uint16_t>(rtp.port + 1)}),
+                                             std::memory_order_release);
+    }
+
+    void release(SessionId id) override {
+        std::uint16_t index = 0;
+        {
+            std::lock_guard lock(mutex_);
+            SessionSlot* slot = find(id);
+            if (slot == nullptr) return;
+            slot->state = SessionSlot::State::releasing;  // other calls with this id are no-ops from now on
+            detach(*slot);
+            index = static_cast<std::uint16_t>(id & 0xffffu);
+        }
+        // Outside the mutex, so a tap callback that calls into the relay can't deadlock us.
+        loop_.quiesce();
+        std::lock_guard lock(mutex_);
+        if (slots_[index].state == SessionSlot::State::releasing) free_slot(index);  // unless stop() did
+    }
+
+    void set_tap(SessionId id, Direction direction, TapSink* sink) override {
+        TapSink* old = nullptr;
+        {
+            std::lock_guard lock(mutex_);
+            SessionSlot* slot = find(id);
+            if (slot == nullptr) return;
+            old = slot->tap[static_cast<unsigned>(direction)].exchange(sink);
+        }
+        if (old != nullptr && old != sink) loop_.quiesce();
+    }
+
+    const RelayCounters& counters() const override { return counters_; }
+
+    std::size_t ports_free() const override {
+        std::lock_guard lock(mutex_);
+        return pool_.free();
+    }
+    std::size_t ports_total() const override { return pool_.total(); }
+
+private:
+    std::nullopt_t fail() {
+        counters_.allocation_failures.fetch_add(1, std::memory_order_relaxed);
+        return std::nullopt;
+    }
+
+    SessionSlot* find(SessionId id) {
+        const std::size_t index = id & 0xffffu;
+        if (index >= slot_count_) return nullptr;
+        SessionSlot& slot = slots_[index];
+        const bool live = slot.state == SessionSlot::State::live && slot.generation == (id >> kSlotBits);
+        return live ? &slot : nullptr;
+    }
+    const SessionSlot* find(SessionId id) const { return const_cast<RelayImpl*>(this)->find(id); }
+
+    // Stops the packet thread from finding the slot: taps cleared, sockets out
+    // of epoll. Events it already fetched are handled until loop_.quiesce().
+    void detach(SessionSlot& slot) {
+        slot.tap[0].store(nullptr);
+        slot.tap[1].store(nullptr);
+        for (LegSlot& l : slot.leg)
+            for (auto& fd : l.fd) loop_.unwatch(fd.load());
+    }
+
+    // The packet thread no longer uses the slot: close its sockets.
+    void free_slot(std::uint16_t index) {
+        SessionSlot& slot = slots_[index];
+        for (LegSlot& l : slot.leg) {
+            l.fd[rtp_socket].store(-1);
+            l.fd[rtcp_socket].store(-1);
+            pool_.give_back(l.ports);
+        }
+        if (slot.state != SessionSlot::State::free) free_slots_.push_back(index);
+        slot.state = SessionSlot::State::free;
+    }
+
+    mutable std::mutex mutex_;  // control plane only (SIP and fork threads); never on the packet path
+    PortPool pool_;
+    std::unique_ptr<SessionSlot[]> slots_;
+    std::size_t slot_count_;
+    std::vector<std::uint16_t> free_slots_;
+    RelayCounters counters_;
+    PacketLoop loop_;
+};
+
+}  // namespace
+
+std::unique_ptr<Relay> Relay::create(const RelayOptions& options) {
+    return std::make_unique<RelayImpl>(options);
+}
+
+}  // namespace voxfork::media

@@ -1,0 +1,214 @@
+// relay-bench: N calls of paced RTP through an in-process Relay on 127.0.0.1.
+//   relay-bench [--sessions N] [--seconds S] [--tap] [--port-min P] [--tick-us US] [--floor]
+// --floor first measures the minimal one-socket forwarder (floor.hpp).
+// Prints loss, one-way latency, the relay thread's CPU per relayed packet and
+// the generator's own CPU, so the two can be told apart.
+#include <dirent.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "floor.hpp"
+#include "traffic.hpp"
+
+namespace {
+
+using namespace voxfork::media;
+
+struct Args {
+    unsigned sessions = 100;
+    double seconds = 10;
+    bool tap = false;
+    bool floor = false;
+    int tick_us = 100;
+    unsigned port_min = 40000;
+};
+
+Args parse(int argc, char** argv) {
+    Args a;
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        const bool has_value = i + 1 < argc;
+        if (arg == "--sessions" && has_value) {
+            a.sessions = static_cast<unsigned>(std::stoul(argv[++i]));
+        } else if (arg == "--seconds" && has_value) {
+            a.seconds = std::stod(argv[++i]);
+        } else if (arg == "--port-min" && has_value) {
+            a.port_min = static_cast<unsigned>(std::stoul(argv[++i])) & ~1u;
+        } else if (arg == "--tap") {
+            a.tap = true;
+        } else if (arg == "--tick-us" && has_value) {
+            a.tick_us = std::clamp(std::stoi(argv[++i]), 10, 20'000);
+        } else if (arg == "--floor") {
+            a.floor = true;
+        } else {
+            std::cerr << "usage: relay-bench [--sessions N] [--seconds S] [--tap] [--port-min EVEN] [--tick-us US] [--floor]\n";
+            std::exit(2);
+        }
+    }
+    return a;
+}
+
+// The relay's packet thread, found by the name it gives itself.
+std::optional<pid_t> relay_thread() {
+    for (int attempt = 0; attempt < 100; ++attempt) {
+        if (DIR* dir = ::opendir("/proc/self/task")) {
+            while (const dirent* e = ::readdir(dir)) {
+                std::ifstream comm(std::string("/proc/self/task/") + e->d_name + "/comm");
+                std::string name;
+                if (std::getline(comm, name) && name == "vf-rtp-relay") {
+                    const pid_t tid = std::atoi(e->d_name);
+                    ::closedir(dir);
+                    return tid;
+                }
+            }
+            ::closedir(dir);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return std::nullopt;
+}
+
+// Another thread's CPU clock: Linux encodes it from the thread id (the same
+// encoding pthread_getcpuclockid uses).
+std::int64_t thread_cpu_ns(pid_t tid) {
+    const clockid_t clock = static_cast<clockid_t>((~static_cast<unsigned>(tid)) << 3) | 6;
+    timespec ts{};
+    if (::clock_gettime(clock, &ts) != 0) return -1;
+    return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+std::string load_average() {
+    std::ifstream f("/proc/loadavg");
+    std::string one, five, fifteen;
+    f >> one >> five >> fifteen;
+    return one + " " + five + " " + fifteen;
+}
+
+// What a fork costs on the packet thread: a 12-byte frame header and the
+// payload copied into a ring.
+class RingTap : public TapSink {
+public:
+    void on_rtp(Direction direction, const RtpPacket& p) noexcept override {
+        std::uint8_t header[12];
+        const std::uint32_t fields[3] = {static_cast<std::uint32_t>(direction), p.sequence, p.timestamp};
+        std::memcpy(header, fields, sizeof header);
+        put(header, sizeof header);
+        put(p.payload.data(), p.payload.size());
+        ++frames;
+    }
+    std::uint64_t frames = 0;
+
+private:
+    void put(const std::uint8_t* data, std::size_t size) {
+        const std::size_t first = std::min(size, ring_.size() - head_);
+        std::memcpy(&ring_[head_], data, first);
+        std::memcpy(&ring_[0], data + first, size - first);
+        head_ = (head_ + size) % ring_.size();
+    }
+    std::vector<std::uint8_t> ring_ = std::vector<std::uint8_t>(4 << 20);
+    std::size_t head_ = 0;
+};
+
+std::uint64_t percentile(const std::vector<std::uint64_t>& histogram, std::uint64_t total, double fraction) {
+    const auto rank = static_cast<std::uint64_t>(fraction * static_cast<double>(total));
+    std::uint64_t seen = 0;
+    for (std::size_t us = 0; us < histogram.size(); ++us) {
+        seen += histogram[us];
+        if (seen > rank) return us;
+    }
+    return histogram.size() - 1;
+}
+
+std::uint64_t relayed(const RelayCounters& c) {
+    return c.direction[0].packets_relayed.load() + c.direction[1].packets_relayed.load();
+}
+std::uint64_t dropped(const RelayCounters& c, std::atomic<std::uint64_t> DirectionCounters::*which) {
+    return (c.direction[0].*which).load() + (c.direction[1].*which).load();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const Args args = parse(argc, argv);
+    if (args.floor)
+        std::printf("kernel floor (one socket, recv + sendto): %.2f us/packet\n", relay_bench::kernel_floor_us(300'000));
+    RelayOptions options;
+    options.bind_address = "127.0.0.1";
+    options.port_min = static_cast<std::uint16_t>(args.port_min);
+    options.port_max = static_cast<std::uint16_t>(args.port_min + 4 * args.sessions + 63);  // spare for ports in use
+    auto relay = Relay::create(options);
+    relay->start();
+    const auto tid = relay_thread();
+
+    relay_bench::Traffic traffic;
+    std::vector<relay_bench::CallPorts> calls;
+    std::vector<SessionId> ids;
+    RingTap tap;
+    for (unsigned i = 0; i < args.sessions; ++i) {
+        const auto id = relay->allocate();
+        if (!id) {
+            std::cerr << "relay-bench: allocation " << i << " failed\n";
+            return 1;
+        }
+        relay->set_remote(*id, Leg::a, traffic.caller_endpoint(), {});
+        relay->set_remote(*id, Leg::b, traffic.callee_endpoint(), {});
+        if (args.tap) {
+            relay->set_tap(*id, Direction::caller, &tap);
+            relay->set_tap(*id, Direction::callee, &tap);
+        }
+        calls.push_back({relay->local_rtp_port(*id, Leg::a), relay->local_rtp_port(*id, Leg::b)});
+        ids.push_back(*id);
+    }
+
+    const std::string load_before = load_average();
+    const std::int64_t relay_cpu_before = tid ? thread_cpu_ns(*tid) : -1;
+    const relay_bench::TrafficResult r = traffic.run(calls, args.seconds, args.tick_us, 500);
+    const std::int64_t relay_cpu_ns = tid ? thread_cpu_ns(*tid) - relay_cpu_before : -1;
+    const RelayCounters& c = relay->counters();
+    const std::uint64_t packets = relayed(c);
+    for (SessionId id : ids) relay->release(id);  // detaches the taps before `tap` goes away
+    relay->stop();
+
+    const double per_packet_us = packets ? static_cast<double>(relay_cpu_ns) / 1e3 / static_cast<double>(packets) : 0;
+    const double generator_us =
+        r.sent ? static_cast<double>(r.sender_cpu_ns + r.receiver_cpu_ns) / 1e3 / static_cast<double>(r.sent) : 0;
+    const std::uint64_t lost = r.sent > r.received ? r.sent - r.received : 0;
+    std::printf("sessions %u  seconds %.1f  tick %d us  tap %s  load before %s  after %s\n", args.sessions,
+                args.seconds, args.tick_us, args.tap ? "copy-to-ring" : "off", load_before.c_str(),
+                load_average().c_str());
+    std::printf("sent %llu  received %llu  lost %llu (%.4f%%)  out of order %llu\n",
+                static_cast<unsigned long long>(r.sent), static_cast<unsigned long long>(r.received),
+                static_cast<unsigned long long>(lost),
+                r.sent ? 100.0 * static_cast<double>(lost) / static_cast<double>(r.sent) : 0.0,
+                static_cast<unsigned long long>(r.out_of_order));
+    std::printf("latency one-way us  p50 %llu  p99 %llu  p99.9 %llu\n",
+                static_cast<unsigned long long>(percentile(r.latency_us, r.received, 0.50)),
+                static_cast<unsigned long long>(percentile(r.latency_us, r.received, 0.99)),
+                static_cast<unsigned long long>(percentile(r.latency_us, r.received, 0.999)));
+    std::printf("relay thread  cpu %.1f ms (%.1f%% of one core over the send window)  relayed %llu  %.0f packets/s  %.2f us/packet\n",
+                static_cast<double>(relay_cpu_ns) / 1e6,
+                100.0 * static_cast<double>(relay_cpu_ns) / (args.seconds * 1e9),
+                static_cast<unsigned long long>(packets), static_cast<double>(packets) / args.seconds,
+                per_packet_us);
+    std::printf("generator  sender %.1f ms  receiver %.1f ms  %.2f us/packet\n",
+                static_cast<double>(r.sender_cpu_ns) / 1e6, static_cast<double>(r.receiver_cpu_ns) / 1e6,
+                generator_us);
+    std::printf("relay drops  unexpected-source %llu  malformed %llu  no-destination %llu  send-error %llu\n",
+                static_cast<unsigned long long>(dropped(c, &DirectionCounters::dropped_unexpected_source)),
+                static_cast<unsigned long long>(dropped(c, &DirectionCounters::dropped_malformed)),
+                static_cast<unsigned long long>(dropped(c, &DirectionCounters::dropped_no_destination)),
+                static_cast<unsigned long long>(dropped(c, &DirectionCounters::dropped_send_error)));
+    if (args.tap) std::printf("tap frames copied %llu\n", static_cast<unsigned long long>(tap.frames));
+    return lost == 0 ? 0 : 3;
+}
