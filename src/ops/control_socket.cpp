@@ -42,27 +42,30 @@ private:
 
     void on_line(boost::system::error_code ec, std::size_t length) {
         if (ec == asio::error::not_found) {
-            // The line outgrew the limit: answer once, then hang up, since the
-            // rest of that line cannot be told apart from a next command.
-            respond({false, "% Invalid input detected: command line longer than " +
-                                std::to_string(ControlSocket::max_line_bytes) + " bytes\n"},
-                    /*then_close=*/true);
-            return;
+            // The line outgrew the limit: answer once, then drop the rest of
+            // that line as it arrives and carry on with the next one.
+            input_.consume(input_.size());
+            if (!discarding_) {
+                discarding_ = true;
+                return respond({false, "% Invalid input detected: command line longer than " +
+                                           std::to_string(ControlSocket::max_line_bytes) + " bytes\n"});
+            }
+            return read_line();
         }
         if (ec) return finish();
         std::string line = input_storage_.substr(0, length - 1);
         input_.consume(length);
+        if (std::exchange(discarding_, false)) return read_line();  // the tail of an overlong line
         if (!line.empty() && line.back() == '\r') line.pop_back();
-        respond(commands_.execute(line), false);
+        respond(commands_.execute(line));
     }
 
-    void respond(CommandResult result, bool then_close) {
+    void respond(CommandResult result) {
         answer_ = (result.ok ? "0 " : "1 ") + std::to_string(result.text.size()) + "\n" + result.text;
-        asio::async_write(socket_, asio::buffer(answer_),
-                          [self = shared_from_this(), then_close](auto ec, std::size_t) {
-                              if (ec || then_close) return self->finish();
-                              self->read_line();
-                          });
+        asio::async_write(socket_, asio::buffer(answer_), [self = shared_from_this()](auto ec, std::size_t) {
+            if (ec) return self->finish();
+            self->read_line();
+        });
     }
 
     void finish() {
@@ -76,6 +79,7 @@ private:
     std::string input_storage_;
     asio::dynamic_string_buffer<char, std::char_traits<char>, std::allocator<char>> input_;
     std::string answer_;
+    bool discarding_ = false;  // inside a line that outgrew max_line_bytes
 };
 
 bool someone_listens(const std::string& path, asio::io_context& io) {

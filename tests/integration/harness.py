@@ -139,14 +139,14 @@ class Harness(unittest.TestCase):
     def setUp(self):
         self._tmp = tempfile.TemporaryDirectory(prefix="voxfork-it-")
         self.tmpdir = self._tmp.name
-        self._cleanups = []
+        self._harness_cleanups = []
         self.addCleanup(self._run_cleanups)
 
     def on_cleanup(self, fn):
-        self._cleanups.append(fn)
+        self._harness_cleanups.append(fn)
 
     def _run_cleanups(self):
-        for fn in reversed(self._cleanups):
+        for fn in reversed(self._harness_cleanups):
             try:
                 fn()
             except Exception as e:  # keep stopping the rest

@@ -83,7 +83,10 @@ class DaemonShellTest(Harness):
         code, out, _ = d.cli("show running-config | section media")
         self.assertEqual(code, 0)
         self.assertIn("media profile stream-service 99\n description lab speech server\n", out)
-        self.assertNotIn("dial-peer", out)
+        self.assertIn("media class 9\n stream-service profile 99\n", out)
+        # A section is printed whole when any of its lines matches (media-class 9).
+        self.assertIn("dial-peer voice 901 voip\n destination-pattern 6777\n", out)
+        self.assertNotIn("dial-peer voice 900", out)
         self.assertNotIn("hostname", out)
 
         code, out, _ = d.cli("show", "running-config", "|", "include", "^dial-peer")
@@ -106,7 +109,7 @@ class DaemonShellTest(Harness):
         d = self.daemon(lab_config(hostname="sbc-7")).start()
         code, out, _ = d.cli(input_text="show hostname\nshow bogus\n\nshow running-config | include ^hostname\nexit\n")
         self.assertEqual(code, 0)
-        self.assertEqual(out.count("sbc-7#"), 4, out)
+        self.assertEqual(out.count("sbc-7#"), 5, out)  # one prompt per line read, the empty one too
         self.assertIn("sbc-7#sbc-7\n", out)
         self.assertIn("% Invalid input detected", out)
         self.assertIn("hostname sbc-7\n", out)
