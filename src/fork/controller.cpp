@@ -1,0 +1,313 @@
+// Turns what happens to a call (requests, attach results, media changes, BYE,
+// connection events) into state-table events. The guards here are forking.md's
+// validation steps in their order; what each event then does is the table's.
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+
+#include "controller_impl.hpp"
+#include "messages.hpp"
+#include "render.hpp"
+#include "voxfork/ops.hpp"
+
+namespace voxfork::fork {
+namespace {
+
+constexpr std::size_t remembered_transactions = 32;
+
+bool fork_exists(State s) {
+    return s == State::connecting || s == State::active || s == State::paused;
+}
+bool fork_started(State s) {
+    return s == State::active || s == State::paused;
+}
+
+}  // namespace
+
+std::optional<G711> call_g711(const MediaFacts& media) {
+    // Both streams carry the same codec after an offer/answer; a stream on hold
+    // may report none, so the first one known decides.
+    for (const auto& codec : media.codec) {
+        if (!codec.empty()) return g711_from_name(codec);
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string_view> pause_reason(const Fork& fork, const MediaFacts& media) {
+    if (media.hold) return "hold";
+    const auto codec = call_g711(media);
+    if (!codec || (fork.pinned && *fork.pinned != *codec)) return "codec-change";
+    return std::nullopt;
+}
+
+Controller::Impl::Impl(CallPort& calls, ForkTransport& transport, TapControl& taps, Environment env)
+    : licensing(env.log_info, env.license_interval_seconds, env.utc_now()),
+      calls_(calls),
+      transport_(transport),
+      taps_(taps),
+      env_(std::move(env)) {}
+
+// The relay and the pool may outlive the controller: no tap may point at a
+// tee that goes, and no attach callback may come back to it.
+Controller::Impl::~Impl() {
+    for (auto& [anchor, record] : records_) {
+        if (!record.fork) continue;
+        if (fork_started(record.state)) tap(*record.fork, false);
+        if (record.fork->handle != 0) transport_.detach(record.fork->handle);
+    }
+}
+
+CallRecord* Controller::Impl::find(CallId anchor) {
+    auto it = records_.find(anchor);
+    return it == records_.end() ? nullptr : &it->second;
+}
+
+CallRecord* Controller::Impl::find_by_handle(TransportHandle handle, CallId& anchor) {
+    auto it = by_handle_.find(handle);
+    if (it == by_handle_.end()) return nullptr;
+    anchor = it->second;
+    CallRecord* record = find(anchor);
+    if (record == nullptr || !record->fork || record->fork->handle != handle) return nullptr;
+    return record;
+}
+
+void Controller::Impl::drop_handle(Fork& fork) {
+    if (fork.handle == 0) return;
+    transport_.detach(fork.handle);
+    by_handle_.erase(fork.handle);
+    fork.handle = 0;
+}
+
+bool Controller::Impl::seen_before(CallRecord& record, const std::string& transaction) {
+    if (transaction.empty()) return false;
+    auto& seen = record.transactions;
+    if (std::find(seen.begin(), seen.end(), transaction) != seen.end()) return true;
+    seen.push_back(transaction);
+    if (seen.size() > remembered_transactions) seen.pop_front();
+    return false;
+}
+
+void Controller::Impl::on_request(const Request& request) {
+    CallRecord& record = records_[request.anchor];
+    if (seen_before(record, request.transaction)) return;
+
+    const ParseResult parsed = parse_request(request.json);
+    env_.trace_call(request.anchor, trace_text::request(parsed.action ? to_string(*parsed.action) : "UNKNOWN"));
+    if (!parsed.request) return reject(request.anchor, request, parsed.call_guid, parsed.error);
+    const ForkRequest& fr = *parsed.request;
+    // The carrier lock is checked once the body is known to be a request at all.
+    if (record.carrier && *record.carrier != request.carrier) {
+        return reject(request.anchor, request, parsed.call_guid, reason::method_not_supported);
+    }
+
+    Context ctx;
+    ctx.request = &request;
+    ctx.parsed = &fr;
+    ctx.guid = parsed.call_guid;
+    const bool exists = fork_exists(record.state);
+    Event event = Event::start;
+    switch (fr.action) {
+        case Action::start: {
+            if (exists) break;  // the table answers Invalid Start before flow or codec
+            const auto facts = calls_.call_facts(request.anchor);
+            if (!facts || !facts->confirmed) return reject(request.anchor, request, ctx.guid, reason::internal_error);
+            record.media = facts->media;
+            const auto side = static_cast<std::size_t>(request.side);
+            const bool enabled = facts->profile_tag[side] != 0 || facts->profile_tag[1 - side] != 0;
+            if (!enabled || facts->media.srtp)
+                event = Event::start_unsupported_flow;
+            else if (!call_g711(facts->media))
+                event = Event::start_codec_unsupported;
+            break;
+        }
+        case Action::stop:
+            event = exists && fr.call_guid != record.fork->guid ? Event::stop_foreign : Event::stop;
+            break;
+        case Action::update:
+            if (exists && !update_matches_start(fr, record.fork->target))
+                event = Event::update_other_server;
+            else if (exists && fr.call_guid != record.fork->guid)
+                event = Event::update_foreign;
+            else
+                event = Event::update;
+            break;
+    }
+    run(request.anchor, record, event, ctx);
+}
+
+void Controller::Impl::on_attached(CallId anchor, std::uint64_t session_id, const AttachOutcome& outcome) {
+    CallRecord* record = find(anchor);
+    if (record == nullptr || record->state != State::connecting || !record->fork ||
+        record->fork->session_id != session_id) {
+        return;
+    }
+    Fork& fork = *record->fork;
+    Context ctx;
+    ctx.guid = fork.guid;
+    ctx.outcome = &outcome;
+    const bool complete = outcome.caller_channel != 0 && outcome.callee_channel != 0 && outcome.audio;
+    if (!outcome.ok() || !complete) {
+        // A success without two channels and a sink cannot be forked either.
+        ctx.reason = outcome.ok() ? reason::internal_error : std::string_view(outcome.reason);
+        drop_handle(fork);
+        return run(anchor, *record, Event::attach_failed, ctx);
+    }
+    fork.connection_id = outcome.connection_id;
+    fork.channel[0] = outcome.caller_channel;
+    fork.channel[1] = outcome.callee_channel;
+    fork.audio = outcome.audio;
+    // An unpinned fork starts with the law the call has now.
+    if (!fork.pinned) {
+        if (auto codec = call_g711(record->media)) fork.codec = *codec;
+    }
+    const auto why = pause_reason(fork, record->media);
+    ctx.reason = why.value_or("");
+    run(anchor, *record, why ? Event::attach_ok_paused : Event::attach_ok, ctx);
+}
+
+void Controller::Impl::on_media_changed(CallId anchor, const MediaFacts& media) {
+    licensing.call_started(anchor);
+    CallRecord& record = records_[anchor];
+    record.media = media;
+    if (!record.fork) return;
+    Fork& fork = *record.fork;
+    if (fork.tee) {
+        fork.tee->set_dtmf_pt(media::Direction::caller, media.telephone_event_pt[0]);
+        fork.tee->set_dtmf_pt(media::Direction::callee, media.telephone_event_pt[1]);
+    }
+    if (!fork_started(record.state)) return;
+    Context ctx;
+    ctx.guid = fork.guid;
+    if (const auto why = pause_reason(fork, media)) {
+        ctx.reason = *why;
+        return run(anchor, record, Event::pause, ctx);
+    }
+    if (record.state == State::paused) return run(anchor, record, Event::resume, ctx);
+    if (!fork.pinned && call_g711(media) != fork.codec) run(anchor, record, Event::law_change, ctx);
+}
+
+void Controller::Impl::on_call_ended(CallId anchor) {
+    if (CallRecord* record = find(anchor)) {
+        Context ctx;
+        if (record->fork) ctx.guid = record->fork->guid;
+        run(anchor, *record, Event::call_ended, ctx);
+        if (record->fork) drop_handle(*record->fork);  // the rows detached already; this is a safety net
+        records_.erase(anchor);
+    }
+    licensing.call_ended(anchor);
+}
+
+void Controller::Impl::on_connection_lost(TransportHandle handle, std::string_view why) {
+    CallId anchor = 0;
+    if (CallRecord* record = find_by_handle(handle, anchor)) {
+        Context ctx;
+        ctx.guid = record->fork->guid;
+        ctx.reason = why;
+        run(anchor, *record, Event::connection_lost, ctx);
+    }
+}
+
+void Controller::Impl::on_channel_stopped(TransportHandle handle, std::uint32_t channel) {
+    CallId anchor = 0;
+    if (CallRecord* record = find_by_handle(handle, anchor)) {
+        Context ctx;
+        ctx.guid = record->fork->guid;
+        ctx.channel = channel;
+        run(anchor, *record, Event::server_stop, ctx);
+    }
+}
+
+void Controller::Impl::poll() {
+    for (auto& [anchor, record] : records_) {
+        if (!record.fork || !record.fork->tee) continue;
+        Fork& fork = *record.fork;
+        DtmfEvent e;
+        while (fork.tee->pop_dtmf(e)) {
+            if (record.state == State::active)
+                transport_.send_control(fork.handle, wire::dtmf(e.channel, e.digit, e.duration));
+        }
+    }
+    licensing.poll(env_.utc_now());
+}
+
+std::string Controller::Impl::fork_state(CallId anchor) const {
+    auto it = records_.find(anchor);
+    if (it == records_.end()) return "none";
+    const CallRecord& r = it->second;
+    // `stopped` means forked earlier in this call: a START that never went out does not count.
+    if (r.state == State::idle || r.state == State::stopped) return r.ever_started ? "stopped" : "none";
+    return std::string(to_string(r.state));
+}
+
+// ---- Controller: the public face forwards to Impl ----
+
+Controller::Controller(CallPort& calls, ForkTransport& transport, TapControl& taps, Environment environment)
+    : impl_(std::make_unique<Impl>(calls, transport, taps, std::move(environment))) {}
+Controller::~Controller() = default;
+
+void Controller::on_call_started(CallId anchor) {
+    impl_->licensing.call_started(anchor);
+}
+void Controller::on_request(const Request& request) {
+    impl_->on_request(request);
+}
+void Controller::on_media_changed(CallId anchor, const MediaFacts& media) {
+    impl_->on_media_changed(anchor, media);
+}
+void Controller::on_call_ended(CallId anchor) {
+    impl_->on_call_ended(anchor);
+}
+std::string Controller::fork_state(CallId anchor) const {
+    return impl_->fork_state(anchor);
+}
+void Controller::on_connection_lost(TransportHandle handle, std::string_view reason) {
+    impl_->on_connection_lost(handle, reason);
+}
+void Controller::on_channel_stopped(TransportHandle handle, std::uint32_t channel) {
+    impl_->on_channel_stopped(handle, channel);
+}
+void Controller::poll() {
+    impl_->poll();
+}
+void Controller::set_license_interval(int seconds) {
+    impl_->licensing.set_interval(seconds);
+}
+std::string Controller::license_table() const {
+    return impl_->licensing.table();
+}
+
+std::optional<std::string> Controller::show_call(CallId anchor) const {
+    auto v = impl_->view(anchor);
+    if (!v) return std::nullopt;
+    return render_call(*v);
+}
+
+nlohmann::json Controller::show_call_json(CallId anchor) const {
+    auto v = impl_->view(anchor);
+    return v ? render_call_json(*v) : nlohmann::json();
+}
+
+std::string Controller::show_sessions() const {
+    return impl_->show_sessions();
+}
+
+DataplaneTotals Controller::totals(media::Direction direction) const {
+    const auto& c = impl_->totals.direction[static_cast<std::size_t>(direction)];
+    return {c.frames.load(std::memory_order_relaxed), c.bytes.load(std::memory_order_relaxed),
+            c.dropped.load(std::memory_order_relaxed)};
+}
+
+Environment Environment::standard(int license_interval_seconds) {
+    Environment env;
+    env.monotonic_ns = [] {
+        return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+            .count();
+    };
+    env.utc_now = [] { return std::chrono::system_clock::now(); };
+    env.trace_call = [](CallId call, std::string_view text) { ops::trace_call(call, text); };
+    env.log_info = [](std::string_view text) { spdlog::info("{}", text); };
+    env.license_interval_seconds = license_interval_seconds;
+    return env;
+}
+
+}  // namespace voxfork::fork

@@ -1,0 +1,107 @@
+// The controller's private state: one record per call, at most one fork per
+// call at a time (a new START after a stop replaces the old one).
+#pragma once
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "licensing.hpp"
+#include "render.hpp"
+#include "request.hpp"
+#include "state_machine.hpp"
+#include "tee.hpp"
+#include "voxfork/fork.hpp"
+
+namespace voxfork::fork {
+
+struct Fork {
+    std::uint64_t session_id = 0;  // the data-plane fork session id
+    std::string guid;
+    ServerTarget target;
+    nlohmann::json metadata = nlohmann::json::object();
+    std::optional<G711> pinned;  // the START named a codec
+    G711 codec = G711::ulaw;     // the codec in force (START's, then the last RESUME's)
+    CallId start_leg = 0;        // status INFOs no request caused go here
+    media::Leg side = media::Leg::a;
+    std::string sip_call_id;
+    media::SessionId relay_session = 0;
+    TransportHandle handle = 0;
+    std::uint32_t connection_id = 0;
+    std::uint32_t channel[2] = {};  // by media::Direction
+    std::shared_ptr<FrameSink> audio;
+    std::unique_ptr<Tee> tee;
+};
+
+struct CallRecord {
+    State state = State::idle;
+    bool ever_started = false;  // a fork of this call sent START
+    std::optional<Carrier> carrier;
+    std::deque<std::string> transactions;  // recent ones, to ignore retransmissions
+    MediaFacts media;
+    std::optional<Fork> fork;
+};
+
+// What an event brings with it to the steps of its row.
+struct Context {
+    const Request* request = nullptr;
+    const ForkRequest* parsed = nullptr;
+    std::optional<std::string> guid;  // for statuses
+    std::string_view reason;          // attach failure, connection loss, pause reason
+    const AttachOutcome* outcome = nullptr;
+    std::uint32_t channel = 0;  // the channel the server stopped
+};
+
+// Why a started fork should be paused now (hold first), or nullopt.
+std::optional<std::string_view> pause_reason(const Fork& fork, const MediaFacts& media);
+// The call's negotiated codec as G.711, nullopt when it is another codec.
+std::optional<G711> call_g711(const MediaFacts& media);
+
+class Controller::Impl {
+public:
+    Impl(CallPort& calls, ForkTransport& transport, TapControl& taps, Environment env);
+    ~Impl();
+
+    void on_request(const Request& request);
+    void on_media_changed(CallId anchor, const MediaFacts& media);
+    void on_call_ended(CallId anchor);
+    void on_attached(CallId anchor, std::uint64_t session_id, const AttachOutcome& outcome);
+    void on_connection_lost(TransportHandle handle, std::string_view reason);
+    void on_channel_stopped(TransportHandle handle, std::uint32_t channel);
+    void poll();
+
+    std::string fork_state(CallId anchor) const;
+    std::optional<CallView> view(CallId anchor) const;
+    std::string show_sessions() const;
+
+    Licensing licensing;
+    DataplaneCounters totals;
+
+private:
+    // Feeds one event to the table and carries out its row.
+    void run(CallId anchor, CallRecord& record, Event event, const Context& ctx);
+    void step(CallId anchor, CallRecord& record, const Step& s, const Context& ctx);
+    void send_both(Fork& fork, const std::function<nlohmann::json(std::uint32_t)>& make);
+    void status(CallId anchor, const CallRecord& record, const Context& ctx, std::string body);
+    void reject(CallId anchor, const Request& request, const std::optional<std::string>& guid, std::string_view why);
+    void begin(CallId anchor, CallRecord& record, const Context& ctx);
+    void make_tee(Fork& fork, const MediaFacts& media);
+    void tap(Fork& fork, bool on);
+    void drop_handle(Fork& fork);  // detach from the transport, forget the handle
+    bool seen_before(CallRecord& record, const std::string& transaction);
+    CallRecord* find(CallId anchor);
+    CallRecord* find_by_handle(TransportHandle handle, CallId& anchor);
+
+    CallPort& calls_;
+    ForkTransport& transport_;
+    TapControl& taps_;
+    Environment env_;
+    std::map<CallId, CallRecord> records_;
+    std::unordered_map<TransportHandle, CallId> by_handle_;
+    std::uint64_t next_session_ = 1;
+};
+
+}  // namespace voxfork::fork

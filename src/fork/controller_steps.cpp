@@ -1,0 +1,243 @@
+// Carries out the steps of a state-table row. Each step does one thing; the
+// order within a row is the order on the wire.
+#include <spdlog/spdlog.h>
+
+#include "controller_impl.hpp"
+#include "messages.hpp"
+#include "render.hpp"
+
+namespace voxfork::fork {
+namespace {
+
+constexpr std::string_view leg_names[2] = {"caller", "callee"};
+
+std::string_view pick(std::string_view step_reason, std::string_view event_reason) {
+    return step_reason.empty() ? event_reason : step_reason;
+}
+
+}  // namespace
+
+void Controller::Impl::run(CallId anchor, CallRecord& record, Event event, const Context& ctx) {
+    const Row* row = find_row(record.state, event);
+    if (row == nullptr) return;  // ignored in this state
+    for (const Step& s : row->steps) {
+        if (s.act != Act::none) step(anchor, record, s, ctx);
+    }
+    record.state = row->to;
+}
+
+void Controller::Impl::reject(CallId anchor, const Request& request, const std::optional<std::string>& guid,
+                              std::string_view why) {
+    env_.trace_call(anchor, trace_text::rejected(why));
+    if (!calls_.send_status(request.leg, status::error(guid, why))) {
+        spdlog::debug("fork: no dialog on leg {} for ERROR {}", request.leg, why);
+    }
+}
+
+void Controller::Impl::status(CallId, const CallRecord& record, const Context& ctx, std::string body) {
+    CallId leg = 0;
+    if (ctx.request != nullptr)
+        leg = ctx.request->leg;
+    else if (record.fork)
+        leg = record.fork->start_leg;
+    if (leg == 0 || !calls_.send_status(leg, std::move(body))) spdlog::debug("fork: status not sent on leg {}", leg);
+}
+
+void Controller::Impl::send_both(Fork& fork, const std::function<nlohmann::json(std::uint32_t)>& make) {
+    for (auto channel : fork.channel) transport_.send_control(fork.handle, make(channel));
+}
+
+void Controller::Impl::begin(CallId anchor, CallRecord& record, const Context& ctx) {
+    const ForkRequest& fr = *ctx.parsed;
+    const Request& req = *ctx.request;
+    const auto facts = calls_.call_facts(anchor);
+    Fork fork;
+    fork.session_id = next_session_++;
+    fork.guid = fr.call_guid;
+    const auto side = static_cast<std::size_t>(req.side);
+    // The profile of the leg the request came on, else the other leg's.
+    const std::uint32_t profile =
+        facts ? (facts->profile_tag[side] != 0 ? facts->profile_tag[side] : facts->profile_tag[1 - side]) : 0;
+    fork.target = {*fr.host, *fr.port, fr.secure.value_or(true), fr.path.value_or("/"), fr.token.value_or(""), profile};
+    fork.metadata = fr.metadata.value_or(nlohmann::json::object());
+    fork.pinned = fr.codec;
+    fork.codec = fr.codec ? *fr.codec : call_g711(record.media).value_or(G711::ulaw);
+    fork.start_leg = req.leg;
+    fork.side = req.side;
+    fork.sip_call_id = req.sip_call_id;
+    fork.relay_session = facts ? facts->relay_session : 0;
+    record.fork = std::move(fork);
+    Fork& f = *record.fork;
+    const std::uint64_t session_id = f.session_id;
+    f.handle = transport_.attach(f.target, anchor, session_id, [this, anchor, session_id](const AttachOutcome& o) {
+        on_attached(anchor, session_id, o);
+    });
+    by_handle_[f.handle] = anchor;
+}
+
+void Controller::Impl::make_tee(Fork& fork, const MediaFacts& media) {
+    Tee::Setup setup;
+    setup.channel[0] = fork.channel[0];
+    setup.channel[1] = fork.channel[1];
+    setup.sink = fork.audio.get();
+    setup.start_ns = env_.monotonic_ns();
+    setup.audio_pt = payload_type(fork.codec);
+    setup.dtmf_pt[0] = media.telephone_event_pt[0];
+    setup.dtmf_pt[1] = media.telephone_event_pt[1];
+    fork.tee = std::make_unique<Tee>(setup, &totals);
+}
+
+void Controller::Impl::tap(Fork& fork, bool on) {
+    if (!fork.tee || fork.relay_session == 0) return;
+    media::TapSink* sink = on ? fork.tee.get() : nullptr;
+    taps_.set_tap(fork.relay_session, media::Direction::caller, sink);
+    taps_.set_tap(fork.relay_session, media::Direction::callee, sink);
+}
+
+void Controller::Impl::step(CallId anchor, CallRecord& record, const Step& s, const Context& ctx) {
+    // Every step but reject, lock_carrier and attach acts on the call's fork.
+    switch (s.act) {
+        case Act::none:
+            return;
+        case Act::reject:
+            return reject(anchor, *ctx.request, ctx.guid, s.reason);
+        case Act::lock_carrier:
+            if (!record.carrier) record.carrier = ctx.request->carrier;
+            return;
+        case Act::attach:
+            return begin(anchor, record, ctx);
+        default:
+            break;
+    }
+    if (!record.fork) return;
+    Fork& fork = *record.fork;
+    switch (s.act) {
+        case Act::abandon:
+        case Act::detach:
+            return drop_handle(fork);
+        case Act::send_start: {
+            make_tee(fork, record.media);
+            // Caller first (wire.md).
+            for (std::size_t i = 0; i < 2; ++i) {
+                transport_.send_control(fork.handle, wire::start(fork.channel[i], fork.guid, fork.sip_call_id,
+                                                                 leg_names[i], fork.codec, fork.metadata));
+            }
+            return;
+        }
+        case Act::send_pause: {
+            const std::string why(pick(s.reason, ctx.reason));
+            return send_both(fork, [&](std::uint32_t ch) { return wire::pause(ch, why); });
+        }
+        case Act::send_resume:
+            return send_both(fork, [&](std::uint32_t ch) { return wire::resume(ch, fork.codec); });
+        case Act::send_update:
+            return send_both(fork, [&](std::uint32_t ch) { return wire::update(ch, fork.metadata); });
+        case Act::send_stop:
+            return send_both(fork, [&](std::uint32_t ch) { return wire::stop(ch, s.reason); });
+        case Act::send_stop_rest:
+            for (auto ch : fork.channel) {
+                if (ch != ctx.channel) transport_.send_control(fork.handle, wire::stop(ch, reason::stopped_by_server));
+            }
+            return;
+        case Act::set_metadata:
+            if (ctx.parsed && ctx.parsed->metadata) fork.metadata = *ctx.parsed->metadata;
+            return;
+        case Act::set_codec:
+            if (fork.pinned)
+                fork.codec = *fork.pinned;
+            else if (auto codec = call_g711(record.media))
+                fork.codec = *codec;
+            if (fork.tee) fork.tee->set_audio_pt(payload_type(fork.codec));
+            return;
+        case Act::gate_pause:
+            if (fork.tee) fork.tee->pause();
+            return;
+        case Act::gate_resume:
+            if (fork.tee) fork.tee->resume();
+            return;
+        case Act::tap_on:
+            return tap(fork, true);
+        case Act::tap_off:
+            return tap(fork, false);
+        case Act::licence_enhanced:
+            record.ever_started = true;
+            return licensing.fork_started(anchor);
+        case Act::count_started:
+            return transport_.fork_started();
+        case Act::count_failed:
+            return transport_.fork_failed();
+        case Act::count_ended:
+            return transport_.fork_ended();
+        case Act::status_started:
+            env_.trace_call(anchor, trace_text::initiated);
+            return status(anchor, record, ctx,
+                          status::started(ctx.guid, fork.connection_id, fork.channel[0], fork.channel[1]));
+        case Act::status_paused: {
+            const auto why = pick(s.reason, ctx.reason);
+            env_.trace_call(anchor, trace_text::paused(why));
+            return status(anchor, record, ctx, status::paused(ctx.guid, why));
+        }
+        case Act::status_resumed:
+            env_.trace_call(anchor, trace_text::resumed);
+            return status(anchor, record, ctx, status::resumed(ctx.guid, fork.codec));
+        case Act::status_updated:
+            env_.trace_call(anchor, trace_text::updated);
+            return status(anchor, record, ctx, status::updated(ctx.guid));
+        case Act::status_stopped: {
+            const auto why = pick(s.reason, ctx.reason);
+            env_.trace_call(anchor, trace_text::stopped(why));
+            return status(anchor, record, ctx, status::stopped(ctx.guid, why));
+        }
+        case Act::status_error:
+            env_.trace_call(anchor, trace_text::failed(ctx.reason));
+            return status(anchor, record, ctx, status::error(ctx.guid, ctx.reason));
+        case Act::trace_stopped:
+            return env_.trace_call(anchor, trace_text::stopped(s.reason));
+        default:
+            return;
+    }
+}
+
+std::optional<CallView> Controller::Impl::view(CallId anchor) const {
+    auto it = records_.find(anchor);
+    if (it == records_.end() || !it->second.fork) return std::nullopt;
+    const CallRecord& r = it->second;
+    const Fork& f = *r.fork;
+    CallView v;
+    v.anchor = anchor;
+    v.call_guid = f.guid;
+    v.state = r.state == State::idle ? "stopped" : std::string(to_string(r.state));
+    v.codec = std::string(codec_name(f.codec));
+    v.connection_id = f.connection_id;
+    for (std::size_t i = 0; i < 2; ++i) {
+        v.channel[i].id = f.channel[i];
+        if (f.tee) {
+            const auto& c = f.tee->counters(static_cast<media::Direction>(i));
+            v.channel[i].frames = c.frames.load(std::memory_order_relaxed);
+            v.channel[i].bytes = c.bytes.load(std::memory_order_relaxed);
+            v.channel[i].dropped = c.dropped.load(std::memory_order_relaxed);
+        }
+    }
+    v.metadata = f.metadata;
+    return v;
+}
+
+std::string Controller::Impl::show_sessions() const {
+    std::vector<SessionView> sessions;
+    for (const auto& [anchor, r] : records_) {
+        if (!r.fork || !r.fork->tee) continue;
+        SessionView s;
+        s.session_id = r.fork->session_id;
+        s.anchor = anchor;
+        s.state = r.state == State::idle ? "stopped" : std::string(to_string(r.state));
+        for (std::size_t i = 0; i < 2; ++i) {
+            const auto& c = r.fork->tee->counters(static_cast<media::Direction>(i));
+            s.direction[i] = {c.frames.load(std::memory_order_relaxed), c.bytes.load(std::memory_order_relaxed),
+                              c.dropped.load(std::memory_order_relaxed)};
+        }
+        sessions.push_back(s);
+    }
+    return render_sessions(sessions);
+}
+
+}  // namespace voxfork::fork

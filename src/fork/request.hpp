@@ -1,0 +1,80 @@
+// Forking request JSON → a typed request, or the reason it is rejected, in the
+// validation order of forking.md (steps 1–4; the state, flow and codec steps
+// 5–7 need the call and are the controller's).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "voxfork/fork.hpp"
+
+namespace voxfork::fork {
+
+// Reason strings of forking.md, exact.
+namespace reason {
+inline constexpr std::string_view codec_not_supported = "Codec is not supported";
+inline constexpr std::string_view internal_error = "Internal error";
+inline constexpr std::string_view connection_closed = "Connection closed";
+inline constexpr std::string_view json_parse_failure = "JSON parse failure";
+inline constexpr std::string_view unexpected_format = "Unexpected format or content in JSON";
+inline constexpr std::string_view mandatory_missing = "Mandatory parameter missing in JSON";
+inline constexpr std::string_view method_not_supported = "Method not supported";
+inline constexpr std::string_view invalid_start = "Invalid Start Fork Request";
+inline constexpr std::string_view invalid_stop = "Invalid Stop Fork Request";
+inline constexpr std::string_view invalid_update = "Invalid Update Fork Request";
+inline constexpr std::string_view unsupported_flow = "Unsupported flow";
+inline constexpr std::string_view forking_stopped = "Forking stopped";
+inline constexpr std::string_view guid_mismatch = "GUID Mismatch";
+// STOP reasons towards the speech server only.
+inline constexpr std::string_view call_ended = "Call ended";
+inline constexpr std::string_view stopped_by_server = "Stopped by server";
+}  // namespace reason
+
+enum class Action { start, stop, update };
+enum class G711 { ulaw, alaw };
+
+// Bodies above this size are `JSON parse failure` unread; so is nesting deeper
+// than max_depth (nlohmann's parser recurses, so depth is checked first).
+inline constexpr std::size_t max_body_bytes = 64 * 1024;
+inline constexpr int max_depth = 32;
+
+struct ForkRequest {
+    Action action = Action::start;
+    std::string call_guid;
+    // START: all set (defaults applied). UPDATE: only the fields present.
+    std::optional<std::string> host;
+    std::optional<std::uint16_t> port;
+    std::optional<bool> secure;
+    std::optional<std::string> path;
+    std::optional<std::string> token;
+    std::optional<G711> codec;               // START only: pins the fork
+    std::optional<nlohmann::json> metadata;  // always an object when set
+};
+
+struct ParseResult {
+    std::optional<ForkRequest> request;  // set when valid
+    std::string_view error;              // a reason string when not
+    // The request's call-guid when it carried a valid one, even if another
+    // field was rejected: statuses echo it.
+    std::optional<std::string> call_guid;
+    // The action when it was one of the three (for the event trace).
+    std::optional<Action> action;
+};
+
+ParseResult parse_request(std::string_view body);
+
+// Step 4 for an UPDATE once a fork exists: host/port/secure/path/token, when
+// present, must equal the START's.
+bool update_matches_start(const ForkRequest& update, const ServerTarget& start);
+
+std::string_view to_string(Action action);
+std::string_view codec_name(G711 codec);  // g711ulaw / g711alaw
+std::string_view wire_codec(G711 codec);  // PCMU / PCMA
+std::uint8_t payload_type(G711 codec);    // 0 / 8
+std::optional<G711> g711_from_name(std::string_view name);
+
+}  // namespace voxfork::fork

@@ -1,0 +1,186 @@
+// The fork state table. Read it against ../shared/spec/forking.md: the
+// "Validation order" (steps 5–7) are the request rows, "Status back to the
+// controller" the status steps, "Pause and resume" the pause/resume rows.
+// docs/forking.md prints the same table.
+#include "state_machine.hpp"
+
+#include <algorithm>
+
+#include "request.hpp"
+
+namespace voxfork::fork {
+namespace {
+
+using S = State;
+using E = Event;
+using A = Act;
+
+constexpr Step rej(std::string_view why) {
+    return {A::reject, why};
+}
+
+using Steps = std::array<Step, 8>;
+
+// Leaving a started fork (active or paused) on a request, a BYE, the
+// connection or the server: the steps differ only in what is told to whom.
+constexpr Steps stop_by_request{{{A::lock_carrier},
+                                 {A::send_stop, reason::forking_stopped},
+                                 {A::tap_off},
+                                 {A::detach},
+                                 {A::count_ended},
+                                 {A::status_stopped, reason::forking_stopped}}};
+constexpr Steps stop_by_bye{{{A::send_stop, reason::call_ended},
+                             {A::tap_off},
+                             {A::detach},
+                             {A::count_ended},
+                             {A::trace_stopped, reason::call_ended}}};
+// The transport has detached the call already; detach again is harmless.
+constexpr Steps stop_by_connection{{{A::tap_off}, {A::detach}, {A::count_ended}, {A::status_stopped}}};
+constexpr Steps stop_by_server{
+    {{A::send_stop_rest}, {A::tap_off}, {A::detach}, {A::count_ended}, {A::status_stopped, reason::connection_closed}}};
+constexpr Steps update_started{{{A::lock_carrier}, {A::set_metadata}, {A::send_update}, {A::status_updated}}};
+
+constexpr Row rows[] = {
+    // ---- no fork exists: idle (never forked) or stopped (forked before) ----
+    {S::idle, E::start, {{{A::lock_carrier}, {A::attach}}}, S::connecting},
+    {S::idle, E::start_unsupported_flow, {{rej(reason::unsupported_flow)}}, S::idle},
+    {S::idle, E::start_codec_unsupported, {{rej(reason::codec_not_supported)}}, S::idle},
+    {S::idle, E::stop, {{rej(reason::invalid_stop)}}, S::idle},
+    {S::idle, E::stop_foreign, {{rej(reason::invalid_stop)}}, S::idle},
+    {S::idle, E::update, {{rej(reason::invalid_update)}}, S::idle},
+    {S::idle, E::update_foreign, {{rej(reason::invalid_update)}}, S::idle},
+    {S::idle, E::update_other_server, {{rej(reason::invalid_update)}}, S::idle},
+
+    {S::stopped, E::start, {{{A::lock_carrier}, {A::attach}}}, S::connecting},
+    {S::stopped, E::start_unsupported_flow, {{rej(reason::unsupported_flow)}}, S::stopped},
+    {S::stopped, E::start_codec_unsupported, {{rej(reason::codec_not_supported)}}, S::stopped},
+    {S::stopped, E::stop, {{rej(reason::invalid_stop)}}, S::stopped},
+    {S::stopped, E::stop_foreign, {{rej(reason::invalid_stop)}}, S::stopped},
+    {S::stopped, E::update, {{rej(reason::invalid_update)}}, S::stopped},
+    {S::stopped, E::update_foreign, {{rej(reason::invalid_update)}}, S::stopped},
+    {S::stopped, E::update_other_server, {{rej(reason::invalid_update)}}, S::stopped},
+
+    // ---- connecting: the transport has not answered yet ----
+    {S::connecting, E::start, {{rej(reason::invalid_start)}}, S::connecting},
+    {S::connecting, E::start_unsupported_flow, {{rej(reason::invalid_start)}}, S::connecting},
+    {S::connecting, E::start_codec_unsupported, {{rej(reason::invalid_start)}}, S::connecting},
+    {S::connecting,
+     E::stop,
+     {{{A::lock_carrier}, {A::abandon}, {A::status_stopped, reason::forking_stopped}}},
+     S::stopped},
+    {S::connecting, E::stop_foreign, {{rej(reason::guid_mismatch)}}, S::connecting},
+    // The START is not sent yet: it will carry the new metadata.
+    {S::connecting, E::update, {{{A::lock_carrier}, {A::set_metadata}, {A::status_updated}}}, S::connecting},
+    {S::connecting, E::update_foreign, {{rej(reason::guid_mismatch)}}, S::connecting},
+    {S::connecting, E::update_other_server, {{rej(reason::unexpected_format)}}, S::connecting},
+    {S::connecting,
+     E::attach_ok,
+     {{{A::send_start}, {A::tap_on}, {A::licence_enhanced}, {A::count_started}, {A::status_started}}},
+     S::active},
+    // Gate first, so no frame slips out between START and PAUSE.
+    {S::connecting,
+     E::attach_ok_paused,
+     {{{A::send_start},
+       {A::send_pause},
+       {A::gate_pause},
+       {A::tap_on},
+       {A::licence_enhanced},
+       {A::count_started},
+       {A::status_started},
+       {A::status_paused}}},
+     S::paused},
+    {S::connecting, E::attach_failed, {{{A::count_failed}, {A::status_error}}}, S::idle},
+    {S::connecting, E::call_ended, {{{A::abandon}}}, S::stopped},
+
+    // ---- active: START sent, frames flowing ----
+    {S::active, E::start, {{rej(reason::invalid_start)}}, S::active},
+    {S::active, E::start_unsupported_flow, {{rej(reason::invalid_start)}}, S::active},
+    {S::active, E::start_codec_unsupported, {{rej(reason::invalid_start)}}, S::active},
+    {S::active, E::stop, stop_by_request, S::stopped},
+    {S::active, E::stop_foreign, {{rej(reason::guid_mismatch)}}, S::active},
+    {S::active, E::update, update_started, S::active},
+    {S::active, E::update_foreign, {{rej(reason::guid_mismatch)}}, S::active},
+    {S::active, E::update_other_server, {{rej(reason::unexpected_format)}}, S::active},
+    {S::active, E::connection_lost, stop_by_connection, S::stopped},
+    {S::active, E::server_stop, stop_by_server, S::stopped},
+    {S::active, E::pause, {{{A::send_pause}, {A::gate_pause}, {A::status_paused}}}, S::paused},
+    {S::active,
+     E::law_change,
+     {{{A::send_pause, "codec-change"},
+       {A::gate_pause},
+       {A::status_paused, "codec-change"},
+       {A::set_codec},
+       {A::send_resume},
+       {A::gate_resume},
+       {A::status_resumed}}},
+     S::active},
+    {S::active, E::call_ended, stop_by_bye, S::stopped},
+
+    // ---- paused: START sent, no frames ----
+    {S::paused, E::start, {{rej(reason::invalid_start)}}, S::paused},
+    {S::paused, E::start_unsupported_flow, {{rej(reason::invalid_start)}}, S::paused},
+    {S::paused, E::start_codec_unsupported, {{rej(reason::invalid_start)}}, S::paused},
+    {S::paused, E::stop, stop_by_request, S::stopped},
+    {S::paused, E::stop_foreign, {{rej(reason::guid_mismatch)}}, S::paused},
+    {S::paused, E::update, update_started, S::paused},
+    {S::paused, E::update_foreign, {{rej(reason::guid_mismatch)}}, S::paused},
+    {S::paused, E::update_other_server, {{rej(reason::unexpected_format)}}, S::paused},
+    {S::paused, E::connection_lost, stop_by_connection, S::stopped},
+    {S::paused, E::server_stop, stop_by_server, S::stopped},
+    {S::paused, E::resume, {{{A::set_codec}, {A::send_resume}, {A::gate_resume}, {A::status_resumed}}}, S::active},
+    // The server hears of the new law with the RESUME that ends the pause.
+    {S::paused, E::law_change, {{{A::set_codec}}}, S::paused},
+    {S::paused, E::call_ended, stop_by_bye, S::stopped},
+};
+
+}  // namespace
+
+const Row* find_row(State from, Event event) {
+    auto it = std::find_if(std::begin(rows), std::end(rows),
+                           [&](const Row& r) { return r.from == from && r.event == event; });
+    return it == std::end(rows) ? nullptr : &*it;
+}
+
+std::span<const Row> table() {
+    return rows;
+}
+
+std::string_view to_string(State state) {
+    switch (state) {
+        case State::idle:
+            return "idle";
+        case State::connecting:
+            return "connecting";
+        case State::active:
+            return "active";
+        case State::paused:
+            return "paused";
+        case State::stopped:
+            return "stopped";
+    }
+    return "?";
+}
+
+std::string_view to_string(Event event) {
+    static constexpr std::string_view names[] = {"start",
+                                                 "start_unsupported_flow",
+                                                 "start_codec_unsupported",
+                                                 "stop",
+                                                 "stop_foreign",
+                                                 "update",
+                                                 "update_foreign",
+                                                 "update_other_server",
+                                                 "attach_ok",
+                                                 "attach_ok_paused",
+                                                 "attach_failed",
+                                                 "connection_lost",
+                                                 "server_stop",
+                                                 "pause",
+                                                 "resume",
+                                                 "law_change",
+                                                 "call_ended"};
+    static_assert(std::size(names) == event_count);
+    return names[static_cast<std::size_t>(event)];
+}
+
+}  // namespace voxfork::fork

@@ -1,0 +1,321 @@
+// The controller against fakes: the rows driven by the call and the
+// connection (hold, codec changes, BYE, connection loss, server STOP), DTMF,
+// and the operator's output.
+#include <gtest/gtest.h>
+
+#include "controller_fixture.hpp"
+
+namespace voxfork::fork {
+namespace {
+
+using nlohmann::json;
+using namespace testing;
+
+// ---- hold and codec ----
+
+TEST_F(ControllerTest, HoldPausesAndUnholdResumesWithTheCodecInForce) {
+    start_active();
+    media(g711("g711ulaw", true));
+    auto msgs = transport_.take();
+    ASSERT_EQ(msgs.size(), 2u);
+    EXPECT_EQ(msgs[0], (json{{"type", "PAUSE"}, {"channel", 17}, {"reason", "hold"}}));
+    EXPECT_EQ(msgs[1], (json{{"type", "PAUSE"}, {"channel", 18}, {"reason", "hold"}}));
+    expect_only_status({{"call-guid", "G1"}, {"status", "PAUSED"}, {"reason", "hold"}});
+    EXPECT_EQ(ctl_->fork_state(anchor), "paused");
+    EXPECT_EQ(env_.trace.back(), "callid 58 : Forking paused (hold)");
+    media(g711("g711ulaw", true));  // still held: nothing new
+    EXPECT_TRUE(transport_.control.empty());
+
+    media(g711());
+    msgs = transport_.take();
+    ASSERT_EQ(msgs.size(), 2u);
+    EXPECT_EQ(msgs[0], (json{{"type", "RESUME"}, {"channel", 17}, {"codec", "PCMU"}}));
+    expect_only_status({{"call-guid", "G1"}, {"status", "RESUMED"}, {"codec", "g711ulaw"}});
+    EXPECT_EQ(ctl_->fork_state(anchor), "active");
+    EXPECT_EQ(env_.trace.back(), "callid 58 : Forking resumed");
+}
+
+TEST_F(ControllerTest, ChangesNoRequestCausedGoToTheStartsLeg) {
+    request(start_json(), leg_b);
+    transport_.succeed();
+    calls_.take();
+    request(update_json(), leg_a);
+    calls_.take();
+    media(g711("g711ulaw", true));
+    expect_only_status({{"call-guid", "G1"}, {"status", "PAUSED"}, {"reason", "hold"}}, leg_b);
+}
+
+TEST_F(ControllerTest, PinnedCodecThatDiffersStartsPaused) {
+    request(start_json("G1", R"(,"codec":"g711alaw")"));
+    transport_.succeed();
+    const auto msgs = transport_.take();
+    ASSERT_EQ(msgs.size(), 4u);
+    EXPECT_EQ(msgs[0]["type"], "START");
+    EXPECT_EQ(msgs[0]["codec"], "PCMA");
+    EXPECT_EQ(msgs[1]["type"], "START");
+    EXPECT_EQ(msgs[2], (json{{"type", "PAUSE"}, {"channel", 17}, {"reason", "codec-change"}}));
+    EXPECT_EQ(msgs[3], (json{{"type", "PAUSE"}, {"channel", 18}, {"reason", "codec-change"}}));
+    const auto s = statuses_on(leg_a);
+    ASSERT_EQ(s.size(), 2u);
+    EXPECT_EQ(s[0]["status"], "STARTED");
+    EXPECT_EQ(s[1], (json{{"call-guid", "G1"}, {"status", "PAUSED"}, {"reason", "codec-change"}}));
+    EXPECT_EQ(ctl_->fork_state(anchor), "paused");
+
+    media(g711("g711alaw"));
+    const auto resumed = transport_.take();
+    ASSERT_EQ(resumed.size(), 2u);
+    EXPECT_EQ(resumed[0], (json{{"type", "RESUME"}, {"channel", 17}, {"codec", "PCMA"}}));
+    expect_only_status({{"call-guid", "G1"}, {"status", "RESUMED"}, {"codec", "g711alaw"}});
+}
+
+TEST_F(ControllerTest, PinnedCodecThatMatchesStartsActiveAndPausesWhenTheCallMoves) {
+    start_active(R"(,"codec":"g711ulaw")");
+    media(g711("g711alaw"));
+    const auto msgs = transport_.take();
+    ASSERT_EQ(msgs.size(), 2u);
+    EXPECT_EQ(msgs[0]["reason"], "codec-change");
+    expect_only_status({{"call-guid", "G1"}, {"status", "PAUSED"}, {"reason", "codec-change"}});
+    EXPECT_EQ(ctl_->fork_state(anchor), "paused");
+}
+
+TEST_F(ControllerTest, StartWhileHeldStartsPausedForHold) {
+    media(g711("g711ulaw", true));
+    request(start_json());
+    transport_.succeed();
+    const auto msgs = transport_.take();
+    ASSERT_EQ(msgs.size(), 4u);
+    EXPECT_EQ(msgs[2]["reason"], "hold");
+    EXPECT_EQ(ctl_->fork_state(anchor), "paused");
+}
+
+TEST_F(ControllerTest, UnpinnedFollowsALawChangeWithPauseThenResume) {
+    start_active();
+    media(g711("g711alaw"));
+    const auto msgs = transport_.take();
+    ASSERT_EQ(msgs.size(), 4u);
+    EXPECT_EQ(msgs[0], (json{{"type", "PAUSE"}, {"channel", 17}, {"reason", "codec-change"}}));
+    EXPECT_EQ(msgs[1]["type"], "PAUSE");
+    EXPECT_EQ(msgs[2], (json{{"type", "RESUME"}, {"channel", 17}, {"codec", "PCMA"}}));
+    EXPECT_EQ(msgs[3]["type"], "RESUME");
+    const auto s = statuses_on(leg_a);
+    ASSERT_EQ(s.size(), 2u);
+    EXPECT_EQ(s[0], (json{{"call-guid", "G1"}, {"status", "PAUSED"}, {"reason", "codec-change"}}));
+    EXPECT_EQ(s[1], (json{{"call-guid", "G1"}, {"status", "RESUMED"}, {"codec", "g711alaw"}}));
+    EXPECT_EQ(ctl_->fork_state(anchor), "active");
+
+    // PCMA is the fork's audio now.
+    std::array<std::uint8_t, 160> payload{};
+    media::RtpPacket p;
+    p.payload = payload;
+    p.payload_type = 0;
+    tap(media::Direction::caller)->on_rtp(media::Direction::caller, p);
+    EXPECT_TRUE(transport_.sink->frames.empty());
+    p.payload_type = 8;
+    tap(media::Direction::caller)->on_rtp(media::Direction::caller, p);
+    EXPECT_EQ(transport_.sink->frames.size(), 1u);
+}
+
+TEST_F(ControllerTest, UnpinnedMoveToNonG711PausesUntilG711Again) {
+    start_active();
+    media(g711("g729"));
+    auto msgs = transport_.take();
+    ASSERT_EQ(msgs.size(), 2u);
+    EXPECT_EQ(msgs[0]["reason"], "codec-change");
+    expect_only_status({{"call-guid", "G1"}, {"status", "PAUSED"}, {"reason", "codec-change"}});
+    media(g711("g711alaw"));
+    msgs = transport_.take();
+    ASSERT_EQ(msgs.size(), 2u);
+    EXPECT_EQ(msgs[0]["codec"], "PCMA");
+    expect_only_status({{"call-guid", "G1"}, {"status", "RESUMED"}, {"codec", "g711alaw"}});
+}
+
+TEST_F(ControllerTest, LawChangeDuringHoldIsToldByTheResume) {
+    start_active();
+    media(g711("g711ulaw", true));
+    calls_.take();
+    transport_.take();
+    media(g711("g711alaw", true));
+    EXPECT_TRUE(transport_.control.empty());
+    EXPECT_TRUE(calls_.sent.empty());
+    media(g711("g711alaw"));
+    const auto msgs = transport_.take();
+    ASSERT_EQ(msgs.size(), 2u);
+    EXPECT_EQ(msgs[0]["codec"], "PCMA");
+}
+
+TEST_F(ControllerTest, NoFramesWhilePaused) {
+    start_active();
+    std::array<std::uint8_t, 160> payload{};
+    media::RtpPacket p;
+    p.payload = payload;
+    auto* t = tap(media::Direction::callee);
+    t->on_rtp(media::Direction::callee, p);
+    media(g711("g711ulaw", true));
+    t->on_rtp(media::Direction::callee, p);
+    media(g711());
+    t->on_rtp(media::Direction::callee, p);
+    ASSERT_EQ(transport_.sink->frames.size(), 2u);
+    EXPECT_EQ(transport_.sink->frames[1].channel, 18u);
+    EXPECT_EQ(transport_.sink->frames[1].seq, 1u);
+}
+
+// ---- the call ends, the connection or the server stops ----
+
+TEST_F(ControllerTest, ByeStopsTheServerSideOnly) {
+    start_active();
+    ctl_->on_call_ended(anchor);
+    const auto msgs = transport_.take();
+    ASSERT_EQ(msgs.size(), 2u);
+    EXPECT_EQ(msgs[0], (json{{"type", "STOP"}, {"channel", 17}, {"reason", "Call ended"}}));
+    EXPECT_TRUE(calls_.sent.empty());
+    EXPECT_EQ(tap(media::Direction::caller), nullptr);
+    EXPECT_EQ(transport_.detached.size(), 1u);
+    EXPECT_EQ(transport_.ended, 1);
+    EXPECT_EQ(ctl_->fork_state(anchor), "none");
+    EXPECT_EQ(env_.trace.back(), "callid 58 : Forking stopped (Call ended)");
+    EXPECT_EQ(env_.log.back(), "Enhanced Trunk call count: 0, Aggregate Trunk call count: 0 after call disconnected");
+}
+
+TEST_F(ControllerTest, ByeWhileConnectingAbandonsQuietly) {
+    request(start_json());
+    ctl_->on_call_ended(anchor);
+    EXPECT_EQ(transport_.detached.size(), 1u);
+    EXPECT_TRUE(transport_.control.empty());
+    EXPECT_TRUE(calls_.sent.empty());
+    EXPECT_EQ(env_.log.back(), "Standard Trunk call count: 0, Aggregate Trunk call count: 0 after call disconnected");
+}
+
+TEST_F(ControllerTest, ConnectionLossIsReportedWithItsReason) {
+    start_active();
+    ctl_->on_connection_lost(100, "TCP Connection closed");
+    EXPECT_TRUE(transport_.control.empty());
+    expect_only_status({{"call-guid", "G1"}, {"status", "STOPPED"}, {"reason", "TCP Connection closed"}});
+    EXPECT_EQ(ctl_->fork_state(anchor), "stopped");
+    EXPECT_EQ(tap(media::Direction::callee), nullptr);
+    ctl_->on_connection_lost(100, "Connection closed");  // stale: ignored
+    EXPECT_TRUE(calls_.sent.empty());
+}
+
+TEST_F(ControllerTest, ConnectionClosedWhilePaused) {
+    start_active();
+    media(g711("g711ulaw", true));
+    calls_.take();
+    ctl_->on_connection_lost(100, "Connection closed");
+    expect_only_status({{"call-guid", "G1"}, {"status", "STOPPED"}, {"reason", "Connection closed"}});
+}
+
+TEST_F(ControllerTest, ServerStopOfOneChannelStopsTheOther) {
+    start_active();
+    ctl_->on_channel_stopped(100, 17);
+    const auto msgs = transport_.take();
+    ASSERT_EQ(msgs.size(), 1u);
+    EXPECT_EQ(msgs[0], (json{{"type", "STOP"}, {"channel", 18}, {"reason", "Stopped by server"}}));
+    expect_only_status({{"call-guid", "G1"}, {"status", "STOPPED"}, {"reason", "Connection closed"}});
+    EXPECT_EQ(transport_.detached.size(), 1u);
+    EXPECT_EQ(ctl_->fork_state(anchor), "stopped");
+}
+
+TEST_F(ControllerTest, EventsForUnknownHandlesAreIgnored) {
+    start_active();
+    ctl_->on_channel_stopped(999, 17);
+    ctl_->on_connection_lost(999, "Connection closed");
+    EXPECT_TRUE(calls_.sent.empty());
+    EXPECT_EQ(ctl_->fork_state(anchor), "active");
+}
+
+TEST_F(ControllerTest, DestroyingTheControllerTakesItsTapsAway) {
+    start_active();
+    ASSERT_NE(tap(media::Direction::caller), nullptr);
+    request(start_json("G2"), leg_a);  // rejected: the fork stays
+    ctl_.reset();
+    EXPECT_EQ(tap(media::Direction::caller), nullptr);
+    EXPECT_EQ(tap(media::Direction::callee), nullptr);
+    EXPECT_EQ(transport_.detached, (std::vector<TransportHandle>{100}));
+}
+
+TEST_F(ControllerTest, DestroyingTheControllerWhileConnectingDetaches) {
+    request(start_json());
+    ctl_.reset();
+    EXPECT_EQ(transport_.detached, (std::vector<TransportHandle>{100}));
+    EXPECT_EQ(taps_.changes, 0);
+}
+
+TEST_F(ControllerTest, UpdateWhilePausedStillReachesTheServer) {
+    start_active();
+    media(g711("g711ulaw", true));
+    calls_.take();
+    transport_.take();
+    request(update_json());
+    const auto msgs = transport_.take();
+    ASSERT_EQ(msgs.size(), 2u);
+    EXPECT_EQ(msgs[0]["type"], "UPDATE");
+    expect_only_status({{"call-guid", "G1"}, {"status", "UPDATED"}});
+    EXPECT_EQ(ctl_->fork_state(anchor), "paused");
+}
+
+// ---- DTMF, operator output, licensing ----
+
+TEST_F(ControllerTest, DtmfReachesTheServerOnPoll) {
+    start_active();
+    std::array<std::uint8_t, 4> body{11, 0x8a, 0x03, 0x20};  // '#', end, 800
+    media::RtpPacket p;
+    p.payload_type = 101;
+    p.timestamp = 1234;
+    p.payload = body;
+    tap(media::Direction::callee)->on_rtp(media::Direction::callee, p);
+    tap(media::Direction::callee)->on_rtp(media::Direction::callee, p);
+    EXPECT_TRUE(transport_.control.empty());  // nothing from the packet thread itself
+    ctl_->poll();
+    const auto msgs = transport_.take();
+    ASSERT_EQ(msgs.size(), 1u);
+    EXPECT_EQ(msgs[0], (json{{"type", "DTMF"}, {"channel", 18}, {"digit", "#"}, {"duration", 800}}));
+}
+
+TEST_F(ControllerTest, ShowCallDescribesTheFork) {
+    EXPECT_FALSE(ctl_->show_call(anchor));
+    start_active();
+    std::array<std::uint8_t, 160> payload{};
+    media::RtpPacket p;
+    p.payload = payload;
+    tap(media::Direction::caller)->on_rtp(media::Direction::caller, p);
+    const auto text = ctl_->show_call(anchor);
+    ASSERT_TRUE(text);
+    EXPECT_EQ(*text,
+              "Call id: 58\n"
+              "Call-guid: G1\n"
+              "State: active\n"
+              "Codec: g711ulaw\n"
+              "Connection id: 60\n"
+              "Channel 17 (caller)\n"
+              " Frames sent: 1\n"
+              " Bytes sent: 172\n"
+              " Frames dropped: 0\n"
+              "Channel 18 (callee)\n"
+              " Frames sent: 0\n"
+              " Bytes sent: 0\n"
+              " Frames dropped: 0\n"
+              "Metadata: {\"agent\":\"1001\"}\n");
+    const auto j = ctl_->show_call_json(anchor);
+    EXPECT_EQ(j["state"], "active");
+    EXPECT_EQ(j["channels"]["caller"]["frames_sent"], 1);
+    EXPECT_EQ(ctl_->totals(media::Direction::caller).packets_forked, 1u);
+    EXPECT_EQ(ctl_->totals(media::Direction::caller).bytes_forked, 172u);
+    EXPECT_EQ(ctl_->totals(media::Direction::callee).packets_forked, 0u);
+    EXPECT_NE(ctl_->show_sessions().find("1        58      active      caller     1           172           0\n"),
+              std::string::npos)
+        << ctl_->show_sessions();
+    request(stop_json());
+    EXPECT_NE(ctl_->show_call(anchor)->find("State: stopped\n"), std::string::npos);
+}
+
+TEST_F(ControllerTest, LicenseReportOnPoll) {
+    start_active();
+    env_.utc += std::chrono::seconds(3600);
+    ctl_->poll();
+    EXPECT_EQ(ctl_->license_table(),
+              "Index  Report time (UTC)    Interval(s)  Standard  Enhanced  Aggregate\n"
+              "1      2026-11-24 23:00:00  3600         0         1         1\n");
+}
+
+}  // namespace
+}  // namespace voxfork::fork

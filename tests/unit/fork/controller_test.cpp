@@ -1,0 +1,283 @@
+// The controller against fakes, row by row of the state table: requests and
+// their answers (what reaches the speech server, what the controller is told,
+// on which leg). controller_media_test.cpp has the rows the call drives.
+#include <gtest/gtest.h>
+
+#include "controller_fixture.hpp"
+
+namespace voxfork::fork {
+namespace {
+
+using nlohmann::json;
+using namespace testing;
+
+// ---- idle × start, connecting × attach_ok ----
+
+TEST_F(ControllerTest, StartAttachesThenStartsBothChannelsCallerFirst) {
+    request(start_json());
+    ASSERT_EQ(transport_.attaches.size(), 1u);
+    const auto& a = transport_.attaches[0];
+    EXPECT_EQ(a.target, (ServerTarget{"asr.lab.example", 8443, true, "/v1/fork", "tok", 99}));
+    EXPECT_EQ(a.anchor, anchor);
+    EXPECT_TRUE(calls_.sent.empty());  // nothing until the connection is there
+    EXPECT_EQ(ctl_->fork_state(anchor), "connecting");
+
+    transport_.succeed();
+    const auto msgs = transport_.take();
+    ASSERT_EQ(msgs.size(), 2u);
+    EXPECT_EQ(msgs[0], (json{{"type", "START"},
+                             {"channel", 17},
+                             {"call-guid", "G1"},
+                             {"call-id", "a84b4c76e66710@10.0.0.1"},
+                             {"leg", "caller"},
+                             {"codec", "PCMU"},
+                             {"rate", 8000},
+                             {"metadata", {{"agent", "1001"}}}}));
+    EXPECT_EQ(msgs[1]["channel"], 18);
+    EXPECT_EQ(msgs[1]["leg"], "callee");
+    ASSERT_EQ(calls_.raw.size(), 1u);
+    EXPECT_EQ(calls_.raw[0],
+              R"({"call-guid":"G1","status":"STARTED","connection-id":60,"channels":{"caller":17,"callee":18}})");
+    EXPECT_EQ(calls_.sent[0].leg, leg_a);
+    EXPECT_NE(tap(media::Direction::caller), nullptr);
+    EXPECT_EQ(tap(media::Direction::caller), tap(media::Direction::callee));
+    EXPECT_EQ(transport_.started, 1);
+    EXPECT_EQ(ctl_->fork_state(anchor), "active");
+    EXPECT_EQ(env_.trace,
+              (std::vector<std::string>{"callid 58 : Forking request START", "callid 58 : Forking initiated"}));
+    EXPECT_EQ(env_.log.back(),
+              "Standard Trunk call count: 0, Enhanced Trunk call count: 1, Aggregate Trunk call count: 1 after "
+              "WS_Fork_START");
+}
+
+TEST_F(ControllerTest, StartUsesTheProfileOfTheRequestsLegElseTheOthers) {
+    calls_.calls[anchor].profile_tag[0] = 7;
+    request(start_json(), leg_b);
+    request(stop_json(), leg_b);
+    request(start_json(), leg_a);
+    ASSERT_EQ(transport_.attaches.size(), 2u);
+    EXPECT_EQ(transport_.attaches[0].target.profile_tag, 99u);
+    EXPECT_EQ(transport_.attaches[1].target.profile_tag, 7u);
+}
+
+TEST_F(ControllerTest, StartDefaultsSecureAndPath) {
+    request(R"({"action":"START","call-guid":"G","host":"10.1.40.50","port":8051})");
+    EXPECT_EQ(transport_.attaches.at(0).target, (ServerTarget{"10.1.40.50", 8051, true, "/", "", 99}));
+}
+
+// ---- connecting × attach_failed ----
+
+TEST_F(ControllerTest, AttachFailureIsAnErrorAndANewStartMayFollow) {
+    request(start_json());
+    transport_.fail("DNS lookup failed");
+    expect_only_status(error("DNS lookup failed"));
+    EXPECT_EQ(transport_.failed, 1);
+    EXPECT_EQ(transport_.started, 0);
+    EXPECT_TRUE(transport_.control.empty());
+    EXPECT_EQ(ctl_->fork_state(anchor), "none");
+    EXPECT_EQ(env_.log.size(), 1u);  // still a standard call: only the connect line
+    request(start_json("G2"));
+    EXPECT_EQ(transport_.attaches.size(), 2u);
+}
+
+TEST_F(ControllerTest, AttachWithoutChannelsIsAnInternalError) {
+    request(start_json());
+    AttachOutcome o;
+    o.connection_id = 1;
+    transport_.attaches.back().done(o);
+    expect_only_status(error("Internal error"));
+    EXPECT_EQ(transport_.detached.size(), 1u);
+}
+
+// ---- start while a fork exists; steps 6 and 7 ----
+
+TEST_F(ControllerTest, StartWhileAForkExistsIsInvalidWhateverTheCall) {
+    request(start_json());
+    request(start_json("G2"));
+    expect_only_status(error("Invalid Start Fork Request", "G2"));
+    transport_.succeed();
+    calls_.take();
+    calls_.calls[anchor].media.codec[0] = calls_.calls[anchor].media.codec[1] = "g729";
+    calls_.calls[anchor].profile_tag[1] = 0;
+    request(start_json("G3"));
+    expect_only_status(error("Invalid Start Fork Request", "G3"));
+    EXPECT_EQ(transport_.attaches.size(), 1u);
+    EXPECT_EQ(ctl_->fork_state(anchor), "active");
+}
+
+TEST_F(ControllerTest, UnsupportedFlowWhenNoLegIsForkEnabledOrSrtp) {
+    calls_.calls[anchor].profile_tag[1] = 0;
+    request(start_json());
+    expect_only_status(error("Unsupported flow"));
+    calls_.calls[anchor].profile_tag[1] = 99;
+    calls_.calls[anchor].media.srtp = true;
+    request(start_json());
+    expect_only_status(error("Unsupported flow"));
+    EXPECT_TRUE(transport_.attaches.empty());
+}
+
+TEST_F(ControllerTest, UnsupportedFlowComesBeforeTheCodec) {
+    calls_.calls[anchor].media.srtp = true;
+    calls_.calls[anchor].media.codec[0] = calls_.calls[anchor].media.codec[1] = "g729";
+    request(start_json());
+    expect_only_status(error("Unsupported flow"));
+}
+
+TEST_F(ControllerTest, StartOnANonG711CallIsRejected) {
+    calls_.calls[anchor].media.codec[0] = calls_.calls[anchor].media.codec[1] = "g729";
+    request(start_json("G1", R"(,"codec":"g711ulaw")"));
+    expect_only_status(error("Codec is not supported"));
+    EXPECT_TRUE(transport_.attaches.empty());
+}
+
+TEST_F(ControllerTest, StartOnAnUnknownCallIsAnInternalError) {
+    calls_.calls.clear();
+    request(start_json());
+    expect_only_status(error("Internal error"));
+}
+
+// ---- stop ----
+
+TEST_F(ControllerTest, StopWithoutAForkIsInvalid) {
+    request(stop_json());
+    expect_only_status(error("Invalid Stop Fork Request"));
+}
+
+TEST_F(ControllerTest, StopOfAnotherGuidIsAMismatchAndTheForkGoesOn) {
+    start_active();
+    request(stop_json("OTHER"));
+    expect_only_status(error("GUID Mismatch", "OTHER"));
+    EXPECT_TRUE(transport_.control.empty());
+    EXPECT_EQ(ctl_->fork_state(anchor), "active");
+}
+
+TEST_F(ControllerTest, StopWhileActiveStopsBothChannels) {
+    start_active();
+    request(stop_json(), leg_b);
+    const auto msgs = transport_.take();
+    ASSERT_EQ(msgs.size(), 2u);
+    EXPECT_EQ(msgs[0], (json{{"type", "STOP"}, {"channel", 17}, {"reason", "Forking stopped"}}));
+    EXPECT_EQ(msgs[1], (json{{"type", "STOP"}, {"channel", 18}, {"reason", "Forking stopped"}}));
+    // Told on the leg the STOP came on.
+    expect_only_status({{"call-guid", "G1"}, {"status", "STOPPED"}, {"reason", "Forking stopped"}}, leg_b);
+    EXPECT_EQ(tap(media::Direction::caller), nullptr);
+    EXPECT_EQ(tap(media::Direction::callee), nullptr);
+    EXPECT_EQ(transport_.detached, (std::vector<TransportHandle>{100}));
+    EXPECT_EQ(transport_.ended, 1);
+    EXPECT_EQ(ctl_->fork_state(anchor), "stopped");
+    EXPECT_EQ(env_.trace.back(), "callid 58 : Forking stopped (Forking stopped)");
+}
+
+TEST_F(ControllerTest, StopWhileConnectingAbandons) {
+    request(start_json());
+    request(stop_json());
+    expect_only_status({{"call-guid", "G1"}, {"status", "STOPPED"}, {"reason", "Forking stopped"}});
+    EXPECT_EQ(transport_.detached, (std::vector<TransportHandle>{100}));
+    EXPECT_TRUE(transport_.control.empty());
+    transport_.succeed();  // a late answer changes nothing
+    EXPECT_TRUE(transport_.control.empty());
+    EXPECT_TRUE(calls_.sent.empty());
+    EXPECT_EQ(ctl_->fork_state(anchor), "none");  // nothing was ever forked
+}
+
+TEST_F(ControllerTest, ANewStartAfterStopBeginsAnotherFork) {
+    start_active();
+    request(stop_json());
+    calls_.take();
+    transport_.take();
+    request(start_json("G2"));
+    transport_.succeed(61, 19, 20);
+    const auto s = statuses_on(leg_a);
+    ASSERT_EQ(s.size(), 1u);
+    EXPECT_EQ(s[0]["status"], "STARTED");
+    EXPECT_EQ(s[0]["call-guid"], "G2");
+    EXPECT_EQ(s[0]["channels"]["caller"], 19);
+    EXPECT_EQ(ctl_->fork_state(anchor), "active");
+    EXPECT_EQ(transport_.started, 2);
+}
+
+// ---- update ----
+
+TEST_F(ControllerTest, UpdateWithoutAForkIsInvalid) {
+    request(update_json());
+    expect_only_status(error("Invalid Update Fork Request"));
+}
+
+TEST_F(ControllerTest, UpdateSendsTheNewMetadataToBothChannels) {
+    start_active();
+    request(update_json("G1", R"(,"host":"asr.lab.example","port":8443)"));
+    const auto msgs = transport_.take();
+    ASSERT_EQ(msgs.size(), 2u);
+    EXPECT_EQ(msgs[0], (json{{"type", "UPDATE"}, {"channel", 17}, {"metadata", {{"agent", "1002"}}}}));
+    EXPECT_EQ(msgs[1]["channel"], 18);
+    expect_only_status({{"call-guid", "G1"}, {"status", "UPDATED"}});
+}
+
+TEST_F(ControllerTest, UpdateNamingAnotherServerIsUnexpectedContentBeforeGuid) {
+    start_active();
+    request(update_json("OTHER", R"(,"port":9000)"));
+    expect_only_status(error("Unexpected format or content in JSON", "OTHER"));
+    request(update_json("OTHER"));
+    expect_only_status(error("GUID Mismatch", "OTHER"));
+    EXPECT_TRUE(transport_.control.empty());
+}
+
+TEST_F(ControllerTest, UpdateWhileConnectingIsCarriedByTheStart) {
+    request(start_json());
+    request(update_json());
+    expect_only_status({{"call-guid", "G1"}, {"status", "UPDATED"}});
+    transport_.succeed();
+    const auto msgs = transport_.take();
+    ASSERT_EQ(msgs.size(), 2u);
+    EXPECT_EQ(msgs[0]["metadata"], (json{{"agent", "1002"}}));
+}
+
+// ---- validation, carrier lock, retransmissions ----
+
+TEST_F(ControllerTest, BadJsonIsAnErrorWithoutGuid) {
+    request("{not json");
+    const auto s = statuses_on(leg_a);
+    ASSERT_EQ(s.size(), 1u);
+    EXPECT_EQ(s[0], (json{{"status", "ERROR"}, {"reason", "JSON parse failure"}}));
+    EXPECT_EQ(calls_.raw.size(), 0u);
+}
+
+TEST_F(ControllerTest, RejectedRequestEchoesItsValidGuid) {
+    request(R"({"action":"START","call-guid":"G9","host":"h","port":"80"})");
+    expect_only_status(error("Unexpected format or content in JSON", "G9"));
+    EXPECT_EQ(env_.trace, (std::vector<std::string>{
+                              "callid 58 : Forking request START",
+                              "callid 58 : Forking request rejected (Unexpected format or content in JSON)"}));
+}
+
+TEST_F(ControllerTest, FirstAcceptedCarrierIsLocked) {
+    request(start_json(), leg_a, Carrier::info);
+    transport_.succeed();
+    calls_.take();
+    request(stop_json(), leg_a, Carrier::reinvite);
+    expect_only_status(error("Method not supported"));
+    EXPECT_EQ(ctl_->fork_state(anchor), "active");
+    request(stop_json(), leg_a, Carrier::info);
+    EXPECT_EQ(ctl_->fork_state(anchor), "stopped");
+}
+
+TEST_F(ControllerTest, ARejectedRequestFixesNoCarrier) {
+    request(stop_json(), leg_a, Carrier::reinvite);  // Invalid Stop: rejected
+    request("[]", leg_a, Carrier::reinvite);         // JSON parse failure
+    calls_.take();
+    request(start_json(), leg_a, Carrier::info);
+    EXPECT_EQ(transport_.attaches.size(), 1u);
+    EXPECT_TRUE(calls_.sent.empty());
+}
+
+TEST_F(ControllerTest, ARetransmissionIsNotActedOnTwice) {
+    request(start_json(), leg_a, Carrier::info, "tx-1");
+    request(start_json(), leg_a, Carrier::info, "tx-1");
+    EXPECT_EQ(transport_.attaches.size(), 1u);
+    EXPECT_TRUE(calls_.sent.empty());  // no Invalid Start for the retransmission
+    request(start_json(), leg_a, Carrier::info, "tx-2");
+    expect_only_status(error("Invalid Start Fork Request"));
+}
+
+}  // namespace
+}  // namespace voxfork::fork

@@ -1,0 +1,65 @@
+// Status bodies, server messages and operator text, byte for byte.
+#include <gtest/gtest.h>
+
+#include "messages.hpp"
+#include "render.hpp"
+
+namespace voxfork::fork {
+namespace {
+
+TEST(StatusBody, FieldsAndOrderOfForkingMd) {
+    EXPECT_EQ(status::started(std::string("8F3B"), 60, 17, 18),
+              R"({"call-guid":"8F3B","status":"STARTED","connection-id":60,"channels":{"caller":17,"callee":18}})");
+    EXPECT_EQ(status::updated(std::string("G")), R"({"call-guid":"G","status":"UPDATED"})");
+    EXPECT_EQ(status::paused(std::string("G"), "hold"), R"({"call-guid":"G","status":"PAUSED","reason":"hold"})");
+    EXPECT_EQ(status::resumed(std::string("G"), G711::alaw),
+              R"({"call-guid":"G","status":"RESUMED","codec":"g711alaw"})");
+    EXPECT_EQ(status::stopped(std::string("G"), "Forking stopped"),
+              R"({"call-guid":"G","status":"STOPPED","reason":"Forking stopped"})");
+    EXPECT_EQ(status::error(std::nullopt, "JSON parse failure"), R"({"status":"ERROR","reason":"JSON parse failure"})");
+}
+
+TEST(StatusBody, GuidIsEscaped) {
+    const auto body = status::error(std::string("a\"b"), "GUID Mismatch");
+    EXPECT_EQ(nlohmann::json::parse(body)["call-guid"], "a\"b");
+}
+
+TEST(WireMessage, ShapesOfWireMd) {
+    EXPECT_EQ(wire::pause(17, "hold"), (nlohmann::json{{"type", "PAUSE"}, {"channel", 17}, {"reason", "hold"}}));
+    EXPECT_EQ(wire::resume(17, G711::alaw), (nlohmann::json{{"type", "RESUME"}, {"channel", 17}, {"codec", "PCMA"}}));
+    EXPECT_EQ(wire::stop(17, "Call ended"),
+              (nlohmann::json{{"type", "STOP"}, {"channel", 17}, {"reason", "Call ended"}}));
+    EXPECT_EQ(wire::dtmf(17, '*', 160),
+              (nlohmann::json{{"type", "DTMF"}, {"channel", 17}, {"digit", "*"}, {"duration", 160}}));
+    const auto start = wire::start(17, "G", "cid@h", "caller", G711::ulaw, nlohmann::json::object());
+    EXPECT_EQ(start["rate"], 8000);
+    EXPECT_EQ(start["codec"], "PCMU");
+    EXPECT_EQ(start["metadata"], nlohmann::json::object());
+}
+
+TEST(TraceText, LinesOfOperationsMd) {
+    EXPECT_EQ(trace_text::request("START"), "Forking request START");
+    EXPECT_EQ(trace_text::initiated, "Forking initiated");
+    EXPECT_EQ(trace_text::paused("hold"), "Forking paused (hold)");
+    EXPECT_EQ(trace_text::resumed, "Forking resumed");
+    EXPECT_EQ(trace_text::stopped("Forking stopped"), "Forking stopped (Forking stopped)");
+}
+
+TEST(Render, SessionsTable) {
+    SessionView s;
+    s.session_id = 2;
+    s.anchor = 58;
+    s.state = "active";
+    s.direction[0] = {10, 1720, 1};
+    s.direction[1] = {9, 1548, 0};
+    EXPECT_EQ(render_sessions({s}),
+              "Session  Callid  State       Direction  Packets     Bytes         Dropped\n"
+              "2        58      active      caller     10          1720          1\n"
+              "2        58      active      callee     9           1548          0\n"
+              "Total sessions: 1\n");
+    EXPECT_EQ(render_sessions({}),
+              "Session  Callid  State       Direction  Packets     Bytes         Dropped\nTotal sessions: 0\n");
+}
+
+}  // namespace
+}  // namespace voxfork::fork
