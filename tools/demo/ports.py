@@ -1,0 +1,52 @@
+"""Prints free loopback ports for the demo, one per line in this order:
+voxforkd's SIP port (free on UDP and TCP), the callee's and the controller's
+SIP ports (UDP), the callee's and the controller's RTP ports (even, with the
+odd port above free too), and the first port of a 400-port RTP range for
+voxforkd's relay (its relay skips ports that are busy).
+
+    /usr/bin/python3 ports.py
+"""
+
+import random
+import socket
+
+HOST = "127.0.0.1"
+
+
+def is_free(port, kinds):
+    sockets = []
+    try:
+        for kind in kinds:
+            s = socket.socket(socket.AF_INET, kind)
+            sockets.append(s)
+            s.bind((HOST, port))
+        return True
+    except OSError:
+        return False
+    finally:
+        for s in sockets:
+            s.close()
+
+
+def pick(taken, kinds, even=False):
+    while True:
+        port = random.randrange(10000, 19998)
+        if even:
+            port &= ~1
+        span = (port, port + 1) if even else (port,)
+        if not taken.intersection(span) and all(is_free(p, kinds) for p in span):
+            taken.update(span)
+            return port
+
+
+def main():
+    taken = set()
+    udp, both = [socket.SOCK_DGRAM], [socket.SOCK_DGRAM, socket.SOCK_STREAM]
+    ports = [pick(taken, both), pick(taken, udp), pick(taken, udp),
+             pick(taken, udp, even=True), pick(taken, udp, even=True),
+             random.randrange(20000, 44000, 2)]
+    print("\n".join(str(p) for p in ports))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""Checks and summarises a finished demo run: the status INFOs the controller
+received (from SIPp's -trace_msg log) and what the speech server recorded
+(summary.json, events.jsonl). Prints the summary; exits 1, saying why, when
+the run did not show what the demo is meant to show.
+
+    /usr/bin/python3 report.py RUN_DIR
+    /usr/bin/python3 report.py --statuses RUN_DIR    (only the status INFOs)
+"""
+
+import json
+import os
+import re
+import sys
+
+JSON_TYPE = "application/x-cisco-record+json"
+EXPECTED_STATUSES = ["STARTED", "UPDATED", "STOPPED"]
+# SIPp's message log: a line of dashes and a timestamp, then
+# "UDP message received [N] bytes :", a blank line and the message.
+BLOCK = re.compile(r"^-{20,} [0-9-]+ [0-9:.]+\n\w+ message (sent|received)[^\n]*\n", re.M)
+
+
+def status_infos(log_path):
+    """The JSON bodies of the status INFOs received, in order, each once
+    (a retransmission has the same CSeq)."""
+    with open(log_path, errors="replace") as f:
+        text = f.read().replace("\r\n", "\n")
+    marks = list(BLOCK.finditer(text))
+    bodies, seen = [], set()
+    for i, mark in enumerate(marks):
+        end = marks[i + 1].start() if i + 1 < len(marks) else len(text)
+        message = text[mark.end():end].strip("\n")
+        head, _, body = message.partition("\n\n")
+        lines = head.split("\n")
+        if mark.group(1) != "received" or not lines[0].startswith("INFO "):
+            continue
+        headers = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            headers.setdefault(name.strip().lower(), value.strip())
+        if headers.get("content-type") != JSON_TYPE or headers.get("cseq") in seen:
+            continue
+        seen.add(headers.get("cseq"))
+        bodies.append(body.strip())
+    return bodies
+
+
+def print_statuses(run):
+    print("Status INFOs voxforkd sent to the controller (answered 200 OK):")
+    bodies = status_infos(os.path.join(run, "caller.messages"))
+    for body in bodies:
+        print(f"  {body}")
+    if not bodies:
+        print("  (none)")
+    return [json.loads(b).get("status") for b in bodies]
+
+
+def main():
+    if sys.argv[1] == "--statuses":
+        print_statuses(sys.argv[2])
+        return
+    run = sys.argv[1]
+    speech = os.path.join(run, "speech")
+    problems = []
+
+    got = print_statuses(run)
+    if got != EXPECTED_STATUSES:
+        problems.append(f"status INFOs were {got}, expected {EXPECTED_STATUSES}")
+
+    with open(os.path.join(speech, "summary.json")) as f:
+        summary = json.load(f)
+    print()
+    print("What the speech server received:")
+    legs = {}
+    for ch in summary["channels"]:
+        seconds = ch["bytes"] / 8000.0  # G.711: one byte per sample at 8000 Hz
+        legs[ch["leg"]] = ch
+        print(f"  channel {ch['channel']:<3} {ch['leg']:<7} {ch['codec']}  {ch['frames']} frames, "
+              f"{seconds:.2f} s of audio, dropped {ch['dropped']}, stop reason: {ch['stop_reason']}")
+        print(f"      {os.path.join(speech, ch['wav'])}")
+    updates = []
+    with open(os.path.join(speech, "events.jsonl")) as f:
+        for line in f:
+            event = json.loads(line)
+            if event.get("event") == "control" and event.get("type") == "UPDATE":
+                updates.append(event["msg"])
+    if updates:
+        print(f"  metadata after UPDATE: {json.dumps(updates[0].get('metadata'))}")
+    print(f"  connections {summary['connections']}, frames {summary['frames']}, "
+          f"violations of the wire protocol {summary['violations']}")
+    print(f"  events: {os.path.join(speech, 'events.jsonl')}")
+
+    for leg in ("caller", "callee"):
+        if legs.get(leg, {}).get("frames", 0) < 50:
+            problems.append(f"the {leg} channel got {legs.get(leg, {}).get('frames', 0)} frames (expected 50 or more)")
+            continue
+        # Each channel must carry its own party's audio: a stretch of what the
+        # speech server received is found in that party's file, not the other's.
+        with open(os.path.join(speech, legs[leg]["raw"]), "rb") as f:
+            stretch = f.read()[1600:3200]
+        sources = {}
+        for name in ("caller", "callee"):
+            with open(os.path.join(run, f"{name}.ulaw"), "rb") as f:
+                sources[name] = stretch in f.read()
+        if sources != {"caller": leg == "caller", "callee": leg == "callee"}:
+            problems.append(f"the {leg} channel does not carry the {leg}'s audio ({leg}.ulaw)")
+    if summary["violations"]:
+        problems.append(f"the speech server recorded violations: {summary['violations_by_kind']}")
+    if not updates:
+        problems.append("the speech server never got the UPDATE")
+
+    if problems:
+        print()
+        for p in problems:
+            print(f"demo: FAILED: {p}", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
