@@ -1,0 +1,77 @@
+#!/bin/sh
+# Runs fork-bench against a real voxforkd: for each call count, starts
+# BUILD/bin/voxforkd with a generated loopback configuration (calls to 6777 in
+# on dial-peer 900, out on 901 to fork-bench's UAS, media class 9 -> stream-
+# service profile 99, 20 calls per WebSocket connection), runs fork-bench, reads
+# `show voip stream-service statistics`, stops the daemon.
+#
+#   tools/fork-bench/run.sh [N...]          (default: 100 500 1000)
+#   BUILD=build HOLD=20 RATE=100 CHRT="chrt -f 10" tools/fork-bench/run.sh 1000
+#
+# CHRT, when set, prefixes voxforkd's command line (e.g. "chrt -f 10" runs the
+# whole daemon at SCHED_FIFO 10; needs root). Each run's files stay in a
+# temporary directory printed on stderr (config, daemon log).
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+build=${BUILD:-$root/build}
+case $build in /*) ;; *) build=$root/$build ;; esac
+hold=${HOLD:-20}
+rate=${RATE:-100}
+chrt=${CHRT:-}
+[ $# -gt 0 ] || set -- 100 500 1000
+ulimit -n 65536 2>/dev/null || true
+
+for calls in "$@"; do
+    dir=$(mktemp -d /tmp/fork-bench.XXXXXX)
+    echo "fork-bench: run files in $dir" >&2
+    # Ports: SIP and the bench's UAS just above a random base; the RTP range
+    # holds 2 legs x (RTP + RTCP) per call with room for busy ports.
+    base=$((15000 + ($$ % 2000) * 2))
+    sip=$base
+    uas=$((base + 2))
+    rtp_min=$((30000 + ($$ % 50) * 2))
+    rtp_max=$((rtp_min + calls * 8 + 400))
+    cat > "$dir/voxforkd.conf" <<CONF
+hostname fork-bench
+control-socket $dir/voxforkd.sock
+voice service voip
+ rtp-port range $rtp_min $rtp_max
+ ip address trusted list
+  ipv4 127.0.0.1
+ sip
+  bind control source-address 127.0.0.1
+  bind media source-address 127.0.0.1
+  listen-port non-secure $sip
+!
+dial-peer voice 900 voip
+ session protocol sipv2
+ incoming called-number 6777
+!
+dial-peer voice 901 voip
+ destination-pattern 6777
+ session protocol sipv2
+ session target ipv4:127.0.0.1:$uas
+ session transport udp
+ media-class 9
+!
+media profile stream-service 99
+ connection calls-threshold 20
+ connection idle-timeout 30
+!
+media class 9
+ stream-service profile 99
+!
+CONF
+    $chrt "$build/bin/voxforkd" -c "$dir/voxforkd.conf" --foreground 2> "$dir/voxforkd.log" &
+    daemon=$!
+    i=0
+    while [ ! -S "$dir/voxforkd.sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+    status=0
+    "$build/bin/fork-bench" --sip-port "$sip" --uas-port "$uas" --pid "$daemon" --calls "$calls" \
+        --rate "$rate" --hold "$hold" || status=$?
+    "$build/bin/voxfork" -s "$dir/voxforkd.sock" show voip stream-service statistics | sed 's/^/  /' || true
+    kill -TERM "$daemon" 2>/dev/null || true
+    wait "$daemon" || echo "voxforkd exited $? (log: $dir/voxforkd.log)" >&2
+    [ $status -eq 0 ] || echo "fork-bench: run with $calls calls not clean (exit $status)" >&2
+done
