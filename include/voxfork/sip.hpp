@@ -1,0 +1,154 @@
+// The SIP part: a B2BUA that anchors every call's media on the relay, routes
+// by dial-peer, and hands forking requests to the fork part through the seam
+// below. Everything here runs on the control-plane io_context thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "voxfork/config.hpp"
+#include "voxfork/media.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace voxfork::ops {
+class CommandRegistry;
+}
+
+namespace voxfork::sip {
+
+// The operator's call number of one leg (CUBE style, increasing from 1). A
+// call's inbound leg is its anchor leg; the anchor's id names the call.
+using CallId = std::uint64_t;
+
+enum class Carrier { info, reinvite };
+
+// A forking request as it arrived; the B2BUA has already answered an INFO
+// with 200 and relays a re-INVITE's SDP on its own.
+struct ForkRequest {
+    CallId anchor = 0;  // the call
+    CallId leg = 0;     // the leg it came on
+    media::Leg side = media::Leg::a;
+    Carrier carrier = Carrier::info;
+    std::string json;         // the application/x-cisco-record+json body
+    std::string transaction;  // unique per SIP transaction (retransmissions never reach the seam)
+    std::string sip_call_id;  // of that leg
+};
+
+// The media of a call after a completed offer/answer.
+struct MediaState {
+    // The codec each stream carries (indexed by media::Direction): a config
+    // codec name ("g711ulaw") or the lower-cased encoding of another one.
+    std::string codec[2];
+    // Payload type of telephone-event each stream uses; -1: none.
+    int telephone_event_pt[2] = {-1, -1};
+    bool hold = false;
+    bool srtp = false;
+};
+
+struct LegInfo {
+    CallId callid = 0;
+    std::uint32_t dial_peer = 0;  // 0: no dial-peer matched (inbound leg only)
+    std::string sip_call_id;
+    std::string remote;  // SIP peer, "ADDR:PORT"
+};
+
+struct CallInfo {
+    CallId anchor = 0;
+    LegInfo legs[2];         // indexed by media::Leg
+    bool confirmed = false;  // 200/ACK done on both legs
+    MediaState media;
+    media::SessionId relay_session = 0;  // for media::Relay::set_tap
+};
+
+// Implemented by the fork part. Until it is set, a default seam logs the
+// requests it gets (and the Fork column says `none`).
+class ForkSeam {
+public:
+    virtual ~ForkSeam() = default;
+    virtual void on_fork_request(const ForkRequest& request) = 0;
+    // After every completed offer/answer (initial and re-INVITEs).
+    virtual void on_media_changed(CallId anchor, const MediaState& media) = 0;
+    // The call is gone (BYE, CANCEL, failure); no INFO can be sent any more.
+    virtual void on_call_ended(CallId anchor) = 0;
+    // `none`, `connecting`, `active`, `paused` or `stopped`, for the Fork column.
+    virtual std::string fork_state(CallId anchor) const = 0;
+};
+
+// What the fork part calls back. Kept abstract so the fork part can be
+// unit-tested against a fake.
+class CallControl {
+public:
+    virtual ~CallControl() = default;
+    // Sends an INFO (Content-Type application/x-cisco-record+json) on the leg
+    // with this callid; false when that leg has no confirmed dialog.
+    virtual bool send_status_info(CallId leg, std::string json) = 0;
+    // The call that leg (either leg's callid) belongs to.
+    virtual std::optional<CallInfo> find_call(CallId leg) const = 0;
+};
+
+// SIP counters, shown by `show sip-ua statistics`.
+struct SipCounters {
+    std::uint64_t invites_received = 0;
+    std::uint64_t calls_connected = 0;
+    std::uint64_t calls_failed = 0;
+    std::uint64_t rejected_untrusted = 0;  // 403
+    std::uint64_t rejected_no_route = 0;   // 404
+    std::uint64_t rejected_codec = 0;      // 488
+    std::uint64_t rejected_malformed = 0;  // 400, bad SDP or body
+    std::uint64_t rejected_no_dialog = 0;  // 481
+    std::uint64_t rejected_no_ports = 0;   // 503, relay pool exhausted
+    std::uint64_t glare = 0;               // 491
+    std::uint64_t reinvites_relayed = 0;
+    std::uint64_t infos_relayed = 0;
+    std::uint64_t fork_requests = 0;
+};
+
+// One line of `show platform hardware qfp active feature sbc fork global`
+// added by another part (the fork part's forked packets/bytes/drops).
+using ExtraCounters = std::function<std::vector<std::pair<std::string, std::uint64_t>>(media::Direction)>;
+
+class B2bua : public CallControl {
+public:
+    // Registers the show commands at once; binds nothing until start().
+    B2bua(boost::asio::io_context& io, config::ConfigPtr config, media::Relay& relay, ops::CommandRegistry& commands);
+    ~B2bua() override;
+    B2bua(const B2bua&) = delete;
+    B2bua& operator=(const B2bua&) = delete;
+
+    // Binds `listen-port non-secure` (UDP and TCP) on `bind control
+    // source-address`. False with `error` when it can't.
+    bool start(std::string& error);
+    // New dial-peers, trusted list, codecs apply to new calls; a changed
+    // listen address or port needs a restart (logged).
+    void reload(config::ConfigPtr config);
+    // Releases every call with BYE (or CANCEL / 503), shuts the stack down,
+    // then runs `done` on the io_context.
+    void stop(std::function<void()> done);
+
+    // nullptr restores the logging default. The seam must outlive the B2bua
+    // or be reset before it goes.
+    void set_fork_seam(ForkSeam* seam);
+    void set_extra_fork_counters(ExtraCounters counters);
+
+    bool send_status_info(CallId leg, std::string json) override;
+    std::optional<CallInfo> find_call(CallId leg) const override;
+
+    const SipCounters& counters() const;
+    std::size_t active_calls() const;
+
+    class Impl;
+
+private:
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace voxfork::sip

@@ -1,0 +1,564 @@
+#include "call_manager.hpp"
+
+#include <chrono>
+
+#include <spdlog/spdlog.h>
+
+#include "routing.hpp"
+#include "voxfork/dialplan.hpp"
+
+namespace voxfork::sip {
+namespace {
+
+constexpr media::Leg other(media::Leg side) {
+    return side == media::Leg::a ? media::Leg::b : media::Leg::a;
+}
+constexpr int index(media::Leg side) {
+    return static_cast<int>(side);
+}
+
+int telephone_event_pt(const std::string& sdp_text) {
+    auto session = sdp::parse(sdp_text);
+    const sdp::Media* audio = session ? sdp::audio(*session) : nullptr;
+    if (audio)
+        for (const auto& f : sdp::formats(*audio))
+            if (f.is_telephone_event()) return f.payload_type;
+    return -1;
+}
+
+Body sdp_body(std::string text) {
+    return Body{"application/sdp", std::move(text), {}, false};
+}
+
+// Until the fork part sets its own seam: say what arrived, fork nothing.
+class LoggingSeam : public ForkSeam {
+public:
+    void on_fork_request(const ForkRequest& r) override {
+        spdlog::info("sip: forking request on callid {} (call {}, {}), no fork part: {}", r.leg, r.anchor,
+                     r.carrier == Carrier::info ? "INFO" : "re-INVITE", r.json);
+    }
+    void on_media_changed(CallId, const MediaState&) override {}
+    void on_call_ended(CallId) override {}
+    std::string fork_state(CallId) const override { return "none"; }
+};
+
+}  // namespace
+
+CallManager::CallManager(Stack& stack, media::Relay& relay, config::ConfigPtr config, Resolver resolver)
+    : stack_(stack),
+      relay_(relay),
+      config_(std::move(config)),
+      resolver_(std::move(resolver)),
+      default_seam_(std::make_unique<LoggingSeam>()),
+      seam_(default_seam_.get()),
+      origin_base_(
+          static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch() / std::chrono::seconds(1))) {}
+
+CallManager::~CallManager() {
+    for (auto& [anchor, call] : calls_)
+        if (call->phase != Phase::ended) relay_.release(call->relay);
+}
+
+void CallManager::set_seam(ForkSeam* seam) {
+    seam_ = seam ? seam : default_seam_.get();
+}
+
+void CallManager::reject(const IncomingRequest& r, int status, const char* phrase, std::uint64_t& counter) {
+    ++counter;
+    spdlog::info("sip: {} from {} answered {} {}", r.call_id, r.source.to_string(), status, phrase);
+    stack_.respond(r.request, status, phrase, nullptr);
+}
+
+void CallManager::on_request(const IncomingRequest& r) {
+    auto it = by_handle_.find(r.handle);
+    if (it != by_handle_.end()) {
+        in_dialog(*it->second.first, it->second.second, r);
+        return;
+    }
+    switch (r.method) {
+        case Method::invite:
+            new_invite(r);
+            return;
+        case Method::options:
+            if (r.request) stack_.respond(r.request, 200, "OK", nullptr);
+            break;
+        case Method::ack:
+        case Method::cancel:
+            break;  // of a request already answered; nothing is left to do
+        default:
+            // INFO (forking requests included) and BYE need a dialog.
+            if (r.request) reject(r, 481, "Call/Transaction Does Not Exist", counters_.rejected_no_dialog);
+            break;
+    }
+    stack_.release(r.handle);
+}
+
+void CallManager::new_invite(const IncomingRequest& r) {
+    ++counters_.invites_received;
+    const config::Config& cfg = *config_;
+    if (!routing::is_trusted(cfg, r.source.ip)) return reject(r, 403, "Forbidden", counters_.rejected_untrusted);
+    if (r.body.malformed) return reject(r, 400, "Malformed Body", counters_.rejected_malformed);
+    const std::string* sdp_text = r.body.find("application/sdp");
+    if (!sdp_text) return reject(r, 488, "Not Acceptable Here", counters_.rejected_codec);
+    std::string error;
+    auto offer = sdp::parse(*sdp_text, &error);
+    if (!offer) {
+        spdlog::info("sip: {}: bad SDP: {}", r.call_id, error);
+        return reject(r, 400, "Bad SDP", counters_.rejected_malformed);
+    }
+    sdp::Media* audio = sdp::audio(*offer);
+    if (!audio || !sdp::has_known_codec(*audio) || !sdp::remote(*offer, *audio).ok)
+        return reject(r, 488, "Not Acceptable Here", counters_.rejected_codec);
+
+    const config::DialPeer* inbound = dialplan::find_inbound(cfg, r.request_user);
+    const config::DialPeer* outbound = dialplan::find_outbound(cfg, r.request_user);
+    std::optional<routing::Target> target = outbound ? routing::target_of(cfg, *outbound) : std::nullopt;
+    if (!target) return reject(r, 404, "Not Found", counters_.rejected_no_route);
+    for (const config::DialPeer* peer : {inbound, outbound})
+        if (peer && peer->codec && !sdp::filter_codec(*audio, *peer->codec))
+            return reject(r, 488, "Not Acceptable Here", counters_.rejected_codec);
+    auto session = relay_.allocate();
+    if (!session) return reject(r, 503, "Service Unavailable", counters_.rejected_no_ports);
+
+    auto call = std::make_unique<Call>();
+    call->anchor = next_id_;
+    call->relay = *session;
+    call->called = r.request_user;
+    call->from_user = r.from_user;
+    Leg& a = call->legs[0];
+    Leg& b = call->legs[1];
+    a.id = next_id_++;
+    b.id = next_id_++;
+    a.handle = r.handle;
+    a.dial_peer = inbound ? inbound->tag : 0;
+    a.codec = inbound ? inbound->codec : std::nullopt;
+    a.remote = r.source.to_string();
+    a.sip_call_id = r.call_id;
+    a.pending_invite = r.request;
+    a.origin.session_id = origin_base_ + a.id;
+    b.dial_peer = outbound->tag;
+    b.codec = outbound->codec;
+    b.remote = target->host + ":" + std::to_string(target->port);
+    b.origin.session_id = origin_base_ + b.id;
+    call->offer_from = media::Leg::a;
+    call->offer_hold = sdp::is_hold(*offer, *audio);
+    call->offer_srtp = sdp::is_srtp(*audio);
+    set_remote(*call, media::Leg::a, *offer);
+    call->pending_offer = std::move(offer);
+
+    Call* raw = call.get();
+    by_handle_[a.handle] = {raw, media::Leg::a};
+    by_leg_[a.id] = raw;
+    by_leg_[b.id] = raw;
+    calls_[raw->anchor] = std::move(call);
+    spdlog::info("sip: call {} from {} to {}: dial-peers {} -> {}", raw->anchor, r.source.to_string(), r.request_user,
+                 a.dial_peer, b.dial_peer);
+
+    if (target->ip) return send_leg_b(raw->anchor, target->ip, target->port, target->tcp, target->host);
+    CallId anchor = raw->anchor;
+    resolver_(target->host, [this, anchor, t = *target](std::optional<std::uint32_t> ip) {
+        auto found = calls_.find(anchor);
+        if (found == calls_.end() || found->second->phase == Phase::ended) return;
+        if (ip) return send_leg_b(anchor, *ip, t.port, t.tcp, t.host);
+        Call& c = *found->second;
+        spdlog::info("sip: call {}: {} does not resolve", anchor, t.host);
+        stack_.respond(c.legs[0].pending_invite, 503, "Service Unavailable", nullptr);
+        c.legs[0].pending_invite = 0;
+        c.legs[1].gone = true;
+        ++counters_.calls_failed;
+        end_call(c);
+    });
+}
+
+void CallManager::send_leg_b(CallId anchor, std::uint32_t ip, std::uint16_t port, bool tcp, const std::string& host) {
+    Call& call = *calls_.at(anchor);
+    Leg& b = call.legs[1];
+    OutgoingInvite invite;
+    invite.request_uri = routing::request_uri(call.called, ip, port, tcp);
+    const std::string& local = config_->voip.sip.control_address;
+    invite.from = "<sip:" + (call.from_user.empty() ? std::string("anonymous") : call.from_user) + "@" + local + ">";
+    invite.to = "<sip:" + call.called + "@" + host + ":" + std::to_string(port) + ">";
+    invite.body = sdp_body(anchored(call, media::Leg::b, std::move(*call.pending_offer)));
+    call.pending_offer.reset();
+    b.handle = stack_.invite(invite);
+    b.invite_outstanding = true;
+    by_handle_[b.handle] = {&call, media::Leg::b};
+}
+
+std::string CallManager::anchored(Call& call, media::Leg side, sdp::Session session) {
+    Leg& leg = call.legs[index(side)];
+    sdp::anchor(session, config_->voip.sip.effective_media_address(), relay_.local_rtp_port(call.relay, side),
+                leg.origin);
+    leg.last_sdp = sdp::print(session);
+    return leg.last_sdp;
+}
+
+void CallManager::set_remote(Call& call, media::Leg side, const sdp::Session& session) {
+    const sdp::Media* audio = sdp::audio(session);
+    sdp::Remote remote = audio ? sdp::remote(session, *audio) : sdp::Remote{};
+    Leg& leg = call.legs[index(side)];
+    leg.rtp = {remote.address, remote.rtp_port};
+    leg.rtcp = {remote.rtcp_address, remote.rtcp_port};
+    if (!remote.ok || remote.address == 0) leg.rtp = leg.rtcp = {};
+    relay_.set_remote(call.relay, side, leg.rtp, leg.rtcp);
+}
+
+void CallManager::in_dialog(Call& call, media::Leg side, const IncomingRequest& r) {
+    Leg& leg = call.legs[index(side)];
+    Leg& far = call.legs[index(other(side))];
+    switch (r.method) {
+        case Method::invite:
+            return reinvite(call, side, r);
+        case Method::ack:
+            leg.confirmed = true;
+            return;
+        case Method::bye:
+            spdlog::info("sip: call {}: BYE on callid {}", call.anchor, leg.id);
+            leg.confirmed = false;
+            if (far.handle && !far.gone) {
+                if (far.confirmed || (side == media::Leg::b && call.phase == Phase::active)) {
+                    stack_.bye(far.handle);
+                } else if (far.pending_invite) {
+                    stack_.respond(far.pending_invite, 487, "Request Terminated", nullptr);
+                    far.pending_invite = 0;
+                } else if (far.invite_outstanding) {
+                    stack_.cancel(far.handle);
+                } else {
+                    stack_.bye(far.handle);
+                }
+            }
+            return end_call(call);
+        case Method::cancel:
+            // The stack has answered the INVITE with 487 already.
+            leg.pending_invite = 0;
+            if (call.phase == Phase::active) {
+                if (far.invite_outstanding) stack_.cancel(far.handle);
+                return;
+            }
+            spdlog::info("sip: call {}: CANCEL", call.anchor);
+            if (far.handle && far.invite_outstanding) stack_.cancel(far.handle);
+            if (!far.handle) far.gone = true;
+            ++counters_.calls_failed;
+            return end_call(call);
+        case Method::info:
+            return info(call, side, r);
+        case Method::options:
+            stack_.respond(r.request, 200, "OK", nullptr);
+            return;
+        default:
+            if (r.request) stack_.respond(r.request, 501, "Not Implemented", nullptr);
+    }
+}
+
+void CallManager::hand_fork_request(Call& call, media::Leg side, const IncomingRequest& r, Carrier carrier,
+                                    const std::string& json) {
+    ++counters_.fork_requests;
+    ForkRequest request;
+    request.anchor = call.anchor;
+    request.leg = call.legs[index(side)].id;
+    request.side = side;
+    request.carrier = carrier;
+    request.json = json;
+    request.transaction = r.transaction;
+    request.sip_call_id = r.call_id;
+    seam_->on_fork_request(request);
+}
+
+void CallManager::reinvite(Call& call, media::Leg side, const IncomingRequest& r) {
+    Leg& leg = call.legs[index(side)];
+    Leg& far = call.legs[index(other(side))];
+    if (call.phase != Phase::active) {
+        stack_.respond(r.request, 500, "Server Internal Error", nullptr);
+        return;
+    }
+    if (call.offer_from || leg.invite_outstanding || far.invite_outstanding || far.pending_invite)
+        return reject(r, 491, "Request Pending", counters_.glare);
+    if (r.body.malformed) return reject(r, 400, "Malformed Body", counters_.rejected_malformed);
+    const std::string* sdp_text = r.body.find("application/sdp");
+    sdp::Session offer;
+    if (sdp_text) {
+        std::string error;
+        auto parsed = sdp::parse(*sdp_text, &error);
+        if (!parsed) return reject(r, 400, "Bad SDP", counters_.rejected_malformed);
+        offer = std::move(*parsed);
+        sdp::Media* audio = sdp::audio(offer);
+        if (!audio || !sdp::has_known_codec(*audio) || !sdp::remote(offer, *audio).ok)
+            return reject(r, 488, "Not Acceptable Here", counters_.rejected_codec);
+        for (const Leg* l : {&leg, &far})
+            if (l->codec && !sdp::filter_codec(*audio, *l->codec))
+                return reject(r, 488, "Not Acceptable Here", counters_.rejected_codec);
+    }
+    if (const std::string* json = r.body.find(kForkContentType))
+        hand_fork_request(call, side, r, Carrier::reinvite, *json);
+    if (!sdp_text) {
+        // A refresh without an offer: our last SDP on this leg is the answer.
+        Body body = sdp_body(leg.last_sdp);
+        stack_.respond(r.request, 200, "OK", &body);
+        return;
+    }
+    ++counters_.reinvites_relayed;
+    const sdp::Media* audio = sdp::audio(offer);
+    call.offer_from = side;
+    call.offer_hold = sdp::is_hold(offer, *audio);
+    call.offer_srtp = sdp::is_srtp(*audio);
+    leg.pending_invite = r.request;
+    leg.old_rtp = leg.rtp;
+    leg.old_rtcp = leg.rtcp;
+    set_remote(call, side, offer);
+    far.invite_outstanding = true;
+    stack_.reinvite(far.handle, sdp_body(anchored(call, other(side), std::move(offer))));
+}
+
+void CallManager::info(Call& call, media::Leg side, const IncomingRequest& r) {
+    Leg& far = call.legs[index(other(side))];
+    if (r.body.content_type == kForkContentType) {
+        // Answered at once; whatever the fork part makes of it comes as status INFO later.
+        stack_.respond(r.request, 200, "OK", nullptr);
+        hand_fork_request(call, side, r, Carrier::info, r.body.text);
+        return;
+    }
+    if (call.phase != Phase::active || !far.handle || far.gone) {
+        stack_.respond(r.request, 481, "Call/Transaction Does Not Exist", nullptr);
+        return;
+    }
+    ++counters_.infos_relayed;
+    far.infos.push_back(r.request);
+    stack_.info(far.handle, r.body);
+}
+
+void CallManager::on_response(const Response& r) {
+    auto it = by_handle_.find(r.handle);
+    if (it == by_handle_.end()) return;
+    Call& call = *it->second.first;
+    media::Leg side = it->second.second;
+    Leg& leg = call.legs[index(side)];
+    if (r.method == Method::invite) return invite_response(call, side, r);
+    if (r.method == Method::info && r.status >= 200 && !leg.infos.empty()) {
+        RequestId relayed = leg.infos.front();
+        leg.infos.pop_front();
+        Leg& far = call.legs[index(other(side))];
+        if (relayed && !far.gone) {
+            const Body* body = r.body.empty() ? nullptr : &r.body;
+            stack_.respond(relayed, r.status, r.phrase, body);
+        }
+    }
+}
+
+void CallManager::invite_response(Call& call, media::Leg side, const Response& r) {
+    Leg& leg = call.legs[index(side)];
+    Leg& far = call.legs[index(other(side))];
+    if (call.phase == Phase::ended) {
+        // The callee answered as the caller gave up: that dialog must go too.
+        if (r.status >= 200 && r.status < 300 && !leg.gone) stack_.bye(leg.handle);
+        return;
+    }
+    const bool initial = call.phase != Phase::active;
+    const std::string* sdp_text = r.body.find("application/sdp");
+    if (r.status < 200) {
+        if (r.status == 100 || !initial || !far.pending_invite) return;
+        call.phase = Phase::alerting;
+        if (sdp_text && relay_answer(call, side, r.status, r.phrase, *sdp_text)) return;
+        stack_.respond(far.pending_invite, r.status, r.phrase, nullptr);
+        return;
+    }
+    leg.invite_outstanding = false;
+    if (r.status < 300) {
+        leg.confirmed = true;  // the stack sends the ACK
+        if (!sdp_text || !relay_answer(call, side, r.status, r.phrase, *sdp_text)) {
+            ++counters_.rejected_malformed;
+            spdlog::info("sip: call {}: unusable answer from callid {}", call.anchor, leg.id);
+            if (initial) {
+                stack_.bye(leg.handle);
+                stack_.respond(far.pending_invite, 488, "Not Acceptable Here", nullptr);
+                far.pending_invite = 0;
+                ++counters_.calls_failed;
+                return end_call(call);
+            }
+            stack_.respond(far.pending_invite, 488, "Not Acceptable Here", nullptr);
+            far.pending_invite = 0;
+            call.offer_from.reset();
+            restore_remote(call, other(side));
+            return;
+        }
+        if (initial) {
+            call.phase = Phase::active;
+            ++counters_.calls_connected;
+        }
+        return;
+    }
+    // A failure: the offerer gets the same answer.
+    if (far.pending_invite) stack_.respond(far.pending_invite, r.status, r.phrase, nullptr);
+    far.pending_invite = 0;
+    call.offer_from.reset();
+    if (initial) {
+        spdlog::info("sip: call {}: callid {} answered {}", call.anchor, leg.id, r.status);
+        ++counters_.calls_failed;
+        return end_call(call);
+    }
+    restore_remote(call, other(side));
+}
+
+void CallManager::restore_remote(Call& call, media::Leg offerer) {
+    Leg& leg = call.legs[index(offerer)];
+    leg.rtp = leg.old_rtp;
+    leg.rtcp = leg.old_rtcp;
+    relay_.set_remote(call.relay, offerer, leg.rtp, leg.rtcp);
+}
+
+bool CallManager::relay_answer(Call& call, media::Leg side, int status, const std::string& phrase,
+                               const std::string& sdp_text) {
+    Leg& far = call.legs[index(other(side))];
+    auto answer = sdp::parse(sdp_text);
+    if (!answer) return false;
+    const sdp::Media* audio = sdp::audio(*answer);
+    if (!audio || !sdp::remote(*answer, *audio).ok) return false;
+    set_remote(call, side, *answer);
+    std::optional<sdp::Format> codec = sdp::first_codec(*audio);
+    MediaState media;
+    media.codec[0] = media.codec[1] = codec ? sdp::codec_name(*codec) : std::string();
+    media.hold = call.offer_hold || sdp::is_hold(*answer, *audio);
+    media.srtp = call.offer_srtp || sdp::is_srtp(*audio);
+    Body body = sdp_body(anchored(call, other(side), std::move(*answer)));
+    // Each side sends with the payload types of the SDP it got from us.
+    for (int i = 0; i < 2; ++i) media.telephone_event_pt[i] = telephone_event_pt(call.legs[i].last_sdp);
+    stack_.respond(far.pending_invite, status, phrase, &body);
+    if (status >= 200) {
+        far.pending_invite = 0;
+        call.offer_from.reset();
+        call.media = media;
+        call.media_known = true;
+        seam_->on_media_changed(call.anchor, media);
+    }
+    return true;
+}
+
+void CallManager::end_call(Call& call) {
+    if (call.phase != Phase::ended) {
+        call.phase = Phase::ended;
+        relay_.release(call.relay);
+        seam_->on_call_ended(call.anchor);
+        spdlog::info("sip: call {} ended", call.anchor);
+    }
+    forget_if_done(call);
+}
+
+void CallManager::forget_if_done(Call& call) {
+    if (call.phase != Phase::ended) return;
+    for (const Leg& leg : call.legs)
+        if (leg.handle && !leg.gone) return;
+    by_leg_.erase(call.legs[0].id);
+    by_leg_.erase(call.legs[1].id);
+    calls_.erase(call.anchor);
+}
+
+void CallManager::on_terminated(HandleId handle) {
+    auto it = by_handle_.find(handle);
+    if (it == by_handle_.end()) return;
+    Call& call = *it->second.first;
+    media::Leg side = it->second.second;
+    by_handle_.erase(it);
+    Leg& leg = call.legs[index(side)];
+    Leg& far = call.legs[index(other(side))];
+    leg.gone = true;
+    if (call.phase != Phase::ended) {
+        // The dialog died under us (timeout, transport error): take the other leg down too.
+        if (far.pending_invite) {
+            stack_.respond(far.pending_invite, 503, "Service Unavailable", nullptr);
+            far.pending_invite = 0;
+        } else if (far.handle && !far.gone) {
+            stack_.bye(far.handle);
+        }
+        if (call.phase != Phase::active) ++counters_.calls_failed;
+    }
+    end_call(call);
+}
+
+void CallManager::release_all() {
+    std::vector<Call*> live;
+    for (auto& [anchor, call] : calls_)
+        if (call->phase != Phase::ended) live.push_back(call.get());
+    for (Call* call : live) {
+        for (Leg& leg : call->legs) {
+            if (!leg.handle || leg.gone) continue;
+            if (leg.pending_invite && !leg.confirmed && call->phase != Phase::active) {
+                stack_.respond(leg.pending_invite, 503, "Service Unavailable", nullptr);
+                leg.pending_invite = 0;
+            } else if (leg.invite_outstanding && call->phase != Phase::active) {
+                stack_.cancel(leg.handle);
+            } else {
+                stack_.bye(leg.handle);
+            }
+        }
+        end_call(*call);
+    }
+}
+
+bool CallManager::send_status_info(CallId leg_id, std::string json) {
+    auto it = by_leg_.find(leg_id);
+    if (it == by_leg_.end()) return false;
+    Call& call = *it->second;
+    Leg& leg = call.legs[call.legs[0].id == leg_id ? 0 : 1];
+    if (call.phase != Phase::active || !leg.handle || leg.gone) return false;
+    leg.infos.push_back(0);
+    stack_.info(leg.handle, Body{kForkContentType, std::move(json), {}, false});
+    return true;
+}
+
+std::optional<CallInfo> CallManager::find_call(CallId leg_id) const {
+    auto it = by_leg_.find(leg_id);
+    if (it == by_leg_.end() || it->second->phase == Phase::ended) return std::nullopt;
+    const Call& call = *it->second;
+    CallInfo info;
+    info.anchor = call.anchor;
+    for (int i = 0; i < 2; ++i) {
+        info.legs[i] = {call.legs[i].id, call.legs[i].dial_peer, call.legs[i].sip_call_id, call.legs[i].remote};
+    }
+    info.confirmed = call.phase == Phase::active;
+    info.media = call.media;
+    info.relay_session = call.relay;
+    return info;
+}
+
+std::size_t CallManager::call_count() const {
+    std::size_t n = 0;
+    for (const auto& [anchor, call] : calls_)
+        if (call->phase != Phase::ended) ++n;
+    return n;
+}
+
+std::string CallManager::state_of(const Call& call) const {
+    switch (call.phase) {
+        case Phase::routing:
+            return "setup";
+        case Phase::alerting:
+            return "alerting";
+        case Phase::active:
+            return call.media.hold ? "hold" : "active";
+        case Phase::ended:
+            break;
+    }
+    return "ending";
+}
+
+std::vector<LegRow> CallManager::rows() const {
+    std::vector<LegRow> rows;
+    for (const auto& [anchor, call] : calls_) {
+        if (call->phase == Phase::ended) continue;
+        const std::string fork = seam_->fork_state(anchor);
+        for (int i = 0; i < 2; ++i) {
+            const Leg& leg = call->legs[i];
+            LegRow row;
+            row.callid = leg.id;
+            row.peer = call->legs[1 - i].id;
+            row.dial_peer = leg.dial_peer;
+            row.remote = leg.remote;
+            row.codec = call->media.codec[i].empty() ? "-" : call->media.codec[i];
+            row.state = state_of(*call);
+            row.fork = fork;
+            rows.push_back(std::move(row));
+        }
+    }
+    return rows;
+}
+
+}  // namespace voxfork::sip

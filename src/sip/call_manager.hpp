@@ -1,0 +1,131 @@
+// The B2BUA proper: calls of two legs, routing, offer/answer relayed with the
+// SDP anchored on the relay, and the fork seam. It sees the SIP stack only
+// through Stack/StackListener, so it is unit-tested with a fake stack.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "sdp.hpp"
+#include "stack.hpp"
+#include "voxfork/config.hpp"
+#include "voxfork/media.hpp"
+#include "voxfork/sip.hpp"
+
+namespace voxfork::sip {
+
+// Looks up an IPv4 address for a name; the callback runs later on the same thread.
+using Resolver = std::function<void(const std::string& host, std::function<void(std::optional<std::uint32_t>)>)>;
+
+// One row of `show call active voice brief`.
+struct LegRow {
+    CallId callid = 0;
+    CallId peer = 0;
+    std::uint32_t dial_peer = 0;
+    std::string remote;
+    std::string codec;
+    std::string state;
+    std::string fork;
+};
+
+inline constexpr const char* kForkContentType = "application/x-cisco-record+json";
+
+class CallManager : public StackListener, public CallControl {
+public:
+    CallManager(Stack& stack, media::Relay& relay, config::ConfigPtr config, Resolver resolver);
+    ~CallManager() override;
+
+    void set_config(config::ConfigPtr config) { config_ = std::move(config); }
+    void set_seam(ForkSeam* seam);
+
+    void on_request(const IncomingRequest& request) override;
+    void on_response(const Response& response) override;
+    void on_terminated(HandleId handle) override;
+
+    bool send_status_info(CallId leg, std::string json) override;
+    std::optional<CallInfo> find_call(CallId leg) const override;
+
+    // Ends every call: BYE on confirmed legs, CANCEL on ringing ones, 503 to
+    // unanswered INVITEs.
+    void release_all();
+    std::size_t call_count() const;
+    // Calls still known, ended ones whose dialogs the stack has not let go yet included.
+    std::size_t calls_left() const { return calls_.size(); }
+    std::size_t dialogs_open() const { return by_handle_.size(); }
+    std::vector<LegRow> rows() const;
+    const SipCounters& counters() const { return counters_; }
+
+private:
+    struct Leg {
+        CallId id = 0;
+        HandleId handle = 0;
+        std::uint32_t dial_peer = 0;
+        std::optional<config::Codec> codec;  // the dial-peer's filter
+        std::string remote;
+        std::string sip_call_id;
+        sdp::Origin origin;
+        std::string last_sdp;               // the SDP we last sent on this leg
+        media::Endpoint rtp, rtcp;          // the remote's media, as the relay has it
+        media::Endpoint old_rtp, old_rtcp;  // before its open re-INVITE, to go back to on failure
+        RequestId pending_invite = 0;       // an incoming (re-)INVITE we still owe an answer
+        bool invite_outstanding = false;    // our (re-)INVITE waits for its final answer
+        bool confirmed = false;
+        bool gone = false;            // the stack is done with the handle
+        std::deque<RequestId> infos;  // our INFOs in flight: relayed request, or 0 (status)
+    };
+    enum class Phase { routing, alerting, active, ended };
+    struct Call {
+        CallId anchor = 0;
+        Leg legs[2];
+        Phase phase = Phase::routing;
+        media::SessionId relay = 0;
+        std::optional<sdp::Session> pending_offer;  // held while the target resolves
+        std::string called;
+        std::string from_user;
+        std::optional<media::Leg> offer_from;  // side whose offer is being relayed
+        bool offer_hold = false;
+        bool offer_srtp = false;
+        MediaState media;
+        bool media_known = false;
+    };
+
+    void new_invite(const IncomingRequest& r);
+    void in_dialog(Call& call, media::Leg side, const IncomingRequest& r);
+    void reinvite(Call& call, media::Leg side, const IncomingRequest& r);
+    void info(Call& call, media::Leg side, const IncomingRequest& r);
+    void invite_response(Call& call, media::Leg side, const Response& r);
+    void send_leg_b(CallId anchor, std::uint32_t ip, std::uint16_t port, bool tcp, const std::string& host);
+    // Answer from `side` to an offer that came from the other side; false when it is unusable.
+    bool relay_answer(Call& call, media::Leg side, int status, const std::string& phrase, const std::string& sdp_text);
+    void set_remote(Call& call, media::Leg side, const sdp::Session& session);
+    // A re-INVITE from `offerer` failed: its media stays where it was.
+    void restore_remote(Call& call, media::Leg offerer);
+    std::string anchored(Call& call, media::Leg side, sdp::Session session);
+    void reject(const IncomingRequest& r, int status, const char* phrase, std::uint64_t& counter);
+    void end_call(Call& call);
+    void forget_if_done(Call& call);
+    void hand_fork_request(Call& call, media::Leg side, const IncomingRequest& r, Carrier carrier,
+                           const std::string& json);
+    std::string state_of(const Call& call) const;
+
+    Stack& stack_;
+    media::Relay& relay_;
+    config::ConfigPtr config_;
+    Resolver resolver_;
+    std::unique_ptr<ForkSeam> default_seam_;
+    ForkSeam* seam_;
+    SipCounters counters_;
+    CallId next_id_ = 1;
+    std::uint64_t origin_base_;
+    std::map<CallId, std::unique_ptr<Call>> calls_;  // by anchor
+    std::unordered_map<CallId, Call*> by_leg_;
+    std::unordered_map<HandleId, std::pair<Call*, media::Leg>> by_handle_;
+};
+
+}  // namespace voxfork::sip

@@ -1,0 +1,51 @@
+#include "routing.hpp"
+
+#include "sdp.hpp"
+
+namespace voxfork::sip::routing {
+namespace {
+
+std::optional<std::uint32_t> address_of(const config::Config& config, const config::SessionTarget& target) {
+    if (target.kind == config::SessionTarget::Kind::ipv4) return sdp::parse_ipv4(target.host);
+    auto it = config.ip_hosts.find(target.host);
+    if (it != config.ip_hosts.end()) return it->second;
+    return std::nullopt;
+}
+
+}  // namespace
+
+bool is_trusted(const config::Config& config, std::uint32_t source_ip) {
+    if (!config.voip.trusted.empty()) {
+        for (const auto& net : config.voip.trusted)
+            if ((source_ip & net.mask) == (net.address & net.mask)) return true;
+        return false;
+    }
+    for (const auto& [tag, peer] : config.dial_peers) {
+        if (!peer.session_target) continue;
+        if (address_of(config, *peer.session_target) == source_ip) return true;
+    }
+    return false;
+}
+
+std::optional<Target> target_of(const config::Config& config, const config::DialPeer& peer) {
+    if (!peer.session_target) return std::nullopt;
+    Target t;
+    t.host = peer.session_target->host;
+    t.port = peer.session_target->port;
+    t.tcp = peer.transport == config::Transport::tcp;
+    t.ip = address_of(config, *peer.session_target).value_or(0);
+    return t;
+}
+
+std::string request_uri(std::string_view user, std::uint32_t ip, std::uint16_t port, bool tcp) {
+    std::string uri = "sip:";
+    if (!user.empty()) {
+        uri += user;
+        uri += '@';
+    }
+    uri += config::format_ipv4(ip) + ":" + std::to_string(port);
+    if (tcp) uri += ";transport=tcp";
+    return uri;
+}
+
+}  // namespace voxfork::sip::routing

@@ -1,0 +1,106 @@
+#include "show.hpp"
+
+#include <cstdio>
+
+namespace voxfork::sip {
+namespace {
+
+// Left-aligned in `width`, and never run into the next column.
+void column(std::string& out, const std::string& text, std::size_t width) {
+    out += text;
+    out.append(text.size() < width ? width - text.size() : 1, ' ');
+}
+
+void counter_line(std::string& out, nlohmann::json& data, const char* indent, const std::string& label,
+                  std::uint64_t value, const std::string& key) {
+    out += indent + label + ": " + std::to_string(value) + "\n";
+    data[key] = value;
+}
+
+std::string json_key(std::string label) {
+    for (char& c : label) c = (c == ' ' || c == '-' || c == '(' || c == ')') ? '_' : static_cast<char>(std::tolower(c));
+    return label;
+}
+
+}  // namespace
+
+ops::CommandOutput show_calls(const std::vector<LegRow>& rows) {
+    ops::CommandOutput out;
+    out.text = "Callid  Peer-leg  Dial-peer  Remote            Codec     State   Fork\n";
+    out.data["calls"] = nlohmann::json::array();
+    for (const auto& r : rows) {
+        column(out.text, std::to_string(r.callid), 8);
+        column(out.text, std::to_string(r.peer), 10);
+        column(out.text, std::to_string(r.dial_peer), 11);
+        column(out.text, r.remote, 18);
+        column(out.text, r.codec, 10);
+        column(out.text, r.state, 8);
+        out.text += r.fork + "\n";
+        out.data["calls"].push_back({{"callid", r.callid},
+                                     {"peer_leg", r.peer},
+                                     {"dial_peer", r.dial_peer},
+                                     {"remote", r.remote},
+                                     {"codec", r.codec},
+                                     {"state", r.state},
+                                     {"fork", r.fork}});
+    }
+    out.text += "Total calls: " + std::to_string(rows.size() / 2) + "\n";
+    out.data["total_calls"] = rows.size() / 2;
+    return out;
+}
+
+ops::CommandOutput show_statistics(const SipCounters& c, std::size_t dialogs) {
+    ops::CommandOutput out;
+    const std::pair<const char*, std::uint64_t> lines[] = {
+        {"INVITEs received", c.invites_received},
+        {"Calls connected", c.calls_connected},
+        {"Calls failed", c.calls_failed},
+        {"Rejected untrusted source (403)", c.rejected_untrusted},
+        {"Rejected no route (404)", c.rejected_no_route},
+        {"Rejected no common codec (488)", c.rejected_codec},
+        {"Rejected malformed (400)", c.rejected_malformed},
+        {"Rejected no dialog (481)", c.rejected_no_dialog},
+        {"Rejected no media ports (503)", c.rejected_no_ports},
+        {"Glare (491)", c.glare},
+        {"re-INVITEs relayed", c.reinvites_relayed},
+        {"INFOs relayed", c.infos_relayed},
+        {"Forking requests", c.fork_requests},
+    };
+    out.text = "SIP statistics\n";
+    for (const auto& [label, value] : lines) counter_line(out.text, out.data, " ", label, value, json_key(label));
+    counter_line(out.text, out.data, " ", "Dialogs open", dialogs, "dialogs_open");
+    return out;
+}
+
+ops::CommandOutput show_fork_global(const media::Relay& relay, const ExtraCounters& extra) {
+    ops::CommandOutput out;
+    const media::RelayCounters& c = relay.counters();
+    out.text = "SBC fork global statistics\n";
+    counter_line(out.text, out.data, " ", "Relay port pairs total", relay.ports_total(), "port_pairs_total");
+    counter_line(out.text, out.data, " ", "Relay port pairs free", relay.ports_free(), "port_pairs_free");
+    counter_line(out.text, out.data, " ", "Ports skipped in use", c.ports_skipped_in_use.load(),
+                 "ports_skipped_in_use");
+    counter_line(out.text, out.data, " ", "Allocation failures", c.allocation_failures.load(), "allocation_failures");
+    for (media::Direction d : {media::Direction::caller, media::Direction::callee}) {
+        const char* name = d == media::Direction::caller ? "caller" : "callee";
+        const media::DirectionCounters& dc = c.direction[static_cast<int>(d)];
+        nlohmann::json& data = out.data[name];
+        out.text += std::string(" Direction ") + name + "\n";
+        counter_line(out.text, data, "  ", "RTP packets relayed", dc.packets_relayed.load(), "rtp_packets_relayed");
+        counter_line(out.text, data, "  ", "RTP bytes relayed", dc.bytes_relayed.load(), "rtp_bytes_relayed");
+        counter_line(out.text, data, "  ", "RTCP packets relayed", dc.rtcp_relayed.load(), "rtcp_packets_relayed");
+        counter_line(out.text, data, "  ", "Dropped unexpected source", dc.dropped_unexpected_source.load(),
+                     "dropped_unexpected_source");
+        counter_line(out.text, data, "  ", "Dropped malformed", dc.dropped_malformed.load(), "dropped_malformed");
+        counter_line(out.text, data, "  ", "Dropped no destination", dc.dropped_no_destination.load(),
+                     "dropped_no_destination");
+        counter_line(out.text, data, "  ", "Dropped send error", dc.dropped_send_error.load(), "dropped_send_error");
+        // The fork part's per-direction lines (packets/bytes forked, frames dropped) go here.
+        if (extra)
+            for (const auto& [label, value] : extra(d))
+                counter_line(out.text, data, "  ", label, value, json_key(label));
+    }
+    return out;
+}
+
+}  // namespace voxfork::sip

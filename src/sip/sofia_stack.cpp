@@ -1,0 +1,447 @@
+// The one place that speaks sofia-sip: nua callbacks in, nua calls out, and
+// the su_root driven from the control-plane io_context on its own thread
+// (docs/architecture.md, SIP section, says why and how).
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <optional>
+#include <set>
+#include <unordered_map>
+#include <utility>
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <sofia-sip/msg_addr.h>
+#include <sofia-sip/msg_mime.h>
+#include <sofia-sip/nua.h>
+#include <sofia-sip/nua_tag.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_status.h>
+#include <sofia-sip/su.h>
+#include <sofia-sip/su_tag.h>
+#include <sofia-sip/su_wait.h>
+
+#include "stack.hpp"
+
+namespace asio = boost::asio;
+
+namespace voxfork::sip {
+namespace {
+
+std::string lower(std::string_view text) {
+    std::string out(text);
+    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+    return out;
+}
+
+std::set<int> epoll_fds() {
+    std::set<int> fds;
+    DIR* dir = opendir("/proc/self/fd");
+    if (!dir) return fds;
+    while (dirent* entry = readdir(dir)) {
+        char target[64] = {};
+        std::string path = std::string("/proc/self/fd/") + entry->d_name;
+        ssize_t n = readlink(path.c_str(), target, sizeof target - 1);
+        if (n > 0 && std::string_view(target, static_cast<std::size_t>(n)) == "anon_inode:[eventpoll]")
+            fds.insert(std::atoi(entry->d_name));
+    }
+    closedir(dir);
+    return fds;
+}
+
+bool readable(int fd) {
+    pollfd p{fd, POLLIN, 0};
+    return ::poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
+}
+
+int ignore_wakeup(su_root_magic_t*, su_wait_t*, su_wakeup_arg_t*) {
+    return 0;
+}
+
+// Among the epoll fds that appeared with the root, the one that wakes when a
+// descriptor registered with the root becomes readable (another thread may
+// have made an epoll fd of its own meanwhile).
+int find_root_fd(su_root_t* root, const std::set<int>& candidates) {
+    if (candidates.size() == 1) return *candidates.begin();
+    int pipe_fds[2];
+    if (pipe(pipe_fds) != 0) return -1;
+    su_wait_t wait[1];
+    su_wait_create(wait, pipe_fds[0], SU_WAIT_IN);
+    int index = su_root_register(root, wait, ignore_wakeup, nullptr, 0);
+    int found = -1;
+    if (write(pipe_fds[1], "x", 1) == 1)
+        for (int fd : candidates)
+            if (readable(fd)) found = fd;
+    su_root_deregister(root, index);
+    close(pipe_fds[0]);
+    close(pipe_fds[1]);
+    return found;
+}
+
+Body body_of(sip_t const* sip) {
+    Body body;
+    if (!sip || !sip->sip_payload || !sip->sip_payload->pl_data) return body;
+    body.text.assign(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
+    if (sip->sip_content_type && sip->sip_content_type->c_type)
+        body.content_type = lower(sip->sip_content_type->c_type);
+    if (body.content_type.rfind("multipart/", 0) != 0) return body;
+    // msg_multipart_parse rewrites the payload it is given: parse a copy.
+    su_home_t home[1] = {SU_HOME_INIT(home)};
+    msg_payload_t* copy = sip_payload_dup(home, sip->sip_payload);
+    msg_multipart_t* parts = copy ? msg_multipart_parse(home, sip->sip_content_type, copy) : nullptr;
+    if (!parts) body.malformed = true;
+    for (msg_multipart_t* mp = parts; mp; mp = mp->mp_next) {
+        if (!mp->mp_content_type || !mp->mp_payload) continue;
+        BodyPart part;
+        part.content_type = lower(mp->mp_content_type->c_type ? mp->mp_content_type->c_type : "");
+        part.text.assign(static_cast<const char*>(mp->mp_payload->pl_data), mp->mp_payload->pl_len);
+        body.parts.push_back(std::move(part));
+    }
+    su_home_deinit(home);
+    if (body.parts.empty()) body.malformed = true;
+    return body;
+}
+
+Method method_of(nua_event_t event) {
+    switch (event) {
+        case nua_i_invite:
+        case nua_r_invite:
+            return Method::invite;
+        case nua_i_ack:
+            return Method::ack;
+        case nua_i_bye:
+        case nua_r_bye:
+            return Method::bye;
+        case nua_i_cancel:
+        case nua_r_cancel:
+            return Method::cancel;
+        case nua_i_info:
+        case nua_r_info:
+            return Method::info;
+        case nua_i_options:
+        case nua_r_options:
+            return Method::options;
+        default:
+            return Method::other;
+    }
+}
+
+class SofiaStackImpl final : public SofiaStack {
+public:
+    SofiaStackImpl(asio::io_context& io, StackListener& listener) : io_(io), listener_(listener), timer_(io) {}
+
+    ~SofiaStackImpl() override {
+        *alive_ = false;
+        for (auto& [id, pending] : pending_)
+            if (pending.saved[0]) nua_destroy_event(pending.saved);
+        if (nua_) nua_destroy(nua_);
+        close_root();
+    }
+
+    bool start(const Options& options, std::string& error) override {
+        su_init();
+        su_port_prefer(su_epoll_port_create, su_epoll_clone_start);
+        std::set<int> before = epoll_fds();
+        root_ = su_root_create(this);
+        if (!root_) {
+            error = "cannot create the SIP event loop";
+            return false;
+        }
+        // nua's stack task runs in this thread too: no thread of sofia's own.
+        su_root_threading(root_, 0);
+        std::set<int> created;
+        for (int fd : epoll_fds())
+            if (!before.count(fd)) created.insert(fd);
+        int fd = find_root_fd(root_, created);
+        if (fd < 0) {
+            error = "cannot find the SIP event loop's descriptor";
+            close_root();
+            return false;
+        }
+        std::string url = "sip:" + options.address + ":" + std::to_string(options.port) + ";transport=udp,tcp";
+        std::string agent = options.user_agent.empty() ? std::string("voxfork") : options.user_agent;
+        nua_ = nua_create(root_, &SofiaStackImpl::callback, this, NUTAG_URL(url.c_str()), NUTAG_MEDIA_ENABLE(0),
+                          NUTAG_AUTOANSWER(0), NUTAG_AUTOACK(1), NUTAG_AUTOALERT(0), NUTAG_APPL_METHOD("INFO"),
+                          NUTAG_ENABLEMESSAGE(0), NUTAG_SESSION_TIMER(0), NUTAG_EARLY_MEDIA(0),
+                          SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS, INFO"), NUTAG_SUPPORTED(""),
+                          SIPTAG_USER_AGENT_STR(agent.c_str()), TAG_END());
+        if (!nua_) {
+            error = "cannot listen for SIP on " + options.address + ":" + std::to_string(options.port);
+            close_root();
+            return false;
+        }
+        // A B2BUA answers for itself: no Supported: timer, 100rel, and the Allow we chose.
+        nua_set_params(nua_, SIPTAG_SUPPORTED(nullptr), NUTAG_M_FEATURES(""), TAG_END());
+        epoll_.emplace(io_, fd);
+        wait_for_events();
+        step();
+        return true;
+    }
+
+    void shutdown(std::function<void()> done) override {
+        shutdown_done_ = std::move(done);
+        if (!nua_) return finish_shutdown();
+        nua_shutdown(nua_);
+    }
+
+    HandleId invite(const OutgoingInvite& invite) override {
+        nua_handle_t* nh = nua_handle(nua_, nullptr, SIPTAG_TO_STR(invite.to.c_str()),
+                                      SIPTAG_FROM_STR(invite.from.c_str()), TAG_END());
+        HandleId id = id_of(nh);
+        nua_invite(nh, NUTAG_URL(invite.request_uri.c_str()), SIPTAG_CONTENT_TYPE_STR(invite.body.content_type.c_str()),
+                   SIPTAG_PAYLOAD_STR(invite.body.text.c_str()), TAG_END());
+        return id;
+    }
+
+    void reinvite(HandleId handle, const Body& body) override {
+        if (nua_handle_t* nh = handle_of(handle))
+            nua_invite(nh, SIPTAG_CONTENT_TYPE_STR(body.content_type.c_str()), SIPTAG_PAYLOAD_STR(body.text.c_str()),
+                       TAG_END());
+    }
+
+    void respond(RequestId request, int status, std::string_view phrase, const Body* body) override {
+        auto it = pending_.find(request);
+        if (it == pending_.end()) return;
+        Pending& p = it->second;
+        // nua keeps the phrase pointer past this call: only static strings will do.
+        (void)phrase;
+        const char* reason = sip_status_phrase(status);
+        if (!reason) reason = status < 300 ? "OK" : "Failed";
+        const char* ct = body && !body->content_type.empty() ? body->content_type.c_str() : nullptr;
+        const char* text = body ? body->text.c_str() : nullptr;
+        if (p.saved[0]) {
+            nua_respond(p.nh, status, reason, NUTAG_WITH_SAVED(p.saved), TAG_IF(ct, SIPTAG_CONTENT_TYPE_STR(ct)),
+                        TAG_IF(text, SIPTAG_PAYLOAD_STR(text)), TAG_END());
+        } else {
+            nua_respond(p.nh, status, reason, TAG_IF(ct, SIPTAG_CONTENT_TYPE_STR(ct)),
+                        TAG_IF(text, SIPTAG_PAYLOAD_STR(text)), TAG_END());
+        }
+        if (status >= 200) forget_request(it);
+    }
+
+    void bye(HandleId handle) override {
+        if (nua_handle_t* nh = handle_of(handle)) nua_bye(nh, TAG_END());
+    }
+    void cancel(HandleId handle) override {
+        if (nua_handle_t* nh = handle_of(handle)) nua_cancel(nh, TAG_END());
+    }
+    void info(HandleId handle, const Body& body) override {
+        if (nua_handle_t* nh = handle_of(handle)) {
+            const char* ct = body.content_type.empty() ? nullptr : body.content_type.c_str();
+            nua_info(nh, TAG_IF(ct, SIPTAG_CONTENT_TYPE_STR(ct)),
+                     TAG_IF(!body.text.empty(), SIPTAG_PAYLOAD_STR(body.text.c_str())), TAG_END());
+        }
+    }
+    void release(HandleId handle) override {
+        if (nua_handle_t* nh = handle_of(handle)) destroy_handle(nh);
+    }
+
+private:
+    struct Pending {
+        nua_handle_t* nh = nullptr;
+        nua_saved_event_t saved[1] = {nullptr};
+    };
+
+    // --- the event loop on the io_context --------------------------------
+    void wait_for_events() {
+        epoll_->async_wait(asio::posix::stream_descriptor::wait_read,
+                           [this, alive = alive_](const boost::system::error_code& ec) {
+                               if (ec || !*alive || !root_) return;
+                               step();
+                               if (root_) wait_for_events();
+                           });
+    }
+
+    void step() {
+        su_duration_t ms = -1;
+        int rounds = 0;
+        do {
+            ms = su_root_step(root_, 0);
+        } while (root_ && ++rounds < 64 && readable(epoll_->native_handle()));
+        if (!root_) return;
+        timer_.cancel();
+        if (ms < 0) return;
+        timer_.expires_after(std::chrono::milliseconds(ms));
+        timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
+            if (!ec && *alive && root_) step();
+        });
+    }
+
+    void close_root() {
+        timer_.cancel();
+        if (epoll_) {
+            epoll_->cancel();
+            epoll_->release();  // sofia owns the descriptor
+            epoll_.reset();
+        }
+        if (root_) su_root_destroy(root_);
+        root_ = nullptr;
+    }
+
+    void finish_shutdown() {
+        for (auto& [id, pending] : pending_)
+            if (pending.saved[0]) nua_destroy_event(pending.saved);
+        pending_.clear();
+        if (nua_) nua_destroy(nua_);
+        nua_ = nullptr;
+        ids_.clear();
+        handles_.clear();
+        close_root();
+        if (auto done = std::move(shutdown_done_)) done();
+    }
+
+    // --- handles and requests --------------------------------------------
+    HandleId id_of(nua_handle_t* nh) {
+        auto it = ids_.find(nh);
+        if (it != ids_.end()) return it->second;
+        HandleId id = next_handle_++;
+        ids_[nh] = id;
+        handles_[id] = nh;
+        return id;
+    }
+    nua_handle_t* handle_of(HandleId id) const {
+        auto it = handles_.find(id);
+        return it == handles_.end() ? nullptr : it->second;
+    }
+    void destroy_handle(nua_handle_t* nh) {
+        for (auto it = pending_.begin(); it != pending_.end();) {
+            if (it->second.nh == nh)
+                it = forget_request(it);
+            else
+                ++it;
+        }
+        auto id = ids_.find(nh);
+        if (id != ids_.end()) {
+            handles_.erase(id->second);
+            ids_.erase(id);
+        }
+        nua_handle_destroy(nh);
+    }
+    std::unordered_map<RequestId, Pending>::iterator forget_request(
+        std::unordered_map<RequestId, Pending>::iterator it) {
+        if (it->second.saved[0]) nua_destroy_event(it->second.saved);
+        return pending_.erase(it);
+    }
+
+    // --- sofia's callback, turned into voxfork's events -------------------
+    static void callback(nua_event_t event, int status, char const* phrase, nua_t* nua, nua_magic_t* magic,
+                         nua_handle_t* nh, nua_hmagic_t*, sip_t const* sip, tagi_t tags[]) {
+        static_cast<SofiaStackImpl*>(magic)->on_event(event, status, phrase, nua, nh, sip, tags);
+    }
+
+    void on_event(nua_event_t event, int status, char const* phrase, nua_t* nua, nua_handle_t* nh, sip_t const* sip,
+                  tagi_t tags[]) {
+        switch (event) {
+            case nua_i_invite:
+            case nua_i_info:
+            case nua_i_options:
+            case nua_i_ack:
+            case nua_i_bye:
+            case nua_i_cancel:
+                return incoming(event, nua, nh, sip);
+            case nua_r_invite:
+            case nua_r_info:
+            case nua_r_bye:
+            case nua_r_cancel: {
+                if (!nh || !ids_.count(nh)) return;
+                Response r;
+                r.method = method_of(event);
+                r.handle = ids_[nh];
+                r.status = status;
+                r.phrase = phrase ? phrase : "";
+                r.body = body_of(sip);
+                return listener_.on_response(r);
+            }
+            case nua_i_state: {
+                int state = nua_callstate_init;
+                tl_gets(tags, NUTAG_CALLSTATE_REF(state), TAG_END());
+                if (state != nua_callstate_terminated || !nh) return;
+                auto it = ids_.find(nh);
+                if (it != ids_.end()) listener_.on_terminated(it->second);
+                destroy_handle(nh);
+                return;
+            }
+            case nua_r_shutdown:
+                if (status >= 200)
+                    asio::post(io_, [this, alive = alive_] {
+                        if (*alive) finish_shutdown();
+                    });
+                return;
+            case nua_i_error:
+                spdlog::warn("sip: stack error {} {}", status, phrase ? phrase : "");
+                return;
+            default:
+                return;
+        }
+    }
+
+    void incoming(nua_event_t event, nua_t* nua, nua_handle_t* nh, sip_t const* sip) {
+        if (!nh) return;
+        IncomingRequest r;
+        r.method = method_of(event);
+        r.handle = id_of(nh);
+        if (event == nua_i_invite || event == nua_i_info) {
+            RequestId id = next_request_++;
+            Pending& p = pending_[id];
+            p.nh = nh;
+            // INVITEs are answered on the handle; other requests later need the saved event.
+            if (event != nua_i_invite) nua_save_event(nua, p.saved);
+            r.request = id;
+        }
+        if (sip) {
+            if (sip->sip_call_id && sip->sip_call_id->i_id) r.call_id = sip->sip_call_id->i_id;
+            r.transaction = r.call_id;
+            if (sip->sip_cseq)
+                r.transaction += " " + std::to_string(sip->sip_cseq->cs_seq) + " " +
+                                 (sip->sip_cseq->cs_method_name ? sip->sip_cseq->cs_method_name : "");
+            if (sip->sip_via && sip->sip_via->v_branch) r.transaction += std::string(" ") + sip->sip_via->v_branch;
+            if (sip->sip_request && sip->sip_request->rq_url->url_user)
+                r.request_user = sip->sip_request->rq_url->url_user;
+            if (sip->sip_from) {
+                if (sip->sip_from->a_url->url_user) r.from_user = sip->sip_from->a_url->url_user;
+                if (sip->sip_from->a_display) r.from_display = sip->sip_from->a_display;
+            }
+            r.body = body_of(sip);
+        }
+        if (msg_t* msg = nua_current_request(nua)) {
+            su_addrinfo_t* ai = msg_addrinfo(msg);
+            if (ai && ai->ai_addr && ai->ai_family == AF_INET) {
+                auto* in = reinterpret_cast<const sockaddr_in*>(ai->ai_addr);
+                r.source.ip = ntohl(in->sin_addr.s_addr);
+                r.source.port = ntohs(in->sin_port);
+                r.source.tcp = ai->ai_protocol == IPPROTO_TCP;
+            }
+        }
+        listener_.on_request(r);
+    }
+
+    asio::io_context& io_;
+    StackListener& listener_;
+    asio::steady_timer timer_;
+    std::optional<asio::posix::stream_descriptor> epoll_;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+    su_root_t* root_ = nullptr;
+    nua_t* nua_ = nullptr;
+    std::unordered_map<nua_handle_t*, HandleId> ids_;
+    std::unordered_map<HandleId, nua_handle_t*> handles_;
+    std::unordered_map<RequestId, Pending> pending_;
+    HandleId next_handle_ = 1;
+    RequestId next_request_ = 1;
+    std::function<void()> shutdown_done_;
+};
+
+}  // namespace
+
+std::unique_ptr<SofiaStack> SofiaStack::create(asio::io_context& io, StackListener& listener) {
+    return std::make_unique<SofiaStackImpl>(io, listener);
+}
+
+}  // namespace voxfork::sip

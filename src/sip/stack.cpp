@@ -1,0 +1,18 @@
+#include "stack.hpp"
+
+#include "voxfork/config.hpp"
+
+namespace voxfork::sip {
+
+const std::string* Body::find(std::string_view type) const {
+    if (parts.empty()) return content_type == type ? &text : nullptr;
+    for (const auto& part : parts)
+        if (part.content_type == type) return &part.text;
+    return nullptr;
+}
+
+std::string Address::to_string() const {
+    return config::format_ipv4(ip) + ":" + std::to_string(port);
+}
+
+}  // namespace voxfork::sip

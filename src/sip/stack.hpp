@@ -1,0 +1,116 @@
+// The seam between the B2BUA and the SIP stack. The sofia-sip adapter
+// (sofia_stack.cpp) is the only implementation that touches sofia; the B2BUA
+// sees plain C++ values and is unit-tested against a fake of this interface.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace voxfork::sip {
+
+using HandleId = std::uint64_t;   // one dialog (or one out-of-dialog request) in the stack
+using RequestId = std::uint64_t;  // an incoming request that waits for our answer; 0: none
+
+struct BodyPart {
+    std::string content_type;  // lower case, without parameters
+    std::string text;
+};
+
+// A message body; a multipart/mixed body comes split into its parts.
+struct Body {
+    std::string content_type;  // lower case, without parameters; empty when there is no body
+    std::string text;
+    std::vector<BodyPart> parts;  // filled for multipart bodies only
+    bool malformed = false;       // multipart that could not be split
+    bool empty() const { return text.empty() && parts.empty(); }
+    // The text of the first part of that type (the body itself when it is not multipart).
+    const std::string* find(std::string_view type) const;
+};
+
+enum class Method { invite, ack, bye, cancel, info, options, other };
+
+struct Address {
+    std::uint32_t ip = 0;  // IPv4, host byte order
+    std::uint16_t port = 0;
+    bool tcp = false;
+    std::string to_string() const;  // "127.0.0.1:5060"
+};
+
+struct IncomingRequest {
+    Method method = Method::other;
+    HandleId handle = 0;
+    RequestId request = 0;     // set when the B2BUA must answer (INVITE, INFO, ...)
+    std::string call_id;       // the SIP Call-ID
+    std::string transaction;   // Call-ID, CSeq and Via branch: same for retransmissions
+    std::string request_user;  // user part of the Request-URI (the called number)
+    std::string from_user;
+    std::string from_display;
+    Address source;
+    Body body;
+};
+
+struct Response {
+    Method method = Method::other;
+    HandleId handle = 0;
+    int status = 0;
+    std::string phrase;
+    Body body;
+};
+
+// What the stack reports to the B2BUA. Called on the control-plane thread.
+class StackListener {
+public:
+    virtual ~StackListener() = default;
+    virtual void on_request(const IncomingRequest& request) = 0;
+    virtual void on_response(const Response& response) = 0;
+    // The stack is done with this handle; its id is never used again.
+    virtual void on_terminated(HandleId handle) = 0;
+};
+
+struct OutgoingInvite {
+    std::string request_uri;  // sip:6777@127.0.0.1:7052;transport=tcp
+    std::string from;         // a full From value
+    std::string to;
+    Body body;
+};
+
+class Stack {
+public:
+    virtual ~Stack() = default;
+    // A new dialog: sends the INVITE and returns its handle.
+    virtual HandleId invite(const OutgoingInvite& invite) = 0;
+    // A re-INVITE on an established dialog.
+    virtual void reinvite(HandleId handle, const Body& body) = 0;
+    // Answers an incoming request (body may be null). A final answer ends the request.
+    virtual void respond(RequestId request, int status, std::string_view phrase, const Body* body) = 0;
+    virtual void bye(HandleId handle) = 0;
+    virtual void cancel(HandleId handle) = 0;
+    virtual void info(HandleId handle, const Body& body) = 0;
+    // Gives up a handle that never became a dialog (out-of-dialog request answered).
+    virtual void release(HandleId handle) = 0;
+};
+
+// The sofia-sip stack, driven on `io` (see docs/architecture.md, SIP section).
+class SofiaStack : public Stack {
+public:
+    struct Options {
+        std::string address = "127.0.0.1";
+        std::uint16_t port = 5060;
+        std::string user_agent;
+    };
+    static std::unique_ptr<SofiaStack> create(boost::asio::io_context& io, StackListener& listener);
+    // Binds UDP and TCP; false with `error` when the port can't be had.
+    virtual bool start(const Options& options, std::string& error) = 0;
+    // Ends every transaction, then frees the stack; `done` runs on the io_context.
+    virtual void shutdown(std::function<void()> done) = 0;
+};
+
+}  // namespace voxfork::sip

@@ -1,0 +1,468 @@
+#include <gtest/gtest.h>
+
+#include "fakes.hpp"
+#include "sip/call_manager.hpp"
+
+namespace voxfork::sip::test {
+namespace {
+
+using config::Codec;
+
+const std::string kCallerSdp =
+    "v=0\r\no=caller 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+    "m=audio 6000 RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n"
+    "a=rtpmap:101 telephone-event/8000\r\na=ptime:20\r\n";
+const std::string kCalleeSdp =
+    "v=0\r\no=callee 5 5 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+    "m=audio 7000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n";
+
+std::string hold_sdp(const std::string& sdp) {
+    return sdp + "a=sendonly\r\n";
+}
+
+class RecordingSeam : public ForkSeam {
+public:
+    void on_fork_request(const ForkRequest& r) override { requests.push_back(r); }
+    void on_media_changed(CallId anchor, const MediaState& m) override { media.emplace_back(anchor, m); }
+    void on_call_ended(CallId anchor) override { ended.push_back(anchor); }
+    std::string fork_state(CallId) const override { return "active"; }
+    std::vector<ForkRequest> requests;
+    std::vector<std::pair<CallId, MediaState>> media;
+    std::vector<CallId> ended;
+};
+
+config::ConfigPtr make_config(std::optional<Codec> out_codec = std::nullopt, bool trusted_loopback = true) {
+    auto c = std::make_shared<config::Config>();
+    if (trusted_loopback) c->voip.trusted.push_back({0x7f000000u, 0xff000000u});
+    config::DialPeer in;
+    in.tag = 900;
+    in.incoming_called_number = "6777";
+    c->dial_peers[900] = in;
+    config::DialPeer out;
+    out.tag = 901;
+    out.destination_pattern = "6777";
+    out.session_target = config::SessionTarget{config::SessionTarget::Kind::ipv4, "127.0.0.1", 7052};
+    out.codec = out_codec;
+    c->dial_peers[901] = out;
+    config::DialPeer named;
+    named.tag = 902;
+    named.destination_pattern = "5555";
+    named.session_target = config::SessionTarget{config::SessionTarget::Kind::dns, "agents.lab", 7060};
+    named.transport = config::Transport::tcp;
+    c->dial_peers[902] = named;
+    return c;
+}
+
+class CallManagerTest : public ::testing::Test {
+protected:
+    void SetUp() override { build(make_config()); }
+    void build(config::ConfigPtr config) {
+        manager =
+            std::make_unique<CallManager>(stack, relay, std::move(config), [this](const std::string& host, auto done) {
+                resolved_host = host;
+                pending_resolution = std::move(done);
+            });
+        manager->set_seam(&seam);
+    }
+
+    IncomingRequest request(Method method, HandleId handle, const std::string& ct = "", const std::string& body = "") {
+        IncomingRequest r;
+        r.method = method;
+        r.handle = handle;
+        if (method == Method::invite || method == Method::info) r.request = next_request++;
+        r.call_id = "call-" + std::to_string(handle);
+        r.transaction = r.call_id + " " + std::to_string(r.request);
+        r.request_user = "6777";
+        r.from_user = "1000";
+        r.source = {0x7f000001u, 5061, false};
+        r.body.content_type = ct;
+        r.body.text = body;
+        return r;
+    }
+    Response response(HandleId handle, int status, const std::string& sdp = "", Method method = Method::invite) {
+        Response r;
+        r.method = method;
+        r.handle = handle;
+        r.status = status;
+        r.phrase = "x";
+        if (!sdp.empty()) r.body = Body{"application/sdp", sdp, {}, false};
+        return r;
+    }
+
+    // INVITE on handle 1 answered by the callee: returns leg B's handle.
+    HandleId connect() {
+        invite = request(Method::invite, 1, "application/sdp", kCallerSdp);
+        manager->on_request(invite);
+        const Action* out = stack.last("invite");
+        EXPECT_TRUE(out);
+        HandleId b = out ? out->handle : 0;
+        manager->on_response(response(b, 180));
+        manager->on_response(response(b, 200, kCalleeSdp));
+        manager->on_request(request(Method::ack, 1));
+        return b;
+    }
+
+    FakeStack stack;
+    FakeRelay relay;
+    RecordingSeam seam;
+    std::unique_ptr<CallManager> manager;
+    RequestId next_request = 1;
+    IncomingRequest invite;
+    std::string resolved_host;
+    std::function<void(std::optional<std::uint32_t>)> pending_resolution;
+};
+
+TEST_F(CallManagerTest, BasicCallIsAnchoredBothWays) {
+    HandleId b = connect();
+    const Action* out = &stack.actions[0];
+    ASSERT_EQ(out->what, "invite");
+    EXPECT_EQ(out->invite.request_uri, "sip:6777@127.0.0.1:7052");
+    EXPECT_NE(out->body.text.find("m=audio 20006 RTP/AVP 0 8 101"), std::string::npos) << out->body.text;
+    EXPECT_NE(out->body.text.find("o=voxfork "), std::string::npos);
+    EXPECT_EQ(stack.answers(invite.request), (std::vector<int>{180, 200}));
+    const Action* answer = stack.last("respond");
+    EXPECT_NE(answer->body.text.find("m=audio 20004 RTP/AVP 0 101"), std::string::npos) << answer->body.text;
+    EXPECT_EQ(answer->body.text.find("7000"), std::string::npos);
+    // The relay learned both remotes.
+    auto a_remote = relay.remotes.at({1, media::Leg::a});
+    auto b_remote = relay.remotes.at({1, media::Leg::b});
+    EXPECT_EQ(a_remote.first, (media::Endpoint{0x7f000001u, 6000}));
+    EXPECT_EQ(a_remote.second, (media::Endpoint{0x7f000001u, 6001}));
+    EXPECT_EQ(b_remote.first, (media::Endpoint{0x7f000001u, 7000}));
+    ASSERT_EQ(seam.media.size(), 1u);
+    EXPECT_EQ(seam.media[0].second.codec[0], "g711ulaw");
+    EXPECT_FALSE(seam.media[0].second.hold);
+    EXPECT_EQ(seam.media[0].second.telephone_event_pt[0], 101);
+    EXPECT_EQ(seam.media[0].second.telephone_event_pt[1], 101);
+
+    auto info = manager->find_call(2);
+    ASSERT_TRUE(info);
+    EXPECT_EQ(info->anchor, 1u);
+    EXPECT_EQ(info->legs[0].dial_peer, 900u);
+    EXPECT_EQ(info->legs[1].dial_peer, 901u);
+    EXPECT_EQ(info->legs[0].sip_call_id, "call-1");
+    EXPECT_EQ(info->legs[0].remote, "127.0.0.1:5061");
+    EXPECT_TRUE(info->confirmed);
+    auto rows = manager->rows();
+    ASSERT_EQ(rows.size(), 2u);
+    EXPECT_EQ(rows[0].callid, 1u);
+    EXPECT_EQ(rows[0].peer, 2u);
+    EXPECT_EQ(rows[1].remote, "127.0.0.1:7052");
+    EXPECT_EQ(rows[1].state, "active");
+
+    manager->on_request(request(Method::bye, 1));
+    EXPECT_EQ(stack.last("bye")->handle, b);
+    EXPECT_TRUE(relay.sessions.empty());
+    EXPECT_EQ(seam.ended, (std::vector<CallId>{1}));
+    EXPECT_EQ(manager->call_count(), 0u);
+    manager->on_terminated(1);
+    EXPECT_EQ(manager->calls_left(), 1u);
+    manager->on_terminated(b);
+    EXPECT_EQ(manager->calls_left(), 0u);
+    EXPECT_EQ(relay.double_releases, 0);
+    EXPECT_EQ(manager->counters().calls_connected, 1u);
+}
+
+TEST_F(CallManagerTest, ByeFromCalleeReachesCaller) {
+    HandleId b = connect();
+    manager->on_request(request(Method::bye, b));
+    EXPECT_EQ(stack.last("bye")->handle, 1u);
+    EXPECT_TRUE(relay.sessions.empty());
+}
+
+TEST_F(CallManagerTest, UntrustedSourceGets403) {
+    build(make_config(std::nullopt, false));  // default list: the session targets (127.0.0.1)
+    auto r = request(Method::invite, 1, "application/sdp", kCallerSdp);
+    r.source.ip = 0x7f000002u;
+    manager->on_request(r);
+    EXPECT_EQ(stack.answers(r.request), (std::vector<int>{403}));
+    EXPECT_EQ(stack.count("invite"), 0u);
+    EXPECT_EQ(manager->counters().rejected_untrusted, 1u);
+    r = request(Method::invite, 2, "application/sdp", kCallerSdp);  // from the target itself: trusted
+    manager->on_request(r);
+    EXPECT_EQ(stack.count("invite"), 1u);
+}
+
+TEST_F(CallManagerTest, NoRouteGets404) {
+    auto r = request(Method::invite, 1, "application/sdp", kCallerSdp);
+    r.request_user = "1234";
+    manager->on_request(r);
+    EXPECT_EQ(stack.answers(r.request), (std::vector<int>{404}));
+    EXPECT_EQ(manager->counters().rejected_no_route, 1u);
+    EXPECT_TRUE(relay.sessions.empty());
+}
+
+TEST_F(CallManagerTest, CodecFilterNarrowsTheOffer) {
+    build(make_config(Codec::g711alaw));
+    manager->on_request(request(Method::invite, 1, "application/sdp", kCallerSdp));
+    const Action* out = stack.last("invite");
+    ASSERT_TRUE(out);
+    EXPECT_NE(out->body.text.find("RTP/AVP 8 101\r\n"), std::string::npos) << out->body.text;
+    EXPECT_EQ(out->body.text.find("PCMU"), std::string::npos);
+}
+
+TEST_F(CallManagerTest, NoCommonCodecGets488) {
+    build(make_config(Codec::g729));
+    auto r = request(Method::invite, 1, "application/sdp", kCallerSdp);
+    manager->on_request(r);
+    EXPECT_EQ(stack.answers(r.request), (std::vector<int>{488}));
+    EXPECT_EQ(manager->counters().rejected_codec, 1u);
+}
+
+TEST_F(CallManagerTest, BadBodiesGetClearErrors) {
+    struct Case {
+        std::string ct, body;
+        int status;
+    } cases[] = {
+        {"application/sdp", "garbage", 400},
+        {"application/sdp", "v=0\r\no=a 1 1 IN IP4 1.2.3.4\r\nc=IN IP4 1.2.3.4\r\nm=video 5 RTP/AVP 96\r\n", 488},
+        {"application/sdp", "v=0\r\no=a 1 1 IN IP4 1.2.3.4\r\nc=IN IP4 1.2.3.4\r\nm=audio 5 RTP/AVP 97\r\n", 488},
+        {"", "", 488},
+        {"text/plain", "hello", 488},
+    };
+    HandleId h = 1;
+    for (const auto& c : cases) {
+        auto r = request(Method::invite, h++, c.ct, c.body);
+        manager->on_request(r);
+        EXPECT_EQ(stack.answers(r.request), (std::vector<int>{c.status})) << c.body;
+    }
+    auto r = request(Method::invite, h++, "multipart/mixed", "");
+    r.body.malformed = true;
+    manager->on_request(r);
+    EXPECT_EQ(stack.answers(r.request), (std::vector<int>{400}));
+    EXPECT_EQ(stack.count("invite"), 0u);
+    EXPECT_EQ(manager->counters().rejected_malformed, 2u);
+    EXPECT_TRUE(relay.sessions.empty());
+}
+
+TEST_F(CallManagerTest, ExhaustedPoolGets503) {
+    relay.total = 0;
+    auto r = request(Method::invite, 1, "application/sdp", kCallerSdp);
+    manager->on_request(r);
+    EXPECT_EQ(stack.answers(r.request), (std::vector<int>{503}));
+    EXPECT_EQ(manager->counters().rejected_no_ports, 1u);
+}
+
+TEST_F(CallManagerTest, CancelWhileRingingCancelsLegB) {
+    auto r = request(Method::invite, 1, "application/sdp", kCallerSdp);
+    manager->on_request(r);
+    HandleId b = stack.last("invite")->handle;
+    manager->on_response(response(b, 180));
+    manager->on_request(request(Method::cancel, 1));
+    EXPECT_EQ(stack.last("cancel")->handle, b);
+    EXPECT_TRUE(relay.sessions.empty());
+    manager->on_response(response(b, 487));
+    EXPECT_EQ(stack.answers(r.request), (std::vector<int>{180}));  // the stack itself sent the 487
+    manager->on_terminated(b);
+    manager->on_terminated(1);
+    EXPECT_EQ(manager->calls_left(), 0u);
+}
+
+TEST_F(CallManagerTest, AnswerAfterCancelIsHungUp) {
+    auto r = request(Method::invite, 1, "application/sdp", kCallerSdp);
+    manager->on_request(r);
+    HandleId b = stack.last("invite")->handle;
+    manager->on_request(request(Method::cancel, 1));
+    manager->on_response(response(b, 200, kCalleeSdp));
+    EXPECT_EQ(stack.last("bye")->handle, b);
+    EXPECT_TRUE(stack.answers(r.request).empty());
+}
+
+TEST_F(CallManagerTest, FailureResponsesAreMappedAcross) {
+    for (int status : {486, 480, 404, 603, 503}) {
+        auto r = request(Method::invite, static_cast<HandleId>(status), "application/sdp", kCallerSdp);
+        manager->on_request(r);
+        HandleId b = stack.last("invite")->handle;
+        manager->on_response(response(b, status));
+        EXPECT_EQ(stack.answers(r.request), (std::vector<int>{status}));
+        manager->on_terminated(b);
+        manager->on_terminated(r.handle);
+    }
+    EXPECT_EQ(manager->calls_left(), 0u);
+    EXPECT_EQ(relay.ports_free(), relay.ports_total());
+    EXPECT_EQ(manager->counters().calls_failed, 5u);
+}
+
+TEST_F(CallManagerTest, HoldFromCalleeIsRelayedAndReported) {
+    HandleId b = connect();
+    auto re = request(Method::invite, b, "application/sdp", hold_sdp(kCalleeSdp));
+    manager->on_request(re);
+    const Action* out = stack.last("reinvite");
+    ASSERT_TRUE(out);
+    EXPECT_EQ(out->handle, 1u);
+    EXPECT_NE(out->body.text.find("a=sendonly"), std::string::npos);
+    EXPECT_NE(out->body.text.find("o=voxfork"), std::string::npos);
+    EXPECT_NE(out->body.text.find(" 2 IN IP4"), std::string::npos) << "origin version bumped: " << out->body.text;
+    manager->on_response(response(1, 200, kCallerSdp + "a=recvonly\r\n"));
+    EXPECT_EQ(stack.answers(re.request), (std::vector<int>{200}));
+    ASSERT_EQ(seam.media.size(), 2u);
+    EXPECT_TRUE(seam.media[1].second.hold);
+    EXPECT_EQ(manager->rows()[0].state, "hold");
+    // Unhold.
+    auto un = request(Method::invite, b, "application/sdp", kCalleeSdp);
+    manager->on_request(un);
+    manager->on_response(response(1, 200, kCallerSdp));
+    EXPECT_FALSE(seam.media.back().second.hold);
+    EXPECT_EQ(manager->rows()[0].state, "active");
+}
+
+TEST_F(CallManagerTest, OldStyleHoldStopsSendingToThatLeg) {
+    connect();
+    std::string zero = kCallerSdp;
+    zero.replace(zero.find("c=IN IP4 127.0.0.1"), 18, "c=IN IP4 0.0.0.0");
+    manager->on_request(request(Method::invite, 1, "application/sdp", zero));
+    EXPECT_EQ(relay.remotes.at({1, media::Leg::a}).first.address, 0u);
+}
+
+TEST_F(CallManagerTest, CodecChangeByReinvite) {
+    HandleId b = connect();
+    std::string alaw =
+        "v=0\r\no=caller 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+        "m=audio 6100 RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\n";
+    manager->on_request(request(Method::invite, 1, "application/sdp", alaw));
+    EXPECT_EQ(stack.last("reinvite")->handle, b);
+    EXPECT_EQ(relay.remotes.at({1, media::Leg::a}).first.port, 6100);
+    std::string answer =
+        "v=0\r\no=callee 5 6 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+        "m=audio 7000 RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\n";
+    manager->on_response(response(b, 200, answer));
+    EXPECT_EQ(seam.media.back().second.codec[0], "g711alaw");
+    EXPECT_EQ(manager->counters().reinvites_relayed, 1u);
+}
+
+TEST_F(CallManagerTest, GlareGets491AndAFailedReinviteIsMappedBack) {
+    HandleId b = connect();
+    std::string moved = kCallerSdp;
+    moved.replace(moved.find("m=audio 6000"), 12, "m=audio 6200");
+    auto first = request(Method::invite, 1, "application/sdp", moved);
+    manager->on_request(first);
+    EXPECT_EQ(relay.remotes.at({1, media::Leg::a}).first.port, 6200);
+    auto second = request(Method::invite, b, "application/sdp", kCalleeSdp);
+    manager->on_request(second);
+    EXPECT_EQ(stack.answers(second.request), (std::vector<int>{491}));
+    EXPECT_EQ(manager->counters().glare, 1u);
+    manager->on_response(response(b, 491));
+    EXPECT_EQ(stack.answers(first.request), (std::vector<int>{491}));
+    EXPECT_EQ(relay.remotes.at({1, media::Leg::a}).first.port, 6000);
+    // The call goes on: a new re-INVITE is relayed.
+    manager->on_request(request(Method::invite, 1, "application/sdp", kCallerSdp));
+    EXPECT_EQ(stack.count("reinvite"), 2u);
+}
+
+TEST_F(CallManagerTest, ForkInfoIsAnsweredAndHandedToTheSeam) {
+    connect();
+    auto info = request(Method::info, 1, kForkContentType, R"({"action":"START"})");
+    manager->on_request(info);
+    EXPECT_EQ(stack.answers(info.request), (std::vector<int>{200}));
+    ASSERT_EQ(seam.requests.size(), 1u);
+    EXPECT_EQ(seam.requests[0].carrier, Carrier::info);
+    EXPECT_EQ(seam.requests[0].anchor, 1u);
+    EXPECT_EQ(seam.requests[0].leg, 1u);
+    EXPECT_EQ(seam.requests[0].json, R"({"action":"START"})");
+    EXPECT_EQ(seam.requests[0].transaction, info.transaction);
+    EXPECT_EQ(seam.requests[0].sip_call_id, "call-1");
+    EXPECT_EQ(stack.count("info"), 0u);  // never forwarded
+}
+
+TEST_F(CallManagerTest, OtherInfoPassesThroughWithTheFarAnswer) {
+    HandleId b = connect();
+    auto info = request(Method::info, 1, "application/dtmf-relay", "Signal=5\r\nDuration=160\r\n");
+    manager->on_request(info);
+    const Action* out = stack.last("info");
+    ASSERT_TRUE(out);
+    EXPECT_EQ(out->handle, b);
+    EXPECT_EQ(out->body.text, "Signal=5\r\nDuration=160\r\n");
+    EXPECT_TRUE(stack.answers(info.request).empty());
+    manager->on_response(response(b, 415, "", Method::info));
+    EXPECT_EQ(stack.answers(info.request), (std::vector<int>{415}));
+}
+
+TEST_F(CallManagerTest, ForkInfoOutsideADialogGets481) {
+    auto info = request(Method::info, 77, kForkContentType, "{}");
+    manager->on_request(info);
+    EXPECT_EQ(stack.answers(info.request), (std::vector<int>{481}));
+    EXPECT_EQ(stack.last("release")->handle, 77u);
+    EXPECT_TRUE(seam.requests.empty());
+    EXPECT_EQ(manager->counters().rejected_no_dialog, 1u);
+}
+
+TEST_F(CallManagerTest, MultipartReinviteSplitsSdpAndJson) {
+    HandleId b = connect();
+    auto re = request(Method::invite, 1, "multipart/mixed", "");
+    re.body.parts = {{"application/sdp", kCallerSdp}, {kForkContentType, R"({"action":"START"})"}};
+    manager->on_request(re);
+    ASSERT_EQ(seam.requests.size(), 1u);
+    EXPECT_EQ(seam.requests[0].carrier, Carrier::reinvite);
+    const Action* out = stack.last("reinvite");
+    ASSERT_TRUE(out);
+    EXPECT_EQ(out->handle, b);
+    EXPECT_EQ(out->body.content_type, "application/sdp");
+    EXPECT_EQ(out->body.text.find("START"), std::string::npos);
+    manager->on_response(response(b, 200, kCalleeSdp));
+    EXPECT_EQ(stack.answers(re.request), (std::vector<int>{200}));
+}
+
+TEST_F(CallManagerTest, StatusInfoGoesOnTheNamedLeg) {
+    HandleId b = connect();
+    EXPECT_TRUE(manager->send_status_info(2, R"({"status":"STARTED"})"));
+    const Action* out = stack.last("info");
+    EXPECT_EQ(out->handle, b);
+    EXPECT_EQ(out->body.content_type, kForkContentType);
+    manager->on_response(response(b, 200, "", Method::info));  // answers nothing on the other leg
+    EXPECT_EQ(stack.count("respond"), 2u);                     // 180 and 200 of the INVITE only
+    EXPECT_FALSE(manager->send_status_info(99, "{}"));
+}
+
+TEST_F(CallManagerTest, DnsTargetIsResolvedFirst) {
+    auto r = request(Method::invite, 1, "application/sdp", kCallerSdp);
+    r.request_user = "5555";
+    manager->on_request(r);
+    EXPECT_EQ(resolved_host, "agents.lab");
+    EXPECT_EQ(stack.count("invite"), 0u);
+    pending_resolution(0x7f000003u);
+    const Action* out = stack.last("invite");
+    ASSERT_TRUE(out);
+    EXPECT_EQ(out->invite.request_uri, "sip:5555@127.0.0.3:7060;transport=tcp");
+}
+
+TEST_F(CallManagerTest, UnresolvableTargetGets503) {
+    auto r = request(Method::invite, 1, "application/sdp", kCallerSdp);
+    r.request_user = "5555";
+    manager->on_request(r);
+    pending_resolution(std::nullopt);
+    EXPECT_EQ(stack.answers(r.request), (std::vector<int>{503}));
+    EXPECT_TRUE(relay.sessions.empty());
+}
+
+TEST_F(CallManagerTest, ReleaseAllEndsEveryCall) {
+    HandleId b = connect();
+    auto ringing = request(Method::invite, 5, "application/sdp", kCallerSdp);
+    manager->on_request(ringing);
+    HandleId b2 = stack.last("invite")->handle;
+    manager->release_all();
+    EXPECT_EQ(stack.count("bye"), 2u);
+    EXPECT_EQ(stack.answers(ringing.request), (std::vector<int>{503}));
+    EXPECT_EQ(stack.last("cancel")->handle, b2);
+    EXPECT_TRUE(relay.sessions.empty());
+    (void)b;
+}
+
+TEST_F(CallManagerTest, ManyCallsLeaveThePoolWhole) {
+    relay.total = 2;
+    for (HandleId h = 1; h <= 1000; ++h) {
+        auto r = request(Method::invite, h * 10, "application/sdp", kCallerSdp);
+        manager->on_request(r);
+        HandleId b = stack.last("invite")->handle;
+        manager->on_response(response(b, 200, kCalleeSdp));
+        manager->on_request(request(Method::ack, h * 10));
+        manager->on_request(request(Method::bye, h % 2 ? h * 10 : b));
+        manager->on_terminated(b);
+        manager->on_terminated(h * 10);
+    }
+    EXPECT_EQ(relay.ports_free(), 2u);
+    EXPECT_EQ(manager->calls_left(), 0u);
+    EXPECT_EQ(manager->counters().calls_connected, 1000u);
+}
+
+}  // namespace
+}  // namespace voxfork::sip::test

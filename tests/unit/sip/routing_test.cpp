@@ -1,0 +1,54 @@
+#include <gtest/gtest.h>
+
+#include "sip/routing.hpp"
+
+namespace voxfork::sip::routing {
+namespace {
+
+config::DialPeer peer(std::uint32_t tag, config::SessionTarget::Kind kind, std::string host, std::uint16_t port) {
+    config::DialPeer p;
+    p.tag = tag;
+    p.session_target = config::SessionTarget{kind, std::move(host), port};
+    return p;
+}
+
+TEST(Routing, ExplicitTrustedListIsUsedAlone) {
+    config::Config c;
+    c.voip.trusted.push_back({0x7f000002u, 0xffffffffu});
+    c.dial_peers[1] = peer(1, config::SessionTarget::Kind::ipv4, "127.0.0.1", 5060);
+    EXPECT_TRUE(is_trusted(c, 0x7f000002u));
+    EXPECT_FALSE(is_trusted(c, 0x7f000001u));  // a target, but the list says otherwise
+    c.voip.trusted = {{0x0a000000u, 0xff000000u}};
+    EXPECT_TRUE(is_trusted(c, 0x0a0102ffu));
+    EXPECT_FALSE(is_trusted(c, 0x0b000001u));
+}
+
+TEST(Routing, DefaultTrustsSessionTargetsAndIpHosts) {
+    config::Config c;
+    c.dial_peers[1] = peer(1, config::SessionTarget::Kind::ipv4, "127.0.0.5", 5060);
+    c.dial_peers[2] = peer(2, config::SessionTarget::Kind::dns, "agents.lab", 5060);
+    c.dial_peers[3] = peer(3, config::SessionTarget::Kind::dns, "unknown.lab", 5060);
+    c.ip_hosts["agents.lab"] = 0x7f000006u;
+    EXPECT_TRUE(is_trusted(c, 0x7f000005u));
+    EXPECT_TRUE(is_trusted(c, 0x7f000006u));
+    EXPECT_FALSE(is_trusted(c, 0x7f000001u));
+}
+
+TEST(Routing, TargetsAndRequestUris) {
+    config::Config c;
+    c.ip_hosts["agents.lab"] = 0x7f000006u;
+    auto p = peer(1, config::SessionTarget::Kind::dns, "agents.lab", 7000);
+    p.transport = config::Transport::tcp;
+    auto t = target_of(c, p);
+    ASSERT_TRUE(t);
+    EXPECT_EQ(t->ip, 0x7f000006u);
+    EXPECT_TRUE(t->tcp);
+    EXPECT_EQ(request_uri("6777", t->ip, t->port, t->tcp), "sip:6777@127.0.0.6:7000;transport=tcp");
+    auto unresolved = target_of(c, peer(2, config::SessionTarget::Kind::dns, "other.lab", 5060));
+    EXPECT_EQ(unresolved->ip, 0u);
+    EXPECT_FALSE(target_of(c, config::DialPeer{}));
+    EXPECT_EQ(request_uri("", 0x7f000001u, 5060, false), "sip:127.0.0.1:5060");
+}
+
+}  // namespace
+}  // namespace voxfork::sip::routing

@@ -1,0 +1,63 @@
+#include <gtest/gtest.h>
+
+#include "fakes.hpp"
+#include "sip/show.hpp"
+
+namespace voxfork::sip::test {
+namespace {
+
+TEST(Show, CallsInTheOperationsLayout) {
+    std::vector<LegRow> rows = {
+        {58, 59, 900, "127.0.0.1:6000", "g711ulaw", "active", "active"},
+        {59, 58, 901, "127.0.0.1:6002", "g711ulaw", "active", "active"},
+    };
+    auto out = show_calls(rows);
+    EXPECT_EQ(out.text,
+              "Callid  Peer-leg  Dial-peer  Remote            Codec     State   Fork\n"
+              "58      59        900        127.0.0.1:6000    g711ulaw  active  active\n"
+              "59      58        901        127.0.0.1:6002    g711ulaw  active  active\n"
+              "Total calls: 1\n");
+    EXPECT_EQ(out.data["total_calls"], 1);
+    EXPECT_EQ(out.data["calls"][1]["dial_peer"], 901);
+}
+
+TEST(Show, NoCalls) {
+    EXPECT_EQ(show_calls({}).text,
+              "Callid  Peer-leg  Dial-peer  Remote            Codec     State   Fork\nTotal calls: 0\n");
+}
+
+TEST(Show, LongFieldsStaySeparated) {
+    std::vector<LegRow> rows = {{1, 2, 2147483647, "127.100.100.100:65535", "telephone-event", "alerting", "none"},
+                                {2, 1, 1, "x", "-", "alerting", "none"}};
+    auto text = show_calls(rows).text;
+    EXPECT_NE(text.find("2147483647 127.100.100.100:65535 telephone-event alerting none\n"), std::string::npos) << text;
+}
+
+TEST(Show, ForkGlobalShowsRelayCountersAndExtraLines) {
+    FakeRelay relay(10);
+    relay.allocate();
+    relay.counters_.direction[0].packets_relayed = 7;
+    relay.counters_.direction[1].bytes_relayed = 1720;
+    auto out = show_fork_global(relay, [](media::Direction d) {
+        return std::vector<std::pair<std::string, std::uint64_t>>{
+            {"Packets forked", d == media::Direction::caller ? 3u : 4u}};
+    });
+    EXPECT_NE(out.text.find(" Relay port pairs free: 9\n"), std::string::npos) << out.text;
+    EXPECT_NE(out.text.find(" Direction caller\n  RTP packets relayed: 7\n"), std::string::npos);
+    EXPECT_NE(out.text.find("  RTP bytes relayed: 1720\n"), std::string::npos);
+    EXPECT_NE(out.text.find("  Packets forked: 4\n"), std::string::npos);
+    EXPECT_EQ(out.data["port_pairs_free"], 9);
+    EXPECT_EQ(out.data["caller"]["packets_forked"], 3);
+}
+
+TEST(Show, SipStatistics) {
+    SipCounters c;
+    c.rejected_untrusted = 2;
+    auto out = show_statistics(c, 3);
+    EXPECT_NE(out.text.find(" Rejected untrusted source (403): 2\n"), std::string::npos) << out.text;
+    EXPECT_EQ(out.data["rejected_untrusted_source__403_"], 2);
+    EXPECT_NE(out.text.find(" Dialogs open: 3\n"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace voxfork::sip::test
