@@ -1,0 +1,255 @@
+// The life of an open connection: the send path (ring -> queue -> socket),
+// the read loop, ping/dead/idle timers, and closing, each cause of an end
+// mapped in one place (close_connection) to its history reason, fork reason,
+// counter and trace line.
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+
+#include "pool_impl.hpp"
+
+namespace voxfork::ws::detail {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+namespace {
+constexpr double ping_after_s = 20;  // nothing heard for this long: ping
+constexpr double dead_after_s = 60;  // nothing heard for this long: dead
+constexpr std::size_t history_size = 100;
+}  // namespace
+
+Clock::duration PoolImpl::seconds(double s) const {
+    return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s / settings_.time_scale));
+}
+
+void PoolImpl::start_session(const ConnPtr& conn) {
+    conn->state = ConnState::open;
+    conn->opened_at = std::time(nullptr);
+    const auto now = Clock::now();
+    conn->last_rx = conn->last_ping = conn->idle_since = now;
+    Connection* raw = conn.get();  // the link belongs to the connection
+    conn->link->on_control_frame([raw] { raw->last_rx = Clock::now(); });
+    read_next(conn);
+    arm_tick(conn);
+    arm_drain_timer();
+    pump(conn);
+}
+
+// Moves what the media thread queued into the send queue, dropping frames of
+// channels that stopped, paused or left, and counting what overflowed.
+void PoolImpl::drain_ring(Connection& conn) {
+    counts_.frames_dropped += conn.ring->take_dropped();
+    conn.ring->drain([&](const AudioSlot& frame) {
+        auto it = channels_.find(frame.channel);
+        if (it == channels_.end() || it->second.connection != conn.id || it->second.stopped || it->second.paused)
+            return;
+        if (auto dropped = conn.queue.push_audio(frame)) {
+            ++counts_.frames_dropped;
+            if (auto d = channels_.find(*dropped); d != channels_.end()) ++d->second.counters.frames_dropped;
+        }
+    });
+}
+
+void PoolImpl::pump(const ConnPtr& conn) {
+    drain_ring(*conn);
+    if (conn->state == ConnState::open && !conn->writing) write_next(conn);
+}
+
+// Beast writes one message per operation; the queue is emptied by chaining
+// writes from each completion, without waiting for the drain timer.
+void PoolImpl::write_next(const ConnPtr& conn) {
+    drain_ring(*conn);
+    const auto kind = conn->queue.pop(conn->write_slot, conn->write_text);
+    if (kind == SendQueue::Kind::none) {
+        conn->writing = false;
+        return;
+    }
+    conn->writing = true;
+    const bool binary = kind == SendQueue::Kind::audio;
+    const void* data = binary ? static_cast<const void*>(conn->write_slot.bytes.data()) : conn->write_text.data();
+    const std::size_t size = binary ? conn->write_slot.size : conn->write_text.size();
+    conn->link->write(binary, data, size, [this, conn, binary, size](error_code ec) {
+        if (conn->orphan) return;
+        if (ec) {
+            conn->writing = false;  // the read loop reports the loss
+            return;
+        }
+        if (binary) {
+            ++counts_.frames_sent;
+            counts_.bytes_sent += size;
+            if (auto it = channels_.find(conn->write_slot.channel); it != channels_.end()) {
+                ++it->second.counters.frames_sent;
+                it->second.counters.bytes_sent += size;
+            }
+        }
+        if (conn->state == ConnState::open) {
+            write_next(conn);
+        } else {
+            conn->writing = false;
+        }
+    });
+}
+
+void PoolImpl::read_next(const ConnPtr& conn) {
+    conn->link->read([this, conn](Link::End end, std::string_view payload, bool binary) {
+        if (conn->orphan || conn->state != ConnState::open) return;
+        conn->last_rx = Clock::now();
+        switch (end) {
+        case Link::End::none:
+            if (binary) {
+                spdlog::warn("ws: connection {}: binary frame from the server", conn->id);
+                return close_connection(conn, CloseCause::protocol);
+            }
+            on_text(*conn, payload);
+            // The observer may have closed it.
+            if (conn->state == ConnState::open) read_next(conn);
+            return;
+        case Link::End::remote_close:
+            spdlog::info("ws: connection {}: server closed it ({})", conn->id, conn->link->close_reason());
+            return close_connection(conn, CloseCause::remote);
+        case Link::End::protocol_error:
+            spdlog::warn("ws: connection {}: protocol error from the server", conn->id);
+            return close_connection(conn, CloseCause::protocol);
+        case Link::End::transport:
+        case Link::End::aborted: return close_connection(conn, CloseCause::tcp);
+        }
+    });
+}
+
+void PoolImpl::on_text(Connection& conn, std::string_view text) {
+    const auto message = nlohmann::json::parse(text, nullptr, false);
+    if (message.is_object() && message.value("type", "") == "STOP" && message.contains("channel") &&
+        message["channel"].is_number_unsigned()) {
+        const auto channel = message["channel"].get<std::uint32_t>();
+        auto it = channels_.find(channel);
+        if (it != channels_.end() && it->second.connection == conn.id) {
+            it->second.stopped = true;
+            const std::string why = message.contains("reason") && message["reason"].is_string()
+                                        ? message["reason"].get<std::string>()
+                                        : std::string();
+            if (observer_) observer_->on_channel_stopped(it->second.call, channel, why);
+            return;
+        }
+    }
+    spdlog::debug("ws: connection {}: ignored text frame: {}", conn.id, text.substr(0, 200));
+}
+
+void PoolImpl::arm_tick(const ConnPtr& conn) {
+    // Fine enough for 20 s pings and minute-scale idle timers, also scaled.
+    const auto period = std::max<Clock::duration>(seconds(1), std::chrono::milliseconds(5));
+    conn->tick.expires_after(period);
+    conn->tick.async_wait([this, conn](error_code ec) {
+        if (!ec && !conn->orphan) on_tick(conn);
+    });
+}
+
+void PoolImpl::on_tick(const ConnPtr& conn) {
+    if (conn->state != ConnState::open) return;
+    const auto now = Clock::now();
+    if (now - conn->last_rx >= seconds(dead_after_s)) {
+        spdlog::warn("ws: connection {}: nothing from the server for 60 s", conn->id);
+        return close_connection(conn, CloseCause::tcp);
+    }
+    if (conn->calls.empty() && now - conn->idle_since >= seconds(60.0 * conn->idle_minutes)) {
+        return close_connection(conn, CloseCause::idle);
+    }
+    if (now - conn->last_rx >= seconds(ping_after_s) && now - conn->last_ping >= seconds(ping_after_s) &&
+        !conn->ping_in_flight) {
+        conn->ping_in_flight = true;
+        conn->last_ping = now;
+        conn->link->ping([conn](error_code) { conn->ping_in_flight = false; });
+    }
+    arm_tick(conn);
+}
+
+// One timer for the whole pool picks up audio the media thread queued.
+void PoolImpl::arm_drain_timer() {
+    if (drain_armed_) return;
+    drain_armed_ = true;
+    drain_timer_.expires_after(settings_.drain_interval);
+    drain_timer_.async_wait([this](error_code ec) {
+        if (ec) return;
+        drain_armed_ = false;
+        bool any = false;
+        for (auto& [id, conn] : connections_) {
+            if (conn->state != ConnState::open) continue;
+            any = true;
+            if (conn->ring->has_data()) pump(conn);
+        }
+        if (any) arm_drain_timer();
+    });
+}
+
+namespace {
+struct CloseSpec {
+    const char* history;      // connection history reason
+    std::string_view fork;    // what the forks on it are told
+    const char* trace;        // FORK_ET text before " for URL", or null
+    std::uint16_t code;       // close code to send, 0: none (link already done)
+};
+
+CloseSpec spec_of(CloseCause cause) {
+    switch (cause) {
+    case CloseCause::idle:
+        return {"idle timeout", reason::connection_closed, "closed locally due to idle-timeout expiry", 1000};
+    case CloseCause::clear:
+        return {"clear command", reason::connection_closed, "closed locally using clear command", 1000};
+    case CloseCause::remote: return {"remote close", reason::connection_closed, "was remotely closed", 0};
+    case CloseCause::tcp: return {"TCP closed", reason::tcp_closed, "was closed over TCP", 0};
+    // The server broke the protocol: it ended the connection, as far as the
+    // history can tell, but no close frame of its own was counted.
+    case CloseCause::protocol: return {"remote close", reason::connection_closed, nullptr, 1003};
+    case CloseCause::shutdown: return {"shutdown", reason::connection_closed, nullptr, 1001};
+    }
+    return {"shutdown", reason::connection_closed, nullptr, 1001};
+}
+}  // namespace
+
+void PoolImpl::close_connection(const ConnPtr& conn, CloseCause cause) {
+    if (conn->state != ConnState::open) return;
+    const CloseSpec spec = spec_of(cause);
+    conn->state = ConnState::closing;
+    conn->ring->close();
+    conn->tick.cancel();
+    ++counts_.connections_closed;
+    if (cause == CloseCause::remote) remote_closures_.increment();
+    if (cause == CloseCause::tcp) tcp_closures_.increment();
+    if (spec.trace) ops::trace_global(std::string("WebSocket Connection ") + spec.trace + " for " + conn->url);
+    history_.push_front({conn->id, conn->server_address, conn->local_address, conn->opened_at, std::time(nullptr),
+                         conn->total_sessions, spec.history});
+    if (history_.size() > history_size) history_.pop_back();
+
+    for (CallHandle h : std::exchange(conn->calls, {})) {
+        if (observer_) observer_->on_connection_lost(h, spec.fork);
+        // The observer may have detached it already.
+        if (auto it = calls_.find(h); it != calls_.end()) {
+            erase_call(it->second);
+            calls_.erase(it);
+        }
+    }
+
+    if (spec.code == 0) return finish(conn);
+    const char* text = cause == CloseCause::protocol ? "unexpected data" : spec.history;
+    // A server that stopped reading would hold the close behind a write for ever.
+    conn->close_guard.expires_after(std::chrono::seconds(2));
+    conn->close_guard.async_wait([conn](error_code ec) {
+        if (!ec && !conn->orphan && conn->link) conn->link->abort();
+    });
+    conn->link->close(spec.code, text, [this, conn](error_code) {
+        if (conn->orphan) return;
+        conn->close_guard.cancel();
+        finish(conn);
+    });
+}
+
+void PoolImpl::finish(const ConnPtr& conn) {
+    conn->link->abort();
+    if (auto it = connections_.find(conn->id); it != connections_.end() && it->second == conn) connections_.erase(it);
+    if (stopping_ && connections_.empty() && stop_done_) {
+        stop_timer_.cancel();
+        asio::post(io_, std::exchange(stop_done_, nullptr));
+    }
+}
+
+}  // namespace voxfork::ws::detail

@@ -1,0 +1,376 @@
+// The connection pipeline, shaped like Beast's async-ssl client example: one
+// handler per step, each failure reported through fail() with its Step, which
+// policy.cpp maps to a reason string and a counter.
+#include "link.hpp"
+
+#include <arpa/inet.h>
+#include <openssl/ssl.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <spdlog/spdlog.h>
+
+namespace voxfork::ws::detail {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+namespace {
+
+std::string endpoint_string(const tcp::endpoint& e) {
+    return e.address().to_string() + ":" + std::to_string(e.port());
+}
+
+Link::End classify(const error_code& ec) {
+    if (!ec) return Link::End::none;
+    if (ec == websocket::error::closed) return Link::End::remote_close;
+    if (ec == asio::error::operation_aborted) return Link::End::aborted;
+    // Beast's own protocol checks (oversized message, bad frame, bad UTF-8):
+    // it has already answered with a close frame.
+    if (ec == websocket::condition::protocol_violation || ec == websocket::error::message_too_big ||
+        ec.category() == make_error_code(websocket::error::closed).category())
+        return Link::End::protocol_error;
+    return Link::End::transport;
+}
+
+template <class Next>
+class LinkImpl final : public Link {
+public:
+    LinkImpl(std::shared_ptr<ssl::context> tls, Next&& next) : tls_(std::move(tls)), ws_(std::move(next)) {}
+
+    websocket::stream<Next>& ws() { return ws_; }
+
+    void write(bool binary, const void* data, std::size_t size, Done done) override {
+        ws_.binary(binary);
+        ws_.async_write(asio::buffer(data, size),
+                        [done = std::move(done)](error_code ec, std::size_t) { done(ec); });
+    }
+
+    void read(ReadDone done) override {
+        buffer_.clear();
+        ws_.async_read(buffer_, [this, done = std::move(done)](error_code ec, std::size_t) {
+            const auto data = buffer_.cdata();
+            done(classify(ec), std::string_view(static_cast<const char*>(data.data()), data.size()),
+                 ws_.got_binary());
+        });
+    }
+
+    void ping(Done done) override {
+        ws_.async_ping({}, [done = std::move(done)](error_code ec) { done(ec); });
+    }
+
+    void close(std::uint16_t code, std::string_view reason, Done done) override {
+        websocket::close_reason cr(static_cast<websocket::close_code>(code), reason);
+        ws_.async_close(cr, [done = std::move(done)](error_code ec) { done(ec); });
+    }
+
+    void on_control_frame(std::function<void()> fn) override {
+        ws_.control_callback([fn = std::move(fn)](websocket::frame_type, std::string_view) { fn(); });
+    }
+
+    std::string close_reason() const override { return std::string(ws_.reason().reason.c_str()); }
+
+    void abort() override {
+        error_code ignored;
+        beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+        beast::get_lowest_layer(ws_).close();
+    }
+
+private:
+    std::shared_ptr<ssl::context> tls_;  // must outlive the stream
+    websocket::stream<Next> ws_;
+    beast::flat_buffer buffer_;
+};
+
+using PlainLink = LinkImpl<beast::tcp_stream>;
+using SecureLink = LinkImpl<beast::ssl_stream<beast::tcp_stream>>;
+
+class ConnectOp final : public Attempt, public std::enable_shared_from_this<ConnectOp> {
+public:
+    ConnectOp(asio::io_context& io, std::shared_ptr<Resolver> resolver, ConnectRequest request,
+              std::function<void(ConnectOutcome)> done)
+        : io_(io), resolver_(std::move(resolver)), req_(std::move(request)), done_(std::move(done)),
+          timer_(io), tcp_(io) {}
+
+    void run() {
+        timer_.expires_after(req_.timeout);
+        timer_.async_wait([self = shared_from_this()](error_code ec) {
+            if (!ec) self->on_timeout();
+        });
+        if (req_.profile.proxy) {
+            step_ = Step::proxy_resolve;
+            lookup(req_.profile.proxy->host, req_.profile.proxy->port);
+        } else {
+            step_ = Step::resolve;
+            lookup(req_.key.host, req_.key.port);
+        }
+    }
+
+    void cancel() override {
+        if (finished_) return;
+        finished_ = true;
+        stop_io();
+    }
+
+private:
+    // `ip host` first, then DNS; IPv4 literals need neither.
+    void lookup(const std::string& name, std::uint16_t port) {
+        port_ = port;
+        if (is_ipv4_literal(name)) {
+            endpoints_.emplace_back(asio::ip::make_address_v4(name), port);
+            return asio::post(io_, [self = shared_from_this()] { self->connect_next(); });
+        }
+        if (auto it = req_.ip_hosts.find(name); it != req_.ip_hosts.end()) {
+            endpoints_.emplace_back(asio::ip::address_v4(it->second), port);
+            return asio::post(io_, [self = shared_from_this()] { self->connect_next(); });
+        }
+        resolver_->resolve(name, [self = shared_from_this()](std::vector<std::uint32_t> addresses) {
+            self->on_resolve(std::move(addresses));
+        });
+    }
+
+    void on_resolve(std::vector<std::uint32_t> addresses) {
+        if (finished_) return;
+        if (addresses.empty()) return fail({}, "no address");
+        for (auto a : addresses) endpoints_.emplace_back(asio::ip::address_v4(a), port_);
+        connect_next();
+    }
+
+    // The addresses are tried in order, each from a socket bound to source-ip.
+    void connect_next() {
+        if (finished_) return;
+        step_ = Step::tcp_connect;
+        if (next_endpoint_ >= endpoints_.size()) return fail(last_error_, "every address failed");
+        const tcp::endpoint target = endpoints_[next_endpoint_++];
+        error_code ec;
+        tcp_.close();
+        tcp_.socket().open(tcp::v4(), ec);
+        if (!ec && req_.profile.source_ip) {
+            tcp_.socket().bind(tcp::endpoint(asio::ip::make_address(*req_.profile.source_ip, ec), 0), ec);
+        }
+        if (ec) return fail(ec, "socket");
+        tcp_.socket().async_connect(target, [self = shared_from_this()](error_code ec) { self->on_connect(ec); });
+    }
+
+    void on_connect(error_code ec) {
+        if (finished_) return;
+        if (ec) {
+            last_error_ = ec;
+            return connect_next();
+        }
+        error_code ignored;
+        tcp_.socket().set_option(tcp::no_delay(true), ignored);
+        local_ = endpoint_string(tcp_.socket().local_endpoint(ignored));
+        if (req_.profile.proxy) return proxy_connect();
+        server_ = endpoint_string(tcp_.socket().remote_endpoint(ignored));
+        start_session();
+    }
+
+    // CONNECT host:port as the request gave them; the proxy resolves it.
+    void proxy_connect() {
+        step_ = Step::proxy_connect;
+        const std::string target = req_.key.host + ":" + std::to_string(req_.key.port);
+        server_ = target;
+        connect_req_ = {http::verb::connect, target, 11};
+        connect_req_.set(http::field::host, target);
+        connect_req_.set(http::field::user_agent, "voxforkd/" VOXFORK_VERSION);
+        http::async_write(tcp_, connect_req_, [self = shared_from_this()](error_code ec, std::size_t) {
+            if (self->finished_) return;
+            if (ec) return self->fail(ec, "CONNECT write");
+            self->proxy_parser_.emplace();
+            // A 200 to CONNECT has no body, whatever its headers say.
+            self->proxy_parser_->skip(true);
+            http::async_read(self->tcp_, self->proxy_buffer_, *self->proxy_parser_,
+                             [self](error_code ec, std::size_t) { self->on_proxy_reply(ec); });
+        });
+    }
+
+    void on_proxy_reply(error_code ec) {
+        if (finished_) return;
+        if (ec) return fail(ec, "CONNECT reply");
+        const int status = static_cast<int>(proxy_parser_->get().result_int());
+        if (status / 100 != 2) {
+            http_status_ = status;
+            return fail({}, "proxy answered " + std::to_string(status));
+        }
+        if (proxy_buffer_.size() != 0) return fail({}, "proxy sent bytes after its reply");
+        start_session();
+    }
+
+    void start_session() {
+        tcp_moved_ = true;  // from here on the link's stream owns the socket
+        if (!req_.key.secure) {
+            auto link = std::make_unique<PlainLink>(nullptr, std::move(tcp_));
+            return upgrade(std::move(link));
+        }
+        step_ = Step::tls_handshake;
+        std::shared_ptr<ssl::context> tls;
+        std::string error;
+        if (!make_tls_context(tls, error)) return fail({}, error);
+        auto link = std::make_unique<SecureLink>(tls, beast::ssl_stream<beast::tcp_stream>(std::move(tcp_), *tls));
+        auto& stream = link->ws().next_layer();
+        const std::string& host = req_.key.host;
+        if (!is_ipv4_literal(host)) {
+            // SNI and the name check use the speech server's name, also
+            // through a proxy: TLS runs end to end inside the tunnel.
+            SSL_set_tlsext_host_name(stream.native_handle(), host.c_str());
+            stream.set_verify_callback(ssl::host_name_verification(host));
+        }
+        auto* raw = link.get();
+        abort_ = [raw] { raw->abort(); };
+        stream.async_handshake(ssl::stream_base::client,
+                               [self = shared_from_this(), link = std::move(link)](error_code ec) mutable {
+                                   if (self->finished_) return;
+                                   if (ec) return self->fail(ec, "TLS handshake");
+                                   SSL* ssl = link->ws().next_layer().native_handle();
+                                   self->tls_version_ = SSL_get_version(ssl);
+                                   if (self->tls_version_.rfind("TLSv", 0) == 0) self->tls_version_.erase(3, 1);
+                                   self->cipher_ = SSL_get_cipher_name(ssl);
+                                   self->upgrade(std::move(link));
+                               });
+    }
+
+    bool make_tls_context(std::shared_ptr<ssl::context>& out, std::string& error) {
+        auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
+        SSL_CTX* native = ctx->native_handle();
+        SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
+        SSL_CTX_set_max_proto_version(native, req_.profile.allow_tls13 ? TLS1_3_VERSION : TLS1_2_VERSION);
+        const std::string ciphers = openssl_cipher_list(req_.profile.ciphersuites);
+        if (SSL_CTX_set_cipher_list(native, ciphers.c_str()) != 1) {
+            error = "cipher list refused: " + ciphers;
+            return false;
+        }
+        error_code ec;
+        if (req_.ca_file) {
+            ctx->load_verify_file(*req_.ca_file, ec);
+        } else {
+            ctx->set_default_verify_paths(ec);
+        }
+        if (ec) {
+            error = "CA: " + ec.message();
+            return false;
+        }
+        ctx->set_verify_mode(ssl::verify_peer);
+        out = std::move(ctx);
+        return true;
+    }
+
+    template <class L>
+    void upgrade(std::unique_ptr<L> link) {
+        step_ = Step::upgrade;
+        auto& ws = link->ws();
+        auto* raw = link.get();
+        abort_ = [raw] { raw->abort(); };
+        // The pool runs its own ping and idle timers; the connect timer covers
+        // the handshake.
+        beast::get_lowest_layer(ws).expires_never();
+        websocket::stream_base::timeout t{};
+        t.handshake_timeout = websocket::stream_base::none();
+        t.idle_timeout = websocket::stream_base::none();
+        t.keep_alive_pings = false;
+        ws.set_option(t);
+        ws.read_message_max(64 * 1024);
+        const std::string token = req_.key.token;
+        ws.set_option(websocket::stream_base::decorator([token](websocket::request_type& r) {
+            r.set(http::field::sec_websocket_protocol, "voxfork.v1");
+            r.set(http::field::user_agent, "voxforkd/" VOXFORK_VERSION);
+            if (!token.empty()) r.set(http::field::authorization, "Bearer " + token);
+        }));
+        const std::string host = req_.key.host + ":" + std::to_string(req_.key.port);
+        ws.async_handshake(response_, host, req_.key.path.empty() ? "/" : req_.key.path,
+                           [self = shared_from_this(), link = std::move(link)](error_code ec) mutable {
+                               if (self->finished_) return;
+                               if (ec) {
+                                   self->http_status_ = static_cast<int>(self->response_.result_int());
+                                   return self->fail(ec, "upgrade");
+                               }
+                               self->succeed(std::move(link));
+                           });
+    }
+
+    template <class L>
+    void succeed(std::unique_ptr<L> link) {
+        finished_ = true;
+        timer_.cancel();
+        abort_ = nullptr;
+        ConnectOutcome out;
+        out.link = std::move(link);
+        out.local_address = local_;
+        out.server_address = server_;
+        out.tls_version = tls_version_;
+        out.cipher = cipher_;
+        done_(std::move(out));
+    }
+
+    void on_timeout() {
+        if (finished_) return;
+        fail(asio::error::timed_out, "timed out");
+    }
+
+    void fail(error_code ec, const std::string& what) {
+        if (finished_) return;
+        finished_ = true;
+        stop_io();
+        ConnectOutcome out;
+        out.failed = step_;
+        out.http_status = http_status_;
+        out.detail = what + (ec ? ": " + ec.message() : std::string());
+        out.local_address = local_;
+        out.server_address = server_;
+        done_(std::move(out));
+    }
+
+    void stop_io() {
+        timer_.cancel();
+        error_code ignored;
+        if (!tcp_moved_) tcp_.socket().close(ignored);
+        if (abort_) abort_();
+        abort_ = nullptr;
+    }
+
+    asio::io_context& io_;
+    std::shared_ptr<Resolver> resolver_;
+    ConnectRequest req_;
+    std::function<void(ConnectOutcome)> done_;
+    asio::steady_timer timer_;
+    beast::tcp_stream tcp_;
+    Step step_ = Step::resolve;
+    bool finished_ = false;
+    bool tcp_moved_ = false;
+    std::vector<tcp::endpoint> endpoints_;
+    std::size_t next_endpoint_ = 0;
+    std::uint16_t port_ = 0;
+    error_code last_error_;
+    int http_status_ = 0;
+    http::request<http::empty_body> connect_req_;
+    std::optional<http::response_parser<http::empty_body>> proxy_parser_;
+    beast::flat_buffer proxy_buffer_;
+    websocket::response_type response_;
+    std::function<void()> abort_;  // closes the stream once tcp_ has moved into a link
+    std::string local_, server_, tls_version_ = "none", cipher_ = "none";
+};
+
+}  // namespace
+
+std::shared_ptr<Attempt> connect(asio::io_context& io, std::shared_ptr<Resolver> resolver, ConnectRequest request,
+                                 std::function<void(ConnectOutcome)> done) {
+    auto op = std::make_shared<ConnectOp>(io, std::move(resolver), std::move(request), std::move(done));
+    op->run();
+    return op;
+}
+
+}  // namespace voxfork::ws::detail

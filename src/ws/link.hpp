@@ -1,0 +1,79 @@
+// The connection pipeline (resolve, TCP, proxy CONNECT, TLS, upgrade) and the
+// open WebSocket it yields. Boost.Beast lives behind this header, in link.cpp
+// only, so the rest of the part compiles quickly.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <boost/system/error_code.hpp>
+
+#include <voxfork/config.hpp>
+#include <voxfork/ws.hpp>
+
+#include "policy.hpp"
+#include "resolver.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace voxfork::ws::detail {
+
+// An open WebSocket. One write and one read may be outstanding; ping and
+// close may overlap a write (Beast serialises the frames).
+class Link {
+public:
+    using Done = std::function<void(boost::system::error_code)>;
+    // How a read ended.
+    enum class End { none, remote_close, protocol_error, transport, aborted };
+    using ReadDone = std::function<void(End end, std::string_view payload, bool binary)>;
+    virtual ~Link() = default;
+    virtual void write(bool binary, const void* data, std::size_t size, Done done) = 0;
+    virtual void read(ReadDone done) = 0;
+    virtual void ping(Done done) = 0;
+    virtual void close(std::uint16_t code, std::string_view reason, Done done) = 0;
+    // Runs for every ping, pong or close frame the server sends.
+    virtual void on_control_frame(std::function<void()> fn) = 0;
+    // The close frame's reason after End::remote_close.
+    virtual std::string close_reason() const = 0;
+    // Drops the TCP connection at once.
+    virtual void abort() = 0;
+};
+
+struct ConnectRequest {
+    ConnectionKey key;
+    config::StreamServiceProfile profile;
+    std::map<std::string, std::uint32_t> ip_hosts;
+    std::optional<std::string> ca_file;  // unset: the system store
+    std::chrono::milliseconds timeout{10000};
+};
+
+struct ConnectOutcome {
+    std::unique_ptr<Link> link;  // set on success
+    std::optional<Step> failed;  // set on failure
+    int http_status = 0;         // CONNECT's or the upgrade's answer, if any
+    std::string detail;          // for the log
+    std::string local_address;   // ip:port
+    std::string server_address;  // ip:port of the server (host:port through a proxy)
+    std::string tls_version = "none";
+    std::string cipher = "none";
+};
+
+// A connection attempt in progress; cancel() makes it end silently.
+class Attempt {
+public:
+    virtual ~Attempt() = default;
+    virtual void cancel() = 0;
+};
+
+std::shared_ptr<Attempt> connect(boost::asio::io_context& io, std::shared_ptr<Resolver> resolver,
+                                 ConnectRequest request, std::function<void(ConnectOutcome)> done);
+
+}  // namespace voxfork::ws::detail

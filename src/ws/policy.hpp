@@ -1,0 +1,62 @@
+// Pure decisions of the pool, kept apart from sockets so they are unit-tested
+// directly: which connection a call joins, how a failed step is reported,
+// which OpenSSL suites a profile offers, how a token is shown.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <voxfork/config.hpp>
+
+namespace voxfork::ws::detail {
+
+// A connection as the choice sees it: `calls` counts calls attached while it
+// is still connecting too.
+struct Candidate {
+    std::uint32_t id = 0;
+    int calls = 0;
+};
+
+// The id of the candidate with the fewest calls below `threshold` (the lower
+// id on a tie), or nothing: a new connection is needed.
+std::optional<std::uint32_t> choose_connection(std::span<const Candidate> candidates, int threshold);
+
+// The step of the connection pipeline that failed.
+enum class Step { resolve, proxy_resolve, tcp_connect, proxy_connect, tls_handshake, upgrade };
+
+enum class FailureCounter { none, tcp, http };
+
+struct Failure {
+    std::string_view reason;  // forking.md reason string
+    FailureCounter counter;
+};
+
+// The one place a failed step becomes a reason string and a counter.
+// `http_status` is the upgrade's (or CONNECT's) answer, 0 when there was none.
+Failure classify_failure(Step step, int http_status);
+
+std::string_view to_string(Step step);
+
+// The OpenSSL TLS 1.2 cipher list for the profile's `secure-ciphersuite`
+// names (empty: all six), in the table's order, joined with ':'.
+std::string openssl_cipher_list(std::span<const config::CipherSuite> suites);
+
+// `Auth Token:` value: the first 8 characters and `****`, `none` without one.
+std::string mask_token(std::string_view token);
+
+// `ws://host:port` or `wss://host:port` for the event trace.
+std::string url_of(std::string_view host, std::uint16_t port, bool secure);
+
+// True when `host` is an IPv4 literal (no resolution, no SNI, no name check).
+bool is_ipv4_literal(std::string_view host);
+
+// Audio send-queue capacity in frames: 2 s of both channels of `threshold` calls.
+constexpr std::size_t queue_frames_for(int threshold) {
+    return static_cast<std::size_t>(threshold < 1 ? 1 : threshold) * 2 * 50 * 2;
+}
+
+}  // namespace voxfork::ws::detail

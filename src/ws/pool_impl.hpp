@@ -1,0 +1,149 @@
+// The pool's private state. pool.cpp holds the call side (attach, detach,
+// control, connect outcome, stop); connection.cpp the life of an open
+// connection (send path, read loop, timers, closing).
+#pragma once
+
+#include <chrono>
+#include <ctime>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <voxfork/ops.hpp>
+#include <voxfork/ws.hpp>
+
+#include "link.hpp"
+#include "resolver.hpp"
+#include "send_queue.hpp"
+#include "views.hpp"
+
+namespace voxfork::ws::detail {
+
+using Clock = std::chrono::steady_clock;
+
+// Why a connection ended: history reason, fork reason, counter and trace.
+enum class CloseCause { idle, clear, remote, tcp, protocol, shutdown };
+
+struct Connection {
+    Connection(boost::asio::io_context& io, std::size_t queue_frames)
+        : ring(std::make_shared<AudioRing>(queue_frames)), queue(queue_frames), tick(io), close_guard(io) {}
+
+    std::uint32_t id = 0;
+    ConnectionKey key;
+    std::string url;
+    int idle_minutes = 30;
+    ConnState state = ConnState::connecting;
+    std::shared_ptr<Attempt> attempt;
+    std::unique_ptr<Link> link;
+    std::shared_ptr<AudioRing> ring;
+    SendQueue queue;
+    std::vector<CallHandle> calls;  // attached, in order
+    std::uint64_t total_sessions = 0;
+    bool orphan = false;  // the pool is gone: late handlers do nothing
+    bool writing = false;
+    bool ping_in_flight = false;
+    AudioSlot write_slot;
+    std::string write_text;
+    std::string local_address, server_address, tls_version = "none", cipher = "none";
+    std::time_t opened_at = 0;
+    Clock::time_point last_rx{}, last_ping{}, idle_since{};
+    boost::asio::steady_timer tick;
+    boost::asio::steady_timer close_guard;
+};
+
+struct ChannelState {
+    CallHandle call = 0;
+    std::uint32_t connection = 0;
+    bool paused = false;
+    bool stopped = false;
+    ChannelCounters counters;
+};
+
+struct Call {
+    CallHandle handle = 0;
+    std::uint32_t connection = 0;
+    std::uint32_t caller = 0, callee = 0;
+    CallLabel label;
+    AttachCallback pending;  // set until the connection opens or fails
+};
+
+class PoolImpl final : public Pool {
+public:
+    PoolImpl(boost::asio::io_context& io, config::ConfigPtr config, ops::CommandRegistry& commands,
+             Settings settings);
+    ~PoolImpl() override;
+
+    void set_observer(Observer* observer) override { observer_ = observer; }
+    CallHandle attach(const ConnectionKey& key, const CallLabel& label, AttachCallback done) override;
+    void send_control(CallHandle call, const nlohmann::json& message) override;
+    void detach(CallHandle call) override;
+    void fork_started() override;
+    void fork_failed() override;
+    void fork_ended() override;
+    Statistics statistics() const override;
+    ChannelCounters channel_counters(std::uint32_t channel) const override;
+    void reload(config::ConfigPtr config) override;
+    void stop(std::function<void()> done) override;
+
+    // For the show/clear commands (commands.cpp).
+    std::vector<ConnectionView> connection_views() const;
+    const std::deque<HistoryEntry>& history() const { return history_; }
+    void clear_statistics();
+    bool clear_connection(std::uint32_t id);
+
+private:
+    using ConnPtr = std::shared_ptr<Connection>;
+
+    // pool.cpp
+    ConnPtr open_connection(const ConnectionKey& key, const config::StreamServiceProfile& profile);
+    void on_connect_outcome(const ConnPtr& conn, ConnectOutcome outcome);
+    std::uint32_t next_channel();
+    void erase_call(Call& call);
+    // Removes a connection that never opened; its calls get `why`.
+    void fail_calls(const ConnPtr& conn, std::string_view why);
+
+    // connection.cpp
+    void start_session(const ConnPtr& conn);
+    void drain_ring(Connection& conn);
+    void pump(const ConnPtr& conn);
+    void write_next(const ConnPtr& conn);
+    void read_next(const ConnPtr& conn);
+    void on_text(Connection& conn, std::string_view text);
+    void arm_tick(const ConnPtr& conn);
+    void on_tick(const ConnPtr& conn);
+    void arm_drain_timer();
+    void close_connection(const ConnPtr& conn, CloseCause cause);
+    void finish(const ConnPtr& conn);
+    Clock::duration seconds(double s) const;
+
+    boost::asio::io_context& io_;
+    config::ConfigPtr config_;
+    Settings settings_;
+    Observer* observer_ = nullptr;
+    std::shared_ptr<Resolver> resolver_;
+    std::map<std::uint32_t, ConnPtr> connections_;  // connecting, open or closing
+    std::unordered_map<CallHandle, Call> calls_;
+    std::unordered_map<std::uint32_t, ChannelState> channels_;
+    std::deque<HistoryEntry> history_;
+    boost::asio::steady_timer drain_timer_;
+    bool drain_armed_ = false;
+    bool stopping_ = false;
+    std::function<void()> stop_done_;
+    boost::asio::steady_timer stop_timer_;
+    CallHandle next_call_ = 1;
+    std::uint32_t next_connection_ = 1;
+
+    Statistics counts_;  // the non-alarmed ones
+    ops::AlarmedCounter tcp_failures_{"TCP connection failures"};
+    ops::AlarmedCounter http_failures_{"HTTP connection failures"};
+    ops::AlarmedCounter remote_closures_{"Remote WebSocket closures"};
+    ops::AlarmedCounter tcp_closures_{"TCP closures"};
+};
+
+}  // namespace voxfork::ws::detail

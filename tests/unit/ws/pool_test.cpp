@@ -1,0 +1,122 @@
+// The pool on a real io_context against loopback ports that refuse, to check
+// the failure path end to end: reason, counters and alarm points.
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <voxfork/ops.hpp>
+#include <voxfork/ws.hpp>
+
+namespace voxfork::ws {
+namespace {
+
+namespace asio = boost::asio;
+
+std::uint16_t refused_port() {
+    asio::io_context io;
+    asio::ip::tcp::acceptor a(io, {asio::ip::make_address("127.0.0.1"), 0});
+    return a.local_endpoint().port();  // closed again when `a` goes
+}
+
+class PoolTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        previous_ = spdlog::default_logger();
+        auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log_);
+        auto logger = std::make_shared<spdlog::logger>("test", sink);
+        logger->set_pattern("%v");
+        spdlog::set_default_logger(logger);
+    }
+    void TearDown() override { spdlog::set_default_logger(previous_); }
+
+    AttachResult attach_and_wait(Pool& pool, const ConnectionKey& key) {
+        AttachResult got;
+        bool done = false;
+        pool.attach(key, {}, [&](const AttachResult& r) {
+            got = r;
+            done = true;
+        });
+        io_.restart();
+        while (!done && io_.run_one()) {
+        }
+        return got;
+    }
+
+    std::string log() const { return log_.str(); }
+
+    asio::io_context io_;
+    std::ostringstream log_;
+    std::shared_ptr<spdlog::logger> previous_;
+    ops::CommandRegistry commands_;
+};
+
+TEST_F(PoolTest, RefusedConnectionsFailCountAndAlarmAtOneAndEveryTenth) {
+    auto config = std::make_shared<config::Config>();
+    auto pool = Pool::create(io_, config, commands_);
+    const ConnectionKey key{"127.0.0.1", refused_port(), false, "/", "", 0};
+    for (int i = 1; i <= 12; ++i) {
+        const auto r = attach_and_wait(*pool, key);
+        EXPECT_EQ(r.reason, "Connection failed");
+        EXPECT_EQ(r.connection_id, 0u);
+    }
+    EXPECT_EQ(pool->statistics().tcp_connection_failures, 12u);
+    EXPECT_EQ(pool->statistics().connections_created, 0u);
+    const std::string text = log();
+    EXPECT_NE(text.find("%SIP-3-STREAM_SERVICE: 1 TCP connection failures\n"), std::string::npos);
+    EXPECT_NE(text.find("%SIP-3-STREAM_SERVICE: 10 TCP connection failures\n"), std::string::npos);
+    EXPECT_EQ(text.find("%SIP-3-STREAM_SERVICE: 2 TCP connection failures"), std::string::npos);
+    EXPECT_EQ(text.find("%SIP-3-STREAM_SERVICE: 11 TCP connection failures"), std::string::npos);
+    EXPECT_NE(text.find("FORK_ET: TYPE = GLOBAL : WebSocket Connection creation failed for ws://127.0.0.1:"),
+              std::string::npos);
+
+    // clear zeroes the event counters, so the next failure alarms at 1 again.
+    auto cleared = commands_.execute("clear voip stream-service statistics");
+    EXPECT_TRUE(cleared.ok) << cleared.text;
+    EXPECT_EQ(pool->statistics().tcp_connection_failures, 0u);
+    log_.str("");
+    attach_and_wait(*pool, key);
+    EXPECT_NE(log().find("%SIP-3-STREAM_SERVICE: 1 TCP connection failures\n"), std::string::npos);
+}
+
+TEST_F(PoolTest, IpHostEntryIsUsedBeforeDns) {
+    auto config = std::make_shared<config::Config>();
+    config->ip_hosts["speech.test"] = 0x7f000001;
+    // No name server answers here: only the ip host entry can resolve it.
+    config->name_servers.push_back({0x7f000001, refused_port()});
+    auto pool = Pool::create(io_, config, commands_);
+    const auto r = attach_and_wait(*pool, {"speech.test", refused_port(), false, "/", "", 0});
+    EXPECT_EQ(r.reason, "Connection failed");
+    const auto s = commands_.execute("show voip stream-service statistics");
+    EXPECT_NE(s.text.find("TCP connection failures: 1\n"), std::string::npos) << s.text;
+}
+
+TEST_F(PoolTest, WaitingCallsShareTheConnectingConnectionAndAllFail) {
+    auto config = std::make_shared<config::Config>();
+    auto pool = Pool::create(io_, config, commands_);
+    const ConnectionKey key{"127.0.0.1", refused_port(), false, "/", "tok", 0};
+    std::vector<AttachResult> results;
+    for (int i = 0; i < 7; ++i) pool->attach(key, {}, [&](const AttachResult& r) { results.push_back(r); });
+    io_.run();
+    ASSERT_EQ(results.size(), 7u);
+    for (const auto& r : results) EXPECT_EQ(r.reason, "Connection failed");
+    // 7 calls at threshold 3 needed three connection attempts.
+    EXPECT_EQ(pool->statistics().tcp_connection_failures, 3u);
+}
+
+TEST_F(PoolTest, StopWithoutConnectionsCompletes) {
+    auto pool = Pool::create(io_, std::make_shared<config::Config>(), commands_);
+    bool stopped = false;
+    pool->stop([&] { stopped = true; });
+    io_.run();
+    EXPECT_TRUE(stopped);
+    auto r = commands_.execute("show voip stream-service connection id 5");
+    EXPECT_FALSE(r.ok);
+}
+
+}  // namespace
+}  // namespace voxfork::ws

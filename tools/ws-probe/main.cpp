@@ -1,0 +1,272 @@
+// ws-probe: drives the real WebSocket pool from the command line and prints
+// what happened as JSON lines on stdout (the log goes to stderr). Integration
+// tests use it to exercise the pool before, and apart from, the fork part.
+//
+//   ws-probe --config FILE --host H --port P [--secure] [--path /p] [--token T]
+//            [--profile TAG] [--calls N] [--frames N] [--interval-ms MS]
+//            [--keep] [--linger-ms MS] [--interactive] [--time-scale X]
+//            [--show "COMMAND"]... [--log-level debug|info] [--stamps]
+//
+// Timeline: attach N calls at once; send START for both channels of each call
+// that got a connection; a separate thread (standing in for the media thread)
+// sends N frames per channel through the AudioSink; then STOP and detach
+// (unless --keep); then --linger-ms of waiting (or, with --interactive,
+// commands from stdin until `quit`); then the --show commands; then stop.
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <map>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <voxfork/config.hpp>
+#include <voxfork/ops.hpp>
+#include <voxfork/ws.hpp>
+
+namespace asio = boost::asio;
+using nlohmann::json;
+
+namespace {
+
+struct Options {
+    std::string config_path;
+    voxfork::ws::ConnectionKey key;
+    int calls = 1;
+    int frames = 0;
+    int interval_ms = 20;
+    bool keep = false;
+    int linger_ms = 0;
+    bool interactive = false;
+    double time_scale = 0;
+    std::vector<std::string> shows;
+    std::string log_level = "info";
+    bool stamps = false;  // print when each of call 0's caller frames was handed to the sink
+};
+
+void emit(const json& j) {
+    std::cout << j.dump() << std::endl;
+}
+
+[[noreturn]] void usage(const char* why) {
+    std::fprintf(stderr, "ws-probe: %s\n", why);
+    std::exit(2);
+}
+
+Options parse_args(int argc, char** argv) {
+    Options o;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        auto value = [&]() -> std::string {
+            if (i + 1 >= argc) usage(("missing value for " + a).c_str());
+            return argv[++i];
+        };
+        if (a == "--config") o.config_path = value();
+        else if (a == "--host") o.key.host = value();
+        else if (a == "--port") o.key.port = static_cast<std::uint16_t>(std::stoi(value()));
+        else if (a == "--secure") o.key.secure = true;
+        else if (a == "--path") o.key.path = value();
+        else if (a == "--token") o.key.token = value();
+        else if (a == "--profile") o.key.profile_tag = static_cast<std::uint32_t>(std::stoul(value()));
+        else if (a == "--calls") o.calls = std::stoi(value());
+        else if (a == "--frames") o.frames = std::stoi(value());
+        else if (a == "--interval-ms") o.interval_ms = std::stoi(value());
+        else if (a == "--keep") o.keep = true;
+        else if (a == "--linger-ms") o.linger_ms = std::stoi(value());
+        else if (a == "--interactive") o.interactive = true;
+        else if (a == "--time-scale") o.time_scale = std::stod(value());
+        else if (a == "--show") o.shows.push_back(value());
+        else if (a == "--log-level") o.log_level = value();
+        else if (a == "--stamps") o.stamps = true;
+        else usage(("unknown argument " + a).c_str());
+    }
+    if (o.key.host.empty() || o.key.port == 0) usage("--host and --port are required");
+    return o;
+}
+
+class Probe final : public voxfork::ws::Observer {
+public:
+    Probe(asio::io_context& io, Options options, voxfork::config::ConfigPtr config)
+        : io_(io), opt_(std::move(options)), timer_(io) {
+        auto settings = voxfork::ws::Settings::from_environment();
+        if (opt_.time_scale > 0) settings.time_scale = opt_.time_scale;
+        pool_ = voxfork::ws::Pool::create(io, std::move(config), registry_, settings);
+        pool_->set_observer(this);
+    }
+
+    void start() {
+        for (int i = 0; i < opt_.calls; ++i) {
+            voxfork::ws::CallLabel label{static_cast<std::uint64_t>(100 + i), static_cast<std::uint64_t>(i + 1)};
+            const auto handle = pool_->attach(opt_.key, label, [this, i](const voxfork::ws::AttachResult& r) {
+                on_attached(i, r);
+            });
+            index_[handle] = i;
+        }
+    }
+
+    void on_connection_lost(voxfork::ws::CallHandle call, std::string_view reason) override {
+        emit({{"event", "connection_lost"}, {"call", index_[call]}, {"reason", reason}});
+        live_.erase(call);
+    }
+
+    void on_channel_stopped(voxfork::ws::CallHandle call, std::uint32_t channel, std::string_view reason) override {
+        emit({{"event", "channel_stopped"}, {"call", index_[call]}, {"channel", channel}, {"reason", reason}});
+    }
+
+private:
+    struct Live {
+        voxfork::ws::AttachResult result;
+    };
+
+    void on_attached(int i, const voxfork::ws::AttachResult& r) {
+        json j = {{"event", "attach"}, {"call", i}, {"ok", r.ok()}, {"reason", r.reason}};
+        if (r.ok()) {
+            j["connection"] = r.connection_id;
+            j["caller"] = r.caller_channel;
+            j["callee"] = r.callee_channel;
+            live_[r.call] = {r};
+            for (auto [ch, leg] : {std::pair{r.caller_channel, "caller"}, std::pair{r.callee_channel, "callee"}}) {
+                pool_->send_control(r.call, {{"type", "START"}, {"channel", ch}, {"call-guid", "PROBE" + std::to_string(i)},
+                                             {"call-id", "probe-" + std::to_string(i)}, {"leg", leg},
+                                             {"codec", "PCMU"}, {"rate", 8000}, {"metadata", json::object()}});
+            }
+            pool_->fork_started();
+        } else {
+            pool_->fork_failed();
+        }
+        emit(j);
+        if (++answered_ == opt_.calls) start_media();
+    }
+
+    // Stands in for the media packet thread: one thread, sinks only.
+    void start_media() {
+        std::vector<voxfork::ws::AttachResult> calls;
+        for (auto& [h, l] : live_) calls.push_back(l.result);
+        if (!calls.empty()) stamped_channel_ = calls.front().caller_channel;
+        if (opt_.frames <= 0 || calls.empty()) return after_media();
+        stamps_.assign(static_cast<std::size_t>(opt_.frames), 0);
+        media_ = std::thread([this, calls] {
+            std::uint8_t payload[160];
+            std::uint64_t refused = 0;
+            for (int f = 0; f < opt_.frames; ++f) {
+                std::memset(payload, 0xff - (f & 0x7f), sizeof payload);
+                // Unix time in µs, comparable with the speech server's event times.
+                stamps_[static_cast<std::size_t>(f)] = std::chrono::duration_cast<std::chrono::microseconds>(
+                    std::chrono::system_clock::now().time_since_epoch()).count();
+                for (const auto& c : calls) {
+                    for (auto ch : {c.caller_channel, c.callee_channel}) {
+                        const auto seq = static_cast<std::uint32_t>(f);
+                        if (!c.audio->send(ch, seq, seq * 160, payload)) ++refused;
+                    }
+                }
+                if (opt_.interval_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(opt_.interval_ms));
+            }
+            refused_ = refused;
+            asio::post(io_, [this] {
+                media_.join();
+                emit({{"event", "media_done"}, {"refused", refused_.load()}});
+                if (opt_.stamps) emit({{"event", "stamps"}, {"channel", stamped_channel_}, {"times", stamps_}});
+                after_media();
+            });
+        });
+    }
+
+    void after_media() {
+        for (auto& [h, l] : live_) {
+            const auto& r = l.result;
+            for (auto ch : {r.caller_channel, r.callee_channel}) {
+                const auto c = pool_->channel_counters(ch);
+                emit({{"event", "channel"}, {"call", index_[h]}, {"channel", ch}, {"frames_sent", c.frames_sent},
+                      {"bytes_sent", c.bytes_sent}, {"frames_dropped", c.frames_dropped}});
+            }
+        }
+        if (!opt_.keep) {
+            for (auto& [h, l] : live_) {
+                for (auto ch : {l.result.caller_channel, l.result.callee_channel})
+                    pool_->send_control(h, {{"type", "STOP"}, {"channel", ch}, {"reason", "Forking stopped"}});
+                pool_->detach(h);
+                pool_->fork_ended();
+            }
+            live_.clear();
+        }
+        if (opt_.interactive) return read_commands();
+        timer_.expires_after(std::chrono::milliseconds(opt_.linger_ms));
+        timer_.async_wait([this](boost::system::error_code) { finish(); });
+    }
+
+    void read_commands() {
+        emit({{"event", "ready"}});
+        stdin_ = std::thread([this] {
+            std::string line;
+            while (std::getline(std::cin, line)) {
+                if (line == "quit") break;
+                asio::post(io_, [this, line] { run_command(line); });
+            }
+            asio::post(io_, [this] {
+                stdin_.join();
+                finish();
+            });
+        });
+    }
+
+    void run_command(const std::string& line) {
+        if (line == "stats") return emit({{"event", "stats"}, {"text", voxfork::ws::format_statistics(pool_->statistics())}});
+        const auto r = registry_.execute(line);
+        emit({{"event", "command"}, {"command", line}, {"ok", r.ok}, {"text", r.text}});
+    }
+
+    void finish() {
+        for (const auto& s : opt_.shows) run_command(s);
+        run_command("stats");
+        pool_->stop([this] {
+            emit({{"event", "stopped"}});
+            io_.stop();
+        });
+    }
+
+    asio::io_context& io_;
+    Options opt_;
+    voxfork::ops::CommandRegistry registry_;
+    std::unique_ptr<voxfork::ws::Pool> pool_;
+    asio::steady_timer timer_;
+    std::map<voxfork::ws::CallHandle, int> index_;
+    std::map<voxfork::ws::CallHandle, Live> live_;
+    int answered_ = 0;
+    std::thread media_, stdin_;
+    std::atomic<std::uint64_t> refused_{0};
+    std::vector<std::int64_t> stamps_;  // written by the media thread only until it is joined
+    std::uint32_t stamped_channel_ = 0;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const Options options = parse_args(argc, argv);
+    auto config = std::make_shared<voxfork::config::Config>();
+    if (!options.config_path.empty()) {
+        auto parsed = voxfork::config::parse_file(options.config_path);
+        if (!parsed.errors.empty()) {
+            for (const auto& e : parsed.errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
+            return 1;
+        }
+        config = std::make_shared<voxfork::config::Config>(*parsed.config);
+    }
+    // The log goes to stderr; stdout carries only the JSON lines.
+    voxfork::ops::setup_logging("ws-probe", options.log_level == "debug" ? voxfork::config::LogLevel::debug
+                                                                         : voxfork::config::LogLevel::info);
+    asio::io_context io;
+    // The media and stdin threads post to it: it must not run out of work
+    // while they do; the probe stops it when it is done.
+    auto work = asio::make_work_guard(io);
+    Probe probe(io, options, config);
+    probe.start();
+    io.run();
+    return 0;
+}
