@@ -9,6 +9,11 @@
 #include <cstdlib>
 #include <spdlog/spdlog.h>
 
+#include "fork_wiring.hpp"
+#include "voxfork/media.hpp"
+#include "voxfork/sip.hpp"
+#include "voxfork/ws.hpp"
+
 namespace voxfork {
 
 namespace {
@@ -33,14 +38,19 @@ void notify_systemd(const char* state) {
 
 struct Daemon::Parts {
     // --- media: the RTP relay (its own packet thread) ---
+    std::unique_ptr<media::Relay> relay;
     // --- ws: the WebSocket connection pool ---
+    std::unique_ptr<ws::Pool> pool;
     // --- sip: the B2BUA ---
-    // --- fork: the fork controller ---
+    std::unique_ptr<sip::B2bua> sip;
+    // --- fork: the fork controller, joined to the three above ---
+    std::unique_ptr<ForkWiring> fork;
 };
 
 Daemon::Daemon(std::string config_path, config::ConfigPtr config)
     : config_path_(std::move(config_path)), config_(std::move(config)),
-      signals_(io_, SIGTERM, SIGINT, SIGHUP), control_socket_(io_, commands_), parts_(std::make_unique<Parts>()) {}
+      signals_(io_, SIGTERM, SIGINT, SIGHUP), shutdown_deadline_(io_), control_socket_(io_, commands_),
+      parts_(std::make_unique<Parts>()) {}
 
 Daemon::~Daemon() = default;
 
@@ -74,6 +84,11 @@ int Daemon::run() {
     spdlog::info("voxforkd {} started with {}", VOXFORK_VERSION, config_path_);
     notify_systemd("READY=1");
     io_.run();
+    // Let the handlers of operations the parts cancelled on stop run now,
+    // while every part still exists: destroying them later, with the
+    // io_context, would release what they hold after its owner is gone.
+    io_.restart();
+    io_.poll();
     spdlog::info("voxforkd stopped");
     return 0;
 }
@@ -81,6 +96,24 @@ int Daemon::run() {
 void Daemon::start_parts() {
     // Each part is created here from the configuration, in dependency order:
     // media, ws, sip, fork.
+
+    // --- media ---
+    media::RelayOptions relay_options;
+    relay_options.bind_address = config_->voip.sip.effective_media_address();
+    relay_options.port_min = config_->voip.rtp_port_min;
+    relay_options.port_max = config_->voip.rtp_port_max;
+    parts_->relay = media::Relay::create(relay_options);
+    parts_->relay->start();
+
+    // --- ws: connections open on demand ---
+    parts_->pool = ws::Pool::create(io_, config_, commands_, ws::Settings::from_environment());
+
+    // --- sip: the B2BUA on this io_context; binds the SIP port now ---
+    parts_->sip = std::make_unique<sip::B2bua>(io_, config_, *parts_->relay, commands_);
+    if (std::string error; !parts_->sip->start(error)) throw std::runtime_error(error);
+
+    // --- fork ---
+    parts_->fork = std::make_unique<ForkWiring>(io_, config_, *parts_->sip, *parts_->pool, *parts_->relay, commands_);
 }
 
 void Daemon::register_commands() {
@@ -116,6 +149,9 @@ void Daemon::reload() {
     config_ = std::move(result.config);
     ops::set_log_level(config_->logging_level);
     // Parts pick up the new configuration here (dial-peers, profiles, ...).
+    if (parts_->pool) parts_->pool->reload(config_);
+    if (parts_->sip) parts_->sip->reload(config_);
+    if (parts_->fork) parts_->fork->reload(config_);
     spdlog::info("configuration reloaded from {}", config_path_);
 }
 
@@ -125,7 +161,30 @@ void Daemon::shutdown() {
     boost::system::error_code ignored;
     signals_.cancel(ignored);
     control_socket_.close();
-    // Parts stop in reverse order: fork (STOP to the servers), sip (BYE), ws, media.
+
+    // A part that cannot finish its goodbyes (a peer that never answers the
+    // BYE, a server that never reads) must not keep the daemon alive.
+    shutdown_deadline_.expires_after(std::chrono::seconds(10));
+    shutdown_deadline_.async_wait([this](boost::system::error_code ec) {
+        if (ec) return;
+        spdlog::warn("shutdown took too long; stopping now");
+        finish_shutdown();
+    });
+
+    // In order: calls are released with BYE (their forks send STOP "Call
+    // ended" as they go), then the WebSocket connections close, then media.
+    auto after_sip = [this] {
+        if (parts_->fork) parts_->fork->stop();
+        if (parts_->pool) return parts_->pool->stop([this] { finish_shutdown(); });
+        finish_shutdown();
+    };
+    if (parts_->sip) return parts_->sip->stop(after_sip);
+    after_sip();
+}
+
+void Daemon::finish_shutdown() {
+    if (parts_->relay) parts_->relay->stop();
+    shutdown_deadline_.cancel();
     io_.stop();
 }
 

@@ -5,6 +5,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <memory>
 #include <string>
 
@@ -27,11 +28,13 @@ private:
     void register_commands();
     void reload();
     void shutdown();
+    void finish_shutdown();
 
     std::string config_path_;
     config::ConfigPtr config_;
     boost::asio::io_context io_;
     boost::asio::signal_set signals_;
+    boost::asio::steady_timer shutdown_deadline_;
     ops::CommandRegistry commands_;
     ops::ControlSocket control_socket_;
     bool stopping_ = false;
