@@ -48,8 +48,11 @@ struct Daemon::Parts {
 };
 
 Daemon::Daemon(std::string config_path, config::ConfigPtr config)
-    : config_path_(std::move(config_path)), config_(std::move(config)),
-      signals_(io_, SIGTERM, SIGINT, SIGHUP), shutdown_deadline_(io_), control_socket_(io_, commands_),
+    : config_path_(std::move(config_path)),
+      config_(std::move(config)),
+      signals_(io_, SIGTERM, SIGINT, SIGHUP),
+      shutdown_deadline_(io_),
+      control_socket_(io_, commands_),
       parts_(std::make_unique<Parts>()) {}
 
 Daemon::~Daemon() = default;
@@ -121,15 +124,14 @@ void Daemon::register_commands() {
         return ops::CommandOutput{config::print(*config_), {}};
     });
     commands_.add("show version", "the daemon's version", 0, [](const ops::CommandArgs&) {
-        return ops::CommandOutput{std::string("voxforkd ") + VOXFORK_VERSION + "\n",
-                                  {{"version", VOXFORK_VERSION}}};
+        return ops::CommandOutput{std::string("voxforkd ") + VOXFORK_VERSION + "\n", {{"version", VOXFORK_VERSION}}};
     });
-    commands_.add("show hostname", "the configured hostname (the client's prompt)", 0,
-                  [this](const ops::CommandArgs&) {
-                      return ops::CommandOutput{config_->hostname + "\n", {{"hostname", config_->hostname}}};
-                  });
-    commands_.add("help", "the commands this daemon knows", 0,
-                  [this](const ops::CommandArgs&) { return ops::CommandOutput{commands_.help(), {}}; });
+    commands_.add("show hostname", "the configured hostname (the client's prompt)", 0, [this](const ops::CommandArgs&) {
+        return ops::CommandOutput{config_->hostname + "\n", {{"hostname", config_->hostname}}};
+    });
+    commands_.add("help", "the commands this daemon knows", 0, [this](const ops::CommandArgs&) {
+        return ops::CommandOutput{commands_.help(), {}};
+    });
 }
 
 void Daemon::reload() {

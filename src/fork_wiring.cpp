@@ -38,7 +38,9 @@ class ForkWiring::Calls final : public fork::CallPort {
 public:
     Calls(sip::B2bua& sip, const config::ConfigPtr& config) : sip_(sip), config_(config) {}
 
-    bool send_status(fork::CallId leg, std::string json) override { return sip_.send_status_info(leg, std::move(json)); }
+    bool send_status(fork::CallId leg, std::string json) override {
+        return sip_.send_status_info(leg, std::move(json));
+    }
 
     std::optional<fork::CallFacts> call_facts(fork::CallId anchor) const override {
         const auto call = sip_.find_call(anchor);
@@ -66,8 +68,8 @@ public:
 
     fork::TransportHandle attach(const fork::ServerTarget& target, fork::CallId anchor, std::uint64_t fork_session,
                                  std::function<void(const fork::AttachOutcome&)> done) override {
-        const ws::ConnectionKey key{target.host, target.port, target.secure, target.path, target.token,
-                                    target.profile_tag};
+        const ws::ConnectionKey key{target.host, target.port,  target.secure,
+                                    target.path, target.token, target.profile_tag};
         return pool_.attach(key, ws::CallLabel{anchor, fork_session},
                             [done = std::move(done)](const ws::AttachResult& result) {
                                 fork::AttachOutcome outcome;
@@ -75,7 +77,8 @@ public:
                                 outcome.connection_id = result.connection_id;
                                 outcome.caller_channel = result.caller_channel;
                                 outcome.callee_channel = result.callee_channel;
-                                if (result.audio) outcome.audio = std::make_shared<FrameSinkOverAudioSink>(result.audio);
+                                if (result.audio)
+                                    outcome.audio = std::make_shared<FrameSinkOverAudioSink>(result.audio);
                                 done(outcome);
                             });
     }
@@ -149,8 +152,8 @@ ForkWiring::ForkWiring(boost::asio::io_context& io, config::ConfigPtr config, si
     calls_ = std::make_unique<Calls>(sip_, config_);
     transport_ = std::make_unique<Transport>(pool_);
     taps_ = std::make_unique<Taps>(relay);
-    controller_ = std::make_unique<fork::Controller>(*calls_, *transport_, *taps_,
-                                                     fork::Environment::standard(config_->license_usage_interval_seconds));
+    controller_ = std::make_unique<fork::Controller>(
+        *calls_, *transport_, *taps_, fork::Environment::standard(config_->license_usage_interval_seconds));
     seam_ = std::make_unique<Seam>(*controller_);
     pool_events_ = std::make_unique<PoolEvents>(*controller_);
     sip_.set_fork_seam(seam_.get());
@@ -158,14 +161,16 @@ ForkWiring::ForkWiring(boost::asio::io_context& io, config::ConfigPtr config, si
     sip_.set_extra_fork_counters([this](media::Direction direction) {
         const auto totals = controller_->totals(direction);
         return std::vector<std::pair<std::string, std::uint64_t>>{{"Packets forked", totals.packets_forked},
-                                                                   {"Bytes forked", totals.bytes_forked},
-                                                                   {"Frames dropped", totals.frames_dropped}};
+                                                                  {"Bytes forked", totals.bytes_forked},
+                                                                  {"Frames dropped", totals.frames_dropped}};
     });
     register_commands(commands);
     schedule_poll();
 }
 
-ForkWiring::~ForkWiring() { stop(); }
+ForkWiring::~ForkWiring() {
+    stop();
+}
 
 void ForkWiring::register_commands(ops::CommandRegistry& commands) {
     commands.add("show voip stream-service callid", "one call's fork (CALLID of either leg)", 1,
@@ -185,10 +190,14 @@ void ForkWiring::register_commands(ops::CommandRegistry& commands) {
                      if (!text) throw ops::CommandError("no fork for callid " + args[0]);
                      return ops::CommandOutput{*text, controller_->show_call_json(callid)};
                  });
-    commands.add("show platform hardware qfp active feature sbc fork session", "dataplane counters per fork session",
-                 0, [this](const ops::CommandArgs&) { return ops::CommandOutput{controller_->show_sessions(), {}}; });
+    commands.add("show platform hardware qfp active feature sbc fork session", "dataplane counters per fork session", 0,
+                 [this](const ops::CommandArgs&) {
+                     return ops::CommandOutput{controller_->show_sessions(), {}};
+                 });
     commands.add("show voice sip license stats table", "the last 10 license usage reports", 0,
-                 [this](const ops::CommandArgs&) { return ops::CommandOutput{controller_->license_table(), {}}; });
+                 [this](const ops::CommandArgs&) {
+                     return ops::CommandOutput{controller_->license_table(), {}};
+                 });
 }
 
 void ForkWiring::schedule_poll() {

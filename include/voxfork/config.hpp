@@ -36,8 +36,8 @@ struct Ipv4Net {
 
 struct SipSettings {
     std::string control_address = "127.0.0.1";  // bind control source-address
-    std::optional<std::string> media_address;    // bind media source-address; unset: control address
-    std::uint16_t listen_port = 5060;            // listen-port non-secure
+    std::optional<std::string> media_address;   // bind media source-address; unset: control address
+    std::uint16_t listen_port = 5060;           // listen-port non-secure
     bool operator==(const SipSettings&) const = default;
 
     const std::string& effective_media_address() const { return media_address ? *media_address : control_address; }

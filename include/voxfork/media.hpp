@@ -100,7 +100,7 @@ public:
     virtual void set_tap(SessionId, Direction, TapSink* sink) = 0;
 
     virtual const RelayCounters& counters() const = 0;
-    virtual std::size_t ports_free() const = 0;     // port pairs left in the pool
+    virtual std::size_t ports_free() const = 0;  // port pairs left in the pool
     virtual std::size_t ports_total() const = 0;
 };
 

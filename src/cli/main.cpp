@@ -60,7 +60,8 @@ bool read_command(bool terminal, const std::string& prompt, std::string& line) {
 
 int interactive(voxfork::cli::ControlClient& client, const std::string& socket_path) {
     std::string hostname = "voxfork", error;
-    if (auto answer = client.execute("show hostname", error); answer && answer->ok) hostname = trim(answer->output);
+    if (auto answer = client.execute("show hostname", error); answer && answer->ok)
+        hostname = trim(answer->output);
     else if (!answer) {
         std::cerr << "voxfork: " << socket_path << ": " << error << "\n";
         return exit_unreachable;

@@ -81,7 +81,8 @@ public:
     std::optional<std::string_view> arg(std::size_t index, std::string_view what) const;
     // The rest of the line from argument `index` (text that may hold blanks).
     std::optional<std::string> text(std::size_t index, std::string_view what) const;
-    std::optional<std::int64_t> number(std::size_t index, std::string_view what, std::int64_t lo, std::int64_t hi) const;
+    std::optional<std::int64_t> number(std::size_t index, std::string_view what, std::int64_t lo,
+                                       std::int64_t hi) const;
     std::optional<std::uint32_t> ipv4(std::size_t index, std::string_view what) const;
     std::optional<std::uint16_t> port(std::size_t index) const;
     std::optional<std::string> dns_name(std::size_t index, std::string_view what) const;

@@ -15,9 +15,8 @@ constexpr std::int64_t max_dial_peer_tag = 2147483647;
 constexpr std::size_t max_profile_description = 64;
 
 std::size_t utf8_length(std::string_view text) {
-    return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char ch) {
-        return (static_cast<unsigned char>(ch) & 0xc0) != 0x80;
-    }));
+    return static_cast<std::size_t>(std::count_if(
+        text.begin(), text.end(), [](char ch) { return (static_cast<unsigned char>(ch) & 0xc0) != 0x80; }));
 }
 
 // Opens `Block` mode on the map entry for a good key, or on a scratch object
@@ -48,7 +47,9 @@ std::optional<std::string> pattern(const Context& c) {
 }
 
 // A fixed keyword argument (`session protocol sipv2`, `dtmf-relay rtp-nte`).
-bool only_keyword(const Context& c, std::string_view expected) { return c.exactly(1, expected) && c.keyword(0, expected); }
+bool only_keyword(const Context& c, std::string_view expected) {
+    return c.exactly(1, expected) && c.keyword(0, expected);
+}
 
 std::optional<SessionTarget> session_target(const Context& c) {
     if (!c.exactly(1, "ipv4:ADDR[:PORT] or dns:NAME[:PORT]")) return std::nullopt;
@@ -60,9 +61,12 @@ std::optional<SessionTarget> session_target(const Context& c) {
         return std::nullopt;
     };
     SessionTarget target;
-    if (same_word(kind_word, "ipv4")) target.kind = SessionTarget::Kind::ipv4;
-    else if (same_word(kind_word, "dns")) target.kind = SessionTarget::Kind::dns;
-    else return bad("expected ipv4:ADDR[:PORT] or dns:NAME[:PORT]");
+    if (same_word(kind_word, "ipv4"))
+        target.kind = SessionTarget::Kind::ipv4;
+    else if (same_word(kind_word, "dns"))
+        target.kind = SessionTarget::Kind::dns;
+    else
+        return bad("expected ipv4:ADDR[:PORT] or dns:NAME[:PORT]");
     if (colon == std::string_view::npos) return bad("missing address");
     const auto [host, port] = split_host_port(word.substr(colon + 1));
     if (port && *port == 0) return bad("PORT must be 1-65535");
@@ -76,7 +80,8 @@ std::optional<SessionTarget> session_target(const Context& c) {
 std::optional<Proxy> proxy(const Context& c) {
     if (!c.exactly(4, "host NAME port PORT or ip ADDR port PORT")) return std::nullopt;
     Proxy result;
-    if (same_word(c.args[0], "ip")) result.is_ip = true;
+    if (same_word(c.args[0], "ip"))
+        result.is_ip = true;
     else if (!same_word(c.args[0], "host")) {
         c.error("expected \"host\" or \"ip\" for \"proxy\", not \"" + std::string(c.args[0]) + "\"");
         return std::nullopt;
@@ -96,19 +101,33 @@ std::optional<std::vector<CipherSuite>> ciphersuites(const Context& c) {
     bool good = true;
     for (std::size_t i = 0; i < c.args.size(); ++i) {
         const auto suite = c.choice(i, "cipher suite", cipher_names);
-        if (!suite) good = false;
-        else if (std::find(list.begin(), list.end(), *suite) == list.end()) list.push_back(*suite);
+        if (!suite)
+            good = false;
+        else if (std::find(list.begin(), list.end(), *suite) == list.end())
+            list.push_back(*suite);
     }
     if (!good) return std::nullopt;
     return list;
 }
 
-StreamServiceProfile& profile(const Context& c) { return *c.state.profile; }
-MediaClass& media_class(const Context& c) { return *c.state.media_class; }
-Trustpoint& trustpoint(const Context& c) { return *c.state.trustpoint; }
-DialPeer& peer(const Context& c) { return *c.state.dial_peer; }
-bool real_class(const Context& c) { return c.state.media_class != &c.state.scratch_class; }
-bool real_peer(const Context& c) { return c.state.dial_peer != &c.state.scratch_dial_peer; }
+StreamServiceProfile& profile(const Context& c) {
+    return *c.state.profile;
+}
+MediaClass& media_class(const Context& c) {
+    return *c.state.media_class;
+}
+Trustpoint& trustpoint(const Context& c) {
+    return *c.state.trustpoint;
+}
+DialPeer& peer(const Context& c) {
+    return *c.state.dial_peer;
+}
+bool real_class(const Context& c) {
+    return c.state.media_class != &c.state.scratch_class;
+}
+bool real_peer(const Context& c) {
+    return c.state.dial_peer != &c.state.scratch_dial_peer;
+}
 
 constexpr CommandSpec commands[] = {
     // ---- openers (global mode) ----
@@ -120,7 +139,8 @@ constexpr CommandSpec commands[] = {
          c.open(Mode::profile);
      },
      [](const Context& c) {
-         if (const auto key = c.at_most(1) ? tag(c, 0, max_profile_tag) : std::nullopt) c.config.stream_service_profiles.erase(*key);
+         if (const auto key = c.at_most(1) ? tag(c, 0, max_profile_tag) : std::nullopt)
+             c.config.stream_service_profiles.erase(*key);
      }},
 
     {Mode::global, "media class",
@@ -145,7 +165,8 @@ constexpr CommandSpec commands[] = {
          c.open(Mode::trustpoint);
      },
      [](const Context& c) {
-         if (const auto name = c.at_most(1) ? c.arg(0, "NAME") : std::nullopt) c.config.trustpoints.erase(std::string(*name));
+         if (const auto name = c.at_most(1) ? c.arg(0, "NAME") : std::nullopt)
+             c.config.trustpoints.erase(std::string(*name));
      }},
 
     {Mode::global, "dial-peer voice",
@@ -172,8 +193,8 @@ constexpr CommandSpec commands[] = {
          const auto text = c.text(0, "TEXT");
          if (!text) return;
          if (const auto length = utf8_length(*text); length > max_profile_description)
-             return c.error("TEXT for \"description\" is too long (" + std::to_string(length) + " characters, at most " +
-                            std::to_string(max_profile_description) + ")");
+             return c.error("TEXT for \"description\" is too long (" + std::to_string(length) +
+                            " characters, at most " + std::to_string(max_profile_description) + ")");
          profile(c).description = *text;
      },
      [](const Context& c) { profile(c).description.clear(); }},
@@ -340,6 +361,8 @@ constexpr CommandSpec commands[] = {
 
 }  // namespace
 
-std::span<const CommandSpec> block_commands() { return commands; }
+std::span<const CommandSpec> block_commands() {
+    return commands;
+}
 
 }  // namespace voxfork::config::detail

@@ -8,7 +8,9 @@
 namespace voxfork::config::detail {
 namespace {
 
-VoipService& voip(const Context& c) { return c.config.voip; }
+VoipService& voip(const Context& c) {
+    return c.config.voip;
+}
 
 // `ip name-server` entries, `ADDR[:PORT]` each.
 std::optional<NameServer> name_server(const Context& c, std::size_t index) {
@@ -27,8 +29,10 @@ std::optional<std::vector<NameServer>> name_servers(const Context& c) {
     std::vector<NameServer> list;
     bool good = true;
     for (std::size_t i = 0; i < c.args.size(); ++i) {
-        if (auto server = name_server(c, i)) list.push_back(*server);
-        else good = false;
+        if (auto server = name_server(c, i))
+            list.push_back(*server);
+        else
+            good = false;
     }
     if (!good) return std::nullopt;
     return list;
@@ -50,8 +54,8 @@ std::optional<Ipv4Net> trusted_net(const Context& c) {
         mask = *m;
     }
     if ((*address & ~mask) != 0) {
-        c.error("ADDR " + format_ipv4(*address) + " has bits outside MASK " + format_ipv4(mask) + " for \"ipv4\" (the network is " +
-                format_ipv4(*address & mask) + ")");
+        c.error("ADDR " + format_ipv4(*address) + " has bits outside MASK " + format_ipv4(mask) +
+                " for \"ipv4\" (the network is " + format_ipv4(*address & mask) + ")");
         return std::nullopt;
     }
     return Ipv4Net{*address, mask};
@@ -64,9 +68,11 @@ void set_rtp_port_range(const Context& c) {
     if (!min || !max) return;
     // RTP takes the even ports of the range and RTCP the odd port above each,
     // so MIN must be even while MAX may be odd (the default 16384 32767).
-    if (*min % 2 != 0) return c.error("MIN " + std::to_string(*min) + " for \"rtp-port range\" must be even (RTP uses even ports)");
+    if (*min % 2 != 0)
+        return c.error("MIN " + std::to_string(*min) + " for \"rtp-port range\" must be even (RTP uses even ports)");
     if (*min >= *max)
-        return c.error("MIN " + std::to_string(*min) + " must be less than MAX " + std::to_string(*max) + " for \"rtp-port range\"");
+        return c.error("MIN " + std::to_string(*min) + " must be less than MAX " + std::to_string(*max) +
+                       " for \"rtp-port range\"");
     voip(c).rtp_port_min = static_cast<std::uint16_t>(*min);
     voip(c).rtp_port_max = static_cast<std::uint16_t>(*max);
 }
@@ -75,8 +81,10 @@ void set_bind(const Context& c, bool control) {
     if (!c.exactly(1, "ADDR")) return;
     if (!c.ipv4(0, "ADDR")) return;
     auto& sip = voip(c).sip;
-    if (control) sip.control_address = std::string(c.args[0]);
-    else sip.media_address = std::string(c.args[0]);
+    if (control)
+        sip.control_address = std::string(c.args[0]);
+    else
+        sip.media_address = std::string(c.args[0]);
 }
 
 constexpr CommandSpec commands[] = {
@@ -208,6 +216,8 @@ constexpr CommandSpec commands[] = {
 
 }  // namespace
 
-std::span<const CommandSpec> global_commands() { return commands; }
+std::span<const CommandSpec> global_commands() {
+    return commands;
+}
 
 }  // namespace voxfork::config::detail

@@ -52,7 +52,8 @@ ParseResult parse_file(const std::string& path) {
     if (S_ISDIR(st.st_mode)) return file_error(path, "is a directory, not a configuration file");
     if (!S_ISREG(st.st_mode)) return file_error(path, "not a regular file");
     if (st.st_size > max_file_size)
-        return file_error(path, "file too large (" + std::to_string(st.st_size) + " bytes, at most " + std::to_string(max_file_size) + ")");
+        return file_error(path, "file too large (" + std::to_string(st.st_size) + " bytes, at most " +
+                                    std::to_string(max_file_size) + ")");
 
     std::string text;
     // One byte more than fstat says, so that reading the end needs no regrowth.
@@ -61,7 +62,8 @@ ParseResult parse_file(const std::string& path) {
     for (;;) {
         if (filled == text.size()) {
             // The file may have grown since fstat; read on up to the limit.
-            if (text.size() >= static_cast<std::size_t>(max_file_size)) return file_error(path, "file too large (grew past 64 MiB while being read)");
+            if (text.size() >= static_cast<std::size_t>(max_file_size))
+                return file_error(path, "file too large (grew past 64 MiB while being read)");
             text.resize(std::min(text.size() + 4096, static_cast<std::size_t>(max_file_size)));
         }
         const ssize_t n = ::read(fd.get(), text.data() + filled, text.size() - filled);

@@ -39,9 +39,13 @@ struct Compiled {
     std::string error;
 };
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
 
-std::string at(std::size_t i) { return " at position " + std::to_string(i + 1); }
+std::string at(std::size_t i) {
+    return " at position " + std::to_string(i + 1);
+}
 
 // Reads `[...]` starting at pattern[i] == '['; returns the index after ']'.
 std::size_t compile_bracket(std::string_view pattern, std::size_t i, Compiled& out) {
@@ -50,7 +54,8 @@ std::size_t compile_bracket(std::string_view pattern, std::size_t i, Compiled& o
     while (i < pattern.size() && pattern[i] != ']') {
         const char c = pattern[i];
         if (!is_digit(c)) {
-            out.error = "unexpected '" + std::string(1, c) + "' inside [ ]" + at(i) + " (only digits and digit-digit ranges)";
+            out.error =
+                "unexpected '" + std::string(1, c) + "' inside [ ]" + at(i) + " (only digits and digit-digit ranges)";
             return pattern.size();
         }
         char last = c;
@@ -95,17 +100,26 @@ Compiled compile(std::string_view pattern) {
     while (i < pattern.size() && out.error.empty()) {
         const char c = pattern[i];
         const bool last = i + 1 == pattern.size();
-        if (is_digit(c)) out.positions.push_back({1u << (c - '0'), true, false});
-        else if (c == '+' && i == 0) out.positions.push_back({plus_bit, true, false});
-        else if (c == '.') out.positions.push_back({any_digit, false, false});
+        if (is_digit(c))
+            out.positions.push_back({1u << (c - '0'), true, false});
+        else if (c == '+' && i == 0)
+            out.positions.push_back({plus_bit, true, false});
+        else if (c == '.')
+            out.positions.push_back({any_digit, false, false});
         else if (c == '[') {
             i = compile_bracket(pattern, i, out);
             continue;
-        } else if ((c == 'T' || c == '$') && last) out.prefix = c == 'T';
-        else if (c == '+') out.error = "'+' is only allowed at the start";
-        else if (c == 'T' || c == '$') out.error = std::string("'") + c + "' is only allowed at the end";
-        else if (c == ']') out.error = "']' without '['" + at(i);
-        else out.error = "unexpected character '" + std::string(1, c) + "'" + at(i) + " (allowed: digits, '+', '.', [ ], trailing 'T')";
+        } else if ((c == 'T' || c == '$') && last)
+            out.prefix = c == 'T';
+        else if (c == '+')
+            out.error = "'+' is only allowed at the start";
+        else if (c == 'T' || c == '$')
+            out.error = std::string("'") + c + "' is only allowed at the end";
+        else if (c == ']')
+            out.error = "']' without '['" + at(i);
+        else
+            out.error = "unexpected character '" + std::string(1, c) + "'" + at(i) +
+                        " (allowed: digits, '+', '.', [ ], trailing 'T')";
         ++i;
     }
     const bool only_plus = out.positions.size() == 1 && out.positions[0].accepts == plus_bit;
@@ -152,7 +166,9 @@ const config::DialPeer* find_best(const config::Config& config, std::string_view
 
 }  // namespace
 
-std::string pattern_error(std::string_view pattern) { return compile(pattern).error; }
+std::string pattern_error(std::string_view pattern) {
+    return compile(pattern).error;
+}
 
 std::optional<int> match(std::string_view pattern, std::string_view number) {
     const auto r = rank(compile(pattern), number);
@@ -161,11 +177,13 @@ std::optional<int> match(std::string_view pattern, std::string_view number) {
 }
 
 const config::DialPeer* find_inbound(const config::Config& config, std::string_view called_number) {
-    return find_best(config, called_number, [](const config::DialPeer& p) -> const auto& { return p.incoming_called_number; });
+    return find_best(
+        config, called_number, [](const config::DialPeer& p) -> const auto& { return p.incoming_called_number; });
 }
 
 const config::DialPeer* find_outbound(const config::Config& config, std::string_view called_number) {
-    return find_best(config, called_number, [](const config::DialPeer& p) -> const auto& { return p.destination_pattern; });
+    return find_best(
+        config, called_number, [](const config::DialPeer& p) -> const auto& { return p.destination_pattern; });
 }
 
 }  // namespace voxfork::dialplan

@@ -6,7 +6,9 @@
 namespace voxfork::config::detail {
 namespace {
 
-bool is_blank(char c) { return c == ' ' || c == '\t'; }
+bool is_blank(char c) {
+    return c == ' ' || c == '\t';
+}
 
 std::string_view trim_right(std::string_view s) {
     while (!s.empty() && is_blank(s.back())) s.remove_suffix(1);
@@ -24,15 +26,27 @@ std::string hex_byte(unsigned char c) {
 std::string binary_problem(std::string_view s) {
     for (std::size_t i = 0; i < s.size();) {
         const auto c = static_cast<unsigned char>(s[i]);
-        if (c < 0x20 && c != '\t') return "line contains a control character (" + hex_byte(c) + ") at column " + std::to_string(i + 1);
+        if (c < 0x20 && c != '\t')
+            return "line contains a control character (" + hex_byte(c) + ") at column " + std::to_string(i + 1);
         if (c == 0x7f) return "line contains a control character (0x7f) at column " + std::to_string(i + 1);
-        if (c < 0x80) { ++i; continue; }
+        if (c < 0x80) {
+            ++i;
+            continue;
+        }
         std::size_t len = 0;
         std::uint32_t min = 0;
-        if ((c & 0xe0) == 0xc0) { len = 2; min = 0x80; }
-        else if ((c & 0xf0) == 0xe0) { len = 3; min = 0x800; }
-        else if ((c & 0xf8) == 0xf0) { len = 4; min = 0x10000; }
-        const std::string bad = "line is not valid UTF-8 (byte " + hex_byte(c) + " at column " + std::to_string(i + 1) + ")";
+        if ((c & 0xe0) == 0xc0) {
+            len = 2;
+            min = 0x80;
+        } else if ((c & 0xf0) == 0xe0) {
+            len = 3;
+            min = 0x800;
+        } else if ((c & 0xf8) == 0xf0) {
+            len = 4;
+            min = 0x10000;
+        }
+        const std::string bad =
+            "line is not valid UTF-8 (byte " + hex_byte(c) + " at column " + std::to_string(i + 1) + ")";
         if (len == 0 || i + len > s.size()) return bad;
         std::uint32_t cp = c & (0x7f >> len);
         for (std::size_t k = 1; k < len; ++k) {
@@ -94,7 +108,8 @@ bool Lexer::next(Line& line) {
 
         line = Line{};
         line.number = number_;
-        while (static_cast<std::size_t>(line.indent) < raw.size() && raw[static_cast<std::size_t>(line.indent)] == ' ') ++line.indent;
+        while (static_cast<std::size_t>(line.indent) < raw.size() && raw[static_cast<std::size_t>(line.indent)] == ' ')
+            ++line.indent;
         if (raw.size() > max_line_length) {
             line.error = "line too long (" + std::to_string(raw.size()) + " characters, the limit is " +
                          std::to_string(max_line_length) + ")";

@@ -34,7 +34,9 @@ const ModeInfo& info(Mode mode) {
     return *std::find_if(modes.begin(), modes.end(), [mode](const ModeInfo& m) { return m.mode == mode; });
 }
 
-std::string quoted(std::string_view text) { return "\"" + std::string(text) + "\""; }
+std::string quoted(std::string_view text) {
+    return "\"" + std::string(text) + "\"";
+}
 
 // How many words of `words` the keywords cover (0: they don't all match).
 std::size_t keyword_match(std::string_view keywords, std::span<const std::string_view> words) {
@@ -132,7 +134,8 @@ private:
 
     void apply(const Line& line) {
         if (!resolve(line.indent)) {
-            error(line.number, "unexpected indentation of " + quoted(line.body) + " (the line above opens no sub-mode)");
+            error(line.number,
+                  "unexpected indentation of " + quoted(line.body) + " (the line above opens no sub-mode)");
             skip_deeper_than_ = line.indent;
             return;
         }
@@ -172,7 +175,8 @@ private:
             owners += other.mode == Mode::global ? "at global level, not indented" : "under " + quoted(other.opener);
         }
         if (owners.empty()) return error(line.number, "unknown command " + quoted(line.body));
-        error(line.number, quoted(keywords) + " is not a " + std::string(info(mode).name) + "-mode command (it belongs " + owners + ")");
+        error(line.number, quoted(keywords) + " is not a " + std::string(info(mode).name) +
+                               "-mode command (it belongs " + owners + ")");
     }
 
     ParseState& s_;
@@ -189,18 +193,20 @@ void check_references(ParseState& s) {
         if (it == c.media_classes.end() || !it->second.stream_service_profile) continue;
         const auto profile = *it->second.stream_service_profile;
         if (!c.stream_service_profiles.contains(profile))
-            error(line, "media class " + std::to_string(tag) + ": stream-service profile " + std::to_string(profile) + " does not exist");
+            error(line, "media class " + std::to_string(tag) + ": stream-service profile " + std::to_string(profile) +
+                            " does not exist");
     }
     for (const auto& [tag, line] : s.peer_class_lines) {
         const auto it = c.dial_peers.find(tag);
         if (it == c.dial_peers.end() || !it->second.media_class) continue;
         const auto media_class = *it->second.media_class;
         if (!c.media_classes.contains(media_class))
-            error(line, "dial-peer voice " + std::to_string(tag) + ": media-class " + std::to_string(media_class) + " does not exist");
+            error(line, "dial-peer voice " + std::to_string(tag) + ": media-class " + std::to_string(media_class) +
+                            " does not exist");
     }
     if (c.http_client_secure_trustpoint && !c.trustpoints.contains(*c.http_client_secure_trustpoint))
-        error(s.secure_trustpoint_line,
-              "http client secure-trustpoint: trustpoint " + quoted(*c.http_client_secure_trustpoint) + " does not exist");
+        error(s.secure_trustpoint_line, "http client secure-trustpoint: trustpoint " +
+                                            quoted(*c.http_client_secure_trustpoint) + " does not exist");
 }
 
 }  // namespace
@@ -208,9 +214,16 @@ void check_references(ParseState& s) {
 // ---- Context ----
 
 Context::Context(ParseState& st, const Line& l, std::string_view n, std::size_t keyword_count)
-    : state(st), config(st.config), line(l), name(n), args(std::span(l.words).subspan(keyword_count)), first_arg(keyword_count) {}
+    : state(st),
+      config(st.config),
+      line(l),
+      name(n),
+      args(std::span(l.words).subspan(keyword_count)),
+      first_arg(keyword_count) {}
 
-void Context::error(std::string message) const { state.errors.push_back({state.path, line.number, std::move(message)}); }
+void Context::error(std::string message) const {
+    state.errors.push_back({state.path, line.number, std::move(message)});
+}
 
 bool Context::at_most(std::size_t count) const {
     if (args.size() <= count) return true;
@@ -221,7 +234,8 @@ bool Context::at_most(std::size_t count) const {
 bool Context::exactly(std::size_t count, std::string_view what) const {
     if (!at_most(count)) return false;
     if (args.size() == count) return true;
-    error("incomplete command " + quoted(line.body) + " (expected " + std::string(name) + " " + std::string(what) + ")");
+    error("incomplete command " + quoted(line.body) + " (expected " + std::string(name) + " " + std::string(what) +
+          ")");
     return false;
 }
 
@@ -236,7 +250,8 @@ std::optional<std::string> Context::text(std::size_t index, std::string_view wha
     return std::string(line.rest(first_arg + index));
 }
 
-std::optional<std::int64_t> Context::number(std::size_t index, std::string_view what, std::int64_t lo, std::int64_t hi) const {
+std::optional<std::int64_t> Context::number(std::size_t index, std::string_view what, std::int64_t lo,
+                                            std::int64_t hi) const {
     const auto word = arg(index, what);
     if (!word) return std::nullopt;
     const auto value = parse_number(*word);
@@ -246,7 +261,8 @@ std::optional<std::int64_t> Context::number(std::size_t index, std::string_view 
         return std::nullopt;
     }
     if (*value < lo || *value > hi) {
-        error("value " + std::string(*word) + " out of range " + std::to_string(lo) + "-" + std::to_string(hi) + " for " + quoted(name));
+        error("value " + std::string(*word) + " out of range " + std::to_string(lo) + "-" + std::to_string(hi) +
+              " for " + quoted(name));
         return std::nullopt;
     }
     return value;
@@ -256,7 +272,8 @@ std::optional<std::uint32_t> Context::ipv4(std::size_t index, std::string_view w
     const auto word = arg(index, what);
     if (!word) return std::nullopt;
     if (auto address = parse_ipv4(*word)) return address;
-    error("invalid " + std::string(what) + " " + quoted(*word) + " for " + quoted(name) + " (expected an IPv4 address like 127.0.0.1)");
+    error("invalid " + std::string(what) + " " + quoted(*word) + " for " + quoted(name) +
+          " (expected an IPv4 address like 127.0.0.1)");
     return std::nullopt;
 }
 
@@ -302,7 +319,8 @@ ParseResult parse(std::string_view text, const std::string& path) {
     detail::Walker walker(state);
     walker.run(detail::Lexer(text));
     if (!walker.stopped()) detail::check_references(state);
-    std::stable_sort(state.errors.begin(), state.errors.end(), [](const ConfigError& a, const ConfigError& b) { return a.line < b.line; });
+    std::stable_sort(state.errors.begin(), state.errors.end(),
+                     [](const ConfigError& a, const ConfigError& b) { return a.line < b.line; });
 
     ParseResult result;
     if (state.errors.empty()) result.config = std::make_shared<const Config>(std::move(state.config));

@@ -28,7 +28,8 @@ void print_voip(std::ostream& out, const VoipService& voip) {
     const SipSettings& sip = voip.sip;
     if (sip != defaults.sip) {
         out << " sip\n";
-        if (sip.control_address != defaults.sip.control_address) out << "  bind control source-address " << sip.control_address << '\n';
+        if (sip.control_address != defaults.sip.control_address)
+            out << "  bind control source-address " << sip.control_address << '\n';
         if (sip.media_address) out << "  bind media source-address " << *sip.media_address << '\n';
         if (sip.listen_port != defaults.sip.listen_port) out << "  listen-port non-secure " << sip.listen_port << '\n';
     }
@@ -38,21 +39,25 @@ void print_profile(std::ostream& out, const StreamServiceProfile& p) {
     const StreamServiceProfile defaults;
     out << "media profile stream-service " << p.tag << '\n';
     if (!p.description.empty()) out << " description " << p.description << '\n';
-    if (p.calls_threshold != defaults.calls_threshold) out << " connection calls-threshold " << p.calls_threshold << '\n';
-    if (p.idle_timeout_minutes != defaults.idle_timeout_minutes) out << " connection idle-timeout " << p.idle_timeout_minutes << '\n';
+    if (p.calls_threshold != defaults.calls_threshold)
+        out << " connection calls-threshold " << p.calls_threshold << '\n';
+    if (p.idle_timeout_minutes != defaults.idle_timeout_minutes)
+        out << " connection idle-timeout " << p.idle_timeout_minutes << '\n';
     if (!p.ciphersuites.empty()) {
         out << " secure-ciphersuite";
         for (const auto suite : p.ciphersuites) out << ' ' << to_string(suite);
         out << '\n';
     }
     if (p.allow_tls13) out << " tls-version 1.2 1.3\n";
-    if (p.proxy) out << " proxy " << (p.proxy->is_ip ? "ip " : "host ") << p.proxy->host << " port " << p.proxy->port << '\n';
+    if (p.proxy)
+        out << " proxy " << (p.proxy->is_ip ? "ip " : "host ") << p.proxy->host << " port " << p.proxy->port << '\n';
     if (p.source_ip) out << " source-ip " << *p.source_ip << '\n';
 }
 
 void print_trustpoint(std::ostream& out, const Trustpoint& t) {
     out << "crypto pki trustpoint " << t.name << '\n';
-    if (t.enrollment_terminal || t.enrollment_pem) out << " enrollment terminal" << (t.enrollment_pem ? " pem" : "") << '\n';
+    if (t.enrollment_terminal || t.enrollment_pem)
+        out << " enrollment terminal" << (t.enrollment_pem ? " pem" : "") << '\n';
     if (t.serial_number) out << " serial-number\n";
     if (t.subject_name) out << " subject-name " << *t.subject_name << '\n';
     if (t.revocation_check_none) out << " revocation-check none\n";
@@ -65,8 +70,8 @@ void print_dial_peer(std::ostream& out, const DialPeer& d) {
     if (d.destination_pattern) out << " destination-pattern " << *d.destination_pattern << '\n';
     if (d.session_protocol_sipv2) out << " session protocol sipv2\n";
     if (const auto& t = d.session_target)
-        out << " session target " << (t->kind == SessionTarget::Kind::ipv4 ? "ipv4:" : "dns:") << host_port(t->host, t->port, 5060)
-            << '\n';
+        out << " session target " << (t->kind == SessionTarget::Kind::ipv4 ? "ipv4:" : "dns:")
+            << host_port(t->host, t->port, 5060) << '\n';
     if (d.transport != DialPeer{}.transport) out << " session transport " << to_string(d.transport) << '\n';
     if (d.incoming_called_number) out << " incoming called-number " << *d.incoming_called_number << '\n';
     if (d.media_class) out << " media-class " << *d.media_class << '\n';
@@ -106,7 +111,8 @@ std::string print(const Config& c) {
         for (const auto& [name, address] : c.ip_hosts) out << "ip host " << name << ' ' << format_ipv4(address) << '\n';
         if (!c.name_servers.empty()) {
             out << "ip name-server";
-            for (const auto& server : c.name_servers) out << ' ' << host_port(format_ipv4(server.address), server.port, 53);
+            for (const auto& server : c.name_servers)
+                out << ' ' << host_port(format_ipv4(server.address), server.port, 53);
             out << '\n';
         }
     }
@@ -114,10 +120,12 @@ std::string print(const Config& c) {
     for (const auto& [tag, media_class] : c.media_classes) {
         auto& out = blocks.next();
         out << "media class " << tag << '\n';
-        if (media_class.stream_service_profile) out << " stream-service profile " << *media_class.stream_service_profile << '\n';
+        if (media_class.stream_service_profile)
+            out << " stream-service profile " << *media_class.stream_service_profile << '\n';
     }
     for (const auto& [name, trustpoint] : c.trustpoints) print_trustpoint(blocks.next(), trustpoint);
-    if (c.http_client_secure_trustpoint) blocks.next() << "http client secure-trustpoint " << *c.http_client_secure_trustpoint << '\n';
+    if (c.http_client_secure_trustpoint)
+        blocks.next() << "http client secure-trustpoint " << *c.http_client_secure_trustpoint << '\n';
     for (const auto& [tag, peer] : c.dial_peers) print_dial_peer(blocks.next(), peer);
 
     const bool tail = c.license_usage_interval_seconds != defaults.license_usage_interval_seconds ||

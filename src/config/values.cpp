@@ -6,8 +6,12 @@
 namespace voxfork::config::detail {
 namespace {
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_alnum(char c) { return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
+bool is_alnum(char c) {
+    return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
 
 }  // namespace
 
@@ -84,14 +88,22 @@ HostPort split_host_port(std::string_view text) {
 
 namespace voxfork::config {
 
-std::string_view to_string(Codec value) { return detail::name_of(detail::codec_names, value); }
-std::string_view to_string(CipherSuite value) { return detail::name_of(detail::cipher_names, value); }
-std::string_view to_string(Transport value) { return detail::name_of(detail::transport_names, value); }
-std::string_view to_string(LogLevel value) { return detail::name_of(detail::log_level_names, value); }
+std::string_view to_string(Codec value) {
+    return detail::name_of(detail::codec_names, value);
+}
+std::string_view to_string(CipherSuite value) {
+    return detail::name_of(detail::cipher_names, value);
+}
+std::string_view to_string(Transport value) {
+    return detail::name_of(detail::transport_names, value);
+}
+std::string_view to_string(LogLevel value) {
+    return detail::name_of(detail::log_level_names, value);
+}
 
 std::string format_ipv4(std::uint32_t a) {
-    return std::to_string(a >> 24) + '.' + std::to_string((a >> 16) & 0xff) + '.' + std::to_string((a >> 8) & 0xff) + '.' +
-           std::to_string(a & 0xff);
+    return std::to_string(a >> 24) + '.' + std::to_string((a >> 16) & 0xff) + '.' + std::to_string((a >> 8) & 0xff) +
+           '.' + std::to_string(a & 0xff);
 }
 
 }  // namespace voxfork::config

@@ -16,7 +16,7 @@ namespace voxfork::media {
 namespace {
 
 constexpr std::uint64_t kWakeTag = ~std::uint64_t{0};  // encode() never sets the top bits
-constexpr int kEpollTimeoutMs = 500;  // only a safety net: stop() and quiesce() wake the loop
+constexpr int kEpollTimeoutMs = 500;                   // only a safety net: stop() and quiesce() wake the loop
 
 // The packet thread is the only writer of the direction counters, so a plain
 // relaxed store is enough (no locked read-modify-write per packet).
@@ -34,10 +34,18 @@ std::int64_t monotonic_ns() noexcept {
 
 PacketLoop::PacketLoop(std::span<SessionSlot> slots, RelayCounters& counters, bool strict_source_port,
                        int realtime_priority)
-    : slots_(slots), counters_(counters), strict_source_port_(strict_source_port),
+    : slots_(slots),
+      counters_(counters),
+      strict_source_port_(strict_source_port),
       realtime_priority_(realtime_priority),
-      events_(kEvents), buffers_(kBatch * kMaxDatagram), in_(kBatch), in_iov_(kBatch), from_(kBatch),
-      out_(kBatch), out_iov_(kBatch), out_index_(kBatch) {
+      events_(kEvents),
+      buffers_(kBatch * kMaxDatagram),
+      in_(kBatch),
+      in_iov_(kBatch),
+      from_(kBatch),
+      out_(kBatch),
+      out_iov_(kBatch),
+      out_index_(kBatch) {
     epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
     if (epoll_fd_ < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
     wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

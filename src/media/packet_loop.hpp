@@ -21,8 +21,7 @@ public:
     // `strict_source_port`: a packet must come from the leg's signalled
     // address *and* port (else the address alone is checked).
     // `realtime_priority` > 0: the thread asks for SCHED_FIFO at that priority.
-    PacketLoop(std::span<SessionSlot> slots, RelayCounters& counters, bool strict_source_port,
-               int realtime_priority);
+    PacketLoop(std::span<SessionSlot> slots, RelayCounters& counters, bool strict_source_port, int realtime_priority);
     ~PacketLoop();
     PacketLoop(const PacketLoop&) = delete;
     PacketLoop& operator=(const PacketLoop&) = delete;
@@ -41,8 +40,8 @@ public:
     void quiesce() noexcept;
 
 private:
-    static constexpr unsigned kBatch = 32;      // datagrams per recvmmsg
-    static constexpr unsigned kEvents = 256;    // sockets per epoll_wait
+    static constexpr unsigned kBatch = 32;             // datagrams per recvmmsg
+    static constexpr unsigned kEvents = 256;           // sockets per epoll_wait
     static constexpr std::size_t kMaxDatagram = 2048;  // longer ones are dropped as malformed
 
     void run() noexcept;
@@ -60,9 +59,9 @@ private:
 
     std::thread thread_;
     std::atomic<bool> running_{false};
-    std::atomic<bool> alive_{false};                 // the thread is (about to be) in its loop
+    std::atomic<bool> alive_{false};  // the thread is (about to be) in its loop
     std::atomic<std::thread::id> thread_id_{};
-    std::atomic<std::uint64_t> passes_{0};           // loop passes completed; see quiesce()
+    std::atomic<std::uint64_t> passes_{0};  // loop passes completed; see quiesce()
 
     // Batch buffers, allocated once; used by the packet thread only.
     std::vector<epoll_event> events_;
@@ -72,7 +71,7 @@ private:
     std::vector<sockaddr_in> from_;
     std::vector<mmsghdr> out_;
     std::vector<iovec> out_iov_;
-    std::vector<std::uint16_t> out_index_;   // which received datagram each outgoing one is
+    std::vector<std::uint16_t> out_index_;  // which received datagram each outgoing one is
     sockaddr_in destination_{};
 };
 

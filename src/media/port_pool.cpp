@@ -38,8 +38,7 @@ int bind_udp(in_addr address, std::uint16_t port) noexcept {
     return fd;
 }
 
-PortPool::PortPool(in_addr bind_address, std::uint16_t port_min, std::uint16_t port_max)
-    : bind_address_(bind_address) {
+PortPool::PortPool(in_addr bind_address, std::uint16_t port_min, std::uint16_t port_max) : bind_address_(bind_address) {
     if (port_min % 2 != 0 || port_min >= port_max)
         throw std::invalid_argument("rtp-port range: MIN must be even and below MAX");
     for (unsigned p = port_min; p + 1 <= port_max; p += 2) free_.push_back(static_cast<std::uint16_t>(p));

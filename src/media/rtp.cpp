@@ -21,8 +21,7 @@ bool version_2(std::span<const std::uint8_t> d) noexcept {
 Kind classify_rtp_port(std::span<const std::uint8_t> d, Header& out) noexcept {
     if (d.size() < kRtpHeader || !version_2(d)) {
         // RTCP's empty RR is shorter than an RTP header; let it through when muxed.
-        return d.size() >= kRtcpHeader && version_2(d) && d[1] >= 192 && d[1] <= 223 ? Kind::rtcp
-                                                                                     : Kind::malformed;
+        return d.size() >= kRtcpHeader && version_2(d) && d[1] >= 192 && d[1] <= 223 ? Kind::rtcp : Kind::malformed;
     }
     // RFC 5761: second byte 192..223 is an RTCP packet type (RTP would be PT 64..95 with marker).
     if (d[1] >= 192 && d[1] <= 223) return Kind::rtcp;

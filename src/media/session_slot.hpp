@@ -21,14 +21,14 @@ constexpr Endpoint unpack(std::uint64_t v) noexcept {
 }
 
 struct LegSlot {
-    std::atomic<int> fd[2] = {-1, -1};                // indexed by Socket
-    std::atomic<std::uint64_t> send_to[2] = {0, 0};   // packed; address 0 = don't send (unknown, hold)
+    std::atomic<int> fd[2] = {-1, -1};                   // indexed by Socket
+    std::atomic<std::uint64_t> send_to[2] = {0, 0};      // packed; address 0 = don't send (unknown, hold)
     std::atomic<std::uint64_t> accept_from[2] = {0, 0};  // packed; address 0 = nothing accepted yet
-    PortPair ports;                                   // control plane only
+    PortPair ports;                                      // control plane only
 };
 
 struct SessionSlot {
-    LegSlot leg[2];                        // indexed by Leg
+    LegSlot leg[2];                                     // indexed by Leg
     std::atomic<TapSink*> tap[2] = {nullptr, nullptr};  // indexed by Direction
 
     // Control plane only.

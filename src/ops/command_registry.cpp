@@ -66,8 +66,10 @@ CommandResult CommandRegistry::execute(std::string_view line) const {
         if (!best || entry.words.size() > best->words.size()) {
             best = &entry, best_exact = exact, ambiguous = false;
         } else if (entry.words.size() == best->words.size()) {
-            if (exact && !best_exact) best = &entry, best_exact = true, ambiguous = false;
-            else if (exact == best_exact) ambiguous = true;
+            if (exact && !best_exact)
+                best = &entry, best_exact = true, ambiguous = false;
+            else if (exact == best_exact)
+                ambiguous = true;
         }
     }
     if (!best) return invalid("unknown command \"" + std::string(command_part.substr(0, 200)) + "\"");

@@ -24,7 +24,9 @@ public:
     using Closed = std::function<void(ClientSession*)>;
 
     ClientSession(stream_protocol::socket socket, const CommandRegistry& commands, Closed on_closed)
-        : socket_(std::move(socket)), commands_(commands), on_closed_(std::move(on_closed)),
+        : socket_(std::move(socket)),
+          commands_(commands),
+          on_closed_(std::move(on_closed)),
           input_(input_storage_, ControlSocket::max_line_bytes) {}
 
     void start() { read_line(); }
@@ -35,9 +37,8 @@ public:
 
 private:
     void read_line() {
-        asio::async_read_until(socket_, input_, '\n', [self = shared_from_this()](auto ec, std::size_t n) {
-            self->on_line(ec, n);
-        });
+        asio::async_read_until(socket_, input_, '\n',
+                               [self = shared_from_this()](auto ec, std::size_t n) { self->on_line(ec, n); });
     }
 
     void on_line(boost::system::error_code ec, std::size_t length) {
@@ -107,8 +108,8 @@ struct ControlSocket::Impl : std::enable_shared_from_this<ControlSocket::Impl> {
             spdlog::warn("control socket: {} clients connected, refusing another", sessions.size());
             return;  // the socket closes as it goes out of scope
         }
-        auto session = std::make_shared<ClientSession>(
-            std::move(socket), commands, [weak = weak_from_this()](ClientSession* s) {
+        auto session =
+            std::make_shared<ClientSession>(std::move(socket), commands, [weak = weak_from_this()](ClientSession* s) {
                 if (auto self = weak.lock()) {
                     std::erase_if(self->sessions, [s](const auto& p) { return p.get() == s; });
                 }
@@ -127,7 +128,9 @@ struct ControlSocket::Impl : std::enable_shared_from_this<ControlSocket::Impl> {
 ControlSocket::ControlSocket(asio::io_context& io, const CommandRegistry& commands)
     : impl_(std::make_shared<Impl>(io, commands)) {}
 
-ControlSocket::~ControlSocket() { close(); }
+ControlSocket::~ControlSocket() {
+    close();
+}
 
 void ControlSocket::open(const std::string& path) {
     namespace fs = std::filesystem;
@@ -141,8 +144,7 @@ void ControlSocket::open(const std::string& path) {
 
     const auto status = fs::symlink_status(path, fs_ec);
     if (fs::exists(status)) {
-        if (!fs::is_socket(status))
-            throw std::runtime_error("control socket " + path + " exists and is not a socket");
+        if (!fs::is_socket(status)) throw std::runtime_error("control socket " + path + " exists and is not a socket");
         if (someone_listens(path, impl_->io))
             throw std::runtime_error("control socket " + path + " is in use by another voxforkd");
         fs::remove(path, fs_ec);  // stale: left by a daemon that did not exit cleanly
@@ -174,6 +176,8 @@ void ControlSocket::close() {
     }
 }
 
-std::size_t ControlSocket::clients() const { return impl_->sessions.size(); }
+std::size_t ControlSocket::clients() const {
+    return impl_->sessions.size();
+}
 
 }  // namespace voxfork::ops

@@ -13,10 +13,14 @@ namespace {
 
 spdlog::level::level_enum to_spdlog(config::LogLevel level) {
     switch (level) {
-        case config::LogLevel::debug: return spdlog::level::debug;
-        case config::LogLevel::info: return spdlog::level::info;
-        case config::LogLevel::warning: return spdlog::level::warn;
-        case config::LogLevel::error: return spdlog::level::err;
+        case config::LogLevel::debug:
+            return spdlog::level::debug;
+        case config::LogLevel::info:
+            return spdlog::level::info;
+        case config::LogLevel::warning:
+            return spdlog::level::warn;
+        case config::LogLevel::error:
+            return spdlog::level::err;
     }
     return spdlog::level::info;
 }
@@ -43,9 +47,13 @@ void setup_logging(const std::string& tag, config::LogLevel level) {
     }
 }
 
-void set_log_level(config::LogLevel level) { spdlog::default_logger()->set_level(to_spdlog(level)); }
+void set_log_level(config::LogLevel level) {
+    spdlog::default_logger()->set_level(to_spdlog(level));
+}
 
-void trace_global(std::string_view text) { spdlog::info("FORK_ET: TYPE = GLOBAL : {}", text); }
+void trace_global(std::string_view text) {
+    spdlog::info("FORK_ET: TYPE = GLOBAL : {}", text);
+}
 
 void trace_call(std::uint64_t callid, std::string_view text) {
     spdlog::info("FORK_ET: TYPE = CALL : callid {} : {}", callid, text);

@@ -96,23 +96,24 @@ void PoolImpl::read_next(const ConnPtr& conn) {
         if (conn->orphan || conn->state != ConnState::open) return;
         conn->last_rx = Clock::now();
         switch (end) {
-        case Link::End::none:
-            if (binary) {
-                spdlog::warn("ws: connection {}: binary frame from the server", conn->id);
+            case Link::End::none:
+                if (binary) {
+                    spdlog::warn("ws: connection {}: binary frame from the server", conn->id);
+                    return close_connection(conn, CloseCause::protocol);
+                }
+                on_text(*conn, payload);
+                // The observer may have closed it.
+                if (conn->state == ConnState::open) read_next(conn);
+                return;
+            case Link::End::remote_close:
+                spdlog::info("ws: connection {}: server closed it ({})", conn->id, conn->link->close_reason());
+                return close_connection(conn, CloseCause::remote);
+            case Link::End::protocol_error:
+                spdlog::warn("ws: connection {}: protocol error from the server", conn->id);
                 return close_connection(conn, CloseCause::protocol);
-            }
-            on_text(*conn, payload);
-            // The observer may have closed it.
-            if (conn->state == ConnState::open) read_next(conn);
-            return;
-        case Link::End::remote_close:
-            spdlog::info("ws: connection {}: server closed it ({})", conn->id, conn->link->close_reason());
-            return close_connection(conn, CloseCause::remote);
-        case Link::End::protocol_error:
-            spdlog::warn("ws: connection {}: protocol error from the server", conn->id);
-            return close_connection(conn, CloseCause::protocol);
-        case Link::End::transport:
-        case Link::End::aborted: return close_connection(conn, CloseCause::tcp);
+            case Link::End::transport:
+            case Link::End::aborted:
+                return close_connection(conn, CloseCause::tcp);
         }
     });
 }
@@ -183,24 +184,28 @@ void PoolImpl::arm_drain_timer() {
 
 namespace {
 struct CloseSpec {
-    const char* history;      // connection history reason
-    std::string_view fork;    // what the forks on it are told
-    const char* trace;        // FORK_ET text before " for URL", or null
-    std::uint16_t code;       // close code to send, 0: none (link already done)
+    const char* history;    // connection history reason
+    std::string_view fork;  // what the forks on it are told
+    const char* trace;      // FORK_ET text before " for URL", or null
+    std::uint16_t code;     // close code to send, 0: none (link already done)
 };
 
 CloseSpec spec_of(CloseCause cause) {
     switch (cause) {
-    case CloseCause::idle:
-        return {"idle timeout", reason::connection_closed, "closed locally due to idle-timeout expiry", 1000};
-    case CloseCause::clear:
-        return {"clear command", reason::connection_closed, "closed locally using clear command", 1000};
-    case CloseCause::remote: return {"remote close", reason::connection_closed, "was remotely closed", 0};
-    case CloseCause::tcp: return {"TCP closed", reason::tcp_closed, "was closed over TCP", 0};
-    // The server broke the protocol: it ended the connection, as far as the
-    // history can tell, but no close frame of its own was counted.
-    case CloseCause::protocol: return {"remote close", reason::connection_closed, nullptr, 1003};
-    case CloseCause::shutdown: return {"shutdown", reason::connection_closed, nullptr, 1001};
+        case CloseCause::idle:
+            return {"idle timeout", reason::connection_closed, "closed locally due to idle-timeout expiry", 1000};
+        case CloseCause::clear:
+            return {"clear command", reason::connection_closed, "closed locally using clear command", 1000};
+        case CloseCause::remote:
+            return {"remote close", reason::connection_closed, "was remotely closed", 0};
+        case CloseCause::tcp:
+            return {"TCP closed", reason::tcp_closed, "was closed over TCP", 0};
+        // The server broke the protocol: it ended the connection, as far as the
+        // history can tell, but no close frame of its own was counted.
+        case CloseCause::protocol:
+            return {"remote close", reason::connection_closed, nullptr, 1003};
+        case CloseCause::shutdown:
+            return {"shutdown", reason::connection_closed, nullptr, 1001};
     }
     return {"shutdown", reason::connection_closed, nullptr, 1001};
 }

@@ -56,16 +56,14 @@ public:
 
     void write(bool binary, const void* data, std::size_t size, Done done) override {
         ws_.binary(binary);
-        ws_.async_write(asio::buffer(data, size),
-                        [done = std::move(done)](error_code ec, std::size_t) { done(ec); });
+        ws_.async_write(asio::buffer(data, size), [done = std::move(done)](error_code ec, std::size_t) { done(ec); });
     }
 
     void read(ReadDone done) override {
         buffer_.clear();
         ws_.async_read(buffer_, [this, done = std::move(done)](error_code ec, std::size_t) {
             const auto data = buffer_.cdata();
-            done(classify(ec), std::string_view(static_cast<const char*>(data.data()), data.size()),
-                 ws_.got_binary());
+            done(classify(ec), std::string_view(static_cast<const char*>(data.data()), data.size()), ws_.got_binary());
         });
     }
 
@@ -103,8 +101,12 @@ class ConnectOp final : public Attempt, public std::enable_shared_from_this<Conn
 public:
     ConnectOp(asio::io_context& io, std::shared_ptr<Resolver> resolver, ConnectRequest request,
               std::function<void(ConnectOutcome)> done)
-        : io_(io), resolver_(std::move(resolver)), req_(std::move(request)), done_(std::move(done)),
-          timer_(io), tcp_(io) {}
+        : io_(io),
+          resolver_(std::move(resolver)),
+          req_(std::move(request)),
+          done_(std::move(done)),
+          timer_(io),
+          tcp_(io) {}
 
     void run() {
         timer_.expires_after(req_.timeout);

@@ -35,8 +35,12 @@ namespace voxfork::ws::detail {
 void register_commands(ops::CommandRegistry& commands, PoolImpl& pool);  // commands.cpp
 
 PoolImpl::PoolImpl(asio::io_context& io, config::ConfigPtr config, ops::CommandRegistry& commands, Settings settings)
-    : io_(io), config_(std::move(config)), settings_(settings),
-      resolver_(Resolver::create(io, config_->name_servers)), drain_timer_(io), stop_timer_(io) {
+    : io_(io),
+      config_(std::move(config)),
+      settings_(settings),
+      resolver_(Resolver::create(io, config_->name_servers)),
+      drain_timer_(io),
+      stop_timer_(io) {
     register_commands(commands, *this);
 }
 
@@ -240,7 +244,9 @@ void PoolImpl::fork_started() {
     ++counts_.forks_active;
 }
 
-void PoolImpl::fork_failed() { ++counts_.forks_failed; }
+void PoolImpl::fork_failed() {
+    ++counts_.forks_failed;
+}
 
 void PoolImpl::fork_ended() {
     if (counts_.forks_active > 0) --counts_.forks_active;
@@ -318,8 +324,8 @@ std::vector<ConnectionView> PoolImpl::connection_views() const {
         ConnectionView v;
         v.id = id;
         v.url = conn->url;
-        v.server = conn->server_address.empty() ? conn->key.host + ":" + std::to_string(conn->key.port)
-                                                : conn->server_address;
+        v.server =
+            conn->server_address.empty() ? conn->key.host + ":" + std::to_string(conn->key.port) : conn->server_address;
         v.local = conn->local_address;
         v.secure = conn->key.secure;
         v.tls_version = conn->tls_version;

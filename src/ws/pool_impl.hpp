@@ -75,8 +75,7 @@ struct Call {
 
 class PoolImpl final : public Pool {
 public:
-    PoolImpl(boost::asio::io_context& io, config::ConfigPtr config, ops::CommandRegistry& commands,
-             Settings settings);
+    PoolImpl(boost::asio::io_context& io, config::ConfigPtr config, ops::CommandRegistry& commands, Settings settings);
     ~PoolImpl() override;
 
     void set_observer(Observer* observer) override { observer_ = observer; }

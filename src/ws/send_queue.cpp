@@ -57,7 +57,9 @@ std::optional<std::uint32_t> SendQueue::push_audio(const AudioSlot& frame) {
     return dropped;
 }
 
-void SendQueue::push_control(std::string text) { controls_.push_back({audio_tail_, std::move(text)}); }
+void SendQueue::push_control(std::string text) {
+    controls_.push_back({audio_tail_, std::move(text)});
+}
 
 SendQueue::Kind SendQueue::pop(AudioSlot& audio, std::string& text) {
     // A control goes first once every audio frame queued before it is gone

@@ -8,9 +8,12 @@ namespace voxfork::ws::detail {
 
 std::string_view to_string(ConnState s) {
     switch (s) {
-    case ConnState::connecting: return "Connecting";
-    case ConnState::open: return "Active";
-    case ConnState::closing: return "Closing";
+        case ConnState::connecting:
+            return "Connecting";
+        case ConnState::open:
+            return "Active";
+        case ConnState::closing:
+            return "Closing";
     }
     return "?";
 }

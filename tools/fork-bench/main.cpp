@@ -41,14 +41,22 @@ Options parse(int argc, char** argv) {
         std::string a = argv[i];
         if (i + 1 >= argc) usage();
         const char* v = argv[++i];
-        if (a == "--sip-port") o.sip.daemon_port = static_cast<std::uint16_t>(std::atoi(v));
-        else if (a == "--uas-port") o.sip.uas_port = static_cast<std::uint16_t>(std::atoi(v));
-        else if (a == "--pid") o.pid = std::atoi(v);
-        else if (a == "--calls") o.sip.calls = static_cast<unsigned>(std::atoi(v));
-        else if (a == "--rate") o.sip.calls_per_second = std::atof(v);
-        else if (a == "--hold") o.hold_s = std::atof(v);
-        else if (a == "--settle") o.settle_s = std::atof(v);
-        else usage();
+        if (a == "--sip-port")
+            o.sip.daemon_port = static_cast<std::uint16_t>(std::atoi(v));
+        else if (a == "--uas-port")
+            o.sip.uas_port = static_cast<std::uint16_t>(std::atoi(v));
+        else if (a == "--pid")
+            o.pid = std::atoi(v);
+        else if (a == "--calls")
+            o.sip.calls = static_cast<unsigned>(std::atoi(v));
+        else if (a == "--rate")
+            o.sip.calls_per_second = std::atof(v);
+        else if (a == "--hold")
+            o.hold_s = std::atof(v);
+        else if (a == "--settle")
+            o.settle_s = std::atof(v);
+        else
+            usage();
     }
     if (o.pid <= 0 || o.sip.uas_port == 0 || o.sip.calls == 0 || o.sip.calls_per_second <= 0) usage();
     return o;
@@ -99,7 +107,9 @@ double load_average() {
     return l;
 }
 
-void sleep_s(double s) { std::this_thread::sleep_for(std::chrono::duration<double>(s)); }
+void sleep_s(double s) {
+    std::this_thread::sleep_for(std::chrono::duration<double>(s));
+}
 
 }  // namespace
 
@@ -158,8 +168,7 @@ int main(int argc, char** argv) {
     sip.hang_up(o.sip.calls_per_second * 2);
     sleep_s(calls.answered / (o.sip.calls_per_second * 2) + 0.1);
     for (auto t = std::chrono::steady_clock::now();
-         sip.counts().ended < sip.counts().byes &&
-         std::chrono::steady_clock::now() - t < std::chrono::seconds(20);)
+         sip.counts().ended < sip.counts().byes && std::chrono::steady_clock::now() - t < std::chrono::seconds(20);)
         sleep_s(0.1);
     sip.stop();
     sleep_s(0.5);

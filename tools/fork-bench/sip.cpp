@@ -43,8 +43,10 @@ struct Message {
             while (!key.empty() && key.back() == ' ') key.remove_suffix(1);
             bool match = key.size() == name.size();
             for (std::size_t i = 0; match && i < key.size(); ++i)
-                match = std::tolower(static_cast<unsigned char>(key[i])) == std::tolower(static_cast<unsigned char>(name[i]));
-            if (match || (key.size() == 1 && std::tolower(static_cast<unsigned char>(key[0])) == compact)) f(line, colon);
+                match = std::tolower(static_cast<unsigned char>(key[i])) ==
+                        std::tolower(static_cast<unsigned char>(name[i]));
+            if (match || (key.size() == 1 && std::tolower(static_cast<unsigned char>(key[0])) == compact))
+                f(line, colon);
         }
     }
     std::string value(std::string_view name, char compact) const {
@@ -98,7 +100,7 @@ struct Sip::Impl {
         bool provisional = false;
     };
     struct Leg {
-        std::string answer;       // our 200, resent on a retransmitted INVITE
+        std::string answer;      // our 200, resent on a retransmitted INVITE
         std::uint16_t port = 0;  // voxforkd's relay port for this leg (its SDP)
     };
 
@@ -128,7 +130,9 @@ struct Sip::Impl {
         close(uas);
     }
 
-    std::string call_id(unsigned i) const { return "fb" + std::to_string(i) + "." + std::to_string(getpid()) + "@127.0.0.1"; }
+    std::string call_id(unsigned i) const {
+        return "fb" + std::to_string(i) + "." + std::to_string(getpid()) + "@127.0.0.1";
+    }
     std::string local(std::uint16_t port) const { return "127.0.0.1:" + std::to_string(port); }
 
     void send(int fd, const std::string& text, const sockaddr_in& to) {
@@ -141,8 +145,9 @@ struct Sip::Impl {
         std::string text = std::string(method) + " " + uri + " SIP/2.0\r\nVia: SIP/2.0/UDP " + local(uac_port) +
                            ";branch=z9hG4bK-fb" + std::to_string(i) + "-" + std::to_string(cseq) + method +
                            ";rport\r\nMax-Forwards: 70\r\nFrom: \"bench\" <sip:1000@" + local(uac_port) + ">;tag=c" +
-                           std::to_string(i) + "\r\nTo: " + to + "\r\nCall-ID: " + call_id(i) + "\r\nCSeq: " +
-                           std::to_string(cseq) + " " + method + "\r\nContact: <sip:1000@" + local(uac_port) + ">\r\n";
+                           std::to_string(i) + "\r\nTo: " + to + "\r\nCall-ID: " + call_id(i) +
+                           "\r\nCSeq: " + std::to_string(cseq) + " " + method + "\r\nContact: <sip:1000@" +
+                           local(uac_port) + ">\r\n";
         if (!type.empty()) text += "Content-Type: " + type + "\r\n";
         return text + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
     }
@@ -159,8 +164,9 @@ struct Sip::Impl {
 
     void invite(unsigned i) {
         std::string uri = "sip:6777@" + local(options.daemon_port);
-        transact(i, State::inviting, request(i, "INVITE", 1, uri, "<" + uri + ">", "application/sdp",
-                                             sdp("bench", i, media.port(caller_side))));
+        transact(
+            i, State::inviting,
+            request(i, "INVITE", 1, uri, "<" + uri + ">", "application/sdp", sdp("bench", i, media.port(caller_side))));
     }
 
     void start_fork(unsigned i) {
@@ -169,7 +175,8 @@ struct Sip::Impl {
         std::string body = std::string("{\"action\":\"START\",\"call-guid\":\"") + guid +
                            "\",\"host\":\"127.0.0.1\",\"port\":" + std::to_string(options.speech_port) +
                            ",\"secure\":false,\"path\":\"/bench\"}";
-        transact(i, State::info, request(i, "INFO", 2, calls[i].target, calls[i].to, "application/x-cisco-record+json", body));
+        transact(i, State::info,
+                 request(i, "INFO", 2, calls[i].target, calls[i].to, "application/x-cisco-record+json", body));
     }
 
     void bye(unsigned i) {
@@ -186,8 +193,8 @@ struct Sip::Impl {
         std::string to = m.value("To", 't');
         if (!to_tag.empty() && to.find(";tag=") == std::string::npos) to += ";tag=" + to_tag;
         text += "From: " + m.value("From", 'f') + "\r\nTo: " + to + "\r\nCall-ID: " + m.value("Call-ID", 'i') +
-                "\r\nCSeq: " + m.value("CSeq", '\0') + "\r\n" + extra + "Content-Length: " +
-                std::to_string(body.size()) + "\r\n\r\n" + body;
+                "\r\nCSeq: " + m.value("CSeq", '\0') + "\r\n" + extra +
+                "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
         if (capture) *capture = text;
         send(fd, text, from);
     }
@@ -350,18 +357,22 @@ struct Sip::Impl {
 };
 
 Sip::Sip(const SipOptions& options, Media& media) : impl_(std::make_unique<Impl>(options, media)) {}
-Sip::~Sip() { stop(); }
+Sip::~Sip() {
+    stop();
+}
 
 void Sip::start() {
     impl_->running = true;
     impl_->thread = std::thread([this] { impl_->run(); });
 }
 
-void Sip::hang_up(double calls_per_second) { impl_->bye_rate = calls_per_second; }
+void Sip::hang_up(double calls_per_second) {
+    impl_->bye_rate = calls_per_second;
+}
 
 SipCounts Sip::counts() const {
     return {impl_->answered, impl_->callee_legs, impl_->started, impl_->other_status,
-            impl_->failed,   impl_->ended,       impl_->byes,        impl_->retransmits};
+            impl_->failed,   impl_->ended,       impl_->byes,    impl_->retransmits};
 }
 
 void Sip::stop() {

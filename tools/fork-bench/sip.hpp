@@ -38,7 +38,7 @@ class Sip {
 public:
     Sip(const SipOptions& options, Media& media);
     ~Sip();
-    void start();  // the ramp: one INVITE every 1/calls_per_second
+    void start();                           // the ramp: one INVITE every 1/calls_per_second
     void hang_up(double calls_per_second);  // BYE every answered call
     SipCounts counts() const;
     void stop();

@@ -107,18 +107,26 @@ WsSink::WsSink() : impl_(std::make_unique<Impl>()) {
     impl_->thread = std::thread([this] { impl_->io.run(); });
 }
 
-WsSink::~WsSink() { stop(); }
+WsSink::~WsSink() {
+    stop();
+}
 
-std::uint16_t WsSink::port() const { return impl_->acceptor.local_endpoint().port(); }
+std::uint16_t WsSink::port() const {
+    return impl_->acceptor.local_endpoint().port();
+}
 
-void WsSink::measure(bool on) { impl_->measuring = on; }
+void WsSink::measure(bool on) {
+    impl_->measuring = on;
+}
 
 SinkCounts WsSink::counts() const {
     std::lock_guard lock(impl_->mutex);
     return impl_->totals;
 }
 
-const Histogram& WsSink::latency() const { return impl_->latency; }
+const Histogram& WsSink::latency() const {
+    return impl_->latency;
+}
 
 void WsSink::stop() {
     impl_->io.stop();

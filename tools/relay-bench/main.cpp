@@ -52,7 +52,8 @@ Args parse(int argc, char** argv) {
         } else if (arg == "--floor") {
             a.floor = true;
         } else {
-            std::cerr << "usage: relay-bench [--sessions N] [--seconds S] [--tap] [--port-min EVEN] [--tick-us US] [--floor]\n";
+            std::cerr
+                << "usage: relay-bench [--sessions N] [--seconds S] [--tap] [--port-min EVEN] [--tick-us US] [--floor]\n";
             std::exit(2);
         }
     }
@@ -142,7 +143,8 @@ std::uint64_t dropped(const RelayCounters& c, std::atomic<std::uint64_t> Directi
 int main(int argc, char** argv) {
     const Args args = parse(argc, argv);
     if (args.floor)
-        std::printf("kernel floor (one socket, recv + sendto): %.2f us/packet\n", relay_bench::kernel_floor_us(300'000));
+        std::printf("kernel floor (one socket, recv + sendto): %.2f us/packet\n",
+                    relay_bench::kernel_floor_us(300'000));
     RelayOptions options;
     options.bind_address = "127.0.0.1";
     options.port_min = static_cast<std::uint16_t>(args.port_min);
@@ -196,14 +198,12 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(percentile(r.latency_us, r.received, 0.50)),
                 static_cast<unsigned long long>(percentile(r.latency_us, r.received, 0.99)),
                 static_cast<unsigned long long>(percentile(r.latency_us, r.received, 0.999)));
-    std::printf("relay thread  cpu %.1f ms (%.1f%% of one core over the send window)  relayed %llu  %.0f packets/s  %.2f us/packet\n",
-                static_cast<double>(relay_cpu_ns) / 1e6,
-                100.0 * static_cast<double>(relay_cpu_ns) / (args.seconds * 1e9),
-                static_cast<unsigned long long>(packets), static_cast<double>(packets) / args.seconds,
-                per_packet_us);
+    std::printf(
+        "relay thread  cpu %.1f ms (%.1f%% of one core over the send window)  relayed %llu  %.0f packets/s  %.2f us/packet\n",
+        static_cast<double>(relay_cpu_ns) / 1e6, 100.0 * static_cast<double>(relay_cpu_ns) / (args.seconds * 1e9),
+        static_cast<unsigned long long>(packets), static_cast<double>(packets) / args.seconds, per_packet_us);
     std::printf("generator  sender %.1f ms  receiver %.1f ms  %.2f us/packet\n",
-                static_cast<double>(r.sender_cpu_ns) / 1e6, static_cast<double>(r.receiver_cpu_ns) / 1e6,
-                generator_us);
+                static_cast<double>(r.sender_cpu_ns) / 1e6, static_cast<double>(r.receiver_cpu_ns) / 1e6, generator_us);
     std::printf("relay drops  unexpected-source %llu  malformed %llu  no-destination %llu  send-error %llu\n",
                 static_cast<unsigned long long>(dropped(c, &DirectionCounters::dropped_unexpected_source)),
                 static_cast<unsigned long long>(dropped(c, &DirectionCounters::dropped_malformed)),

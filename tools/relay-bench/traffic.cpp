@@ -72,7 +72,7 @@ struct Side {
         auto& p = packets[call];
         p.fill(0xff);  // µ-law silence
         p[0] = 0x80;
-        p[1] = 0;  // PT 0 (PCMU)
+        p[1] = 0;                                                        // PT 0 (PCMU)
         put32(&p[8], static_cast<std::uint32_t>(call * 2 + direction));  // SSRC
         std::memcpy(&p[kHeader + 8], &call, 4);
         p[kHeader + 12] = direction;
@@ -216,8 +216,8 @@ void Traffic::receive_loop(std::size_t calls, TrafficResult& result) {
                 }
                 const int n = ::recvmmsg(fd, messages.data(), kReceiveBatch, MSG_DONTWAIT, nullptr);
                 if (n <= 0) break;
-                for (std::size_t i = 0; i < static_cast<std::size_t>(n); ++i) record(messages[i], buffers[i].data(),
-                                                                                      last_sequence, result);
+                for (std::size_t i = 0; i < static_cast<std::size_t>(n); ++i)
+                    record(messages[i], buffers[i].data(), last_sequence, result);
                 if (static_cast<unsigned>(n) < kReceiveBatch) break;
             }
         }

@@ -12,28 +12,28 @@
 namespace speech {
 
 class ChannelFiles {
- public:
-  ChannelFiles(const std::string& wav_path, const std::string& raw_path);
-  ~ChannelFiles();
-  ChannelFiles(const ChannelFiles&) = delete;
-  ChannelFiles& operator=(const ChannelFiles&) = delete;
+public:
+    ChannelFiles(const std::string& wav_path, const std::string& raw_path);
+    ~ChannelFiles();
+    ChannelFiles(const ChannelFiles&) = delete;
+    ChannelFiles& operator=(const ChannelFiles&) = delete;
 
-  bool ok() const { return wav_ && raw_; }
-  // Appends payload to .raw and decodes it into .wav at sample `at`; anything
-  // between the current end of the WAV and `at` becomes silence. An `at` before
-  // the end overwrites (overlapping frames).
-  void write(Codec codec, std::uint64_t at, const std::uint8_t* payload, std::size_t n);
-  // Writes the RIFF sizes and flushes both files; the WAV is complete after it.
-  void sync();
-  std::uint64_t wav_samples() const { return samples_; }
+    bool ok() const { return wav_ && raw_; }
+    // Appends payload to .raw and decodes it into .wav at sample `at`; anything
+    // between the current end of the WAV and `at` becomes silence. An `at` before
+    // the end overwrites (overlapping frames).
+    void write(Codec codec, std::uint64_t at, const std::uint8_t* payload, std::size_t n);
+    // Writes the RIFF sizes and flushes both files; the WAV is complete after it.
+    void sync();
+    std::uint64_t wav_samples() const { return samples_; }
 
- private:
-  void seek_sample(std::uint64_t at);
-  std::FILE* wav_ = nullptr;
-  std::FILE* raw_ = nullptr;
-  std::uint64_t samples_ = 0;  // samples in the WAV's data chunk
-  std::uint64_t cursor_ = 0;   // sample the WAV's file position is at
-  bool dirty_ = false;
+private:
+    void seek_sample(std::uint64_t at);
+    std::FILE* wav_ = nullptr;
+    std::FILE* raw_ = nullptr;
+    std::uint64_t samples_ = 0;  // samples in the WAV's data chunk
+    std::uint64_t cursor_ = 0;   // sample the WAV's file position is at
+    bool dirty_ = false;
 };
 
 }  // namespace speech

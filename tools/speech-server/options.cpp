@@ -12,150 +12,152 @@ namespace speech {
 namespace {
 
 struct Flag {
-  const char* name;
-  const char* arg;  // nullptr: the flag takes no value
-  const char* help;
-  std::function<void(Options&, std::string_view)> set;
+    const char* name;
+    const char* arg;  // nullptr: the flag takes no value
+    const char* help;
+    std::function<void(Options&, std::string_view)> set;
 };
 
 template <typename T>
 T number(std::string_view s, T lo, T hi) {
-  T v{};
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc{} || p != s.data() + s.size() || v < lo || v > hi)
-    throw std::invalid_argument("bad number '" + std::string(s) + "'");
-  return v;
+    T v{};
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc{} || p != s.data() + s.size() || v < lo || v > hi)
+        throw std::invalid_argument("bad number '" + std::string(s) + "'");
+    return v;
 }
 
-std::uint64_t count(std::string_view s) { return number<std::uint64_t>(s, 0, UINT64_MAX); }
+std::uint64_t count(std::string_view s) {
+    return number<std::uint64_t>(s, 0, UINT64_MAX);
+}
 
 std::string tls_version(std::string_view s) {
-  if (s != "1.2" && s != "1.3") throw std::invalid_argument("TLS version must be 1.2 or 1.3");
-  return std::string(s);
+    if (s != "1.2" && s != "1.3") throw std::invalid_argument("TLS version must be 1.2 or 1.3");
+    return std::string(s);
 }
 
 const std::vector<Flag>& flags() {
-  static const std::vector<Flag> table = {
-      {"--listen", "ADDR:PORT", "address to listen on (default 127.0.0.1:8000; port 0 picks one)",
-       [](Options& o, std::string_view v) {
-         auto colon = v.rfind(':');
-         if (colon == std::string_view::npos) throw std::invalid_argument("--listen needs ADDR:PORT");
-         o.listen_addr = std::string(v.substr(0, colon));
-         o.listen_port = number<std::uint16_t>(v.substr(colon + 1), 0, 65535);
-       }},
-      {"--out", "DIR", "output directory: events.jsonl, per-channel .wav/.raw, summary.json (default ./speech-out)",
-       [](Options& o, std::string_view v) { o.out_dir = v; }},
-      {"--cert", "FILE", "PEM certificate (chain): serve wss instead of ws (needs --key)",
-       [](Options& o, std::string_view v) { o.cert_file = v; }},
-      {"--key", "FILE", "PEM private key of --cert", [](Options& o, std::string_view v) { o.key_file = v; }},
-      {"--tls-min", "1.2|1.3", "lowest TLS version accepted (default 1.2)",
-       [](Options& o, std::string_view v) { o.tls_min = tls_version(v); }},
-      {"--tls-max", "1.2|1.3", "highest TLS version accepted (default 1.3)",
-       [](Options& o, std::string_view v) { o.tls_max = tls_version(v); }},
-      {"--ciphers", "LIST", "TLS 1.2 cipher list (OpenSSL names, ':'-separated)",
-       [](Options& o, std::string_view v) { o.ciphers = v; }},
-      {"--token", "T", "require 'Authorization: Bearer T' on the upgrade, else answer 401",
-       [](Options& o, std::string_view v) { o.token = std::string(v); }},
-      {"--rcvbuf", "BYTES", "SO_RCVBUF of accepted sockets (small values make a slow server fill up sooner)",
-       [](Options& o, std::string_view v) { o.rcvbuf = number<int>(v, 1, 1 << 30); }},
-      {"--refuse-upgrade", "STATUS", "answer every upgrade with this HTTP status (e.g. 401, 403, 500, 200)",
-       [](Options& o, std::string_view v) { o.refuse_upgrade = number<int>(v, 100, 599); }},
-      {"--garbage-response", nullptr, "answer the upgrade with bytes that are not HTTP, then close",
-       [](Options& o, std::string_view) { o.garbage_response = true; }},
-      {"--bad-accept", nullptr, "answer 101 with a wrong Sec-WebSocket-Accept",
-       [](Options& o, std::string_view) { o.bad_accept = true; }},
-      {"--no-subprotocol", nullptr, "accept the upgrade without echoing Sec-WebSocket-Protocol",
-       [](Options& o, std::string_view) { o.no_subprotocol = true; }},
-      {"--hang-upgrade", nullptr, "read the upgrade request and never answer it",
-       [](Options& o, std::string_view) { o.hang_upgrade = true; }},
-      {"--upgrade-delay", "MS", "wait this long before answering the upgrade",
-       [](Options& o, std::string_view v) { o.upgrade_delay_ms = number<int>(v, 0, 3600000); }},
-      {"--close-after-frames", "N", "send a close frame (--close-code, --close-reason) after N audio frames",
-       [](Options& o, std::string_view v) { o.close_after = count(v); }},
-      {"--close-code", "CODE", "close code for --close-after-frames (default 1000)",
-       [](Options& o, std::string_view v) { o.close_code = number<int>(v, 1000, 4999); }},
-      {"--close-reason", "TEXT", "close reason for --close-after-frames (default 'closed by server')",
-       [](Options& o, std::string_view v) { o.close_reason = v; }},
-      {"--reset-after-frames", "N", "after N audio frames reset the TCP connection (RST, no close frame)",
-       [](Options& o, std::string_view v) { o.reset_after = count(v); }},
-      {"--stop-reading-after-frames", "N", "after N audio frames stop reading the socket (slow consumer)",
-       [](Options& o, std::string_view v) { o.stop_reading_after = count(v); }},
-      {"--stop-channel-after-frames", "N",
-       "after N audio frames send {\"type\":\"STOP\",\"channel\":C,\"reason\":R} for the Nth frame's channel",
-       [](Options& o, std::string_view v) { o.stop_channel_after = number<std::uint64_t>(v, 1, UINT64_MAX); }},
-      {"--stop-reason", "TEXT", "reason of that STOP (default 'Stopped by server')",
-       [](Options& o, std::string_view v) { o.stop_reason = v; }},
-      {"--send-binary-after-frames", "N", "after N audio frames send a binary frame (0 = right after the upgrade)",
-       [](Options& o, std::string_view v) { o.send_binary_after = count(v); }},
-      {"--send-text-after-frames", "N", "after N audio frames send the text of --send-text (0 = after the upgrade)",
-       [](Options& o, std::string_view v) { o.send_text_after = count(v); }},
-      {"--send-text", "TEXT", "text frame for --send-text-after-frames (default {\"type\":\"HELLO\"})",
-       [](Options& o, std::string_view v) { o.send_text = v; }},
-      {"--fault-limit", "K", "upgrade and frame faults hit only the first K connections (default: all)",
-       [](Options& o, std::string_view v) { o.fault_limit = count(v); }},
-      {"--no-frame-events", nullptr, "do not write one events.jsonl line per audio frame (benchmarks)",
-       [](Options& o, std::string_view) { o.frame_events = false; }},
-      {"--max-gap", "SECONDS", "position steps longer than this are violations, not silence (default 3600)",
-       [](Options& o, std::string_view v) { o.max_gap_seconds = number<std::uint32_t>(v, 1, 86400 * 7); }},
-      {"--summary", nullptr, "print summary.json to stdout on exit",
-       [](Options& o, std::string_view) { o.summary = true; }},
-      {"--quiet", nullptr, "do not echo connections and violations to stderr",
-       [](Options& o, std::string_view) { o.quiet = true; }},
-  };
-  return table;
+    static const std::vector<Flag> table = {
+        {"--listen", "ADDR:PORT", "address to listen on (default 127.0.0.1:8000; port 0 picks one)",
+         [](Options& o, std::string_view v) {
+             auto colon = v.rfind(':');
+             if (colon == std::string_view::npos) throw std::invalid_argument("--listen needs ADDR:PORT");
+             o.listen_addr = std::string(v.substr(0, colon));
+             o.listen_port = number<std::uint16_t>(v.substr(colon + 1), 0, 65535);
+         }},
+        {"--out", "DIR", "output directory: events.jsonl, per-channel .wav/.raw, summary.json (default ./speech-out)",
+         [](Options& o, std::string_view v) { o.out_dir = v; }},
+        {"--cert", "FILE", "PEM certificate (chain): serve wss instead of ws (needs --key)",
+         [](Options& o, std::string_view v) { o.cert_file = v; }},
+        {"--key", "FILE", "PEM private key of --cert", [](Options& o, std::string_view v) { o.key_file = v; }},
+        {"--tls-min", "1.2|1.3", "lowest TLS version accepted (default 1.2)",
+         [](Options& o, std::string_view v) { o.tls_min = tls_version(v); }},
+        {"--tls-max", "1.2|1.3", "highest TLS version accepted (default 1.3)",
+         [](Options& o, std::string_view v) { o.tls_max = tls_version(v); }},
+        {"--ciphers", "LIST", "TLS 1.2 cipher list (OpenSSL names, ':'-separated)",
+         [](Options& o, std::string_view v) { o.ciphers = v; }},
+        {"--token", "T", "require 'Authorization: Bearer T' on the upgrade, else answer 401",
+         [](Options& o, std::string_view v) { o.token = std::string(v); }},
+        {"--rcvbuf", "BYTES", "SO_RCVBUF of accepted sockets (small values make a slow server fill up sooner)",
+         [](Options& o, std::string_view v) { o.rcvbuf = number<int>(v, 1, 1 << 30); }},
+        {"--refuse-upgrade", "STATUS", "answer every upgrade with this HTTP status (e.g. 401, 403, 500, 200)",
+         [](Options& o, std::string_view v) { o.refuse_upgrade = number<int>(v, 100, 599); }},
+        {"--garbage-response", nullptr, "answer the upgrade with bytes that are not HTTP, then close",
+         [](Options& o, std::string_view) { o.garbage_response = true; }},
+        {"--bad-accept", nullptr, "answer 101 with a wrong Sec-WebSocket-Accept",
+         [](Options& o, std::string_view) { o.bad_accept = true; }},
+        {"--no-subprotocol", nullptr, "accept the upgrade without echoing Sec-WebSocket-Protocol",
+         [](Options& o, std::string_view) { o.no_subprotocol = true; }},
+        {"--hang-upgrade", nullptr, "read the upgrade request and never answer it",
+         [](Options& o, std::string_view) { o.hang_upgrade = true; }},
+        {"--upgrade-delay", "MS", "wait this long before answering the upgrade",
+         [](Options& o, std::string_view v) { o.upgrade_delay_ms = number<int>(v, 0, 3600000); }},
+        {"--close-after-frames", "N", "send a close frame (--close-code, --close-reason) after N audio frames",
+         [](Options& o, std::string_view v) { o.close_after = count(v); }},
+        {"--close-code", "CODE", "close code for --close-after-frames (default 1000)",
+         [](Options& o, std::string_view v) { o.close_code = number<int>(v, 1000, 4999); }},
+        {"--close-reason", "TEXT", "close reason for --close-after-frames (default 'closed by server')",
+         [](Options& o, std::string_view v) { o.close_reason = v; }},
+        {"--reset-after-frames", "N", "after N audio frames reset the TCP connection (RST, no close frame)",
+         [](Options& o, std::string_view v) { o.reset_after = count(v); }},
+        {"--stop-reading-after-frames", "N", "after N audio frames stop reading the socket (slow consumer)",
+         [](Options& o, std::string_view v) { o.stop_reading_after = count(v); }},
+        {"--stop-channel-after-frames", "N",
+         "after N audio frames send {\"type\":\"STOP\",\"channel\":C,\"reason\":R} for the Nth frame's channel",
+         [](Options& o, std::string_view v) { o.stop_channel_after = number<std::uint64_t>(v, 1, UINT64_MAX); }},
+        {"--stop-reason", "TEXT", "reason of that STOP (default 'Stopped by server')",
+         [](Options& o, std::string_view v) { o.stop_reason = v; }},
+        {"--send-binary-after-frames", "N", "after N audio frames send a binary frame (0 = right after the upgrade)",
+         [](Options& o, std::string_view v) { o.send_binary_after = count(v); }},
+        {"--send-text-after-frames", "N", "after N audio frames send the text of --send-text (0 = after the upgrade)",
+         [](Options& o, std::string_view v) { o.send_text_after = count(v); }},
+        {"--send-text", "TEXT", "text frame for --send-text-after-frames (default {\"type\":\"HELLO\"})",
+         [](Options& o, std::string_view v) { o.send_text = v; }},
+        {"--fault-limit", "K", "upgrade and frame faults hit only the first K connections (default: all)",
+         [](Options& o, std::string_view v) { o.fault_limit = count(v); }},
+        {"--no-frame-events", nullptr, "do not write one events.jsonl line per audio frame (benchmarks)",
+         [](Options& o, std::string_view) { o.frame_events = false; }},
+        {"--max-gap", "SECONDS", "position steps longer than this are violations, not silence (default 3600)",
+         [](Options& o, std::string_view v) { o.max_gap_seconds = number<std::uint32_t>(v, 1, 86400 * 7); }},
+        {"--summary", nullptr, "print summary.json to stdout on exit",
+         [](Options& o, std::string_view) { o.summary = true; }},
+        {"--quiet", nullptr, "do not echo connections and violations to stderr",
+         [](Options& o, std::string_view) { o.quiet = true; }},
+    };
+    return table;
 }
 
 [[noreturn]] void usage(int code) {
-  std::FILE* f = code == 0 ? stdout : stderr;
-  std::fprintf(f,
-               "usage: speech-server [options]\n"
-               "Reference voxfork.v1 speech server: records and checks what a client sends.\n\n");
-  for (const auto& flag : flags()) {
-    std::string left = std::string(flag.name) + (flag.arg ? std::string(" ") + flag.arg : "");
-    std::fprintf(f, "  %-32s %s\n", left.c_str(), flag.help);
-  }
-  std::fprintf(f, "  %-32s %s\n", "--help", "this text");
-  std::exit(code);
+    std::FILE* f = code == 0 ? stdout : stderr;
+    std::fprintf(f,
+                 "usage: speech-server [options]\n"
+                 "Reference voxfork.v1 speech server: records and checks what a client sends.\n\n");
+    for (const auto& flag : flags()) {
+        std::string left = std::string(flag.name) + (flag.arg ? std::string(" ") + flag.arg : "");
+        std::fprintf(f, "  %-32s %s\n", left.c_str(), flag.help);
+    }
+    std::fprintf(f, "  %-32s %s\n", "--help", "this text");
+    std::exit(code);
 }
 
 }  // namespace
 
 Options parse_options(int argc, char** argv) {
-  Options o;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    if (arg == "--help" || arg == "-h") usage(0);
-    const Flag* found = nullptr;
-    for (const auto& flag : flags())
-      if (arg == flag.name) found = &flag;
-    if (!found) {
-      std::fprintf(stderr, "speech-server: unknown option %s\n", argv[i]);
-      usage(2);
+    Options o;
+    for (int i = 1; i < argc; ++i) {
+        std::string_view arg = argv[i];
+        if (arg == "--help" || arg == "-h") usage(0);
+        const Flag* found = nullptr;
+        for (const auto& flag : flags())
+            if (arg == flag.name) found = &flag;
+        if (!found) {
+            std::fprintf(stderr, "speech-server: unknown option %s\n", argv[i]);
+            usage(2);
+        }
+        std::string_view value;
+        if (found->arg) {
+            if (i + 1 >= argc) {
+                std::fprintf(stderr, "speech-server: %s needs %s\n", found->name, found->arg);
+                std::exit(2);
+            }
+            value = argv[++i];
+        }
+        try {
+            found->set(o, value);
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "speech-server: %s: %s\n", found->name, e.what());
+            std::exit(2);
+        }
     }
-    std::string_view value;
-    if (found->arg) {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "speech-server: %s needs %s\n", found->name, found->arg);
+    if (o.cert_file.empty() != o.key_file.empty()) {
+        std::fprintf(stderr, "speech-server: --cert and --key go together\n");
         std::exit(2);
-      }
-      value = argv[++i];
     }
-    try {
-      found->set(o, value);
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "speech-server: %s: %s\n", found->name, e.what());
-      std::exit(2);
+    if (o.tls_min > o.tls_max) {
+        std::fprintf(stderr, "speech-server: --tls-min is above --tls-max\n");
+        std::exit(2);
     }
-  }
-  if (o.cert_file.empty() != o.key_file.empty()) {
-    std::fprintf(stderr, "speech-server: --cert and --key go together\n");
-    std::exit(2);
-  }
-  if (o.tls_min > o.tls_max) {
-    std::fprintf(stderr, "speech-server: --tls-min is above --tls-max\n");
-    std::exit(2);
-  }
-  return o;
+    return o;
 }
 
 }  // namespace speech

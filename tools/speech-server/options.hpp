@@ -13,46 +13,46 @@ namespace speech {
 using FrameCount = std::optional<std::uint64_t>;
 
 struct Options {
-  std::string listen_addr = "127.0.0.1";
-  std::uint16_t listen_port = 8000;
-  std::string out_dir = "speech-out";
+    std::string listen_addr = "127.0.0.1";
+    std::uint16_t listen_port = 8000;
+    std::string out_dir = "speech-out";
 
-  // TLS (wss) when both are set.
-  std::string cert_file;
-  std::string key_file;
-  std::string tls_min = "1.2";
-  std::string tls_max = "1.3";
-  std::string ciphers;  // TLS 1.2 cipher list, OpenSSL names
+    // TLS (wss) when both are set.
+    std::string cert_file;
+    std::string key_file;
+    std::string tls_min = "1.2";
+    std::string tls_max = "1.3";
+    std::string ciphers;  // TLS 1.2 cipher list, OpenSSL names
 
-  std::optional<std::string> token;  // required `Authorization: Bearer` value
-  int rcvbuf = 0;                     // SO_RCVBUF for accepted sockets, 0 = default
+    std::optional<std::string> token;  // required `Authorization: Bearer` value
+    int rcvbuf = 0;                    // SO_RCVBUF for accepted sockets, 0 = default
 
-  // Faults on the upgrade.
-  int refuse_upgrade = 0;  // HTTP status, 0 = off
-  bool garbage_response = false;
-  bool bad_accept = false;
-  bool no_subprotocol = false;
-  bool hang_upgrade = false;
-  int upgrade_delay_ms = 0;
+    // Faults on the upgrade.
+    int refuse_upgrade = 0;  // HTTP status, 0 = off
+    bool garbage_response = false;
+    bool bad_accept = false;
+    bool no_subprotocol = false;
+    bool hang_upgrade = false;
+    int upgrade_delay_ms = 0;
 
-  // Faults after N audio frames on a connection.
-  FrameCount close_after;
-  int close_code = 1000;
-  std::string close_reason = "closed by server";
-  FrameCount reset_after;
-  FrameCount stop_reading_after;
-  FrameCount stop_channel_after;
-  std::string stop_reason = "Stopped by server";
-  FrameCount send_binary_after;
-  FrameCount send_text_after;
-  std::string send_text = R"({"type":"HELLO"})";
-  std::optional<std::uint64_t> fault_limit;  // faults fire on at most this many connections
+    // Faults after N audio frames on a connection.
+    FrameCount close_after;
+    int close_code = 1000;
+    std::string close_reason = "closed by server";
+    FrameCount reset_after;
+    FrameCount stop_reading_after;
+    FrameCount stop_channel_after;
+    std::string stop_reason = "Stopped by server";
+    FrameCount send_binary_after;
+    FrameCount send_text_after;
+    std::string send_text = R"({"type":"HELLO"})";
+    std::optional<std::uint64_t> fault_limit;  // faults fire on at most this many connections
 
-  // Output.
-  bool frame_events = true;  // one events.jsonl line per audio frame
-  bool summary = false;      // print summary.json to stdout on exit
-  bool quiet = false;        // no echo of events to stderr
-  std::uint32_t max_gap_seconds = 3600;
+    // Output.
+    bool frame_events = true;  // one events.jsonl line per audio frame
+    bool summary = false;      // print summary.json to stdout on exit
+    bool quiet = false;        // no echo of events to stderr
+    std::uint32_t max_gap_seconds = 3600;
 };
 
 // Parses argv; on --help prints usage and exits 0, on an error prints it and exits 2.

@@ -68,24 +68,42 @@ Options parse_args(int argc, char** argv) {
             if (i + 1 >= argc) usage(("missing value for " + a).c_str());
             return argv[++i];
         };
-        if (a == "--config") o.config_path = value();
-        else if (a == "--host") o.key.host = value();
-        else if (a == "--port") o.key.port = static_cast<std::uint16_t>(std::stoi(value()));
-        else if (a == "--secure") o.key.secure = true;
-        else if (a == "--path") o.key.path = value();
-        else if (a == "--token") o.key.token = value();
-        else if (a == "--profile") o.key.profile_tag = static_cast<std::uint32_t>(std::stoul(value()));
-        else if (a == "--calls") o.calls = std::stoi(value());
-        else if (a == "--frames") o.frames = std::stoi(value());
-        else if (a == "--interval-ms") o.interval_ms = std::stoi(value());
-        else if (a == "--keep") o.keep = true;
-        else if (a == "--linger-ms") o.linger_ms = std::stoi(value());
-        else if (a == "--interactive") o.interactive = true;
-        else if (a == "--time-scale") o.time_scale = std::stod(value());
-        else if (a == "--show") o.shows.push_back(value());
-        else if (a == "--log-level") o.log_level = value();
-        else if (a == "--stamps") o.stamps = true;
-        else usage(("unknown argument " + a).c_str());
+        if (a == "--config")
+            o.config_path = value();
+        else if (a == "--host")
+            o.key.host = value();
+        else if (a == "--port")
+            o.key.port = static_cast<std::uint16_t>(std::stoi(value()));
+        else if (a == "--secure")
+            o.key.secure = true;
+        else if (a == "--path")
+            o.key.path = value();
+        else if (a == "--token")
+            o.key.token = value();
+        else if (a == "--profile")
+            o.key.profile_tag = static_cast<std::uint32_t>(std::stoul(value()));
+        else if (a == "--calls")
+            o.calls = std::stoi(value());
+        else if (a == "--frames")
+            o.frames = std::stoi(value());
+        else if (a == "--interval-ms")
+            o.interval_ms = std::stoi(value());
+        else if (a == "--keep")
+            o.keep = true;
+        else if (a == "--linger-ms")
+            o.linger_ms = std::stoi(value());
+        else if (a == "--interactive")
+            o.interactive = true;
+        else if (a == "--time-scale")
+            o.time_scale = std::stod(value());
+        else if (a == "--show")
+            o.shows.push_back(value());
+        else if (a == "--log-level")
+            o.log_level = value();
+        else if (a == "--stamps")
+            o.stamps = true;
+        else
+            usage(("unknown argument " + a).c_str());
     }
     if (o.key.host.empty() || o.key.port == 0) usage("--host and --port are required");
     return o;
@@ -104,9 +122,8 @@ public:
     void start() {
         for (int i = 0; i < opt_.calls; ++i) {
             voxfork::ws::CallLabel label{static_cast<std::uint64_t>(100 + i), static_cast<std::uint64_t>(i + 1)};
-            const auto handle = pool_->attach(opt_.key, label, [this, i](const voxfork::ws::AttachResult& r) {
-                on_attached(i, r);
-            });
+            const auto handle =
+                pool_->attach(opt_.key, label, [this, i](const voxfork::ws::AttachResult& r) { on_attached(i, r); });
             index_[handle] = i;
         }
     }
@@ -133,9 +150,14 @@ private:
             j["callee"] = r.callee_channel;
             live_[r.call] = {r};
             for (auto [ch, leg] : {std::pair{r.caller_channel, "caller"}, std::pair{r.callee_channel, "callee"}}) {
-                pool_->send_control(r.call, {{"type", "START"}, {"channel", ch}, {"call-guid", "PROBE" + std::to_string(i)},
-                                             {"call-id", "probe-" + std::to_string(i)}, {"leg", leg},
-                                             {"codec", "PCMU"}, {"rate", 8000}, {"metadata", json::object()}});
+                pool_->send_control(r.call, {{"type", "START"},
+                                             {"channel", ch},
+                                             {"call-guid", "PROBE" + std::to_string(i)},
+                                             {"call-id", "probe-" + std::to_string(i)},
+                                             {"leg", leg},
+                                             {"codec", "PCMU"},
+                                             {"rate", 8000},
+                                             {"metadata", json::object()}});
             }
             pool_->fork_started();
         } else {
@@ -159,7 +181,8 @@ private:
                 std::memset(payload, 0xff - (f & 0x7f), sizeof payload);
                 // Unix time in µs, comparable with the speech server's event times.
                 stamps_[static_cast<std::size_t>(f)] = std::chrono::duration_cast<std::chrono::microseconds>(
-                    std::chrono::system_clock::now().time_since_epoch()).count();
+                                                           std::chrono::system_clock::now().time_since_epoch())
+                                                           .count();
                 for (const auto& c : calls) {
                     for (auto ch : {c.caller_channel, c.callee_channel}) {
                         const auto seq = static_cast<std::uint32_t>(f);
@@ -183,8 +206,12 @@ private:
             const auto& r = l.result;
             for (auto ch : {r.caller_channel, r.callee_channel}) {
                 const auto c = pool_->channel_counters(ch);
-                emit({{"event", "channel"}, {"call", index_[h]}, {"channel", ch}, {"frames_sent", c.frames_sent},
-                      {"bytes_sent", c.bytes_sent}, {"frames_dropped", c.frames_dropped}});
+                emit({{"event", "channel"},
+                      {"call", index_[h]},
+                      {"channel", ch},
+                      {"frames_sent", c.frames_sent},
+                      {"bytes_sent", c.bytes_sent},
+                      {"frames_dropped", c.frames_dropped}});
             }
         }
         if (!opt_.keep) {
@@ -217,7 +244,8 @@ private:
     }
 
     void run_command(const std::string& line) {
-        if (line == "stats") return emit({{"event", "stats"}, {"text", voxfork::ws::format_statistics(pool_->statistics())}});
+        if (line == "stats")
+            return emit({{"event", "stats"}, {"text", voxfork::ws::format_statistics(pool_->statistics())}});
         const auto r = registry_.execute(line);
         emit({{"event", "command"}, {"command", line}, {"ok", r.ok}, {"text", r.text}});
     }
@@ -259,8 +287,8 @@ int main(int argc, char** argv) {
         config = std::make_shared<voxfork::config::Config>(*parsed.config);
     }
     // The log goes to stderr; stdout carries only the JSON lines.
-    voxfork::ops::setup_logging("ws-probe", options.log_level == "debug" ? voxfork::config::LogLevel::debug
-                                                                         : voxfork::config::LogLevel::info);
+    voxfork::ops::setup_logging(
+        "ws-probe", options.log_level == "debug" ? voxfork::config::LogLevel::debug : voxfork::config::LogLevel::info);
     asio::io_context io;
     // The media and stdin threads post to it: it must not run out of work
     // while they do; the probe stops it when it is done.

@@ -30,7 +30,8 @@ TEST(ConfigDefaults, EmptyFileGivesTheDefaultsOfConfigMd) {
 }
 
 TEST(ConfigDefaults, NewBlocksStartWithTheirDefaults) {
-    const Config c = ok("media profile stream-service 5\nmedia class 6\ndial-peer voice 7 voip\ncrypto pki trustpoint t\n");
+    const Config c =
+        ok("media profile stream-service 5\nmedia class 6\ndial-peer voice 7 voip\ncrypto pki trustpoint t\n");
     const auto& p = c.stream_service_profiles.at(5);
     EXPECT_EQ(p.tag, 5u);
     EXPECT_EQ(p.calls_threshold, 3);
@@ -49,14 +50,14 @@ TEST(ConfigDefaults, NewBlocksStartWithTheirDefaults) {
 }
 
 TEST(GlobalCommands, SetTheirValues) {
-    const Config c = ok(
-        "hostname sbc-lab\n"
-        "ip host asr.lab.example 127.0.0.9\n"
-        "ip name-server 127.0.0.1 127.0.0.2:5353\n"
-        "ip name-server 127.0.0.3 127.0.0.1\n"  // appends; the repeated server is dropped
-        "license usage interval 86400\n"
-        "control-socket /tmp/x.sock\n"
-        "logging level debug\n");
+    const Config c =
+        ok("hostname sbc-lab\n"
+           "ip host asr.lab.example 127.0.0.9\n"
+           "ip name-server 127.0.0.1 127.0.0.2:5353\n"
+           "ip name-server 127.0.0.3 127.0.0.1\n"  // appends; the repeated server is dropped
+           "license usage interval 86400\n"
+           "control-socket /tmp/x.sock\n"
+           "logging level debug\n");
     EXPECT_EQ(c.hostname, "sbc-lab");
     EXPECT_EQ(c.ip_hosts.at("asr.lab.example"), 0x7f000009u);
     ASSERT_EQ(c.name_servers.size(), 3u);
@@ -69,24 +70,25 @@ TEST(GlobalCommands, SetTheirValues) {
 }
 
 TEST(GlobalCommands, LastOfARepeatedCommandWins) {
-    const Config c = ok("hostname a\nhostname b\nlogging level error\nlogging level warning\nip host h 127.0.0.1\nip host h 127.0.0.2\n");
+    const Config c = ok(
+        "hostname a\nhostname b\nlogging level error\nlogging level warning\nip host h 127.0.0.1\nip host h 127.0.0.2\n");
     EXPECT_EQ(c.hostname, "b");
     EXPECT_EQ(c.logging_level, LogLevel::warning);
     EXPECT_EQ(c.ip_hosts.at("h"), 0x7f000002u);
 }
 
 TEST(VoipCommands, SetTheirValues) {
-    const Config c = ok(
-        "voice service voip\n"
-        " rtp-port range 20000 29998\n"
-        " ip address trusted list\n"
-        "  ipv4 127.0.0.0 255.0.0.0\n"
-        "  ipv4 127.0.0.1\n"
-        "  ipv4 127.0.0.1\n"
-        " sip\n"
-        "  bind control source-address 127.0.0.2\n"
-        "  bind media source-address 127.0.0.3\n"
-        "  listen-port non-secure 5070\n");
+    const Config c =
+        ok("voice service voip\n"
+           " rtp-port range 20000 29998\n"
+           " ip address trusted list\n"
+           "  ipv4 127.0.0.0 255.0.0.0\n"
+           "  ipv4 127.0.0.1\n"
+           "  ipv4 127.0.0.1\n"
+           " sip\n"
+           "  bind control source-address 127.0.0.2\n"
+           "  bind media source-address 127.0.0.3\n"
+           "  listen-port non-secure 5070\n");
     EXPECT_EQ(c.voip.rtp_port_min, 20000);
     EXPECT_EQ(c.voip.rtp_port_max, 29998);
     EXPECT_THAT(c.voip.trusted, ElementsAre(Ipv4Net{0x7f000000u, 0xff000000u}, Ipv4Net{0x7f000001u, 0xffffffffu}));
@@ -111,15 +113,15 @@ TEST(VoipCommands, RangeLimitsAreInclusive) {
 }
 
 TEST(ProfileCommands, SetTheirValues) {
-    const Config c = ok(
-        "media profile stream-service 99\n"
-        " description lab speech server ! with a bang\n"
-        " connection calls-threshold 20\n"
-        " connection idle-timeout 1440\n"
-        " secure-ciphersuite ecdhe-rsa-aes-gcm-sha2 aes-128-cbc-sha ecdhe-rsa-aes-gcm-sha2\n"
-        " tls-version 1.2 1.3\n"
-        " proxy host proxy.lab.example port 3128\n"
-        " source-ip 127.0.0.1\n");
+    const Config c =
+        ok("media profile stream-service 99\n"
+           " description lab speech server ! with a bang\n"
+           " connection calls-threshold 20\n"
+           " connection idle-timeout 1440\n"
+           " secure-ciphersuite ecdhe-rsa-aes-gcm-sha2 aes-128-cbc-sha ecdhe-rsa-aes-gcm-sha2\n"
+           " tls-version 1.2 1.3\n"
+           " proxy host proxy.lab.example port 3128\n"
+           " source-ip 127.0.0.1\n");
     const auto& p = c.stream_service_profiles.at(99);
     EXPECT_EQ(p.description, "lab speech server ! with a bang");
     EXPECT_EQ(p.calls_threshold, 20);
@@ -131,13 +133,13 @@ TEST(ProfileCommands, SetTheirValues) {
 }
 
 TEST(ProfileCommands, ProxyIpTlsOnlyTwelveAndCiphersuiteReplacement) {
-    const Config c = ok(
-        "media profile stream-service 1\n"
-        " tls-version 1.2 1.3\n"
-        " tls-version 1.2\n"
-        " secure-ciphersuite rsa-aes-cbc-sha2\n"
-        " secure-ciphersuite dhe-rsa-aes-cbc-sha2 ecdhe-ecdsa-aes-gcm-sha2 ecdhe-rsa-aes-cbc-sha2\n"
-        " proxy ip 127.0.0.1 port 1\n");
+    const Config c =
+        ok("media profile stream-service 1\n"
+           " tls-version 1.2 1.3\n"
+           " tls-version 1.2\n"
+           " secure-ciphersuite rsa-aes-cbc-sha2\n"
+           " secure-ciphersuite dhe-rsa-aes-cbc-sha2 ecdhe-ecdsa-aes-gcm-sha2 ecdhe-rsa-aes-cbc-sha2\n"
+           " proxy ip 127.0.0.1 port 1\n");
     const auto& p = c.stream_service_profiles.at(1);
     EXPECT_FALSE(p.allow_tls13);
     EXPECT_THAT(p.ciphersuites, ElementsAre(CipherSuite::dhe_rsa_aes_cbc_sha2, CipherSuite::ecdhe_ecdsa_aes_gcm_sha2,
@@ -148,25 +150,27 @@ TEST(ProfileCommands, ProxyIpTlsOnlyTwelveAndCiphersuiteReplacement) {
 TEST(ProfileCommands, DescriptionLimitCountsCharactersNotBytes) {
     std::string accents;
     for (int i = 0; i < 64; ++i) accents += "\xc3\xa9";  // é, two bytes each
-    EXPECT_EQ(ok("media profile stream-service 1\n description " + accents + "\n").stream_service_profiles.at(1).description, accents);
+    EXPECT_EQ(
+        ok("media profile stream-service 1\n description " + accents + "\n").stream_service_profiles.at(1).description,
+        accents);
     EXPECT_THAT(errors("media profile stream-service 1\n description " + accents + "x\n"),
                 ElementsAre("2: TEXT for \"description\" is too long (65 characters, at most 64)"));
 }
 
 TEST(ClassAndTrustpointCommands, SetTheirValues) {
-    const Config c = ok(
-        "media profile stream-service 99\n"
-        "media class 9\n"
-        " stream-service profile 99\n"
-        "crypto pki trustpoint ECDSA-DM\n"
-        " enrollment terminal pem\n"
-        " serial-number\n"
-        " subject-name cn=MYSUB, o=Lab\n"
-        " revocation-check none\n"
-        " ca-file /etc/voxfork/ca.pem ! PEM\n"
-        "crypto pki trustpoint plain\n"
-        " enrollment terminal\n"
-        "http client secure-trustpoint ECDSA-DM\n");
+    const Config c =
+        ok("media profile stream-service 99\n"
+           "media class 9\n"
+           " stream-service profile 99\n"
+           "crypto pki trustpoint ECDSA-DM\n"
+           " enrollment terminal pem\n"
+           " serial-number\n"
+           " subject-name cn=MYSUB, o=Lab\n"
+           " revocation-check none\n"
+           " ca-file /etc/voxfork/ca.pem ! PEM\n"
+           "crypto pki trustpoint plain\n"
+           " enrollment terminal\n"
+           "http client secure-trustpoint ECDSA-DM\n");
     EXPECT_EQ(c.media_classes.at(9).stream_service_profile, 99u);
     const auto& t = c.trustpoints.at("ECDSA-DM");
     EXPECT_TRUE(t.enrollment_terminal);
@@ -182,24 +186,24 @@ TEST(ClassAndTrustpointCommands, SetTheirValues) {
 }
 
 TEST(DialPeerCommands, SetTheirValues) {
-    const Config c = ok(
-        "media profile stream-service 99\n"
-        "media class 9\n"
-        " stream-service profile 99\n"
-        "dial-peer voice 901 voip\n"
-        " description to the lab peer\n"
-        " destination-pattern 6777\n"
-        " session protocol sipv2\n"
-        " session target ipv4:127.0.0.1:7052\n"
-        " session transport tcp\n"
-        " incoming called-number 1[2-4].T\n"
-        " media-class 9\n"
-        " codec g711alaw\n"
-        " dtmf-relay rtp-nte\n"
-        " shutdown\n"
-        "dial-peer voice 2147483647 voip\n"
-        " session target dns:sip.lab.example\n"
-        " codec opus\n");
+    const Config c =
+        ok("media profile stream-service 99\n"
+           "media class 9\n"
+           " stream-service profile 99\n"
+           "dial-peer voice 901 voip\n"
+           " description to the lab peer\n"
+           " destination-pattern 6777\n"
+           " session protocol sipv2\n"
+           " session target ipv4:127.0.0.1:7052\n"
+           " session transport tcp\n"
+           " incoming called-number 1[2-4].T\n"
+           " media-class 9\n"
+           " codec g711alaw\n"
+           " dtmf-relay rtp-nte\n"
+           " shutdown\n"
+           "dial-peer voice 2147483647 voip\n"
+           " session target dns:sip.lab.example\n"
+           " codec opus\n");
     const auto& d = c.dial_peers.at(901);
     EXPECT_EQ(d.description, "to the lab peer");
     EXPECT_EQ(d.destination_pattern, "6777");
@@ -233,17 +237,17 @@ TEST(BlockCommands, OpeningABlockAgainEditsIt) {
 }
 
 TEST(NoForms, RestoreDefaultsAndRemoveEntries) {
-    const Config c = ok(
-        "hostname x\nno hostname\n"
-        "logging level debug\nno logging level debug\n"
-        "license usage interval 10\nno license usage interval\n"
-        "control-socket /tmp/s\nno control-socket\n"
-        "ip host a 127.0.0.1\nip host b 127.0.0.2\nno ip host a\n"
-        "ip name-server 127.0.0.1 127.0.0.2:54\nno ip name-server 127.0.0.2:54\n"
-        "voice service voip\n"
-        " rtp-port range 2000 3000\n no rtp-port range 2000 3000\n"
-        " ip address trusted list\n  ipv4 127.0.0.1\n  ipv4 127.0.0.2\n  no ipv4 127.0.0.1\n"
-        " sip\n  listen-port non-secure 9\n  bind media source-address 127.0.0.4\n  no bind media source-address\n");
+    const Config c =
+        ok("hostname x\nno hostname\n"
+           "logging level debug\nno logging level debug\n"
+           "license usage interval 10\nno license usage interval\n"
+           "control-socket /tmp/s\nno control-socket\n"
+           "ip host a 127.0.0.1\nip host b 127.0.0.2\nno ip host a\n"
+           "ip name-server 127.0.0.1 127.0.0.2:54\nno ip name-server 127.0.0.2:54\n"
+           "voice service voip\n"
+           " rtp-port range 2000 3000\n no rtp-port range 2000 3000\n"
+           " ip address trusted list\n  ipv4 127.0.0.1\n  ipv4 127.0.0.2\n  no ipv4 127.0.0.1\n"
+           " sip\n  listen-port non-secure 9\n  bind media source-address 127.0.0.4\n  no bind media source-address\n");
     Config expected;
     expected.ip_hosts["b"] = 0x7f000002u;
     expected.name_servers = {NameServer{0x7f000001u, 53}};
@@ -253,18 +257,18 @@ TEST(NoForms, RestoreDefaultsAndRemoveEntries) {
 }
 
 TEST(NoForms, RemoveWholeBlocksAndSubModes) {
-    const Config c = ok(
-        "voice service voip\n rtp-port range 2000 3000\n sip\n  listen-port non-secure 9\n"
-        " ip address trusted list\n  ipv4 127.0.0.1\n"
-        "voice service voip\n no sip\n no ip address trusted list\n"
-        "media profile stream-service 1\nno media profile stream-service 1\n"
-        "media class 1\nno media class 1\n"
-        "crypto pki trustpoint t\nno crypto pki trustpoint t\n"
-        "http client secure-trustpoint t\nno http client secure-trustpoint\n"
-        "dial-peer voice 900 voip\nno dial-peer voice 900 voip\n"
-        "dial-peer voice 901 voip\nno dial-peer voice 901\n"
-        "no dial-peer voice 902 voip\n"  // removing what is not there is not an error
-        "ip name-server 127.0.0.1\nno ip name-server\n");
+    const Config c =
+        ok("voice service voip\n rtp-port range 2000 3000\n sip\n  listen-port non-secure 9\n"
+           " ip address trusted list\n  ipv4 127.0.0.1\n"
+           "voice service voip\n no sip\n no ip address trusted list\n"
+           "media profile stream-service 1\nno media profile stream-service 1\n"
+           "media class 1\nno media class 1\n"
+           "crypto pki trustpoint t\nno crypto pki trustpoint t\n"
+           "http client secure-trustpoint t\nno http client secure-trustpoint\n"
+           "dial-peer voice 900 voip\nno dial-peer voice 900 voip\n"
+           "dial-peer voice 901 voip\nno dial-peer voice 901\n"
+           "no dial-peer voice 902 voip\n"  // removing what is not there is not an error
+           "ip name-server 127.0.0.1\nno ip name-server\n");
     Config expected;
     expected.voip.rtp_port_min = 2000;
     expected.voip.rtp_port_max = 3000;
@@ -337,29 +341,34 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"license usage interval 9\n", "value 9 out of range 10-86400 for \"license usage interval\""},
         BadCase{"license usage interval 86401\n", "value 86401 out of range 10-86400"},
         BadCase{"license usage interval 99999999999999999999999\n", "value 99999999999999999999999 out of range"},
-        BadCase{"license usage interval -5\n", "invalid SECONDS \"-5\" for \"license usage interval\" (expected a number 10-86400)"},
+        BadCase{"license usage interval -5\n",
+                "invalid SECONDS \"-5\" for \"license usage interval\" (expected a number 10-86400)"},
         BadCase{"control-socket\n", "missing PATH for \"control-socket\""},
-        BadCase{"logging level verbose\n", "unknown level \"verbose\" for \"logging level\" (expected debug, info, warning or error)"},
-        BadCase{"foo bar\n", "unknown command \"foo bar\""},
-        BadCase{"no\n", "incomplete command \"no\""},
+        BadCase{"logging level verbose\n",
+                "unknown level \"verbose\" for \"logging level\" (expected debug, info, warning or error)"},
+        BadCase{"foo bar\n", "unknown command \"foo bar\""}, BadCase{"no\n", "incomplete command \"no\""},
         BadCase{"no foo\n", "unknown command \"no foo\""}));
 
 INSTANTIATE_TEST_SUITE_P(
     Voip, BadCommand,
     ::testing::Values(
-        BadCase{VOIP " rtp-port range 20001 30000\n", "MIN 20001 for \"rtp-port range\" must be even (RTP uses even ports)"},
+        BadCase{VOIP " rtp-port range 20001 30000\n",
+                "MIN 20001 for \"rtp-port range\" must be even (RTP uses even ports)"},
         BadCase{VOIP " rtp-port range 30000 20000\n", "MIN 30000 must be less than MAX 20000"},
         BadCase{VOIP " rtp-port range 20000 20000\n", "MIN 20000 must be less than MAX 20000"},
         BadCase{VOIP " rtp-port range 1022 2000\n", "value 1022 out of range 1024-65534 for \"rtp-port range\""},
         BadCase{VOIP " rtp-port range 2000 65536\n", "value 65536 out of range 1024-65534"},
-        BadCase{VOIP " rtp-port range 2000\n", "incomplete command \"rtp-port range 2000\" (expected rtp-port range MIN MAX)"},
+        BadCase{VOIP " rtp-port range 2000\n",
+                "incomplete command \"rtp-port range 2000\" (expected rtp-port range MIN MAX)"},
         BadCase{TRUSTED "  ipv4 256.0.0.1\n", "invalid ADDR \"256.0.0.1\" for \"ipv4\""},
         BadCase{TRUSTED "  ipv4 127.0.0.01\n", "invalid ADDR \"127.0.0.01\""},
-        BadCase{TRUSTED "  ipv4 127.0.0.0 255.0.255.0\n", "invalid MASK \"255.0.255.0\" for \"ipv4\" (the one bits must be contiguous)"},
+        BadCase{TRUSTED "  ipv4 127.0.0.0 255.0.255.0\n",
+                "invalid MASK \"255.0.255.0\" for \"ipv4\" (the one bits must be contiguous)"},
         BadCase{TRUSTED "  ipv4 127.0.0.1 255.0.0.0\n", "ADDR 127.0.0.1 has bits outside MASK 255.0.0.0"},
         BadCase{TRUSTED "  ipv4 127.0.0.1 255.255.255.255 x\n", "unexpected argument \"x\""},
         BadCase{TRUSTED "  ipv4\n", "missing ADDR for \"ipv4\""},
-        BadCase{SIP "  bind control source-address localhost\n", "invalid ADDR \"localhost\" for \"bind control source-address\""},
+        BadCase{SIP "  bind control source-address localhost\n",
+                "invalid ADDR \"localhost\" for \"bind control source-address\""},
         BadCase{SIP "  bind media source-address\n", "incomplete command"},
         BadCase{SIP "  listen-port non-secure 0\n", "value 0 out of range 1-65535 for \"listen-port non-secure\""},
         BadCase{SIP "  listen-port non-secure 65536\n", "value 65536 out of range 1-65535"},
@@ -368,7 +377,8 @@ INSTANTIATE_TEST_SUITE_P(
 INSTANTIATE_TEST_SUITE_P(
     Profile, BadCommand,
     ::testing::Values(
-        BadCase{"media profile stream-service 99999\n", "value 99999 out of range 1-10000 for \"media profile stream-service\""},
+        BadCase{"media profile stream-service 99999\n",
+                "value 99999 out of range 1-10000 for \"media profile stream-service\""},
         BadCase{"media profile stream-service 0\n", "value 0 out of range 1-10000"},
         BadCase{"media profile stream-service\n", "incomplete command"},
         BadCase{"media profile stream-service x\n", "invalid TAG \"x\" for \"media profile stream-service\""},
@@ -376,13 +386,15 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{PROFILE " description\n", "missing TEXT for \"description\""},
         BadCase{PROFILE " description 12345678901234567890123456789012345678901234567890123456789012345\n",
                 "TEXT for \"description\" is too long (65 characters, at most 64)"},
-        BadCase{PROFILE " connection calls-threshold 0\n", "value 0 out of range 1-20 for \"connection calls-threshold\""},
+        BadCase{PROFILE " connection calls-threshold 0\n",
+                "value 0 out of range 1-20 for \"connection calls-threshold\""},
         BadCase{PROFILE " connection calls-threshold 21\n", "value 21 out of range 1-20"},
         BadCase{PROFILE " connection idle-timeout 0\n", "value 0 out of range 1-1440 for \"connection idle-timeout\""},
         BadCase{PROFILE " connection idle-timeout 1441\n", "value 1441 out of range 1-1440"},
         BadCase{PROFILE " connection foo 1\n", "unknown command \"connection foo 1\""},
         BadCase{PROFILE " secure-ciphersuite\n", "missing NAME for \"secure-ciphersuite\""},
-        BadCase{PROFILE " secure-ciphersuite aes-128-cbc-sha rc4\n", "unknown cipher suite \"rc4\" for \"secure-ciphersuite\" (expected aes-128-cbc-sha,"},
+        BadCase{PROFILE " secure-ciphersuite aes-128-cbc-sha rc4\n",
+                "unknown cipher suite \"rc4\" for \"secure-ciphersuite\" (expected aes-128-cbc-sha,"},
         BadCase{PROFILE " tls-version 1.3\n", "expected \"tls-version 1.2\" or \"tls-version 1.2 1.3\""},
         BadCase{PROFILE " tls-version 1.2 1.4\n", "expected \"tls-version 1.2\" or \"tls-version 1.2 1.3\""},
         BadCase{PROFILE " tls-version 1.2 1.3 1.4\n", "unexpected argument \"1.4\" for \"tls-version\""},
@@ -391,26 +403,30 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{PROFILE " proxy dns p.example port 1\n", "expected \"host\" or \"ip\" for \"proxy\", not \"dns\""},
         BadCase{PROFILE " proxy ip p.example port 1\n", "invalid ADDR \"p.example\" for \"proxy\""},
         BadCase{PROFILE " proxy host p..example port 1\n", "invalid NAME \"p..example\" for \"proxy\""},
-        BadCase{PROFILE " proxy host p.example prt 1\n", "unexpected argument \"prt\" for \"proxy\" (expected \"port\")"},
+        BadCase{PROFILE " proxy host p.example prt 1\n",
+                "unexpected argument \"prt\" for \"proxy\" (expected \"port\")"},
         BadCase{PROFILE " proxy host p.example port 0\n", "value 0 out of range 1-65535 for \"proxy\""},
         BadCase{PROFILE " source-ip 127.0.0.256\n", "invalid ADDR \"127.0.0.256\" for \"source-ip\""}));
 
 INSTANTIATE_TEST_SUITE_P(
     ClassAndTrustpoint, BadCommand,
-    ::testing::Values(
-        BadCase{"media class 0\n", "value 0 out of range 1-10000 for \"media class\""},
-        BadCase{"media class 1\n stream-service profile 10001\n", "value 10001 out of range 1-10000 for \"stream-service profile\""},
-        BadCase{"media class 1\n stream-service profile\n", "incomplete command"},
-        BadCase{"crypto pki trustpoint\n", "incomplete command"},
-        BadCase{"crypto pki trustpoint a/b\n", "invalid NAME \"a/b\" for \"crypto pki trustpoint\""},
-        BadCase{TP " enrollment url http://ca\n", "unexpected argument \"url\" for \"enrollment\" (expected \"terminal\")"},
-        BadCase{TP " enrollment terminal der\n", "unexpected argument \"der\" for \"enrollment\" (expected \"pem\")"},
-        BadCase{TP " enrollment\n", "missing \"terminal\" for \"enrollment\""},
-        BadCase{TP " revocation-check crl\n", "unexpected argument \"crl\" for \"revocation-check\" (expected \"none\")"},
-        BadCase{TP " serial-number none\n", "unexpected argument \"none\" for \"serial-number\""},
-        BadCase{TP " subject-name\n", "missing NAME for \"subject-name\""},
-        BadCase{TP " ca-file\n", "missing PATH for \"ca-file\""},
-        BadCase{TP " eckeypair ECK256\n", "unknown command \"eckeypair ECK256\""}));
+    ::testing::Values(BadCase{"media class 0\n", "value 0 out of range 1-10000 for \"media class\""},
+                      BadCase{"media class 1\n stream-service profile 10001\n",
+                              "value 10001 out of range 1-10000 for \"stream-service profile\""},
+                      BadCase{"media class 1\n stream-service profile\n", "incomplete command"},
+                      BadCase{"crypto pki trustpoint\n", "incomplete command"},
+                      BadCase{"crypto pki trustpoint a/b\n", "invalid NAME \"a/b\" for \"crypto pki trustpoint\""},
+                      BadCase{TP " enrollment url http://ca\n",
+                              "unexpected argument \"url\" for \"enrollment\" (expected \"terminal\")"},
+                      BadCase{TP " enrollment terminal der\n",
+                              "unexpected argument \"der\" for \"enrollment\" (expected \"pem\")"},
+                      BadCase{TP " enrollment\n", "missing \"terminal\" for \"enrollment\""},
+                      BadCase{TP " revocation-check crl\n",
+                              "unexpected argument \"crl\" for \"revocation-check\" (expected \"none\")"},
+                      BadCase{TP " serial-number none\n", "unexpected argument \"none\" for \"serial-number\""},
+                      BadCase{TP " subject-name\n", "missing NAME for \"subject-name\""},
+                      BadCase{TP " ca-file\n", "missing PATH for \"ca-file\""},
+                      BadCase{TP " eckeypair ECK256\n", "unknown command \"eckeypair ECK256\""}));
 
 INSTANTIATE_TEST_SUITE_P(
     DialPeer, BadCommand,
@@ -419,26 +435,34 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"dial-peer voice 2147483648 voip\n", "value 2147483648 out of range 1-2147483647"},
         BadCase{"dial-peer voice 1 pots\n", "unexpected argument \"pots\" for \"dial-peer voice\" (expected \"voip\")"},
         BadCase{"dial-peer voice 1\n", "incomplete command \"dial-peer voice 1\" (expected dial-peer voice TAG voip)"},
-        BadCase{PEER " session protocol sipv3\n", "unexpected argument \"sipv3\" for \"session protocol\" (expected \"sipv2\")"},
-        BadCase{PEER " session target 127.0.0.1\n", "invalid target \"127.0.0.1\" for \"session target\": expected ipv4:ADDR[:PORT] or dns:NAME[:PORT]"},
+        BadCase{PEER " session protocol sipv3\n",
+                "unexpected argument \"sipv3\" for \"session protocol\" (expected \"sipv2\")"},
+        BadCase{PEER " session target 127.0.0.1\n",
+                "invalid target \"127.0.0.1\" for \"session target\": expected ipv4:ADDR[:PORT] or dns:NAME[:PORT]"},
         BadCase{PEER " session target ipv4\n", "invalid target \"ipv4\" for \"session target\": missing address"},
         BadCase{PEER " session target ipv4:127.0.0\n", "not an IPv4 address"},
         BadCase{PEER " session target ipv4:127.0.0.1:0\n", "PORT must be 1-65535"},
         BadCase{PEER " session target ipv4:127.0.0.1:x\n", "PORT must be 1-65535"},
         BadCase{PEER " session target dns:a..b\n", "not a DNS name"},
         BadCase{PEER " session target sip:a@b\n", "expected ipv4:ADDR[:PORT] or dns:NAME[:PORT]"},
-        BadCase{PEER " session transport sctp\n", "unknown transport \"sctp\" for \"session transport\" (expected udp or tcp)"},
-        BadCase{PEER " incoming called-number 12a\n", "invalid PATTERN \"12a\" for \"incoming called-number\": unexpected character 'a' at position 3"},
-        BadCase{PEER " destination-pattern 1[5-2]\n", "invalid PATTERN \"1[5-2]\" for \"destination-pattern\": range 5-2 is reversed"},
+        BadCase{PEER " session transport sctp\n",
+                "unknown transport \"sctp\" for \"session transport\" (expected udp or tcp)"},
+        BadCase{PEER " incoming called-number 12a\n",
+                "invalid PATTERN \"12a\" for \"incoming called-number\": unexpected character 'a' at position 3"},
+        BadCase{PEER " destination-pattern 1[5-2]\n",
+                "invalid PATTERN \"1[5-2]\" for \"destination-pattern\": range 5-2 is reversed"},
         BadCase{PEER " destination-pattern\n", "incomplete command"},
         BadCase{PEER " destination-pattern 1 2\n", "unexpected argument \"2\""},
-        BadCase{PEER " codec g726\n", "unknown codec \"g726\" for \"codec\" (expected g711ulaw, g711alaw, g729, g722 or opus)"},
-        BadCase{PEER " dtmf-relay inband\n", "unexpected argument \"inband\" for \"dtmf-relay\" (expected \"rtp-nte\")"},
+        BadCase{PEER " codec g726\n",
+                "unknown codec \"g726\" for \"codec\" (expected g711ulaw, g711alaw, g729, g722 or opus)"},
+        BadCase{PEER " dtmf-relay inband\n",
+                "unexpected argument \"inband\" for \"dtmf-relay\" (expected \"rtp-nte\")"},
         BadCase{PEER " media-class 0\n", "value 0 out of range 1-10000 for \"media-class\""},
         BadCase{PEER " shutdown now\n", "unexpected argument \"now\" for \"shutdown\""}));
 
 TEST(GlobalCommands, PathsRunToTheEndOfTheLine) {
-    const Config c = ok("control-socket /tmp/with space/v.sock ! comment\ncrypto pki trustpoint t\n ca-file /tmp/my certs/ca.pem\n");
+    const Config c =
+        ok("control-socket /tmp/with space/v.sock ! comment\ncrypto pki trustpoint t\n ca-file /tmp/my certs/ca.pem\n");
     EXPECT_EQ(c.control_socket, "/tmp/with space/v.sock");
     EXPECT_EQ(c.trustpoints.at("t").ca_file, "/tmp/my certs/ca.pem");
     EXPECT_EQ(parse(print(c), "p").config ? *parse(print(c), "p").config : Config{}, c);

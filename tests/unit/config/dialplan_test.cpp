@@ -18,25 +18,28 @@ class PatternValidation : public ::testing::TestWithParam<PatternCase> {};
 
 TEST_P(PatternValidation, Reason) {
     const auto error = pattern_error(GetParam().pattern);
-    if (*GetParam().error == '\0') EXPECT_EQ(error, "") << GetParam().pattern;
-    else EXPECT_THAT(error, HasSubstr(GetParam().error)) << GetParam().pattern;
+    if (*GetParam().error == '\0')
+        EXPECT_EQ(error, "") << GetParam().pattern;
+    else
+        EXPECT_THAT(error, HasSubstr(GetParam().error)) << GetParam().pattern;
 }
 
 INSTANTIATE_TEST_SUITE_P(
     Table, PatternValidation,
-    ::testing::Values(PatternCase{"6777", ""}, PatternCase{"+14085551234", ""}, PatternCase{"1408555....", ""},
-                      PatternCase{"[2-9]..[0-9]", ""}, PatternCase{"[135]", ""}, PatternCase{"[13-57]", ""}, PatternCase{"1T", ""},
-                      PatternCase{"T", ""}, PatternCase{".T", ""}, PatternCase{"6777$", ""}, PatternCase{"+T", ""},
-                      PatternCase{"", "empty pattern"}, PatternCase{"$", "no digits"}, PatternCase{"+", "no digits"},
-                      PatternCase{"12a", "unexpected character 'a' at position 3"}, PatternCase{"1*2", "unexpected character '*'"},
-                      PatternCase{"1+2", "'+' is only allowed at the start"}, PatternCase{"1T2", "'T' is only allowed at the end"},
-                      PatternCase{"1$2", "'$' is only allowed at the end"}, PatternCase{"1TT", "'T' is only allowed at the end"},
-                      PatternCase{"1[2", "'[' without ']' at position 2"}, PatternCase{"12]", "']' without '[' at position 3"},
-                      PatternCase{"1[]", "empty [ ] at position 2"}, PatternCase{"[5-2]", "range 5-2 is reversed"},
-                      PatternCase{"[a]", "unexpected 'a' inside [ ]"}, PatternCase{"[1-a]", "unexpected 'a' in range"},
-                      PatternCase{"[1-]", "unexpected '-' inside [ ]"}, PatternCase{"t", "unexpected character 't'"},
-                      PatternCase{"1111111111111111111111111111111111111111111111111111111111111111", ""},
-                      PatternCase{"11111111111111111111111111111111111111111111111111111111111111111", "longer than 64 characters"}));
+    ::testing::Values(
+        PatternCase{"6777", ""}, PatternCase{"+14085551234", ""}, PatternCase{"1408555....", ""},
+        PatternCase{"[2-9]..[0-9]", ""}, PatternCase{"[135]", ""}, PatternCase{"[13-57]", ""}, PatternCase{"1T", ""},
+        PatternCase{"T", ""}, PatternCase{".T", ""}, PatternCase{"6777$", ""}, PatternCase{"+T", ""},
+        PatternCase{"", "empty pattern"}, PatternCase{"$", "no digits"}, PatternCase{"+", "no digits"},
+        PatternCase{"12a", "unexpected character 'a' at position 3"}, PatternCase{"1*2", "unexpected character '*'"},
+        PatternCase{"1+2", "'+' is only allowed at the start"}, PatternCase{"1T2", "'T' is only allowed at the end"},
+        PatternCase{"1$2", "'$' is only allowed at the end"}, PatternCase{"1TT", "'T' is only allowed at the end"},
+        PatternCase{"1[2", "'[' without ']' at position 2"}, PatternCase{"12]", "']' without '[' at position 3"},
+        PatternCase{"1[]", "empty [ ] at position 2"}, PatternCase{"[5-2]", "range 5-2 is reversed"},
+        PatternCase{"[a]", "unexpected 'a' inside [ ]"}, PatternCase{"[1-a]", "unexpected 'a' in range"},
+        PatternCase{"[1-]", "unexpected '-' inside [ ]"}, PatternCase{"t", "unexpected character 't'"},
+        PatternCase{"1111111111111111111111111111111111111111111111111111111111111111", ""},
+        PatternCase{"11111111111111111111111111111111111111111111111111111111111111111", "longer than 64 characters"}));
 
 struct MatchCase {
     const char* pattern;
@@ -49,34 +52,38 @@ class PatternMatch : public ::testing::TestWithParam<MatchCase> {};
 TEST_P(PatternMatch, Specificity) {
     const auto& p = GetParam();
     const auto result = match(p.pattern, p.number);
-    if (p.specificity < 0) EXPECT_FALSE(result) << p.pattern << " ~ " << p.number;
-    else EXPECT_EQ(result, p.specificity) << p.pattern << " ~ " << p.number;
+    if (p.specificity < 0)
+        EXPECT_FALSE(result) << p.pattern << " ~ " << p.number;
+    else
+        EXPECT_EQ(result, p.specificity) << p.pattern << " ~ " << p.number;
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Table, PatternMatch,
-    ::testing::Values(
-        // Exact length without T.
-        MatchCase{"6777", "6777", 4}, MatchCase{"6777", "67771", -1}, MatchCase{"6777", "677", -1}, MatchCase{"6777", "6778", -1},
-        MatchCase{"6777$", "6777", 4}, MatchCase{"6777$", "67770", -1},
-        // '.' is any one digit, never '+' or another character.
-        MatchCase{"67..", "6700", 2}, MatchCase{"67..", "6799", 2}, MatchCase{"67..", "670", -1}, MatchCase{"67..", "67+1", -1},
-        MatchCase{"....", "1234", 0}, MatchCase{"....", "12a4", -1},
-        // Brackets.
-        MatchCase{"[2-5]1", "21", 1}, MatchCase{"[2-5]1", "51", 1}, MatchCase{"[2-5]1", "61", -1}, MatchCase{"[2-5]1", "11", -1},
-        MatchCase{"[135]", "3", 0}, MatchCase{"[135]", "4", -1}, MatchCase{"[13-57]", "4", 0}, MatchCase{"[13-57]", "6", -1},
-        MatchCase{"[0-9]", "0", 0},
-        // T: the prefix and zero or more further digits.
-        MatchCase{"6777T", "6777", 4}, MatchCase{"6777T", "677712345", 4}, MatchCase{"6777T", "677", -1},
-        MatchCase{"6777T", "6777#", -1}, MatchCase{"T", "", 0}, MatchCase{"T", "123", 0}, MatchCase{".T", "", -1},
-        MatchCase{".T", "9", 0},
-        // '+'.
-        MatchCase{"+1408T", "+14085551234", 5}, MatchCase{"+1408T", "14085551234", -1}, MatchCase{"1408T", "+1408", -1},
-        MatchCase{"+T", "+1", 1},
-        // Invalid patterns match nothing.
-        MatchCase{"12a", "12a", -1}, MatchCase{"", "", -1}));
+INSTANTIATE_TEST_SUITE_P(Table, PatternMatch,
+                         ::testing::Values(
+                             // Exact length without T.
+                             MatchCase{"6777", "6777", 4}, MatchCase{"6777", "67771", -1}, MatchCase{"6777", "677", -1},
+                             MatchCase{"6777", "6778", -1}, MatchCase{"6777$", "6777", 4},
+                             MatchCase{"6777$", "67770", -1},
+                             // '.' is any one digit, never '+' or another character.
+                             MatchCase{"67..", "6700", 2}, MatchCase{"67..", "6799", 2}, MatchCase{"67..", "670", -1},
+                             MatchCase{"67..", "67+1", -1}, MatchCase{"....", "1234", 0}, MatchCase{"....", "12a4", -1},
+                             // Brackets.
+                             MatchCase{"[2-5]1", "21", 1}, MatchCase{"[2-5]1", "51", 1}, MatchCase{"[2-5]1", "61", -1},
+                             MatchCase{"[2-5]1", "11", -1}, MatchCase{"[135]", "3", 0}, MatchCase{"[135]", "4", -1},
+                             MatchCase{"[13-57]", "4", 0}, MatchCase{"[13-57]", "6", -1}, MatchCase{"[0-9]", "0", 0},
+                             // T: the prefix and zero or more further digits.
+                             MatchCase{"6777T", "6777", 4}, MatchCase{"6777T", "677712345", 4},
+                             MatchCase{"6777T", "677", -1}, MatchCase{"6777T", "6777#", -1}, MatchCase{"T", "", 0},
+                             MatchCase{"T", "123", 0}, MatchCase{".T", "", -1}, MatchCase{".T", "9", 0},
+                             // '+'.
+                             MatchCase{"+1408T", "+14085551234", 5}, MatchCase{"+1408T", "14085551234", -1},
+                             MatchCase{"1408T", "+1408", -1}, MatchCase{"+T", "+1", 1},
+                             // Invalid patterns match nothing.
+                             MatchCase{"12a", "12a", -1}, MatchCase{"", "", -1}));
 
-config::Config plan(const std::string& peers) { return config::testing::ok(peers); }
+config::Config plan(const std::string& peers) {
+    return config::testing::ok(peers);
+}
 
 struct RouteCase {
     const char* peers;  // dial-peer blocks
@@ -89,7 +96,8 @@ class OutboundRouting : public ::testing::TestWithParam<RouteCase> {};
 TEST_P(OutboundRouting, BestDialPeer) {
     const auto c = plan(GetParam().peers);
     const auto* peer = find_outbound(c, GetParam().number);
-    if (GetParam().expected == 0) EXPECT_EQ(peer, nullptr);
+    if (GetParam().expected == 0)
+        EXPECT_EQ(peer, nullptr);
     else {
         ASSERT_NE(peer, nullptr);
         EXPECT_EQ(peer->tag, GetParam().expected);
@@ -100,22 +108,23 @@ TEST_P(OutboundRouting, BestDialPeer) {
 
 INSTANTIATE_TEST_SUITE_P(
     Table, OutboundRouting,
-    ::testing::Values(
-        RouteCase{PEER(1, "6777") PEER(2, "67..") PEER(3, "T"), "6777", 1},  // more explicit digits
-        RouteCase{PEER(1, "6777") PEER(2, "67..") PEER(3, "T"), "6700", 2},
-        RouteCase{PEER(1, "6777") PEER(2, "67..") PEER(3, "T"), "12", 3},    // catch-all
-        RouteCase{PEER(1, "6777") PEER(2, "67.."), "12", 0},                 // nothing matches
-        RouteCase{PEER(1, "1T") PEER(2, "1408T"), "14085551234", 2},         // longer prefix
-        RouteCase{PEER(5, "67..") PEER(3, "6.7."), "6777", 3},               // tie: lower tag
-        RouteCase{PEER(3, "6.7.") PEER(5, "67.."), "6777", 3},               // whatever the file order
-        RouteCase{PEER(9, "6777") PEER(4, "6777"), "6777", 4},               // identical patterns
-        RouteCase{PEER(1, "555.") PEER(2, "555[0-5]"), "5553", 2},           // a set is narrower than '.'
-        RouteCase{PEER(1, "555.") PEER(2, "555[0-5]"), "5558", 1},
-        RouteCase{PEER(1, "6777T") PEER(2, "6777"), "6777", 2},              // fixed length beats T
-        RouteCase{PEER(1, "6777T") PEER(2, "6777"), "67770", 1},
-        RouteCase{PEER(1, "6777") PEER(2, "67..") " shutdown\n", "6700", 0},  // shutdown peers are skipped
-        RouteCase{PEER(1, "6777") " shutdown\n" PEER(2, "67.."), "6777", 2},
-        RouteCase{"dial-peer voice 1 voip\n incoming called-number 6777\n", "6777", 0}));  // inbound patterns don't route out
+    ::testing::Values(RouteCase{PEER(1, "6777") PEER(2, "67..") PEER(3, "T"), "6777", 1},  // more explicit digits
+                      RouteCase{PEER(1, "6777") PEER(2, "67..") PEER(3, "T"), "6700", 2},
+                      RouteCase{PEER(1, "6777") PEER(2, "67..") PEER(3, "T"), "12", 3},  // catch-all
+                      RouteCase{PEER(1, "6777") PEER(2, "67.."), "12", 0},               // nothing matches
+                      RouteCase{PEER(1, "1T") PEER(2, "1408T"), "14085551234", 2},       // longer prefix
+                      RouteCase{PEER(5, "67..") PEER(3, "6.7."), "6777", 3},             // tie: lower tag
+                      RouteCase{PEER(3, "6.7.") PEER(5, "67.."), "6777", 3},             // whatever the file order
+                      RouteCase{PEER(9, "6777") PEER(4, "6777"), "6777", 4},             // identical patterns
+                      RouteCase{PEER(1, "555.") PEER(2, "555[0-5]"), "5553", 2},         // a set is narrower than '.'
+                      RouteCase{PEER(1, "555.") PEER(2, "555[0-5]"), "5558", 1},
+                      RouteCase{PEER(1, "6777T") PEER(2, "6777"), "6777", 2},  // fixed length beats T
+                      RouteCase{PEER(1, "6777T") PEER(2, "6777"), "67770", 1},
+                      RouteCase{PEER(1, "6777") PEER(2, "67..") " shutdown\n", "6700",
+                                0},  // shutdown peers are skipped
+                      RouteCase{PEER(1, "6777") " shutdown\n" PEER(2, "67.."), "6777", 2},
+                      RouteCase{"dial-peer voice 1 voip\n incoming called-number 6777\n", "6777",
+                                0}));  // inbound patterns don't route out
 
 TEST(InboundRouting, UsesIncomingCalledNumber) {
     const auto c = plan(

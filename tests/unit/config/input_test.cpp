@@ -30,11 +30,14 @@ TEST(BinaryInput, NulAndControlBytesAreReportedPerLine) {
 
 TEST(BinaryInput, InvalidUtf8IsReported) {
     EXPECT_THAT(errors("hostname \xff\xfe\n"), ElementsAre("1: line is not valid UTF-8 (byte 0xff at column 10)"));
-    EXPECT_THAT(errors("hostname a\xc3\n"), ElementsAre(HasSubstr("1: line is not valid UTF-8 (byte 0xc3")));  // cut short
-    EXPECT_THAT(errors("hostname \xc0\xaf\n"), ElementsAre(HasSubstr("not valid UTF-8")));                     // overlong
-    EXPECT_THAT(errors("hostname \xed\xa0\x80\n"), ElementsAre(HasSubstr("not valid UTF-8")));                 // surrogate
+    EXPECT_THAT(errors("hostname a\xc3\n"),
+                ElementsAre(HasSubstr("1: line is not valid UTF-8 (byte 0xc3")));               // cut short
+    EXPECT_THAT(errors("hostname \xc0\xaf\n"), ElementsAre(HasSubstr("not valid UTF-8")));      // overlong
+    EXPECT_THAT(errors("hostname \xed\xa0\x80\n"), ElementsAre(HasSubstr("not valid UTF-8")));  // surrogate
     // Valid UTF-8 is fine where text is free, and refused where it is not.
-    EXPECT_EQ(ok("dial-peer voice 1 voip\n description caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x93\x9e\n").dial_peers.at(1).description,
+    EXPECT_EQ(ok("dial-peer voice 1 voip\n description caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x93\x9e\n")
+                  .dial_peers.at(1)
+                  .description,
               "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x93\x9e");
     EXPECT_THAT(errors("hostname caf\xc3\xa9\n"), ElementsAre(HasSubstr("invalid NAME")));
 }
@@ -47,17 +50,21 @@ TEST(HugeInput, ATenMegabyteLineIsOneErrorAndTheRestIsStillRead) {
     const std::string line = " description " + std::string(4096 - 13, 'd');
     ASSERT_EQ(line.size(), 4096u);
     EXPECT_EQ(ok("dial-peer voice 1 voip\n" + line + "\n").dial_peers.at(1).description.size(), 4096u - 13);
-    EXPECT_THAT(errors("dial-peer voice 1 voip\n" + line + "d\n"), ElementsAre(HasSubstr("2: line too long (4097 characters")));
+    EXPECT_THAT(errors("dial-peer voice 1 voip\n" + line + "d\n"),
+                ElementsAre(HasSubstr("2: line too long (4097 characters")));
 }
 
 TEST(HugeInput, ALongIndentedLineUnderABlock) {
     const std::string huge = std::string(5000, ' ') + "x";
-    EXPECT_THAT(errors("dial-peer voice 1 voip\n" + huge + "\n codec g729\n"), ElementsAre(HasSubstr("2: line too long")));
+    EXPECT_THAT(errors("dial-peer voice 1 voip\n" + huge + "\n codec g729\n"),
+                ElementsAre(HasSubstr("2: line too long")));
 }
 
 // Random bytes and random mutations of a real file: parse must return, the
 // errors must point at lines that exist, and whatever parses must print back.
-int line_count(const std::string& text) { return static_cast<int>(std::count(text.begin(), text.end(), '\n')) + 1; }
+int line_count(const std::string& text) {
+    return static_cast<int>(std::count(text.begin(), text.end(), '\n')) + 1;
+}
 
 void check_survives(const std::string& text) {
     const auto result = parse(text, "fuzz.conf");
@@ -97,9 +104,15 @@ TEST(RandomInput, MutatedConfigurationsNeverCrashAndRoundTripWhenValid) {
         for (int edits = 1 + static_cast<int>(rng() % 2); edits > 0; --edits) {
             const std::size_t at = rng() % text.size();
             switch (rng() % 3) {
-                case 0: text.erase(at, 1 + rng() % 3); break;
-                case 1: text.insert(at, 1, alphabet[rng() % alphabet.size()]); break;
-                default: text[at] = alphabet[rng() % alphabet.size()]; break;
+                case 0:
+                    text.erase(at, 1 + rng() % 3);
+                    break;
+                case 1:
+                    text.insert(at, 1, alphabet[rng() % alphabet.size()]);
+                    break;
+                default:
+                    text[at] = alphabet[rng() % alphabet.size()];
+                    break;
             }
         }
         check_survives(text);
@@ -114,9 +127,9 @@ TEST(RandomInput, MutatedConfigurationsNeverCrashAndRoundTripWhenValid) {
 class ConfigFiles : public ::testing::Test {
 protected:
     void SetUp() override {
-        dir_ = std::filesystem::temp_directory_path() /
-               ("voxfork-config-test-" + std::to_string(::getpid()) + "-" +
-                ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        dir_ =
+            std::filesystem::temp_directory_path() / ("voxfork-config-test-" + std::to_string(::getpid()) + "-" +
+                                                      ::testing::UnitTest::GetInstance()->current_test_info()->name());
         std::filesystem::create_directories(dir_);
     }
     void TearDown() override { std::filesystem::remove_all(dir_); }

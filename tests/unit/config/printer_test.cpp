@@ -33,7 +33,9 @@ std::vector<std::filesystem::path> corpus_files() {
     return files;
 }
 
-TEST(Print, DefaultConfigIsJustEnd) { EXPECT_EQ(print(Config{}), "end\n"); }
+TEST(Print, DefaultConfigIsJustEnd) {
+    EXPECT_EQ(print(Config{}), "end\n");
+}
 
 TEST(Print, ExactLayout) {
     const Config c = ok(

@@ -13,16 +13,16 @@ using testing::errors;
 using testing::ok;
 
 TEST(Comments, WholeLinesAndAfterWhiteSpace) {
-    const Config c = ok(
-        "! a comment\n"
-        "   ! an indented comment\n"
-        "!no space needed after the bang\n"
-        "hostname a-b ! trailing comment\n"
-        "control-socket /tmp/a!b\t! a bang inside a word is not a comment\n"
-        "dial-peer voice 1 voip\n"
-        " ! a comment inside a block does not close it\n"
-        " description text ! keeps its bang\n"
-        " codec g729 !\n");
+    const Config c =
+        ok("! a comment\n"
+           "   ! an indented comment\n"
+           "!no space needed after the bang\n"
+           "hostname a-b ! trailing comment\n"
+           "control-socket /tmp/a!b\t! a bang inside a word is not a comment\n"
+           "dial-peer voice 1 voip\n"
+           " ! a comment inside a block does not close it\n"
+           " description text ! keeps its bang\n"
+           " codec g729 !\n");
     EXPECT_EQ(c.hostname, "a-b");
     EXPECT_EQ(c.control_socket, "/tmp/a!b");
     EXPECT_EQ(c.dial_peers.at(1).description, "text ! keeps its bang");
@@ -36,7 +36,8 @@ TEST(Comments, BlankLinesAndCrLfAreIgnored) {
 }
 
 TEST(Keywords, AreCaseInsensitiveValuesAreKept) {
-    const Config c = ok("HOSTNAME Sbc\nLogging Level DEBUG\nDial-Peer Voice 5 VOIP\n Session Target DNS:Peer.Example:5070\n Codec G711ULAW\n");
+    const Config c = ok(
+        "HOSTNAME Sbc\nLogging Level DEBUG\nDial-Peer Voice 5 VOIP\n Session Target DNS:Peer.Example:5070\n Codec G711ULAW\n");
     EXPECT_EQ(c.hostname, "Sbc");
     EXPECT_EQ(c.logging_level, LogLevel::debug);
     EXPECT_EQ(c.dial_peers.at(5).session_target, (SessionTarget{SessionTarget::Kind::dns, "Peer.Example", 5070}));
@@ -45,24 +46,26 @@ TEST(Keywords, AreCaseInsensitiveValuesAreKept) {
 
 TEST(Indentation, SubModesByAnyDeeperIndentation) {
     // One space (IOS), two spaces (CUBE's show run) and deeper levels all work.
-    const std::string one = "voice service voip\n ip address trusted list\n  ipv4 127.0.0.1\n sip\n  listen-port non-secure 5070\n";
-    const std::string two = "voice service voip\n  ip address trusted list\n      ipv4 127.0.0.1\n  sip\n    listen-port non-secure 5070\n";
+    const std::string one =
+        "voice service voip\n ip address trusted list\n  ipv4 127.0.0.1\n sip\n  listen-port non-secure 5070\n";
+    const std::string two =
+        "voice service voip\n  ip address trusted list\n      ipv4 127.0.0.1\n  sip\n    listen-port non-secure 5070\n";
     EXPECT_EQ(ok(one), ok(two));
     EXPECT_EQ(ok(one).voip.sip.listen_port, 5070);
     EXPECT_EQ(ok(one).voip.trusted.size(), 1u);
 }
 
 TEST(Indentation, ADedentClosesTheSubModes) {
-    const Config c = ok(
-        "voice service voip\n"
-        " ip address trusted list\n"
-        "  ipv4 127.0.0.1\n"
-        " rtp-port range 2000 3000\n"  // back in voip
-        "hostname h\n"                 // back at global level
-        "dial-peer voice 1 voip\n"
-        " codec g729\n"
-        "dial-peer voice 2 voip\n"  // a new block right away
-        " codec opus\n");
+    const Config c =
+        ok("voice service voip\n"
+           " ip address trusted list\n"
+           "  ipv4 127.0.0.1\n"
+           " rtp-port range 2000 3000\n"  // back in voip
+           "hostname h\n"                 // back at global level
+           "dial-peer voice 1 voip\n"
+           " codec g729\n"
+           "dial-peer voice 2 voip\n"  // a new block right away
+           " codec opus\n");
     EXPECT_EQ(c.voip.rtp_port_min, 2000);
     EXPECT_EQ(c.hostname, "h");
     EXPECT_EQ(c.dial_peers.at(1).codec, Codec::g729);
@@ -70,18 +73,23 @@ TEST(Indentation, ADedentClosesTheSubModes) {
 }
 
 TEST(Indentation, SubModeCommandAtGlobalLevelIsAnError) {
-    EXPECT_THAT(errors("rtp-port range 20000 29998\n"),
-                ElementsAre("1: \"rtp-port range\" is not a global-mode command (it belongs under \"voice service voip\")"));
+    EXPECT_THAT(
+        errors("rtp-port range 20000 29998\n"),
+        ElementsAre("1: \"rtp-port range\" is not a global-mode command (it belongs under \"voice service voip\")"));
     EXPECT_THAT(errors("voice service voip\n ipv4 127.0.0.1\n"),
                 ElementsAre("2: \"ipv4\" is not a voip-mode command (it belongs under \"ip address trusted list\")"));
-    EXPECT_THAT(errors("codec g711ulaw\n"),
-                ElementsAre("1: \"codec\" is not a global-mode command (it belongs under \"dial-peer voice TAG voip\")"));
-    EXPECT_THAT(errors("description x\n"), ElementsAre(HasSubstr("under \"media profile stream-service TAG\" or under \"dial-peer voice TAG voip\"")));
+    EXPECT_THAT(
+        errors("codec g711ulaw\n"),
+        ElementsAre("1: \"codec\" is not a global-mode command (it belongs under \"dial-peer voice TAG voip\")"));
+    EXPECT_THAT(
+        errors("description x\n"),
+        ElementsAre(HasSubstr("under \"media profile stream-service TAG\" or under \"dial-peer voice TAG voip\"")));
 }
 
 TEST(Indentation, GlobalCommandInsideABlockIsAnError) {
-    EXPECT_THAT(errors("dial-peer voice 1 voip\n hostname x\n"),
-                ElementsAre("2: \"hostname\" is not a dial-peer-mode command (it belongs at global level, not indented)"));
+    EXPECT_THAT(
+        errors("dial-peer voice 1 voip\n hostname x\n"),
+        ElementsAre("2: \"hostname\" is not a dial-peer-mode command (it belongs at global level, not indented)"));
     EXPECT_THAT(errors("media class 1\n dial-peer voice 2 voip\n  codec g729\n"),
                 ElementsAre(HasSubstr("2: \"dial-peer voice\" is not a media class-mode command")));
 }
@@ -96,7 +104,8 @@ TEST(Indentation, IndentUnderALineThatOpensNothing) {
 }
 
 TEST(Indentation, TabsAreRefused) {
-    EXPECT_THAT(errors("dial-peer voice 1 voip\n\tcodec g729\n"), ElementsAre("2: tab in indentation (indent sub-mode lines with spaces)"));
+    EXPECT_THAT(errors("dial-peer voice 1 voip\n\tcodec g729\n"),
+                ElementsAre("2: tab in indentation (indent sub-mode lines with spaces)"));
 }
 
 TEST(Indentation, LinesUnderAnUnknownCommandAreSkippedNotReportedOneByOne) {
@@ -111,49 +120,57 @@ TEST(Indentation, LinesUnderABadOpenerAreStillChecked) {
 
 TEST(End, IsOptionalAndClosesTheFile) {
     EXPECT_EQ(ok("hostname a\nend\n"), ok("hostname a\n"));
-    EXPECT_EQ(ok("dial-peer voice 1 voip\n codec g729\n end\n! comments after end are fine\n\n").dial_peers.at(1).codec, Codec::g729);
-    EXPECT_THAT(errors("hostname a\nend\nhostname b\nfoo\n"), ElementsAre("3: \"hostname b\" after \"end\" (end closes the file)"));
+    EXPECT_EQ(ok("dial-peer voice 1 voip\n codec g729\n end\n! comments after end are fine\n\n").dial_peers.at(1).codec,
+              Codec::g729);
+    EXPECT_THAT(errors("hostname a\nend\nhostname b\nfoo\n"),
+                ElementsAre("3: \"hostname b\" after \"end\" (end closes the file)"));
     EXPECT_THAT(errors("end now\n"), ElementsAre("1: unknown command \"end now\""));
     EXPECT_THAT(errors(std::string("end\n\0\n", 6)), ElementsAre("2: text after \"end\" (end closes the file)"));
 }
 
 TEST(Exit, ClosesTheSubModeItIsIn) {
     // The way CUBE's documentation writes it.
-    const Config c = ok("crypto pki trustpoint websocket\n    enrollment terminal\n    revocation-check none\nexit\nexit\n"
-                        "dial-peer voice 1 voip\n codec g729\n exit\nhostname after\n");
+    const Config c =
+        ok("crypto pki trustpoint websocket\n    enrollment terminal\n    revocation-check none\nexit\nexit\n"
+           "dial-peer voice 1 voip\n codec g729\n exit\nhostname after\n");
     EXPECT_TRUE(c.trustpoints.at("websocket").revocation_check_none);
     EXPECT_EQ(c.dial_peers.at(1).codec, Codec::g729);
     EXPECT_EQ(c.hostname, "after");
-    EXPECT_THAT(errors("dial-peer voice 1 voip\n exit\n codec g729\n"), ElementsAre(HasSubstr("3: unexpected indentation")));
+    EXPECT_THAT(errors("dial-peer voice 1 voip\n exit\n codec g729\n"),
+                ElementsAre(HasSubstr("3: unexpected indentation")));
 }
 
 TEST(CrossReferences, ReportedAtTheReferencingLine) {
     EXPECT_THAT(errors("hostname x\nmedia class 9\n stream-service profile 99\n"),
                 ElementsAre("3: media class 9: stream-service profile 99 does not exist"));
-    EXPECT_THAT(errors("dial-peer voice 901 voip\n media-class 9\n"), ElementsAre("2: dial-peer voice 901: media-class 9 does not exist"));
+    EXPECT_THAT(errors("dial-peer voice 901 voip\n media-class 9\n"),
+                ElementsAre("2: dial-peer voice 901: media-class 9 does not exist"));
     EXPECT_THAT(errors("\nhttp client secure-trustpoint websocket\n"),
                 ElementsAre("2: http client secure-trustpoint: trustpoint \"websocket\" does not exist"));
 }
 
 TEST(CrossReferences, MayPointForwardAndFollowTheFinalState) {
     // Referenced before being defined: fine.
-    const Config c = ok(
-        "http client secure-trustpoint ws\n"
-        "dial-peer voice 1 voip\n media-class 9\n"
-        "media class 9\n stream-service profile 99\n"
-        "media profile stream-service 99\n"
-        "crypto pki trustpoint ws\n");
+    const Config c =
+        ok("http client secure-trustpoint ws\n"
+           "dial-peer voice 1 voip\n media-class 9\n"
+           "media class 9\n stream-service profile 99\n"
+           "media profile stream-service 99\n"
+           "crypto pki trustpoint ws\n");
     EXPECT_EQ(c.profile_for_dial_peer(1)->tag, 99u);
     // A removed target breaks the reference; a removed reference breaks nothing.
-    EXPECT_THAT(errors("media profile stream-service 99\nmedia class 9\n stream-service profile 99\nno media profile stream-service 99\n"),
-                ElementsAre("3: media class 9: stream-service profile 99 does not exist"));
+    EXPECT_THAT(
+        errors(
+            "media profile stream-service 99\nmedia class 9\n stream-service profile 99\nno media profile stream-service 99\n"),
+        ElementsAre("3: media class 9: stream-service profile 99 does not exist"));
     ok("media class 9\n stream-service profile 99\n no stream-service profile\n");
     ok("media class 9\n stream-service profile 99\nno media class 9\n");
     ok("dial-peer voice 1 voip\n media-class 3\nno dial-peer voice 1 voip\n");
     ok("http client secure-trustpoint x\nno http client secure-trustpoint\n");
     // The reference is reported where it was last set.
-    EXPECT_THAT(errors("media profile stream-service 1\nmedia class 9\n stream-service profile 1\n stream-service profile 2\n"),
-                ElementsAre("4: media class 9: stream-service profile 2 does not exist"));
+    EXPECT_THAT(
+        errors("media profile stream-service 1\nmedia class 9\n stream-service profile 1\n stream-service profile 2\n"),
+        ElementsAre("4: media class 9: stream-service profile 2 does not exist"));
 }
 
 TEST(Errors, AllOfAFileInLineOrder) {
@@ -169,10 +186,10 @@ TEST(Errors, AllOfAFileInLineOrder) {
         " rtp-port range 3 5\n"              // 9: two bad values, one error each
         "http client secure-trustpoint t\n"  // 10
         "logging level loud\n");             // 11
-    EXPECT_THAT(list, ElementsAre(HasSubstr("3: dial-peer voice 1: media-class 7 does not exist"), HasSubstr("4: unknown codec"),
-                                  HasSubstr("6: value 0"), "7: unknown command \"foo\"", HasSubstr("9: value 3 out of range"),
-                                  HasSubstr("9: value 5 out of range"), HasSubstr("10: http client secure-trustpoint"),
-                                  HasSubstr("11: unknown level")));
+    EXPECT_THAT(list, ElementsAre(HasSubstr("3: dial-peer voice 1: media-class 7 does not exist"),
+                                  HasSubstr("4: unknown codec"), HasSubstr("6: value 0"), "7: unknown command \"foo\"",
+                                  HasSubstr("9: value 3 out of range"), HasSubstr("9: value 5 out of range"),
+                                  HasSubstr("10: http client secure-trustpoint"), HasSubstr("11: unknown level")));
 }
 
 TEST(Errors, HundredsOfThemAllReported) {
@@ -195,7 +212,8 @@ TEST(Errors, StopAfterAThousand) {
 TEST(Errors, PrintAsPathLineMessage) {
     const auto result = parse("hostname\n", "/etc/voxfork/voxforkd.conf");
     ASSERT_EQ(result.errors.size(), 1u);
-    EXPECT_EQ(result.errors[0].to_string(), "/etc/voxfork/voxforkd.conf:1: incomplete command \"hostname\" (expected hostname NAME)");
+    EXPECT_EQ(result.errors[0].to_string(),
+              "/etc/voxfork/voxforkd.conf:1: incomplete command \"hostname\" (expected hostname NAME)");
     EXPECT_EQ((ConfigError{"f.conf", 0, "is a directory, not a configuration file"}.to_string()),
               "f.conf: is a directory, not a configuration file");
     EXPECT_EQ(result.config, nullptr);

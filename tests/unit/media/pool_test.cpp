@@ -15,8 +15,8 @@ void expect_range_free(const RelayOptions& o) {
 
 TEST(RelayPool, PortsHeldByOthersAreSkippedAndCounted) {
     const RelayOptions o = random_range(8);
-    UdpPeer holds_rtp(loopback(), o.port_min);                                        // pair 0's RTP
-    UdpPeer holds_rtcp(loopback(), static_cast<std::uint16_t>(o.port_min + 3));      // pair 1's RTCP
+    UdpPeer holds_rtp(loopback(), o.port_min);                                   // pair 0's RTP
+    UdpPeer holds_rtcp(loopback(), static_cast<std::uint16_t>(o.port_min + 3));  // pair 1's RTCP
     auto relay = Relay::create(o);
     relay->start();
     const auto id = relay->allocate();

@@ -19,8 +19,7 @@ Bytes numbered(std::uint16_t seq) {
     return rtp_packet(f, payload_of(static_cast<std::uint8_t>(seq)));
 }
 
-void expect_stream(const UdpPeer& from, std::uint16_t to_port, const UdpPeer& at, std::uint16_t relay_port,
-                   int count) {
+void expect_stream(const UdpPeer& from, std::uint16_t to_port, const UdpPeer& at, std::uint16_t relay_port, int count) {
     std::vector<Bytes> sent;
     for (int i = 0; i < count; ++i) {
         sent.push_back(numbered(static_cast<std::uint16_t>(i)));
@@ -58,8 +57,8 @@ TEST_F(RelayTest, RelaysRtpBothWaysByteExactAndInOrder) {
 TEST_F(RelayTest, RelaysRtcpOnTheNextPort) {
     UdpPeer caller, callee, caller_rtcp, callee_rtcp;
     const Call call = connect(caller, callee, &caller_rtcp, &callee_rtcp);
-    const Bytes rr{0x81, 201, 0, 7, 0x11, 0x22, 0x33, 0x44, 1, 2, 3, 4, 5, 6, 7, 8,
-                   9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24};
+    const Bytes rr{0x81, 201, 0,  7,  0x11, 0x22, 0x33, 0x44, 1,  2,  3,  4,  5,  6,  7,  8,
+                   9,    10,  11, 12, 13,   14,   15,   16,   17, 18, 19, 20, 21, 22, 23, 24};
     caller_rtcp.send_to(static_cast<std::uint16_t>(call.port_a + 1), rr);
     auto d = callee_rtcp.receive();
     ASSERT_TRUE(d.has_value());

@@ -111,7 +111,8 @@ TEST_F(RelayTest, TapIgnoresRtcpAndDroppedPackets) {
     stranger.send_to(call.port_a, rtp_packet({}, payload_of(1)));
     caller.send_to(call.port_a, Bytes{0x80, 0, 1});
     EXPECT_TRUE(eventually([&] {
-        return value(caller_counters().dropped_malformed) == 1 && value(caller_counters().dropped_unexpected_source) == 1;
+        return value(caller_counters().dropped_malformed) == 1 &&
+               value(caller_counters().dropped_unexpected_source) == 1;
     }));
     caller.send_to(call.port_a, rtp_packet({}, payload_of(2)));  // the one packet the tap sees
     ASSERT_TRUE(callee.receive().has_value());
@@ -141,13 +142,14 @@ public:
 // Sends RTP to a port as fast as a plain loop can, until destroyed.
 class Flood {
 public:
-    Flood(const UdpPeer& from, std::uint16_t port) : thread_([this, &from, port] {
-        const Bytes packet = rtp_packet({}, payload_of(1));
-        while (!stop_.load()) {
-            from.send_to(port, packet);
-            std::this_thread::sleep_for(20us);
-        }
-    }) {}
+    Flood(const UdpPeer& from, std::uint16_t port)
+        : thread_([this, &from, port] {
+              const Bytes packet = rtp_packet({}, payload_of(1));
+              while (!stop_.load()) {
+                  from.send_to(port, packet);
+                  std::this_thread::sleep_for(20us);
+              }
+          }) {}
     ~Flood() {
         stop_.store(true);
         thread_.join();

@@ -97,13 +97,13 @@ struct RtpFields {
     unsigned csrc_count = 0;
     unsigned extension_words = 0;  // 0: no extension
     bool with_extension = false;
-    std::uint8_t padding = 0;      // 0: no padding
+    std::uint8_t padding = 0;  // 0: no padding
 };
 
 inline Bytes rtp_packet(const RtpFields& f, const Bytes& payload) {
     Bytes p;
-    p.push_back(static_cast<std::uint8_t>(0x80 | (f.padding ? 0x20 : 0) | (f.with_extension ? 0x10 : 0) |
-                                          f.csrc_count));
+    p.push_back(
+        static_cast<std::uint8_t>(0x80 | (f.padding ? 0x20 : 0) | (f.with_extension ? 0x10 : 0) | f.csrc_count));
     p.push_back(static_cast<std::uint8_t>((f.marker ? 0x80 : 0) | f.payload_type));
     p.push_back(static_cast<std::uint8_t>(f.sequence >> 8));
     p.push_back(static_cast<std::uint8_t>(f.sequence));

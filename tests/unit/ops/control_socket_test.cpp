@@ -109,7 +109,7 @@ protected:
 
 TEST_F(ControlSocketTest, AnswersCommandsInFramesOnOneConnection) {
     start();
-    struct stat st{};
+    struct stat st {};
     ASSERT_EQ(::stat(path_.c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0777, 0660u);
 
