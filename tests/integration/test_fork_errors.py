@@ -1,0 +1,247 @@
+"""Every reason string of forking.md from a real scenario: requests that fail
+validation or state checks, calls that cannot be forked, and speech servers
+that cannot be reached, refuse, close or drop the connection."""
+
+import os
+import shutil
+import socket
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import harness  # noqa: E402
+from fork_support import (GUID, ForkTest, Steps, body, multipart, pattern, sdp, start, statuses,  # noqa: E402
+                          stop, update)
+from harness import LOOPBACK, free_port, wait_for  # noqa: E402
+from sipp import wait_all  # noqa: E402
+
+DNSMASQ = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
+OTHER = "0000000000000000000000000000FFFF"
+
+
+def error(reason, guid=GUID):
+    status = {"status": "ERROR", "reason": reason}
+    if guid:
+        status["call-guid"] = guid
+    return status
+
+
+class Validation(ForkTest):
+    def test_every_validation_and_state_reason_on_one_call(self):
+        """forking.md's steps 1-5 in turn; rejected requests leave the fork as it was."""
+        self.start_fork_daemon()
+        server = self.speech()
+        port = server.port
+        s = {"action": "START", "call-guid": GUID, "host": LOOPBACK, "port": port, "secure": False}
+        cases = [
+            ("not json at all", error("JSON parse failure", None)),
+            ('"a string"', error("JSON parse failure", None)),
+            (body({"action": "START", "host": LOOPBACK, "port": port}), error("Mandatory parameter missing in JSON", None)),
+            (body({"call-guid": GUID}), error("Mandatory parameter missing in JSON")),
+            (body({"action": "START", "call-guid": GUID, "port": port}), error("Mandatory parameter missing in JSON")),
+            (body({"action": "START", "call-guid": GUID, "host": LOOPBACK}), error("Mandatory parameter missing in JSON")),
+            (body({"action": "UPDATE", "call-guid": GUID}), error("Mandatory parameter missing in JSON")),
+            (body({"action": "PAUSE", "call-guid": GUID}), error("Method not supported")),
+            (body({**s, "action": "start"}), error("Method not supported")),
+            (body({**s, "port": "8080"}), error("Unexpected format or content in JSON")),
+            (body({**s, "port": 0}), error("Unexpected format or content in JSON")),
+            (body({**s, "port": 65536}), error("Unexpected format or content in JSON")),
+            (body({**s, "codec": "g729"}), error("Unexpected format or content in JSON")),
+            (body({**s, "secure": "yes"}), error("Unexpected format or content in JSON")),
+            (body({**s, "path": "v1/fork"}), error("Unexpected format or content in JSON")),
+            (body({**s, "metadata": "agent=1001"}), error("Unexpected format or content in JSON")),
+            (stop(), error("Invalid Stop Fork Request")),
+            (update({"a": "b"}), error("Invalid Update Fork Request")),
+            (body({**s, "unknown-field": 1}), {"call-guid": GUID, "status": "STARTED"}),  # unknown fields ignored
+            (body(s), error("Invalid Start Fork Request")),
+            (stop(OTHER), error("GUID Mismatch", OTHER)),
+            (update({"a": "b"}, OTHER), error("GUID Mismatch", OTHER)),
+            (update({"a": "b"}, port=port + 1), error("Unexpected format or content in JSON")),
+        ]
+        c = Steps()
+        for text, expected in cases:
+            c.info(text, expected["status"])
+        # The carrier is INFO now: a STOP by re-INVITE is refused.
+        c.reinvite(multipart(sdp(version=2), stop())).pause(800)
+        c.info(stop(), "STOPPED").info(body(s), "STARTED").info(stop(), "STOPPED")
+        agent = self.agent(Steps().accept_reinvite("a=sendrecv"))
+        ctl = self.controller(c)
+        wait_all(self, ctl, agent, timeout=60)
+        got = statuses(ctl)
+        expected = [e for _, e in cases]
+        at = [e["status"] for e in expected].index("STARTED")
+        started = got[at] if len(got) > at else {}
+        self.assertEqual(set(started), {"call-guid", "status", "connection-id", "channels"}, ctl.report())
+        expected[at] = started
+        expected += [error("Method not supported"),
+                     {"call-guid": GUID, "status": "STOPPED", "reason": "Forking stopped"}]
+        self.assertEqual(got[:len(expected)], expected, ctl.report())
+        self.assertEqual([g["status"] for g in got[len(expected):]], ["STARTED", "STOPPED"])
+        # The server saw two forks, nothing from the rejected requests.
+        self.assertEqual([m["type"] for m in server.messages()], ["START", "START", "STOP", "STOP"] * 2)
+        self.assertEqual(server.violations(), [])
+        self.assert_no_calls()
+
+    def test_reinvite_carrier_refuses_info(self):
+        self.start_fork_daemon()
+        server = self.speech()
+        c = (Steps().reinvite(multipart(sdp(version=2), start(server.port))).pause(800)
+             .info(stop(), "ERROR")
+             .reinvite(multipart(sdp(version=3), stop())).pause(800))
+        agent = self.agent(Steps().accept_reinvite("a=sendrecv").accept_reinvite("a=sendrecv"))
+        ctl = self.controller(c)
+        wait_all(self, ctl, agent)
+        got = statuses(ctl)
+        self.assertEqual([g["status"] for g in got], ["STARTED", "ERROR", "STOPPED"], ctl.report())
+        self.assertEqual(got[1], error("Method not supported"))
+
+    def test_unsupported_flow_without_media_class(self):
+        self.start_fork_daemon(fork_on=None)
+        server = self.speech()
+        agent = self.agent()
+        ctl = self.controller(Steps().info(start(server.port), "ERROR"))
+        wait_all(self, ctl, agent)
+        self.assertEqual(statuses(ctl), [error("Unsupported flow")])
+        self.assertEqual(server.connections(), [])
+
+    def test_fork_enabled_by_the_inbound_dial_peer(self):
+        self.start_fork_daemon(fork_on="in")
+        server = self.speech()
+        agent = self.agent()
+        ctl = self.controller(Steps().info(start(server.port), "STARTED").info(stop(), "STOPPED"))
+        wait_all(self, ctl, agent)
+        self.assertEqual([g["status"] for g in statuses(ctl)], ["STARTED", "STOPPED"])
+
+    def test_codec_not_supported_on_a_g729_call(self):
+        self.start_fork_daemon()
+        server = self.speech()
+        agent = self.agent(pt=18, encoding="G729")
+        ctl = self.controller(Steps().info(start(server.port), "ERROR"), offer="18 101", answer="RTP/AVP 18")
+        wait_all(self, ctl, agent)
+        self.assertEqual(statuses(ctl), [error("Codec is not supported")])
+        self.assertEqual(server.connections(), [])
+
+
+class Connecting(ForkTest):
+    def one_start(self, json_text, **daemon):
+        self.start_fork_daemon(**daemon)
+        agent = self.agent()
+        ctl = self.controller(Steps().info(json_text, "ERROR"))
+        wait_all(self, ctl, agent)
+        return statuses(ctl)
+
+    def test_connection_failed_when_nothing_listens(self):
+        self.assertEqual(self.one_start(start(free_port())), [error("Connection failed")])
+        stats = self.statistics()
+        self.assertEqual((stats["Forks failed"], stats["Forks active"], stats["TCP connection failures"]), (1, 0, 1))
+
+    def test_stop_while_connecting_abandons_the_attempt(self):
+        server = self.speech(args=("--upgrade-delay", 1500))
+        self.start_fork_daemon()
+        c = Steps().info(start(server.port)).info(stop(), "STOPPED").pause(2500)
+        agent = self.agent()
+        ctl = self.controller(c)
+        wait_all(self, ctl, agent)
+        self.assertEqual(statuses(ctl), [{"call-guid": GUID, "status": "STOPPED", "reason": "Forking stopped"}])
+        self.assertEqual(server.controls(), [], "nothing sent for an abandoned START")
+
+    def test_wrong_token_is_authentication_token_invalid(self):
+        server = self.speech(token="right-token")
+        self.start_fork_daemon()
+        c = (Steps().info(start(server.port, token="wrong-token"), "ERROR")
+             .info(start(server.port, token="right-token"), "STARTED").info(stop(), "STOPPED"))
+        agent = self.agent()
+        ctl = self.controller(c)
+        wait_all(self, ctl, agent)
+        got = statuses(ctl)
+        self.assertEqual(got[0], error("Authentication token invalid"))
+        self.assertEqual([g["status"] for g in got[1:]], ["STARTED", "STOPPED"])
+        self.assertEqual([r["status"] for r in server.rejections()], [401])
+        self.assertEqual(server.connections()[0]["token"], "right-token")
+
+    def lost(self, server_args, reason, clear=False):
+        server = self.speech(args=server_args)
+        self.start_fork_daemon()
+        caller_file, _ = pattern(self, "caller.ulaw", 5, packets=50)
+        # The STOPPED comes at a moment the scenario does not know: SIPp's -aa answers it.
+        c = Steps().info(start(server.port), "STARTED").stream(caller_file, ms=2000)
+        agent = self.agent()
+        ctl = self.controller(c)
+        if clear:
+            server.wait_events("control", 2, type="START")
+            [row] = self.open_connections()
+            self.daemon_.show(f"clear voip stream-service connection id {row[0]} forced")
+        wait_all(self, ctl, agent)
+        got = statuses(ctl)
+        self.assertEqual(got[1], {"call-guid": GUID, "status": "STOPPED", "reason": reason}, ctl.report())
+        self.assertEqual(len(got), 2)
+        self.assertEqual(self.statistics()["Forks active"], 0)
+        self.assert_no_calls()
+        return server
+
+    def test_server_close_is_connection_closed(self):
+        self.lost(("--close-after-frames", 10), "Connection closed")
+
+    def test_clear_command_is_connection_closed(self):
+        server = self.lost((), "Connection closed", clear=True)
+        close = server.wait_event("close")
+        self.assertEqual((close["by"], close["code"]), ("client", 1000))
+
+    def test_tcp_reset_is_tcp_connection_closed(self):
+        self.lost(("--reset-after-frames", 10), "TCP Connection closed")
+
+    def test_server_stop_is_connection_closed(self):
+        server = self.lost(("--stop-channel-after-frames", 5), "Connection closed")
+        stopped = server.wait_event("server-stop")["channel"]
+        stops = server.messages("STOP")
+        self.assertEqual([m["reason"] for m in stops], ["Stopped by server"])
+        self.assertNotEqual(stops[0]["channel"], stopped)
+
+
+@unittest.skipUnless(os.path.exists(DNSMASQ), "dnsmasq not installed")
+class Names(ForkTest):
+    def setUp(self):
+        super().setUp()
+        hosts = os.path.join(self.tmpdir, "hosts")
+        with open(hosts, "w") as f:
+            f.write(f"{LOOPBACK} asr.voxfork.test\n")
+        self.dns_port = free_port(kind=socket.SOCK_DGRAM)
+        log = open(os.path.join(self.tmpdir, "dnsmasq.log"), "wb")
+        self.dns = self.spawn([DNSMASQ, "-k", "-p", str(self.dns_port), f"--listen-address={LOOPBACK}",
+                               "--bind-interfaces", "--no-resolv", "--no-hosts", f"--addn-hosts={hosts}",
+                               "--local=/test/", "--user=", "--pid-file=", "--log-facility=-"],
+                              stdout=log, stderr=log)
+        log.close()
+        wait_for(lambda: self.dns.poll() is not None or "started" in self.read(log.name), 10, what="dnsmasq")
+        self.assertIsNone(self.dns.poll(), "dnsmasq exited")
+
+    @staticmethod
+    def read(path):
+        with open(path, errors="replace") as f:
+            return f.read()
+
+    def test_name_resolves_then_unknown_name_is_dns_lookup_failed(self):
+        server = self.speech()
+        self.start_fork_daemon(name_server=f"{LOOPBACK}:{self.dns_port}")
+        c = (Steps().info(start(free_port(), host="nosuch.voxfork.test"), "ERROR")
+             .info(start(server.port, host="asr.voxfork.test"), "STARTED").info(stop(), "STOPPED"))
+        agent = self.agent()
+        ctl = self.controller(c)
+        wait_all(self, ctl, agent)
+        got = statuses(ctl)
+        self.assertEqual(got[0], error("DNS lookup failed"))
+        self.assertEqual([g["status"] for g in got[1:]], ["STARTED", "STOPPED"])
+        self.assertEqual(server.connections()[0]["host"], f"asr.voxfork.test:{server.port}")
+
+    def test_unknown_proxy_name_is_proxy_dns_lookup_failed(self):
+        self.start_fork_daemon(name_server=f"{LOOPBACK}:{self.dns_port}",
+                               proxy="host noproxy.voxfork.test port 3128")
+        agent = self.agent()
+        ctl = self.controller(Steps().info(start(free_port()), "ERROR"))
+        wait_all(self, ctl, agent)
+        self.assertEqual(statuses(ctl), [error("Proxy DNS lookup failed")])
+
+
+if __name__ == "__main__":
+    harness.main()

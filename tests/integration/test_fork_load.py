@@ -1,0 +1,183 @@
+"""Forking under numbers and abuse: connection sharing by calls-threshold,
+license counts and reports, a hundred forked calls that leave nothing behind,
+and bad input (deep or huge JSON, broken multipart, a START storm, a speech
+server that stops reading) that gets the right reason while the call's
+relayed audio keeps flowing."""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import harness  # noqa: E402
+from fork_support import (GUID, ForkTest, Steps, dialog, multipart, pattern, raw_info, sdp, start, statuses,
+                          stop)  # noqa: E402
+from harness import wait_for  # noqa: E402
+from sipp import RtpRecorder, Sipp, part, scenario, wait_all  # noqa: E402
+
+
+# A call-guid of each SIPp call's own ([call_number] is SIPp's keyword).
+PER_CALL = "CALL-[call_number]"
+
+
+def asan(pid):
+    with open(f"/proc/{pid}/maps") as f:
+        return "libasan" in f.read()
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+class Sharing(ForkTest):
+    def test_threshold_3_spreads_7_calls_3_3_1_and_licenses_count_them(self):
+        d = self.start_fork_daemon(threshold=3, license_interval=10)
+        server = self.speech()
+        c = Steps().info(start(server.port, guid=PER_CALL), "STARTED").pause(3000).info(stop(PER_CALL), "STOPPED")
+        agent = self.agent(calls=8)
+        ctl = self.controller(c, calls=7, rate=20, limit=7)
+        # One more call that never forks: a standard trunk call.
+        plain = Sipp(self, scenario(self, "fork_uac", OFFER_PTS="0 101", ANSWER="m=audio",
+                                    OFFER_MAPS="      a=rtpmap:0 PCMU/8000\n      a=rtpmap:101 telephone-event/8000",
+                                    STEPS='  <pause milliseconds="3500"/>', END=part("fork_uac_bye")),
+                     harness.free_port(pair=True), target=self.sip_port)
+        wait_for(lambda: len(server.controls("START")) >= 14, timeout=15, what="7 forks started")
+        rows = self.open_connections()
+        sessions = sorted(int(r[5].split("/")[0]) for r in rows)
+        self.assertEqual(sessions, [1, 3, 3], d.show("show voip stream-service connection"))
+        self.assertEqual(len(server.connections()), 3)
+        wait_for(lambda: "Enhanced Trunk call count: 7, Aggregate Trunk call count: " in d.log(),
+                 what="license log line of the 7th fork")
+        self.assertRegex(d.log(), r"Enhanced Trunk call count: 7, Aggregate Trunk call count: [78] after WS_Fork_START")
+        stats = self.statistics()
+        self.assertEqual((stats["Forks active"], stats["WebSocket connections active"]), (7, 3))
+        wait_all(self, ctl, agent, plain)
+        self.assertEqual(sorted(s["status"] for s in statuses(ctl)), ["STARTED"] * 7 + ["STOPPED"] * 7)
+        # The first report (the daemon's first 10 s): peaks 7 enhanced of 8 calls.
+        table = wait_for(lambda: (lambda t: t if len(t.splitlines()) > 1 else None)(
+            d.show("show voice sip license stats table")), timeout=15, what="a license report")
+        lines = table.splitlines()
+        self.assertEqual(lines[0].split(), ["Index", "Report", "time", "(UTC)", "Interval(s)", "Standard", "Enhanced",
+                                            "Aggregate"])
+        self.assertEqual(lines[1].split()[0], "1")
+        self.assertEqual(lines[1].split()[3:], ["10", "1", "7", "8"])
+        self.assertEqual(server.violations(), [])
+
+    def test_hundred_forked_calls_leave_nothing_behind(self):
+        d = self.start_fork_daemon(threshold=3, idle=1, env={"VOXFORK_TEST_TIME_SCALE": "60"})
+        server = self.speech(args=("--no-frame-events",))
+        caller_file, _ = pattern(self, "caller.ulaw", 6, packets=5)
+        c = (Steps().info(start(server.port, guid=PER_CALL), "STARTED").stream(caller_file, ms=150)
+             .info(stop(PER_CALL), "STOPPED"))
+        agent = self.agent(calls=100, timeout=90)
+        ctl = self.controller(c, calls=100, rate=40, limit=10, timeout=90)
+        wait_for(lambda: len(server.controls("START")) >= 10, timeout=15, what="forks under way")
+        rss_during = rss_kib(d.process.pid)
+        wait_all(self, ctl, agent, timeout=90)
+        got = statuses(ctl)
+        self.assertEqual(len([s for s in got if s["status"] == "STARTED"]), 100, ctl.report())
+        self.assertEqual(len([s for s in got if s["status"] == "STOPPED"]), 100)
+        self.assert_no_calls()
+        stats = self.statistics()
+        self.assertEqual((stats["Forks started"], stats["Forks active"], stats["Forks failed"]), (100, 0, 0))
+        # Idle connections close after their (scaled) minute.
+        wait_for(lambda: self.open_connections() == [], timeout=10, what="idle connections closed")
+        history = d.show("show voip stream-service connection history")
+        self.assertNotIn("remote close", history)
+        self.assertIn("idle timeout", history)
+        self.assertEqual(len(server.controls("STOP")), 200)
+        channels = {m["channel"] for m in server.messages("START")}
+        self.assertEqual(len(channels), 200, "channel ids never reused")
+        if not asan(d.process.pid):  # ASan's quarantine holds freed memory; its leak check runs at exit
+            self.assertLess(rss_kib(d.process.pid) - rss_during, 16 * 1024, "memory grew")
+        self.assertEqual(server.violations(), [])
+
+
+class BadInput(ForkTest):
+    def test_deep_and_broken_requests(self):
+        self.start_fork_daemon()
+        server = self.speech()
+        # 10,000 levels of objects (SIPp reads [...] as its own keywords).
+        deep = '{"action":"START","call-guid":"' + GUID + '","x":' + '{"":' * 10000 + "1" + "}" * 10000 + "}"
+        two = multipart(sdp(version=3), start(server.port), stop())
+        # After the first step, status INFOs are left to -aa: the test reads
+        # them all at the end, whatever came.
+        c = (Steps().info(deep, "ERROR")
+             .reinvite(multipart(sdp(version=2)), expect="a=sendrecv").pause(300)
+             .reinvite(two).pause(800)
+             .info(start(server.port)).pause(800).info(stop()).pause(800))
+        agent = self.agent(Steps().accept_reinvite("a=sendrecv").accept_reinvite("a=sendrecv"))
+        ctl = self.controller(c, tcp=True)
+        wait_all(self, ctl, agent)
+        got = statuses(ctl)
+        # Too deep: not parsed, so no call-guid to echo. Multipart without
+        # JSON: a plain re-INVITE, no status. Two JSON parts: ambiguous, refused
+        # (the spec's carrier is one SDP part and one JSON part).
+        self.assertEqual(got[0], {"status": "ERROR", "reason": "JSON parse failure"}, ctl.report())
+        self.assertEqual([(g["status"], g.get("reason")) for g in got[1:]],
+                         [("ERROR", "Unexpected format or content in JSON"), ("STARTED", None),
+                          ("STOPPED", "Forking stopped")])
+        self.assertEqual([m["type"] for m in server.messages()], ["START", "START", "STOP", "STOP"])
+
+    def test_megabyte_body(self):
+        """1 MB is more than a SIPp scenario holds: the INFO goes in the
+        controller's dialog over a TCP connection of the test's own."""
+        self.start_fork_daemon()
+        server = self.speech()
+        # CSeq: the big INFO takes 5, the scenario's requests follow from 10.
+        c = Steps(first_cseq=10).pause(1500).info(start(server.port), "STARTED").info(stop(), "STOPPED")
+        agent = self.agent()
+        ctl = self.controller(c)
+        dlg = wait_for(lambda: dialog(ctl), what="the controller's dialog")
+        big = start(server.port, metadata={"blob": "x" * (1 << 20)})
+        code = raw_info(self.sip_port, dlg, big, cseq=5)
+        wait_all(self, ctl, agent)
+        got = statuses(ctl)
+        if code == 200:
+            self.assertEqual(got[0], {"status": "ERROR", "reason": "JSON parse failure"},
+                             ctl.report())
+            got = got[1:]
+        else:
+            self.assertIn(code, (413, 513), "refused as too large, or taken and answered ERROR")
+        self.assertEqual([g["status"] for g in got], ["STARTED", "STOPPED"], ctl.report())
+        self.assertEqual(len(server.messages("START")), 2)
+
+    def test_start_storm_on_one_call(self):
+        self.start_fork_daemon()
+        server = self.speech()
+        c = Steps().info(start(server.port), "STARTED")
+        for _ in range(30):
+            c.info(start(server.port), "ERROR", timeout_ms=5000)
+        c.info(stop(), "STOPPED")
+        agent = self.agent()
+        ctl = self.controller(c)
+        wait_all(self, ctl, agent)
+        got = statuses(ctl)
+        self.assertEqual(got[1:31], [{"call-guid": GUID, "status": "ERROR", "reason": "Invalid Start Fork Request"}] * 30)
+        self.assertEqual(len(server.connections()), 1)
+        self.assertEqual([m["type"] for m in server.messages()], ["START", "START", "STOP", "STOP"])
+
+    def test_stalled_speech_server_does_not_hold_the_call_audio(self):
+        """A server that stops reading (and so never answers pings) is dead
+        after its (scaled) 60 s: TCP Connection closed; the call's audio goes on."""
+        self.start_fork_daemon(threshold=1, env={"VOXFORK_TEST_TIME_SCALE": "60"})
+        server = self.speech(args=("--stop-reading-after-frames", 1, "--rcvbuf", 4096))
+        to_callee = RtpRecorder(self)
+        caller_file, caller_bytes = pattern(self, "caller.ulaw", 7, packets=125)
+        c = Steps().info(start(server.port), "STARTED").stream(caller_file, ms=3000)
+        agent = self.agent(rtp_rx_port=to_callee.port)
+        ctl = self.controller(c)
+        wait_all(self, ctl, agent, timeout=60)
+        got = statuses(ctl)
+        self.assertEqual(got[1:], [{"call-guid": GUID, "status": "STOPPED", "reason": "TCP Connection closed"}],
+                         ctl.report())
+        self.assertEqual(to_callee.payload(0), caller_bytes, "the relayed audio did not wait for the server")
+        self.assertEqual(self.statistics()["Forks active"], 0)
+
+
+if __name__ == "__main__":
+    harness.main()
