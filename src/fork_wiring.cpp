@@ -119,6 +119,7 @@ public:
         r.json = request.json;
         r.transaction = request.transaction;
         r.sip_call_id = request.sip_call_id;
+        r.json_parts = request.json_parts;
         controller_.on_request(r);
     }
     void on_media_changed(sip::CallId anchor, const sip::MediaState& media) override {

@@ -40,6 +40,7 @@ struct Request {
     std::string json;         // the application/x-cisco-record+json body
     std::string transaction;  // same value for a retransmission of one SIP transaction
     std::string sip_call_id;  // Call-ID of that leg (the START's `call-id`)
+    std::size_t json_parts = 1;       // more than one: the carrier is ambiguous and is refused
 };
 
 // A call's media after an offer/answer.

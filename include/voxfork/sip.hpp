@@ -41,6 +41,7 @@ struct ForkRequest {
     std::string json;         // the application/x-cisco-record+json body
     std::string transaction;  // unique per SIP transaction (retransmissions never reach the seam)
     std::string sip_call_id;  // of that leg
+    std::size_t json_parts = 1;  // JSON parts the carrier held (a multipart body may hold several)
 };
 
 // The media of a call after a completed offer/answer.

@@ -94,6 +94,8 @@ void Controller::Impl::on_request(const Request& request) {
     const ParseResult parsed = parse_request(request.json);
     env_.trace_call(request.anchor, trace_text::request(parsed.action ? to_string(*parsed.action) : "UNKNOWN"));
     if (!parsed.request) return reject(request.anchor, request, parsed.call_guid, parsed.error);
+    // A carrier with two requests in it says two things at once: act on neither.
+    if (request.json_parts > 1) return reject(request.anchor, request, parsed.call_guid, reason::unexpected_format);
     const ForkRequest& fr = *parsed.request;
     // The carrier lock is checked once the body is known to be a request at all.
     if (record.carrier && *record.carrier != request.carrier) {

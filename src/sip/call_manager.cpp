@@ -261,6 +261,7 @@ void CallManager::hand_fork_request(Call& call, media::Leg side, const IncomingR
     request.json = json;
     request.transaction = r.transaction;
     request.sip_call_id = r.call_id;
+    request.json_parts = r.body.count(kForkContentType);
     seam_->on_fork_request(request);
 }
 

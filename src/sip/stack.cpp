@@ -11,6 +11,13 @@ const std::string* Body::find(std::string_view type) const {
     return nullptr;
 }
 
+std::size_t Body::count(std::string_view type) const {
+    if (parts.empty()) return content_type == type ? 1 : 0;
+    std::size_t n = 0;
+    for (const auto& part : parts) n += part.content_type == type ? 1 : 0;
+    return n;
+}
+
 std::string Address::to_string() const {
     return config::format_ipv4(ip) + ":" + std::to_string(port);
 }

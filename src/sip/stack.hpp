@@ -33,6 +33,8 @@ struct Body {
     bool empty() const { return text.empty() && parts.empty(); }
     // The text of the first part of that type (the body itself when it is not multipart).
     const std::string* find(std::string_view type) const;
+    // How many parts (or the body itself) are of that type.
+    std::size_t count(std::string_view type) const;
 };
 
 enum class Method { invite, ack, bye, cancel, info, options, other };

@@ -55,7 +55,7 @@ protected:
     }
 
     void request(const std::string& body, CallId leg = leg_a, Carrier carrier = Carrier::info,
-                 std::string transaction = "") {
+                 std::string transaction = "", std::size_t json_parts = 1) {
         Request r;
         r.anchor = anchor;
         r.leg = leg;
@@ -64,6 +64,7 @@ protected:
         r.json = body;
         r.transaction = transaction.empty() ? "t" + std::to_string(++transactions_) : transaction;
         r.sip_call_id = leg == leg_a ? "a84b4c76e66710@10.0.0.1" : "b-leg@10.0.0.2";
+        r.json_parts = json_parts;
         ctl_->on_request(r);
     }
 

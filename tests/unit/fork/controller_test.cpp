@@ -270,6 +270,15 @@ TEST_F(ControllerTest, ARejectedRequestFixesNoCarrier) {
     EXPECT_TRUE(calls_.sent.empty());
 }
 
+TEST_F(ControllerTest, ACarrierWithTwoJsonPartsIsRefusedAndFixesNothing) {
+    request(start_json(), leg_a, Carrier::reinvite, "", /*json_parts=*/2);
+    expect_only_status(error("Unexpected format or content in JSON"));
+    EXPECT_TRUE(transport_.attaches.empty());
+    EXPECT_EQ(ctl_->fork_state(anchor), "none");
+    request(start_json(), leg_a, Carrier::info);  // the carrier was not locked to re-INVITE
+    EXPECT_EQ(transport_.attaches.size(), 1u);
+}
+
 TEST_F(ControllerTest, ARetransmissionIsNotActedOnTwice) {
     request(start_json(), leg_a, Carrier::info, "tx-1");
     request(start_json(), leg_a, Carrier::info, "tx-1");
