@@ -19,13 +19,15 @@ SERVER = textwrap.dedent("""
     mode, port, log = sys.argv[1], int(sys.argv[2]), open(sys.argv[3], "w")
 
     async def handler(ws, path=None):
-        start = json.loads(await ws.recv())
-        if mode == "fragmented":
-            stop = json.dumps({"type": "STOP", "channel": start["channel"], "reason": "bye"})
-            await ws.send([stop[:5], stop[5:12], stop[12:]])
-        elif mode == "huge":
-            await ws.send("x" * (1 << 20))
+        # The client may close while a send is still under way (it refuses
+        # the huge message): a send can end the connection as well as the loop.
         try:
+            start = json.loads(await ws.recv())
+            if mode == "fragmented":
+                stop = json.dumps({"type": "STOP", "channel": start["channel"], "reason": "bye"})
+                await ws.send([stop[:5], stop[5:12], stop[12:]])
+            elif mode == "huge":
+                await ws.send("x" * (1 << 20))
             async for _ in ws:
                 pass
         except websockets.ConnectionClosed:
