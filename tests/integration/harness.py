@@ -47,6 +47,14 @@ def free_port(kind=socket.SOCK_STREAM, even=False, pair=False):
     raise RuntimeError("no free port")
 
 
+def sanitized(pid):
+    """True when the process runs with AddressSanitizer: its quarantine holds
+    freed memory, so resident-size checks say nothing there (its own leak
+    check runs at exit instead)."""
+    with open(f"/proc/{pid}/maps") as f:
+        return "libasan" in f.read()
+
+
 def wait_for(predicate, timeout=10.0, interval=0.05, what="condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -20,11 +20,6 @@ from sipp import RtpRecorder, Sipp, part, scenario, wait_all  # noqa: E402
 PER_CALL = "CALL-[call_number]"
 
 
-def asan(pid):
-    with open(f"/proc/{pid}/maps") as f:
-        return "libasan" in f.read()
-
-
 def rss_kib(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -92,7 +87,7 @@ class Sharing(ForkTest):
         self.assertEqual(len(server.controls("STOP")), 200)
         channels = {m["channel"] for m in server.messages("START")}
         self.assertEqual(len(channels), 200, "channel ids never reused")
-        if not asan(d.process.pid):  # ASan's quarantine holds freed memory; its leak check runs at exit
+        if not harness.sanitized(d.process.pid):  # ASan's quarantine holds freed memory; its leak check runs at exit
             self.assertLess(rss_kib(d.process.pid) - rss_during, 16 * 1024, "memory grew")
         self.assertEqual(server.violations(), [])
 
