@@ -30,6 +30,10 @@ void PoolImpl::start_session(const ConnPtr& conn) {
     conn->last_rx = conn->last_ping = conn->idle_since = now;
     Connection* raw = conn.get();  // the link belongs to the connection
     conn->link->on_control_frame([raw] { raw->last_rx = Clock::now(); });
+    conn->link->on_writable([this, weak = std::weak_ptr<Connection>(conn)] {
+        auto c = weak.lock();
+        if (c && !c->orphan && !c->writing) write_next(c);
+    });
     read_next(conn);
     arm_tick(conn);
     arm_drain_timer();
@@ -56,39 +60,37 @@ void PoolImpl::pump(const ConnPtr& conn) {
     if (conn->state == ConnState::open && !conn->writing) write_next(conn);
 }
 
-// Beast writes one message per operation; the queue is emptied by chaining
-// writes from each completion, without waiting for the drain timer.
+// Audio frames are framed straight into the link's write batch, so one drain
+// leaves in one socket write; a control message goes through Beast and the
+// queue goes on when it completes. While the batch is over its high-water mark
+// audio stays in the queue, where it is dropped oldest-first.
 void PoolImpl::write_next(const ConnPtr& conn) {
     drain_ring(*conn);
-    const auto kind = conn->queue.pop(conn->write_slot, conn->write_text);
-    if (kind == SendQueue::Kind::none) {
-        conn->writing = false;
+    while (conn->state == ConnState::open && !conn->link->backlogged()) {
+        const auto kind = conn->queue.pop(conn->write_slot, conn->write_text);
+        if (kind == SendQueue::Kind::none) return;
+        if (kind == SendQueue::Kind::audio) {
+            conn->link->send_binary(conn->write_slot.frame());
+            count_sent(conn->write_slot);
+            continue;
+        }
+        conn->writing = true;
+        conn->link->write(false, conn->write_text.data(), conn->write_text.size(), [this, conn](error_code ec) {
+            if (conn->orphan) return;
+            conn->writing = false;
+            if (!ec) write_next(conn);  // on failure the read loop reports the loss
+        });
         return;
     }
-    conn->writing = true;
-    const bool binary = kind == SendQueue::Kind::audio;
-    const void* data = binary ? static_cast<const void*>(conn->write_slot.bytes.data()) : conn->write_text.data();
-    const std::size_t size = binary ? conn->write_slot.size : conn->write_text.size();
-    conn->link->write(binary, data, size, [this, conn, binary, size](error_code ec) {
-        if (conn->orphan) return;
-        if (ec) {
-            conn->writing = false;  // the read loop reports the loss
-            return;
-        }
-        if (binary) {
-            ++counts_.frames_sent;
-            counts_.bytes_sent += size;
-            if (auto it = channels_.find(conn->write_slot.channel); it != channels_.end()) {
-                ++it->second.counters.frames_sent;
-                it->second.counters.bytes_sent += size;
-            }
-        }
-        if (conn->state == ConnState::open) {
-            write_next(conn);
-        } else {
-            conn->writing = false;
-        }
-    });
+}
+
+void PoolImpl::count_sent(const AudioSlot& frame) {
+    ++counts_.frames_sent;
+    counts_.bytes_sent += frame.size;
+    if (auto it = channels_.find(frame.channel); it != channels_.end()) {
+        ++it->second.counters.frames_sent;
+        it->second.counters.bytes_sent += frame.size;
+    }
 }
 
 void PoolImpl::read_next(const ConnPtr& conn) {

@@ -19,6 +19,9 @@
 #include <boost/beast/websocket/ssl.hpp>
 #include <spdlog/spdlog.h>
 
+#include "framing.hpp"
+#include "write_batcher.hpp"
+
 namespace voxfork::ws::detail {
 
 namespace asio = boost::asio;
@@ -47,17 +50,30 @@ Link::End classify(const error_code& ec) {
     return Link::End::transport;
 }
 
-template <class Next>
+template <class Transport>
 class LinkImpl final : public Link {
 public:
-    LinkImpl(std::shared_ptr<ssl::context> tls, Next&& next) : tls_(std::move(tls)), ws_(std::move(next)) {}
+    using Stream = websocket::stream<WriteBatcher<Transport>>;
 
-    websocket::stream<Next>& ws() { return ws_; }
+    template <class... Args>
+    explicit LinkImpl(std::shared_ptr<ssl::context> tls, Args&&... transport)
+        : tls_(std::move(tls)), ws_(std::forward<Args>(transport)...) {}
+
+    Stream& ws() { return ws_; }
+    Transport& transport() { return ws_.next_layer().next_layer(); }
 
     void write(bool binary, const void* data, std::size_t size, Done done) override {
         ws_.binary(binary);
         ws_.async_write(asio::buffer(data, size), [done = std::move(done)](error_code ec, std::size_t) { done(ec); });
     }
+
+    void send_binary(std::span<const std::uint8_t> payload) override {
+        ws_.next_layer().append(
+            [&](std::vector<std::uint8_t>& out) { append_binary_frame(out, payload, masks_.next()); });
+    }
+
+    bool backlogged() override { return ws_.next_layer().backlogged(); }
+    void on_writable(std::function<void()> fn) override { ws_.next_layer().on_writable(std::move(fn)); }
 
     void read(ReadDone done) override {
         buffer_.clear();
@@ -90,8 +106,9 @@ public:
 
 private:
     std::shared_ptr<ssl::context> tls_;  // must outlive the stream
-    websocket::stream<Next> ws_;
+    Stream ws_;
     beast::flat_buffer buffer_;
+    MaskSource masks_;
 };
 
 using PlainLink = LinkImpl<beast::tcp_stream>;
@@ -223,8 +240,8 @@ private:
         std::shared_ptr<ssl::context> tls;
         std::string error;
         if (!make_tls_context(tls, error)) return fail({}, error);
-        auto link = std::make_unique<SecureLink>(tls, beast::ssl_stream<beast::tcp_stream>(std::move(tcp_), *tls));
-        auto& stream = link->ws().next_layer();
+        auto link = std::make_unique<SecureLink>(tls, std::move(tcp_), *tls);
+        auto& stream = link->transport();
         const std::string& host = req_.key.host;
         if (!is_ipv4_literal(host)) {
             // SNI and the name check use the speech server's name, also
@@ -238,7 +255,7 @@ private:
                                [self = shared_from_this(), link = std::move(link)](error_code ec) mutable {
                                    if (self->finished_) return;
                                    if (ec) return self->fail(ec, "TLS handshake");
-                                   SSL* ssl = link->ws().next_layer().native_handle();
+                                   SSL* ssl = link->transport().native_handle();
                                    self->tls_version_ = SSL_get_version(ssl);
                                    if (self->tls_version_.rfind("TLSv", 0) == 0) self->tls_version_.erase(3, 1);
                                    self->cipher_ = SSL_get_cipher_name(ssl);

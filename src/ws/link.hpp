@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -27,7 +28,9 @@ class io_context;
 namespace voxfork::ws::detail {
 
 // An open WebSocket. One write and one read may be outstanding; ping and
-// close may overlap a write (Beast serialises the frames).
+// close may overlap a write. Every frame goes through a write batcher
+// (write_batcher.hpp): what is sent in one turn of the io thread leaves in one
+// socket write.
 class Link {
 public:
     using Done = std::function<void(boost::system::error_code)>;
@@ -36,6 +39,13 @@ public:
     using ReadDone = std::function<void(End end, std::string_view payload, bool binary)>;
     virtual ~Link() = default;
     virtual void write(bool binary, const void* data, std::size_t size, Done done) = 0;
+    // A binary message that completes at once: framed here and batched with
+    // whatever else goes out in this turn. Not while a write() is in progress
+    // (its frames must stay together).
+    virtual void send_binary(std::span<const std::uint8_t> payload) = 0;
+    // True while send_binary should wait; `fn` runs when it may go on.
+    virtual bool backlogged() = 0;
+    virtual void on_writable(std::function<void()> fn) = 0;
     virtual void read(ReadDone done) = 0;
     virtual void ping(Done done) = 0;
     virtual void close(std::uint16_t code, std::string_view reason, Done done) = 0;

@@ -45,8 +45,8 @@ struct Connection {
     SendQueue queue;
     std::vector<CallHandle> calls;  // attached, in order
     std::uint64_t total_sessions = 0;
-    bool orphan = false;  // the pool is gone: late handlers do nothing
-    bool writing = false;
+    bool orphan = false;   // the pool is gone: late handlers do nothing
+    bool writing = false;  // a control message is being written
     bool ping_in_flight = false;
     AudioSlot write_slot;
     std::string write_text;
@@ -112,6 +112,7 @@ private:
     void drain_ring(Connection& conn);
     void pump(const ConnPtr& conn);
     void write_next(const ConnPtr& conn);
+    void count_sent(const AudioSlot& frame);
     void read_next(const ConnPtr& conn);
     void on_text(Connection& conn, std::string_view text);
     void arm_tick(const ConnPtr& conn);

@@ -114,16 +114,21 @@ TEST(AudioRing, OneProducerThreadOneConsumerKeepOrder) {
     std::thread producer([&] {
         const std::uint8_t payload[160] = {};
         for (std::uint32_t i = 0; i < total;) {
-            if (ring.send(9, i, i * 160, payload)) ++i;
+            if (ring.send(9, i, i * 160, payload)) {
+                ++i;
+            } else {
+                std::this_thread::yield();  // full: let the consumer run (2 cores, maybe busy)
+            }
         }
     });
     std::uint32_t next = 0;
     bool ordered = true;
     while (next < total) {
-        ring.drain([&](const AudioSlot& s) {
+        const std::size_t got = ring.drain([&](const AudioSlot& s) {
             ordered = ordered && seq_of(s) == next && s.channel == 9 && s.size == 172;
             ++next;
         });
+        if (got == 0) std::this_thread::yield();
     }
     producer.join();
     EXPECT_TRUE(ordered);

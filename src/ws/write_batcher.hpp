@@ -1,0 +1,158 @@
+// A stream layer between Beast's WebSocket stream and the transport (TCP or
+// TLS) that turns many small writes into one. Included by link.cpp only.
+//
+// Every write, Beast's (text messages, ping, pong, close) or an audio frame
+// voxfork framed itself, is appended to a buffer; the buffer goes to the
+// transport in one write when the io thread next runs, and what arrives while
+// that write is in flight goes in the following one. So a drain of a
+// connection's queue costs one send (one TLS record) however many frames it
+// held, and nothing waits for a timer. Beast's writes are complete as soon as
+// they are appended; the pool holds audio back while the buffer is over its
+// high-water mark (backlogged()), which bounds it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/buffers_range.hpp>
+#include <boost/beast/core/role.hpp>
+#include <boost/beast/websocket/teardown.hpp>
+
+namespace voxfork::ws::detail {
+
+template <class Next>
+class WriteBatcher {
+public:
+    using executor_type = typename Next::executor_type;
+    // Audio waits in the pool's queue (where it is dropped oldest-first)
+    // while this much is waiting here.
+    static constexpr std::size_t high_water = 64 * 1024;
+
+    template <class... Args>
+    explicit WriteBatcher(Args&&... args) : next_(std::forward<Args>(args)...), shared_(std::make_shared<Shared>()) {
+        shared_->owner = this;
+        shared_->pending.reserve(high_water + 4096);
+        shared_->in_flight.reserve(high_water + 4096);
+    }
+    WriteBatcher(const WriteBatcher&) = delete;
+    WriteBatcher& operator=(const WriteBatcher&) = delete;
+    // A transport write may still be pending: its handler must not come back.
+    ~WriteBatcher() { shared_->owner = nullptr; }
+
+    executor_type get_executor() noexcept { return next_.get_executor(); }
+    Next& next_layer() noexcept { return next_; }
+    const Next& next_layer() const noexcept { return next_; }
+
+    template <class Buffers, class Token>
+    auto async_read_some(const Buffers& buffers, Token&& token) {
+        return next_.async_read_some(buffers, std::forward<Token>(token));
+    }
+
+    template <class Buffers, class Token>
+    auto async_write_some(const Buffers& buffers, Token&& token) {
+        return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
+            [this](auto handler, const Buffers& buffers) {
+                const boost::system::error_code ec = shared_->error;
+                std::size_t taken = 0;
+                if (!ec) {
+                    for (auto b : boost::beast::buffers_range_ref(buffers)) {
+                        const auto* p = static_cast<const std::uint8_t*>(b.data());
+                        shared_->pending.insert(shared_->pending.end(), p, p + b.size());
+                        taken += b.size();
+                    }
+                    schedule_flush();
+                }
+                boost::asio::post(get_executor(), boost::beast::bind_front_handler(std::move(handler), ec, taken));
+            },
+            token, buffers);
+    }
+
+    // Lets `fill` append bytes (whole frames) to the next write.
+    template <class Fill>
+    void append(Fill&& fill) {
+        if (shared_->error) return;
+        fill(shared_->pending);
+        schedule_flush();
+    }
+
+    // True while audio should wait; then `on_writable` runs once the buffer
+    // is below the mark again.
+    bool backlogged() {
+        if (shared_->pending.size() < high_water) return false;
+        shared_->want_writable = true;
+        return true;
+    }
+    void on_writable(std::function<void()> fn) { shared_->on_writable = std::move(fn); }
+
+private:
+    struct Shared {
+        WriteBatcher* owner = nullptr;
+        std::vector<std::uint8_t> pending;    // appended since the last write began
+        std::vector<std::uint8_t> in_flight;  // the transport is writing these
+        bool writing = false;
+        bool flush_posted = false;
+        bool want_writable = false;
+        boost::system::error_code error;  // the transport failed: nothing more is sent
+        std::function<void()> on_writable;
+    };
+
+    // Posted, so that everything appended in this turn of the io thread goes
+    // in one write.
+    void schedule_flush() {
+        if (shared_->writing || shared_->flush_posted) return;
+        shared_->flush_posted = true;
+        boost::asio::post(get_executor(), [shared = shared_] {
+            shared->flush_posted = false;
+            if (shared->owner) shared->owner->flush();
+        });
+    }
+
+    void flush() {
+        Shared& s = *shared_;
+        if (s.writing || s.error || s.pending.empty()) return;
+        s.writing = true;
+        s.in_flight.swap(s.pending);
+        boost::asio::async_write(next_, boost::asio::buffer(s.in_flight),
+                                 [shared = shared_](boost::system::error_code ec, std::size_t) {
+                                     shared->writing = false;
+                                     shared->in_flight.clear();
+                                     if (!shared->owner) return;
+                                     if (ec) {
+                                         shared->error = ec;  // the read side reports the loss
+                                         shared->pending.clear();
+                                         return;
+                                     }
+                                     shared->owner->flush();
+                                     if (shared->want_writable && shared->pending.size() < high_water) {
+                                         shared->want_writable = false;
+                                         if (shared->on_writable) shared->on_writable();
+                                     }
+                                 });
+    }
+
+    Next next_;
+    std::shared_ptr<Shared> shared_;
+};
+
+// Beast closes the transport through these when the WebSocket ends.
+template <class Next>
+void teardown(boost::beast::role_type role, WriteBatcher<Next>& stream, boost::system::error_code& ec) {
+    using boost::beast::websocket::teardown;
+    teardown(role, stream.next_layer(), ec);
+}
+
+template <class Next, class Handler>
+void async_teardown(boost::beast::role_type role, WriteBatcher<Next>& stream, Handler&& handler) {
+    using boost::beast::websocket::async_teardown;
+    async_teardown(role, stream.next_layer(), std::forward<Handler>(handler));
+}
+
+}  // namespace voxfork::ws::detail

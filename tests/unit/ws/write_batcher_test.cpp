@@ -1,0 +1,153 @@
+// The write batcher over a real loopback TCP connection: what one turn of the
+// io thread appends leaves in one write, in order; the high-water mark holds
+// audio back until the peer reads; a batcher destroyed mid-write is safe.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+
+#include "framing.hpp"
+#include "write_batcher.hpp"
+
+namespace voxfork::ws::detail {
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+// A socket that counts the writes it is asked for.
+struct CountingSocket {
+    using executor_type = tcp::socket::executor_type;
+    explicit CountingSocket(tcp::socket s, int& writes) : socket(std::move(s)), writes(writes) {}
+    executor_type get_executor() { return socket.get_executor(); }
+    template <class B, class H>
+    auto async_write_some(const B& b, H&& h) {
+        ++writes;
+        return socket.async_write_some(b, std::forward<H>(h));
+    }
+    template <class B, class H>
+    auto async_read_some(const B& b, H&& h) {
+        return socket.async_read_some(b, std::forward<H>(h));
+    }
+    tcp::socket socket;
+    int& writes;
+};
+
+class WriteBatcherTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+        tcp::socket client(io);
+        client.connect(acceptor.local_endpoint());
+        peer = std::make_unique<tcp::socket>(acceptor.accept());
+        batcher = std::make_unique<WriteBatcher<CountingSocket>>(std::move(client), writes);
+    }
+
+    std::vector<std::uint8_t> read_exactly(std::size_t n) {
+        std::vector<std::uint8_t> got(n);
+        asio::read(*peer, asio::buffer(got));
+        return got;
+    }
+
+    asio::io_context io;
+    int writes = 0;
+    std::unique_ptr<tcp::socket> peer;
+    std::unique_ptr<WriteBatcher<CountingSocket>> batcher;
+};
+
+std::vector<std::uint8_t> frame_bytes(int i) {
+    return std::vector<std::uint8_t>(172, static_cast<std::uint8_t>(i));
+}
+
+TEST_F(WriteBatcherTest, OneTurnOfAppendsIsOneWriteInOrder) {
+    std::vector<std::uint8_t> want;
+    for (int i = 0; i < 100; ++i) {
+        const auto f = frame_bytes(i);
+        batcher->append([&](std::vector<std::uint8_t>& out) { out.insert(out.end(), f.begin(), f.end()); });
+        want.insert(want.end(), f.begin(), f.end());
+    }
+    io.run();
+    EXPECT_EQ(writes, 1);
+    EXPECT_EQ(read_exactly(want.size()), want);
+}
+
+TEST_F(WriteBatcherTest, StreamWritesAndAppendsKeepTheirOrder) {
+    const std::string text = "control";
+    bool completed = false;
+    batcher->append([](std::vector<std::uint8_t>& out) { out.push_back('A'); });
+    batcher->async_write_some(asio::buffer(text), [&](error_code ec, std::size_t n) {
+        EXPECT_FALSE(ec);
+        EXPECT_EQ(n, text.size());
+        completed = true;
+    });
+    batcher->append([](std::vector<std::uint8_t>& out) { out.push_back('B'); });
+    io.run();
+    EXPECT_TRUE(completed);
+    const auto got = read_exactly(text.size() + 2);
+    EXPECT_EQ(std::string(got.begin(), got.end()),
+              "Acontrol"
+              "B");
+}
+
+TEST_F(WriteBatcherTest, BackloggedUntilThePeerReadsThenWritableOnce) {
+    // Nobody reads: fill the kernel's buffers and then the batcher's.
+    int writable = 0;
+    batcher->on_writable([&] { ++writable; });
+    std::size_t appended = 0;
+    for (int turn = 0; turn < 2000 && !batcher->backlogged(); ++turn) {
+        batcher->append([&](std::vector<std::uint8_t>& out) { out.resize(out.size() + 16384); });
+        appended += 16384;
+        io.restart();  // poll() stops the context whenever it runs out of work
+        io.poll();
+    }
+    ASSERT_TRUE(batcher->backlogged()) << "the high-water mark was never reached";
+    EXPECT_EQ(writable, 0);
+    // The peer drains everything; the batcher says once that audio may go on.
+    std::atomic<bool> drained{false};
+    std::thread reader([&] {
+        std::vector<std::uint8_t> sink(appended);
+        asio::read(*peer, asio::buffer(sink));
+        drained = true;
+    });
+    while (!drained) {
+        io.restart();
+        io.run_for(std::chrono::milliseconds(10));
+    }
+    reader.join();
+    io.restart();
+    io.poll();
+    EXPECT_FALSE(batcher->backlogged());
+    EXPECT_EQ(writable, 1);
+}
+
+TEST_F(WriteBatcherTest, DestroyedWithAWritePendingIsSafe) {
+    for (int i = 0; i < 64; ++i) {
+        batcher->append([](std::vector<std::uint8_t>& out) { out.resize(out.size() + 65536); });
+        io.restart();
+        io.poll();
+    }
+    batcher.reset();  // its write handler still runs, later
+    io.run();
+    SUCCEED();
+}
+
+TEST_F(WriteBatcherTest, AfterATransportFailureAppendsAreDroppedAndWritesFail) {
+    peer.reset();  // the peer is gone: writes fail with a reset or broken pipe
+    error_code last;
+    for (int i = 0; i < 200 && !last; ++i) {
+        batcher->append([](std::vector<std::uint8_t>& out) { out.resize(out.size() + 65536); });
+        batcher->async_write_some(asio::buffer("x", 1), [&](error_code ec, std::size_t) { last = ec; });
+        io.run();
+        io.restart();
+    }
+    EXPECT_TRUE(last) << "the failure never reached a stream write";
+    EXPECT_FALSE(batcher->backlogged());
+}
+
+}  // namespace
+}  // namespace voxfork::ws::detail
