@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include <voxfork/config.hpp>
+#include <voxfork/reasons.hpp>
 
 namespace boost::asio {
 class io_context;
@@ -40,17 +41,6 @@ struct ConnectionKey {
     bool operator==(const ConnectionKey&) const = default;
     auto operator<=>(const ConnectionKey&) const = default;
 };
-
-// Reason strings of forking.md that ws produces.
-namespace reason {
-inline constexpr std::string_view dns_failed = "DNS lookup failed";
-inline constexpr std::string_view proxy_dns_failed = "Proxy DNS lookup failed";
-inline constexpr std::string_view connection_failed = "Connection failed";
-inline constexpr std::string_view auth_invalid = "Authentication token invalid";
-inline constexpr std::string_view connection_closed = "Connection closed";
-inline constexpr std::string_view tcp_closed = "TCP Connection closed";
-inline constexpr std::string_view internal_error = "Internal error";
-}  // namespace reason
 
 // Where the media thread puts a call's audio. One sink per connection, shared
 // by its calls; send() is called from one thread only (the media thread).

@@ -11,28 +11,9 @@
 #include <nlohmann/json.hpp>
 
 #include "voxfork/fork.hpp"
+#include "voxfork/reasons.hpp"
 
 namespace voxfork::fork {
-
-// Reason strings of forking.md, exact.
-namespace reason {
-inline constexpr std::string_view codec_not_supported = "Codec is not supported";
-inline constexpr std::string_view internal_error = "Internal error";
-inline constexpr std::string_view connection_closed = "Connection closed";
-inline constexpr std::string_view json_parse_failure = "JSON parse failure";
-inline constexpr std::string_view unexpected_format = "Unexpected format or content in JSON";
-inline constexpr std::string_view mandatory_missing = "Mandatory parameter missing in JSON";
-inline constexpr std::string_view method_not_supported = "Method not supported";
-inline constexpr std::string_view invalid_start = "Invalid Start Fork Request";
-inline constexpr std::string_view invalid_stop = "Invalid Stop Fork Request";
-inline constexpr std::string_view invalid_update = "Invalid Update Fork Request";
-inline constexpr std::string_view unsupported_flow = "Unsupported flow";
-inline constexpr std::string_view forking_stopped = "Forking stopped";
-inline constexpr std::string_view guid_mismatch = "GUID Mismatch";
-// STOP reasons towards the speech server only.
-inline constexpr std::string_view call_ended = "Call ended";
-inline constexpr std::string_view stopped_by_server = "Stopped by server";
-}  // namespace reason
 
 enum class Action { start, stop, update };
 enum class G711 { ulaw, alaw };
