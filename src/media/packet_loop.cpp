@@ -94,11 +94,28 @@ void PacketLoop::stop() {
     thread_id_.store(std::thread::id{});
 }
 
+// Edge-triggered: epoll reports a socket once per arrival instead of
+// re-polling every socket it reported on the next wait (level-triggered cost
+// a sock_poll per packet). drain() reads until a short batch, so nothing is
+// left behind unreported.
 bool PacketLoop::watch(SocketTag tag) noexcept {
     epoll_event ev{};
-    ev.events = EPOLLIN;
+    ev.events = EPOLLIN | EPOLLET;
     ev.data.u64 = encode(tag);
     return ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, tag.fd, &ev) == 0;
+}
+
+// A flooded socket gets a few batches per pass, so one pass stays short (see
+// quiesce) and the other sockets get their turn; then epoll is asked to report
+// it again (a MOD re-checks readiness, the socket is open until the pass ends).
+void PacketLoop::drain(SocketTag tag) noexcept {
+    for (unsigned round = 0; round < kBatchesPerPass; ++round) {
+        if (on_readable(tag) < kBatch) return;  // short: the queue is empty
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLET;
+    ev.data.u64 = encode(tag);
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, tag.fd, &ev);  // ENOENT if unwatched meanwhile: nothing to do
 }
 
 void PacketLoop::unwatch(int fd) noexcept {
@@ -142,7 +159,7 @@ void PacketLoop::run() noexcept {
                 std::uint64_t drained = 0;
                 [[maybe_unused]] const auto ignored = ::read(wake_fd_, &drained, sizeof drained);
             } else {
-                on_readable(decode(events_[i].data.u64));
+                drain(decode(events_[i].data.u64));
             }
         }
         passes_.fetch_add(1);
@@ -157,7 +174,7 @@ bool PacketLoop::source_accepted(std::uint64_t accept, const sockaddr_in& from) 
     return !strict_source_port_ || ntohs(from.sin_port) == expected.port;
 }
 
-void PacketLoop::on_readable(SocketTag tag) noexcept {
+unsigned PacketLoop::on_readable(SocketTag tag) noexcept {
     SessionSlot& slot = slots_[tag.slot];
     const unsigned leg = static_cast<unsigned>(tag.leg);
     const unsigned direction = leg;  // leg a's remote sends the caller stream, leg b's the callee's
@@ -166,7 +183,7 @@ void PacketLoop::on_readable(SocketTag tag) noexcept {
 
     for (unsigned i = 0; i < kBatch; ++i) in_[i].msg_hdr.msg_namelen = sizeof(sockaddr_in);
     int received = ::recvmmsg(tag.fd, in_.data(), kBatch, MSG_DONTWAIT, nullptr);
-    if (received <= 0) return;
+    if (received <= 0) return 0;
     const auto count = static_cast<unsigned>(received);
     const std::int64_t arrival_ns = tap != nullptr ? monotonic_ns() : 0;
 
@@ -222,7 +239,7 @@ void PacketLoop::on_readable(SocketTag tag) noexcept {
         }
     }
 
-    if (tap == nullptr) return;
+    if (tap == nullptr) return count;
     for (unsigned i = 0; i < count; ++i) {
         if (kinds[i] != rtp::Kind::rtp) continue;
         const rtp::Header& h = headers[i];
@@ -236,6 +253,7 @@ void PacketLoop::on_readable(SocketTag tag) noexcept {
         packet.arrival_ns = arrival_ns;
         tap->on_rtp(static_cast<Direction>(direction), packet);
     }
+    return count;
 }
 
 }  // namespace voxfork::media

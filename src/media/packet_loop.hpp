@@ -1,4 +1,4 @@
-// The relay's packet thread: epoll over every session socket, recvmmsg
+// The relay's packet thread: edge-triggered epoll over every session socket, recvmmsg
 // batches, forwarding to the far leg with sendmmsg, taps after forwarding.
 #pragma once
 
@@ -42,13 +42,14 @@ public:
 private:
     static constexpr unsigned kBatch = 32;             // datagrams per recvmmsg
     static constexpr unsigned kEvents = 256;           // sockets per epoll_wait
+    static constexpr unsigned kBatchesPerPass = 4;     // per socket, before the others' turn
     static constexpr std::size_t kMaxDatagram = 2048;  // longer ones are dropped as malformed
 
     void run() noexcept;
     void wake() noexcept;
-    void on_readable(SocketTag tag) noexcept;
+    void drain(SocketTag tag) noexcept;
+    unsigned on_readable(SocketTag tag) noexcept;  // datagrams received
     bool source_accepted(std::uint64_t accept, const sockaddr_in& from) const noexcept;
-    unsigned send_batch(int fd, unsigned count) noexcept;
 
     std::span<SessionSlot> slots_;
     RelayCounters& counters_;
