@@ -211,6 +211,7 @@ void CallManager::in_dialog(Call& call, media::Leg side, const IncomingRequest& 
             return reinvite(call, side, r);
         case Method::ack:
             leg.confirmed = true;
+            if (call.phase == Phase::active) flush_status(leg);
             return;
         case Method::bye:
             spdlog::info("sip: call {}: BYE on callid {}", call.anchor, leg.id);
@@ -384,6 +385,7 @@ void CallManager::invite_response(Call& call, media::Leg side, const Response& r
         if (initial) {
             call.phase = Phase::active;
             ++counters_.calls_connected;
+            flush_status(leg);
         }
         return;
     }
@@ -499,10 +501,26 @@ bool CallManager::send_status_info(CallId leg_id, std::string json) {
     if (it == by_leg_.end()) return false;
     Call& call = *it->second;
     Leg& leg = call.legs[call.legs[0].id == leg_id ? 0 : 1];
-    if (call.phase != Phase::active || !leg.handle || leg.gone) return false;
+    if (call.phase == Phase::ended || !leg.handle || leg.gone) return false;
+    // A request that came in the early dialog (after a 180 with a to-tag) is
+    // answered by a status too, but no INFO may go there before the dialog is
+    // confirmed: it waits for the 2xx (leg B) or the ACK (leg A).
+    if (call.phase != Phase::active || !leg.confirmed || !leg.held_status.empty()) {
+        leg.held_status.push_back(std::move(json));
+        return true;
+    }
     leg.infos.push_back(0);
     stack_.info(leg.handle, Body{kForkContentType, std::move(json), {}, false});
     return true;
+}
+
+void CallManager::flush_status(Leg& leg) {
+    if (!leg.handle || leg.gone) return;
+    for (std::string& json : leg.held_status) {
+        leg.infos.push_back(0);
+        stack_.info(leg.handle, Body{kForkContentType, std::move(json), {}, false});
+    }
+    leg.held_status.clear();
 }
 
 std::optional<CallInfo> CallManager::find_call(CallId leg_id) const {

@@ -78,6 +78,8 @@ private:
         bool confirmed = false;
         bool gone = false;            // the stack is done with the handle
         std::deque<RequestId> infos;  // our INFOs in flight: relayed request, or 0 (status)
+        // Status INFOs waiting for the dialog to be confirmed (a request of the early dialog).
+        std::vector<std::string> held_status;
     };
     enum class Phase { routing, alerting, active, ended };
     struct Call {
@@ -108,6 +110,8 @@ private:
     void restore_remote(Call& call, media::Leg offerer);
     std::string anchored(Call& call, media::Leg side, sdp::Session session);
     void reject(const IncomingRequest& r, int status, const char* phrase, std::uint64_t& counter);
+    // Sends the status INFOs held while the leg's dialog was early.
+    void flush_status(Leg& leg);
     void end_call(Call& call);
     void forget_if_done(Call& call);
     void hand_fork_request(Call& call, media::Leg side, const IncomingRequest& r, Carrier carrier,

@@ -276,9 +276,10 @@ def pattern(h, name, seed, packets=25):
 
 
 def fork_config(sip_port, uas_port, threshold=3, idle=30, fork_on="out", proxy=None, name_server=None,
-                license_interval=None, **kwargs):
+                license_interval=None, extra="", **kwargs):
     """daemon_config's 6777 route with a stream-service profile; `fork_on` names
-    the dial-peer with the media-class ('in', 'out', 'both' or None)."""
+    the dial-peer with the media-class ('in', 'out', 'both' or None); `extra`:
+    further global lines (ip host, trustpoints...)."""
     text = daemon_config(sip_port, uas_port, rtp_base(), **kwargs)
     peers = {"in": [" incoming called-number 6777\n"], "out": [" destination-pattern 6777\n"],
              "both": [" incoming called-number 6777\n", " destination-pattern 6777\n"], None: []}[fork_on]
@@ -293,6 +294,8 @@ def fork_config(sip_port, uas_port, threshold=3, idle=30, fork_on="out", proxy=N
         text += f"\nip name-server {name_server}"
     if license_interval:
         text += f"\nlicense usage interval {license_interval}"
+    if extra:
+        text += "\n" + extra.rstrip("\n")
     return text + "\n"
 
 

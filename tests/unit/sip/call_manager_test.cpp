@@ -413,6 +413,36 @@ TEST_F(CallManagerTest, StatusInfoGoesOnTheNamedLeg) {
     EXPECT_FALSE(manager->send_status_info(99, "{}"));
 }
 
+// A forking INFO in the early dialog (after a 180, before the 200): its status
+// waits for the dialog to be confirmed, then goes out; a call that fails drops it.
+TEST_F(CallManagerTest, StatusForAnEarlyRequestWaitsForTheAck) {
+    manager->on_request(request(Method::invite, 1, "application/sdp", kCallerSdp));
+    HandleId b = stack.last("invite")->handle;
+    manager->on_response(response(b, 180));
+    manager->on_request(request(Method::info, 1, kForkContentType, R"({"action":"START"})"));
+    ASSERT_EQ(seam.requests.size(), 1u);
+    EXPECT_TRUE(manager->send_status_info(1, R"({"status":"ERROR"})"));
+    EXPECT_EQ(stack.count("info"), 0u);
+    manager->on_response(response(b, 200, kCalleeSdp));
+    EXPECT_EQ(stack.count("info"), 0u) << "not before the caller's ACK";
+    manager->on_request(request(Method::ack, 1));
+    ASSERT_EQ(stack.count("info"), 1u);
+    EXPECT_EQ(stack.last("info")->handle, 1u);
+    EXPECT_EQ(stack.last("info")->body.text, R"({"status":"ERROR"})");
+    EXPECT_TRUE(manager->send_status_info(1, R"({"status":"STARTED"})"));
+    EXPECT_EQ(stack.count("info"), 2u) << "a confirmed leg sends at once";
+}
+
+TEST_F(CallManagerTest, StatusHeldInAFailedEarlyDialogIsDropped) {
+    manager->on_request(request(Method::invite, 1, "application/sdp", kCallerSdp));
+    HandleId b = stack.last("invite")->handle;
+    manager->on_response(response(b, 180));
+    EXPECT_TRUE(manager->send_status_info(1, R"({"status":"ERROR"})"));
+    manager->on_response(response(b, 486));
+    EXPECT_EQ(stack.count("info"), 0u);
+    EXPECT_FALSE(manager->send_status_info(1, "{}"));
+}
+
 TEST_F(CallManagerTest, DnsTargetIsResolvedFirst) {
     auto r = request(Method::invite, 1, "application/sdp", kCallerSdp);
     r.request_user = "5555";
