@@ -40,14 +40,21 @@ void PoolImpl::start_session(const ConnPtr& conn) {
     pump(conn);
 }
 
-// Moves what the media thread queued into the send queue, dropping frames of
-// channels that stopped, paused or left, and counting what overflowed.
+// Moves what the media thread queued towards the socket, dropping frames of
+// channels that stopped, paused or left, and counting what overflowed. While
+// nothing waits in the send queue a frame goes straight into the link's write
+// batch; else it queues behind what waits.
 void PoolImpl::drain_ring(Connection& conn) {
     counts_.frames_dropped += conn.ring->take_dropped();
     conn.ring->drain([&](const AudioSlot& frame) {
         auto it = channels_.find(frame.channel);
         if (it == channels_.end() || it->second.connection != conn.id || it->second.stopped || it->second.paused)
             return;
+        if (conn.queue.empty() && conn.state == ConnState::open && !conn.writing && !conn.link->backlogged()) {
+            conn.link->send_binary(frame.frame());
+            count_sent(frame.size, &it->second.counters);
+            return;
+        }
         if (auto dropped = conn.queue.push_audio(frame)) {
             ++counts_.frames_dropped;
             if (auto d = channels_.find(*dropped); d != channels_.end()) ++d->second.counters.frames_dropped;
@@ -71,7 +78,8 @@ void PoolImpl::write_next(const ConnPtr& conn) {
         if (kind == SendQueue::Kind::none) return;
         if (kind == SendQueue::Kind::audio) {
             conn->link->send_binary(conn->write_slot.frame());
-            count_sent(conn->write_slot);
+            auto it = channels_.find(conn->write_slot.channel);
+            count_sent(conn->write_slot.size, it != channels_.end() ? &it->second.counters : nullptr);
             continue;
         }
         conn->writing = true;
@@ -84,12 +92,12 @@ void PoolImpl::write_next(const ConnPtr& conn) {
     }
 }
 
-void PoolImpl::count_sent(const AudioSlot& frame) {
+void PoolImpl::count_sent(std::size_t bytes, ChannelCounters* channel) {
     ++counts_.frames_sent;
-    counts_.bytes_sent += frame.size;
-    if (auto it = channels_.find(frame.channel); it != channels_.end()) {
-        ++it->second.counters.frames_sent;
-        it->second.counters.bytes_sent += frame.size;
+    counts_.bytes_sent += bytes;
+    if (channel) {
+        ++channel->frames_sent;
+        channel->bytes_sent += bytes;
     }
 }
 

@@ -112,7 +112,7 @@ private:
     void drain_ring(Connection& conn);
     void pump(const ConnPtr& conn);
     void write_next(const ConnPtr& conn);
-    void count_sent(const AudioSlot& frame);
+    void count_sent(std::size_t bytes, ChannelCounters* channel);
     void read_next(const ConnPtr& conn);
     void on_text(Connection& conn, std::string_view text);
     void arm_tick(const ConnPtr& conn);

@@ -2,11 +2,11 @@
 # Runs fork-bench against a real voxforkd: for each call count, starts
 # BUILD/bin/voxforkd with a generated loopback configuration (calls to 6777 in
 # on dial-peer 900, out on 901 to fork-bench's UAS, media class 9 -> stream-
-# service profile 99, 20 calls per WebSocket connection), runs fork-bench, reads
+# service profile 99, THRESHOLD (20) calls per WebSocket connection), runs fork-bench, reads
 # `show voip stream-service statistics`, stops the daemon.
 #
 #   tools/fork-bench/run.sh [N...]          (default: 100 500 1000)
-#   BUILD=build HOLD=20 RATE=100 CHRT="chrt -f 10" tools/fork-bench/run.sh 1000
+#   BUILD=build HOLD=20 RATE=100 THRESHOLD=20 CHRT="chrt -f 10" tools/fork-bench/run.sh 1000
 #
 # CHRT, when set, prefixes voxforkd's command line (e.g. "chrt -f 10" runs the
 # whole daemon at SCHED_FIFO 10; needs root). Each run's files stay in a
@@ -18,6 +18,7 @@ build=${BUILD:-$root/build}
 case $build in /*) ;; *) build=$root/$build ;; esac
 hold=${HOLD:-20}
 rate=${RATE:-100}
+threshold=${THRESHOLD:-20}  # calls per WebSocket connection
 chrt=${CHRT:-}
 [ $# -gt 0 ] || set -- 100 500 1000
 ulimit -n 65536 2>/dev/null || true
@@ -56,7 +57,7 @@ dial-peer voice 901 voip
  media-class 9
 !
 media profile stream-service 99
- connection calls-threshold 20
+ connection calls-threshold $threshold
  connection idle-timeout 30
 !
 media class 9
