@@ -1,6 +1,7 @@
 #include "daemon.hpp"
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -34,6 +35,22 @@ void notify_systemd(const char* state) {
     ::close(fd);
 }
 
+// The packet thread asks for SCHED_FIFO itself and carries on without it if
+// refused; say so here, once, where an operator reads the log.
+void warn_if_no_realtime(int priority) {
+    rlimit limit{};
+    const bool allowed = ::geteuid() == 0 ||
+                         (::getrlimit(RLIMIT_RTPRIO, &limit) == 0 && limit.rlim_cur >= static_cast<rlim_t>(priority));
+    if (allowed) {
+        spdlog::info("media: RTP packet thread at SCHED_FIFO priority {}", priority);
+    } else {
+        spdlog::warn(
+            "media: RTP packet thread may not get SCHED_FIFO priority {}: RLIMIT_RTPRIO is {} "
+            "(LimitRTPRIO= in the systemd unit)",
+            priority, static_cast<unsigned long>(limit.rlim_cur));
+    }
+}
+
 }  // namespace
 
 struct Daemon::Parts {
@@ -47,9 +64,10 @@ struct Daemon::Parts {
     std::unique_ptr<ForkWiring> fork;
 };
 
-Daemon::Daemon(std::string config_path, config::ConfigPtr config)
+Daemon::Daemon(std::string config_path, config::ConfigPtr config, int rtp_priority)
     : config_path_(std::move(config_path)),
       config_(std::move(config)),
+      rtp_priority_(rtp_priority),
       signals_(io_, SIGTERM, SIGINT, SIGHUP),
       shutdown_deadline_(io_),
       control_socket_(io_, commands_),
@@ -105,6 +123,8 @@ void Daemon::start_parts() {
     relay_options.bind_address = config_->voip.sip.effective_media_address();
     relay_options.port_min = config_->voip.rtp_port_min;
     relay_options.port_max = config_->voip.rtp_port_max;
+    relay_options.realtime_priority = rtp_priority_;
+    if (rtp_priority_ > 0) warn_if_no_realtime(rtp_priority_);
     parts_->relay = media::Relay::create(relay_options);
     parts_->relay->start();
 

@@ -17,7 +17,8 @@ namespace voxfork {
 
 class Daemon {
 public:
-    Daemon(std::string config_path, config::ConfigPtr config);
+    // `rtp_priority` > 0: the relay's packet thread asks for SCHED_FIFO at it.
+    Daemon(std::string config_path, config::ConfigPtr config, int rtp_priority = 0);
     ~Daemon();
 
     // Runs until SIGTERM/SIGINT; returns the process exit status.
@@ -32,6 +33,7 @@ private:
 
     std::string config_path_;
     config::ConfigPtr config_;
+    int rtp_priority_ = 0;
     boost::asio::io_context io_;
     boost::asio::signal_set signals_;
     boost::asio::steady_timer shutdown_deadline_;

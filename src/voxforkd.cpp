@@ -1,4 +1,5 @@
 // voxforkd: the session border controller daemon.
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -10,10 +11,12 @@
 namespace {
 
 constexpr const char* usage =
-    "usage: voxforkd -c FILE [--foreground] [--check]\n"
+    "usage: voxforkd -c FILE [--foreground] [--check] [--rtp-priority N]\n"
     "  -c, --config FILE  the configuration file (default /etc/voxfork/voxforkd.conf)\n"
     "  --foreground       stay in the foreground (voxforkd always does; systemd supervises it)\n"
     "  --check            parse the configuration, print the errors or \"configuration OK\", exit\n"
+    "  --rtp-priority N   run the RTP packet thread at SCHED_FIFO priority N (1-99; needs root,\n"
+    "                     CAP_SYS_NICE or RLIMIT_RTPRIO >= N); default: ordinary scheduling\n"
     "  --version          print the version\n";
 
 }  // namespace
@@ -21,10 +24,20 @@ constexpr const char* usage =
 int main(int argc, char** argv) {
     std::string config_path = "/etc/voxfork/voxforkd.conf";
     bool check_only = false;
+    int rtp_priority = 0;
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
         if ((arg == "-c" || arg == "--config") && i + 1 < argc) {
             config_path = argv[++i];
+        } else if (arg == "--rtp-priority" && i + 1 < argc) {
+            const std::string value = argv[++i];
+            char* end = nullptr;
+            const long n = std::strtol(value.c_str(), &end, 10);
+            if (value.empty() || *end != '\0' || n < 1 || n > 99) {
+                std::cerr << "voxforkd: --rtp-priority wants a number from 1 to 99, not \"" << value << "\"\n";
+                return 2;
+            }
+            rtp_priority = static_cast<int>(n);
         } else if (arg == "--check") {
             check_only = true;
         } else if (arg == "--foreground" || arg == "-f") {
@@ -52,6 +65,6 @@ int main(int argc, char** argv) {
     }
 
     voxfork::ops::setup_logging(result.config->hostname, result.config->logging_level);
-    voxfork::Daemon daemon(config_path, result.config);
+    voxfork::Daemon daemon(config_path, result.config, rtp_priority);
     return daemon.run();
 }

@@ -136,6 +136,38 @@ class DaemonShellTest(Harness):
         self.assertEqual(d.stop(), 0)
         self.assertFalse(os.path.exists(d.socket_path))
 
+    @staticmethod
+    def scheduling_policy(pid, thread_name):
+        """The policy field of /proc/PID/task/TID/stat (0 other, 1 FIFO) of the named thread."""
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                if f.read().strip() != thread_name:
+                    continue
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return int(fields[38]), int(fields[37])  # policy, rt_priority (fields 41 and 40)
+        return None
+
+    def test_rtp_priority_puts_the_packet_thread_alone_at_sched_fifo(self):
+        d = self.daemon(lab_config()).start(extra_args=("--rtp-priority", "7"))
+        relay = harness.wait_for(lambda: self.scheduling_policy(d.process.pid, "vf-rtp-relay"),
+                                 what="packet thread")
+        if os.geteuid() == 0:
+            self.assertEqual(relay, (1, 7))  # SCHED_FIFO, priority 7
+            self.assertIn("RTP packet thread at SCHED_FIFO priority 7", d.log())
+        self.assertEqual(self.scheduling_policy(d.process.pid, "voxforkd"), (0, 0))  # the io thread: ordinary
+        self.assertEqual(d.stop(), 0)
+        for bad in ("0", "100", "x"):
+            r = subprocess.run([binary("voxforkd"), "-c", d.config_path, "--rtp-priority", bad],
+                               capture_output=True, text=True, timeout=10)
+            self.assertEqual(r.returncode, 2, bad)
+            self.assertIn("--rtp-priority wants a number from 1 to 99", r.stderr)
+
+    def test_without_rtp_priority_every_thread_is_ordinary(self):
+        d = self.daemon(lab_config()).start()
+        self.assertEqual(harness.wait_for(lambda: self.scheduling_policy(d.process.pid, "vf-rtp-relay"),
+                                          what="packet thread"), (0, 0))
+
     def test_misbehaving_clients_do_not_hurt_the_others(self):
         d = self.daemon(lab_config()).start()
 
