@@ -103,11 +103,13 @@ constexpr Row rows[] = {
     {S::active, E::update_other_server, {{rej(reason::unexpected_format)}}, S::active},
     {S::active, E::connection_lost, stop_by_connection, S::stopped},
     {S::active, E::server_stop, stop_by_server, S::stopped},
-    {S::active, E::pause, {{{A::send_pause}, {A::gate_pause}, {A::status_paused}}}, S::paused},
+    // Gate before PAUSE: a frame the tee made after PAUSE was queued would be
+    // withheld by the pool with its seq already taken, a false gap.
+    {S::active, E::pause, {{{A::gate_pause}, {A::send_pause}, {A::status_paused}}}, S::paused},
     {S::active,
      E::law_change,
-     {{{A::send_pause, "codec-change"},
-       {A::gate_pause},
+     {{{A::gate_pause},
+       {A::send_pause, "codec-change"},
        {A::status_paused, "codec-change"},
        {A::set_codec},
        {A::send_resume},

@@ -32,8 +32,9 @@ void PoolImpl::start_session(const ConnPtr& conn) {
     conn->link->on_control_frame([raw] { raw->last_rx = Clock::now(); });
     conn->link->on_writable([this, weak = std::weak_ptr<Connection>(conn)] {
         auto c = weak.lock();
-        if (c && !c->orphan && !c->writing) write_next(c);
+        if (c && !c->orphan && c->state == ConnState::open && !c->writing) write_next(c);
     });
+    conn->link->keep_alive_while_writing(conn);
     read_next(conn);
     arm_tick(conn);
     arm_drain_timer();
@@ -260,6 +261,10 @@ void PoolImpl::close_connection(const ConnPtr& conn, CloseCause cause) {
 
 void PoolImpl::finish(const ConnPtr& conn) {
     conn->link->abort();
+    // Its handlers may still run (a socket write keeps it alive): none may
+    // reach the pool any more.
+    conn->orphan = true;
+    conn->link->on_writable(nullptr);
     if (auto it = connections_.find(conn->id); it != connections_.end() && it->second == conn) connections_.erase(it);
     if (stopping_ && connections_.empty() && stop_done_) {
         stop_timer_.cancel();

@@ -72,8 +72,11 @@ public:
             [&](std::vector<std::uint8_t>& out) { append_binary_frame(out, payload, masks_.next()); });
     }
 
-    bool backlogged() override { return ws_.next_layer().backlogged(); }
+    bool backlogged() override { return !ws_.is_open() || ws_.next_layer().backlogged(); }
     void on_writable(std::function<void()> fn) override { ws_.next_layer().on_writable(std::move(fn)); }
+    void keep_alive_while_writing(std::weak_ptr<void> owner) override {
+        ws_.next_layer().keep_alive_while_writing(std::move(owner));
+    }
 
     void read(ReadDone done) override {
         buffer_.clear();

@@ -43,9 +43,12 @@ public:
     // whatever else goes out in this turn. Not while a write() is in progress
     // (its frames must stay together).
     virtual void send_binary(std::span<const std::uint8_t> payload) = 0;
-    // True while send_binary should wait; `fn` runs when it may go on.
+    // True while send_binary should wait: the write batch is full (`fn` runs
+    // when it may go on) or the WebSocket is closing (no data after a close).
     virtual bool backlogged() = 0;
     virtual void on_writable(std::function<void()> fn) = 0;
+    // `owner` (the link's owner) is held while a socket write is in flight.
+    virtual void keep_alive_while_writing(std::weak_ptr<void> owner) = 0;
     virtual void read(ReadDone done) = 0;
     virtual void ping(Done done) = 0;
     virtual void close(std::uint16_t code, std::string_view reason, Done done) = 0;

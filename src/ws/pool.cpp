@@ -48,7 +48,10 @@ PoolImpl::~PoolImpl() {
     for (auto& [id, conn] : connections_) {
         conn->orphan = true;
         if (conn->attempt) conn->attempt->cancel();
-        if (conn->link) conn->link->abort();
+        if (conn->link) {
+            conn->link->abort();
+            conn->link->on_writable(nullptr);
+        }
         conn->ring->close();
         conn->tick.cancel();
         conn->close_guard.cancel();
@@ -304,7 +307,11 @@ void PoolImpl::stop(std::function<void()> done) {
     stop_timer_.async_wait([this](boost::system::error_code ec) {
         if (ec) return;
         for (auto& [id, conn] : connections_) {
-            if (conn->link) conn->link->abort();
+            conn->orphan = true;
+            if (conn->link) {
+                conn->link->abort();
+                conn->link->on_writable(nullptr);
+            }
         }
         connections_.clear();
         if (stop_done_) asio::post(io_, std::exchange(stop_done_, nullptr));

@@ -5,8 +5,8 @@
 // voxfork framed itself, is appended to a buffer; the buffer goes to the
 // transport in one write when the io thread next runs, and what arrives while
 // that write is in flight goes in the following one. So a drain of a
-// connection's queue costs one send (one TLS record) however many frames it
-// held, and nothing waits for a timer. Beast's writes are complete as soon as
+// connection's queue costs one send (TLS records of up to 16 KiB) however
+// many frames it held, and nothing waits for a timer. Beast's writes are complete as soon as
 // they are appended; the pool holds audio back while the buffer is over its
 // high-water mark (backlogged()), which bounds it.
 #pragma once
@@ -92,6 +92,19 @@ public:
     }
     void on_writable(std::function<void()> fn) { shared_->on_writable = std::move(fn); }
 
+    // Whatever owns this layer stays alive while a transport write is in
+    // flight: Beast's writes complete at once, so nothing else holds it, and
+    // a TLS stream's write touches the stream even when it is aborted.
+    void keep_alive_while_writing(std::weak_ptr<void> owner) { shared_->owner_alive = std::move(owner); }
+
+    // Runs `fn` once everything appended so far has been written (or the
+    // transport failed): the close frame goes out before the teardown.
+    void when_drained(std::function<void()> fn) {
+        if (!shared_->writing && (shared_->pending.empty() || shared_->error)) return fn();
+        shared_->on_drained = std::move(fn);
+        schedule_flush();
+    }
+
 private:
     struct Shared {
         WriteBatcher* owner = nullptr;
@@ -102,6 +115,8 @@ private:
         bool want_writable = false;
         boost::system::error_code error;  // the transport failed: nothing more is sent
         std::function<void()> on_writable;
+        std::function<void()> on_drained;  // the teardown waiting for the last bytes
+        std::weak_ptr<void> owner_alive;
     };
 
     // Posted, so that everything appended in this turn of the io thread goes
@@ -120,22 +135,27 @@ private:
         if (s.writing || s.error || s.pending.empty()) return;
         s.writing = true;
         s.in_flight.swap(s.pending);
-        boost::asio::async_write(next_, boost::asio::buffer(s.in_flight),
-                                 [shared = shared_](boost::system::error_code ec, std::size_t) {
-                                     shared->writing = false;
-                                     shared->in_flight.clear();
-                                     if (!shared->owner) return;
-                                     if (ec) {
-                                         shared->error = ec;  // the read side reports the loss
-                                         shared->pending.clear();
-                                         return;
-                                     }
-                                     shared->owner->flush();
-                                     if (shared->want_writable && shared->pending.size() < high_water) {
-                                         shared->want_writable = false;
-                                         if (shared->on_writable) shared->on_writable();
-                                     }
-                                 });
+        boost::asio::async_write(
+            next_, boost::asio::buffer(s.in_flight),
+            [shared = shared_, keep = s.owner_alive.lock()](boost::system::error_code ec, std::size_t) {
+                shared->writing = false;
+                shared->in_flight.clear();
+                if (!shared->owner) return;
+                if (ec) {
+                    shared->error = ec;  // the read side reports the loss
+                    shared->pending.clear();
+                } else {
+                    shared->owner->flush();
+                }
+                if (!shared->writing && shared->on_drained) {
+                    std::exchange(shared->on_drained, nullptr)();
+                    return;
+                }
+                if (!ec && shared->want_writable && shared->pending.size() < high_water) {
+                    shared->want_writable = false;
+                    if (shared->on_writable) shared->on_writable();
+                }
+            });
     }
 
     Next next_;
@@ -151,8 +171,13 @@ void teardown(boost::beast::role_type role, WriteBatcher<Next>& stream, boost::s
 
 template <class Next, class Handler>
 void async_teardown(boost::beast::role_type role, WriteBatcher<Next>& stream, Handler&& handler) {
-    using boost::beast::websocket::async_teardown;
-    async_teardown(role, stream.next_layer(), std::forward<Handler>(handler));
+    // The handler is move-only; the wait for the last bytes wants a copyable
+    // callable, hence the one allocation per connection end.
+    auto held = std::make_shared<std::decay_t<Handler>>(std::forward<Handler>(handler));
+    stream.when_drained([role, &stream, held] {
+        using boost::beast::websocket::async_teardown;
+        async_teardown(role, stream.next_layer(), std::move(*held));
+    });
 }
 
 }  // namespace voxfork::ws::detail

@@ -33,15 +33,16 @@ class TlsTest(harness.Harness):
         super().setUp()
         self.tls = make_tls_files(self.tmpdir, names=(NAME,), ips=(LOOPBACK,))
 
-    def config(self, ca, extra=""):
+    def config(self, ca, extra="", threshold=3):
         return profile_config(
+            threshold=threshold,
             extra=extra,
             globals_=(f"ip host {NAME} {LOOPBACK}\nip host wrong.voxfork.test {LOOPBACK}\n"
                       f"crypto pki trustpoint ws\n enrollment terminal\n ca-file {ca}\n"
                       "http client secure-trustpoint ws\n"))
 
-    def run_probe(self, server, host, ca=None, extra="", name="probe", **kwargs):
-        return WsProbe(self, self.config(ca or self.tls.ca, extra), name=name).run(
+    def run_probe(self, server, host, ca=None, extra="", name="probe", threshold=3, **kwargs):
+        return WsProbe(self, self.config(ca or self.tls.ca, extra, threshold), name=name).run(
             host, server.port, secure=True, profile=1, **kwargs)
 
     def test_good_certificate_by_name(self):
@@ -98,6 +99,23 @@ class TlsTest(harness.Harness):
         p = self.run_probe(server, NAME, extra=" secure-ciphersuite ecdhe-rsa-aes-cbc-sha2\n", name="cbc")
         self.assertTrue(p.attaches()[0]["ok"], p.log())
         self.assertEqual(server.connections()[0]["cipher"], "ECDHE-RSA-AES128-SHA256")
+
+    def test_server_that_stops_reading_is_dropped_with_a_write_in_flight(self):
+        # The batch's TLS write to a server that stopped reading stays pending
+        # until the dead-connection timer (60 s, here 1 s) drops the connection:
+        # the connection must outlive that write (the sanitizer build checks).
+        server = SpeechServer(self, tls=self.tls, args=("--stop-reading-after-frames", 1, "--rcvbuf", 4096)).start()
+        # 20 calls on one connection at 1 ms: 7 MB/s, which fills the socket's
+        # buffers (4 MiB at most) and the write batch before the timer fires.
+        p = self.run_probe(server, NAME, threshold=20, calls=20, frames=3000, interval_ms=1, time_scale=30,
+                           linger_ms=1000, timeout=90)
+        self.assertTrue(all(a["ok"] for a in p.attaches()), p.log())
+        lost = p.events("connection_lost")
+        self.assertEqual(len(lost), 20, p.log())
+        self.assertEqual({e["reason"] for e in lost}, {"TCP Connection closed"})
+        stats = p.stats()
+        self.assertEqual(stats["TCP closures"], 1)
+        self.assertGreater(stats["Frames dropped"], 0, stats)  # so the write was stuck
 
 
 if __name__ == "__main__":

@@ -87,6 +87,15 @@ TEST(StateTable, StartingPausedGatesBeforeTheTapIsOn) {
     EXPECT_EQ(row->to, State::paused);
 }
 
+TEST(StateTable, PausingAnActiveForkGatesTheTeeBeforeQueueingPause) {
+    for (Event e : {Event::pause, Event::law_change}) {
+        const Row* row = find_row(State::active, e);
+        ASSERT_NE(row, nullptr);
+        ASSERT_GE(position(*row, Act::gate_pause), 0);
+        EXPECT_LT(position(*row, Act::gate_pause), position(*row, Act::send_pause));
+    }
+}
+
 TEST(StateTable, ByeTellsTheServerButNotTheController) {
     for (State s : {State::active, State::paused}) {
         const Row* row = find_row(s, Event::call_ended);
