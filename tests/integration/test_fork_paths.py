@@ -102,11 +102,13 @@ class OldStyleHold(ForkTest):
         server = self.speech()
         caller_file, caller_bytes = pattern(self, "caller.ulaw", 12, packets=10)
         callee_file, callee_bytes = pattern(self, "callee.ulaw", 13, packets=10)
+        # 10 packets take 200 ms; the hold comes a second later, so a loaded
+        # host can't push audio into the held stretch.
         c = (Steps().info(start(server.port), "STARTED").sync().stream(caller_file, ms=400)
              .accept_reinvite("c=IN IP4 0.0.0.0").pause(300)
              .accept_reinvite("c=IN IP4 127.0.0.1").pause(800)
              .info(stop(), "STOPPED"))
-        a = (Steps().wait_sync().stream(callee_file, ms=400)
+        a = (Steps().wait_sync().stream(callee_file, ms=1000)
              .raw(agent_reinvite(10, sdp(version=2, address="0.0.0.0"), "m=audio [0-9]+ RTP/AVP 0")).pause(500)
              .raw(agent_reinvite(11, sdp(version=3), "c=IN IP4 127.0.0.1")))
         agent = self.agent(a)
