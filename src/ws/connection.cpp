@@ -63,9 +63,11 @@ void PoolImpl::drain_ring(Connection& conn) {
     });
 }
 
+// write_next drains the ring itself; only a connection that can't write now
+// has its ring moved into the queue here.
 void PoolImpl::pump(const ConnPtr& conn) {
+    if (conn->state == ConnState::open && !conn->writing) return write_next(conn);
     drain_ring(*conn);
-    if (conn->state == ConnState::open && !conn->writing) write_next(conn);
 }
 
 // Audio frames are framed straight into the link's write batch, so one drain
