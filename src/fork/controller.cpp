@@ -220,13 +220,19 @@ void Controller::Impl::on_channel_stopped(TransportHandle handle, std::uint32_t 
 }
 
 void Controller::Impl::poll() {
-    for (auto& [anchor, record] : records_) {
-        if (!record.fork || !record.fork->tee) continue;
-        Fork& fork = *record.fork;
-        DtmfEvent e;
-        while (fork.tee->pop_dtmf(e)) {
-            if (record.state == State::active)
-                transport_.send_control(fork.handle, wire::dtmf(e.channel, e.digit, e.duration));
+    // Read before the walk: an event queued during it is counted after this
+    // value, so the next poll walks again.
+    const std::uint64_t queued = dtmf_queued_.load(std::memory_order_acquire);
+    if (queued != dtmf_seen_) {
+        dtmf_seen_ = queued;
+        for (auto& [anchor, record] : records_) {
+            if (!record.fork || !record.fork->tee) continue;
+            Fork& fork = *record.fork;
+            DtmfEvent e;
+            while (fork.tee->pop_dtmf(e)) {
+                if (record.state == State::active)
+                    transport_.send_control(fork.handle, wire::dtmf(e.channel, e.digit, e.duration));
+            }
         }
     }
     licensing.poll(env_.utc_now());

@@ -102,6 +102,10 @@ private:
     std::map<CallId, CallRecord> records_;
     std::unordered_map<TransportHandle, CallId> by_handle_;
     std::uint64_t next_session_ = 1;
+    // DTMF events the tees queued, and how many of those poll() has seen:
+    // it walks the calls only when they differ.
+    std::atomic<std::uint64_t> dtmf_queued_{0};
+    std::uint64_t dtmf_seen_ = 0;
 };
 
 }  // namespace voxfork::fork

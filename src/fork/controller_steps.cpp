@@ -84,6 +84,7 @@ void Controller::Impl::make_tee(Fork& fork, const MediaFacts& media) {
     setup.audio_pt = payload_type(fork.codec);
     setup.dtmf_pt[0] = media.telephone_event_pt[0];
     setup.dtmf_pt[1] = media.telephone_event_pt[1];
+    setup.dtmf_queued = &dtmf_queued_;
     fork.tee = std::make_unique<Tee>(setup, &totals);
 }
 

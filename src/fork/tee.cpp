@@ -37,7 +37,8 @@ Tee::Tee(const Setup& setup, DataplaneCounters* totals)
       start_ns_(setup.start_ns),
       totals_(totals),
       gate_(setup.paused ? paused_bit : 0),
-      audio_pt_(setup.audio_pt) {
+      audio_pt_(setup.audio_pt),
+      dtmf_queued_(setup.dtmf_queued) {
     for (std::size_t i = 0; i < 2; ++i) {
         channel_[i].id = setup.channel[i];
         channel_[i].dtmf_pt.store(setup.dtmf_pt[i], std::memory_order_relaxed);
@@ -107,7 +108,10 @@ void Tee::telephone_event(Channel& ch, const media::RtpPacket& p, bool paused) n
     e.channel = ch.id;
     e.digit = digit;
     e.duration = static_cast<std::uint16_t>((p.payload[2] << 8) | p.payload[3]);
-    if (!dtmf_.push(e)) dtmf_lost_.fetch_add(1, std::memory_order_relaxed);
+    if (!dtmf_.push(e))
+        dtmf_lost_.fetch_add(1, std::memory_order_relaxed);
+    else if (dtmf_queued_ != nullptr)
+        dtmf_queued_->fetch_add(1, std::memory_order_release);
 }
 
 }  // namespace voxfork::fork

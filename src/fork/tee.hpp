@@ -74,6 +74,9 @@ public:
         std::uint8_t audio_pt = 0;
         int dtmf_pt[2] = {-1, -1};
         bool paused = false;
+        // Bumped after each DTMF event is queued, so the control thread
+        // looks at the tees only when one was (may be null).
+        std::atomic<std::uint64_t>* dtmf_queued = nullptr;
     };
     // `totals` may be null.
     Tee(const Setup& setup, DataplaneCounters* totals);
@@ -119,6 +122,7 @@ private:
     std::atomic<std::uint8_t> audio_pt_;
     Channel channel_[2];
     SpscRing<64> dtmf_;
+    std::atomic<std::uint64_t>* dtmf_queued_;
     std::atomic<std::uint64_t> dtmf_lost_{0};
 };
 

@@ -180,9 +180,17 @@ unsigned PacketLoop::on_readable(SocketTag tag) noexcept {
     const unsigned direction = leg;  // leg a's remote sends the caller stream, leg b's the callee's
     DirectionCounters& counters = counters_.direction[direction];
     TapSink* const tap = tag.socket == rtp_socket ? slot.tap[direction].load() : nullptr;
+    // A tap is touched once per packet period, so it is cold: have it fetched
+    // while the kernel copies the datagrams.
+    if (tap != nullptr) {
+        __builtin_prefetch(tap);
+        __builtin_prefetch(reinterpret_cast<const char*>(tap) + 64);
+    }
 
-    for (unsigned i = 0; i < kBatch; ++i) in_[i].msg_hdr.msg_namelen = sizeof(sockaddr_in);
+    // The kernel rewrote the address length of the messages it filled last time.
+    for (unsigned i = 0; i < in_filled_; ++i) in_[i].msg_hdr.msg_namelen = sizeof(sockaddr_in);
     int received = ::recvmmsg(tag.fd, in_.data(), kBatch, MSG_DONTWAIT, nullptr);
+    in_filled_ = received > 0 ? static_cast<unsigned>(received) : 1;
     if (received <= 0) return 0;
     const auto count = static_cast<unsigned>(received);
     const std::int64_t arrival_ns = tap != nullptr ? monotonic_ns() : 0;

@@ -70,6 +70,7 @@ private:
     std::vector<mmsghdr> in_;
     std::vector<iovec> in_iov_;
     std::vector<sockaddr_in> from_;
+    unsigned in_filled_ = kBatch;  // messages of in_ the last recvmmsg may have changed
     std::vector<mmsghdr> out_;
     std::vector<iovec> out_iov_;
     std::vector<std::uint16_t> out_index_;  // which received datagram each outgoing one is

@@ -166,9 +166,18 @@ public:
             close_root();
             return false;
         }
-        std::string url = "sip:" + options.address + ":" + std::to_string(options.port) + ";transport=udp,tcp";
+        // UDP and TCP as two bind URLs, not one ";transport=udp,tcp": for a
+        // list, this sofia-sip's nta_agent_add_tport keeps a pointer to an
+        // array whose scope has ended and later reads whatever the stack
+        // holds there (a crash at start-up that came and went with the
+        // binary's layout). The second URL rides in the SIPS slot, which nua
+        // binds the same way with the ident "sip" when the URL is sip:.
+        const std::string base = "sip:" + options.address + ":" + std::to_string(options.port);
+        const std::string udp_url = base + ";transport=udp";
+        const std::string tcp_url = base + ";transport=tcp";
         std::string agent = options.user_agent.empty() ? std::string("voxfork") : options.user_agent;
-        nua_ = nua_create(root_, &SofiaStackImpl::callback, this, NUTAG_URL(url.c_str()), NUTAG_MEDIA_ENABLE(0),
+        nua_ = nua_create(root_, &SofiaStackImpl::callback, this, NUTAG_URL(udp_url.c_str()),
+                          NUTAG_SIPS_URL(tcp_url.c_str()), NUTAG_MEDIA_ENABLE(0),
                           NUTAG_AUTOANSWER(0), NUTAG_AUTOACK(1), NUTAG_AUTOALERT(0), NUTAG_APPL_METHOD("INFO"),
                           NUTAG_ENABLEMESSAGE(0), NUTAG_SESSION_TIMER(0), NUTAG_EARLY_MEDIA(0),
                           SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS, INFO"), NUTAG_SUPPORTED(""),

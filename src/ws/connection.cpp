@@ -48,17 +48,16 @@ void PoolImpl::start_session(const ConnPtr& conn) {
 void PoolImpl::drain_ring(Connection& conn) {
     counts_.frames_dropped += conn.ring->take_dropped();
     conn.ring->drain([&](const AudioSlot& frame) {
-        auto it = channels_.find(frame.channel);
-        if (it == channels_.end() || it->second.connection != conn.id || it->second.stopped || it->second.paused)
-            return;
+        ChannelState* channel = conn.channel(frame.channel);
+        if (channel == nullptr || channel->stopped || channel->paused) return;
         if (conn.queue.empty() && conn.state == ConnState::open && !conn.writing && !conn.link->backlogged()) {
             conn.link->send_binary(frame.frame());
-            count_sent(frame.size, &it->second.counters);
+            count_sent(frame.size, &channel->counters);
             return;
         }
         if (auto dropped = conn.queue.push_audio(frame)) {
             ++counts_.frames_dropped;
-            if (auto d = channels_.find(*dropped); d != channels_.end()) ++d->second.counters.frames_dropped;
+            if (ChannelState* d = conn.channel(*dropped)) ++d->counters.frames_dropped;
         }
     });
 }
@@ -81,8 +80,8 @@ void PoolImpl::write_next(const ConnPtr& conn) {
         if (kind == SendQueue::Kind::none) return;
         if (kind == SendQueue::Kind::audio) {
             conn->link->send_binary(conn->write_slot.frame());
-            auto it = channels_.find(conn->write_slot.channel);
-            count_sent(conn->write_slot.size, it != channels_.end() ? &it->second.counters : nullptr);
+            ChannelState* channel = conn->channel(conn->write_slot.channel);
+            count_sent(conn->write_slot.size, channel != nullptr ? &channel->counters : nullptr);
             continue;
         }
         conn->writing = true;
@@ -136,13 +135,12 @@ void PoolImpl::on_text(Connection& conn, std::string_view text) {
     if (message.is_object() && message.value("type", "") == "STOP" && message.contains("channel") &&
         message["channel"].is_number_unsigned()) {
         const auto channel = message["channel"].get<std::uint32_t>();
-        auto it = channels_.find(channel);
-        if (it != channels_.end() && it->second.connection == conn.id) {
-            it->second.stopped = true;
+        if (ChannelState* state = conn.channel(channel)) {
+            state->stopped = true;
             const std::string why = message.contains("reason") && message["reason"].is_string()
                                         ? message["reason"].get<std::string>()
                                         : std::string();
-            if (observer_) observer_->on_channel_stopped(it->second.call, channel, why);
+            if (observer_) observer_->on_channel_stopped(state->call, channel, why);
             return;
         }
     }
@@ -242,7 +240,7 @@ void PoolImpl::close_connection(const ConnPtr& conn, CloseCause cause) {
         if (observer_) observer_->on_connection_lost(h, spec.fork);
         // The observer may have detached it already.
         if (auto it = calls_.find(h); it != calls_.end()) {
-            erase_call(it->second);
+            erase_call(it->second, *conn);
             calls_.erase(it);
         }
     }

@@ -92,8 +92,8 @@ CallHandle PoolImpl::attach(const ConnectionKey& key, const CallLabel& label, At
     call.caller = next_channel();
     call.callee = next_channel();
     call.label = label;
-    channels_[call.caller] = {handle, conn->id, false, false, {}};
-    channels_[call.callee] = {handle, conn->id, false, false, {}};
+    conn->channels.push_back({call.caller, handle, false, false, {}});
+    conn->channels.push_back({call.callee, handle, false, false, {}});
     conn->calls.push_back(handle);
     ++conn->total_sessions;
 
@@ -192,7 +192,7 @@ void PoolImpl::fail_calls(const ConnPtr& conn, std::string_view why) {
         auto it = calls_.find(h);
         if (it == calls_.end()) continue;
         AttachCallback done = std::move(it->second.pending);
-        erase_call(it->second);
+        erase_call(it->second, *conn);
         calls_.erase(it);
         AttachResult r;
         r.call = h;
@@ -201,9 +201,8 @@ void PoolImpl::fail_calls(const ConnPtr& conn, std::string_view why) {
     }
 }
 
-void PoolImpl::erase_call(Call& call) {
-    channels_.erase(call.caller);
-    channels_.erase(call.callee);
+void PoolImpl::erase_call(const Call& call, Connection& conn) {
+    std::erase_if(conn.channels, [&](const ChannelState& c) { return c.id == call.caller || c.id == call.callee; });
 }
 
 void PoolImpl::send_control(CallHandle handle, const nlohmann::json& message) {
@@ -216,11 +215,11 @@ void PoolImpl::send_control(CallHandle handle, const nlohmann::json& message) {
     drain_ring(conn);
     const std::string type = message.value("type", "");
     if (message.contains("channel") && message["channel"].is_number_unsigned()) {
-        auto ch = channels_.find(message["channel"].get<std::uint32_t>());
-        if (ch != channels_.end() && ch->second.call == handle) {
-            if (type == "STOP") ch->second.stopped = true;
-            if (type == "PAUSE") ch->second.paused = true;
-            if (type == "RESUME" || type == "START") ch->second.paused = false;
+        ChannelState* ch = conn.channel(message["channel"].get<std::uint32_t>());
+        if (ch != nullptr && ch->call == handle) {
+            if (type == "STOP") ch->stopped = true;
+            if (type == "PAUSE") ch->paused = true;
+            if (type == "RESUME" || type == "START") ch->paused = false;
         }
     }
     conn.queue.push_control(message.dump());
@@ -237,8 +236,8 @@ void PoolImpl::detach(CallHandle handle) {
         std::erase(conn.calls, handle);
         if (conn.calls.empty()) conn.idle_since = Clock::now();
         pump(cit->second);
+        erase_call(it->second, conn);
     }
-    erase_call(it->second);
     calls_.erase(it);
 }
 
@@ -267,8 +266,11 @@ Statistics PoolImpl::statistics() const {
 }
 
 ChannelCounters PoolImpl::channel_counters(std::uint32_t channel) const {
-    auto it = channels_.find(channel);
-    return it == channels_.end() ? ChannelCounters{} : it->second.counters;
+    for (const auto& [id, conn] : connections_) {
+        for (const ChannelState& c : conn->channels)
+            if (c.id == channel) return c.counters;
+    }
+    return {};
 }
 
 void PoolImpl::clear_statistics() {

@@ -30,6 +30,14 @@ using Clock = std::chrono::steady_clock;
 // Why a connection ended: history reason, fork reason, counter and trace.
 enum class CloseCause { idle, clear, remote, tcp, protocol, shutdown };
 
+struct ChannelState {
+    std::uint32_t id = 0;
+    CallHandle call = 0;
+    bool paused = false;
+    bool stopped = false;
+    ChannelCounters counters;
+};
+
 struct Connection {
     Connection(boost::asio::io_context& io, std::size_t queue_frames)
         : ring(std::make_shared<AudioRing>(queue_frames)), queue(queue_frames), tick(io), close_guard(io) {}
@@ -44,6 +52,11 @@ struct Connection {
     std::shared_ptr<AudioRing> ring;
     SendQueue queue;
     std::vector<CallHandle> calls;  // attached, in order
+    // The channels of those calls (at most 2 x calls-threshold = 40), kept
+    // here rather than in a pool-wide map: the send path looks one up per
+    // frame, and a short contiguous scan costs less than a hash lookup that
+    // misses the cache.
+    std::vector<ChannelState> channels;
     std::uint64_t total_sessions = 0;
     bool orphan = false;   // the pool is gone: late handlers do nothing
     bool writing = false;  // a control message is being written
@@ -55,14 +68,12 @@ struct Connection {
     Clock::time_point last_rx{}, last_ping{}, idle_since{};
     boost::asio::steady_timer tick;
     boost::asio::steady_timer close_guard;
-};
 
-struct ChannelState {
-    CallHandle call = 0;
-    std::uint32_t connection = 0;
-    bool paused = false;
-    bool stopped = false;
-    ChannelCounters counters;
+    ChannelState* channel(std::uint32_t id) noexcept {
+        for (ChannelState& c : channels)
+            if (c.id == id) return &c;
+        return nullptr;
+    }
 };
 
 struct Call {
@@ -103,7 +114,7 @@ private:
     ConnPtr open_connection(const ConnectionKey& key, const config::StreamServiceProfile& profile);
     void on_connect_outcome(const ConnPtr& conn, ConnectOutcome outcome);
     std::uint32_t next_channel();
-    void erase_call(Call& call);
+    void erase_call(const Call& call, Connection& conn);
     // Removes a connection that never opened; its calls get `why`.
     void fail_calls(const ConnPtr& conn, std::string_view why);
 
@@ -129,7 +140,6 @@ private:
     std::shared_ptr<Resolver> resolver_;
     std::map<std::uint32_t, ConnPtr> connections_;  // connecting, open or closing
     std::unordered_map<CallHandle, Call> calls_;
-    std::unordered_map<std::uint32_t, ChannelState> channels_;
     std::deque<HistoryEntry> history_;
     boost::asio::steady_timer drain_timer_;
     bool drain_armed_ = false;

@@ -21,6 +21,8 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/beast/core/basic_stream.hpp>
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/buffers_range.hpp>
 #include <boost/beast/core/role.hpp>
@@ -130,32 +132,65 @@ private:
         });
     }
 
+    // Plain TCP first tries a non-blocking send of the whole batch: no
+    // operation object, allocation or completion handler, which is most of
+    // what a send costs the io thread. What the socket doesn't take (and all
+    // of a TLS stream's batches) goes through the transport's async write.
     void flush() {
         Shared& s = *shared_;
         if (s.writing || s.error || s.pending.empty()) return;
+        boost::system::error_code ec;
+        const std::size_t sent = write_now(next_, s.pending, ec);
+        if (sent == s.pending.size()) {
+            s.pending.clear();
+            return written(shared_, {});
+        }
+        if (ec && ec != boost::asio::error::would_block) return written(shared_, ec);
         s.writing = true;
         s.in_flight.swap(s.pending);
-        boost::asio::async_write(
-            next_, boost::asio::buffer(s.in_flight),
-            [shared = shared_, keep = s.owner_alive.lock()](boost::system::error_code ec, std::size_t) {
-                shared->writing = false;
-                shared->in_flight.clear();
-                if (!shared->owner) return;
-                if (ec) {
-                    shared->error = ec;  // the read side reports the loss
-                    shared->pending.clear();
-                } else {
-                    shared->owner->flush();
-                }
-                if (!shared->writing && shared->on_drained) {
-                    std::exchange(shared->on_drained, nullptr)();
-                    return;
-                }
-                if (!ec && shared->want_writable && shared->pending.size() < high_water) {
-                    shared->want_writable = false;
-                    if (shared->on_writable) shared->on_writable();
-                }
-            });
+        s.in_flight.erase(s.in_flight.begin(), s.in_flight.begin() + static_cast<std::ptrdiff_t>(sent));
+        boost::asio::async_write(next_, boost::asio::buffer(s.in_flight),
+                                 [shared = shared_, keep = s.owner_alive.lock()](boost::system::error_code ec,
+                                                                                 std::size_t) {
+                                     shared->writing = false;
+                                     shared->in_flight.clear();
+                                     written(shared, ec);
+                                 });
+    }
+
+    // A write ended: on failure nothing more is sent (the read side reports
+    // the loss); else what was appended meanwhile goes, then the teardown
+    // waiting for the last bytes or the pool waiting for room is told.
+    static void written(const std::shared_ptr<Shared>& shared, boost::system::error_code ec) {
+        if (!shared->owner) return;
+        if (ec) {
+            shared->error = ec;
+            shared->pending.clear();
+        } else {
+            shared->owner->flush();
+        }
+        if (!shared->writing && shared->on_drained) {
+            std::exchange(shared->on_drained, nullptr)();
+            return;
+        }
+        if (!ec && shared->want_writable && shared->pending.size() < high_water) {
+            shared->want_writable = false;
+            if (shared->on_writable) shared->on_writable();
+        }
+    }
+
+    template <class Stream>
+    static std::size_t write_now(Stream&, const std::vector<std::uint8_t>&, boost::system::error_code& ec) {
+        ec = boost::asio::error::would_block;  // TLS: the record layer has to see every byte
+        return 0;
+    }
+    template <class Protocol, class Executor, class RatePolicy>
+    static std::size_t write_now(boost::beast::basic_stream<Protocol, Executor, RatePolicy>& stream,
+                                 const std::vector<std::uint8_t>& bytes, boost::system::error_code& ec) {
+        auto& socket = stream.socket();
+        if (!socket.non_blocking()) socket.non_blocking(true, ec);
+        if (ec) return 0;
+        return socket.write_some(boost::asio::buffer(bytes), ec);
     }
 
     Next next_;

@@ -35,6 +35,20 @@ inline Stamp get_stamp(const unsigned char* p) {
     return s;
 }
 
+// How the bench's receivers (the far ends' RTP, the speech server) wait for
+// data. On loopback, a receiver asleep on its socket is woken by voxforkd's
+// send, and that wake-up is charged to voxforkd's thread; on a real network the
+// NIC takes it. So by default they poll every kPollIntervalNs without sleeping
+// on the sockets (as relay-bench's receiver does); `wake` keeps them asleep on
+// the sockets, to see what loopback wake-ups cost.
+enum class Receivers { poll, wake };
+constexpr long kPollIntervalNs = 100'000;
+
+inline void pause_between_polls() {
+    const timespec interval{0, kPollIntervalNs};
+    clock_nanosleep(CLOCK_MONOTONIC, 0, &interval, nullptr);
+}
+
 // One-way latency in 1 µs buckets up to 1 s; owned by one thread.
 class Histogram {
 public:

@@ -27,11 +27,12 @@ struct Options {
     SipOptions sip;
     int pid = 0;
     double hold_s = 20, settle_s = 2;
+    Receivers receivers = Receivers::poll;
 };
 
 void usage() {
     std::cerr << "usage: fork-bench --sip-port P --uas-port P --pid VOXFORKD_PID [--calls N] [--rate CALLS_PER_S]\n"
-                 "                  [--hold SECONDS] [--settle SECONDS]\n";
+                 "                  [--hold SECONDS] [--settle SECONDS] [--wake-receivers]\n";
     std::exit(2);
 }
 
@@ -39,6 +40,10 @@ Options parse(int argc, char** argv) {
     Options o;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
+        if (a == "--wake-receivers") {  // see Receivers in common.hpp
+            o.receivers = Receivers::wake;
+            continue;
+        }
         if (i + 1 >= argc) usage();
         const char* v = argv[++i];
         if (a == "--sip-port")
@@ -119,8 +124,8 @@ int main(int argc, char** argv) {
     const unsigned n = o.sip.calls;
     long rss_idle = rss_kib(o.pid);
 
-    WsSink sink;
-    Media media(n);
+    WsSink sink(o.receivers);
+    Media media(n, o.receivers);
     o.sip.speech_port = sink.port();
     Sip sip(o.sip, media);
     media.start();

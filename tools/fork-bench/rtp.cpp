@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -35,9 +36,14 @@ int bind_loopback(std::uint16_t& port) {
 
 }  // namespace
 
-Media::Media(unsigned streams) : streams_(streams), latency_(std::make_unique<Histogram>()) {
+Media::Media(unsigned streams, Receivers receivers)
+    : streams_(streams), receivers_(receivers), latency_(std::make_unique<Histogram>()) {
     for (int s = 0; s < 2; ++s) {
         fds_[s] = bind_loopback(ports_[s]);
+        // The kernel stamps each datagram as it is queued, so a polling
+        // receiver measures the relay's latency, not its own polling delay.
+        const int on = 1;
+        setsockopt(fds_[s], SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
         dest_[s] = std::vector<std::atomic<std::uint16_t>>(streams);
         sent_[s] = received_[s] = window_received_[s] = 0;
     }
@@ -130,30 +136,58 @@ void Media::send_loop() {
     }
 }
 
+// The kernel's receive stamp (CLOCK_REALTIME) of a datagram, on the bench's
+// monotonic clock; `realtime_offset` is realtime minus monotonic.
+std::uint64_t arrival_ns(const msghdr& message, std::int64_t realtime_offset) {
+    for (cmsghdr* c = CMSG_FIRSTHDR(&message); c != nullptr; c = CMSG_NXTHDR(const_cast<msghdr*>(&message), c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+            timespec ts{};
+            std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
+            return static_cast<std::uint64_t>(ts.tv_sec * 1'000'000'000LL + ts.tv_nsec - realtime_offset);
+        }
+    }
+    return now_ns();
+}
+
+std::int64_t realtime_minus_monotonic() {
+    timespec real{};
+    clock_gettime(CLOCK_REALTIME, &real);
+    return real.tv_sec * 1'000'000'000LL + real.tv_nsec - static_cast<std::int64_t>(now_ns());
+}
+
 void Media::receive_loop() {
+    constexpr std::size_t control_size = CMSG_SPACE(sizeof(timespec));
     std::vector<unsigned char> buffers(batch_max * 2048);
+    std::vector<unsigned char> controls(batch_max * control_size);
     std::vector<iovec> iov(batch_max);
     std::vector<mmsghdr> msgs(batch_max);
-    for (unsigned i = 0; i < batch_max; ++i) {
-        iov[i] = {&buffers[i * 2048], 2048};
-        msgs[i].msg_hdr = msghdr{};
-        msgs[i].msg_hdr.msg_iov = &iov[i];
-        msgs[i].msg_hdr.msg_iovlen = 1;
-    }
+    for (unsigned i = 0; i < batch_max; ++i) iov[i] = {&buffers[i * 2048], 2048};
     pollfd pfd[2] = {{fds_[0], POLLIN, 0}, {fds_[1], POLLIN, 0}};
     while (running_.load(std::memory_order_relaxed)) {
-        poll(pfd, 2, 10);
+        if (receivers_ == Receivers::wake)
+            poll(pfd, 2, 10);
+        else
+            pause_between_polls();
         for (int side = 0; side < 2; ++side) {
             for (;;) {
+                for (unsigned i = 0; i < batch_max; ++i) {
+                    msgs[i].msg_hdr = msghdr{};
+                    msgs[i].msg_hdr.msg_iov = &iov[i];
+                    msgs[i].msg_hdr.msg_iovlen = 1;
+                    msgs[i].msg_hdr.msg_control = &controls[i * control_size];
+                    msgs[i].msg_hdr.msg_controllen = control_size;
+                }
                 int r = recvmmsg(fds_[side], msgs.data(), batch_max, MSG_DONTWAIT, nullptr);
                 if (r <= 0) break;
-                std::uint64_t at = now_ns();
+                const std::int64_t offset = realtime_minus_monotonic();
                 bool measuring = measuring_.load(std::memory_order_relaxed);
                 unsigned good = 0;
                 for (int i = 0; i < r; ++i) {
                     if (msgs[i].msg_len != packet_size) continue;
                     ++good;
-                    if (measuring) latency_->add(at - get_stamp(&buffers[i * 2048] + header_size).sent_ns);
+                    if (measuring)
+                        latency_->add(arrival_ns(msgs[i].msg_hdr, offset) -
+                                      get_stamp(&buffers[i * 2048] + header_size).sent_ns);
                 }
                 received_[side].fetch_add(good, std::memory_order_relaxed);
                 if (measuring) window_received_[side].fetch_add(good, std::memory_order_relaxed);

@@ -24,7 +24,7 @@ struct MediaCounts {
 
 class Media {
 public:
-    explicit Media(unsigned streams_per_side);
+    Media(unsigned streams_per_side, Receivers receivers);
     ~Media();
     std::uint16_t port(Side side) const { return ports_[side]; }
     // Starts (port != 0) or stops (0) the stream of `index` on `side` sending to
@@ -44,6 +44,7 @@ private:
     void receive_loop();
 
     unsigned streams_;
+    Receivers receivers_;
     int fds_[2] = {-1, -1};
     std::uint16_t ports_[2] = {0, 0};
     std::vector<std::atomic<std::uint16_t>> dest_[2];

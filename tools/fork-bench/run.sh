@@ -8,6 +8,9 @@
 #   tools/fork-bench/run.sh [N...]          (default: 100 500 1000)
 #   BUILD=build HOLD=20 RATE=100 THRESHOLD=20 CHRT="chrt -f 10" tools/fork-bench/run.sh 1000
 #
+# WAKE=1 makes the bench's receivers sleep on their sockets, so voxforkd's
+# threads pay their loopback wake-ups (see Receivers in common.hpp).
+#
 # CHRT, when set, prefixes voxforkd's command line (e.g. "chrt -f 10" runs the
 # whole daemon at SCHED_FIFO 10; needs root). Each run's files stay in a
 # temporary directory printed on stderr (config, daemon log).
@@ -20,6 +23,8 @@ hold=${HOLD:-20}
 rate=${RATE:-100}
 threshold=${THRESHOLD:-20}  # calls per WebSocket connection
 chrt=${CHRT:-}
+receivers=
+[ "${WAKE:-0}" = 1 ] && receivers=--wake-receivers
 [ $# -gt 0 ] || set -- 100 500 1000
 ulimit -n 65536 2>/dev/null || true
 
@@ -70,7 +75,7 @@ CONF
     while [ ! -S "$dir/voxforkd.sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
     status=0
     "$build/bin/fork-bench" --sip-port "$sip" --uas-port "$uas" --pid "$daemon" --calls "$calls" \
-        --rate "$rate" --hold "$hold" || status=$?
+        --rate "$rate" --hold "$hold" $receivers || status=$?
     "$build/bin/voxfork" -s "$dir/voxforkd.sock" show voip stream-service statistics | sed 's/^/  /' || true
     kill -TERM "$daemon" 2>/dev/null || true
     wait "$daemon" || echo "voxforkd exited $? (log: $dir/voxforkd.log)" >&2

@@ -102,9 +102,22 @@ struct WsSink::Impl {
     }
 };
 
-WsSink::WsSink() : impl_(std::make_unique<Impl>()) {
+WsSink::WsSink(Receivers receivers) : impl_(std::make_unique<Impl>()) {
     impl_->accept();
-    impl_->thread = std::thread([this] { impl_->io.run(); });
+    if (receivers == Receivers::wake) {
+        impl_->thread = std::thread([this] { impl_->io.run(); });
+        return;
+    }
+    // Asio's reactor is only polled, so voxforkd's sends queue data and mark
+    // the socket ready without waking anyone. A frame's latency includes up
+    // to one interval of this polling: it errs against voxforkd.
+    impl_->thread = std::thread([this] {
+        auto guard = asio::make_work_guard(impl_->io);
+        while (!impl_->io.stopped()) {
+            impl_->io.poll();
+            pause_between_polls();
+        }
+    });
 }
 
 WsSink::~WsSink() {

@@ -18,7 +18,7 @@ struct SinkCounts {
 
 class WsSink {
 public:
-    WsSink();
+    explicit WsSink(Receivers receivers);
     ~WsSink();
     std::uint16_t port() const;
     void measure(bool on);

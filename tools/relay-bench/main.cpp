@@ -1,6 +1,11 @@
 // relay-bench: N calls of paced RTP through an in-process Relay on 127.0.0.1.
 //   relay-bench [--sessions N] [--seconds S] [--tap] [--port-min P] [--tick-us US] [--floor]
+//   relay-bench --external PID PORTS-FILE --generator-ports CALLER CALLEE [--seconds S] [--tick-us US]
 // --floor first measures the minimal one-socket forwarder (floor.hpp).
+// --external plays the same traffic through another relay process, already
+// set up with one call per line of PORTS-FILE ("port-a port-b": where callers
+// and callees send), its far ends at the generator's ports; the CPU charged is
+// that whole process's (compare-rtpengine.py drives this).
 // Prints loss, one-way latency, the relay thread's CPU per relayed packet and
 // the generator's own CPU, so the two can be told apart.
 #include <dirent.h>
@@ -32,7 +37,15 @@ struct Args {
     bool floor = false;
     int tick_us = 100;
     unsigned port_min = 40000;
+    pid_t external_pid = 0;
+    std::string external_ports;
+    std::uint16_t caller_port = 0;
+    std::uint16_t callee_port = 0;
 };
+
+constexpr const char* kUsage =
+    "usage: relay-bench [--sessions N] [--seconds S] [--tap] [--port-min EVEN] [--tick-us US] [--floor]\n"
+    "       relay-bench --external PID PORTS-FILE --generator-ports CALLER CALLEE [--seconds S] [--tick-us US]\n";
 
 Args parse(int argc, char** argv) {
     Args a;
@@ -51,9 +64,14 @@ Args parse(int argc, char** argv) {
             a.tick_us = std::clamp(std::stoi(argv[++i]), 10, 20'000);
         } else if (arg == "--floor") {
             a.floor = true;
+        } else if (arg == "--external" && i + 2 < argc) {
+            a.external_pid = static_cast<pid_t>(std::stol(argv[++i]));
+            a.external_ports = argv[++i];
+        } else if (arg == "--generator-ports" && i + 2 < argc) {
+            a.caller_port = static_cast<std::uint16_t>(std::stoul(argv[++i]));
+            a.callee_port = static_cast<std::uint16_t>(std::stoul(argv[++i]));
         } else {
-            std::cerr
-                << "usage: relay-bench [--sessions N] [--seconds S] [--tap] [--port-min EVEN] [--tick-us US] [--floor]\n";
+            std::cerr << kUsage;
             std::exit(2);
         }
     }
@@ -138,10 +156,75 @@ std::uint64_t dropped(const RelayCounters& c, std::atomic<std::uint64_t> Directi
     return (c.direction[0].*which).load() + (c.direction[1].*which).load();
 }
 
+// What both modes print: loss, latency, and the relay's CPU per packet.
+struct RelayCost {
+    std::int64_t cpu_ns = 0;
+    std::uint64_t packets = 0;  // relayed RTP packets the CPU is divided by
+    const char* whose = "relay thread";
+};
+
+void report(const Args& args, const relay_bench::TrafficResult& r, const RelayCost& cost, const std::string& load_before) {
+    const double per_packet_us =
+        cost.packets ? static_cast<double>(cost.cpu_ns) / 1e3 / static_cast<double>(cost.packets) : 0;
+    const double generator_us =
+        r.sent ? static_cast<double>(r.sender_cpu_ns + r.receiver_cpu_ns) / 1e3 / static_cast<double>(r.sent) : 0;
+    const std::uint64_t lost = r.sent > r.received ? r.sent - r.received : 0;
+    std::printf("sessions %u  seconds %.1f  tick %d us  tap %s  load before %s  after %s\n", args.sessions,
+                args.seconds, args.tick_us, args.tap ? "copy-to-ring" : "off", load_before.c_str(),
+                load_average().c_str());
+    std::printf("sent %llu  received %llu  lost %llu (%.4f%%)  out of order %llu\n",
+                static_cast<unsigned long long>(r.sent), static_cast<unsigned long long>(r.received),
+                static_cast<unsigned long long>(lost),
+                r.sent ? 100.0 * static_cast<double>(lost) / static_cast<double>(r.sent) : 0.0,
+                static_cast<unsigned long long>(r.out_of_order));
+    std::printf("latency one-way us  p50 %llu  p99 %llu  p99.9 %llu\n",
+                static_cast<unsigned long long>(percentile(r.latency_us, r.received, 0.50)),
+                static_cast<unsigned long long>(percentile(r.latency_us, r.received, 0.99)),
+                static_cast<unsigned long long>(percentile(r.latency_us, r.received, 0.999)));
+    std::printf("%s  cpu %.1f ms (%.1f%% of one core over the send window)  relayed %llu  %.0f packets/s  %.2f us/packet\n",
+                cost.whose, static_cast<double>(cost.cpu_ns) / 1e6,
+                100.0 * static_cast<double>(cost.cpu_ns) / (args.seconds * 1e9),
+                static_cast<unsigned long long>(cost.packets), static_cast<double>(cost.packets) / args.seconds,
+                per_packet_us);
+    std::printf("generator  sender %.1f ms  receiver %.1f ms  %.2f us/packet\n",
+                static_cast<double>(r.sender_cpu_ns) / 1e6, static_cast<double>(r.receiver_cpu_ns) / 1e6, generator_us);
+}
+
+// Another process's CPU clock (all its threads).
+std::int64_t process_cpu_ns(pid_t pid) {
+    clockid_t clock{};
+    timespec ts{};
+    if (::clock_getcpuclockid(pid, &clock) != 0 || ::clock_gettime(clock, &ts) != 0) return -1;
+    return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+int run_external(Args args) {
+    std::ifstream file(args.external_ports);
+    std::vector<relay_bench::CallPorts> calls;
+    for (unsigned a = 0, b = 0; file >> a >> b;)
+        calls.push_back({static_cast<std::uint16_t>(a), static_cast<std::uint16_t>(b)});
+    if (calls.empty() || process_cpu_ns(args.external_pid) < 0) {
+        std::cerr << "relay-bench: no calls in " << args.external_ports << " or no process " << args.external_pid
+                  << "\n";
+        return 2;
+    }
+    args.sessions = static_cast<unsigned>(calls.size());
+    relay_bench::Traffic traffic(args.caller_port, args.callee_port);
+    const std::string load_before = load_average();
+    const std::int64_t cpu_before = process_cpu_ns(args.external_pid);
+    const relay_bench::TrafficResult r = traffic.run(calls, args.seconds, args.tick_us, 500);
+    // Every packet that came back was relayed once; a lost one cost the relay
+    // its receive at most, so dividing by the received ones errs against it.
+    const RelayCost cost{process_cpu_ns(args.external_pid) - cpu_before, r.received, "relay process"};
+    report(args, r, cost, load_before);
+    return r.sent == r.received ? 0 : 3;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     const Args args = parse(argc, argv);
+    if (args.external_pid != 0) return run_external(args);
     if (args.floor)
         std::printf("kernel floor (one socket, recv + sendto): %.2f us/packet\n",
                     relay_bench::kernel_floor_us(300'000));
@@ -178,37 +261,16 @@ int main(int argc, char** argv) {
     const relay_bench::TrafficResult r = traffic.run(calls, args.seconds, args.tick_us, 500);
     const std::int64_t relay_cpu_ns = tid ? thread_cpu_ns(*tid) - relay_cpu_before : -1;
     const RelayCounters& c = relay->counters();
-    const std::uint64_t packets = relayed(c);
+    const RelayCost cost{relay_cpu_ns, relayed(c), "relay thread"};
     for (SessionId id : ids) relay->release(id);  // detaches the taps before `tap` goes away
     relay->stop();
 
-    const double per_packet_us = packets ? static_cast<double>(relay_cpu_ns) / 1e3 / static_cast<double>(packets) : 0;
-    const double generator_us =
-        r.sent ? static_cast<double>(r.sender_cpu_ns + r.receiver_cpu_ns) / 1e3 / static_cast<double>(r.sent) : 0;
-    const std::uint64_t lost = r.sent > r.received ? r.sent - r.received : 0;
-    std::printf("sessions %u  seconds %.1f  tick %d us  tap %s  load before %s  after %s\n", args.sessions,
-                args.seconds, args.tick_us, args.tap ? "copy-to-ring" : "off", load_before.c_str(),
-                load_average().c_str());
-    std::printf("sent %llu  received %llu  lost %llu (%.4f%%)  out of order %llu\n",
-                static_cast<unsigned long long>(r.sent), static_cast<unsigned long long>(r.received),
-                static_cast<unsigned long long>(lost),
-                r.sent ? 100.0 * static_cast<double>(lost) / static_cast<double>(r.sent) : 0.0,
-                static_cast<unsigned long long>(r.out_of_order));
-    std::printf("latency one-way us  p50 %llu  p99 %llu  p99.9 %llu\n",
-                static_cast<unsigned long long>(percentile(r.latency_us, r.received, 0.50)),
-                static_cast<unsigned long long>(percentile(r.latency_us, r.received, 0.99)),
-                static_cast<unsigned long long>(percentile(r.latency_us, r.received, 0.999)));
-    std::printf(
-        "relay thread  cpu %.1f ms (%.1f%% of one core over the send window)  relayed %llu  %.0f packets/s  %.2f us/packet\n",
-        static_cast<double>(relay_cpu_ns) / 1e6, 100.0 * static_cast<double>(relay_cpu_ns) / (args.seconds * 1e9),
-        static_cast<unsigned long long>(packets), static_cast<double>(packets) / args.seconds, per_packet_us);
-    std::printf("generator  sender %.1f ms  receiver %.1f ms  %.2f us/packet\n",
-                static_cast<double>(r.sender_cpu_ns) / 1e6, static_cast<double>(r.receiver_cpu_ns) / 1e6, generator_us);
+    report(args, r, cost, load_before);
     std::printf("relay drops  unexpected-source %llu  malformed %llu  no-destination %llu  send-error %llu\n",
                 static_cast<unsigned long long>(dropped(c, &DirectionCounters::dropped_unexpected_source)),
                 static_cast<unsigned long long>(dropped(c, &DirectionCounters::dropped_malformed)),
                 static_cast<unsigned long long>(dropped(c, &DirectionCounters::dropped_no_destination)),
                 static_cast<unsigned long long>(dropped(c, &DirectionCounters::dropped_send_error)));
     if (args.tap) std::printf("tap frames copied %llu\n", static_cast<unsigned long long>(tap.frames));
-    return lost == 0 ? 0 : 3;
+    return r.sent == r.received ? 0 : 3;
 }

@@ -25,7 +25,7 @@ constexpr unsigned kReceiveBatch = 64;
 
 // A socket whose buffers hold a whole tick's worth of packets for every call,
 // so the generator itself loses nothing.
-int bench_socket(voxfork::media::Endpoint& bound) {
+int bench_socket(voxfork::media::Endpoint& bound, std::uint16_t port) {
     const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     const int size = 32 * 1024 * 1024;
     // SO_RCVBUFFORCE passes net.core.rmem_max when run as root; else the clamped SO_RCVBUF.
@@ -40,6 +40,7 @@ int bench_socket(voxfork::media::Endpoint& bound) {
     sockaddr_in sa{};
     sa.sin_family = AF_INET;
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sa.sin_port = htons(port);
     socklen_t len = sizeof sa;
     if (::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 ||
         ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) != 0)
@@ -137,9 +138,9 @@ std::int64_t thread_cpu_ns() {
     return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
 }
 
-Traffic::Traffic() {
-    caller_fd_ = bench_socket(caller_);
-    callee_fd_ = bench_socket(callee_);
+Traffic::Traffic(std::uint16_t caller_port, std::uint16_t callee_port) {
+    caller_fd_ = bench_socket(caller_, caller_port);
+    callee_fd_ = bench_socket(callee_, callee_port);
 }
 
 Traffic::~Traffic() {

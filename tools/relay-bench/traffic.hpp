@@ -29,7 +29,9 @@ struct TrafficResult {
 
 class Traffic {
 public:
-    Traffic();  // binds the two sockets on 127.0.0.1
+    // Binds the two sockets on 127.0.0.1, at the given ports (0: any), so a
+    // relay in another process can be told where the far ends are.
+    Traffic(std::uint16_t caller_port = 0, std::uint16_t callee_port = 0);
     ~Traffic();
     voxfork::media::Endpoint caller_endpoint() const { return caller_; }
     voxfork::media::Endpoint callee_endpoint() const { return callee_; }
