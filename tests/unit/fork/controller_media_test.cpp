@@ -271,6 +271,30 @@ TEST_F(ControllerTest, DtmfReachesTheServerOnPoll) {
     EXPECT_EQ(msgs[0], (json{{"type", "DTMF"}, {"channel", 18}, {"digit", "#"}, {"duration", 800}}));
 }
 
+TEST_F(ControllerTest, DtmfQueuedAfterAPollGoesOutOnTheNext) {
+    start_active();
+    ctl_->poll();  // nothing queued: nothing sent
+    EXPECT_TRUE(transport_.take().empty());
+    std::array<std::uint8_t, 4> body{5, 0x8a, 0x01, 0x40};  // '5', end, 320
+    media::RtpPacket p;
+    p.payload_type = 101;
+    p.timestamp = 4000;
+    p.payload = body;
+    tap(media::Direction::caller)->on_rtp(media::Direction::caller, p);
+    ctl_->poll();
+    auto msgs = transport_.take();
+    ASSERT_EQ(msgs.size(), 1u);
+    EXPECT_EQ(msgs[0], (json{{"type", "DTMF"}, {"channel", 17}, {"digit", "5"}, {"duration", 320}}));
+    ctl_->poll();  // the event was taken: not sent twice
+    EXPECT_TRUE(transport_.take().empty());
+    p.timestamp = 5000;  // the next key press
+    tap(media::Direction::caller)->on_rtp(media::Direction::caller, p);
+    ctl_->poll();
+    msgs = transport_.take();
+    ASSERT_EQ(msgs.size(), 1u);
+    EXPECT_EQ(msgs[0]["digit"], "5");
+}
+
 TEST_F(ControllerTest, ShowCallDescribesTheFork) {
     EXPECT_FALSE(ctl_->show_call(anchor));
     start_active();
