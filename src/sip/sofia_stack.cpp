@@ -177,11 +177,10 @@ public:
         const std::string tcp_url = base + ";transport=tcp";
         std::string agent = options.user_agent.empty() ? std::string("voxfork") : options.user_agent;
         nua_ = nua_create(root_, &SofiaStackImpl::callback, this, NUTAG_URL(udp_url.c_str()),
-                          NUTAG_SIPS_URL(tcp_url.c_str()), NUTAG_MEDIA_ENABLE(0),
-                          NUTAG_AUTOANSWER(0), NUTAG_AUTOACK(1), NUTAG_AUTOALERT(0), NUTAG_APPL_METHOD("INFO"),
-                          NUTAG_ENABLEMESSAGE(0), NUTAG_SESSION_TIMER(0), NUTAG_EARLY_MEDIA(0),
-                          SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS, INFO"), NUTAG_SUPPORTED(""),
-                          SIPTAG_USER_AGENT_STR(agent.c_str()), TAG_END());
+                          NUTAG_SIPS_URL(tcp_url.c_str()), NUTAG_MEDIA_ENABLE(0), NUTAG_AUTOANSWER(0), NUTAG_AUTOACK(1),
+                          NUTAG_AUTOALERT(0), NUTAG_APPL_METHOD("INFO"), NUTAG_ENABLEMESSAGE(0), NUTAG_SESSION_TIMER(0),
+                          NUTAG_EARLY_MEDIA(0), SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS, INFO"),
+                          NUTAG_SUPPORTED(""), SIPTAG_USER_AGENT_STR(agent.c_str()), TAG_END());
         if (!nua_) {
             error = "cannot listen for SIP on " + options.address + ":" + std::to_string(options.port);
             close_root();

@@ -149,13 +149,13 @@ private:
         s.writing = true;
         s.in_flight.swap(s.pending);
         s.in_flight.erase(s.in_flight.begin(), s.in_flight.begin() + static_cast<std::ptrdiff_t>(sent));
-        boost::asio::async_write(next_, boost::asio::buffer(s.in_flight),
-                                 [shared = shared_, keep = s.owner_alive.lock()](boost::system::error_code ec,
-                                                                                 std::size_t) {
-                                     shared->writing = false;
-                                     shared->in_flight.clear();
-                                     written(shared, ec);
-                                 });
+        boost::asio::async_write(
+            next_, boost::asio::buffer(s.in_flight),
+            [shared = shared_, keep = s.owner_alive.lock()](boost::system::error_code ec, std::size_t) {
+                shared->writing = false;
+                shared->in_flight.clear();
+                written(shared, ec);
+            });
     }
 
     // A write ended: on failure nothing more is sent (the read side reports

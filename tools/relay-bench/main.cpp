@@ -163,7 +163,8 @@ struct RelayCost {
     const char* whose = "relay thread";
 };
 
-void report(const Args& args, const relay_bench::TrafficResult& r, const RelayCost& cost, const std::string& load_before) {
+void report(const Args& args, const relay_bench::TrafficResult& r, const RelayCost& cost,
+            const std::string& load_before) {
     const double per_packet_us =
         cost.packets ? static_cast<double>(cost.cpu_ns) / 1e3 / static_cast<double>(cost.packets) : 0;
     const double generator_us =
@@ -181,11 +182,11 @@ void report(const Args& args, const relay_bench::TrafficResult& r, const RelayCo
                 static_cast<unsigned long long>(percentile(r.latency_us, r.received, 0.50)),
                 static_cast<unsigned long long>(percentile(r.latency_us, r.received, 0.99)),
                 static_cast<unsigned long long>(percentile(r.latency_us, r.received, 0.999)));
-    std::printf("%s  cpu %.1f ms (%.1f%% of one core over the send window)  relayed %llu  %.0f packets/s  %.2f us/packet\n",
-                cost.whose, static_cast<double>(cost.cpu_ns) / 1e6,
-                100.0 * static_cast<double>(cost.cpu_ns) / (args.seconds * 1e9),
-                static_cast<unsigned long long>(cost.packets), static_cast<double>(cost.packets) / args.seconds,
-                per_packet_us);
+    std::printf(
+        "%s  cpu %.1f ms (%.1f%% of one core over the send window)  relayed %llu  %.0f packets/s  %.2f us/packet\n",
+        cost.whose, static_cast<double>(cost.cpu_ns) / 1e6,
+        100.0 * static_cast<double>(cost.cpu_ns) / (args.seconds * 1e9), static_cast<unsigned long long>(cost.packets),
+        static_cast<double>(cost.packets) / args.seconds, per_packet_us);
     std::printf("generator  sender %.1f ms  receiver %.1f ms  %.2f us/packet\n",
                 static_cast<double>(r.sender_cpu_ns) / 1e6, static_cast<double>(r.receiver_cpu_ns) / 1e6, generator_us);
 }

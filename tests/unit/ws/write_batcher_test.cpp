@@ -42,14 +42,16 @@ struct CountingSocket {
     int& writes;
 };
 
-class WriteBatcherTest : public ::testing::Test {
+// A connected loopback pair: the batcher writes on the client side, the
+// test reads what arrived on `peer`.
+class LoopbackTest : public ::testing::Test {
 protected:
-    void SetUp() override {
+    tcp::socket connect_client() {
         tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
         tcp::socket client(io);
         client.connect(acceptor.local_endpoint());
         peer = std::make_unique<tcp::socket>(acceptor.accept());
-        batcher = std::make_unique<WriteBatcher<CountingSocket>>(std::move(client), writes);
+        return client;
     }
 
     std::vector<std::uint8_t> read_exactly(std::size_t n) {
@@ -58,9 +60,46 @@ protected:
         return got;
     }
 
+    // Appends `chunk` bytes per turn of the io thread (the peer not reading)
+    // until the batcher holds audio back; returns how many turns that took.
+    template <class Batcher, class Fill>
+    std::size_t fill_until_backlogged(Batcher& batcher, Fill&& fill_turn) {
+        std::size_t turns = 0;
+        for (; turns < 2000 && !batcher.backlogged(); ++turns) {
+            batcher.append([&](std::vector<std::uint8_t>& out) { fill_turn(out, turns); });
+            io.restart();  // poll() stops the context whenever it runs out of work
+            io.poll();
+        }
+        return turns;
+    }
+
+    // The peer reads `n` bytes on its own thread while the io thread writes.
+    std::vector<std::uint8_t> read_while_running(std::size_t n) {
+        std::atomic<bool> drained{false};
+        std::vector<std::uint8_t> got(n);
+        std::thread reader([&] {
+            asio::read(*peer, asio::buffer(got));
+            drained = true;
+        });
+        while (!drained) {
+            io.restart();
+            io.run_for(std::chrono::milliseconds(10));
+        }
+        reader.join();
+        io.restart();
+        io.poll();
+        return got;
+    }
+
     asio::io_context io;
-    int writes = 0;
     std::unique_ptr<tcp::socket> peer;
+};
+
+class WriteBatcherTest : public LoopbackTest {
+protected:
+    void SetUp() override { batcher = std::make_unique<WriteBatcher<CountingSocket>>(connect_client(), writes); }
+
+    int writes = 0;
     std::unique_ptr<WriteBatcher<CountingSocket>> batcher;
 };
 
@@ -102,29 +141,12 @@ TEST_F(WriteBatcherTest, BackloggedUntilThePeerReadsThenWritableOnce) {
     // Nobody reads: fill the kernel's buffers and then the batcher's.
     int writable = 0;
     batcher->on_writable([&] { ++writable; });
-    std::size_t appended = 0;
-    for (int turn = 0; turn < 2000 && !batcher->backlogged(); ++turn) {
-        batcher->append([&](std::vector<std::uint8_t>& out) { out.resize(out.size() + 16384); });
-        appended += 16384;
-        io.restart();  // poll() stops the context whenever it runs out of work
-        io.poll();
-    }
+    const std::size_t turns = fill_until_backlogged(
+        *batcher, [](std::vector<std::uint8_t>& out, std::size_t) { out.resize(out.size() + 16384); });
     ASSERT_TRUE(batcher->backlogged()) << "the high-water mark was never reached";
     EXPECT_EQ(writable, 0);
     // The peer drains everything; the batcher says once that audio may go on.
-    std::atomic<bool> drained{false};
-    std::thread reader([&] {
-        std::vector<std::uint8_t> sink(appended);
-        asio::read(*peer, asio::buffer(sink));
-        drained = true;
-    });
-    while (!drained) {
-        io.restart();
-        io.run_for(std::chrono::milliseconds(10));
-    }
-    reader.join();
-    io.restart();
-    io.poll();
+    read_while_running(turns * 16384);
     EXPECT_FALSE(batcher->backlogged());
     EXPECT_EQ(writable, 1);
 }
@@ -154,18 +176,10 @@ TEST_F(WriteBatcherTest, AfterATransportFailureAppendsAreDroppedAndWritesFail) {
 }
 
 // The plain-TCP transport voxfork uses: a non-blocking send first.
-class TcpStreamBatcherTest : public ::testing::Test {
+class TcpStreamBatcherTest : public LoopbackTest {
 protected:
-    void SetUp() override {
-        tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-        tcp::socket client(io);
-        client.connect(acceptor.local_endpoint());
-        peer = std::make_unique<tcp::socket>(acceptor.accept());
-        batcher = std::make_unique<WriteBatcher<boost::beast::tcp_stream>>(std::move(client));
-    }
+    void SetUp() override { batcher = std::make_unique<WriteBatcher<boost::beast::tcp_stream>>(connect_client()); }
 
-    asio::io_context io;
-    std::unique_ptr<tcp::socket> peer;
     std::unique_ptr<WriteBatcher<boost::beast::tcp_stream>> batcher;
 };
 
@@ -179,9 +193,7 @@ TEST_F(TcpStreamBatcherTest, ABatchTheSocketTakesLeavesNoWriteInFlight) {
     EXPECT_EQ(io.poll(), 1u);  // the posted flush, which sent everything itself
     io.restart();
     EXPECT_EQ(io.poll(), 0u) << "an asynchronous write was started and completed";
-    std::vector<std::uint8_t> got(want.size());
-    asio::read(*peer, asio::buffer(got));
-    EXPECT_EQ(got, want);
+    EXPECT_EQ(read_exactly(want.size()), want);
 }
 
 TEST_F(TcpStreamBatcherTest, WhatTheSocketDoesNotTakeFollowsInOrder) {
@@ -190,32 +202,15 @@ TEST_F(TcpStreamBatcherTest, WhatTheSocketDoesNotTakeFollowsInOrder) {
     int writable = 0;
     batcher->on_writable([&] { ++writable; });
     constexpr std::size_t chunk = 16384;
-    std::size_t chunks = 0;
-    for (; chunks < 2000 && !batcher->backlogged(); ++chunks) {
-        batcher->append([&](std::vector<std::uint8_t>& out) {
-            out.resize(out.size() + chunk, static_cast<std::uint8_t>(chunks));
-        });
-        io.restart();
-        io.poll();
-    }
-    ASSERT_TRUE(batcher->backlogged()) << "the high-water mark was never reached";
-    std::atomic<bool> drained{false};
-    std::vector<std::uint8_t> got(chunks * chunk);
-    std::thread reader([&] {
-        asio::read(*peer, asio::buffer(got));
-        drained = true;
+    const std::size_t chunks = fill_until_backlogged(*batcher, [](std::vector<std::uint8_t>& out, std::size_t turn) {
+        out.resize(out.size() + chunk, static_cast<std::uint8_t>(turn));
     });
-    while (!drained) {
-        io.restart();
-        io.run_for(std::chrono::milliseconds(10));
-    }
-    reader.join();
+    ASSERT_TRUE(batcher->backlogged()) << "the high-water mark was never reached";
+    const auto got = read_while_running(chunks * chunk);
     for (std::size_t i = 0; i < chunks; ++i) {
         ASSERT_EQ(got[i * chunk], static_cast<std::uint8_t>(i)) << "chunk " << i;
         ASSERT_EQ(got[i * chunk + chunk - 1], static_cast<std::uint8_t>(i)) << "chunk " << i;
     }
-    io.restart();
-    io.poll();
     EXPECT_FALSE(batcher->backlogged());
     EXPECT_EQ(writable, 1);
 }
