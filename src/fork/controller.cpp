@@ -200,22 +200,23 @@ void Controller::Impl::on_call_ended(CallId anchor) {
 }
 
 void Controller::Impl::on_connection_lost(TransportHandle handle, std::string_view why) {
-    CallId anchor = 0;
-    if (CallRecord* record = find_by_handle(handle, anchor)) {
-        Context ctx;
-        ctx.guid = record->fork->guid;
-        ctx.reason = why;
-        run(anchor, *record, Event::connection_lost, ctx);
-    }
+    Context ctx;
+    ctx.reason = why;
+    run_for_handle(handle, Event::connection_lost, ctx);
 }
 
 void Controller::Impl::on_channel_stopped(TransportHandle handle, std::uint32_t channel) {
+    Context ctx;
+    ctx.channel = channel;
+    run_for_handle(handle, Event::server_stop, ctx);
+}
+
+// A transport's event reaches the call holding `handle`, if it still does.
+void Controller::Impl::run_for_handle(TransportHandle handle, Event event, Context ctx) {
     CallId anchor = 0;
     if (CallRecord* record = find_by_handle(handle, anchor)) {
-        Context ctx;
         ctx.guid = record->fork->guid;
-        ctx.channel = channel;
-        run(anchor, *record, Event::server_stop, ctx);
+        run(anchor, *record, event, ctx);
     }
 }
 

@@ -83,6 +83,7 @@ public:
 private:
     // Feeds one event to the table and carries out its row.
     void run(CallId anchor, CallRecord& record, Event event, const Context& ctx);
+    void run_for_handle(TransportHandle handle, Event event, Context ctx);
     void step(CallId anchor, CallRecord& record, const Step& s, const Context& ctx);
     void send_both(Fork& fork, const std::function<nlohmann::json(std::uint32_t)>& make);
     void status(CallId anchor, const CallRecord& record, const Context& ctx, std::string body);
