@@ -11,11 +11,14 @@
 // high-water mark (backlogged()), which bounds it.
 #pragma once
 
+#include <cerrno>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <utility>
 #include <vector>
+
+#include <sys/socket.h>
 
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/buffer.hpp>
@@ -136,16 +139,22 @@ private:
     // operation object, allocation or completion handler, which is most of
     // what a send costs the io thread. What the socket doesn't take (and all
     // of a TLS stream's batches) goes through the transport's async write.
-    void flush() {
+    // True when the write already ended here (and written() told whoever
+    // waits), so a caller in written() must not tell them again.
+    bool flush() {
         Shared& s = *shared_;
-        if (s.writing || s.error || s.pending.empty()) return;
+        if (s.writing || s.error || s.pending.empty()) return false;
         boost::system::error_code ec;
         const std::size_t sent = write_now(next_, s.pending, ec);
         if (sent == s.pending.size()) {
             s.pending.clear();
-            return written(shared_, {});
+            written(shared_, {});
+            return true;
         }
-        if (ec && ec != boost::asio::error::would_block) return written(shared_, ec);
+        if (ec && ec != boost::asio::error::would_block) {
+            written(shared_, ec);
+            return true;
+        }
         s.writing = true;
         s.in_flight.swap(s.pending);
         s.in_flight.erase(s.in_flight.begin(), s.in_flight.begin() + static_cast<std::ptrdiff_t>(sent));
@@ -156,6 +165,7 @@ private:
                 shared->in_flight.clear();
                 written(shared, ec);
             });
+        return false;
     }
 
     // A write ended: on failure nothing more is sent (the read side reports
@@ -166,8 +176,8 @@ private:
         if (ec) {
             shared->error = ec;
             shared->pending.clear();
-        } else {
-            shared->owner->flush();
+        } else if (shared->owner->flush()) {
+            return;  // what was appended meanwhile went at once, and its end was reported
         }
         if (!shared->writing && shared->on_drained) {
             std::exchange(shared->on_drained, nullptr)();
@@ -184,13 +194,18 @@ private:
         ec = boost::asio::error::would_block;  // TLS: the record layer has to see every byte
         return 0;
     }
+    // A send flagged non-blocking, not a non-blocking socket: Beast's
+    // synchronous operations on the stream keep their blocking behaviour.
     template <class Protocol, class Executor, class RatePolicy>
     static std::size_t write_now(boost::beast::basic_stream<Protocol, Executor, RatePolicy>& stream,
                                  const std::vector<std::uint8_t>& bytes, boost::system::error_code& ec) {
-        auto& socket = stream.socket();
-        if (!socket.non_blocking()) socket.non_blocking(true, ec);
-        if (ec) return 0;
-        return socket.write_some(boost::asio::buffer(bytes), ec);
+        const ssize_t n =
+            ::send(stream.socket().native_handle(), bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n >= 0) return static_cast<std::size_t>(n);
+        ec = errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR
+                 ? boost::asio::error::would_block
+                 : boost::system::error_code(errno, boost::asio::error::get_system_category());
+        return 0;
     }
 
     Next next_;

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <atomic>
 
 #include "fakes.hpp"
 #include "tee.hpp"
@@ -29,6 +30,7 @@ protected:
         s.dtmf_pt[0] = 101;
         s.dtmf_pt[1] = 101;
         s.paused = paused;
+        s.dtmf_queued = &dtmf_queued_;
         return s;
     }
 
@@ -69,6 +71,7 @@ protected:
 
     FakeSink sink_;
     DataplaneCounters totals_;
+    std::atomic<std::uint64_t> dtmf_queued_{0};  // what Controller::poll watches
     Tee tee_;
     std::array<std::uint8_t, 160> payload_{};
 };
@@ -258,6 +261,26 @@ TEST_F(TeeTest, FullDtmfRingDropsAndCounts) {
     for (std::uint32_t i = 0; i < 70; ++i) event(Direction::caller, 1, true, 160, i * 1000);
     EXPECT_EQ(dtmf().size(), 64u);
     EXPECT_EQ(tee_.dtmf_lost(), 6u);
+    EXPECT_EQ(dtmf_queued_.load(), 64u);  // the lost ones were never queued
+}
+
+// The control thread polls the rings only when this counter moved, so it
+// must move for every queued event and for nothing else.
+TEST_F(TeeTest, TheQueuedCounterMovesOncePerQueuedEvent) {
+    event(Direction::caller, 5, false, 160, 4000);  // not the end yet
+    EXPECT_EQ(dtmf_queued_.load(), 0u);
+    event(Direction::caller, 5, true, 800, 4000);
+    event(Direction::caller, 5, true, 800, 4000);  // the end packet repeated
+    EXPECT_EQ(dtmf_queued_.load(), 1u);
+    event(Direction::callee, 16, true, 160, 5000);  // not a digit
+    EXPECT_EQ(dtmf_queued_.load(), 1u);
+    tee_.pause();
+    event(Direction::callee, 3, true, 160, 6000);  // paused: not sent
+    tee_.resume();
+    EXPECT_EQ(dtmf_queued_.load(), 1u);
+    event(Direction::callee, 4, true, 160, 7000);
+    EXPECT_EQ(dtmf_queued_.load(), 2u);
+    EXPECT_EQ(dtmf().size(), 2u);
 }
 
 }  // namespace
