@@ -267,8 +267,7 @@ Statistics PoolImpl::statistics() const {
 
 ChannelCounters PoolImpl::channel_counters(std::uint32_t channel) const {
     for (const auto& [id, conn] : connections_) {
-        for (const ChannelState& c : conn->channels)
-            if (c.id == channel) return c.counters;
+        if (const ChannelState* c = std::as_const(*conn).channel(channel)) return c->counters;
     }
     return {};
 }

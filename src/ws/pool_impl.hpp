@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -70,7 +71,10 @@ struct Connection {
     boost::asio::steady_timer close_guard;
 
     ChannelState* channel(std::uint32_t id) noexcept {
-        for (ChannelState& c : channels)
+        return const_cast<ChannelState*>(std::as_const(*this).channel(id));
+    }
+    const ChannelState* channel(std::uint32_t id) const noexcept {
+        for (const ChannelState& c : channels)
             if (c.id == id) return &c;
         return nullptr;
     }

@@ -104,6 +104,17 @@ protected:
 
     media::TapSink* tap(media::Direction d) { return taps_.tap(relay, d); }
 
+    // The end packet of an RFC 4733 event (telephone-event PT 101) into the tap.
+    void key_end_packet(media::Direction d, std::uint8_t event, std::uint16_t duration, std::uint32_t timestamp) {
+        const std::array<std::uint8_t, 4> body{event, 0x8a, static_cast<std::uint8_t>(duration >> 8),
+                                               static_cast<std::uint8_t>(duration & 0xff)};
+        media::RtpPacket p;
+        p.payload_type = 101;
+        p.timestamp = timestamp;
+        p.payload = body;
+        tap(d)->on_rtp(d, p);
+    }
+
     FakeCalls calls_;
     FakeTransport transport_;
     FakeTaps taps_;

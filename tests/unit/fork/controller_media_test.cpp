@@ -257,14 +257,9 @@ TEST_F(ControllerTest, UpdateWhilePausedStillReachesTheServer) {
 
 TEST_F(ControllerTest, DtmfReachesTheServerOnPoll) {
     start_active();
-    std::array<std::uint8_t, 4> body{11, 0x8a, 0x03, 0x20};  // '#', end, 800
-    media::RtpPacket p;
-    p.payload_type = 101;
-    p.timestamp = 1234;
-    p.payload = body;
-    tap(media::Direction::callee)->on_rtp(media::Direction::callee, p);
-    tap(media::Direction::callee)->on_rtp(media::Direction::callee, p);
-    EXPECT_TRUE(transport_.control.empty());  // nothing from the packet thread itself
+    key_end_packet(media::Direction::callee, 11, 800, 1234);  // '#'
+    key_end_packet(media::Direction::callee, 11, 800, 1234);  // its repeat
+    EXPECT_TRUE(transport_.control.empty());                  // nothing from the packet thread itself
     ctl_->poll();
     const auto msgs = transport_.take();
     ASSERT_EQ(msgs.size(), 1u);
@@ -275,20 +270,14 @@ TEST_F(ControllerTest, DtmfQueuedAfterAPollGoesOutOnTheNext) {
     start_active();
     ctl_->poll();  // nothing queued: nothing sent
     EXPECT_TRUE(transport_.take().empty());
-    std::array<std::uint8_t, 4> body{5, 0x8a, 0x01, 0x40};  // '5', end, 320
-    media::RtpPacket p;
-    p.payload_type = 101;
-    p.timestamp = 4000;
-    p.payload = body;
-    tap(media::Direction::caller)->on_rtp(media::Direction::caller, p);
+    key_end_packet(media::Direction::caller, 5, 320, 4000);
     ctl_->poll();
     auto msgs = transport_.take();
     ASSERT_EQ(msgs.size(), 1u);
     EXPECT_EQ(msgs[0], (json{{"type", "DTMF"}, {"channel", 17}, {"digit", "5"}, {"duration", 320}}));
     ctl_->poll();  // the event was taken: not sent twice
     EXPECT_TRUE(transport_.take().empty());
-    p.timestamp = 5000;  // the next key press
-    tap(media::Direction::caller)->on_rtp(media::Direction::caller, p);
+    key_end_packet(media::Direction::caller, 5, 320, 5000);  // the next key press
     ctl_->poll();
     msgs = transport_.take();
     ASSERT_EQ(msgs.size(), 1u);

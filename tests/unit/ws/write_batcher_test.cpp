@@ -110,17 +110,21 @@ protected:
     std::unique_ptr<WriteBatcher<CountingSocket>> batcher;
 };
 
-std::vector<std::uint8_t> frame_bytes(int i) {
-    return std::vector<std::uint8_t>(172, static_cast<std::uint8_t>(i));
+// Appends 100 frames of 172 bytes, each filled with its number, in one turn;
+// returns the bytes the peer should read.
+template <class Batcher>
+std::vector<std::uint8_t> append_hundred_frames(Batcher& batcher) {
+    std::vector<std::uint8_t> want;
+    for (int i = 0; i < 100; ++i) {
+        const std::vector<std::uint8_t> frame(172, static_cast<std::uint8_t>(i));
+        batcher.append([&](std::vector<std::uint8_t>& out) { out.insert(out.end(), frame.begin(), frame.end()); });
+        want.insert(want.end(), frame.begin(), frame.end());
+    }
+    return want;
 }
 
 TEST_F(WriteBatcherTest, OneTurnOfAppendsIsOneWriteInOrder) {
-    std::vector<std::uint8_t> want;
-    for (int i = 0; i < 100; ++i) {
-        const auto f = frame_bytes(i);
-        batcher->append([&](std::vector<std::uint8_t>& out) { out.insert(out.end(), f.begin(), f.end()); });
-        want.insert(want.end(), f.begin(), f.end());
-    }
+    const auto want = append_hundred_frames(*batcher);
     io.run();
     EXPECT_EQ(writes, 1);
     EXPECT_EQ(read_exactly(want.size()), want);
@@ -191,12 +195,7 @@ protected:
 };
 
 TEST_F(TcpStreamBatcherTest, ABatchTheSocketTakesLeavesNoWriteInFlight) {
-    std::vector<std::uint8_t> want;
-    for (int i = 0; i < 100; ++i) {
-        const auto f = frame_bytes(i);
-        batcher->append([&](std::vector<std::uint8_t>& out) { out.insert(out.end(), f.begin(), f.end()); });
-        want.insert(want.end(), f.begin(), f.end());
-    }
+    const auto want = append_hundred_frames(*batcher);
     // Only the posted flush runs: an asynchronous write would add its
     // completion handler to this poll.
     EXPECT_EQ(io.poll(), 1u);
