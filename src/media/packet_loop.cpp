@@ -65,8 +65,6 @@ PacketLoop::PacketLoop(std::span<SessionSlot> slots, RelayCounters& counters, bo
         in_[i].msg_hdr.msg_iov = &in_iov_[i];
         in_[i].msg_hdr.msg_iovlen = 1;
         out_[i].msg_hdr = msghdr{};
-        out_[i].msg_hdr.msg_name = &destination_;
-        out_[i].msg_hdr.msg_namelen = sizeof destination_;
         out_[i].msg_hdr.msg_iov = &out_iov_[i];
         out_[i].msg_hdr.msg_iovlen = 1;
     }
@@ -196,8 +194,13 @@ unsigned PacketLoop::on_readable(SocketTag tag) noexcept {
     const std::int64_t arrival_ns = tap != nullptr ? monotonic_ns() : 0;
 
     const std::uint64_t accept = slot.leg[leg].accept_from[tag.socket].load(std::memory_order_acquire);
-    const Endpoint to = unpack(slot.leg[leg ^ 1u].send_to[tag.socket].load(std::memory_order_acquire));
+    const std::uint64_t send_to = slot.leg[leg ^ 1u].send_to[tag.socket].load(std::memory_order_acquire);
+    const Endpoint to = unpack(send_to);
     const bool have_destination = to.address != 0 && to.port != 0;
+    // A connected socket is sent on without an address: the kernel keeps its
+    // route instead of looking one up for every datagram.
+    sockaddr_in* const name = (send_to & kConnectedFlag) != 0 ? nullptr : &destination_;
+    const socklen_t name_length = name != nullptr ? sizeof destination_ : 0;
 
     rtp::Kind kinds[kBatch];
     rtp::Header headers[kBatch];
@@ -218,6 +221,8 @@ unsigned PacketLoop::on_readable(SocketTag tag) noexcept {
             bump(counters.dropped_no_destination);
         } else {
             out_iov_[outgoing] = iovec{&buffers_[i * kMaxDatagram], in_[i].msg_len};
+            out_[outgoing].msg_hdr.msg_name = name;
+            out_[outgoing].msg_hdr.msg_namelen = name_length;
             out_index_[outgoing++] = static_cast<std::uint16_t>(i);
         }
     }

@@ -12,6 +12,8 @@ namespace {
 // Enough for a burst of a few hundred packets if the packet thread is briefly
 // descheduled; the kernel clamps it to net.core.rmem_max.
 constexpr int kReceiveBuffer = 256 * 1024;
+constexpr int kOn = 1;
+constexpr int kOff = 0;
 
 void close_fd(int& fd) noexcept {
     if (fd >= 0) ::close(fd);
@@ -20,15 +22,17 @@ void close_fd(int& fd) noexcept {
 
 }  // namespace
 
-int bind_udp(in_addr address, std::uint16_t port) noexcept {
+int bind_udp(in_addr address, std::uint16_t port, Share share) noexcept {
     const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return -1;
     ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &kReceiveBuffer, sizeof kReceiveBuffer);
+    if (share == Share::join) ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &kOn, sizeof kOn);
     sockaddr_in sa{};
     sa.sin_family = AF_INET;
     sa.sin_addr = address;
     sa.sin_port = htons(port);
-    // No SO_REUSEADDR: a port someone else holds must fail here, not be shared.
+    // Share::no binds without SO_REUSEADDR or SO_REUSEPORT: a port someone
+    // else holds, whatever their options, must fail here, not be shared.
     if (::bind(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0) {
         const int saved = errno;
         ::close(fd);
@@ -37,6 +41,30 @@ int bind_udp(in_addr address, std::uint16_t port) noexcept {
     }
     return fd;
 }
+
+namespace {
+
+// The RTP port's two sockets. The first is bound alone, so a port held by
+// anyone (even with SO_REUSEPORT) is refused; only then does it admit the
+// second beside it, and then no one else: SO_REUSEPORT is checked at bind
+// time only, so clearing it shuts the port again. Which socket a datagram
+// goes to doesn't depend on it (a connected socket wins for its peer).
+int bind_rtp_pair(in_addr address, std::uint16_t port, int& peer_fd) noexcept {
+    const int fd = bind_udp(address, port);
+    if (fd < 0) return -1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &kOn, sizeof kOn);
+    peer_fd = bind_udp(address, port, Share::join);
+    if (peer_fd >= 0) {
+        for (const int shut : {fd, peer_fd}) ::setsockopt(shut, SOL_SOCKET, SO_REUSEPORT, &kOff, sizeof kOff);
+        return fd;
+    }
+    const int saved = errno;
+    ::close(fd);
+    errno = saved;
+    return -1;
+}
+
+}  // namespace
 
 PortPool::PortPool(in_addr bind_address, std::uint16_t port_min, std::uint16_t port_max) : bind_address_(bind_address) {
     if (port_min % 2 != 0 || port_min >= port_max)
@@ -49,7 +77,8 @@ std::optional<PortPair> PortPool::take(std::uint64_t& skipped_in_use) {
     for (std::size_t tries = free_.size(); tries > 0; --tries) {
         const std::uint16_t port = free_.front();
         free_.pop_front();
-        PortPair pair{port, bind_udp(bind_address_, port), -1};
+        PortPair pair{.rtp_port = port};
+        pair.rtp_fd = bind_rtp_pair(bind_address_, port, pair.rtp_peer_fd);
         int failure = pair.rtp_fd < 0 ? errno : 0;
         if (failure == 0) {
             pair.rtcp_fd = bind_udp(bind_address_, static_cast<std::uint16_t>(port + 1));
@@ -57,6 +86,7 @@ std::optional<PortPair> PortPool::take(std::uint64_t& skipped_in_use) {
         }
         if (failure == 0) return pair;
         close_fd(pair.rtp_fd);
+        close_fd(pair.rtp_peer_fd);
         free_.push_back(port);
         if (failure != EADDRINUSE) return std::nullopt;  // every port would fail alike
         ++skipped_in_use;
@@ -67,6 +97,7 @@ std::optional<PortPair> PortPool::take(std::uint64_t& skipped_in_use) {
 void PortPool::give_back(PortPair& pair) noexcept {
     if (pair.rtp_port == 0) return;
     close_fd(pair.rtp_fd);
+    close_fd(pair.rtp_peer_fd);
     close_fd(pair.rtcp_fd);
     free_.push_back(pair.rtp_port);
     pair.rtp_port = 0;

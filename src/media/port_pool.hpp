@@ -11,10 +11,15 @@
 
 namespace voxfork::media {
 
-// One bound pair: RTP on an even port, RTCP on the next one.
+// One bound pair: RTP on an even port, RTCP on the next one. The RTP port has
+// a second socket, `rtp_peer_fd`, that the relay connects to the leg's remote
+// and sends on: a connected UDP socket keeps its route, where sendto() looks
+// one up per packet (see docs/media.md). Packets from that remote arrive on
+// it; anything else sent to the port arrives on `rtp_fd`.
 struct PortPair {
     std::uint16_t rtp_port = 0;
     int rtp_fd = -1;
+    int rtp_peer_fd = -1;
     int rtcp_fd = -1;
 };
 
@@ -43,6 +48,9 @@ private:
 };
 
 // A non-blocking UDP socket bound on address:port, or -1 with errno set.
-int bind_udp(in_addr address, std::uint16_t port) noexcept;
+// `join` binds it beside a socket of ours already there (SO_REUSEPORT);
+// without it the bind fails if any socket holds the port.
+enum class Share : bool { no, join };
+int bind_udp(in_addr address, std::uint16_t port, Share share = Share::no) noexcept;
 
 }  // namespace voxfork::media

@@ -25,7 +25,7 @@ in_addr parse_address(const std::string& text) {
     return address;
 }
 
-// Four sockets per call: make sure the process may open them all.
+// Six sockets per call: make sure the process may open them all.
 void raise_file_limit(std::size_t sockets) noexcept {
     rlimit limit{};
     if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
@@ -47,7 +47,7 @@ public:
                 options.realtime_priority) {
         free_slots_.reserve(slot_count_);
         for (std::size_t i = slot_count_; i > 0; --i) free_slots_.push_back(static_cast<std::uint16_t>(i - 1));
-        raise_file_limit(pool_.total() * 2);
+        raise_file_limit(pool_.total() * 3);
     }
     ~RelayImpl() override { stop(); }
 
@@ -84,17 +84,19 @@ public:
                 l.send_to[s].store(0);
                 l.accept_from[s].store(0);
             }
-            l.fd[rtp_socket].store(l.ports.rtp_fd);
+            l.fd[rtp_socket].store(l.ports.rtp_peer_fd);
             l.fd[rtcp_socket].store(l.ports.rtcp_fd);
         }
         slot.tap[0].store(nullptr);
         slot.tap[1].store(nullptr);
         // The slot is complete before its sockets are handed to epoll.
         bool watched = true;
-        for (unsigned leg = 0; leg < 2; ++leg)
-            for (unsigned s = 0; s < 2; ++s)
-                watched = watched && loop_.watch(SocketTag{slot.leg[leg].fd[s].load(), index, static_cast<Leg>(leg),
-                                                           static_cast<Socket>(s)});
+        for (unsigned leg = 0; leg < 2; ++leg) {
+            const PortPair& p = slot.leg[leg].ports;
+            const auto tag = [&](int fd, Socket s) { return SocketTag{fd, index, static_cast<Leg>(leg), s}; };
+            watched = watched && loop_.watch(tag(p.rtp_fd, rtp_socket)) &&
+                      loop_.watch(tag(p.rtp_peer_fd, rtp_socket)) && loop_.watch(tag(p.rtcp_fd, rtcp_socket));
+        }
         if (!watched) {  // nothing has been read from these sockets yet: no quiesce needed
             detach(slot);
             free_slot(index);  // still in free_slots_: state stayed free
@@ -117,7 +119,10 @@ public:
         SessionSlot* slot = find(id);
         if (slot == nullptr) return;
         LegSlot& l = slot->leg[static_cast<unsigned>(leg)];
-        l.send_to[rtp_socket].store(pack(rtp), std::memory_order_release);
+        // Connected before it is published, so a packet sent without an
+        // address after the store goes to the new remote.
+        const std::uint64_t rtp_to = connect_peer(l.ports.rtp_peer_fd, rtp) ? pack(rtp) | kConnectedFlag : pack(rtp);
+        l.send_to[rtp_socket].store(rtp_to, std::memory_order_release);
         l.send_to[rtcp_socket].store(pack(rtcp), std::memory_order_release);
         // On hold (address 0) the leg keeps its last accepted source: a held
         // party may still send (music on hold), it only stops receiving.
@@ -170,6 +175,18 @@ private:
         return std::nullopt;
     }
 
+    // Points the leg's sending socket at its remote. False when there is no
+    // remote (hold) or the kernel refused (the packet thread then names the
+    // address on every send, as for RTCP).
+    static bool connect_peer(int fd, Endpoint remote) noexcept {
+        if (remote.address == 0 || remote.port == 0) return false;
+        sockaddr_in to{};
+        to.sin_family = AF_INET;
+        to.sin_addr.s_addr = htonl(remote.address);
+        to.sin_port = htons(remote.port);
+        return ::connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof to) == 0;
+    }
+
     SessionSlot* find(SessionId id) {
         const std::size_t index = id & 0xffffu;
         if (index >= slot_count_) return nullptr;
@@ -185,7 +202,7 @@ private:
         slot.tap[0].store(nullptr);
         slot.tap[1].store(nullptr);
         for (LegSlot& l : slot.leg)
-            for (auto& fd : l.fd) loop_.unwatch(fd.load());
+            for (int fd : {l.ports.rtp_fd, l.ports.rtp_peer_fd, l.ports.rtcp_fd}) loop_.unwatch(fd);
     }
 
     // The packet thread no longer uses the slot: close its sockets.

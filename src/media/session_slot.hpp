@@ -17,12 +17,15 @@ constexpr std::uint64_t pack(Endpoint e) noexcept {
     return (std::uint64_t{e.address} << 16) | e.port;
 }
 constexpr Endpoint unpack(std::uint64_t v) noexcept {
-    return Endpoint{static_cast<std::uint32_t>(v >> 16), static_cast<std::uint16_t>(v & 0xffffu)};
+    return Endpoint{static_cast<std::uint32_t>((v >> 16) & 0xffffffffu), static_cast<std::uint16_t>(v & 0xffffu)};
 }
+// Set in a packed send_to when the leg's sending socket is connected to that
+// endpoint: the packet thread then sends without an address.
+constexpr std::uint64_t kConnectedFlag = std::uint64_t{1} << 63;
 
 struct LegSlot {
-    std::atomic<int> fd[2] = {-1, -1};                   // indexed by Socket
-    std::atomic<std::uint64_t> send_to[2] = {0, 0};      // packed; address 0 = don't send (unknown, hold)
+    std::atomic<int> fd[2] = {-1, -1};                   // indexed by Socket: where the leg sends from
+    std::atomic<std::uint64_t> send_to[2] = {0, 0};      // packed (+kConnectedFlag); address 0 = don't send
     std::atomic<std::uint64_t> accept_from[2] = {0, 0};  // packed; address 0 = nothing accepted yet
     PortPair ports;                                      // control plane only
 };

@@ -1,6 +1,7 @@
-// The kernel's share: what the simplest possible forwarder (one socket,
-// blocking recv + sendto, no epoll, no checks) pays per packet on this
-// machine's loopback. The relay's figure is read against it.
+// The kernel's share: what the simplest possible forwarder (blocking recv on
+// one socket, send on another connected to the sink, no epoll, no checks)
+// pays per packet on this machine's loopback. The relay's figure is read
+// against it.
 #pragma once
 
 namespace relay_bench {

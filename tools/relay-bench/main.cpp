@@ -1,7 +1,7 @@
 // relay-bench: N calls of paced RTP through an in-process Relay on 127.0.0.1.
 //   relay-bench [--sessions N] [--seconds S] [--tap] [--port-min P] [--tick-us US] [--floor]
 //   relay-bench --external PID PORTS-FILE --generator-ports CALLER CALLEE [--seconds S] [--tick-us US]
-// --floor first measures the minimal one-socket forwarder (floor.hpp).
+// --floor first measures the minimal forwarder (floor.hpp).
 // --external plays the same traffic through another relay process, already
 // set up with one call per line of PORTS-FILE ("port-a port-b": where callers
 // and callees send), its far ends at the generator's ports; the CPU charged is
@@ -227,7 +227,7 @@ int main(int argc, char** argv) {
     const Args args = parse(argc, argv);
     if (args.external_pid != 0) return run_external(args);
     if (args.floor)
-        std::printf("kernel floor (one socket, recv + sendto): %.2f us/packet\n",
+        std::printf("kernel floor (recv, then send on a connected socket): %.2f us/packet\n",
                     relay_bench::kernel_floor_us(300'000));
     RelayOptions options;
     options.bind_address = "127.0.0.1";

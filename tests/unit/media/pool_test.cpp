@@ -29,6 +29,24 @@ TEST(RelayPool, PortsHeldByOthersAreSkippedAndCounted) {
     EXPECT_EQ(relay->ports_free(), relay->ports_total());
 }
 
+// The relay binds a second socket on each RTP port with SO_REUSEPORT; that
+// must not let it join a program that holds the port with SO_REUSEPORT too.
+TEST(RelayPool, PortsHeldWithReusePortAreSkippedNotShared) {
+    const RelayOptions o = random_range(8);
+    UdpPeer holder(loopback(), o.port_min, UdpPeer::Sharing::reuse_port);  // pair 0's RTP
+    auto relay = Relay::create(o);
+    relay->start();
+    const auto id = relay->allocate();
+    ASSERT_TRUE(id);
+    EXPECT_EQ(relay->local_rtp_port(*id, Leg::a), o.port_min + 2);
+    EXPECT_EQ(relay->counters().ports_skipped_in_use.load(), 1u);
+    // And once the relay holds a port, no one can bind it, with or without the option.
+    const auto taken = relay->local_rtp_port(*id, Leg::b);
+    EXPECT_THROW(UdpPeer(loopback(), taken), std::runtime_error);
+    EXPECT_THROW(UdpPeer(loopback(), taken, UdpPeer::Sharing::reuse_port), std::runtime_error);
+    relay->release(*id);
+}
+
 TEST(RelayPool, PoolIsWholeAfterAThousandCalls) {
     const RelayOptions o = random_range(64);
     auto relay = Relay::create(o);

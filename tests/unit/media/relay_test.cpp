@@ -173,6 +173,19 @@ TEST_F(RelayTest, HoldStopsSendingToTheHeldLegOnly) {
     EXPECT_EQ(d->data, numbered(3));
 }
 
+// The sending socket stays connected to the old remote through a hold; the
+// resume must point it at the new one.
+TEST_F(RelayTest, ResumeToAnotherAddressMovesTheStream) {
+    UdpPeer caller, callee, moved_callee;
+    const Call call = connect(caller, callee);
+    expect_stream(caller, call.port_a, callee, call.port_b, 2);
+    relay->set_remote(call.id, Leg::b, Endpoint{0, callee.port()}, Endpoint{});  // hold
+    relay->set_remote(call.id, Leg::b, moved_callee.endpoint(), Endpoint{});     // resumed elsewhere
+    expect_stream(caller, call.port_a, moved_callee, call.port_b, 3);
+    EXPECT_TRUE(callee.silent(50ms));
+    expect_stream(moved_callee, call.port_b, caller, call.port_a, 3);
+}
+
 TEST_F(RelayTest, RemoteChangeMovesTheStream) {
     RelayOptions options = random_range(16);
     options.strict_source_port = true;  // so the old source is refused as well

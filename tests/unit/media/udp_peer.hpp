@@ -34,8 +34,12 @@ struct Datagram {
 
 class UdpPeer {
 public:
-    explicit UdpPeer(std::uint32_t address = loopback(), std::uint16_t port = 0) {
+    enum class Sharing : bool { alone, reuse_port };  // reuse_port: SO_REUSEPORT, as some programs bind
+
+    explicit UdpPeer(std::uint32_t address = loopback(), std::uint16_t port = 0, Sharing sharing = Sharing::alone) {
         fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        const int on = 1;
+        if (fd_ >= 0 && sharing == Sharing::reuse_port) ::setsockopt(fd_, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on);
         sockaddr_in sa{};
         sa.sin_family = AF_INET;
         sa.sin_addr.s_addr = htonl(address);
