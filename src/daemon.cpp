@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "fork_wiring.hpp"
+#include "voxfork/config_json.hpp"
 #include "voxfork/media.hpp"
 #include "voxfork/sip.hpp"
 #include "voxfork/ws.hpp"
@@ -141,7 +142,7 @@ void Daemon::start_parts() {
 
 void Daemon::register_commands() {
     commands_.add("show running-config", "the configuration in effect", 0, [this](const ops::CommandArgs&) {
-        return ops::CommandOutput{config::print(*config_), {}};
+        return ops::CommandOutput{config::print(*config_), config::to_json(*config_)};
     });
     commands_.add("show version", "the daemon's version", 0, [](const ops::CommandArgs&) {
         return ops::CommandOutput{std::string("voxforkd ") + VOXFORK_VERSION + "\n", {{"version", VOXFORK_VERSION}}};
@@ -168,8 +169,10 @@ void Daemon::reload() {
     if (next.voip.sip != config_->voip.sip || next.voip.rtp_port_min != config_->voip.rtp_port_min ||
         next.voip.rtp_port_max != config_->voip.rtp_port_max)
         spdlog::warn("SIP bind addresses, port and RTP port range changes take effect at the next start");
+    const bool new_tag = next.hostname != config_->hostname;
     config_ = std::move(result.config);
     ops::set_log_level(config_->logging_level);
+    if (new_tag) ops::set_log_tag(config_->hostname);  // config.md: hostname is the log tag
     // Parts pick up the new configuration here (dial-peers, profiles, ...).
     if (parts_->pool) parts_->pool->reload(config_);
     if (parts_->sip) parts_->sip->reload(config_);

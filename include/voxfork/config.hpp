@@ -126,8 +126,9 @@ struct Config {
     std::map<std::string, Trustpoint> trustpoints;
     std::optional<std::string> http_client_secure_trustpoint;
     std::map<std::uint32_t, DialPeer> dial_peers;
-    std::map<std::string, std::uint32_t> ip_hosts;  // name -> IPv4, host byte order
-    std::vector<NameServer> name_servers;           // empty: system resolver configuration
+    // name -> IPv4, host byte order; names as normalize_host_name() gives them.
+    std::map<std::string, std::uint32_t> ip_hosts;
+    std::vector<NameServer> name_servers;  // empty: system resolver configuration
     int license_usage_interval_seconds = 3600;
     std::string control_socket = "/run/voxfork/voxforkd.sock";
     LogLevel logging_level = LogLevel::info;
@@ -137,6 +138,9 @@ struct Config {
     const StreamServiceProfile* profile_for_dial_peer(std::uint32_t dial_peer_tag) const;
     // The CA file of `http client secure-trustpoint`, if one is configured.
     std::optional<std::string> websocket_ca_file() const;
+    // The `ip host` address of a name, matched case-insensitively (host
+    // names are: `ip host Agents.Lab` serves dns:agents.lab).
+    std::optional<std::uint32_t> ip_host(std::string_view name) const;
 };
 
 using ConfigPtr = std::shared_ptr<const Config>;
@@ -170,5 +174,7 @@ std::string_view to_string(CipherSuite);
 std::string_view to_string(Transport);
 std::string_view to_string(LogLevel);
 std::string format_ipv4(std::uint32_t address_host_order);
+// A host name as a key: lower-cased, without the trailing dot of a rooted name.
+std::string normalize_host_name(std::string_view name);
 
 }  // namespace voxfork::config

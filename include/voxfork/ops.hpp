@@ -101,5 +101,7 @@ private:
 // alarms also go to syslog facility local7.
 void setup_logging(const std::string& tag, config::LogLevel level);
 void set_log_level(config::LogLevel level);
+// A reloaded `hostname`: the tag of every following log line and alarm.
+void set_log_tag(const std::string& tag);
 
 }  // namespace voxfork::ops

@@ -59,6 +59,11 @@ struct CommandSpec {
 std::span<const CommandSpec> global_commands();
 std::span<const CommandSpec> block_commands();
 
+// Resets values spelled out as what their default is anyway (a media address
+// equal to the control address, all six cipher suites) to the default, so
+// that the parser stores one form and `show running-config` omits them.
+void drop_explicit_defaults(Config& c);
+
 // One command line being applied. The argument helpers report their own
 // error (naming the command) and return nullopt/false, so a handler reads
 // every argument first and changes the configuration only when all are good.

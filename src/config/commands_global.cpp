@@ -38,7 +38,7 @@ std::optional<std::vector<NameServer>> name_servers(const Context& c) {
     return list;
 }
 
-// `ipv4 ADDR [MASK]` of the trusted list.
+// `ipv4 ADDR [MASK]` of the trusted list: the network ADDR & MASK.
 std::optional<Ipv4Net> trusted_net(const Context& c) {
     if (!c.at_most(2)) return std::nullopt;
     const auto address = c.ipv4(0, "ADDR");
@@ -53,12 +53,9 @@ std::optional<Ipv4Net> trusted_net(const Context& c) {
         }
         mask = *m;
     }
-    if ((*address & ~mask) != 0) {
-        c.error("ADDR " + format_ipv4(*address) + " has bits outside MASK " + format_ipv4(mask) +
-                " for \"ipv4\" (the network is " + format_ipv4(*address & mask) + ")");
-        return std::nullopt;
-    }
-    return Ipv4Net{*address, mask};
+    // As on IOS, host bits are accepted: `ipv4 127.0.0.1 255.0.0.0` is the
+    // network 127.0.0.0/8, stored (and shown) as such.
+    return Ipv4Net{*address & mask, mask};
 }
 
 void set_rtp_port_range(const Context& c) {
@@ -106,11 +103,12 @@ constexpr CommandSpec commands[] = {
          if (!c.exactly(2, "NAME ADDR")) return;
          const auto name = c.dns_name(0, "NAME");
          const auto address = c.ipv4(1, "ADDR");
-         if (name && address) c.config.ip_hosts[*name] = *address;
+         // Host names are case-insensitive: one entry per name whatever its spelling.
+         if (name && address) c.config.ip_hosts[normalize_host_name(*name)] = *address;
      },
      [](const Context& c) {
          if (!c.at_most(2)) return;
-         if (const auto name = c.arg(0, "NAME")) c.config.ip_hosts.erase(std::string(*name));
+         if (const auto name = c.arg(0, "NAME")) c.config.ip_hosts.erase(normalize_host_name(*name));
      }},
 
     // Repeated lines append (duplicates are ignored), as on IOS.

@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "voxfork/config.hpp"
+#include "commands.hpp"
 
 namespace voxfork::config {
 namespace {
@@ -85,6 +85,35 @@ const StreamServiceProfile* Config::profile_for_dial_peer(std::uint32_t dial_pee
     if (media_class == media_classes.end() || !media_class->second.stream_service_profile) return nullptr;
     const auto profile = stream_service_profiles.find(*media_class->second.stream_service_profile);
     return profile == stream_service_profiles.end() ? nullptr : &profile->second;
+}
+
+namespace detail {
+
+void drop_explicit_defaults(Config& c) {
+    auto& sip = c.voip.sip;
+    if (sip.media_address == sip.control_address) sip.media_address.reset();
+    // All six suites is the default; the order carries nothing (they are offered in table order).
+    for (auto& [tag, profile] : c.stream_service_profiles) {
+        unsigned named = 0;
+        for (const auto suite : profile.ciphersuites) named |= 1u << static_cast<unsigned>(suite);
+        if (named == (1u << cipher_names.size()) - 1) profile.ciphersuites.clear();
+    }
+}
+
+}  // namespace detail
+
+std::optional<std::uint32_t> Config::ip_host(std::string_view name) const {
+    const auto it = ip_hosts.find(normalize_host_name(name));
+    if (it == ip_hosts.end()) return std::nullopt;
+    return it->second;
+}
+
+std::string normalize_host_name(std::string_view name) {
+    if (!name.empty() && name.back() == '.') name.remove_suffix(1);
+    std::string key(name);
+    for (char& ch : key)
+        if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+    return key;
 }
 
 std::optional<std::string> Config::websocket_ca_file() const {

@@ -4,16 +4,20 @@
 //           POSITION := DIGIT | '.' | '[' (DIGIT | DIGIT '-' DIGIT)+ ']'
 // Each POSITION matches exactly one character of the number: a digit (or the
 // leading '+') literally, '.' any digit, a bracket any digit of its set.
-// Without a trailing 'T' the number must have exactly as many characters as
-// the pattern has positions (a trailing '$' says so explicitly and changes
-// nothing); with 'T' the positions match a prefix and any number of further
-// digits (zero included) may follow.
+// The positions match the start of the number and any further digits may
+// follow (IOS variable-length matching: `6777` routes 67771), unless the
+// pattern ends in '$', which anchors it: `6777$` matches 6777 only. A
+// trailing 'T' says "any digits after" explicitly and matches like a plain
+// pattern. A number shorter than the positions never matches.
 //
 // Choosing among dial-peers whose pattern matches ("longest match"):
-//   1. more explicit positions (literal digits and '+') wins;
-//   2. then more bracket positions (a set is narrower than '.');
-//   3. then a fixed-length pattern beats a 'T' pattern;
-//   4. then the lower dial-peer tag.
+//   1. more positions (the longest part of the number the pattern accounts
+//      for: `6....` over `6777` for 67771, `1408T` over `1T`);
+//   2. then more literal positions (digits and '+': `6777` over `67..`);
+//   3. then more bracket positions (a set is narrower than '.');
+//   4. then an anchored '$' pattern over an open one (`6777$` over `6777`,
+//      while `6777` and `6777T` are equal);
+//   5. then the lower dial-peer tag.
 // Shutdown dial-peers are never chosen.
 #include <tuple>
 #include <vector>
@@ -35,7 +39,7 @@ struct Position {
 
 struct Compiled {
     std::vector<Position> positions;
-    bool prefix = false;  // trailing T
+    bool anchored = false;  // trailing $: the number ends where the positions end
     std::string error;
 };
 
@@ -110,7 +114,7 @@ Compiled compile(std::string_view pattern) {
             i = compile_bracket(pattern, i, out);
             continue;
         } else if ((c == 'T' || c == '$') && last)
-            out.prefix = c == 'T';
+            out.anchored = c == '$';
         else if (c == '+')
             out.error = "'+' is only allowed at the start";
         else if (c == 'T' || c == '$')
@@ -123,28 +127,28 @@ Compiled compile(std::string_view pattern) {
         ++i;
     }
     const bool only_plus = out.positions.size() == 1 && out.positions[0].accepts == plus_bit;
-    if (out.error.empty() && (out.positions.empty() || only_plus) && !out.prefix) out.error = "no digits";
+    if (out.error.empty() && (out.positions.empty() || only_plus) && pattern.back() != 'T') out.error = "no digits";
     return out;
 }
 
-// (explicit, brackets, fixed length): compared lexicographically, larger wins.
-using Rank = std::tuple<int, int, int>;
+// (positions, literal, brackets, anchored): compared lexicographically, larger wins.
+using Rank = std::tuple<std::size_t, int, int, int>;
 
 std::optional<Rank> rank(const Compiled& p, std::string_view number) {
     if (!p.error.empty()) return std::nullopt;
     const auto n = p.positions.size();
-    if (p.prefix ? number.size() < n : number.size() != n) return std::nullopt;
-    int explicit_count = 0, brackets = 0;
+    if (number.size() < n || (p.anchored && number.size() != n)) return std::nullopt;
+    int literal = 0, brackets = 0;
     for (std::size_t i = 0; i < n; ++i) {
         const char c = number[i];
         const unsigned bit = is_digit(c) ? 1u << (c - '0') : c == '+' ? plus_bit : 0u;
         if ((p.positions[i].accepts & bit) == 0) return std::nullopt;
-        explicit_count += p.positions[i].literal;
+        literal += p.positions[i].literal;
         brackets += p.positions[i].bracket;
     }
     for (std::size_t i = n; i < number.size(); ++i)
         if (!is_digit(number[i])) return std::nullopt;
-    return Rank{explicit_count, brackets, p.prefix ? 0 : 1};
+    return Rank{n, literal, brackets, p.anchored ? 1 : 0};
 }
 
 template <typename PatternOf>
@@ -173,7 +177,7 @@ std::string pattern_error(std::string_view pattern) {
 std::optional<int> match(std::string_view pattern, std::string_view number) {
     const auto r = rank(compile(pattern), number);
     if (!r) return std::nullopt;
-    return std::get<0>(*r);
+    return static_cast<int>(std::get<0>(*r));
 }
 
 const config::DialPeer* find_inbound(const config::Config& config, std::string_view called_number) {

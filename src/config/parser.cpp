@@ -79,6 +79,8 @@ public:
                 stopped_ = true;
                 return;
             }
+            // A command after `end` is refused rather than silently dropped: it is
+            // most likely a line appended to a file that ends in `end`, meant to count.
             if (ended) {
                 const std::string what = line.error.empty() ? quoted(line.body) : "text";
                 error(line.number, what + " after \"end\" (end closes the file)");
@@ -319,6 +321,7 @@ ParseResult parse(std::string_view text, const std::string& path) {
     detail::Walker walker(state);
     walker.run(detail::Lexer(text));
     if (!walker.stopped()) detail::check_references(state);
+    detail::drop_explicit_defaults(state.config);
     std::stable_sort(state.errors.begin(), state.errors.end(),
                      [](const ConfigError& a, const ConfigError& b) { return a.line < b.line; });
 

@@ -3,7 +3,7 @@
 // sample of config.md; within a block, the order IOS prints dial-peers in.
 #include <sstream>
 
-#include "voxfork/config.hpp"
+#include "commands.hpp"
 
 namespace voxfork::config {
 namespace {
@@ -101,7 +101,10 @@ private:
 
 }  // namespace
 
-std::string print(const Config& c) {
+std::string print(const Config& config) {
+    // A value spelled out as its default is printed as the default: not at all.
+    Config c = config;
+    detail::drop_explicit_defaults(c);
     const Config defaults;
     Blocks blocks;
     if (c.hostname != defaults.hostname) blocks.next() << "hostname " << c.hostname << '\n';

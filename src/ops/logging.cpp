@@ -3,6 +3,8 @@
 // existing alarm collection for the hardware SBC already listens.
 #include <syslog.h>
 
+#include <list>
+
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -25,26 +27,39 @@ spdlog::level::level_enum to_spdlog(config::LogLevel level) {
     return spdlog::level::info;
 }
 
-// openlog() keeps the pointer it is given: the tag must outlive the process's logging.
-std::string& syslog_tag() {
-    static std::string tag;
-    return tag;
+// The tag is written into the line pattern, not taken from the logger's
+// name, so that a reload can change it on the logger every thread already
+// uses (set_pattern takes the sink's lock; replacing the logger would not be safe).
+std::string line_pattern(const std::string& tag) {
+    std::string escaped;
+    for (const char ch : tag) escaped += ch == '%' ? std::string("%%") : std::string(1, ch);
+    return "%Y-%m-%d %H:%M:%S.%e %L " + escaped + ": %v";
+}
+
+// openlog() keeps the pointer it is given, and another thread may be in
+// syslog() while the tag changes: every tag used stays alive until exit.
+void open_syslog(const std::string& tag) {
+    static std::list<std::string> tags;
+    if (!tags.empty() && tags.back() == tag) return;
+    tags.push_back(tag);
+    closelog();
+    openlog(tags.back().c_str(), LOG_PID | LOG_NDELAY, LOG_LOCAL7);
 }
 
 }  // namespace
 
 void setup_logging(const std::string& tag, config::LogLevel level) {
     auto logger = std::make_shared<spdlog::logger>(tag, std::make_shared<spdlog::sinks::stderr_sink_mt>());
-    logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %L %n: %v");
+    logger->set_pattern(line_pattern(tag));
     logger->set_level(to_spdlog(level));
     logger->flush_on(spdlog::level::trace);
     spdlog::set_default_logger(logger);
+    open_syslog(tag);
+}
 
-    if (syslog_tag() != tag) {
-        closelog();
-        syslog_tag() = tag;
-        openlog(syslog_tag().c_str(), LOG_PID | LOG_NDELAY, LOG_LOCAL7);
-    }
+void set_log_tag(const std::string& tag) {
+    spdlog::default_logger()->set_pattern(line_pattern(tag));
+    open_syslog(tag);
 }
 
 void set_log_level(config::LogLevel level) {

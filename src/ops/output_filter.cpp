@@ -38,18 +38,28 @@ CommandOutput keep_lines(const CommandOutput& output, const std::regex& re, bool
     return filtered;
 }
 
-// A section is a line at indentation 0 with the indented lines under it.
+// A section is a line at indentation 0 with the indented lines under it. An
+// empty (or blank) line ends it; it and any indented lines after it, until
+// the next line at indentation 0, belong to no section and are not printed.
 CommandOutput keep_sections(const CommandOutput& output, const std::regex& re) {
     CommandOutput filtered;
     std::string block;
-    bool block_matches = false;
+    bool in_block = false, block_matches = false;
     auto flush = [&] {
         if (block_matches) filtered.text += block;
         block.clear();
-        block_matches = false;
+        in_block = block_matches = false;
     };
     for (const auto& line : split_lines(output.text)) {
-        if (!line.empty() && line[0] != ' ' && line[0] != '\t') flush();
+        if (trim(line).empty()) {
+            flush();
+            continue;
+        }
+        if (line[0] != ' ' && line[0] != '\t') {
+            flush();
+            in_block = true;
+        }
+        if (!in_block) continue;
         block += line + "\n";
         block_matches = block_matches || std::regex_search(line, re);
     }

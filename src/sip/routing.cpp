@@ -7,9 +7,7 @@ namespace {
 
 std::optional<std::uint32_t> address_of(const config::Config& config, const config::SessionTarget& target) {
     if (target.kind == config::SessionTarget::Kind::ipv4) return sdp::parse_ipv4(target.host);
-    auto it = config.ip_hosts.find(target.host);
-    if (it != config.ip_hosts.end()) return it->second;
-    return std::nullopt;
+    return config.ip_host(target.host);
 }
 
 }  // namespace
@@ -20,8 +18,9 @@ bool is_trusted(const config::Config& config, std::uint32_t source_ip) {
             if ((source_ip & net.mask) == (net.address & net.mask)) return true;
         return false;
     }
+    // A shut-down dial-peer is not used, so its target is no reason to trust anyone.
     for (const auto& [tag, peer] : config.dial_peers) {
-        if (!peer.session_target) continue;
+        if (peer.shutdown || !peer.session_target) continue;
         if (address_of(config, *peer.session_target) == source_ip) return true;
     }
     return false;

@@ -11,8 +11,10 @@
 
 namespace voxfork::sip::routing {
 
-// `ip address trusted list`; when it is empty, the dial-peers' session-target
-// addresses (ipv4 targets, and dns targets that `ip host` names).
+// `ip address trusted list`; when it is empty, the session-target addresses
+// of the dial-peers not shut down (ipv4 targets, and dns targets that `ip
+// host` names, matched case-insensitively; names only DNS knows are not
+// trusted: that would mean a lookup per INVITE).
 bool is_trusted(const config::Config& config, std::uint32_t source_ip);
 
 // Where a dial-peer's INVITE goes. `ip` is 0 when `host` still needs DNS.

@@ -2,6 +2,7 @@
 driven by the real `voxfork` client (one-shot and interactive), reload by
 SIGHUP with a good and a bad file, SIGTERM, and misbehaving clients."""
 
+import json
 import os
 import signal
 import socket
@@ -130,6 +131,28 @@ class DaemonShellTest(Harness):
         self.assertIn(f"{d.config_path}:", d.log())
         self.assertIn("license usage interval 900", d.show("show running-config"))
         self.assertIsNone(d.process.poll())
+
+    def test_reloaded_hostname_is_the_new_log_tag(self):
+        d = self.daemon(lab_config(hostname="sbc-before")).start()
+        d.wait_log(" sbc-before: voxforkd ")
+        d.write_config(lab_config(hostname="sbc-after"))
+        d.signal(signal.SIGHUP)
+        d.wait_log(" sbc-after: configuration reloaded from ")
+        self.assertEqual(d.show("show hostname"), "sbc-after\n")
+        self.assertNotIn(" sbc-before: configuration reloaded", d.log())
+
+    def test_running_config_json_is_structured(self):
+        d = self.daemon(lab_config(interval=600)).start()
+        data = json.loads(d.show("show running-config | json"))
+        self.assertEqual(data["hostname"], "lab-sbc")
+        self.assertEqual(data["license_usage_interval_seconds"], 600)
+        self.assertEqual(data["voice_service_voip"]["sip"]["control_address"], "127.0.0.1")
+        self.assertIsInstance(data["voice_service_voip"]["sip"]["listen_port"], int)
+        peers = {p["tag"]: p for p in data["dial_peers"]}
+        self.assertEqual(peers[900]["incoming_called_number"], "6777")
+        self.assertEqual(peers[901]["session_target"], {"kind": "ipv4", "host": "127.0.0.1", "port": 7052})
+        self.assertEqual(peers[901]["media_class"], 9)
+        self.assertEqual(data["media_profiles"][0]["calls_threshold"], 3)
 
     def test_sigterm_stops_cleanly_and_removes_the_socket(self):
         d = self.daemon(lab_config()).start()

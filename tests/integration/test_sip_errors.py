@@ -83,6 +83,44 @@ class Refusals(SipTest):
         self.reject(404)
         self.assertEqual(self.sip_counter("Rejected no route (404)"), 1)
 
+    def start_edited(self, edit, **kwargs):
+        """A daemon whose configuration is daemon_config() passed through `edit`."""
+        self.sip_port = harness.free_port(pair=True)
+        self.uas_port = harness.free_port(pair=True)
+        self.uac_port = harness.free_port(pair=True)
+        text = edit(daemon_config(self.sip_port, self.uas_port, rtp_base(), **kwargs))
+        self.daemon_ = self.daemon(text).start()
+        return self.daemon_
+
+    def test_destination_pattern_without_dollar_is_a_prefix(self):
+        # config.md "Patterns": `6777` routes 67771 (IOS variable-length match).
+        self.start_daemon()
+        uas = self.callee(name="uas_ring", STATUS=486)
+        self.reject(486, service="67771")
+        wait_all(self, uas)
+
+    def test_destination_pattern_with_dollar_is_exact(self):
+        self.start_edited(lambda t: t.replace("destination-pattern 6777", "destination-pattern 6777$"))
+        self.reject(404, service="67771")
+        self.assertEqual(self.sip_counter("Rejected no route (404)"), 1)
+
+    def test_trusted_entry_with_host_bits_is_its_network(self):
+        # `ipv4 127.0.0.1 255.0.0.0` is 127.0.0.0/8, as on IOS: the file loads and SIPp is trusted.
+        self.start_daemon(trusted="ipv4 127.0.0.1 255.0.0.0")
+        uas = self.callee(name="uas_ring", STATUS=486)
+        self.reject(486)
+        wait_all(self, uas)
+
+    def test_default_trust_ignores_shut_down_dial_peers(self):
+        # The only dial-peer whose target is 127.0.0.1 is shut down; 902 routes elsewhere.
+        def edit(text):
+            return text.replace("dial-peer voice 901 voip\n", "dial-peer voice 901 voip\n shutdown\n") + (
+                "dial-peer voice 902 voip\n destination-pattern 6777\n"
+                f" session target ipv4:127.0.0.2:{self.uas_port}\n")
+        self.start_edited(edit, trusted=None)
+        self.reject(403)
+        self.assertEqual(self.sip_counter("Rejected untrusted source (403)"), 1)
+
 
 class OutOfDialog(SipTest):
     def test_options_200(self):

@@ -96,6 +96,42 @@ TEST(Print, DefaultsWrittenOutAreOmitted) {
     EXPECT_EQ(print(c), "dial-peer voice 1 voip\n session target ipv4:127.0.0.1\n!\nend\n");
 }
 
+// Values whose default is not a constant: the media address defaults to the
+// control address, the suites to all six.
+TEST(Print, ValuesEqualToTheirDefaultAreOmitted) {
+    const Config c =
+        ok("voice service voip\n sip\n  bind media source-address 127.0.0.5\n  bind control source-address 127.0.0.5\n"
+           "media profile stream-service 1\n"
+           " secure-ciphersuite ecdhe-rsa-aes-gcm-sha2 aes-128-cbc-sha dhe-rsa-aes-cbc-sha2 ecdhe-rsa-aes-cbc-sha2"
+           " rsa-aes-cbc-sha2 ecdhe-ecdsa-aes-gcm-sha2\n"
+           " tls-version 1.2\n connection calls-threshold 3\n connection idle-timeout 30\n");
+    EXPECT_EQ(print(c),
+              "voice service voip\n sip\n  bind control source-address 127.0.0.5\n!\n"
+              "media profile stream-service 1\n!\nend\n");
+    EXPECT_FALSE(c.voip.sip.media_address);  // stored as the default too, so parse(print(c)) == c
+    EXPECT_TRUE(c.stream_service_profiles.at(1).ciphersuites.empty());
+
+    // The same values set by hand print the same way.
+    Config built;
+    built.voip.sip.media_address = built.voip.sip.control_address;
+    auto& p = built.stream_service_profiles[2];
+    p.tag = 2;
+    p.ciphersuites = {CipherSuite::aes_128_cbc_sha,          CipherSuite::dhe_rsa_aes_cbc_sha2,
+                      CipherSuite::ecdhe_rsa_aes_cbc_sha2,   CipherSuite::rsa_aes_cbc_sha2,
+                      CipherSuite::ecdhe_ecdsa_aes_gcm_sha2, CipherSuite::ecdhe_rsa_aes_gcm_sha2};
+    EXPECT_EQ(print(built), "media profile stream-service 2\n!\nend\n");
+
+    // Five of six, or a media address of its own, are not defaults.
+    const Config five =
+        ok("voice service voip\n sip\n  bind media source-address 127.0.0.6\n"
+           "media profile stream-service 1\n secure-ciphersuite aes-128-cbc-sha dhe-rsa-aes-cbc-sha2"
+           " ecdhe-rsa-aes-cbc-sha2 rsa-aes-cbc-sha2 ecdhe-ecdsa-aes-gcm-sha2\n");
+    EXPECT_EQ(print(five),
+              "voice service voip\n sip\n  bind media source-address 127.0.0.6\n!\n"
+              "media profile stream-service 1\n secure-ciphersuite aes-128-cbc-sha dhe-rsa-aes-cbc-sha2"
+              " ecdhe-rsa-aes-cbc-sha2 rsa-aes-cbc-sha2 ecdhe-ecdsa-aes-gcm-sha2\n!\nend\n");
+}
+
 TEST(RoundTrip, EveryCorpusFile) {
     const auto files = corpus_files();
     ASSERT_GE(files.size(), 6u);

@@ -52,6 +52,17 @@ TEST(OutputFilter, SectionPrintsWholeTopLevelBlocks) {
               "media profile stream-service 99\n connection calls-threshold 3\n");
 }
 
+// An empty line ends a section and belongs to none; indented lines after it
+// have no top-level line and are in no section either.
+TEST(OutputFilter, SectionEndsAtAnEmptyLine) {
+    const CommandOutput show{
+        "Connection 1\n  State: open\n\nConnection 2\n  State: closed\n   \n  stray open\nTotal open: 1\n", {}};
+    EXPECT_EQ(apply_filter(show, "section open").text, "Connection 1\n  State: open\nTotal open: 1\n");
+    EXPECT_EQ(apply_filter(show, "section Connection").text,
+              "Connection 1\n  State: open\nConnection 2\n  State: closed\n");
+    EXPECT_EQ(apply_filter({"  leading\nTop\n x\n", {}}, "section leading|x").text, "Top\n x\n");
+}
+
 TEST(OutputFilter, JsonUsesTheCommandsDataOrItsLines) {
     auto lines = nlohmann::json::parse(apply_filter({"a\nb\n", {}}, "json").text);
     EXPECT_EQ(lines, (nlohmann::json{{"lines", {"a", "b"}}}));

@@ -34,6 +34,37 @@ TEST(Routing, DefaultTrustsSessionTargetsAndIpHosts) {
     EXPECT_FALSE(is_trusted(c, 0x7f000001u));
 }
 
+TEST(Routing, DefaultSkipsShutDownDialPeers) {
+    config::Config c;
+    c.dial_peers[1] = peer(1, config::SessionTarget::Kind::ipv4, "127.0.0.5", 5060);
+    c.dial_peers[2] = peer(2, config::SessionTarget::Kind::dns, "agents.lab", 5060);
+    c.ip_hosts["agents.lab"] = 0x7f000006u;
+    c.dial_peers[1].shutdown = true;
+    c.dial_peers[2].shutdown = true;
+    EXPECT_FALSE(is_trusted(c, 0x7f000005u));
+    EXPECT_FALSE(is_trusted(c, 0x7f000006u));
+    c.dial_peers[3] = peer(3, config::SessionTarget::Kind::ipv4, "127.0.0.5", 5070);  // same address, in use
+    EXPECT_TRUE(is_trusted(c, 0x7f000005u));
+}
+
+// Host names are case-insensitive: the parser stores `ip host` names lower-cased.
+TEST(Routing, IpHostNamesMatchWhateverTheirCase) {
+    const auto result = config::parse(
+        "ip host Agents.LAB 127.0.0.6\n"
+        "dial-peer voice 1 voip\n session target dns:agents.Lab:7000\n"
+        "dial-peer voice 2 voip\n session target dns:AGENTS.lab.\n",
+        "test.conf");
+    ASSERT_TRUE(result.config);
+    const auto& c = *result.config;
+    EXPECT_TRUE(is_trusted(c, 0x7f000006u));
+    const auto t1 = target_of(c, c.dial_peers.at(1));
+    const auto t2 = target_of(c, c.dial_peers.at(2));
+    ASSERT_TRUE(t1 && t2);
+    EXPECT_EQ(t1->ip, 0x7f000006u);
+    EXPECT_EQ(t1->host, "agents.Lab");  // as configured
+    EXPECT_EQ(t2->ip, 0x7f000006u);
+}
+
 TEST(Routing, TargetsAndRequestUris) {
     config::Config c;
     c.ip_hosts["agents.lab"] = 0x7f000006u;
