@@ -89,6 +89,12 @@ public:
     void fork_started() override { pool_.fork_started(); }
     void fork_failed() override { pool_.fork_failed(); }
     void fork_ended() override { pool_.fork_ended(); }
+    // What the pool really wrote or discarded for a channel, so `show voip
+    // stream-service callid` agrees with the statistics under back-pressure.
+    std::optional<fork::ChannelDelivery> delivered(fork::TransportHandle, std::uint32_t channel) const override {
+        const auto counters = pool_.channel_counters(channel);
+        return fork::ChannelDelivery{counters.frames_sent, counters.bytes_sent, counters.frames_dropped};
+    }
 
 private:
     ws::Pool& pool_;
@@ -193,11 +199,11 @@ void ForkWiring::register_commands(ops::CommandRegistry& commands) {
                  });
     commands.add("show platform hardware qfp active feature sbc fork session", "dataplane counters per fork session", 0,
                  [this](const ops::CommandArgs&) {
-                     return ops::CommandOutput{controller_->show_sessions(), {}};
+                     return ops::CommandOutput{controller_->show_sessions(), controller_->show_sessions_json()};
                  });
     commands.add("show voice sip license stats table", "the last 10 license usage reports", 0,
                  [this](const ops::CommandArgs&) {
-                     return ops::CommandOutput{controller_->license_table(), {}};
+                     return ops::CommandOutput{controller_->license_table(), controller_->license_table_json()};
                  });
 }
 

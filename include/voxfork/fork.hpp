@@ -105,6 +105,15 @@ struct AttachOutcome {
     bool ok() const { return reason.empty(); }
 };
 
+// What really left for one channel: frames (and their bytes, 12-byte header
+// included) written towards the socket, and frames the connection's send queue
+// dropped under back-pressure.
+struct ChannelDelivery {
+    std::uint64_t frames_sent = 0;
+    std::uint64_t bytes_sent = 0;
+    std::uint64_t frames_dropped = 0;
+};
+
 // The WebSocket side, implemented over ws::Pool. Events come back through
 // Controller::on_connection_lost / on_channel_stopped.
 class ForkTransport {
@@ -115,6 +124,14 @@ public:
                                    std::function<void(const AttachOutcome&)> done) = 0;
     virtual void send_control(TransportHandle handle, const nlohmann::json& message) = 0;
     virtual void detach(TransportHandle handle) = 0;
+    // The channel's delivery counts while `handle` is attached (ws::Pool::
+    // channel_counters); nullopt when the transport does not keep them, and
+    // the fork then shows what its tee handed over.
+    virtual std::optional<ChannelDelivery> delivered(TransportHandle handle, std::uint32_t channel) const {
+        (void)handle;
+        (void)channel;
+        return std::nullopt;
+    }
     // The fork counters of `show voip stream-service statistics`.
     virtual void fork_started() = 0;
     virtual void fork_failed() = 0;
@@ -176,8 +193,10 @@ public:
     std::optional<std::string> show_call(CallId anchor) const;
     nlohmann::json show_call_json(CallId anchor) const;
     std::string show_sessions() const;                         // `... sbc fork session`
+    nlohmann::json show_sessions_json() const;                 // the same, for `| json`
     DataplaneTotals totals(media::Direction direction) const;  // `... sbc fork global`
     std::string license_table() const;                         // `show voice sip license stats table`
+    nlohmann::json license_table_json() const;                 // the same, for `| json`
 
     class Impl;
 

@@ -80,7 +80,9 @@ public:
     // The call's connection is gone (`Connection closed` or `TCP Connection
     // closed`); the call is detached already.
     virtual void on_connection_lost(CallHandle call, std::string_view reason) = 0;
-    // The server sent STOP for one of the call's channels.
+    // The server sent STOP for one of the call's channels; told once the
+    // frame after it was read (or within a drain interval), so a STOP of the
+    // other channel sent with it is known first.
     virtual void on_channel_stopped(CallHandle call, std::uint32_t channel, std::string_view server_reason) = 0;
 };
 
@@ -133,7 +135,8 @@ public:
     // channels. `done` runs later on the io thread, once, unless detach() came first.
     virtual CallHandle attach(const ConnectionKey& key, const CallLabel& label, AttachCallback done) = 0;
     // A control message (text frame). STOP marks its channel stopped (later
-    // audio for it is discarded); PAUSE/RESUME gate its audio likewise.
+    // audio for it is discarded; not sent when the server stopped that channel
+    // itself); PAUSE/RESUME gate its audio likewise.
     // Never dropped; ordered after audio the sink accepted before this call.
     virtual void send_control(CallHandle call, const nlohmann::json& message) = 0;
     // The call leaves its connection (its audio is discarded from now on).

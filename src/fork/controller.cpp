@@ -73,6 +73,10 @@ CallRecord* Controller::Impl::find_by_handle(TransportHandle handle, CallId& anc
 
 void Controller::Impl::drop_handle(Fork& fork) {
     if (fork.handle == 0) return;
+    // The counts go with the handle: keep them for the show commands.
+    for (std::size_t i = 0; i < 2; ++i) {
+        if (fork.channel[i] != 0) fork.delivered[i] = transport_.delivered(fork.handle, fork.channel[i]);
+    }
     transport_.detach(fork.handle);
     by_handle_.erase(fork.handle);
     fork.handle = 0;
@@ -297,7 +301,15 @@ nlohmann::json Controller::show_call_json(CallId anchor) const {
 }
 
 std::string Controller::show_sessions() const {
-    return impl_->show_sessions();
+    return render_sessions(impl_->sessions());
+}
+
+nlohmann::json Controller::show_sessions_json() const {
+    return render_sessions_json(impl_->sessions());
+}
+
+nlohmann::json Controller::license_table_json() const {
+    return impl_->licensing.table_json();
 }
 
 DataplaneTotals Controller::totals(media::Direction direction) const {

@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "licensing.hpp"
 #include "render.hpp"
@@ -34,6 +36,10 @@ struct Fork {
     std::uint32_t channel[2] = {};  // by media::Direction
     std::shared_ptr<FrameSink> audio;
     std::unique_ptr<Tee> tee;
+    // What the transport had delivered per channel when the fork left it.
+    std::optional<ChannelDelivery> delivered[2];
+    // UPDATEs accepted while connecting: metadata and the leg to answer on.
+    std::vector<std::pair<nlohmann::json, CallId>> deferred_updates;
 };
 
 struct CallRecord {
@@ -75,7 +81,7 @@ public:
 
     std::string fork_state(CallId anchor) const;
     std::optional<CallView> view(CallId anchor) const;
-    std::string show_sessions() const;
+    std::vector<SessionView> sessions() const;  // `... sbc fork session`, text or json
 
     Licensing licensing;
     DataplaneCounters totals;
@@ -92,6 +98,9 @@ private:
     void make_tee(Fork& fork, const MediaFacts& media);
     void tap(Fork& fork, bool on);
     void drop_handle(Fork& fork);  // detach from the transport, forget the handle
+    void flush_updates(CallId anchor, Fork& fork);
+    // A channel's counts: what the transport delivered, else what the tee handed over.
+    ChannelView channel_view(const Fork& fork, std::size_t direction) const;
     bool seen_before(CallRecord& record, const std::string& transaction);
     CallRecord* find(CallId anchor);
     CallRecord* find_by_handle(TransportHandle handle, CallId& anchor);

@@ -1,5 +1,7 @@
 // Carries out the steps of a state-table row. Each step does one thing; the
 // order within a row is the order on the wire.
+#include <utility>
+
 #include <spdlog/spdlog.h>
 
 #include "controller_impl.hpp"
@@ -143,6 +145,12 @@ void Controller::Impl::step(CallId anchor, CallRecord& record, const Step& s, co
         case Act::set_metadata:
             if (ctx.parsed && ctx.parsed->metadata) fork.metadata = *ctx.parsed->metadata;
             return;
+        case Act::defer_update:
+            if (ctx.parsed && ctx.parsed->metadata && ctx.request)
+                fork.deferred_updates.emplace_back(*ctx.parsed->metadata, ctx.request->leg);
+            return;
+        case Act::flush_updates:
+            return flush_updates(anchor, fork);
         case Act::set_codec:
             if (fork.pinned)
                 fork.codec = *fork.pinned;
@@ -199,6 +207,39 @@ void Controller::Impl::step(CallId anchor, CallRecord& record, const Step& s, co
     }
 }
 
+// In the order they came, as if each arrived once the fork had started.
+void Controller::Impl::flush_updates(CallId anchor, Fork& fork) {
+    for (auto& [metadata, leg] : std::exchange(fork.deferred_updates, {})) {
+        fork.metadata = std::move(metadata);
+        send_both(fork, [&](std::uint32_t ch) { return wire::update(ch, fork.metadata); });
+        env_.trace_call(anchor, trace_text::updated);
+        if (!calls_.send_status(leg, status::updated(fork.guid))) spdlog::debug("fork: status not sent on leg {}", leg);
+    }
+}
+
+ChannelView Controller::Impl::channel_view(const Fork& fork, std::size_t i) const {
+    ChannelView v;
+    v.id = fork.channel[i];
+    std::uint64_t tee_dropped = 0;
+    if (fork.tee) {
+        const auto& c = fork.tee->counters(static_cast<media::Direction>(i));
+        v.frames = c.frames.load(std::memory_order_relaxed);
+        v.bytes = c.bytes.load(std::memory_order_relaxed);
+        tee_dropped = c.dropped.load(std::memory_order_relaxed);
+    }
+    v.dropped = tee_dropped;
+    // A frame the tee handed over may still be dropped by the connection's
+    // send queue: sent is what was written, dropped is both kinds of drop.
+    std::optional<ChannelDelivery> d = fork.delivered[i];
+    if (fork.handle != 0 && v.id != 0) d = transport_.delivered(fork.handle, v.id);
+    if (d) {
+        v.frames = d->frames_sent;
+        v.bytes = d->bytes_sent;
+        v.dropped = tee_dropped + d->frames_dropped;
+    }
+    return v;
+}
+
 std::optional<CallView> Controller::Impl::view(CallId anchor) const {
     auto it = records_.find(anchor);
     if (it == records_.end() || !it->second.fork) return std::nullopt;
@@ -210,20 +251,12 @@ std::optional<CallView> Controller::Impl::view(CallId anchor) const {
     v.state = r.state == State::idle ? "stopped" : std::string(to_string(r.state));
     v.codec = std::string(codec_name(f.codec));
     v.connection_id = f.connection_id;
-    for (std::size_t i = 0; i < 2; ++i) {
-        v.channel[i].id = f.channel[i];
-        if (f.tee) {
-            const auto& c = f.tee->counters(static_cast<media::Direction>(i));
-            v.channel[i].frames = c.frames.load(std::memory_order_relaxed);
-            v.channel[i].bytes = c.bytes.load(std::memory_order_relaxed);
-            v.channel[i].dropped = c.dropped.load(std::memory_order_relaxed);
-        }
-    }
+    for (std::size_t i = 0; i < 2; ++i) v.channel[i] = channel_view(f, i);
     v.metadata = f.metadata;
     return v;
 }
 
-std::string Controller::Impl::show_sessions() const {
+std::vector<SessionView> Controller::Impl::sessions() const {
     std::vector<SessionView> sessions;
     for (const auto& [anchor, r] : records_) {
         if (!r.fork || !r.fork->tee) continue;
@@ -232,13 +265,12 @@ std::string Controller::Impl::show_sessions() const {
         s.anchor = anchor;
         s.state = r.state == State::idle ? "stopped" : std::string(to_string(r.state));
         for (std::size_t i = 0; i < 2; ++i) {
-            const auto& c = r.fork->tee->counters(static_cast<media::Direction>(i));
-            s.direction[i] = {c.frames.load(std::memory_order_relaxed), c.bytes.load(std::memory_order_relaxed),
-                              c.dropped.load(std::memory_order_relaxed)};
+            const ChannelView c = channel_view(*r.fork, i);
+            s.direction[i] = {c.frames, c.bytes, c.dropped};
         }
         sessions.push_back(s);
     }
-    return render_sessions(sessions);
+    return sessions;
 }
 
 }  // namespace voxfork::fork

@@ -85,4 +85,18 @@ std::string Licensing::table() const {
     return out;
 }
 
+nlohmann::json Licensing::table_json() const {
+    nlohmann::json rows = nlohmann::json::array();
+    std::size_t index = 1;
+    for (const auto& r : reports_) {
+        rows.push_back({{"index", index++},
+                        {"report_time_utc", format_utc(r.time)},
+                        {"interval_seconds", r.interval_seconds},
+                        {"standard", r.standard},
+                        {"enhanced", r.enhanced},
+                        {"aggregate", r.aggregate}});
+    }
+    return {{"reports", std::move(rows)}};
+}
+
 }  // namespace voxfork::fork

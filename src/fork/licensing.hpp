@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 namespace voxfork::fork {
 
 struct LicenseReport {
@@ -46,6 +48,7 @@ public:
 
     // `show voice sip license stats table`.
     std::string table() const;
+    nlohmann::json table_json() const;  // the same rows, numbers as numbers
 
 private:
     void note_peaks();

@@ -53,6 +53,23 @@ std::string render_sessions(const std::vector<SessionView>& sessions) {
     return out;
 }
 
+nlohmann::json render_sessions_json(const std::vector<SessionView>& sessions) {
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& s : sessions) {
+        nlohmann::json directions = nlohmann::json::object();
+        for (std::size_t i = 0; i < 2; ++i) {
+            const auto& d = s.direction[i];
+            directions[std::string(leg_names[i])] = {
+                {"packets", d.packets_forked}, {"bytes", d.bytes_forked}, {"dropped", d.frames_dropped}};
+        }
+        rows.push_back({{"session", s.session_id},
+                        {"callid", s.anchor},
+                        {"state", s.state},
+                        {"directions", std::move(directions)}});
+    }
+    return {{"sessions", std::move(rows)}, {"total_sessions", sessions.size()}};
+}
+
 namespace trace_text {
 std::string request(std::string_view action) {
     return fmt::format("Forking request {}", action);

@@ -41,6 +41,7 @@ struct SessionView {
 };
 
 std::string render_sessions(const std::vector<SessionView>& sessions);
+nlohmann::json render_sessions_json(const std::vector<SessionView>& sessions);
 
 // FORK_ET CALL texts (operations.md "Event trace").
 namespace trace_text {

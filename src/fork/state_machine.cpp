@@ -19,7 +19,7 @@ constexpr Step rej(std::string_view why) {
     return {A::reject, why};
 }
 
-using Steps = std::array<Step, 8>;
+using Steps = std::array<Step, 10>;
 
 // Leaving a started fork (active or paused) on a request, a BYE, the
 // connection or the server: the steps differ only in what is told to whom.
@@ -69,13 +69,18 @@ constexpr Row rows[] = {
      {{{A::lock_carrier}, {A::abandon}, {A::status_stopped, reason::forking_stopped}}},
      S::stopped},
     {S::connecting, E::stop_foreign, {{rej(reason::guid_mismatch)}}, S::connecting},
-    // The START is not sent yet: it will carry the new metadata.
-    {S::connecting, E::update, {{{A::lock_carrier}, {A::set_metadata}, {A::status_updated}}}, S::connecting},
+    // UPDATED means an UPDATE went to the server: it waits until START has.
+    {S::connecting, E::update, {{{A::lock_carrier}, {A::defer_update}}}, S::connecting},
     {S::connecting, E::update_foreign, {{rej(reason::guid_mismatch)}}, S::connecting},
     {S::connecting, E::update_other_server, {{rej(reason::unexpected_format)}}, S::connecting},
     {S::connecting,
      E::attach_ok,
-     {{{A::send_start}, {A::tap_on}, {A::licence_enhanced}, {A::count_started}, {A::status_started}}},
+     {{{A::send_start},
+       {A::tap_on},
+       {A::licence_enhanced},
+       {A::count_started},
+       {A::status_started},
+       {A::flush_updates}}},
      S::active},
     // Gate first, so no frame slips out between START and PAUSE.
     {S::connecting,
@@ -87,9 +92,13 @@ constexpr Row rows[] = {
        {A::licence_enhanced},
        {A::count_started},
        {A::status_started},
-       {A::status_paused}}},
+       {A::status_paused},
+       {A::flush_updates}}},
      S::paused},
     {S::connecting, E::attach_failed, {{{A::count_failed}, {A::status_error}}}, S::idle},
+    // The connection it was given closed before the answer came: the START
+    // was never carried out.
+    {S::connecting, E::connection_lost, {{{A::abandon}, {A::count_failed}, {A::status_error}}}, S::idle},
     {S::connecting, E::call_ended, {{{A::abandon}}}, S::stopped},
 
     // ---- active: START sent, frames flowing ----

@@ -52,6 +52,8 @@ enum class Act : std::uint8_t {
     send_stop,       // STOP both channels, reason <reason>
     send_stop_rest,  // STOP `Stopped by server` for the channel the server did not stop
     set_metadata,    // the UPDATE's metadata replaces the fork's
+    defer_update,    // connecting: the UPDATE waits for the connection (kept in order)
+    flush_updates,   // each deferred UPDATE: metadata, UPDATE both channels, status UPDATED
     set_codec,       // the codec in force follows the call (unpinned)
     gate_pause,      // the tee stops sending frames
     gate_resume,     // the tee sends again; next frame rebases its position
@@ -82,7 +84,7 @@ struct Step {
 struct Row {
     State from;
     Event event;
-    std::array<Step, 8> steps;  // Act::none pads
+    std::array<Step, 10> steps;  // Act::none pads
     State to;
 };
 

@@ -30,6 +30,12 @@ Body sdp_body(std::string text) {
     return Body{"application/sdp", std::move(text), {}, false};
 }
 
+// The SDP of a message; an empty one (a type with no content) is no offer.
+const std::string* sdp_of(const Body& body) {
+    const std::string* text = body.find("application/sdp");
+    return text != nullptr && !text->empty() ? text : nullptr;
+}
+
 // Until the fork part sets its own seam: say what arrived, fork nothing.
 class LoggingSeam : public ForkSeam {
 public:
@@ -98,7 +104,7 @@ void CallManager::new_invite(const IncomingRequest& r) {
     const config::Config& cfg = *config_;
     if (!routing::is_trusted(cfg, r.source.ip)) return reject(r, 403, "Forbidden", counters_.rejected_untrusted);
     if (r.body.malformed) return reject(r, 400, "Malformed Body", counters_.rejected_malformed);
-    const std::string* sdp_text = r.body.find("application/sdp");
+    const std::string* sdp_text = sdp_of(r.body);
     if (!sdp_text) return reject(r, 488, "Not Acceptable Here", counters_.rejected_codec);
     std::string error;
     auto offer = sdp::parse(*sdp_text, &error);
@@ -276,7 +282,7 @@ void CallManager::reinvite(Call& call, media::Leg side, const IncomingRequest& r
     if (call.offer_from || leg.invite_outstanding || far.invite_outstanding || far.pending_invite)
         return reject(r, 491, "Request Pending", counters_.glare);
     if (r.body.malformed) return reject(r, 400, "Malformed Body", counters_.rejected_malformed);
-    const std::string* sdp_text = r.body.find("application/sdp");
+    const std::string* sdp_text = sdp_of(r.body);
     sdp::Session offer;
     if (sdp_text) {
         std::string error;
@@ -355,7 +361,7 @@ void CallManager::invite_response(Call& call, media::Leg side, const Response& r
         return;
     }
     const bool initial = call.phase != Phase::active;
-    const std::string* sdp_text = r.body.find("application/sdp");
+    const std::string* sdp_text = sdp_of(r.body);
     if (r.status < 200) {
         if (r.status == 100 || !initial || !far.pending_invite) return;
         call.phase = Phase::alerting;

@@ -88,10 +88,16 @@ int find_root_fd(su_root_t* root, const std::set<int>& candidates) {
 
 Body body_of(sip_t const* sip) {
     Body body;
-    if (!sip || !sip->sip_payload || !sip->sip_payload->pl_data) return body;
-    body.text.assign(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
+    if (!sip) return body;
+    // The type counts even without a payload: an empty fork body is still a
+    // forking request (answered `JSON parse failure`), not one to relay.
     if (sip->sip_content_type && sip->sip_content_type->c_type)
         body.content_type = lower(sip->sip_content_type->c_type);
+    if (!sip->sip_payload || !sip->sip_payload->pl_data) {
+        if (body.content_type.rfind("multipart/", 0) == 0) body.malformed = true;
+        return body;
+    }
+    body.text.assign(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
     if (body.content_type.rfind("multipart/", 0) != 0) return body;
     // msg_multipart_parse rewrites the payload it is given: parse a copy.
     su_home_t home[1] = {SU_HOME_INIT(home)};
@@ -99,10 +105,12 @@ Body body_of(sip_t const* sip) {
     msg_multipart_t* parts = copy ? msg_multipart_parse(home, sip->sip_content_type, copy) : nullptr;
     if (!parts) body.malformed = true;
     for (msg_multipart_t* mp = parts; mp; mp = mp->mp_next) {
-        if (!mp->mp_content_type || !mp->mp_payload) continue;
+        if (!mp->mp_content_type) continue;
         BodyPart part;
         part.content_type = lower(mp->mp_content_type->c_type ? mp->mp_content_type->c_type : "");
-        part.text.assign(static_cast<const char*>(mp->mp_payload->pl_data), mp->mp_payload->pl_len);
+        // A part with a type and no content is an empty part, not a missing one.
+        if (mp->mp_payload && mp->mp_payload->pl_data)
+            part.text.assign(static_cast<const char*>(mp->mp_payload->pl_data), mp->mp_payload->pl_len);
         body.parts.push_back(std::move(part));
     }
     su_home_deinit(home);

@@ -108,15 +108,21 @@ void PoolImpl::read_next(const ConnPtr& conn) {
         if (conn->orphan || conn->state != ConnState::open) return;
         conn->last_rx = Clock::now();
         switch (end) {
-            case Link::End::none:
+            case Link::End::none: {
                 if (binary) {
                     spdlog::warn("ws: connection {}: binary frame from the server", conn->id);
                     return close_connection(conn, CloseCause::protocol);
                 }
+                // A STOP is told once the frame after it is read (or the
+                // drain timer comes first): a server that stops both channels
+                // back to back has then stopped both before voxforkd answers.
+                const bool stops_waiting = !conn->server_stops.empty();
                 on_text(*conn, payload);
+                if (stops_waiting) tell_server_stops(*conn);
                 // The observer may have closed it.
                 if (conn->state == ConnState::open) read_next(conn);
                 return;
+            }
             case Link::End::remote_close:
                 spdlog::info("ws: connection {}: server closed it ({})", conn->id, conn->link->close_reason());
                 return close_connection(conn, CloseCause::remote);
@@ -130,21 +136,31 @@ void PoolImpl::read_next(const ConnPtr& conn) {
     });
 }
 
+// What the server sends is read only through checks: a field of an
+// unexpected type makes the frame one to ignore, never an exception.
 void PoolImpl::on_text(Connection& conn, std::string_view text) {
     const auto message = nlohmann::json::parse(text, nullptr, false);
-    if (message.is_object() && message.value("type", "") == "STOP" && message.contains("channel") &&
-        message["channel"].is_number_unsigned()) {
-        const auto channel = message["channel"].get<std::uint32_t>();
-        if (ChannelState* state = conn.channel(channel)) {
-            state->stopped = true;
-            const std::string why = message.contains("reason") && message["reason"].is_string()
-                                        ? message["reason"].get<std::string>()
-                                        : std::string();
-            if (observer_) observer_->on_channel_stopped(state->call, channel, why);
+    const nlohmann::json* type = json_member(message, "type");
+    const nlohmann::json* channel = json_member(message, "channel");
+    if (type != nullptr && type->is_string() && type->get_ref<const std::string&>() == "STOP" && channel != nullptr &&
+        channel->is_number_unsigned() && channel->get<std::uint64_t>() <= UINT32_MAX) {
+        const auto id = static_cast<std::uint32_t>(channel->get<std::uint64_t>());
+        if (ChannelState* state = conn.channel(id); state != nullptr && !state->stopped) {
+            state->stopped = state->stopped_by_server = true;
+            const nlohmann::json* reason = json_member(message, "reason");
+            const std::string why =
+                reason != nullptr && reason->is_string() ? reason->get<std::string>() : std::string();
+            conn.server_stops.push_back({state->call, id, why});
             return;
         }
     }
     spdlog::debug("ws: connection {}: ignored text frame: {}", conn.id, text.substr(0, 200));
+}
+
+void PoolImpl::tell_server_stops(Connection& conn) {
+    for (ServerStop& stop : std::exchange(conn.server_stops, {})) {
+        if (observer_) observer_->on_channel_stopped(stop.call, stop.channel, stop.reason);
+    }
 }
 
 void PoolImpl::arm_tick(const ConnPtr& conn) {
@@ -187,6 +203,7 @@ void PoolImpl::arm_drain_timer() {
         for (auto& [id, conn] : connections_) {
             if (conn->state != ConnState::open) continue;
             any = true;
+            if (!conn->server_stops.empty()) tell_server_stops(*conn);
             if (conn->ring->has_data()) pump(conn);
         }
         if (any) arm_drain_timer();
@@ -226,6 +243,7 @@ void PoolImpl::close_connection(const ConnPtr& conn, CloseCause cause) {
     if (conn->state != ConnState::open) return;
     const CloseSpec spec = spec_of(cause);
     conn->state = ConnState::closing;
+    conn->server_stops.clear();  // its calls hear of the close instead
     conn->ring->close();
     conn->tick.cancel();
     ++counts_.connections_closed;

@@ -146,6 +146,9 @@ public:
         if (finished_) return;
         finished_ = true;
         stop_io();
+        // Never called now; what it holds (the pool's connection, which holds
+        // this attempt) must not stay alive with it.
+        done_ = nullptr;
     }
 
 private:
@@ -156,7 +159,7 @@ private:
             endpoints_.emplace_back(asio::ip::make_address_v4(name), port);
             return asio::post(io_, [self = shared_from_this()] { self->connect_next(); });
         }
-        if (auto it = req_.ip_hosts.find(name); it != req_.ip_hosts.end()) {
+        if (auto it = req_.ip_hosts.find(config::normalize_host_name(name)); it != req_.ip_hosts.end()) {
             endpoints_.emplace_back(asio::ip::address_v4(it->second), port);
             return asio::post(io_, [self = shared_from_this()] { self->connect_next(); });
         }

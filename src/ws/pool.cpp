@@ -6,6 +6,7 @@
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
+#include "framing.hpp"
 #include "pool_impl.hpp"
 
 namespace voxfork::ws {
@@ -92,8 +93,8 @@ CallHandle PoolImpl::attach(const ConnectionKey& key, const CallLabel& label, At
     call.caller = next_channel();
     call.callee = next_channel();
     call.label = label;
-    conn->channels.push_back({call.caller, handle, false, false, {}});
-    conn->channels.push_back({call.callee, handle, false, false, {}});
+    conn->channels.push_back({call.caller, handle, false, false, false, {}});
+    conn->channels.push_back({call.callee, handle, false, false, false, {}});
     conn->calls.push_back(handle);
     ++conn->total_sessions;
 
@@ -213,16 +214,22 @@ void PoolImpl::send_control(CallHandle handle, const nlohmann::json& message) {
     Connection& conn = *cit->second;
     // Audio the sink took before this message goes out before it.
     drain_ring(conn);
-    const std::string type = message.value("type", "");
-    if (message.contains("channel") && message["channel"].is_number_unsigned()) {
-        ChannelState* ch = conn.channel(message["channel"].get<std::uint32_t>());
+    const nlohmann::json* type_field = json_member(message, "type");
+    std::string_view type;
+    if (type_field != nullptr && type_field->is_string()) type = type_field->get_ref<const std::string&>();
+    const nlohmann::json* channel = json_member(message, "channel");
+    bool send = true;
+    if (channel != nullptr && channel->is_number_unsigned()) {
+        ChannelState* ch = conn.channel(channel->get<std::uint32_t>());
         if (ch != nullptr && ch->call == handle) {
+            // wire.md: STOP `Stopped by server` only for channels the server did not stop.
+            if (type == "STOP") send = !ch->stopped_by_server;
             if (type == "STOP") ch->stopped = true;
             if (type == "PAUSE") ch->paused = true;
             if (type == "RESUME" || type == "START") ch->paused = false;
         }
     }
-    conn.queue.push_control(message.dump());
+    if (send) conn.queue.push_control(control_text(message));
     pump(cit->second);
 }
 
@@ -326,9 +333,10 @@ bool PoolImpl::clear_connection(std::uint32_t id) {
     return true;
 }
 
-std::vector<ConnectionView> PoolImpl::connection_views() const {
+std::vector<ConnectionView> PoolImpl::connection_views(bool open_only) const {
     std::vector<ConnectionView> out;
     for (const auto& [id, conn] : connections_) {
+        if (open_only && conn->state != ConnState::open) continue;
         ConnectionView v;
         v.id = id;
         v.url = conn->url;

@@ -28,6 +28,13 @@ namespace voxfork::ws::detail {
 
 using Clock = std::chrono::steady_clock;
 
+// The member `key` of a JSON object; nullptr when `j` is no object or has none.
+inline const nlohmann::json* json_member(const nlohmann::json& j, const char* key) noexcept {
+    if (!j.is_object()) return nullptr;
+    const auto it = j.find(key);
+    return it == j.end() ? nullptr : &*it;
+}
+
 // Why a connection ended: history reason, fork reason, counter and trace.
 enum class CloseCause { idle, clear, remote, tcp, protocol, shutdown };
 
@@ -36,7 +43,15 @@ struct ChannelState {
     CallHandle call = 0;
     bool paused = false;
     bool stopped = false;
+    bool stopped_by_server = false;  // a STOP of ours for it is not sent
     ChannelCounters counters;
+};
+
+// A STOP the server sent, told to the observer once what came with it is read.
+struct ServerStop {
+    CallHandle call = 0;
+    std::uint32_t channel = 0;
+    std::string reason;
 };
 
 struct Connection {
@@ -58,6 +73,7 @@ struct Connection {
     // frame, and a short contiguous scan costs less than a hash lookup that
     // misses the cache.
     std::vector<ChannelState> channels;
+    std::vector<ServerStop> server_stops;  // read, not yet told
     std::uint64_t total_sessions = 0;
     bool orphan = false;   // the pool is gone: late handlers do nothing
     bool writing = false;  // a control message is being written
@@ -106,7 +122,9 @@ public:
     void stop(std::function<void()> done) override;
 
     // For the show/clear commands (commands.cpp).
-    std::vector<ConnectionView> connection_views() const;
+    // Open connections only (what the connection tables list), or also
+    // those still connecting or closing.
+    std::vector<ConnectionView> connection_views(bool open_only) const;
     const std::deque<HistoryEntry>& history() const { return history_; }
     void clear_statistics();
     bool clear_connection(std::uint32_t id);
@@ -130,6 +148,7 @@ private:
     void count_sent(std::size_t bytes, ChannelCounters* channel);
     void read_next(const ConnPtr& conn);
     void on_text(Connection& conn, std::string_view text);
+    void tell_server_stops(Connection& conn);
     void arm_tick(const ConnPtr& conn);
     void on_tick(const ConnPtr& conn);
     void arm_drain_timer();

@@ -75,12 +75,16 @@ std::string format_connection_detail(const ConnectionView& c) {
     return out;
 }
 
+// The header is operations.md's, word for word; each row gives the same
+// fields with the same two-space separator (no field holds two spaces in a
+// row, so the line splits back into its fields).
 std::string format_history(std::span<const HistoryEntry> rows) {
-    std::string out = pad("Id", 6) + pad("Server", 21) + pad("Local", 21) + pad("Opened", 19) + pad("Closed", 19) +
-                      pad("Sessions", 8) + "Reason\n";
+    std::string out = "Id  Server  Local  Opened  Closed  Sessions  Reason\n";
+    const auto field = [](const std::string& s) { return s.empty() ? std::string("-") : s; };
     for (const auto& h : rows) {
-        out += pad(std::to_string(h.id), 6) + pad(h.server, 21) + pad(h.local, 21) + pad(format_time(h.opened_at), 19) +
-               pad(format_time(h.closed_at), 19) + pad(std::to_string(h.total_sessions), 8) + h.reason + "\n";
+        out += std::to_string(h.id) + "  " + field(h.server) + "  " + field(h.local) + "  " + format_time(h.opened_at) +
+               "  " + format_time(h.closed_at) + "  " + std::to_string(h.total_sessions) + "  " + field(h.reason) +
+               "\n";
     }
     return out;
 }

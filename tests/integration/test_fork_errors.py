@@ -2,17 +2,20 @@
 validation or state checks, calls that cannot be forked, and speech servers
 that cannot be reached, refuse, close or drop the connection."""
 
+import json
 import os
 import shutil
 import socket
+import subprocess
 import sys
+import textwrap
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
-from fork_support import (GUID, ForkTest, Steps, body, multipart, pattern, sdp, start, statuses,  # noqa: E402
-                          stop, update)
+from fork_support import (GUID, ForkTest, Steps, body, multipart, pattern, received_requests, sdp, start,  # noqa: E402
+                          statuses, stop, update)
 from harness import LOOPBACK, free_port, wait_for  # noqa: E402
 from sipp import wait_all  # noqa: E402
 
@@ -82,6 +85,21 @@ class Validation(ForkTest):
         self.assertEqual([m["type"] for m in server.messages()], ["START", "START", "STOP", "STOP"] * 2)
         self.assertEqual(server.violations(), [])
         self.assert_no_calls()
+
+    def test_empty_json_bodies_are_json_parse_failure(self):
+        """A forking content type with no content is a forking request all the
+        same: answered 200 (INFO), status ERROR `JSON parse failure`, and
+        nothing is relayed to the agent; likewise an empty JSON part."""
+        self.start_fork_daemon()
+        server = self.speech()
+        c = (Steps().info("", "ERROR")
+             .reinvite(multipart(sdp(version=2), "")).pause(800))
+        agent = self.agent(Steps().accept_reinvite("a=sendrecv"))
+        ctl = self.controller(c)
+        wait_all(self, ctl, agent)
+        self.assertEqual(statuses(ctl), [error("JSON parse failure", None)] * 2, ctl.report())
+        self.assertEqual([h.get("content-type") for h, _ in received_requests(agent, "INFO")], [])
+        self.assertEqual(server.connections(), [])
 
     def test_reinvite_carrier_refuses_info(self):
         self.start_fork_daemon()
@@ -197,6 +215,70 @@ class Connecting(ForkTest):
         stops = server.messages("STOP")
         self.assertEqual([m["reason"] for m in stops], ["Stopped by server"])
         self.assertNotEqual(stops[0]["channel"], stopped)
+
+
+# A speech server that STOPs both channels of the first call back to back, in
+# one TCP write, and logs every text message it gets (one JSON line each).
+STOP_BOTH_SERVER = textwrap.dedent("""
+    import asyncio, json, sys
+    import websockets
+
+    port, log = int(sys.argv[1]), open(sys.argv[2], "w")
+
+    def frame(text):
+        data = text.encode()
+        return bytes([0x81, len(data)]) + data  # unmasked, FIN, text; under 126 bytes
+
+    async def handler(ws, path=None):
+        starts = []
+        try:
+            async for message in ws:
+                if isinstance(message, bytes):
+                    continue
+                print(message, file=log, flush=True)
+                m = json.loads(message)
+                if m["type"] == "START":
+                    starts.append(m["channel"])
+                    if len(starts) == 2:
+                        ws.transport.write(b"".join(frame(json.dumps({"type": "STOP", "channel": c, "reason": "done"}))
+                                                    for c in starts))
+        except websockets.ConnectionClosed:
+            pass
+
+    async def main():
+        async with websockets.serve(handler, "127.0.0.1", port, subprotocols=["voxfork.v1"]):
+            print("ready", flush=True)
+            await asyncio.Future()
+
+    asyncio.run(main())
+""")
+
+
+class ServerStop(ForkTest):
+    def test_server_stopping_both_channels_gets_no_stop_back(self):
+        """wire.md: voxforkd answers STOP `Stopped by server` only for the
+        channels the server did not stop itself."""
+        port = free_port()
+        script = os.path.join(self.tmpdir, "stop_both.py")
+        with open(script, "w") as f:
+            f.write(STOP_BOTH_SERVER)
+        log = os.path.join(self.tmpdir, "stop_both.log")
+        proc = self.spawn(["/usr/bin/python3", script, str(port), log], stdout=subprocess.PIPE,
+                          stderr=subprocess.DEVNULL, cwd=self.tmpdir)
+        self.assertEqual(proc.stdout.readline().strip(), b"ready")
+        self.start_fork_daemon()
+        caller_file, _ = pattern(self, "caller.ulaw", 5, packets=50)
+        c = Steps().info(start(port), "STARTED").status("STOPPED").stream(caller_file, ms=1000)
+        agent = self.agent()
+        ctl = self.controller(c)
+        wait_all(self, ctl, agent)
+        got = statuses(ctl)
+        self.assertEqual(got[1:], [{"call-guid": GUID, "status": "STOPPED", "reason": "Connection closed"}],
+                         ctl.report())
+        with open(log) as f:
+            types = [json.loads(line)["type"] for line in f if line.strip()]
+        self.assertEqual(types, ["START", "START"])
+        self.assertEqual(self.statistics()["Forks active"], 0)
 
 
 @unittest.skipUnless(os.path.exists(DNSMASQ), "dnsmasq not installed")

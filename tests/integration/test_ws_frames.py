@@ -3,6 +3,7 @@ server: a fragmented STOP (reassembled and obeyed), an oversized message (the
 connection is closed, its calls get `Connection closed`), and a 101 answer
 without the right accept key."""
 
+import json
 import os
 import socket
 import subprocess
@@ -22,8 +23,19 @@ SERVER = textwrap.dedent("""
         # The client may close while a send is still under way (it refuses
         # the huge message): a send can end the connection as well as the loop.
         try:
-            start = json.loads(await ws.recv())
-            if mode == "fragmented":
+            start_text = await ws.recv()
+            start = json.loads(start_text)
+            print(json.dumps({"start_text": start_text}), file=log, flush=True)
+            if mode == "badtypes":
+                # Fields of unexpected types: each frame is ignored, none may
+                # end the client; the STOP after them is still obeyed.
+                for bad in ({"type": 5}, {"type": True}, {"type": {}}, {"type": None}, {"type": [1]},
+                            {"type": "STOP", "channel": "x"}, {"type": "STOP", "channel": -1},
+                            {"type": "STOP", "channel": 1.5}, {"type": "STOP", "channel": 1 << 40},
+                            [1, 2], "text", 5):
+                    await ws.send(json.dumps(bad))
+                await ws.send(json.dumps({"type": "STOP", "channel": start["channel"], "reason": 7}))
+            elif mode == "fragmented":
                 stop = json.dumps({"type": "STOP", "channel": start["channel"], "reason": "bye"})
                 await ws.send([stop[:5], stop[5:12], stop[12:]])
             elif mode == "huge":
@@ -82,6 +94,24 @@ class FramesTest(harness.Harness):
         [event] = p.events("channel_stopped")
         self.assertEqual(event["channel"], p.attaches()[0]["caller"])
         self.assertEqual(event["reason"], "bye")
+
+    def test_text_frames_with_fields_of_other_types_are_ignored(self):
+        """wire.md: any other text frame is ignored; a STOP whose reason is no
+        string still stops (with no reason)."""
+        port = self.start_server("badtypes")
+        p = WsProbe(self, profile_config()).run(LOOPBACK, port, profile=1, frames=20, interval_ms=5)
+        [event] = p.events("channel_stopped")
+        self.assertEqual(event["channel"], p.attaches()[0]["caller"])
+        self.assertEqual(event["reason"], "")
+        self.assertEqual(p.events("connection_lost"), [])
+        # The START came with its keys in wire.md's order.
+        def first_line():
+            with open(self.server_log) as f:
+                return f.readline()
+        first = json.loads(wait_for(first_line, 10, what="server log"))
+        self.assertTrue(first["start_text"].startswith('{"type":"START","channel":'), first)
+        self.assertEqual(list(json.loads(first["start_text"])),
+                         ["type", "channel", "call-guid", "call-id", "leg", "codec", "rate", "metadata"])
 
     def test_oversized_message_closes_the_connection(self):
         port = self.start_server("huge")

@@ -321,6 +321,35 @@ TEST_F(ControllerTest, ShowCallDescribesTheFork) {
     EXPECT_NE(ctl_->show_call(anchor)->find("State: stopped\n"), std::string::npos);
 }
 
+// operations.md: callid shows frames and bytes sent and frames dropped: what
+// the connection wrote, and drops of its send queue as well as of the ring.
+TEST_F(ControllerTest, ShowCallCountsWhatTheTransportDelivered) {
+    start_active();
+    transport_.sink->refuse = true;  // the ring is full: one drop at the tee
+    std::array<std::uint8_t, 160> payload{};
+    media::RtpPacket p;
+    p.payload = payload;
+    tap(media::Direction::caller)->on_rtp(media::Direction::caller, p);
+    transport_.sink->refuse = false;
+    for (int i = 0; i < 4; ++i) tap(media::Direction::caller)->on_rtp(media::Direction::caller, p);
+    // Of the 4 handed over, the send queue dropped 3 under back-pressure.
+    transport_.delivery[17] = {1, 172, 3};
+    auto text = *ctl_->show_call(anchor);
+    EXPECT_NE(text.find("Channel 17 (caller)\n Frames sent: 1\n Bytes sent: 172\n Frames dropped: 4\n"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(ctl_->show_sessions().find("1        58      active      caller     1           172           4\n"),
+              std::string::npos)
+        << ctl_->show_sessions();
+    // The counts outlive the transport's: kept when the fork leaves it.
+    request(stop_json());
+    transport_.delivery.clear();
+    text = *ctl_->show_call(anchor);
+    EXPECT_NE(text.find("Channel 17 (caller)\n Frames sent: 1\n Bytes sent: 172\n Frames dropped: 4\n"),
+              std::string::npos)
+        << text;
+}
+
 TEST_F(ControllerTest, LicenseReportOnPoll) {
     start_active();
     env_.utc += std::chrono::seconds(3600);

@@ -222,14 +222,68 @@ TEST_F(ControllerTest, UpdateNamingAnotherServerIsUnexpectedContentBeforeGuid) {
     EXPECT_TRUE(transport_.control.empty());
 }
 
-TEST_F(ControllerTest, UpdateWhileConnectingIsCarriedByTheStart) {
+// forking.md: UPDATED is "UPDATE sent to the speech server". While connecting
+// nothing can be sent: the UPDATE waits for the START, and UPDATED for STARTED.
+TEST_F(ControllerTest, UpdateWhileConnectingIsSentAfterTheStart) {
     request(start_json());
-    request(update_json());
-    expect_only_status({{"call-guid", "G1"}, {"status", "UPDATED"}});
+    request(update_json(), leg_b);
+    EXPECT_TRUE(calls_.sent.empty());
+    EXPECT_TRUE(transport_.control.empty());
     transport_.succeed();
     const auto msgs = transport_.take();
-    ASSERT_EQ(msgs.size(), 2u);
-    EXPECT_EQ(msgs[0]["metadata"], (json{{"agent", "1002"}}));
+    ASSERT_EQ(msgs.size(), 4u);
+    EXPECT_EQ(msgs[0]["type"], "START");
+    EXPECT_EQ(msgs[0]["metadata"], (json{{"agent", "1001"}}));  // the START's own
+    EXPECT_EQ(msgs[1]["type"], "START");
+    EXPECT_EQ(msgs[2], (json{{"type", "UPDATE"}, {"channel", 17}, {"metadata", {{"agent", "1002"}}}}));
+    EXPECT_EQ(msgs[3], (json{{"type", "UPDATE"}, {"channel", 18}, {"metadata", {{"agent", "1002"}}}}));
+    const auto sent = calls_.take();
+    ASSERT_EQ(sent.size(), 2u);
+    EXPECT_EQ(sent[0].body["status"], "STARTED");
+    EXPECT_EQ(sent[0].leg, leg_a);
+    EXPECT_EQ(sent[1].body, (json{{"call-guid", "G1"}, {"status", "UPDATED"}}));
+    EXPECT_EQ(sent[1].leg, leg_b);  // where the UPDATE came from
+    EXPECT_NE(ctl_->show_call(anchor)->find("Metadata: {\"agent\":\"1002\"}\n"), std::string::npos);
+}
+
+TEST_F(ControllerTest, UpdateWhileConnectingStartingPausedComesAfterPause) {
+    request(start_json("G1", R"(,"codec":"g711alaw")"));  // the call is µ-law: starts paused
+    request(update_json());
+    transport_.succeed();
+    std::vector<std::string> types;
+    for (const auto& m : transport_.take()) types.push_back(m["type"]);
+    EXPECT_EQ(types, (std::vector<std::string>{"START", "START", "PAUSE", "PAUSE", "UPDATE", "UPDATE"}));
+    std::vector<std::string> statuses;
+    for (const auto& s : statuses_on(leg_a)) statuses.push_back(s["status"]);
+    EXPECT_EQ(statuses, (std::vector<std::string>{"STARTED", "PAUSED", "UPDATED"}));
+}
+
+TEST_F(ControllerTest, UpdateWhileConnectingIsDroppedWhenTheStartFails) {
+    request(start_json());
+    request(update_json());
+    transport_.fail("Connection failed");
+    expect_only_status(error("Connection failed"));
+    EXPECT_TRUE(transport_.control.empty());
+}
+
+// pool.cpp answers a call joining an open connection later; if that
+// connection closes first, the fork hears of it as a lost connection.
+TEST_F(ControllerTest, ConnectionLostWhileConnectingEndsTheAttempt) {
+    request(start_json());
+    request(update_json());
+    ctl_->on_connection_lost(100, "TCP Connection closed");
+    expect_only_status(error("TCP Connection closed"));
+    EXPECT_EQ(transport_.detached, (std::vector<TransportHandle>{100}));
+    EXPECT_EQ(transport_.failed, 1);
+    EXPECT_EQ(transport_.ended, 0);
+    EXPECT_EQ(ctl_->fork_state(anchor), "none");
+    transport_.succeed();  // a late answer changes nothing
+    EXPECT_TRUE(transport_.control.empty());
+    // The call can fork again.
+    request(start_json("G2"));
+    transport_.succeed(61, 19, 20);
+    EXPECT_EQ(statuses_on(leg_a).at(0)["status"], "STARTED");
+    EXPECT_EQ(ctl_->fork_state(anchor), "active");
 }
 
 // ---- validation, carrier lock, retransmissions ----

@@ -77,6 +77,11 @@ public:
         control.push_back({handle, message});
     }
     void detach(TransportHandle handle) override { detached.push_back(handle); }
+    std::optional<ChannelDelivery> delivered(TransportHandle, std::uint32_t channel) const override {
+        if (delivery.empty()) return std::nullopt;  // a transport that does not count
+        auto it = delivery.find(channel);
+        return it == delivery.end() ? ChannelDelivery{} : it->second;
+    }
     void fork_started() override { ++started; }
     void fork_failed() override { ++failed; }
     void fork_ended() override { ++ended; }
@@ -105,6 +110,7 @@ public:
     std::vector<Attach> attaches;
     std::vector<std::pair<TransportHandle, nlohmann::json>> control;
     std::vector<TransportHandle> detached;
+    std::map<std::uint32_t, ChannelDelivery> delivery;  // empty: delivered() knows nothing
     int started = 0, failed = 0, ended = 0;
     TransportHandle next_handle = 100;
     std::shared_ptr<FakeSink> sink = std::make_shared<FakeSink>();

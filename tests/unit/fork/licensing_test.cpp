@@ -111,6 +111,24 @@ TEST_F(LicensingTest, LayoutMatchesOperationsMd) {
 
 TEST_F(LicensingTest, EmptyTableIsTheHeader) {
     EXPECT_EQ(lic_.table(), "Index  Report time (UTC)    Interval(s)  Standard  Enhanced  Aggregate\n");
+    EXPECT_EQ(lic_.table_json(), (nlohmann::json{{"reports", nlohmann::json::array()}}));
+}
+
+TEST_F(LicensingTest, JsonTableHasTheRowsAsNumbers) {
+    for (std::uint64_t c = 1; c <= 16; ++c) lic_.call_started(c);
+    for (std::uint64_t c = 1; c <= 4; ++c) lic_.fork_started(c);
+    lic_.poll(t0 + 3600s);
+    lic_.poll(t0 + 7200s);
+    const auto json = lic_.table_json();
+    ASSERT_EQ(json["reports"].size(), 2u);
+    EXPECT_EQ(json["reports"][1], (nlohmann::json{{"index", 2},
+                                                  {"report_time_utc", "2026-11-24 23:00:00"},
+                                                  {"interval_seconds", 3600},
+                                                  {"standard", 12},
+                                                  {"enhanced", 4},
+                                                  {"aggregate", 16}}));
+    EXPECT_EQ(json["reports"][0]["index"], 1);
+    EXPECT_EQ(json["reports"][0]["report_time_utc"], "2026-11-25 00:00:00");
 }
 
 TEST_F(LicensingTest, MissedIntervalsAreReportedAndAHugeJumpIsBounded) {

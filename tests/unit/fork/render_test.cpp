@@ -59,6 +59,18 @@ TEST(Render, SessionsTable) {
               "Total sessions: 1\n");
     EXPECT_EQ(render_sessions({}),
               "Session  Callid  State       Direction  Packets     Bytes         Dropped\nTotal sessions: 0\n");
+
+    // `| json`: the same figures, as numbers.
+    const auto json = render_sessions_json({s});
+    EXPECT_EQ(json["total_sessions"], 1);
+    ASSERT_EQ(json["sessions"].size(), 1u);
+    const auto& row = json["sessions"][0];
+    EXPECT_EQ(row["session"], 2);
+    EXPECT_EQ(row["callid"], 58);
+    EXPECT_EQ(row["state"], "active");
+    EXPECT_EQ(row["directions"]["caller"], (nlohmann::json{{"packets", 10}, {"bytes", 1720}, {"dropped", 1}}));
+    EXPECT_EQ(row["directions"]["callee"], (nlohmann::json{{"packets", 9}, {"bytes", 1548}, {"dropped", 0}}));
+    EXPECT_EQ(render_sessions_json({}), (nlohmann::json{{"sessions", nlohmann::json::array()}, {"total_sessions", 0}}));
 }
 
 }  // namespace

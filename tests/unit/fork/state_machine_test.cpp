@@ -44,7 +44,9 @@ TEST(StateTable, EveryRequestIsAnsweredInEveryState) {
             ASSERT_NE(row, nullptr) << to_string(s) << " × " << to_string(e);
             const auto a = acts(*row);
             const bool answered = std::any_of(a.begin(), a.end(), [](Act x) {
-                return x == Act::reject || x == Act::attach || x == Act::status_stopped || x == Act::status_updated;
+                // defer_update: answered by flush_updates once the START went out.
+                return x == Act::reject || x == Act::attach || x == Act::status_stopped || x == Act::status_updated ||
+                       x == Act::defer_update;
             });
             EXPECT_TRUE(answered) << to_string(s) << " × " << to_string(e);
         }
@@ -85,6 +87,27 @@ TEST(StateTable, StartingPausedGatesBeforeTheTapIsOn) {
     EXPECT_LT(position(*row, Act::gate_pause), position(*row, Act::tap_on));
     EXPECT_LT(position(*row, Act::status_started), position(*row, Act::status_paused));
     EXPECT_EQ(row->to, State::paused);
+}
+
+TEST(StateTable, AnUpdateWhileConnectingIsAnsweredAfterStarted) {
+    const Row* update = find_row(State::connecting, Event::update);
+    ASSERT_NE(update, nullptr);
+    EXPECT_LT(position(*update, Act::status_updated), 0);
+    EXPECT_GE(position(*update, Act::defer_update), 0);
+    for (Event e : {Event::attach_ok, Event::attach_ok_paused}) {
+        const Row* row = find_row(State::connecting, e);
+        ASSERT_NE(row, nullptr);
+        EXPECT_GT(position(*row, Act::flush_updates), position(*row, Act::send_start));
+        EXPECT_GT(position(*row, Act::flush_updates), position(*row, Act::status_started));
+        EXPECT_GT(position(*row, Act::flush_updates), position(*row, Act::status_paused));
+    }
+}
+
+TEST(StateTable, ALostConnectionWhileConnectingIsAnError) {
+    const Row* row = find_row(State::connecting, Event::connection_lost);
+    ASSERT_NE(row, nullptr);
+    EXPECT_EQ(acts(*row), (std::vector<Act>{Act::abandon, Act::count_failed, Act::status_error}));
+    EXPECT_EQ(row->to, State::idle);
 }
 
 TEST(StateTable, PausingAnActiveForkGatesTheTeeBeforeQueueingPause) {

@@ -2,6 +2,8 @@
 
 #include <set>
 
+#include <nlohmann/json.hpp>
+
 #include "framing.hpp"
 
 namespace voxfork::ws::detail {
@@ -84,6 +86,46 @@ TEST(MaskSource, KeysVaryAcrossRefills) {
     std::set<std::array<std::uint8_t, 4>> seen;
     for (int i = 0; i < 1000; ++i) seen.insert(masks.next());  // crosses several refills of 256 keys
     EXPECT_GT(seen.size(), 990u);
+}
+
+}  // namespace
+}  // namespace voxfork::ws::detail
+
+namespace voxfork::ws::detail {
+namespace {
+
+using nlohmann::json;
+
+// Built as the fork part builds them: a std::map-backed json, keys sorted.
+TEST(ControlText, KeysInTheOrderOfWireMdExamples) {
+    EXPECT_EQ(control_text(json{{"type", "START"},
+                                {"channel", 17},
+                                {"call-guid", "8F3B"},
+                                {"call-id", "a84b@10.0.0.1"},
+                                {"leg", "caller"},
+                                {"codec", "PCMU"},
+                                {"rate", 8000},
+                                {"metadata", {{"agent", "1001"}}}}),
+              R"({"type":"START","channel":17,"call-guid":"8F3B","call-id":"a84b@10.0.0.1","leg":"caller",)"
+              R"("codec":"PCMU","rate":8000,"metadata":{"agent":"1001"}})");
+    EXPECT_EQ(control_text(json{{"type", "PAUSE"}, {"channel", 17}, {"reason", "hold"}}),
+              R"({"type":"PAUSE","channel":17,"reason":"hold"})");
+    EXPECT_EQ(control_text(json{{"type", "RESUME"}, {"channel", 17}, {"codec", "PCMA"}}),
+              R"({"type":"RESUME","channel":17,"codec":"PCMA"})");
+    EXPECT_EQ(control_text(json{{"type", "UPDATE"}, {"channel", 17}, {"metadata", {{"agent", "1002"}}}}),
+              R"({"type":"UPDATE","channel":17,"metadata":{"agent":"1002"}})");
+    EXPECT_EQ(control_text(json{{"type", "STOP"}, {"channel", 17}, {"reason", "Forking stopped"}}),
+              R"({"type":"STOP","channel":17,"reason":"Forking stopped"})");
+    EXPECT_EQ(control_text(json{{"type", "DTMF"}, {"channel", 17}, {"digit", "5"}, {"duration", 160}}),
+              R"({"type":"DTMF","channel":17,"digit":"5","duration":160})");
+}
+
+TEST(ControlText, UnknownKeysFollowAndNothingThrows) {
+    EXPECT_EQ(control_text(json{{"zz", 1}, {"aa", 2}, {"type", "X"}}), R"({"type":"X","aa":2,"zz":1})");
+    EXPECT_EQ(control_text(json::array({1, 2})), "[1,2]");
+    // Invalid UTF-8 in a string is replaced, not thrown.
+    EXPECT_EQ(control_text(json{{"type", "STOP"}, {"reason", std::string("a\xff")}}),
+              "{\"type\":\"STOP\",\"reason\":\"a\xEF\xBF\xBD\"}");
 }
 
 }  // namespace

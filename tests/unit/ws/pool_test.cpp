@@ -83,16 +83,20 @@ TEST_F(PoolTest, RefusedConnectionsFailCountAndAlarmAtOneAndEveryTenth) {
     EXPECT_NE(log().find("%SIP-3-STREAM_SERVICE: 1 TCP connection failures\n"), std::string::npos);
 }
 
+// Host names are case-insensitive: the entry (stored as the config keeps
+// names, lower-cased) serves the name however the request spells it.
 TEST_F(PoolTest, IpHostEntryIsUsedBeforeDns) {
     auto config = std::make_shared<config::Config>();
-    config->ip_hosts["speech.test"] = 0x7f000001;
+    config->ip_hosts[config::normalize_host_name("Speech.Test")] = 0x7f000001;
     // No name server answers here: only the ip host entry can resolve it.
     config->name_servers.push_back({0x7f000001, refused_port()});
     auto pool = Pool::create(io_, config, commands_);
-    const auto r = attach_and_wait(*pool, {"speech.test", refused_port(), false, "/", "", 0});
-    EXPECT_EQ(r.reason, "Connection failed");
+    for (const char* name : {"speech.test", "SPEECH.test"}) {
+        const auto r = attach_and_wait(*pool, {name, refused_port(), false, "/", "", 0});
+        EXPECT_EQ(r.reason, "Connection failed") << name;
+    }
     const auto s = commands_.execute("show voip stream-service statistics");
-    EXPECT_NE(s.text.find("TCP connection failures: 1\n"), std::string::npos) << s.text;
+    EXPECT_NE(s.text.find("TCP connection failures: 2\n"), std::string::npos) << s.text;
 }
 
 TEST_F(PoolTest, WaitingCallsShareTheConnectingConnectionAndAllFail) {
@@ -106,6 +110,28 @@ TEST_F(PoolTest, WaitingCallsShareTheConnectingConnectionAndAllFail) {
     for (const auto& r : results) EXPECT_EQ(r.reason, "Connection failed");
     // 7 calls at threshold 3 needed three connection attempts.
     EXPECT_EQ(pool->statistics().tcp_connection_failures, 3u);
+}
+
+// TCP connects (the listen backlog takes it) but the upgrade is never
+// answered: the connection stays `connecting`.
+TEST_F(PoolTest, ConnectionTableListsOnlyOpenConnections) {
+    asio::ip::tcp::acceptor silent(io_, {asio::ip::make_address("127.0.0.1"), 0});
+    auto pool = Pool::create(io_, std::make_shared<config::Config>(), commands_);
+    bool answered = false;
+    pool->attach({"127.0.0.1", silent.local_endpoint().port(), false, "/", "", 0}, {},
+                 [&](const AttachResult&) { answered = true; });
+    io_.run_for(std::chrono::milliseconds(200));
+    ASSERT_FALSE(answered);
+    const auto table = commands_.execute("show voip stream-service connection");
+    ASSERT_TRUE(table.ok) << table.text;
+    EXPECT_EQ(table.text.find('\n'), table.text.size() - 1) << "header only:\n" << table.text;
+    const auto server = commands_.execute("show voip stream-service server 127.0.0.1:" +
+                                          std::to_string(silent.local_endpoint().port()));
+    EXPECT_EQ(server.text.find("Connecting"), std::string::npos) << server.text;
+    // Asked for by id, it is still shown.
+    const auto one = commands_.execute("show voip stream-service connection id 1");
+    EXPECT_TRUE(one.ok) << one.text;
+    EXPECT_NE(one.text.find("State: Connecting\n"), std::string::npos) << one.text;
 }
 
 TEST_F(PoolTest, StopWithoutConnectionsCompletes) {

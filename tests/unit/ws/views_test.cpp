@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "views.hpp"
 
 namespace voxfork::ws::detail {
@@ -113,9 +116,27 @@ TEST(History, NewestFirstRowsWithReason) {
     const std::vector<HistoryEntry> rows = {{2, "127.0.0.1:8000", "127.0.0.1:1", feb7(), feb7(), 3, "idle timeout"},
                                             {1, "127.0.0.1:8000", "127.0.0.1:2", feb7(), feb7(), 1, "TCP closed"}};
     const std::string text = format_history(rows);
-    EXPECT_EQ(text.substr(0, 2), "Id");
+    EXPECT_EQ(text.substr(0, text.find('\n')), "Id  Server  Local  Opened  Closed  Sessions  Reason");
+    EXPECT_NE(text.find("\n2  127.0.0.1:8000  127.0.0.1:1  Feb 7 07:47:27 UTC  Feb 7 07:47:27 UTC  3  idle timeout\n"),
+              std::string::npos)
+        << text;
     EXPECT_LT(text.find("idle timeout"), text.find("TCP closed"));
     EXPECT_EQ(to_json(rows[1])["reason"], "TCP closed");
+}
+
+TEST(History, EveryRowSplitsIntoTheSevenFieldsOnTwoSpaces) {
+    const std::vector<HistoryEntry> rows = {{7, "127.0.0.1:8000", "", feb7(), feb7(), 0, "clear command"}};
+    const std::string text = format_history(rows);
+    const std::string row = text.substr(text.find('\n') + 1);
+    std::vector<std::string> fields;
+    for (std::size_t at = 0;;) {
+        const auto next = row.find("  ", at);
+        fields.push_back(row.substr(at, next == std::string::npos ? row.size() - 1 - at : next - at));
+        if (next == std::string::npos) break;
+        at = next + 2;
+    }
+    EXPECT_EQ(fields, (std::vector<std::string>{"7", "127.0.0.1:8000", "-", "Feb 7 07:47:27 UTC", "Feb 7 07:47:27 UTC",
+                                                "0", "clear command"}));
 }
 
 }  // namespace
