@@ -81,7 +81,7 @@ public:
     // closed`); the call is detached already.
     virtual void on_connection_lost(CallHandle call, std::string_view reason) = 0;
     // The server sent STOP for one of the call's channels; told once the
-    // frame after it was read (or within a drain interval), so a STOP of the
+    // frame after it was read (or 50 ms later when none follows), so a STOP of the
     // other channel sent with it is known first.
     virtual void on_channel_stopped(CallHandle call, std::uint32_t channel, std::string_view server_reason) = 0;
 };

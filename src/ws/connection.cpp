@@ -113,9 +113,10 @@ void PoolImpl::read_next(const ConnPtr& conn) {
                     spdlog::warn("ws: connection {}: binary frame from the server", conn->id);
                     return close_connection(conn, CloseCause::protocol);
                 }
-                // A STOP is told once the frame after it is read (or the
-                // drain timer comes first): a server that stops both channels
-                // back to back has then stopped both before voxforkd answers.
+                // A STOP is told once the frame after it is read (or, when
+                // none follows, by the drain timer after server_stop_grace):
+                // a server that stops both channels back to back has then
+                // stopped both before voxforkd answers.
                 const bool stops_waiting = !conn->server_stops.empty();
                 on_text(*conn, payload);
                 if (stops_waiting) tell_server_stops(*conn);
@@ -150,6 +151,7 @@ void PoolImpl::on_text(Connection& conn, std::string_view text) {
             const nlohmann::json* reason = json_member(message, "reason");
             const std::string why =
                 reason != nullptr && reason->is_string() ? reason->get<std::string>() : std::string();
+            if (conn.server_stops.empty()) conn.server_stops_since = Clock::now();
             conn.server_stops.push_back({state->call, id, why});
             return;
         }
@@ -203,7 +205,8 @@ void PoolImpl::arm_drain_timer() {
         for (auto& [id, conn] : connections_) {
             if (conn->state != ConnState::open) continue;
             any = true;
-            if (!conn->server_stops.empty()) tell_server_stops(*conn);
+            if (!conn->server_stops.empty() && Clock::now() - conn->server_stops_since >= server_stop_grace)
+                tell_server_stops(*conn);
             if (conn->ring->has_data()) pump(conn);
         }
         if (any) arm_drain_timer();

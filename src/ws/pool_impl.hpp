@@ -48,6 +48,11 @@ struct ChannelState {
 };
 
 // A STOP the server sent, told to the observer once what came with it is read.
+// When nothing follows it, the drain timer tells it after this long: longer
+// than any io turn, so a second STOP already on its way (even in the same TCP
+// segment, whose read completes a turn later) is read first.
+constexpr std::chrono::milliseconds server_stop_grace{50};
+
 struct ServerStop {
     CallHandle call = 0;
     std::uint32_t channel = 0;
@@ -74,6 +79,7 @@ struct Connection {
     // misses the cache.
     std::vector<ChannelState> channels;
     std::vector<ServerStop> server_stops;  // read, not yet told
+    Clock::time_point server_stops_since;  // when the first of them was read
     std::uint64_t total_sessions = 0;
     bool orphan = false;   // the pool is gone: late handlers do nothing
     bool writing = false;  // a control message is being written
