@@ -90,7 +90,8 @@ class FramesTest(harness.Harness):
 
     def test_fragmented_stop_is_reassembled(self):
         port = self.start_server("fragmented")
-        p = WsProbe(self, profile_config()).run(LOOPBACK, port, profile=1, frames=20, interval_ms=5)
+        # linger: a lone server STOP is told within 50 ms (server_stop_grace)
+        p = WsProbe(self, profile_config()).run(LOOPBACK, port, profile=1, frames=20, interval_ms=5, linger_ms=300)
         [event] = p.events("channel_stopped")
         self.assertEqual(event["channel"], p.attaches()[0]["caller"])
         self.assertEqual(event["reason"], "bye")
@@ -99,7 +100,8 @@ class FramesTest(harness.Harness):
         """wire.md: any other text frame is ignored; a STOP whose reason is no
         string still stops (with no reason)."""
         port = self.start_server("badtypes")
-        p = WsProbe(self, profile_config()).run(LOOPBACK, port, profile=1, frames=20, interval_ms=5)
+        # linger: a lone server STOP is told within 50 ms (server_stop_grace)
+        p = WsProbe(self, profile_config()).run(LOOPBACK, port, profile=1, frames=20, interval_ms=5, linger_ms=300)
         [event] = p.events("channel_stopped")
         self.assertEqual(event["channel"], p.attaches()[0]["caller"])
         self.assertEqual(event["reason"], "")

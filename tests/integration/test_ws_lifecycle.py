@@ -80,7 +80,9 @@ class LifecycleTest(harness.Harness):
 
     def test_server_stop_for_a_channel(self):
         server = SpeechServer(self, args=("--stop-channel-after-frames", 3)).start()
-        p = self.probe().run(LOOPBACK, server.port, profile=1, frames=10, interval_ms=5)
+        # A lone server STOP reaches the pool's observer within 50 ms
+        # (server_stop_grace): linger past that.
+        p = self.probe().run(LOOPBACK, server.port, profile=1, frames=10, interval_ms=5, linger_ms=300)
         stopped = server.wait_event("server-stop")
         [event] = p.events("channel_stopped")
         self.assertEqual(event["channel"], stopped["channel"])
