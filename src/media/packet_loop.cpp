@@ -145,11 +145,12 @@ void PacketLoop::quiesce() noexcept {
 
 void PacketLoop::run() noexcept {
     thread_id_.store(std::this_thread::get_id());
-    ::pthread_setname_np(::pthread_self(), "vf-rtp-relay");  // findable in top -H and by relay-bench
     if (realtime_priority_ > 0) {
         const sched_param priority{std::min(realtime_priority_, 99)};
         ::pthread_setschedparam(::pthread_self(), SCHED_FIFO, &priority);  // best effort: may lack the right
     }
+    // Named once its priority is set, so whoever finds it by name sees it.
+    ::pthread_setname_np(::pthread_self(), "vf-rtp-relay");  // findable in top -H and by relay-bench
     while (running_.load()) {
         const int n = ::epoll_wait(epoll_fd_, events_.data(), kEvents, kEpollTimeoutMs);
         for (int i = 0; i < n; ++i) {
