@@ -189,6 +189,10 @@ unsigned PacketLoop::on_readable(SocketTag tag) noexcept {
     // The kernel rewrote the address length of the messages it filled last time.
     for (unsigned i = 0; i < in_filled_; ++i) in_[i].msg_hdr.msg_namelen = sizeof(sockaddr_in);
     int received = ::recvmmsg(tag.fd, in_.data(), kBatch, MSG_DONTWAIT, nullptr);
+    // A connected socket holds a "port unreachable" from its remote as a
+    // pending error, which the next call returns instead of what is queued:
+    // the call took the error, so read again (edge-triggered: no second event).
+    if (received < 0 && errno == ECONNREFUSED) received = ::recvmmsg(tag.fd, in_.data(), kBatch, MSG_DONTWAIT, nullptr);
     in_filled_ = received > 0 ? static_cast<unsigned>(received) : 1;
     if (received <= 0) return 0;
     const auto count = static_cast<unsigned>(received);
@@ -236,7 +240,10 @@ unsigned PacketLoop::on_readable(SocketTag tag) noexcept {
         while (done < outgoing) {
             const int sent = ::sendmmsg(fd, &out_[done], outgoing - done, MSG_DONTWAIT);
             if (sent < 0) {
-                if (errno == EINTR) continue;
+                // ECONNREFUSED: an earlier datagram's "port unreachable",
+                // pending on the connected socket; this one was not sent, and
+                // the error is gone with this call, so send it again.
+                if (errno == EINTR || errno == ECONNREFUSED) continue;
                 bump(counters.dropped_send_error);  // this datagram is lost; carry on with the rest
                 ++done;
                 continue;

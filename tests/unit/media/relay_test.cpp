@@ -186,6 +186,30 @@ TEST_F(RelayTest, ResumeToAnotherAddressMovesTheStream) {
     expect_stream(moved_callee, call.port_b, caller, call.port_a, 3);
 }
 
+// A remote whose port is closed answers each datagram with "port unreachable",
+// which the connected sending socket holds as an error that fails its next
+// send. The relay sends that datagram again: every packet goes out, none is
+// counted as a send error. A burst makes the relay send several datagrams in
+// one call, where the error shows; whether a burst lands in one batch is up
+// to the scheduler, so without the retry this fails in most runs, not all.
+TEST_F(RelayTest, RemoteWithAClosedPortCostsNoSendErrors) {
+    UdpPeer caller;
+    auto callee = std::make_unique<UdpPeer>();
+    const Call call = connect(caller, *callee);
+    callee.reset();  // the port is closed now
+    constexpr std::uint64_t bursts = 5, burst = 64;
+    for (std::uint64_t b = 0; b < bursts; ++b) {
+        for (std::uint64_t i = 0; i < burst; ++i) caller.send_to(call.port_a, numbered(static_cast<std::uint16_t>(i)));
+        ASSERT_TRUE(eventually([&] {
+            return value(caller_counters().packets_relayed) + value(caller_counters().dropped_send_error) ==
+                   (b + 1) * burst;
+        })) << "burst "
+            << b;
+    }
+    EXPECT_EQ(value(caller_counters().dropped_send_error), 0u);
+    EXPECT_EQ(value(caller_counters().packets_relayed), bursts * burst);
+}
+
 TEST_F(RelayTest, RemoteChangeMovesTheStream) {
     RelayOptions options = random_range(16);
     options.strict_source_port = true;  // so the old source is refused as well
