@@ -82,7 +82,7 @@ public:
                                 done(outcome);
                             });
     }
-    void send_control(fork::TransportHandle handle, const nlohmann::json& message) override {
+    void send_control(fork::TransportHandle handle, const nlohmann::ordered_json& message) override {
         pool_.send_control(handle, message);
     }
     void detach(fork::TransportHandle handle) override { pool_.detach(handle); }

@@ -122,7 +122,7 @@ public:
     // `done` runs later (never inside attach), once, unless detach() came first.
     virtual TransportHandle attach(const ServerTarget& target, CallId anchor, std::uint64_t fork_session,
                                    std::function<void(const AttachOutcome&)> done) = 0;
-    virtual void send_control(TransportHandle handle, const nlohmann::json& message) = 0;
+    virtual void send_control(TransportHandle handle, const nlohmann::ordered_json& message) = 0;
     virtual void detach(TransportHandle handle) = 0;
     // The channel's delivery counts while `handle` is attached (ws::Pool::
     // channel_counters); nullopt when the transport does not keep them, and

@@ -138,7 +138,7 @@ public:
     // audio for it is discarded; not sent when the server stopped that channel
     // itself); PAUSE/RESUME gate its audio likewise.
     // Never dropped; ordered after audio the sink accepted before this call.
-    virtual void send_control(CallHandle call, const nlohmann::json& message) = 0;
+    virtual void send_control(CallHandle call, const nlohmann::ordered_json& message) = 0;
     // The call leaves its connection (its audio is discarded from now on).
     virtual void detach(CallHandle call) = 0;
 

@@ -91,7 +91,7 @@ private:
     void run(CallId anchor, CallRecord& record, Event event, const Context& ctx);
     void run_for_handle(TransportHandle handle, Event event, Context ctx);
     void step(CallId anchor, CallRecord& record, const Step& s, const Context& ctx);
-    void send_both(Fork& fork, const std::function<nlohmann::json(std::uint32_t)>& make);
+    void send_both(Fork& fork, const std::function<nlohmann::ordered_json(std::uint32_t)>& make);
     void status(CallId anchor, const CallRecord& record, const Context& ctx, std::string body);
     void reject(CallId anchor, const Request& request, const std::optional<std::string>& guid, std::string_view why);
     void begin(CallId anchor, CallRecord& record, const Context& ctx);

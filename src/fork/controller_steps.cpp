@@ -45,7 +45,7 @@ void Controller::Impl::status(CallId, const CallRecord& record, const Context& c
     if (leg == 0 || !calls_.send_status(leg, std::move(body))) spdlog::debug("fork: status not sent on leg {}", leg);
 }
 
-void Controller::Impl::send_both(Fork& fork, const std::function<nlohmann::json(std::uint32_t)>& make) {
+void Controller::Impl::send_both(Fork& fork, const std::function<nlohmann::ordered_json(std::uint32_t)>& make) {
     for (auto channel : fork.channel) transport_.send_control(fork.handle, make(channel));
 }
 
@@ -217,17 +217,20 @@ void Controller::Impl::flush_updates(CallId anchor, Fork& fork) {
     }
 }
 
+namespace {
+// What the tee forked in one direction: the dataplane's own count, the same
+// the global counters add up.
+DataplaneTotals tee_counts(const Fork& fork, std::size_t direction) {
+    if (!fork.tee) return {};
+    const auto& c = fork.tee->counters(static_cast<media::Direction>(direction));
+    return {c.frames.load(std::memory_order_relaxed), c.bytes.load(std::memory_order_relaxed),
+            c.dropped.load(std::memory_order_relaxed)};
+}
+}  // namespace
+
 ChannelView Controller::Impl::channel_view(const Fork& fork, std::size_t i) const {
-    ChannelView v;
-    v.id = fork.channel[i];
-    std::uint64_t tee_dropped = 0;
-    if (fork.tee) {
-        const auto& c = fork.tee->counters(static_cast<media::Direction>(i));
-        v.frames = c.frames.load(std::memory_order_relaxed);
-        v.bytes = c.bytes.load(std::memory_order_relaxed);
-        tee_dropped = c.dropped.load(std::memory_order_relaxed);
-    }
-    v.dropped = tee_dropped;
+    const DataplaneTotals tee = tee_counts(fork, i);
+    ChannelView v{fork.channel[i], tee.packets_forked, tee.bytes_forked, tee.frames_dropped};
     // A frame the tee handed over may still be dropped by the connection's
     // send queue: sent is what was written, dropped is both kinds of drop.
     std::optional<ChannelDelivery> d = fork.delivered[i];
@@ -235,7 +238,7 @@ ChannelView Controller::Impl::channel_view(const Fork& fork, std::size_t i) cons
     if (d) {
         v.frames = d->frames_sent;
         v.bytes = d->bytes_sent;
-        v.dropped = tee_dropped + d->frames_dropped;
+        v.dropped = tee.frames_dropped + d->frames_dropped;
     }
     return v;
 }
@@ -264,10 +267,9 @@ std::vector<SessionView> Controller::Impl::sessions() const {
         s.session_id = r.fork->session_id;
         s.anchor = anchor;
         s.state = r.state == State::idle ? "stopped" : std::string(to_string(r.state));
-        for (std::size_t i = 0; i < 2; ++i) {
-            const ChannelView c = channel_view(*r.fork, i);
-            s.direction[i] = {c.frames, c.bytes, c.dropped};
-        }
+        // Dataplane counters, as the global ones (operations.md): what the
+        // tee forked, not what the connection wrote (that is callid's).
+        for (std::size_t i = 0; i < 2; ++i) s.direction[i] = tee_counts(*r.fork, i);
         sessions.push_back(s);
     }
     return sessions;

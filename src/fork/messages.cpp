@@ -1,10 +1,12 @@
 #include "messages.hpp"
 
 namespace voxfork::fork {
+
+// Keys keep the order they are written in: wire.md's, and the status INFOs'.
+using Ordered = nlohmann::ordered_json;
+
 namespace status {
 namespace {
-
-using Ordered = nlohmann::ordered_json;
 
 Ordered head(const std::optional<std::string>& guid, std::string_view status) {
     Ordered j = Ordered::object();
@@ -55,29 +57,29 @@ std::string error(const std::optional<std::string>& guid, std::string_view reaso
 
 namespace wire {
 
-nlohmann::json start(std::uint32_t channel, const std::string& guid, const std::string& sip_call_id,
-                     std::string_view leg, G711 codec, const nlohmann::json& metadata) {
+Ordered start(std::uint32_t channel, const std::string& guid, const std::string& sip_call_id, std::string_view leg,
+              G711 codec, const nlohmann::json& metadata) {
     return {{"type", "START"}, {"channel", channel},         {"call-guid", guid}, {"call-id", sip_call_id},
             {"leg", leg},      {"codec", wire_codec(codec)}, {"rate", 8000},      {"metadata", metadata}};
 }
 
-nlohmann::json pause(std::uint32_t channel, std::string_view reason) {
+Ordered pause(std::uint32_t channel, std::string_view reason) {
     return {{"type", "PAUSE"}, {"channel", channel}, {"reason", reason}};
 }
 
-nlohmann::json resume(std::uint32_t channel, G711 codec) {
+Ordered resume(std::uint32_t channel, G711 codec) {
     return {{"type", "RESUME"}, {"channel", channel}, {"codec", wire_codec(codec)}};
 }
 
-nlohmann::json update(std::uint32_t channel, const nlohmann::json& metadata) {
+Ordered update(std::uint32_t channel, const nlohmann::json& metadata) {
     return {{"type", "UPDATE"}, {"channel", channel}, {"metadata", metadata}};
 }
 
-nlohmann::json stop(std::uint32_t channel, std::string_view reason) {
+Ordered stop(std::uint32_t channel, std::string_view reason) {
     return {{"type", "STOP"}, {"channel", channel}, {"reason", reason}};
 }
 
-nlohmann::json dtmf(std::uint32_t channel, char digit, std::uint16_t duration) {
+Ordered dtmf(std::uint32_t channel, char digit, std::uint16_t duration) {
     return {{"type", "DTMF"}, {"channel", channel}, {"digit", std::string(1, digit)}, {"duration", duration}};
 }
 

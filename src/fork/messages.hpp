@@ -28,13 +28,13 @@ std::string error(const std::optional<std::string>& guid, std::string_view reaso
 
 // Speech-server control messages for one channel.
 namespace wire {
-nlohmann::json start(std::uint32_t channel, const std::string& guid, const std::string& sip_call_id,
-                     std::string_view leg, G711 codec, const nlohmann::json& metadata);
-nlohmann::json pause(std::uint32_t channel, std::string_view reason);
-nlohmann::json resume(std::uint32_t channel, G711 codec);
-nlohmann::json update(std::uint32_t channel, const nlohmann::json& metadata);
-nlohmann::json stop(std::uint32_t channel, std::string_view reason);
-nlohmann::json dtmf(std::uint32_t channel, char digit, std::uint16_t duration);
+nlohmann::ordered_json start(std::uint32_t channel, const std::string& guid, const std::string& sip_call_id,
+                             std::string_view leg, G711 codec, const nlohmann::json& metadata);
+nlohmann::ordered_json pause(std::uint32_t channel, std::string_view reason);
+nlohmann::ordered_json resume(std::uint32_t channel, G711 codec);
+nlohmann::ordered_json update(std::uint32_t channel, const nlohmann::json& metadata);
+nlohmann::ordered_json stop(std::uint32_t channel, std::string_view reason);
+nlohmann::ordered_json dtmf(std::uint32_t channel, char digit, std::uint16_t duration);
 }  // namespace wire
 
 }  // namespace voxfork::fork

@@ -113,13 +113,8 @@ void PoolImpl::read_next(const ConnPtr& conn) {
                     spdlog::warn("ws: connection {}: binary frame from the server", conn->id);
                     return close_connection(conn, CloseCause::protocol);
                 }
-                // A STOP is told once the frame after it is read (or, when
-                // none follows, by the drain timer after server_stop_grace):
-                // a server that stops both channels back to back has then
-                // stopped both before voxforkd answers.
-                const bool stops_waiting = !conn->server_stops.empty();
                 on_text(*conn, payload);
-                if (stops_waiting) tell_server_stops(*conn);
+                if (!conn->server_stops.empty()) tell_server_stops(*conn, false);
                 // The observer may have closed it.
                 if (conn->state == ConnState::open) read_next(conn);
                 return;
@@ -147,7 +142,7 @@ void PoolImpl::on_text(Connection& conn, std::string_view text) {
         channel->is_number_unsigned() && channel->get<std::uint64_t>() <= UINT32_MAX) {
         const auto id = static_cast<std::uint32_t>(channel->get<std::uint64_t>());
         if (ChannelState* state = conn.channel(id); state != nullptr && !state->stopped) {
-            state->stopped = state->stopped_by_server = true;
+            state->stopped = true;
             const nlohmann::json* reason = json_member(message, "reason");
             const std::string why =
                 reason != nullptr && reason->is_string() ? reason->get<std::string>() : std::string();
@@ -159,8 +154,17 @@ void PoolImpl::on_text(Connection& conn, std::string_view text) {
     spdlog::debug("ws: connection {}: ignored text frame: {}", conn.id, text.substr(0, 200));
 }
 
-void PoolImpl::tell_server_stops(Connection& conn) {
-    for (ServerStop& stop : std::exchange(conn.server_stops, {})) {
+void PoolImpl::tell_server_stops(Connection& conn, bool all) {
+    const auto running = [&](CallHandle call) {
+        return std::ranges::any_of(conn.channels, [&](const ChannelState& c) { return c.call == call && !c.stopped; });
+    };
+    std::vector<ServerStop> due;
+    std::erase_if(conn.server_stops, [&](ServerStop& stop) {
+        if (!all && running(stop.call)) return false;
+        due.push_back(std::move(stop));
+        return true;
+    });
+    for (const ServerStop& stop : due) {
         if (observer_) observer_->on_channel_stopped(stop.call, stop.channel, stop.reason);
     }
 }
@@ -202,12 +206,16 @@ void PoolImpl::arm_drain_timer() {
         if (ec) return;
         drain_armed_ = false;
         bool any = false;
+        std::vector<ConnPtr> stops_due;  // told after the walk: the observer may change connections_
         for (auto& [id, conn] : connections_) {
             if (conn->state != ConnState::open) continue;
             any = true;
             if (!conn->server_stops.empty() && Clock::now() - conn->server_stops_since >= server_stop_grace)
-                tell_server_stops(*conn);
+                stops_due.push_back(conn);
             if (conn->ring->has_data()) pump(conn);
+        }
+        for (const ConnPtr& conn : stops_due) {
+            if (conn->state == ConnState::open) tell_server_stops(*conn, true);
         }
         if (any) arm_drain_timer();
     });

@@ -11,21 +11,8 @@
 
 namespace voxfork::ws::detail {
 
-std::string control_text(const nlohmann::json& message) {
-    using Ordered = nlohmann::ordered_json;
-    constexpr auto replace = Ordered::error_handler_t::replace;
-    if (!message.is_object()) return Ordered(message).dump(-1, ' ', false, replace);
-    // The union of wire.md's examples, in their order (START, PAUSE/STOP, DTMF).
-    static constexpr std::string_view order[] = {"type", "channel",  "call-guid", "call-id", "leg",     "codec",
-                                                 "rate", "metadata", "reason",    "digit",   "duration"};
-    Ordered out = Ordered::object();
-    for (std::string_view key : order) {
-        if (auto it = message.find(key); it != message.end()) out[std::string(key)] = Ordered(*it);
-    }
-    for (auto it = message.begin(); it != message.end(); ++it) {
-        if (std::find(std::begin(order), std::end(order), it.key()) == std::end(order)) out[it.key()] = Ordered(*it);
-    }
-    return out.dump(-1, ' ', false, replace);
+std::string control_text(const nlohmann::ordered_json& message) {
+    return message.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 void append_binary_frame(std::vector<std::uint8_t>& out, std::span<const std::uint8_t> payload,

@@ -14,10 +14,9 @@
 
 namespace voxfork::ws::detail {
 
-// The text of a control message, keys in the order of wire.md's examples
-// ("type", "channel", then the message's own fields); keys wire.md does not
-// name follow in their own order. Never throws: bad UTF-8 is replaced.
-std::string control_text(const nlohmann::json& message);
+// The text of a control message, keys in the order the fork part built it
+// (wire.md's). Never throws: bad UTF-8 is replaced.
+std::string control_text(const nlohmann::ordered_json& message);
 
 // Largest header a client frame needs: 2 + 8 (64-bit length) + 4 (mask).
 inline constexpr std::size_t max_client_header = 14;

@@ -159,8 +159,8 @@ private:
             endpoints_.emplace_back(asio::ip::make_address_v4(name), port);
             return asio::post(io_, [self = shared_from_this()] { self->connect_next(); });
         }
-        if (auto it = req_.ip_hosts.find(config::normalize_host_name(name)); it != req_.ip_hosts.end()) {
-            endpoints_.emplace_back(asio::ip::address_v4(it->second), port);
+        if (const auto address = req_.config ? req_.config->ip_host(name) : std::nullopt) {
+            endpoints_.emplace_back(asio::ip::address_v4(*address), port);
             return asio::post(io_, [self = shared_from_this()] { self->connect_next(); });
         }
         resolver_->resolve(name, [self = shared_from_this()](std::vector<std::uint32_t> addresses) {

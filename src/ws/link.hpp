@@ -63,7 +63,7 @@ public:
 struct ConnectRequest {
     ConnectionKey key;
     config::StreamServiceProfile profile;
-    std::map<std::string, std::uint32_t> ip_hosts;
+    config::ConfigPtr config;            // its `ip host` entries are looked up before DNS
     std::optional<std::string> ca_file;  // unset: the system store
     std::chrono::milliseconds timeout{10000};
 };

@@ -93,8 +93,8 @@ CallHandle PoolImpl::attach(const ConnectionKey& key, const CallLabel& label, At
     call.caller = next_channel();
     call.callee = next_channel();
     call.label = label;
-    conn->channels.push_back({call.caller, handle, false, false, false, {}});
-    conn->channels.push_back({call.callee, handle, false, false, false, {}});
+    conn->channels.push_back({call.caller, handle, false, false, {}});
+    conn->channels.push_back({call.callee, handle, false, false, {}});
     conn->calls.push_back(handle);
     ++conn->total_sessions;
 
@@ -136,7 +136,7 @@ PoolImpl::ConnPtr PoolImpl::open_connection(const ConnectionKey& key, const conf
     ConnectRequest request;
     request.key = key;
     request.profile = profile;
-    request.ip_hosts = config_->ip_hosts;
+    request.config = config_;
     if (key.secure) request.ca_file = config_->websocket_ca_file();
     request.timeout = settings_.connect_timeout;
     spdlog::debug("ws: connection {} opening to {}", conn->id, conn->url);
@@ -206,7 +206,7 @@ void PoolImpl::erase_call(const Call& call, Connection& conn) {
     std::erase_if(conn.channels, [&](const ChannelState& c) { return c.id == call.caller || c.id == call.callee; });
 }
 
-void PoolImpl::send_control(CallHandle handle, const nlohmann::json& message) {
+void PoolImpl::send_control(CallHandle handle, const nlohmann::ordered_json& message) {
     auto it = calls_.find(handle);
     if (it == calls_.end()) return;
     auto cit = connections_.find(it->second.connection);
@@ -214,16 +214,17 @@ void PoolImpl::send_control(CallHandle handle, const nlohmann::json& message) {
     Connection& conn = *cit->second;
     // Audio the sink took before this message goes out before it.
     drain_ring(conn);
-    const nlohmann::json* type_field = json_member(message, "type");
+    const auto* type_field = json_member(message, "type");
     std::string_view type;
     if (type_field != nullptr && type_field->is_string()) type = type_field->get_ref<const std::string&>();
-    const nlohmann::json* channel = json_member(message, "channel");
+    const auto* channel = json_member(message, "channel");
     bool send = true;
     if (channel != nullptr && channel->is_number_unsigned()) {
         ChannelState* ch = conn.channel(channel->get<std::uint32_t>());
         if (ch != nullptr && ch->call == handle) {
-            // wire.md: STOP `Stopped by server` only for channels the server did not stop.
-            if (type == "STOP") send = !ch->stopped_by_server;
+            // wire.md: after a STOP nothing goes out for the channel, and a
+            // channel the server stopped gets no STOP back.
+            if (ch->stopped) send = false;
             if (type == "STOP") ch->stopped = true;
             if (type == "PAUSE") ch->paused = true;
             if (type == "RESUME" || type == "START") ch->paused = false;
@@ -241,6 +242,7 @@ void PoolImpl::detach(CallHandle handle) {
         Connection& conn = *cit->second;
         drain_ring(conn);
         std::erase(conn.calls, handle);
+        std::erase_if(conn.server_stops, [&](const ServerStop& stop) { return stop.call == handle; });
         if (conn.calls.empty()) conn.idle_since = Clock::now();
         pump(cit->second);
         erase_call(it->second, conn);

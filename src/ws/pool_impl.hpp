@@ -29,7 +29,8 @@ namespace voxfork::ws::detail {
 using Clock = std::chrono::steady_clock;
 
 // The member `key` of a JSON object; nullptr when `j` is no object or has none.
-inline const nlohmann::json* json_member(const nlohmann::json& j, const char* key) noexcept {
+template <typename Json>
+const Json* json_member(const Json& j, const char* key) noexcept {
     if (!j.is_object()) return nullptr;
     const auto it = j.find(key);
     return it == j.end() ? nullptr : &*it;
@@ -42,15 +43,14 @@ struct ChannelState {
     std::uint32_t id = 0;
     CallHandle call = 0;
     bool paused = false;
-    bool stopped = false;
-    bool stopped_by_server = false;  // a STOP of ours for it is not sent
+    bool stopped = false;  // by a STOP from either side: nothing more goes out for it
     ChannelCounters counters;
 };
 
-// A STOP the server sent, told to the observer once what came with it is read.
-// When nothing follows it, the drain timer tells it after this long: longer
-// than any io turn, so a second STOP already on its way (even in the same TCP
-// segment, whose read completes a turn later) is read first.
+// A STOP the server sent is told to the observer once the server has stopped
+// every channel of that call on the connection. A lone STOP waits this long for
+// its pair (the drain timer tells it then), so a server that stops both
+// channels with two writes is not answered with a STOP it did not need.
 constexpr std::chrono::milliseconds server_stop_grace{50};
 
 struct ServerStop {
@@ -117,7 +117,7 @@ public:
 
     void set_observer(Observer* observer) override { observer_ = observer; }
     CallHandle attach(const ConnectionKey& key, const CallLabel& label, AttachCallback done) override;
-    void send_control(CallHandle call, const nlohmann::json& message) override;
+    void send_control(CallHandle call, const nlohmann::ordered_json& message) override;
     void detach(CallHandle call) override;
     void fork_started() override;
     void fork_failed() override;
@@ -154,7 +154,9 @@ private:
     void count_sent(std::size_t bytes, ChannelCounters* channel);
     void read_next(const ConnPtr& conn);
     void on_text(Connection& conn, std::string_view text);
-    void tell_server_stops(Connection& conn);
+    // Tells the held server STOPs: when `all`, every one; else those of calls
+    // with no channel left running on the connection.
+    void tell_server_stops(Connection& conn, bool all);
     void arm_tick(const ConnPtr& conn);
     void on_tick(const ConnPtr& conn);
     void arm_drain_timer();

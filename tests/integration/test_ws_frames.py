@@ -90,8 +90,9 @@ class FramesTest(harness.Harness):
 
     def test_fragmented_stop_is_reassembled(self):
         port = self.start_server("fragmented")
-        # linger: a lone server STOP is told within 50 ms (server_stop_grace)
-        p = WsProbe(self, profile_config()).run(LOOPBACK, port, profile=1, frames=20, interval_ms=5, linger_ms=300)
+        p = WsProbe(self, profile_config()).start(LOOPBACK, port, profile=1, frames=20, interval_ms=5, keep=True)
+        p.wait_for("channel_stopped")
+        p.finish()
         [event] = p.events("channel_stopped")
         self.assertEqual(event["channel"], p.attaches()[0]["caller"])
         self.assertEqual(event["reason"], "bye")
@@ -100,12 +101,13 @@ class FramesTest(harness.Harness):
         """wire.md: any other text frame is ignored; a STOP whose reason is no
         string still stops (with no reason)."""
         port = self.start_server("badtypes")
-        # linger: a lone server STOP is told within 50 ms (server_stop_grace)
-        p = WsProbe(self, profile_config()).run(LOOPBACK, port, profile=1, frames=20, interval_ms=5, linger_ms=300)
+        p = WsProbe(self, profile_config()).start(LOOPBACK, port, profile=1, frames=20, interval_ms=5, keep=True)
+        p.wait_for("channel_stopped")
         [event] = p.events("channel_stopped")
         self.assertEqual(event["channel"], p.attaches()[0]["caller"])
         self.assertEqual(event["reason"], "")
         self.assertEqual(p.events("connection_lost"), [])
+        p.finish()  # the kept call's connection closes now
         # The START came with its keys in wire.md's order.
         def first_line():
             with open(self.server_log) as f:

@@ -80,9 +80,8 @@ class LifecycleTest(harness.Harness):
 
     def test_server_stop_for_a_channel(self):
         server = SpeechServer(self, args=("--stop-channel-after-frames", 3)).start()
-        # A lone server STOP reaches the pool's observer within 50 ms
-        # (server_stop_grace): linger past that.
-        p = self.probe().run(LOOPBACK, server.port, profile=1, frames=10, interval_ms=5, linger_ms=300)
+        p = self.probe().start(LOOPBACK, server.port, profile=1, frames=10, interval_ms=5, keep=True)
+        p.wait_for("channel_stopped")
         stopped = server.wait_event("server-stop")
         [event] = p.events("channel_stopped")
         self.assertEqual(event["channel"], stopped["channel"])
@@ -93,6 +92,7 @@ class LifecycleTest(harness.Harness):
         self.assertEqual(len(server.wait_events("frame", 10, channel=other)), 10)
         self.assertLess(len(server.frames(channel=stopped["channel"])), 10)
         self.assertEqual(p.events("connection_lost"), [])
+        p.finish()  # the kept call's connection closes now
 
     def test_binary_frame_from_server_closes_with_1003(self):
         server = SpeechServer(self, args=("--send-binary-after-frames", 2)).start()

@@ -338,9 +338,13 @@ TEST_F(ControllerTest, ShowCallCountsWhatTheTransportDelivered) {
     EXPECT_NE(text.find("Channel 17 (caller)\n Frames sent: 1\n Bytes sent: 172\n Frames dropped: 4\n"),
               std::string::npos)
         << text;
-    EXPECT_NE(ctl_->show_sessions().find("1        58      active      caller     1           172           4\n"),
+    // The session row is the dataplane's, as the global counters: 4 forked,
+    // 1 dropped at the tee.
+    EXPECT_NE(ctl_->show_sessions().find("1        58      active      caller     4           688           1\n"),
               std::string::npos)
         << ctl_->show_sessions();
+    EXPECT_EQ(ctl_->totals(media::Direction::caller).packets_forked, 4u);
+    EXPECT_EQ(ctl_->totals(media::Direction::caller).frames_dropped, 1u);
     // The counts outlive the transport's: kept when the fork leaves it.
     request(stop_json());
     transport_.delivery.clear();

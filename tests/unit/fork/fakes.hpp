@@ -73,8 +73,8 @@ public:
         attaches.push_back({target, anchor, session, std::move(done), h});
         return h;
     }
-    void send_control(TransportHandle handle, const nlohmann::json& message) override {
-        control.push_back({handle, message});
+    void send_control(TransportHandle handle, const nlohmann::ordered_json& message) override {
+        control.push_back({handle, nlohmann::json(message)});
     }
     void detach(TransportHandle handle) override { detached.push_back(handle); }
     std::optional<ChannelDelivery> delivered(TransportHandle, std::uint32_t channel) const override {
