@@ -55,6 +55,20 @@ def scenario(h, name, **subs):
     return path
 
 
+def _listening(port, tcp):
+    """Whether 127.0.0.1:port is bound (UDP) or listening (TCP), from the kernel's
+    socket tables: probing by binding the port could itself take it."""
+    table, state = ("/proc/net/tcp", "0A") if tcp else ("/proc/net/udp", None)
+    local = f"0100007F:{port:04X}"
+    with open(table) as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            if fields[1] == local and (state is None or fields[3] == state):
+                return True
+    return False
+
+
 class Sipp:
     """One SIPp process: a UAC when `target` (voxforkd's port) is given, else a UAS."""
 
@@ -82,6 +96,11 @@ class Sipp:
         out = open(self.out_path, "wb")
         self.process = h.spawn(args, stdout=out, stderr=subprocess.STDOUT, cwd=self.dir)
         out.close()
+        if not target:
+            # A UAS must be listening before a caller starts, or voxforkd's
+            # forwarded INVITE meets a closed port and the call fails with 503.
+            harness.wait_for(lambda: self.process.poll() is not None or _listening(port, tcp),
+                             what=f"sipp {self.name} listening on port {port}")
 
     def _read(self, path):
         try:

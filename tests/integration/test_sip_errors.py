@@ -46,6 +46,15 @@ class Refusals(SipTest):
         self.reject(400, body="this is not SDP")
         self.assertEqual(self.sip_counter("Rejected malformed (400)"), 1)
 
+    def test_multipart_without_parts_400(self):
+        # A multipart body that is empty, or has no part between boundaries,
+        # is malformed, like one that does not parse.
+        self.start_daemon()
+        self.reject(400, body="", content_type="multipart/mixed;boundary=b1")
+        self.reject(400, body="no boundary here", content_type="multipart/mixed;boundary=b1")
+        self.assertEqual(self.sip_counter("Rejected malformed (400)"), 2)
+        self.assert_no_calls()
+
     def test_sdp_without_audio_or_known_codec_488(self):
         self.start_daemon()
         self.reject(488, body="v=0\no=a 1 1 IN IP4 127.0.0.1\ns=-\nc=IN IP4 127.0.0.1\nt=0 0\n"
