@@ -117,7 +117,10 @@ struct ChannelCounters {
 struct Settings {
     double time_scale = 1.0;
     std::chrono::milliseconds connect_timeout{10000};
-    std::chrono::milliseconds drain_interval{2};
+    // How often queued audio is written. Each connection's write costs the
+    // same few µs of TCP however many frames it carries, so a longer interval
+    // is cheaper per frame and later by its length (docs/performance.md).
+    std::chrono::milliseconds drain_interval{3};
     // time_scale from VOXFORK_TEST_TIME_SCALE (test-only; unset or bad: 1).
     static Settings from_environment();
 };
