@@ -133,7 +133,15 @@ void Daemon::start_parts() {
     parts_->pool = ws::Pool::create(io_, config_, commands_, ws::Settings::from_environment());
 
     // --- sip: the B2BUA on this io_context; binds the SIP port now ---
-    parts_->sip = std::make_unique<sip::B2bua>(io_, config_, *parts_->relay, commands_);
+    // Its `session target dns:` names go through the pool's c-ares lookup,
+    // so SIP and WebSocket both follow `ip name-server` (the pool outlives it).
+    ws::Pool& pool = *parts_->pool;
+    auto resolve = [&pool](const std::string& host, std::function<void(std::optional<std::uint32_t>)> done) {
+        pool.resolve(host, [done = std::move(done)](std::vector<std::uint32_t> addresses) {
+            done(addresses.empty() ? std::nullopt : std::optional<std::uint32_t>(addresses.front()));
+        });
+    };
+    parts_->sip = std::make_unique<sip::B2bua>(io_, config_, *parts_->relay, commands_, std::move(resolve));
     if (std::string error; !parts_->sip->start(error)) throw std::runtime_error(error);
 
     // --- fork ---

@@ -117,10 +117,18 @@ struct SipCounters {
 // added by another part (the fork part's forked packets/bytes/drops).
 using ExtraCounters = std::function<std::vector<std::pair<std::string, std::uint64_t>>(media::Direction)>;
 
+// DNS for `session target dns:` names that `ip host` does not know: the
+// daemon hands the B2BUA the WebSocket pool's c-ares lookup, so both follow
+// `ip name-server`. `done` gets the first IPv4 address, or nothing; it runs
+// on the io_context, never inside the call.
+using NameResolver =
+    std::function<void(const std::string& host, std::function<void(std::optional<std::uint32_t>)> done)>;
+
 class B2bua : public CallControl {
 public:
     // Registers the show commands at once; binds nothing until start().
-    B2bua(boost::asio::io_context& io, config::ConfigPtr config, media::Relay& relay, ops::CommandRegistry& commands);
+    B2bua(boost::asio::io_context& io, config::ConfigPtr config, media::Relay& relay, ops::CommandRegistry& commands,
+          NameResolver resolver);
     ~B2bua() override;
     B2bua(const B2bua&) = delete;
     B2bua& operator=(const B2bua&) = delete;

@@ -144,6 +144,10 @@ public:
     virtual void send_control(CallHandle call, const nlohmann::ordered_json& message) = 0;
     // The call leaves its connection (its audio is discarded from now on).
     virtual void detach(CallHandle call) = 0;
+    // DNS through c-ares and `ip name-server`, as for the pool's own
+    // connections; for other parts (SIP's `session target dns:`). Addresses
+    // in host byte order, empty on failure; `done` runs on the io_context.
+    virtual void resolve(const std::string& name, std::function<void(std::vector<std::uint32_t>)> done) = 0;
 
     // For the four fork counters of the statistics.
     virtual void fork_started() = 0;

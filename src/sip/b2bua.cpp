@@ -4,7 +4,7 @@
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include "call_manager.hpp"
@@ -19,12 +19,12 @@ namespace voxfork::sip {
 
 class B2bua::Impl : public StackListener {
 public:
-    Impl(asio::io_context& io, config::ConfigPtr config, media::Relay& relay)
+    Impl(asio::io_context& io, config::ConfigPtr config, media::Relay& relay, NameResolver resolver)
         : io_(io),
           config_(config),
           relay_(relay),
           stack_(SofiaStack::create(io, *this)),
-          resolver_(io),
+          resolver_(std::move(resolver)),
           calls_(*stack_, relay, config,
                  [this](const std::string& host, auto done) { resolve(host, std::move(done)); }),
           drain_timer_(io) {}
@@ -66,7 +66,6 @@ public:
 
     void drain(std::function<void()> done) {
         if (calls_.calls_left() == 0 || std::chrono::steady_clock::now() >= drain_deadline_) {
-            resolver_.cancel();
             stack_->shutdown([this, done = std::move(done)] {
                 spdlog::info("sip: stopped");
                 if (done) done();
@@ -79,22 +78,20 @@ public:
         });
     }
 
-    // `session target dns:` names that `ip host` does not know: getaddrinfo on
-    // Asio's resolver thread, the answer back on the io_context.
+    // An answer that comes after the B2BUA is gone is dropped: a lookup can
+    // outlive it (the resolver belongs to the WebSocket pool).
     void resolve(const std::string& host, std::function<void(std::optional<std::uint32_t>)> done) {
-        resolver_.async_resolve(asio::ip::tcp::v4(), host, "",
-                                [done = std::move(done)](const boost::system::error_code& ec,
-                                                         asio::ip::tcp::resolver::results_type results) {
-                                    if (ec || results.empty()) return done(std::nullopt);
-                                    done(results.begin()->endpoint().address().to_v4().to_uint());
-                                });
+        resolver_(host, [alive = std::weak_ptr<void>(alive_), done = std::move(done)](std::optional<std::uint32_t> ip) {
+            if (!alive.expired()) done(ip);
+        });
     }
 
     asio::io_context& io_;
     config::ConfigPtr config_;
     media::Relay& relay_;
     std::unique_ptr<SofiaStack> stack_;
-    asio::ip::tcp::resolver resolver_;
+    NameResolver resolver_;
+    std::shared_ptr<void> alive_ = std::make_shared<int>(0);
     CallManager calls_;
     asio::steady_timer drain_timer_;
     std::chrono::steady_clock::time_point drain_deadline_;
@@ -102,8 +99,9 @@ public:
     bool started_ = false;
 };
 
-B2bua::B2bua(asio::io_context& io, config::ConfigPtr config, media::Relay& relay, ops::CommandRegistry& commands)
-    : impl_(std::make_unique<Impl>(io, std::move(config), relay)) {
+B2bua::B2bua(asio::io_context& io, config::ConfigPtr config, media::Relay& relay, ops::CommandRegistry& commands,
+             NameResolver resolver)
+    : impl_(std::make_unique<Impl>(io, std::move(config), relay, std::move(resolver))) {
     Impl* impl = impl_.get();
     commands.add("show call active voice brief", "active calls: callid, legs, peers, codec, fork state", 0,
                  [impl](const ops::CommandArgs&) { return show_calls(impl->calls_.rows()); });

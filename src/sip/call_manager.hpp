@@ -21,7 +21,7 @@
 namespace voxfork::sip {
 
 // Looks up an IPv4 address for a name; the callback runs later on the same thread.
-using Resolver = std::function<void(const std::string& host, std::function<void(std::optional<std::uint32_t>)>)>;
+using Resolver = NameResolver;
 
 // One row of `show call active voice brief`.
 struct LegRow {

@@ -118,6 +118,9 @@ public:
     void set_observer(Observer* observer) override { observer_ = observer; }
     CallHandle attach(const ConnectionKey& key, const CallLabel& label, AttachCallback done) override;
     void send_control(CallHandle call, const nlohmann::ordered_json& message) override;
+    void resolve(const std::string& name, std::function<void(std::vector<std::uint32_t>)> done) override {
+        resolver_->resolve(name, std::move(done));
+    }
     void detach(CallHandle call) override;
     void fork_started() override;
     void fork_failed() override;

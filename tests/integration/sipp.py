@@ -186,11 +186,13 @@ def pattern_file(h, name, seed, packets=50):
 
 
 def daemon_config(sip_port, target_port, rtp_min, transport="udp", trusted="ipv4 127.0.0.1",
-                  in_codec=None, out_codec=None, rtp_span=400):
+                  in_codec=None, out_codec=None, rtp_span=400, target_host="ipv4:127.0.0.1", globals_=""):
     """A voxforkd configuration: calls to 6777 arriving on `sip_port` go to a
-    callee on `target_port`."""
+    callee on `target_port` of `target_host` (`ipv4:ADDR` or `dns:NAME`);
+    `globals_` are extra global lines."""
     lines = [
         "hostname sip-test",
+        *globals_.splitlines(),
         "voice service voip",
         f" rtp-port range {rtp_min} {rtp_min + rtp_span - 2}",
     ]
@@ -212,7 +214,7 @@ def daemon_config(sip_port, target_port, rtp_min, transport="udp", trusted="ipv4
         "dial-peer voice 901 voip",
         " destination-pattern 6777",
         " session protocol sipv2",
-        f" session target ipv4:127.0.0.1:{target_port}",
+        f" session target {target_host}:{target_port}",
         f" session transport {transport}",
     ]
     if out_codec:
@@ -227,8 +229,18 @@ def rtp_base():
     return random.randrange(20000, 44000, 2)
 
 
+GOOD_SDP = ("v=0\no=caller 1 1 IN IP4 127.0.0.1\ns=-\nc=IN IP4 127.0.0.1\nt=0 0\n"
+            "m=audio 6000 RTP/AVP 0\na=rtpmap:0 PCMU/8000")
+
+
 class SipTest(harness.Harness):
     """A voxforkd with the 6777 route, SIPp caller and callee ports."""
+
+    def reject(self, status, body=GOOD_SDP, content_type="application/sdp", **opts):
+        """An INVITE that voxforkd must answer with `status`, from SIPp."""
+        run = self.caller(name="uac_reject", STATUS=status, CONTENT_TYPE=content_type, BODY=body, **opts)
+        run.assert_ok(self)
+        return run
 
     def start_daemon(self, **kwargs):
         self.sip_port = harness.free_port(pair=True)

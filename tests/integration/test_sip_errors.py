@@ -12,16 +12,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from sipp import SipTest, daemon_config, part, rtp_base, wait_all  # noqa: E402
 
-GOOD_SDP = ("v=0\no=caller 1 1 IN IP4 127.0.0.1\ns=-\nc=IN IP4 127.0.0.1\nt=0 0\n"
-            "m=audio 6000 RTP/AVP 0\na=rtpmap:0 PCMU/8000")
-
-
 class Refusals(SipTest):
-    def reject(self, status, body=GOOD_SDP, content_type="application/sdp", **opts):
-        run = self.caller(name="uac_reject", STATUS=status, CONTENT_TYPE=content_type, BODY=body, **opts)
-        run.assert_ok(self)
-        return run
-
     def test_untrusted_source_403(self):
         # Only 127.0.0.2 is trusted; SIPp sends from 127.0.0.1.
         self.start_daemon(trusted="ipv4 127.0.0.2")

@@ -3,52 +3,23 @@
 unknown name fails the START with `DNS lookup failed`, and a proxy name that
 does not resolve gives `Proxy DNS lookup failed`."""
 
-import os
-import shutil
 import unittest
 
+import dns_server
 import harness
-from harness import LOOPBACK, free_port, wait_for
+from harness import LOOPBACK, free_port
 from speech_server import SpeechServer
 from ws_probe import WsProbe, profile_config
 
-DNSMASQ = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
 
-
-@unittest.skipUnless(os.path.exists(DNSMASQ), "dnsmasq not installed")
+@unittest.skipUnless(dns_server.AVAILABLE, "dnsmasq not installed")
 class DnsTest(harness.Harness):
     def setUp(self):
         super().setUp()
-        hosts = os.path.join(self.tmpdir, "hosts")
-        with open(hosts, "w") as f:
-            f.write(f"{LOOPBACK} asr.voxfork.test\n")
-        self.dns_port = free_port(kind=__import__("socket").SOCK_DGRAM)
-        log = open(os.path.join(self.tmpdir, "dnsmasq.log"), "wb")
-        self.dns = self.spawn([DNSMASQ, "-k", "-p", str(self.dns_port), f"--listen-address={LOOPBACK}",
-                               "--bind-interfaces", "--no-resolv", "--no-hosts", f"--addn-hosts={hosts}",
-                               "--local=/test/", "--user=", "--pid-file=", "--log-facility=-"],
-                              stdout=log, stderr=log)
-        log.close()
-        wait_for(lambda: self.dns.poll() is not None or self._answers(), 10, what="dnsmasq")
-        self.assertIsNone(self.dns.poll(), "dnsmasq exited")
-
-    def _answers(self):
-        import socket
-        # A minimal A query for asr.voxfork.test.
-        q = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
-        for label in b"asr.voxfork.test".split(b"."):
-            q += bytes([len(label)]) + label
-        q += b"\x00\x00\x01\x00\x01"
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.settimeout(0.2)
-            try:
-                s.sendto(q, (LOOPBACK, self.dns_port))
-                return s.recv(512)[:2] == b"\x12\x34"
-            except OSError:
-                return False
+        self.dns = dns_server.Dnsmasq(self, ["asr.voxfork.test"])
 
     def config(self, extra=""):
-        return profile_config(extra=extra, globals_=f"ip name-server {LOOPBACK}:{self.dns_port}\n")
+        return profile_config(extra=extra, globals_=self.dns.config_line())
 
     def test_name_resolves_through_the_name_server(self):
         server = SpeechServer(self).start()

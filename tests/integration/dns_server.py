@@ -1,0 +1,50 @@
+"""A dnsmasq on loopback that answers A queries for a few test names, for
+tests of `ip name-server` (WebSocket and SIP lookups go through c-ares)."""
+
+import os
+import shutil
+import socket
+
+from harness import LOOPBACK, free_port, wait_for
+
+DNSMASQ = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
+AVAILABLE = os.path.exists(DNSMASQ)
+
+
+class Dnsmasq:
+    """Answers every name of `names` with 127.0.0.1 and nothing else (no
+    upstream, no /etc/hosts); `port` is where it listens on 127.0.0.1."""
+
+    def __init__(self, h, names):
+        self.names = list(names)
+        hosts = os.path.join(h.tmpdir, "dns-hosts")
+        with open(hosts, "w") as f:
+            for name in self.names:
+                f.write(f"{LOOPBACK} {name}\n")
+        self.port = free_port(kind=socket.SOCK_DGRAM)
+        log = open(os.path.join(h.tmpdir, "dnsmasq.log"), "wb")
+        self.process = h.spawn([DNSMASQ, "-k", "-p", str(self.port), f"--listen-address={LOOPBACK}",
+                                "--bind-interfaces", "--no-resolv", "--no-hosts", f"--addn-hosts={hosts}",
+                                "--local=/test/", "--user=", "--pid-file=", "--log-facility=-"],
+                               stdout=log, stderr=log)
+        log.close()
+        wait_for(lambda: self.process.poll() is not None or self._answers(self.names[0]), 10, what="dnsmasq")
+        if self.process.poll() is not None:
+            raise AssertionError("dnsmasq exited")
+
+    def config_line(self):
+        return f"ip name-server {LOOPBACK}:{self.port}\n"
+
+    def _answers(self, name):
+        # A minimal A query; any answer with our id means it is serving.
+        q = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+        for label in name.encode().split(b"."):
+            q += bytes([len(label)]) + label
+        q += b"\x00\x00\x01\x00\x01"
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(0.2)
+            try:
+                s.sendto(q, (LOOPBACK, self.port))
+                return s.recv(512)[:2] == b"\x12\x34"
+            except OSError:
+                return False

@@ -1,0 +1,33 @@
+"""`session target dns:` through c-ares and the configured `ip name-server`
+(a dnsmasq on loopback), as the WebSocket pool resolves: a name the server
+knows routes the call; a name it does not know fails the call with 503."""
+
+import unittest
+
+import dns_server
+import harness
+from sipp import SipTest, wait_all
+
+
+@unittest.skipUnless(dns_server.AVAILABLE, "dnsmasq not installed")
+class SipDnsTest(SipTest):
+    def setUp(self):
+        super().setUp()
+        self.dns = dns_server.Dnsmasq(self, ["callee.voxfork.test"])
+
+    def test_dns_target_resolves_through_the_name_server(self):
+        # Not in /etc/hosts nor any system resolver: only the name server knows it.
+        self.start_daemon(target_host="dns:callee.voxfork.test", globals_=self.dns.config_line())
+        uas = self.callee()
+        uac = self.caller()
+        wait_all(self, uac, uas)
+        self.assertIn("INVITE sip:6777@127.0.0.1", uas.messages())
+
+    def test_unknown_dns_target_is_503(self):
+        self.start_daemon(target_host="dns:nosuch.voxfork.test", globals_=self.dns.config_line())
+        self.reject(503)
+        self.assert_no_calls()
+
+
+if __name__ == "__main__":
+    harness.main()
