@@ -165,7 +165,9 @@ void PoolImpl::tell_server_stops(Connection& conn, bool all) {
         return true;
     });
     for (const ServerStop& stop : due) {
-        if (observer_) observer_->on_channel_stopped(stop.call, stop.channel, stop.reason);
+        // Told of the first channel, the fork part may have detached the call.
+        if (observer_ && calls_.contains(stop.call))
+            observer_->on_channel_stopped(stop.call, stop.channel, stop.reason);
     }
 }
 

@@ -9,14 +9,15 @@
 //
 // Timeline: attach N calls at once; send START for both channels of each call
 // that got a connection; a separate thread (standing in for the media thread)
-// sends N frames per channel through the AudioSink; then STOP and detach
-// (unless --keep); then --linger-ms of waiting (or, with --interactive,
+// sends N frames per channel through the AudioSink; then a wait until the pool
+// has written them (up to 0.5 s); then STOP and detach (unless --keep); then --linger-ms of waiting (or, with --interactive,
 // commands from stdin until `quit`); then the --show commands; then stop.
 #include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
 #include <map>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -134,6 +135,7 @@ public:
     }
 
     void on_channel_stopped(voxfork::ws::CallHandle call, std::uint32_t channel, std::string_view reason) override {
+        stopped_channels_.insert(channel);
         emit({{"event", "channel_stopped"}, {"call", index_[call]}, {"channel", channel}, {"reason", reason}});
     }
 
@@ -196,9 +198,33 @@ private:
                 media_.join();
                 emit({{"event", "media_done"}, {"refused", refused_.load()}});
                 if (opt_.stamps) emit({{"event", "stamps"}, {"channel", stamped_channel_}, {"times", stamps_}});
-                after_media();
+                await_written(500);  // rounds of 1 ms
             });
         });
+    }
+
+    // The pool writes what the sink took on its next drain tick: wait until
+    // every running channel's frames are sent or dropped, so the counters,
+    // shows and stop that follow see all of them. Bounded, for a connection
+    // that died meanwhile; not exact after a refusal, so not waited for then.
+    void await_written(int rounds_left) {
+        if (rounds_left > 0 && refused_ == 0 && !all_written()) {
+            timer_.expires_after(std::chrono::milliseconds(1));
+            timer_.async_wait([this, rounds_left](boost::system::error_code) { await_written(rounds_left - 1); });
+            return;
+        }
+        after_media();
+    }
+
+    bool all_written() const {
+        for (const auto& [h, l] : live_) {
+            for (auto ch : {l.result.caller_channel, l.result.callee_channel}) {
+                if (stopped_channels_.contains(ch)) continue;
+                const auto c = pool_->channel_counters(ch);
+                if (c.frames_sent + c.frames_dropped < static_cast<std::uint64_t>(opt_.frames)) return false;
+            }
+        }
+        return true;
     }
 
     void after_media() {
@@ -266,6 +292,7 @@ private:
     asio::steady_timer timer_;
     std::map<voxfork::ws::CallHandle, int> index_;
     std::map<voxfork::ws::CallHandle, Live> live_;
+    std::set<std::uint32_t> stopped_channels_;  // by the server
     int answered_ = 0;
     std::thread media_, stdin_;
     std::atomic<std::uint64_t> refused_{0};
