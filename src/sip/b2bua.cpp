@@ -40,6 +40,7 @@ public:
         options.user_agent = "voxfork/" VOXFORK_VERSION;
         if (!stack_->start(options, error)) return false;
         started_ = true;
+        calls_.learn_dns_targets();
         spdlog::info("sip: listening on {}:{} (udp, tcp)", options.address, options.port);
         return true;
     }

@@ -60,6 +60,33 @@ CallManager::CallManager(Stack& stack, media::Relay& relay, config::ConfigPtr co
       origin_base_(
           static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch() / std::chrono::seconds(1))) {}
 
+void CallManager::set_config(config::ConfigPtr config) {
+    config_ = std::move(config);
+    learn_dns_targets();
+}
+
+// The addresses in force stay until every lookup of the new set has
+// answered, so a reload does not refuse a peer for the time of a lookup.
+void CallManager::learn_dns_targets() {
+    const std::vector<std::string> hosts = routing::dns_only_targets(*config_);
+    const std::uint64_t generation = ++dns_generation_;
+    dns_lookups_left_ = hosts.size();
+    learned_addresses_.clear();
+    if (hosts.empty()) dns_target_addresses_.clear();
+    for (const std::string& host : hosts) {
+        resolver_(host, [this, generation, host](std::optional<std::uint32_t> ip) {
+            if (generation != dns_generation_) return;
+            if (ip) {
+                learned_addresses_.insert(*ip);
+                spdlog::info("sip: session target {} is {}: trusted by default", host, config::format_ipv4(*ip));
+            } else {
+                spdlog::warn("sip: session target {} does not resolve: not trusted", host);
+            }
+            if (--dns_lookups_left_ == 0) dns_target_addresses_ = std::move(learned_addresses_);
+        });
+    }
+}
+
 CallManager::~CallManager() {
     for (auto& [anchor, call] : calls_)
         if (call->phase != Phase::ended) relay_.release(call->relay);
@@ -102,7 +129,8 @@ void CallManager::on_request(const IncomingRequest& r) {
 void CallManager::new_invite(const IncomingRequest& r) {
     ++counters_.invites_received;
     const config::Config& cfg = *config_;
-    if (!routing::is_trusted(cfg, r.source.ip)) return reject(r, 403, "Forbidden", counters_.rejected_untrusted);
+    if (!routing::is_trusted(cfg, r.source.ip, dns_target_addresses_))
+        return reject(r, 403, "Forbidden", counters_.rejected_untrusted);
     if (r.body.malformed) return reject(r, 400, "Malformed Body", counters_.rejected_malformed);
     const std::string* sdp_text = sdp_of(r.body);
     if (!sdp_text) return reject(r, 488, "Not Acceptable Here", counters_.rejected_codec);

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -41,7 +42,12 @@ public:
     CallManager(Stack& stack, media::Relay& relay, config::ConfigPtr config, Resolver resolver);
     ~CallManager() override;
 
-    void set_config(config::ConfigPtr config) { config_ = std::move(config); }
+    // Looks up learn_dns_targets() again for the new dial-peers.
+    void set_config(config::ConfigPtr config);
+    // With an empty trusted list the dial-peers' targets are trusted; a
+    // `dns:` target that `ip host` does not know is trusted by the address DNS
+    // gives it, looked up here (at start and on every reload), not per INVITE.
+    void learn_dns_targets();
     void set_seam(ForkSeam* seam);
 
     void on_request(const IncomingRequest& request) override;
@@ -122,6 +128,10 @@ private:
     media::Relay& relay_;
     config::ConfigPtr config_;
     Resolver resolver_;
+    std::set<std::uint32_t> dns_target_addresses_;  // in force; see learn_dns_targets()
+    std::set<std::uint32_t> learned_addresses_;     // of the lookups under way
+    std::size_t dns_lookups_left_ = 0;
+    std::uint64_t dns_generation_ = 0;  // answers for an older configuration are dropped
     std::unique_ptr<ForkSeam> default_seam_;
     ForkSeam* seam_;
     SipCounters counters_;

@@ -12,7 +12,7 @@ std::optional<std::uint32_t> address_of(const config::Config& config, const conf
 
 }  // namespace
 
-bool is_trusted(const config::Config& config, std::uint32_t source_ip) {
+bool is_trusted(const config::Config& config, std::uint32_t source_ip, const std::set<std::uint32_t>& dns_addresses) {
     if (!config.voip.trusted.empty()) {
         for (const auto& net : config.voip.trusted)
             if ((source_ip & net.mask) == (net.address & net.mask)) return true;
@@ -23,7 +23,17 @@ bool is_trusted(const config::Config& config, std::uint32_t source_ip) {
         if (peer.shutdown || !peer.session_target) continue;
         if (address_of(config, *peer.session_target) == source_ip) return true;
     }
-    return false;
+    return dns_addresses.contains(source_ip);
+}
+
+std::vector<std::string> dns_only_targets(const config::Config& config) {
+    std::vector<std::string> hosts;
+    for (const auto& [tag, peer] : config.dial_peers) {
+        if (peer.shutdown || !peer.session_target || peer.session_target->kind != config::SessionTarget::Kind::dns)
+            continue;
+        if (!address_of(config, *peer.session_target)) hosts.push_back(peer.session_target->host);
+    }
+    return hosts;
 }
 
 std::optional<Target> target_of(const config::Config& config, const config::DialPeer& peer) {

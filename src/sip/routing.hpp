@@ -4,18 +4,24 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "voxfork/config.hpp"
 
 namespace voxfork::sip::routing {
 
 // `ip address trusted list`; when it is empty, the session-target addresses
-// of the dial-peers not shut down (ipv4 targets, and dns targets that `ip
-// host` names, matched case-insensitively; names only DNS knows are not
-// trusted: that would mean a lookup per INVITE).
-bool is_trusted(const config::Config& config, std::uint32_t source_ip);
+// of the dial-peers not shut down: ipv4 targets, dns targets that `ip host`
+// names (matched case-insensitively), and `dns_addresses`, what DNS answered
+// for the others when they were last looked up (dns_only_targets()).
+bool is_trusted(const config::Config& config, std::uint32_t source_ip, const std::set<std::uint32_t>& dns_addresses);
+
+// The `dns:` session targets of the dial-peers not shut down that `ip host`
+// does not name: the ones whose address only DNS knows.
+std::vector<std::string> dns_only_targets(const config::Config& config);
 
 // Where a dial-peer's INVITE goes. `ip` is 0 when `host` still needs DNS.
 struct Target {

@@ -1,6 +1,7 @@
 """`session target dns:` through c-ares and the configured `ip name-server`
 (a dnsmasq on loopback), as the WebSocket pool resolves: a name the server
-knows routes the call; a name it does not know fails the call with 503."""
+knows routes the call, and with no trusted list its address is trusted; a
+name it does not know fails the call with 503."""
 
 import unittest
 
@@ -22,6 +23,17 @@ class SipDnsTest(SipTest):
         uac = self.caller()
         wait_all(self, uac, uas)
         self.assertIn("INVITE sip:6777@127.0.0.1", uas.messages())
+
+    def test_dns_target_is_trusted_by_default(self):
+        # No trusted list: the target's address, as the name server gives it,
+        # may send INVITEs (SIPp's caller is on 127.0.0.1 too).
+        daemon = self.start_daemon(target_host="dns:callee.voxfork.test", globals_=self.dns.config_line(),
+                                   trusted=None)
+        daemon.wait_log("session target callee.voxfork.test is 127.0.0.1: trusted by default")
+        uas = self.callee()
+        uac = self.caller()
+        wait_all(self, uac, uas)
+        self.assertEqual(self.sip_counter("Rejected untrusted source (403)"), 0)
 
     def test_unknown_dns_target_is_503(self):
         self.start_daemon(target_host="dns:nosuch.voxfork.test", globals_=self.dns.config_line())

@@ -170,6 +170,36 @@ TEST_F(CallManagerTest, ByeFromCalleeReachesCaller) {
     EXPECT_TRUE(relay.sessions.empty());
 }
 
+// With no trusted list, the dns: target agents.lab (dial-peer 902) is trusted
+// by the address DNS gives it; a reload keeps it until the new lookups answer.
+TEST_F(CallManagerTest, DnsTargetIsTrustedByItsLookedUpAddress) {
+    build(make_config(std::nullopt, false));
+    auto r = request(Method::invite, 1, "application/sdp", kCallerSdp);
+    r.source.ip = 0x7f000003u;
+    manager->on_request(r);
+    EXPECT_EQ(stack.answers(r.request), (std::vector<int>{403}));  // not looked up yet
+
+    manager->learn_dns_targets();
+    EXPECT_EQ(resolved_host, "agents.lab");
+    pending_resolution(0x7f000003u);
+    r = request(Method::invite, 2, "application/sdp", kCallerSdp);
+    r.source.ip = 0x7f000003u;
+    manager->on_request(r);
+    EXPECT_EQ(stack.count("invite"), 1u);
+
+    manager->set_config(make_config(std::nullopt, false));  // a reload: looked up again
+    r = request(Method::invite, 3, "application/sdp", kCallerSdp);
+    r.source.ip = 0x7f000003u;
+    manager->on_request(r);
+    EXPECT_EQ(stack.count("invite"), 2u);  // still trusted meanwhile
+    pending_resolution(0x7f000004u);       // the name moved
+    r = request(Method::invite, 4, "application/sdp", kCallerSdp);
+    r.source.ip = 0x7f000003u;
+    manager->on_request(r);
+    EXPECT_EQ(stack.answers(r.request), (std::vector<int>{403}));
+    EXPECT_EQ(manager->counters().rejected_untrusted, 2u);
+}
+
 TEST_F(CallManagerTest, UntrustedSourceGets403) {
     build(make_config(std::nullopt, false));  // default list: the session targets (127.0.0.1)
     auto r = request(Method::invite, 1, "application/sdp", kCallerSdp);
