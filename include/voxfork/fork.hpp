@@ -125,13 +125,9 @@ public:
     virtual void send_control(TransportHandle handle, const nlohmann::ordered_json& message) = 0;
     virtual void detach(TransportHandle handle) = 0;
     // The channel's delivery counts while `handle` is attached (ws::Pool::
-    // channel_counters); nullopt when the transport does not keep them, and
-    // the fork then shows what its tee handed over.
-    virtual std::optional<ChannelDelivery> delivered(TransportHandle handle, std::uint32_t channel) const {
-        (void)handle;
-        (void)channel;
-        return std::nullopt;
-    }
+    // channel_counters); nullopt when there are none, and the fork then shows
+    // what its tee handed over.
+    virtual std::optional<ChannelDelivery> delivered(TransportHandle handle, std::uint32_t channel) const = 0;
     // The fork counters of `show voip stream-service statistics`.
     virtual void fork_started() = 0;
     virtual void fork_failed() = 0;

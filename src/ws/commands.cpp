@@ -27,7 +27,9 @@ ops::CommandOutput connection_table(const std::vector<ConnectionView>& rows) {
 
 void register_commands(ops::CommandRegistry& commands, PoolImpl& pool) {
     commands.add("show voip stream-service connection", "open WebSocket connections to speech servers", 0,
-                 [&pool](const ops::CommandArgs&) { return connection_table(pool.connection_views(true)); });
+                 [&pool](const ops::CommandArgs&) {
+                     return connection_table(pool.connection_views(PoolImpl::Connections::open));
+                 });
 
     commands.add("show voip stream-service connection history", "the last 100 closed WebSocket connections", 0,
                  [&pool](const ops::CommandArgs&) {
@@ -45,7 +47,7 @@ void register_commands(ops::CommandRegistry& commands, PoolImpl& pool) {
                      if (args.size() != 1) throw ops::CommandError("connection id expected");
                      const auto id = parse_id(args[0]);
                      // Also one still connecting or closing: the operator asked for it by id.
-                     for (const auto& v : pool.connection_views(false)) {
+                     for (const auto& v : pool.connection_views(PoolImpl::Connections::all)) {
                          if (v.id == id) return ops::CommandOutput{format_connection_detail(v), to_json(v)};
                      }
                      throw ops::CommandError("no connection " + args[0]);
@@ -55,7 +57,7 @@ void register_commands(ops::CommandRegistry& commands, PoolImpl& pool) {
                  [&pool](const ops::CommandArgs& args) {
                      if (args.size() != 1) throw ops::CommandError("server ADDR:PORT expected");
                      std::vector<ConnectionView> rows;
-                     for (auto& v : pool.connection_views(true)) {
+                     for (auto& v : pool.connection_views(PoolImpl::Connections::open)) {
                          // The resolved address, or the host:port the calls asked for.
                          if (v.server == args[0] || v.url.substr(v.url.find("://") + 3) == args[0])
                              rows.push_back(std::move(v));

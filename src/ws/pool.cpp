@@ -335,10 +335,10 @@ bool PoolImpl::clear_connection(std::uint32_t id) {
     return true;
 }
 
-std::vector<ConnectionView> PoolImpl::connection_views(bool open_only) const {
+std::vector<ConnectionView> PoolImpl::connection_views(Connections which) const {
     std::vector<ConnectionView> out;
     for (const auto& [id, conn] : connections_) {
-        if (open_only && conn->state != ConnState::open) continue;
+        if (which == Connections::open && conn->state != ConnState::open) continue;
         ConnectionView v;
         v.id = id;
         v.url = conn->url;

@@ -133,7 +133,8 @@ public:
     // For the show/clear commands (commands.cpp).
     // Open connections only (what the connection tables list), or also
     // those still connecting or closing.
-    std::vector<ConnectionView> connection_views(bool open_only) const;
+    enum class Connections { open, all };
+    std::vector<ConnectionView> connection_views(Connections which) const;
     const std::deque<HistoryEntry>& history() const { return history_; }
     void clear_statistics();
     bool clear_connection(std::uint32_t id);
