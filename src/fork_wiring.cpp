@@ -12,6 +12,7 @@ fork::MediaFacts to_fork(const sip::MediaState& media) {
     fork::MediaFacts facts;
     for (int i = 0; i < 2; ++i) {
         facts.codec[i] = media.codec[i];
+        facts.codec_pt[i] = media.codec_pt[i];
         facts.telephone_event_pt[i] = media.telephone_event_pt[i];
     }
     facts.hold = media.hold;

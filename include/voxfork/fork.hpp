@@ -50,6 +50,9 @@ struct MediaFacts {
     std::string codec[2];
     bool hold = false;
     bool srtp = false;
+    // Payload type each stream carries its codec on (G.711 may come on a
+    // dynamic one); -1: unknown, the static type of the codec then.
+    int codec_pt[2] = {-1, -1};
     // Dynamic payload type of telephone-event on each stream; -1: none.
     int telephone_event_pt[2] = {-1, -1};
 };

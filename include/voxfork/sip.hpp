@@ -49,6 +49,9 @@ struct MediaState {
     // The codec each stream carries (indexed by media::Direction): a config
     // codec name ("g711ulaw") or the lower-cased encoding of another one.
     std::string codec[2];
+    // Payload type each stream carries its codec on (static or dynamic);
+    // -1: unknown.
+    int codec_pt[2] = {-1, -1};
     // Payload type of telephone-event each stream uses; -1: none.
     int telephone_event_pt[2] = {-1, -1};
     bool hold = false;

@@ -33,6 +33,11 @@ std::optional<G711> call_g711(const MediaFacts& media) {
     return std::nullopt;
 }
 
+int audio_pt(const Fork& fork, const MediaFacts& media, media::Direction direction) {
+    const int pt = media.codec_pt[static_cast<std::size_t>(direction)];
+    return pt >= 0 && call_g711(media) == fork.codec ? pt : payload_type(fork.codec);
+}
+
 std::optional<std::string_view> pause_reason(const Fork& fork, const MediaFacts& media) {
     if (media.hold) return "hold";
     const auto codec = call_g711(media);
@@ -178,8 +183,10 @@ void Controller::Impl::on_media_changed(CallId anchor, const MediaFacts& media) 
     if (!record.fork) return;
     Fork& fork = *record.fork;
     if (fork.tee) {
-        fork.tee->set_dtmf_pt(media::Direction::caller, media.telephone_event_pt[0]);
-        fork.tee->set_dtmf_pt(media::Direction::callee, media.telephone_event_pt[1]);
+        for (const auto d : {media::Direction::caller, media::Direction::callee}) {
+            fork.tee->set_audio_pt(d, audio_pt(fork, media, d));
+            fork.tee->set_dtmf_pt(d, media.telephone_event_pt[static_cast<std::size_t>(d)]);
+        }
     }
     if (!fork_started(record.state)) return;
     Context ctx;

@@ -65,6 +65,9 @@ struct Context {
 std::optional<std::string_view> pause_reason(const Fork& fork, const MediaFacts& media);
 // The call's negotiated codec as G.711, nullopt when it is another codec.
 std::optional<G711> call_g711(const MediaFacts& media);
+// The payload type whose packets the tee forks on `direction`: the one the
+// call carries the fork's codec on, else that codec's static type.
+int audio_pt(const Fork& fork, const MediaFacts& media, media::Direction direction);
 
 class Controller::Impl {
 public:

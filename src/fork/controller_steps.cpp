@@ -83,7 +83,8 @@ void Controller::Impl::make_tee(Fork& fork, const MediaFacts& media) {
     setup.channel[1] = fork.channel[1];
     setup.sink = fork.audio.get();
     setup.start_ns = env_.monotonic_ns();
-    setup.audio_pt = payload_type(fork.codec);
+    setup.audio_pt[0] = audio_pt(fork, media, media::Direction::caller);
+    setup.audio_pt[1] = audio_pt(fork, media, media::Direction::callee);
     setup.dtmf_pt[0] = media.telephone_event_pt[0];
     setup.dtmf_pt[1] = media.telephone_event_pt[1];
     setup.dtmf_queued = &dtmf_queued_;
@@ -156,7 +157,10 @@ void Controller::Impl::step(CallId anchor, CallRecord& record, const Step& s, co
                 fork.codec = *fork.pinned;
             else if (auto codec = call_g711(record.media))
                 fork.codec = *codec;
-            if (fork.tee) fork.tee->set_audio_pt(payload_type(fork.codec));
+            if (fork.tee) {
+                for (const auto d : {media::Direction::caller, media::Direction::callee})
+                    fork.tee->set_audio_pt(d, audio_pt(fork, record.media, d));
+            }
             return;
         case Act::gate_pause:
             if (fork.tee) fork.tee->pause();

@@ -37,10 +37,10 @@ Tee::Tee(const Setup& setup, DataplaneCounters* totals)
       start_ns_(setup.start_ns),
       totals_(totals),
       gate_(setup.paused ? paused_bit : 0),
-      audio_pt_(setup.audio_pt),
       dtmf_queued_(setup.dtmf_queued) {
     for (std::size_t i = 0; i < 2; ++i) {
         channel_[i].id = setup.channel[i];
+        channel_[i].audio_pt.store(setup.audio_pt[i], std::memory_order_relaxed);
         channel_[i].dtmf_pt.store(setup.dtmf_pt[i], std::memory_order_relaxed);
     }
 }
@@ -67,7 +67,7 @@ void Tee::on_rtp(media::Direction direction, const media::RtpPacket& packet) noe
     const int pt = packet.payload_type;
     if (pt == ch.dtmf_pt.load(std::memory_order_relaxed)) {
         telephone_event(ch, packet, (gate & paused_bit) != 0);
-    } else if (pt == audio_pt_.load(std::memory_order_relaxed) && pt != comfort_noise_pt) {
+    } else if (pt == ch.audio_pt.load(std::memory_order_relaxed) && pt != comfort_noise_pt) {
         audio(ch, dir, packet, gate);
     }
     // Comfort noise and any other payload type are not audio for the fork.

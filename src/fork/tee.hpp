@@ -71,7 +71,7 @@ public:
         std::uint32_t channel[2] = {};  // by media::Direction
         FrameSink* sink = nullptr;      // outlives the tap (the controller holds it)
         std::int64_t start_ns = 0;      // when START was sent, CLOCK_MONOTONIC
-        std::uint8_t audio_pt = 0;
+        int audio_pt[2] = {0, 0};       // by media::Direction: G.711 may come on a dynamic type
         int dtmf_pt[2] = {-1, -1};
         bool paused = false;
         // Bumped after each DTMF event is queued, so the control thread
@@ -84,7 +84,9 @@ public:
     // Control thread.
     void pause() noexcept;
     void resume() noexcept;  // the next frame of each channel rebases its position
-    void set_audio_pt(std::uint8_t pt) noexcept { audio_pt_.store(pt, std::memory_order_relaxed); }
+    void set_audio_pt(media::Direction d, int pt) noexcept {
+        channel_[index(d)].audio_pt.store(pt, std::memory_order_relaxed);
+    }
     void set_dtmf_pt(media::Direction d, int pt) noexcept;
     bool pop_dtmf(DtmfEvent& event) noexcept { return dtmf_.pop(event); }
     const ChannelCounters& counters(media::Direction d) const { return channel_[index(d)].counters; }
@@ -98,6 +100,7 @@ private:
 
     struct Channel {
         std::uint32_t id = 0;
+        std::atomic<int> audio_pt{0};
         std::atomic<int> dtmf_pt{-1};
         ChannelCounters counters;
         // Packet thread only.
@@ -119,7 +122,6 @@ private:
     std::int64_t start_ns_;
     DataplaneCounters* totals_;
     std::atomic<std::uint32_t> gate_;  // bit 0: paused; bits 1..: resume epoch
-    std::atomic<std::uint8_t> audio_pt_;
     Channel channel_[2];
     SpscRing<64> dtmf_;
     std::atomic<std::uint64_t>* dtmf_queued_;

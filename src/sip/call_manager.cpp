@@ -17,12 +17,14 @@ constexpr int index(media::Leg side) {
     return static_cast<int>(side);
 }
 
-int telephone_event_pt(const std::string& sdp_text) {
+// The first payload type of the audio stream of `sdp_text` whose format is
+// `wanted`; -1 when there is none.
+int payload_type_in(const std::string& sdp_text, const std::function<bool(const sdp::Format&)>& wanted) {
     auto session = sdp::parse(sdp_text);
     const sdp::Media* audio = session ? sdp::audio(*session) : nullptr;
     if (audio)
         for (const auto& f : sdp::formats(*audio))
-            if (f.is_telephone_event()) return f.payload_type;
+            if (wanted(f)) return f.payload_type;
     return -1;
 }
 
@@ -457,7 +459,15 @@ bool CallManager::relay_answer(Call& call, media::Leg side, int status, const st
     media.srtp = call.offer_srtp || sdp::is_srtp(*audio);
     Body body = sdp_body(anchored(call, other(side), std::move(*answer)));
     // Each side sends with the payload types of the SDP it got from us.
-    for (int i = 0; i < 2; ++i) media.telephone_event_pt[i] = telephone_event_pt(call.legs[i].last_sdp);
+    for (int i = 0; i < 2; ++i) {
+        const std::string& sent = call.legs[i].last_sdp;
+        media.telephone_event_pt[i] =
+            payload_type_in(sent, [](const sdp::Format& f) { return f.is_telephone_event(); });
+        if (codec)
+            media.codec_pt[i] = payload_type_in(sent, [&](const sdp::Format& f) {
+                return !f.is_telephone_event() && sdp::codec_name(f) == media.codec[i];
+            });
+    }
     stack_.respond(far.pending_invite, status, phrase, &body);
     if (status >= 200) {
         far.pending_invite = 0;

@@ -9,8 +9,8 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
-from fork_support import (GUID, ForkTest, Steps, multipart, pattern, received_requests, sdp, sip_messages,  # noqa: E402
-                          split_message, start, statuses, stop, update)
+from fork_support import (GUID, ForkTest, Steps, multipart, pattern, received_requests, rtp_pcap, sdp,  # noqa: E402
+                          sip_messages, split_message, start, statuses, stop, update)
 from harness import LOOPBACK, wait_for  # noqa: E402
 from sipp import wait_all  # noqa: E402
 
@@ -255,6 +255,25 @@ class CodecChange(ForkTest):
                                 {"type": "PAUSE", "channel": ch["callee"], "reason": "codec-change"},
                                 {"type": "RESUME", "channel": ch["caller"], "codec": "PCMU"},
                                 {"type": "RESUME", "channel": ch["callee"], "codec": "PCMU"}])
+
+    def test_g711_on_dynamic_payload_types_is_forked(self):
+        # The caller offers PCMU as 96, the callee answers it as 97; each side
+        # sends with the type of the SDP it got (the caller 97, the callee 96),
+        # and every byte of both reaches its channel.
+        self.start_fork_daemon()
+        server = self.speech()
+        _, caller_bytes = pattern(self, "caller.ulaw", 1)
+        _, callee_bytes = pattern(self, "callee.ulaw", 2)
+        caller_pcap = rtp_pcap(self, "caller.pcap", caller_bytes, 97)
+        callee_pcap = rtp_pcap(self, "callee.pcap", callee_bytes, 96)
+        c = Steps().info(start(server.port), "STARTED").sync().pcap(caller_pcap, ms=1500).info(stop(), "STOPPED")
+        agent = self.agent(Steps().wait_sync().pcap(callee_pcap, ms=100), pt=97)
+        ctl = self.controller(c, offer="96 101")
+        wait_all(self, ctl, agent)
+        channel = {m["leg"]: m["channel"] for m in server.messages("START")}
+        self.assert_channel_audio(server, channel["caller"], caller_bytes)
+        self.assert_channel_audio(server, channel["callee"], callee_bytes)
+        self.assertEqual(server.violations(), [])
 
     def test_unpinned_fork_follows_the_call(self):
         got, msgs, ch = self.codec_call(None)

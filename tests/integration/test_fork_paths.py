@@ -12,8 +12,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
 from fork_support import (GUID, ForkTest, Steps, pattern, received_requests, sdp, start, statuses,  # noqa: E402
-                          stop, udp_bound)
-from harness import LOOPBACK, wait_for  # noqa: E402
+                          stop)
+from harness import LOOPBACK  # noqa: E402
 from sipp import Sipp, part, scenario, wait_all  # noqa: E402
 from speech_server import make_tls_files  # noqa: E402
 
@@ -78,7 +78,6 @@ class EarlyDialog(ForkTest):
         with open(path, "w") as f:
             f.write(text.replace(optional_180, '<recv response="180" rrs="true"/>\n' + early))
         agent = Sipp(self, scenario(self, "uas_ring", STATUS=486, WAIT_CANCEL=part("pause", MS=1000)), self.uas_port)
-        wait_for(lambda: agent.process.poll() is not None or udp_bound(self.uas_port), what="the agent listening")
         ctl = Sipp(self, path, self.uac_port, target=self.sip_port, extra=("-aa",))
         wait_all(self, ctl, agent)
         self.assertEqual(statuses(ctl), [], ctl.report())
@@ -87,9 +86,7 @@ class EarlyDialog(ForkTest):
 
     def ringing_agent(self, ring_ms):
         path = scenario(self, "fork_uas_ring", RING_MS=ring_ms, STEPS="", END=part("uas_recv_bye"))
-        run = Sipp(self, path, self.uas_port, extra=("-aa",))
-        wait_for(lambda: run.process.poll() is not None or udp_bound(self.uas_port), what="the agent listening")
-        return run
+        return Sipp(self, path, self.uas_port, extra=("-aa",))
 
 
 class OldStyleHold(ForkTest):

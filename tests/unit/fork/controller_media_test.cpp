@@ -115,6 +115,39 @@ TEST_F(ControllerTest, UnpinnedFollowsALawChangeWithPauseThenResume) {
     EXPECT_EQ(transport_.sink->frames.size(), 1u);
 }
 
+// PCMU on dynamic payload types (each direction its own): the tee forks those
+// packets, not PT 0; a re-INVITE that renumbers moves it along.
+TEST_F(ControllerTest, G711OnADynamicPayloadTypeIsForked) {
+    MediaFacts m = g711();
+    m.codec_pt[0] = 97;
+    m.codec_pt[1] = 96;
+    media(m);
+    start_active();
+    std::array<std::uint8_t, 160> payload{};
+    media::RtpPacket p;
+    p.payload = payload;
+    const auto send = [&](media::Direction d, std::uint8_t pt) {
+        p.payload_type = pt;
+        tap(d)->on_rtp(d, p);
+    };
+    send(media::Direction::caller, 0);
+    send(media::Direction::caller, 96);
+    send(media::Direction::callee, 97);
+    EXPECT_TRUE(transport_.sink->frames.empty());
+    send(media::Direction::caller, 97);
+    send(media::Direction::callee, 96);
+    ASSERT_EQ(transport_.sink->frames.size(), 2u);
+    EXPECT_EQ(transport_.sink->frames[0].channel, 17u);
+    EXPECT_EQ(transport_.sink->frames[1].channel, 18u);
+
+    m.codec_pt[0] = 98;
+    media(m);
+    send(media::Direction::caller, 97);
+    EXPECT_EQ(transport_.sink->frames.size(), 2u);
+    send(media::Direction::caller, 98);
+    EXPECT_EQ(transport_.sink->frames.size(), 3u);
+}
+
 TEST_F(ControllerTest, UnpinnedMoveToNonG711PausesUntilG711Again) {
     start_active();
     media(g711("g729"));

@@ -26,7 +26,8 @@ protected:
         s.channel[1] = 18;
         s.sink = &sink_;
         s.start_ns = start_ns;
-        s.audio_pt = 0;
+        s.audio_pt[0] = 0;
+        s.audio_pt[1] = 0;
         s.dtmf_pt[0] = 101;
         s.dtmf_pt[1] = 101;
         s.paused = paused;
@@ -162,15 +163,29 @@ TEST_F(TeeTest, OnlyTheForksCodecIsAudio) {
     audio(Direction::caller, 7, 2, start_ns, 18);  // G.729
     audio(Direction::caller, 7, 3, start_ns, 96);
     EXPECT_TRUE(sink_.frames.empty());
-    tee_.set_audio_pt(8);
+    tee_.set_audio_pt(Direction::caller, 8);
     audio(Direction::caller, 7, 4, start_ns, 8);
     audio(Direction::caller, 7, 5, start_ns, 0);
     ASSERT_EQ(sink_.frames.size(), 1u);
     EXPECT_EQ(sink_.frames[0].seq, 0u);
 }
 
+// G.711 on a dynamic payload type, each direction on its own (each side
+// sends with the types of the SDP it got).
+TEST_F(TeeTest, AudioPayloadTypeIsPerDirection) {
+    tee_.set_audio_pt(Direction::caller, 96);
+    tee_.set_audio_pt(Direction::callee, 97);
+    audio(Direction::caller, 7, 0, start_ns, 96);
+    audio(Direction::caller, 7, 1, start_ns, 97);
+    audio(Direction::callee, 8, 0, start_ns, 96);
+    audio(Direction::callee, 8, 1, start_ns, 97);
+    ASSERT_EQ(sink_.frames.size(), 2u);
+    EXPECT_EQ(sink_.frames[0].channel, 17u);
+    EXPECT_EQ(sink_.frames[1].channel, 18u);
+}
+
 TEST_F(TeeTest, ComfortNoiseIsSkippedEvenIfNamedAudio) {
-    tee_.set_audio_pt(comfort_noise_pt);
+    tee_.set_audio_pt(Direction::caller, comfort_noise_pt);
     audio(Direction::caller, 7, 0, start_ns, comfort_noise_pt);
     EXPECT_TRUE(sink_.frames.empty());
 }

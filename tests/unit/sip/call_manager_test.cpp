@@ -90,14 +90,14 @@ protected:
     }
 
     // INVITE on handle 1 answered by the callee: returns leg B's handle.
-    HandleId connect() {
-        invite = request(Method::invite, 1, "application/sdp", kCallerSdp);
+    HandleId connect(const std::string& offer = kCallerSdp, const std::string& answer = kCalleeSdp) {
+        invite = request(Method::invite, 1, "application/sdp", offer);
         manager->on_request(invite);
         const Action* out = stack.last("invite");
         EXPECT_TRUE(out);
         HandleId b = out ? out->handle : 0;
         manager->on_response(response(b, 180));
-        manager->on_response(response(b, 200, kCalleeSdp));
+        manager->on_response(response(b, 200, answer));
         manager->on_request(request(Method::ack, 1));
         return b;
     }
@@ -111,6 +111,25 @@ protected:
     std::string resolved_host;
     std::function<void(std::optional<std::uint32_t>)> pending_resolution;
 };
+
+// PCMU on dynamic payload types: each side sends with the types of the SDP it
+// got, so the caller uses the callee's 97 and the callee the caller's 96.
+TEST_F(CallManagerTest, CodecPayloadTypeOfEachStreamIsReported) {
+    const std::string offer =
+        "v=0\r\no=caller 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+        "m=audio 6000 RTP/AVP 96 101\r\na=rtpmap:96 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n";
+    const std::string answer =
+        "v=0\r\no=callee 5 5 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+        "m=audio 7000 RTP/AVP 97 100\r\na=rtpmap:97 PCMU/8000\r\na=rtpmap:100 telephone-event/8000\r\n";
+    connect(offer, answer);
+    ASSERT_EQ(seam.media.size(), 1u);
+    const MediaState& m = seam.media[0].second;
+    EXPECT_EQ(m.codec[0], "g711ulaw");
+    EXPECT_EQ(m.codec_pt[0], 97);
+    EXPECT_EQ(m.codec_pt[1], 96);
+    EXPECT_EQ(m.telephone_event_pt[0], 100);
+    EXPECT_EQ(m.telephone_event_pt[1], 101);
+}
 
 TEST_F(CallManagerTest, BasicCallIsAnchoredBothWays) {
     HandleId b = connect();
@@ -134,6 +153,8 @@ TEST_F(CallManagerTest, BasicCallIsAnchoredBothWays) {
     EXPECT_FALSE(seam.media[0].second.hold);
     EXPECT_EQ(seam.media[0].second.telephone_event_pt[0], 101);
     EXPECT_EQ(seam.media[0].second.telephone_event_pt[1], 101);
+    EXPECT_EQ(seam.media[0].second.codec_pt[0], 0);
+    EXPECT_EQ(seam.media[0].second.codec_pt[1], 0);
 
     auto info = manager->find_call(2);
     ASSERT_TRUE(info);
