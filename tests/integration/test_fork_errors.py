@@ -4,8 +4,6 @@ that cannot be reached, refuse, close or drop the connection."""
 
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import textwrap
@@ -13,13 +11,13 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import dns_server  # noqa: E402
 import harness  # noqa: E402
 from fork_support import (GUID, ForkTest, Steps, body, multipart, pattern, received_requests, sdp, start,  # noqa: E402
                           statuses, stop, update)
-from harness import LOOPBACK, free_port, wait_for  # noqa: E402
+from harness import LOOPBACK, free_port  # noqa: E402
 from sipp import wait_all  # noqa: E402
 
-DNSMASQ = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
 OTHER = "0000000000000000000000000000FFFF"
 
 
@@ -281,27 +279,12 @@ class ServerStop(ForkTest):
         self.assertEqual(self.statistics()["Forks active"], 0)
 
 
-@unittest.skipUnless(os.path.exists(DNSMASQ), "dnsmasq not installed")
+@unittest.skipUnless(dns_server.AVAILABLE, "dnsmasq not installed")
 class Names(ForkTest):
     def setUp(self):
         super().setUp()
-        hosts = os.path.join(self.tmpdir, "hosts")
-        with open(hosts, "w") as f:
-            f.write(f"{LOOPBACK} asr.voxfork.test\n")
-        self.dns_port = free_port(kind=socket.SOCK_DGRAM)
-        log = open(os.path.join(self.tmpdir, "dnsmasq.log"), "wb")
-        self.dns = self.spawn([DNSMASQ, "-k", "-p", str(self.dns_port), f"--listen-address={LOOPBACK}",
-                               "--bind-interfaces", "--no-resolv", "--no-hosts", f"--addn-hosts={hosts}",
-                               "--local=/test/", "--user=", "--pid-file=", "--log-facility=-"],
-                              stdout=log, stderr=log)
-        log.close()
-        wait_for(lambda: self.dns.poll() is not None or "started" in self.read(log.name), 10, what="dnsmasq")
-        self.assertIsNone(self.dns.poll(), "dnsmasq exited")
-
-    @staticmethod
-    def read(path):
-        with open(path, errors="replace") as f:
-            return f.read()
+        self.dns = dns_server.Dnsmasq(self, ["asr.voxfork.test"])
+        self.dns_port = self.dns.port
 
     def test_name_resolves_then_unknown_name_is_dns_lookup_failed(self):
         server = self.speech()
