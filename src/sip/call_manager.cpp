@@ -52,7 +52,7 @@ public:
 
 }  // namespace
 
-CallManager::CallManager(Stack& stack, media::Relay& relay, config::ConfigPtr config, Resolver resolver)
+CallManager::CallManager(Stack& stack, media::Relay& relay, config::ConfigPtr config, NameResolver resolver)
     : stack_(stack),
       relay_(relay),
       config_(std::move(config)),
@@ -70,7 +70,9 @@ void CallManager::set_config(config::ConfigPtr config) {
 // The addresses in force stay until every lookup of the new set has
 // answered, so a reload does not refuse a peer for the time of a lookup.
 void CallManager::learn_dns_targets() {
-    const std::vector<std::string> hosts = routing::dns_only_targets(*config_);
+    // An explicit trusted list is used alone: nothing to look up then.
+    const std::vector<std::string> hosts =
+        config_->voip.trusted.empty() ? routing::dns_only_targets(*config_) : std::vector<std::string>{};
     const std::uint64_t generation = ++dns_generation_;
     dns_lookups_left_ = hosts.size();
     learned_addresses_.clear();

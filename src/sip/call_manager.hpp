@@ -21,9 +21,6 @@
 
 namespace voxfork::sip {
 
-// Looks up an IPv4 address for a name; the callback runs later on the same thread.
-using Resolver = NameResolver;
-
 // One row of `show call active voice brief`.
 struct LegRow {
     CallId callid = 0;
@@ -39,7 +36,7 @@ inline constexpr const char* kForkContentType = "application/x-cisco-record+json
 
 class CallManager : public StackListener, public CallControl {
 public:
-    CallManager(Stack& stack, media::Relay& relay, config::ConfigPtr config, Resolver resolver);
+    CallManager(Stack& stack, media::Relay& relay, config::ConfigPtr config, NameResolver resolver);
     ~CallManager() override;
 
     // Looks up learn_dns_targets() again for the new dial-peers.
@@ -127,7 +124,7 @@ private:
     Stack& stack_;
     media::Relay& relay_;
     config::ConfigPtr config_;
-    Resolver resolver_;
+    NameResolver resolver_;
     std::set<std::uint32_t> dns_target_addresses_;  // in force; see learn_dns_targets()
     std::set<std::uint32_t> learned_addresses_;     // of the lookups under way
     std::size_t dns_lookups_left_ = 0;

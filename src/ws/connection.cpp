@@ -114,7 +114,7 @@ void PoolImpl::read_next(const ConnPtr& conn) {
                     return close_connection(conn, CloseCause::protocol);
                 }
                 on_text(*conn, payload);
-                if (!conn->server_stops.empty()) tell_server_stops(*conn, false);
+                if (!conn->server_stops.empty()) tell_server_stops(*conn, Clock::time_point::min());
                 // The observer may have closed it.
                 if (conn->state == ConnState::open) read_next(conn);
                 return;
@@ -146,21 +146,20 @@ void PoolImpl::on_text(Connection& conn, std::string_view text) {
             const nlohmann::json* reason = json_member(message, "reason");
             const std::string why =
                 reason != nullptr && reason->is_string() ? reason->get<std::string>() : std::string();
-            if (conn.server_stops.empty()) conn.server_stops_since = Clock::now();
-            conn.server_stops.push_back({state->call, id, why});
+            conn.server_stops.push_back({state->call, id, why, Clock::now()});
             return;
         }
     }
     spdlog::debug("ws: connection {}: ignored text frame: {}", conn.id, text.substr(0, 200));
 }
 
-void PoolImpl::tell_server_stops(Connection& conn, bool all) {
+void PoolImpl::tell_server_stops(Connection& conn, Clock::time_point read_before) {
     const auto running = [&](CallHandle call) {
         return std::ranges::any_of(conn.channels, [&](const ChannelState& c) { return c.call == call && !c.stopped; });
     };
     std::vector<ServerStop> due;
     std::erase_if(conn.server_stops, [&](ServerStop& stop) {
-        if (!all && running(stop.call)) return false;
+        if (stop.read_at >= read_before && running(stop.call)) return false;
         due.push_back(std::move(stop));
         return true;
     });
@@ -209,15 +208,16 @@ void PoolImpl::arm_drain_timer() {
         drain_armed_ = false;
         bool any = false;
         std::vector<ConnPtr> stops_due;  // told after the walk: the observer may change connections_
+        const Clock::time_point grace_over = Clock::now() - server_stop_grace;
         for (auto& [id, conn] : connections_) {
             if (conn->state != ConnState::open) continue;
             any = true;
-            if (!conn->server_stops.empty() && Clock::now() - conn->server_stops_since >= server_stop_grace)
+            if (!conn->server_stops.empty() && conn->server_stops.front().read_at < grace_over)
                 stops_due.push_back(conn);
             if (conn->ring->has_data()) pump(conn);
         }
         for (const ConnPtr& conn : stops_due) {
-            if (conn->state == ConnState::open) tell_server_stops(*conn, true);
+            if (conn->state == ConnState::open) tell_server_stops(*conn, grace_over);
         }
         if (any) arm_drain_timer();
     });

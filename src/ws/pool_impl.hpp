@@ -57,6 +57,7 @@ struct ServerStop {
     CallHandle call = 0;
     std::uint32_t channel = 0;
     std::string reason;
+    Clock::time_point read_at;  // each waits its own grace
 };
 
 struct Connection {
@@ -78,8 +79,7 @@ struct Connection {
     // frame, and a short contiguous scan costs less than a hash lookup that
     // misses the cache.
     std::vector<ChannelState> channels;
-    std::vector<ServerStop> server_stops;  // read, not yet told
-    Clock::time_point server_stops_since;  // when the first of them was read
+    std::vector<ServerStop> server_stops;  // read, not yet told; oldest first
     std::uint64_t total_sessions = 0;
     bool orphan = false;   // the pool is gone: late handlers do nothing
     bool writing = false;  // a control message is being written
@@ -158,9 +158,9 @@ private:
     void count_sent(std::size_t bytes, ChannelCounters* channel);
     void read_next(const ConnPtr& conn);
     void on_text(Connection& conn, std::string_view text);
-    // Tells the held server STOPs: when `all`, every one; else those of calls
-    // with no channel left running on the connection.
-    void tell_server_stops(Connection& conn, bool all);
+    // Tells the held server STOPs of calls with no channel left running on
+    // the connection, and those read before `read_before`.
+    void tell_server_stops(Connection& conn, Clock::time_point read_before);
     void arm_tick(const ConnPtr& conn);
     void on_tick(const ConnPtr& conn);
     void arm_drain_timer();
