@@ -42,8 +42,12 @@ void Connection::resume(Clock::time_point now, Codec codec) {
     playout_.skip_to(frame_at(now));
 }
 
-void Connection::finish(const std::string& stop_message) {
+void Connection::finish(Clock::time_point now, const std::string& stop_message) {
     if (finished_ || out_ == nullptr) return;
+    if (started_ && !paused_) {
+        take_ring();
+        send_frames(now + playout_delay + frame_time);  // the frame under way too
+    }
     finished_ = true;
     if (!stop_message.empty()) out_->send_text(stop_message);
     out_->close_when_sent();
@@ -53,13 +57,21 @@ Delivery Connection::delivery(media::Direction direction) const {
     return delivery_[static_cast<std::size_t>(direction) & 1];
 }
 
-std::uint64_t Connection::drain(ws::Output&) {
-    refused_ += ring_->take_dropped();
+void Connection::take_ring() {
     ring_->drain([&](const detail::PositionedFraming::Slot& slot) {
         if (started_ && !paused_ && !finished_)
             playout_.put(slot.direction, slot.position, {slot.bytes.data(), slot.size});
     });
+}
+
+std::uint64_t Connection::drain(ws::Output&) {
+    refused_ += ring_->take_dropped();
+    take_ring();
     return std::exchange(refused_, 0);
+}
+
+void Connection::send_frames(Clock::time_point until) {
+    while (until >= due(playout_.next_frame())) out_->send_binary(0, playout_.take(silence_));
 }
 
 void Connection::on_tick(Clock::time_point now) {
@@ -71,10 +83,7 @@ void Connection::on_tick(Clock::time_point now) {
         }
         return;
     }
-    while (now >= due(playout_.next_frame())) {
-        const auto frame = playout_.take(silence_);
-        out_->send_binary(0, frame);
-    }
+    send_frames(now);
 }
 
 template <class Fn>

@@ -38,8 +38,9 @@ public:
     void start(Clock::time_point now, Codec codec);
     void pause(Clock::time_point now);
     void resume(Clock::time_point now, Codec codec);
-    // The stop message (if any), then close 1000 once sent.
-    void finish(const std::string& stop_message);
+    // The audio that has arrived (without waiting out the playout delay),
+    // the stop message (if any), then close 1000 once sent.
+    void finish(Clock::time_point now, const std::string& stop_message);
     bool open() const { return out_ != nullptr; }
     Delivery delivery(media::Direction direction) const;
     std::uint64_t server_texts() const { return server_texts_; }
@@ -57,6 +58,9 @@ public:
     void on_closed() override;
 
 private:
+    void take_ring();
+    // Sends every frame due before `until`.
+    void send_frames(Clock::time_point until);
     // The directions a frame of this connection holds.
     template <class Fn>
     void each_direction(Fn&& fn);

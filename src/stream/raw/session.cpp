@@ -113,8 +113,9 @@ void RawSession::leave(const std::string& stop_message) {
     for (const auto d : {media::Direction::caller, media::Direction::callee}) {
         if (const Connection* c = link_of(d).connection) final_[static_cast<std::size_t>(d)] = c->delivery(d);
     }
+    const auto now = Clock::now();
     for (Link& l : links_) {
-        if (l.connection != nullptr) l.connection->finish(stop_message);
+        if (l.connection != nullptr) l.connection->finish(now, stop_message);
         l.connection = nullptr;
         if (l.user != 0) {
             host_.unroute(l.user);

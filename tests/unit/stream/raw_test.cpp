@@ -179,16 +179,20 @@ TEST_F(RawConnectionTest, PauseStopsTheAudioAndSendsTheKeepaliveEvery5s) {
     EXPECT_EQ(out_->frames[0], bytes(160, 4));
 }
 
-TEST_F(RawConnectionTest, FinishSendsTheStopMessageThenClosesOnce) {
+TEST_F(RawConnectionTest, FinishSendsWhatArrivedThenTheStopMessageThenClosesOnce) {
     make(false);
     conn_->start(t0_, Codec::ulaw);
-    conn_->finish(R"({"type":"end"})");
-    conn_->finish("again");
+    push(Direction::callee, 0, 1);
+    push(Direction::callee, 160, 2);
+    conn_->finish(t0_ + std::chrono::milliseconds(30), R"({"type":"end"})");  // not waiting out the delay
+    conn_->finish(t0_ + std::chrono::milliseconds(40), "again");
+    ASSERT_EQ(out_->frames.size(), 2u);
+    EXPECT_EQ(out_->frames[1], bytes(160, 2));
     EXPECT_EQ(out_->texts, (std::vector<std::string>{R"({"type":"end"})"}));
     EXPECT_TRUE(out_->closed);
-    push(Direction::callee, 0, 1);
+    push(Direction::callee, 320, 3);
     tick(std::chrono::seconds(1));
-    EXPECT_TRUE(out_->frames.empty());  // nothing after the end
+    EXPECT_EQ(out_->frames.size(), 2u);  // nothing after the end
 }
 
 TEST_F(RawConnectionTest, ServerTextIsCountedAndKeptAndBinaryIsIgnored) {
