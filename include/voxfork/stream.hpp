@@ -53,6 +53,7 @@ struct CallInfo {
     std::uint64_t fork_session = 0;  // the data-plane fork session id
     std::string call_guid;
     std::string sip_call_id;  // of the leg the START came on
+    nlohmann::json metadata = nlohmann::json::object();  // the START's
 };
 
 using SessionHandle = std::uint64_t;  // never 0

@@ -75,6 +75,9 @@ public:
     // The protocol is done with the connection (it carried one fork): once
     // everything queued has gone, close 1000 `end`. Its users are not told.
     virtual void close_when_sent() = 0;
+    // The protocol found the connection dead (its own pings went
+    // unanswered): dropped at once, its users told `TCP Connection closed`.
+    virtual void drop() = 0;
 };
 
 // The protocol's side of one connection, made by the protocol when the pool

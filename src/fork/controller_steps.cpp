@@ -64,7 +64,7 @@ void Controller::Impl::begin(CallId anchor, CallRecord& record, const Context& c
     fork.relay_session = facts ? facts->relay_session : 0;
     record.fork = std::move(fork);
     Fork& f = *record.fork;
-    f.session = streams_.open(f.target, stream::CallInfo{anchor, f.session_id, f.guid, f.sip_call_id});
+    f.session = streams_.open(f.target, stream::CallInfo{anchor, f.session_id, f.guid, f.sip_call_id, f.metadata});
     by_session_[f.session] = anchor;
 }
 

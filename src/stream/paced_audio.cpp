@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "g711.hpp"
+
 namespace voxfork::stream::detail {
 
 bool PositionedFraming::encode(Slot& slot, media::Direction direction, std::uint32_t position,
@@ -63,6 +65,72 @@ void PlayoutBuffer::skip_to(std::uint64_t frame) {
             for (std::size_t i = 0; i < samples_per_frame; ++i) l.present[(start + i) % window_] = false;
     }
     next_frame_ = frame;
+}
+
+PacedAudio::PacedAudio(bool both, media::Direction only)
+    : both_(both),
+      only_(only),
+      // 2 s of 20 ms packets of the directions it carries.
+      ring_(std::make_shared<Ring>(both ? 200 : 100)),
+      playout_(both) {}
+
+PacedAudio::Clock::time_point PacedAudio::due(std::uint64_t frame) const {
+    return start_ + frame_time * static_cast<std::int64_t>(frame + 1) + playout_delay;
+}
+
+void PacedAudio::start(Clock::time_point now, Codec codec) {
+    started_ = true;
+    paused_ = false;
+    start_ = now;
+    codec_ = codec;
+    silence_ = silence_of(convert_alaw_ ? Codec::ulaw : codec);
+}
+
+void PacedAudio::resume(Clock::time_point now, Codec codec) {
+    paused_ = false;
+    codec_ = codec;
+    silence_ = silence_of(convert_alaw_ ? Codec::ulaw : codec);
+    playout_.skip_to(now <= start_ ? 0 : static_cast<std::uint64_t>((now - start_) / frame_time));
+}
+
+std::uint64_t PacedAudio::take_ring() {
+    const bool convert = convert_alaw_ && codec_ == Codec::alaw;
+    ring_->drain([&](const PositionedFraming::Slot& slot) {
+        if (!running() || (!both_ && slot.direction != only_)) return;
+        if (!convert) return playout_.put(slot.direction, slot.position, {slot.bytes.data(), slot.size});
+        std::array<std::uint8_t, PositionedFraming::max_payload> ulaw;
+        for (std::size_t i = 0; i < slot.size; ++i) ulaw[i] = g711::alaw_to_ulaw(slot.bytes[i]);
+        playout_.put(slot.direction, slot.position, {ulaw.data(), slot.size});
+    });
+    return ring_->take_dropped();
+}
+
+template <class Fn>
+void PacedAudio::each_direction(Fn&& fn) {
+    if (both_) {
+        fn(delivery_[0]);
+        fn(delivery_[1]);
+    } else {
+        fn(delivery_[static_cast<std::size_t>(only_) & 1]);
+    }
+}
+
+// One frame carries a frame's time of each direction it holds: each is
+// counted with its share of the bytes.
+void PacedAudio::count_sent(std::size_t bytes) {
+    const std::size_t share = both_ ? bytes / 2 : bytes;
+    each_direction([&](Delivery& d) {
+        ++d.frames_sent;
+        d.bytes_sent += share;
+    });
+}
+
+void PacedAudio::count_dropped() {
+    each_direction([](Delivery& d) { ++d.frames_dropped; });
+}
+
+Delivery PacedAudio::delivery(media::Direction direction) const {
+    return delivery_[static_cast<std::size_t>(direction) & 1];
 }
 
 }  // namespace voxfork::stream::detail

@@ -9,12 +9,16 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
 #include <voxfork/media.hpp>
 #include <voxfork/stream.hpp>
+
+#include "frame_ring.hpp"
 
 namespace voxfork::stream::detail {
 
@@ -69,6 +73,88 @@ private:
     std::uint64_t next_frame_ = 0;
     std::uint64_t discarded_ = 0;
     std::vector<std::uint8_t> frame_;
+};
+
+// One connection's clock-paced audio: the ring the tee writes into, the
+// playout buffer, the clock, and what was sent per direction.
+class PacedAudio {
+public:
+    using Ring = FrameRing<PositionedFraming>;
+    using Clock = std::chrono::steady_clock;
+    // How long a frame waits after its 20 ms for audio still on its way
+    // (jitter, the 3 ms drain): frame k goes out at start + (k + 1) x 20 ms
+    // + this.
+    static constexpr std::chrono::milliseconds playout_delay{60};
+
+    // `both`: caller and callee interleaved in each frame; else `only`.
+    PacedAudio(bool both, media::Direction only);
+
+    const std::shared_ptr<Ring>& ring() const { return ring_; }
+    // A-law calls reach the server as µ-law (AudioHook).
+    void convert_alaw(bool on) { convert_alaw_ = on; }
+
+    void start(Clock::time_point now, Codec codec);
+    void pause() { paused_ = true; }
+    // The frames of the pause are never sent: the tee places the first audio
+    // after a resume at the time since the start.
+    void resume(Clock::time_point now, Codec codec);
+    void stop() { stopped_ = true; }
+    bool running() const { return started_ && !paused_ && !stopped_; }
+    bool paused() const { return started_ && paused_ && !stopped_; }
+
+    // The ring's frames into the playout buffer (dropped unless running);
+    // returns the frames the ring refused since the last call.
+    std::uint64_t take_ring();
+    // Calls fn(frame) for each frame due by `now`; with `flush`, also every
+    // frame up to the one under way (the end: nothing waits any more).
+    template <class Fn>
+    void send_due(Clock::time_point now, bool flush, Fn&& fn) {
+        if (!running()) return;
+        const auto until = flush ? now + playout_delay + frame_time : now;
+        while (until >= due(playout_.next_frame())) {
+            sent_samples_ += samples_per_frame;
+            fn(playout_.take(silence_));
+        }
+    }
+    // Samples of audio sent so far (a pause sends none).
+    std::uint64_t position() const { return sent_samples_; }
+
+    void count_sent(std::size_t bytes);
+    void count_dropped();
+    Delivery delivery(media::Direction direction) const;
+
+private:
+    static constexpr std::chrono::milliseconds frame_time{20};
+    Clock::time_point due(std::uint64_t frame) const;
+    template <class Fn>
+    void each_direction(Fn&& fn);
+
+    bool both_;
+    media::Direction only_;
+    std::shared_ptr<Ring> ring_;
+    PlayoutBuffer playout_;
+    bool convert_alaw_ = false;
+    bool started_ = false, paused_ = false, stopped_ = false;
+    Codec codec_ = Codec::ulaw;
+    std::uint8_t silence_ = 0xff;
+    Clock::time_point start_{};
+    std::uint64_t sent_samples_ = 0;
+    Delivery delivery_[2];
+};
+
+// The tee's sink for paced protocols: each direction into the ring of the
+// connection carrying it (the same ring for both when one carries both).
+class PositionedSink final : public AudioSink {
+public:
+    PositionedSink(std::shared_ptr<PacedAudio::Ring> caller, std::shared_ptr<PacedAudio::Ring> callee)
+        : ring_{std::move(caller), std::move(callee)} {}
+    std::size_t send(media::Direction direction, std::uint32_t, std::uint32_t position,
+                     std::span<const std::uint8_t> payload) noexcept override {
+        return ring_[static_cast<std::size_t>(direction) & 1]->push(direction, position, payload) ? payload.size() : 0;
+    }
+
+private:
+    std::shared_ptr<PacedAudio::Ring> ring_[2];
 };
 
 }  // namespace voxfork::stream::detail

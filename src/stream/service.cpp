@@ -8,6 +8,7 @@
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
+#include "audiohook/session.hpp"
 #include "raw/session.hpp"
 #include "session.hpp"
 #include "voxfork_v1/session.hpp"
@@ -85,6 +86,7 @@ public:
         if (++next_channel_ == 0) ++next_channel_;
         return next_channel_;
     }
+    void post(std::function<void()> fn) override { boost::asio::post(io_, std::move(fn)); }
     void route(ws::UserHandle user, SessionHandle session) override { routes_[user] = session; }
     void unroute(ws::UserHandle user) override { routes_.erase(user); }
     void established(SessionHandle session, const Established& established) override {
@@ -118,7 +120,8 @@ private:
         switch (protocol_of(target)) {
             case config::StreamProtocol::raw:
                 return std::make_unique<raw::RawSession>(*this, handle, target, call);
-            case config::StreamProtocol::audiohook:  // not spoken yet: voxfork-v1 stands in (docs/stream.md)
+            case config::StreamProtocol::audiohook:
+                return std::make_unique<audiohook::AudiohookSession>(*this, handle, target, call);
             case config::StreamProtocol::voxfork_v1:
                 break;
         }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,6 +26,9 @@ public:
     virtual const config::Config& config() const = 0;
     // A channel id unique for the process's lifetime, never 0.
     virtual std::uint32_t next_channel() = 0;
+    // Runs `fn` on the io thread after the current event (a session may not
+    // report from inside a command).
+    virtual void post(std::function<void()> fn) = 0;
     // Connection-loss events of `user` go to `session` from now on.
     virtual void route(ws::UserHandle user, SessionHandle session) = 0;
     virtual void unroute(ws::UserHandle user) = 0;

@@ -54,6 +54,17 @@ void ConnectionOutput::close_when_sent() {
     pool_.close_when_sent(conn_);
 }
 
+void ConnectionOutput::drop() {
+    pool_.drop(conn_);
+}
+
+void PoolImpl::drop(Connection& conn) {
+    if (auto it = connections_.find(conn.id); it != connections_.end() && conn.state == ConnState::open) {
+        spdlog::warn("ws: connection {}: the protocol's pings went unanswered", conn.id);
+        close_connection(it->second, CloseCause::tcp);
+    }
+}
+
 void PoolImpl::close_when_sent(Connection& conn) {
     if (conn.state != ConnState::open) return;
     conn.close_when_sent = true;

@@ -40,6 +40,7 @@ public:
     void send_binary(std::uint32_t tag, std::span<const std::uint8_t> message) override;
     void send_text(std::string text) override;
     void close_when_sent() override;
+    void drop() override;
 
 private:
     PoolImpl& pool_;
@@ -116,6 +117,7 @@ public:
     void send_binary(Connection& conn, std::uint32_t tag, std::span<const std::uint8_t> message);
     void send_text(Connection& conn, std::string text);
     void close_when_sent(Connection& conn);
+    void drop(Connection& conn);
 
 private:
     using ConnPtr = std::shared_ptr<Connection>;

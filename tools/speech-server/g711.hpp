@@ -1,4 +1,5 @@
-// G.711 expansion to 16-bit linear PCM (ITU-T G.711 segment tables).
+// G.711 expansion to 16-bit linear PCM, for the channel WAV files: the
+// daemon's own conversions (src/stream/g711.hpp).
 #pragma once
 
 #include <cstddef>
@@ -7,9 +8,6 @@
 namespace speech {
 
 enum class Codec { pcmu, pcma };
-
-std::int16_t ulaw_to_linear(std::uint8_t u);
-std::int16_t alaw_to_linear(std::uint8_t a);
 
 // Expands n bytes of the given law into out[0..n).
 void g711_decode(Codec codec, const std::uint8_t* in, std::int16_t* out, std::size_t n);

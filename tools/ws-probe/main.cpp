@@ -131,7 +131,8 @@ public:
     void start() {
         for (int i = 0; i < opt_.calls; ++i) {
             const voxfork::stream::CallInfo call{static_cast<std::uint64_t>(100 + i), static_cast<std::uint64_t>(i + 1),
-                                                 "PROBE" + std::to_string(i), "probe-" + std::to_string(i)};
+                                                 "PROBE" + std::to_string(i), "probe-" + std::to_string(i),
+                                                 json::object()};
             index_[streams_->open(opt_.target, call)] = i;
         }
     }

@@ -10,17 +10,13 @@
 
 #include <voxfork/ws.hpp>
 
-#include "../frame_ring.hpp"
 #include "../paced_audio.hpp"
 
 namespace voxfork::stream::raw {
 
-using Ring = detail::FrameRing<detail::PositionedFraming>;
 using Clock = std::chrono::steady_clock;
+using Ring = detail::PacedAudio::Ring;
 
-// How long a frame waits after its 20 ms for audio still on its way (jitter,
-// the 3 ms drain): frame k goes out at start + (k + 1) x 20 ms + this.
-inline constexpr std::chrono::milliseconds playout_delay{60};
 inline constexpr std::chrono::seconds keepalive_interval{5};
 
 class Connection final : public ws::Handler {
@@ -28,57 +24,42 @@ public:
     struct Settings {
         bool both = false;  // interleaved: caller and callee in each frame
         media::Direction direction = media::Direction::caller;  // the one it carries when not both
-        std::string keepalive_message;  // empty: none
+        std::string keepalive_message;                          // empty: none
     };
     explicit Connection(Settings settings);
 
-    const std::shared_ptr<Ring>& ring() const { return ring_; }
+    const std::shared_ptr<Ring>& ring() const { return audio_.ring(); }
 
     // The session's commands.
-    void start(Clock::time_point now, Codec codec);
+    void start(Clock::time_point now, Codec codec) { audio_.start(now, codec); }
     void pause(Clock::time_point now);
-    void resume(Clock::time_point now, Codec codec);
+    void resume(Clock::time_point now, Codec codec) { audio_.resume(now, codec); }
     // The audio that has arrived (without waiting out the playout delay),
     // the stop message (if any), then close 1000 once sent.
     void finish(Clock::time_point now, const std::string& stop_message);
-    bool open() const { return out_ != nullptr; }
-    Delivery delivery(media::Direction direction) const;
+    Delivery delivery(media::Direction direction) const { return audio_.delivery(direction); }
     std::uint64_t server_texts() const { return server_texts_; }
     std::uint64_t server_binaries() const { return server_binaries_; }
     const std::string& latest_text() const { return latest_text_; }
 
     // ws::Handler
     void on_open(ws::Output& out) override { out_ = &out; }
-    std::uint64_t drain(ws::Output& out) override;
-    void on_sent(std::uint32_t tag, std::size_t bytes) override;
-    void on_dropped(std::uint32_t tag) override;
+    std::uint64_t drain(ws::Output&) override { return audio_.take_ring(); }
+    void on_sent(std::uint32_t, std::size_t bytes) override { audio_.count_sent(bytes); }
+    void on_dropped(std::uint32_t) override { audio_.count_dropped(); }
     void on_text(std::string_view text) override;
     bool on_binary(std::span<const std::uint8_t>) override;
     void on_tick(Clock::time_point now) override;
     void on_closed() override;
 
 private:
-    void take_ring();
-    // Sends every frame due before `until`.
-    void send_frames(Clock::time_point until);
-    // The directions a frame of this connection holds.
-    template <class Fn>
-    void each_direction(Fn&& fn);
-    Clock::time_point due(std::uint64_t frame) const;
-    std::uint64_t frame_at(Clock::time_point t) const;
+    void send_frames(Clock::time_point now, bool flush);
 
     Settings settings_;
-    std::shared_ptr<Ring> ring_;
-    detail::PlayoutBuffer playout_;
+    detail::PacedAudio audio_;
     ws::Output* out_ = nullptr;
-    bool started_ = false;
-    bool paused_ = false;
     bool finished_ = false;
-    std::uint8_t silence_ = 0xff;
-    Clock::time_point start_{};
     Clock::time_point last_keepalive_{};
-    std::uint64_t refused_ = 0;
-    Delivery delivery_[2];
     std::uint64_t server_texts_ = 0;
     std::uint64_t server_binaries_ = 0;
     std::string latest_text_;

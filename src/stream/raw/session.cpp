@@ -3,21 +3,6 @@
 namespace voxfork::stream::raw {
 namespace {
 
-// The tee's sink: each direction into the ring of the connection carrying it.
-class DirectionSink final : public AudioSink {
-public:
-    DirectionSink(std::shared_ptr<Ring> caller, std::shared_ptr<Ring> callee)
-        : ring_{std::move(caller), std::move(callee)} {}
-    std::size_t send(media::Direction direction, std::uint32_t, std::uint32_t position,
-                     std::span<const std::uint8_t> payload) noexcept override {
-        return ring_[static_cast<std::size_t>(direction) & 1]->push(direction, position, payload) ? payload.size()
-                                                                                                 : 0;
-    }
-
-private:
-    std::shared_ptr<Ring> ring_[2];
-};
-
 std::string with_channel(const std::string& path, std::string_view channel) {
     return path + (path.find('?') == std::string::npos ? "?" : "&") + "channel=" + std::string(channel);
 }
@@ -74,7 +59,7 @@ void RawSession::on_attached(std::size_t index, const ws::AttachResult& result) 
     e.connection_id = links_.front().connection_id;
     e.channel[0] = host_.next_channel();
     e.channel[1] = host_.next_channel();
-    e.audio = std::make_shared<DirectionSink>(link_of(media::Direction::caller).connection->ring(),
+    e.audio = std::make_shared<detail::PositionedSink>(link_of(media::Direction::caller).connection->ring(),
                                               link_of(media::Direction::callee).connection->ring());
     host_.established(handle_, e);
 }

@@ -95,11 +95,13 @@ public:
     }
     void send_text(std::string text) override { texts.push_back(std::move(text)); }
     void close_when_sent() override { closed = true; }
+    void drop() override { dropped = true; }
 
     raw::Connection& connection;
     std::vector<std::vector<std::uint8_t>> frames;
     std::vector<std::string> texts;
     bool closed = false;
+    bool dropped = false;
 };
 
 class RawConnectionTest : public ::testing::Test {
@@ -134,11 +136,11 @@ TEST_F(RawConnectionTest, FramesGoOutOnTheClockAfterThePlayoutDelay) {
     push(Direction::callee, 0, 1);
     tick(std::chrono::milliseconds(20));
     EXPECT_TRUE(out_->frames.empty());  // waits for late audio
-    tick(std::chrono::milliseconds(20) + raw::playout_delay);
+    tick(std::chrono::milliseconds(20) + detail::PacedAudio::playout_delay);
     ASSERT_EQ(out_->frames.size(), 1u);
     EXPECT_EQ(out_->frames[0], bytes(160, 1));
     // 100 ms later, five more frames: the clock, not the packets, paces them.
-    tick(std::chrono::milliseconds(120) + raw::playout_delay);
+    tick(std::chrono::milliseconds(120) + detail::PacedAudio::playout_delay);
     ASSERT_EQ(out_->frames.size(), 6u);
     EXPECT_EQ(out_->frames[5], bytes(160, 0xff));
     EXPECT_EQ(conn_->delivery(Direction::callee).frames_sent, 6u);
@@ -150,7 +152,7 @@ TEST_F(RawConnectionTest, InterleavedFramesCountForBothDirections) {
     make(true);
     conn_->start(t0_, Codec::alaw);
     push(Direction::caller, 0, 1);
-    tick(std::chrono::milliseconds(20) + raw::playout_delay);
+    tick(std::chrono::milliseconds(20) + detail::PacedAudio::playout_delay);
     ASSERT_EQ(out_->frames.size(), 1u);
     EXPECT_EQ(out_->frames[0].size(), 320u);
     EXPECT_EQ(out_->frames[0][0], 1);
@@ -174,7 +176,7 @@ TEST_F(RawConnectionTest, PauseStopsTheAudioAndSendsTheKeepaliveEvery5s) {
     // Resumed at 12 s: the frames of the pause are never sent.
     conn_->resume(t0_ + std::chrono::milliseconds(12000), Codec::ulaw);
     push(Direction::callee, 12000 * 8, 4);
-    tick(std::chrono::milliseconds(12020) + raw::playout_delay);
+    tick(std::chrono::milliseconds(12020) + detail::PacedAudio::playout_delay);
     ASSERT_EQ(out_->frames.size(), 1u);
     EXPECT_EQ(out_->frames[0], bytes(160, 4));
 }

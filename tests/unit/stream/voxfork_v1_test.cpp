@@ -23,7 +23,7 @@ std::uint32_t seq_of(const Framing::Slot& s) {
 // Fields and their order as in wire.md's examples: the text that goes out is
 // these messages dumped as they are.
 TEST(Messages, ShapesAndKeyOrderOfWireMd) {
-    const CallInfo call{58, 1, "8F3B", "a84b@10.0.0.1"};
+    const CallInfo call{58, 1, "8F3B", "a84b@10.0.0.1", json::object()};
     EXPECT_EQ(start(17, call, "caller", Codec::ulaw, {{"agent", "1001"}}).dump(),
               R"({"type":"START","channel":17,"call-guid":"8F3B","call-id":"a84b@10.0.0.1","leg":"caller",)"
               R"("codec":"PCMU","rate":8000,"metadata":{"agent":"1001"}})");
@@ -128,6 +128,7 @@ public:
                        (j.contains("reason") ? " " + j["reason"].get<std::string>() : ""));
     }
     void close_when_sent() override { sent.push_back("close"); }
+    void drop() override { sent.push_back("drop"); }
     static std::uint32_t seq(std::span<const std::uint8_t> m) {
         return (std::uint32_t{m[4]} << 24) | (std::uint32_t{m[5]} << 16) | (std::uint32_t{m[6]} << 8) | m[7];
     }

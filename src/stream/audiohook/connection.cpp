@@ -1,0 +1,204 @@
+#include "connection.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <voxfork/reasons.hpp>
+
+#include "../session.hpp"
+
+namespace voxfork::stream::audiohook {
+namespace {
+constexpr std::size_t latest_event_max = 4096;
+constexpr std::uint64_t samples_per_second = 8000;
+
+std::uint64_t samples_between(Clock::time_point from, Clock::time_point to) {
+    if (to <= from) return 0;
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(to - from).count()) *
+           samples_per_second / 1'000'000;
+}
+}  // namespace
+
+Connection::Connection(OpenRequest open) : open_(std::move(open)) {}
+
+void Connection::send(std::string_view type, nlohmann::ordered_json parameters) {
+    if (out_ == nullptr) return;
+    const Envelope e{open_.session_id, ++seq_, serverseq_, audio_ ? audio_->position() : 0};
+    out_->send_text(detail::message_text(message(e, type, std::move(parameters))));
+}
+
+void Connection::on_open(ws::Output& out) {
+    out_ = &out;
+    phase_ = Phase::opening;
+    deadline_ = Clock::now() + open_timeout;
+    send("open", open_parameters(open_.organization_id, open_.conversation_id, open_.participant,
+                                 open_.custom_config));
+}
+
+void Connection::fail_open(std::string_view why, std::string_view log) {
+    spdlog::warn("audiohook: session {}: {}", open_.session_id, log);
+    phase_ = Phase::closing;
+    deadline_ = Clock::now() + close_timeout;
+    send("close", {{"reason", "error"}});
+    if (events_) events_->on_open_failed(why);
+}
+
+void Connection::on_opened(const ServerMessage& m) {
+    const auto media = chosen_media(m.parameters);
+    if (!media) return fail_open(reason::connection_failed, "`opened` chose media voxforkd did not offer");
+    phase_ = Phase::open;
+    sends_audio_ = media->any();
+    audio_ = std::make_unique<detail::PacedAudio>(
+        media->external == media->internal, media->external ? media::Direction::caller : media::Direction::callee);
+    audio_->convert_alaw(true);  // AudioHook takes PCMU only
+    last_ping_ = last_pong_ = Clock::now();
+    if (events_) events_->on_opened(*media);
+}
+
+void Connection::start(Clock::time_point now, Codec codec) {
+    codec_ = codec;
+    if (audio_ && sends_audio_) audio_->start(now, codec);
+}
+
+void Connection::pause(Clock::time_point now) {
+    const bool was_paused = fork_paused_ || server_paused_;
+    fork_paused_ = true;
+    if (was_paused || !audio_) return;
+    audio_->pause();
+    paused_at_position_ = audio_->position();
+    paused_since_ = now;
+    send("paused");
+}
+
+void Connection::resume(Clock::time_point now, Codec codec) {
+    codec_ = codec;
+    fork_paused_ = false;
+    if (server_paused_ || !audio_) return;
+    if (sends_audio_) audio_->resume(now, codec);
+    send("resumed", {{"start", duration(paused_at_position_)},
+                     {"discarded", duration(samples_between(paused_since_, now))}});
+}
+
+void Connection::server_pause(Clock::time_point now) {
+    const bool was_paused = fork_paused_ || server_paused_;
+    server_paused_ = true;
+    if (!was_paused && audio_) {
+        audio_->pause();
+        paused_at_position_ = audio_->position();
+        paused_since_ = now;
+    }
+    send("paused");
+    if (events_) events_->on_server_pause();
+}
+
+void Connection::server_resume(Clock::time_point now) {
+    if (!server_paused_) return;
+    server_paused_ = false;
+    if (!fork_paused_ && audio_) {
+        if (sends_audio_) audio_->resume(now, codec_);
+        send("resumed", {{"start", duration(paused_at_position_)},
+                         {"discarded", duration(samples_between(paused_since_, now))}});
+    }
+    if (events_) events_->on_server_resume();
+}
+
+void Connection::update(std::string_view language) {
+    send("update", {{"language", language}});
+}
+
+void Connection::send_frames(Clock::time_point now, bool flush) {
+    if (!audio_ || !sends_audio_ || out_ == nullptr) return;
+    audio_->send_due(now, flush, [&](std::span<const std::uint8_t> frame) { out_->send_binary(0, frame); });
+}
+
+void Connection::finish(Clock::time_point now, std::string_view reason) {
+    if (phase_ != Phase::open && phase_ != Phase::opening) return;
+    if (audio_) {
+        audio_->take_ring();
+        send_frames(now, true);
+        audio_->stop();
+    }
+    phase_ = Phase::closing;
+    deadline_ = now + close_timeout;
+    send("close", {{"reason", reason}});
+}
+
+void Connection::on_text(std::string_view text) {
+    const auto m = parse_server_message(text);
+    if (!m) {
+        ++server_errors_;
+        spdlog::warn("audiohook: session {}: unreadable message from the server: {}", open_.session_id,
+                     text.substr(0, 200));
+        return;
+    }
+    if (m->seq != 0 && m->seq <= serverseq_)
+        spdlog::warn("audiohook: session {}: server seq {} after {}", open_.session_id, m->seq, serverseq_);
+    serverseq_ = std::max(serverseq_, m->seq);
+    const auto now = Clock::now();
+    if (m->type == "opened") {
+        if (phase_ == Phase::opening) on_opened(*m);
+    } else if (m->type == "pong") {
+        last_pong_ = now;
+    } else if (m->type == "closed") {
+        if (phase_ == Phase::closing && out_ != nullptr) {
+            phase_ = Phase::closed;
+            out_->close_when_sent();
+        }
+    } else if (m->type == "disconnect") {
+        const auto reason = m->parameters.find("reason");
+        const std::string words = reason != m->parameters.end() && reason->is_string() ? reason->get<std::string>() : "";
+        if (phase_ == Phase::opening) return fail_open(reason::connection_failed, "`disconnect` before `opened`");
+        if (phase_ != Phase::open) return;
+        finish(now, "disconnect");
+        if (events_) events_->on_disconnect(words);
+    } else if (m->type == "pause") {
+        if (phase_ == Phase::open) server_pause(now);
+    } else if (m->type == "resume") {
+        if (phase_ == Phase::open) server_resume(now);
+    } else if (m->type == "updated") {
+        if (events_) events_->on_updated();
+    } else if (m->type == "error") {
+        ++server_errors_;
+        spdlog::warn("audiohook: session {}: error from the server: {}", open_.session_id, text.substr(0, 500));
+    } else if (m->type == "event") {
+        ++server_events_;
+        latest_event_ = std::string(text.substr(0, latest_event_max));
+    } else {
+        spdlog::debug("audiohook: session {}: ignored `{}` from the server", open_.session_id, m->type);
+    }
+}
+
+void Connection::on_tick(Clock::time_point now) {
+    if (out_ == nullptr) return;
+    switch (phase_) {
+        case Phase::opening:
+            if (now >= deadline_) fail_open(reason::connection_failed, "no `opened` within 5 s");
+            return;
+        case Phase::open:
+            if (now - last_pong_ >= pong_timeout) {
+                spdlog::warn("audiohook: session {}: no `pong` for 15 s", open_.session_id);
+                return out_->drop();
+            }
+            if (now - last_ping_ >= ping_interval) {
+                last_ping_ = now;
+                send("ping");
+            }
+            return send_frames(now, false);
+        case Phase::closing:
+            if (now >= deadline_) {
+                phase_ = Phase::closed;
+                out_->close_when_sent();
+            }
+            return;
+        case Phase::connecting:
+        case Phase::closed:
+            return;
+    }
+}
+
+void Connection::on_closed() {
+    out_ = nullptr;
+    phase_ = Phase::closed;
+    if (audio_) audio_->ring()->close();
+}
+
+}  // namespace voxfork::stream::audiohook

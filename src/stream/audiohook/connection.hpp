@@ -1,0 +1,109 @@
+// AudioHook's side of one WebSocket connection, which carries one session
+// (protocols.md "audiohook"): `open` and the server's `opened`, clock-paced
+// PCMU frames of the channels the server chose, the client messages with
+// their seq, serverseq and position, ping/pong, pause and resume either way,
+// update, close/closed, and what the server may send (disconnect, error,
+// event).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <voxfork/ws.hpp>
+
+#include "../paced_audio.hpp"
+#include "messages.hpp"
+
+namespace voxfork::stream::audiohook {
+
+using Clock = std::chrono::steady_clock;
+using Ring = detail::PacedAudio::Ring;
+
+inline constexpr std::chrono::seconds open_timeout{5};
+inline constexpr std::chrono::seconds ping_interval{5};
+inline constexpr std::chrono::seconds pong_timeout{15};
+inline constexpr std::chrono::seconds close_timeout{5};
+
+// What the connection tells its session.
+class SessionEvents {
+public:
+    virtual ~SessionEvents() = default;
+    virtual void on_opened(const MediaChoice& media) = 0;
+    // The session never opened: a forking.md reason.
+    virtual void on_open_failed(std::string_view reason) = 0;
+    virtual void on_server_pause() = 0;
+    virtual void on_server_resume() = 0;
+    virtual void on_updated() = 0;
+    // The server asked to end the session (`disconnect`); `close` is sent.
+    virtual void on_disconnect(const std::string& words) = 0;
+};
+
+struct OpenRequest {
+    std::string session_id;
+    std::string organization_id;
+    std::string conversation_id;
+    Participant participant;
+    nlohmann::json custom_config = nlohmann::json::object();
+};
+
+class Connection final : public ws::Handler {
+public:
+    explicit Connection(OpenRequest open);
+
+    void set_events(SessionEvents* events) { events_ = events; }
+    // Where the tee's audio goes (valid once opened).
+    const std::shared_ptr<Ring>& ring() const { return audio_->ring(); }
+
+    // The session's commands.
+    void start(Clock::time_point now, Codec codec);
+    void pause(Clock::time_point now);
+    void resume(Clock::time_point now, Codec codec);
+    void update(std::string_view language);
+    // `close` with `reason`, then the WebSocket once `closed` came (or 5 s).
+    void finish(Clock::time_point now, std::string_view reason);
+    Delivery delivery(media::Direction direction) const { return audio_ ? audio_->delivery(direction) : Delivery{}; }
+    std::uint64_t server_events() const { return server_events_; }
+    std::uint64_t server_errors() const { return server_errors_; }
+    const std::string& latest_event() const { return latest_event_; }
+
+    // ws::Handler
+    void on_open(ws::Output& out) override;
+    std::uint64_t drain(ws::Output&) override { return audio_ ? audio_->take_ring() : 0; }
+    void on_sent(std::uint32_t, std::size_t bytes) override { audio_->count_sent(bytes); }
+    void on_dropped(std::uint32_t) override { audio_->count_dropped(); }
+    void on_text(std::string_view text) override;
+    bool on_binary(std::span<const std::uint8_t>) override { return false; }  // a server sends no audio
+    void on_tick(Clock::time_point now) override;
+    void on_closed() override;
+
+private:
+    enum class Phase { connecting, opening, open, closing, closed };
+    void send(std::string_view type, nlohmann::ordered_json parameters = nlohmann::ordered_json::object());
+    void on_opened(const ServerMessage& m);
+    void fail_open(std::string_view why, std::string_view log);
+    void send_frames(Clock::time_point now, bool flush);
+    void server_pause(Clock::time_point now);
+    void server_resume(Clock::time_point now);
+
+    OpenRequest open_;
+    SessionEvents* events_ = nullptr;
+    ws::Output* out_ = nullptr;
+    Phase phase_ = Phase::connecting;
+    // Made at `opened`, for the channels the server chose.
+    std::unique_ptr<detail::PacedAudio> audio_;
+    bool sends_audio_ = false;  // the server chose a channel
+    bool fork_paused_ = false, server_paused_ = false;
+    Codec codec_ = Codec::ulaw;
+    std::uint64_t seq_ = 0, serverseq_ = 0;
+    std::uint64_t paused_at_position_ = 0;
+    Clock::time_point paused_since_{};
+    Clock::time_point deadline_{};  // for `opened` or `closed`
+    Clock::time_point last_ping_{}, last_pong_{};
+    std::uint64_t server_events_ = 0, server_errors_ = 0;
+    std::string latest_event_;
+};
+
+}  // namespace voxfork::stream::audiohook

@@ -1,0 +1,177 @@
+#include "session.hpp"
+
+#include <ctime>
+
+#include <openssl/rand.h>
+#include <spdlog/spdlog.h>
+
+#include "signature.hpp"
+
+namespace voxfork::stream::audiohook {
+namespace {
+
+// RFC 9421 nonce: 18 random bytes, 24 base64 characters (AudioHook wants 22+).
+std::string nonce() {
+    unsigned char bytes[18];
+    RAND_bytes(bytes, sizeof bytes);
+    return base64(std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
+}
+
+}  // namespace
+
+AudiohookSession::AudiohookSession(detail::Host& host, SessionHandle handle, const Target& target,
+                                   const CallInfo& call)
+    : host_(host), handle_(handle), target_(target), call_(call) {
+    const auto& profiles = host_.config().stream_service_profiles;
+    if (auto it = profiles.find(target_.profile_tag); it != profiles.end()) profile_ = it->second;
+}
+
+AudiohookSession::~AudiohookSession() {
+    if (connection_ != nullptr) connection_->set_events(nullptr);
+}
+
+std::vector<std::pair<std::string, std::string>> AudiohookSession::upgrade_headers() const {
+    std::vector<std::pair<std::string, std::string>> headers = {
+        {"Audiohook-Organization-Id", profile_.audiohook_organization_id},
+        {"Audiohook-Correlation-Id", random_uuid()},
+        {"Audiohook-Session-Id", session_id_},
+        {"X-API-KEY", target_.token}};
+    const auto secret = decode_base64(profile_.audiohook_client_secret);
+    if (!secret) return headers;
+    const std::vector<Component> components = {
+        {"@request-target", target_.path},
+        {"@authority", target_.host + ":" + std::to_string(target_.port)},
+        {"audiohook-organization-id", headers[0].second},
+        {"audiohook-session-id", headers[2].second},
+        {"audiohook-correlation-id", headers[1].second},
+        {"x-api-key", headers[3].second}};
+    const auto created = static_cast<long long>(std::time(nullptr));
+    const std::string parameters = "keyid=\"" + target_.token + "\";nonce=\"" + nonce() +
+                                   "\";alg=\"hmac-sha256\";created=" + std::to_string(created) +
+                                   ";expires=" + std::to_string(created + 30);
+    const auto fields = sign("sig1", components, parameters, *secret);
+    headers.emplace_back("Signature-Input", fields.input);
+    headers.emplace_back("Signature", fields.signature);
+    return headers;
+}
+
+void AudiohookSession::open() {
+    if (target_.token.empty()) {
+        // The API key is the credential: without one there is nothing to try.
+        return host_.post([&host = host_, handle = handle_] { host.failed(handle, reason::auth_invalid); });
+    }
+    ws::ConnectionKey key;
+    key.host = target_.host;
+    key.port = target_.port;
+    key.secure = target_.secure;
+    key.path = target_.path;
+    key.profile_tag = target_.profile_tag;
+    key.token = target_.token;
+    key.headers = upgrade_headers();
+    OpenRequest request;
+    request.session_id = session_id_;
+    request.organization_id = profile_.audiohook_organization_id;
+    request.conversation_id = conversation_id(call_.call_guid);
+    request.participant.id = random_uuid();
+    request.custom_config = call_.metadata;
+    user_ = host_.pool().attach(
+        key, ws::CallLabel{call_.anchor, call_.fork_session}, 1,
+        [request] { return std::make_unique<Connection>(request); },
+        [this](const ws::AttachResult& result) { on_attached(result); });
+    host_.route(user_, handle_);
+}
+
+void AudiohookSession::on_attached(const ws::AttachResult& result) {
+    auto* connection = static_cast<Connection*>(result.handler);
+    if (!result.ok() || connection == nullptr) {
+        host_.unroute(std::exchange(user_, 0));
+        return host_.failed(handle_, result.ok() ? reason::internal_error : std::string_view(result.reason));
+    }
+    connection_ = connection;
+    connection_id_ = result.connection_id;
+    connection_->set_events(this);  // `open` is out: `opened` comes later
+}
+
+void AudiohookSession::on_opened(const MediaChoice&) {
+    established_ = true;
+    Established e;
+    e.connection_id = connection_id_;
+    e.channel[0] = host_.next_channel();
+    e.channel[1] = host_.next_channel();
+    e.audio = std::make_shared<detail::PositionedSink>(connection_->ring(), connection_->ring());
+    host_.established(handle_, e);
+}
+
+void AudiohookSession::on_open_failed(std::string_view why) {
+    leave();
+    host_.failed(handle_, why);
+}
+
+void AudiohookSession::on_disconnect(const std::string& words) {
+    leave();
+    host_.ended(handle_, Ending{reason::connection_closed, true, words});
+}
+
+void AudiohookSession::on_server_pause() {
+    spdlog::info("audiohook: session {}: paused by the server", session_id_);
+}
+
+void AudiohookSession::on_server_resume() {
+    spdlog::info("audiohook: session {}: resumed by the server", session_id_);
+}
+
+void AudiohookSession::start(Codec codec, const nlohmann::json&) {
+    if (connection_) connection_->start(Clock::now(), codec);
+}
+
+void AudiohookSession::pause(std::string_view) {
+    if (connection_) connection_->pause(Clock::now());
+}
+
+void AudiohookSession::resume(Codec codec) {
+    if (connection_) connection_->resume(Clock::now(), codec);
+}
+
+void AudiohookSession::update(const nlohmann::json& metadata) {
+    const auto language = metadata.is_object() ? metadata.find("language") : metadata.end();
+    if (connection_ && language != metadata.end() && language->is_string())
+        connection_->update(language->get_ref<const std::string&>());
+}
+
+void AudiohookSession::stop(std::string_view) {
+    if (connection_) connection_->finish(Clock::now(), "end");
+}
+
+void AudiohookSession::close() {
+    if (connection_) connection_->finish(Clock::now(), "end");
+    leave();
+}
+
+void AudiohookSession::leave() {
+    if (connection_ != nullptr) {
+        for (const auto d : {media::Direction::caller, media::Direction::callee})
+            final_[static_cast<std::size_t>(d)] = connection_->delivery(d);
+        connection_->set_events(nullptr);
+        connection_ = nullptr;
+    }
+    if (user_ != 0) {
+        host_.unroute(user_);
+        host_.pool().detach(std::exchange(user_, 0));
+    }
+}
+
+std::optional<Delivery> AudiohookSession::delivered(media::Direction direction) const {
+    if (connection_) return connection_->delivery(direction);
+    return final_[static_cast<std::size_t>(direction) & 1];
+}
+
+void AudiohookSession::on_connection_lost(ws::UserHandle, std::string_view why) {
+    user_ = 0;  // the pool detached it (and the route is gone)
+    leave();
+    if (established_)
+        host_.ended(handle_, Ending{why, false, {}});
+    else
+        host_.failed(handle_, why);
+}
+
+}  // namespace voxfork::stream::audiohook
