@@ -34,6 +34,13 @@ struct LegRow {
 
 inline constexpr const char* kForkContentType = "application/x-cisco-record+json";
 
+// Why an offer (or answer) is refused with 488: a Warning code of RFC 3261
+// 20.43 and its text (docs/sip.md lists them).
+struct MediaRefusal {
+    int code = 0;
+    const char* text = "";
+};
+
 class CallManager : public StackListener, public CallControl {
 public:
     CallManager(Stack& stack, media::Relay& relay, config::ConfigPtr config, NameResolver resolver);
@@ -112,7 +119,14 @@ private:
     // A re-INVITE from `offerer` failed: its media stays where it was.
     void restore_remote(Call& call, media::Leg offerer);
     std::string anchored(Call& call, media::Leg side, sdp::Session session);
-    void reject(const IncomingRequest& r, int status, const char* phrase, std::uint64_t& counter);
+    void reject(const IncomingRequest& r, int status, const char* phrase, std::uint64_t& counter,
+                const ResponseHeaders& headers = {});
+    // 488 with a Warning that says what in the offer we can't take.
+    void refuse_offer(const IncomingRequest& r, const MediaRefusal& why);
+    ResponseHeaders warning(const MediaRefusal& why) const;
+    // A far end's final answer, given to the request `to` on the other leg;
+    // a 503 goes on as 500 with the original in a Reason header.
+    void relay_final(RequestId to, const Response& answer, const Body* body);
     // Sends the status INFOs held while the leg's dialog was early.
     void flush_status(Leg& leg);
     void end_call(Call& call);

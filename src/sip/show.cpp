@@ -61,6 +61,7 @@ ops::CommandOutput show_statistics(const SipCounters& c, std::size_t dialogs) {
         {"Rejected malformed (400)", c.rejected_malformed},
         {"Rejected no dialog (481)", c.rejected_no_dialog},
         {"Rejected no media ports (503)", c.rejected_no_ports},
+        {"Downstream 503 sent as 500", c.downstream_503_as_500},
         {"Glare (491)", c.glare},
         {"re-INVITEs relayed", c.reinvites_relayed},
         {"INFOs relayed", c.infos_relayed},

@@ -112,6 +112,23 @@ class Sipp:
     def messages(self):
         return self._read(self.msg_path)
 
+    def wire(self):
+        """What crossed this SIPp's sockets, from its message trace: a list of
+        (transport, "sent" or "received", message text), in order."""
+        out = []
+        for block in self.messages().split("-----------------------------------------------")[1:]:
+            lines = block.split("\n", 2)
+            if len(lines) < 3:
+                continue
+            words = lines[1].split()
+            if len(words) >= 3 and words[1] == "message" and words[2] in ("sent", "received"):
+                out.append((words[0], words[2], lines[2].strip("\n")))
+        return out
+
+    def received(self, start=""):
+        """The messages this SIPp received whose first line starts with `start`."""
+        return [text for _, way, text in self.wire() if way == "received" and text.startswith(start)]
+
     def wait(self, timeout=40):
         try:
             return self.process.wait(timeout)
@@ -127,6 +144,18 @@ class Sipp:
     def assert_ok(self, test, timeout=40):
         code = self.wait(timeout)
         test.assertEqual(code, 0, f"sipp {self.name} exited {code}\n{self.report()}")
+
+
+def header_lines(message, name):
+    """The values of header `name` (or its compact form) in one SIP message."""
+    names = {name.lower()} | ({"m"} if name.lower() == "contact" else set())
+    head = message.split("\n\n", 1)[0]
+    out = []
+    for line in head.splitlines()[1:]:
+        key, sep, value = line.partition(":")
+        if sep and key.strip().lower() in names:
+            out.append(value.strip())
+    return out
 
 
 def wait_all(test, *runs, timeout=40):

@@ -19,6 +19,7 @@ struct Action {
     RequestId request = 0;
     int status = 0;
     Body body;
+    ResponseHeaders headers;  // of a respond
     OutgoingInvite invite;
 };
 
@@ -30,8 +31,8 @@ public:
         return h;
     }
     void reinvite(HandleId h, const Body& body) override { record("reinvite", h, 0, 0, body); }
-    void respond(RequestId r, int status, std::string_view, const Body* body) override {
-        record("respond", 0, r, status, body ? *body : Body{});
+    void respond(RequestId r, int status, std::string_view, const Body* body, const ResponseHeaders& headers) override {
+        record("respond", 0, r, status, body ? *body : Body{}).headers = headers;
     }
     void bye(HandleId h) override { record("bye", h); }
     void cancel(HandleId h) override { record("cancel", h); }
