@@ -174,6 +174,7 @@ TEST(RoundTrip, HandBuiltConfig) {
     d.tag = 77;
     d.session_target = SessionTarget{SessionTarget::Kind::dns, "peer.example", 5999};
     d.transport = Transport::tcp;
+    d.rtp_latching = RtpLatching::strict;
     d.incoming_called_number = "+1[2-9]..T";
     d.media_class = 4;
     d.codec = Codec::g722;
@@ -217,7 +218,7 @@ TEST(RoundTrip, CorpusUsesEveryCommandAndEveryNoForm) {
                 EXPECT_TRUE(covered(used_no, spec.words)) << "no corpus file uses \"no " << spec.words << "\"";
             }
         }
-    EXPECT_EQ(commands, 42);  // the commands of config.md's table; update together with it
+    EXPECT_EQ(commands, 43);  // config.md's table and `rtp latching`; update together with them
 }
 
 TEST(LabSample, ParsesCleanlyAndIsTheDemoSetup) {
