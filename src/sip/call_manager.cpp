@@ -232,12 +232,19 @@ void CallManager::new_invite(const IncomingRequest& r) {
     a.handle = r.handle;
     a.dial_peer = inbound ? inbound->tag : 0;
     a.codec = inbound ? inbound->codec : std::nullopt;
+    a.latching = inbound ? inbound->rtp_latching : config::DialPeer{}.rtp_latching;
     a.remote = r.source.to_string();
     a.sip_call_id = r.call_id;
     a.pending_invite = r.request;
     a.origin.session_id = origin_base_ + a.id;
     b.dial_peer = outbound->tag;
     b.codec = outbound->codec;
+    b.latching = outbound->rtp_latching;
+    for (media::Leg side : {media::Leg::a, media::Leg::b})
+        relay_.set_latching(call->relay, side,
+                            call->legs[index(side)].latching == config::RtpLatching::learn ? media::Latching::learn
+                                                                                           : media::Latching::strict);
+    b.remote = target->host + ":" + std::to_string(target->port);
     b.origin.session_id = origin_base_ + b.id;
     call->offer_from = media::Leg::a;
     call->offer_hold = sdp::is_hold(*offer, *audio);
@@ -539,6 +546,22 @@ bool CallManager::relay_answer(Call& call, media::Leg side, int status, const st
         seam_->on_media_changed(call.anchor, media);
     }
     return true;
+}
+
+void CallManager::on_latch_changes(const std::vector<media::LatchChange>& changes) {
+    for (const media::LatchChange& change : changes) {
+        for (auto& [anchor, call] : calls_) {
+            if (call->relay != change.session || call->phase == Phase::ended) continue;
+            Leg& leg = call->legs[index(change.leg)];
+            const media::Endpoint& signalled = change.rtcp ? leg.rtcp : leg.rtp;
+            ++(change.moved ? leg.latch_moves : leg.latches);
+            spdlog::info("sip: call {}: callid {} {} {} {}:{} (SDP {}:{})", anchor, leg.id,
+                         change.rtcp ? "RTCP" : "RTP", change.moved ? "moved to" : "latched to",
+                         config::format_ipv4(change.source.address), change.source.port,
+                         config::format_ipv4(signalled.address), signalled.port);
+            break;
+        }
+    }
 }
 
 void CallManager::end_call(Call& call) {

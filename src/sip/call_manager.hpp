@@ -21,7 +21,7 @@
 
 namespace voxfork::sip {
 
-// One row of `show call active voice brief`.
+// One row of `show call active voice brief`, and one leg of `show call active voice`.
 struct LegRow {
     CallId callid = 0;
     CallId peer = 0;
@@ -30,6 +30,13 @@ struct LegRow {
     std::string codec;
     std::string state;
     std::string fork;
+    // The details: the call, our port, where the SDP says the leg's remote is and where it is latched.
+    CallId anchor = 0;
+    config::RtpLatching latching = config::RtpLatching::learn;
+    std::uint16_t relay_port = 0;  // our RTP port on this leg (RTCP is +1)
+    media::Endpoint rtp_signalled{}, rtcp_signalled{};
+    media::Endpoint rtp_latched{}, rtcp_latched{};  // address 0: not latched
+    std::uint32_t latches = 0, latch_moves = 0;
 };
 
 inline constexpr const char* kForkContentType = "application/x-cisco-record+json";
@@ -69,6 +76,8 @@ public:
     std::size_t calls_left() const { return calls_.size(); }
     std::size_t dialogs_open() const { return by_handle_.size(); }
     std::vector<LegRow> rows() const;
+    // The relay's latches since the last look (media::Relay::take_latch_changes): logged, counted per leg.
+    void on_latch_changes(const std::vector<media::LatchChange>& changes);
     const SipCounters& counters() const { return counters_; }
 
 private:
@@ -77,6 +86,8 @@ private:
         HandleId handle = 0;
         std::uint32_t dial_peer = 0;
         std::optional<config::Codec> codec;  // the dial-peer's filter
+        config::RtpLatching latching = config::RtpLatching::learn;
+        std::uint32_t latches = 0, latch_moves = 0;
         std::string remote;
         std::string sip_call_id;
         sdp::Origin origin;

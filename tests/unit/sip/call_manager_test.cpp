@@ -362,6 +362,30 @@ TEST_F(CallManagerTest, BadBodiesGetClearErrors) {
     EXPECT_TRUE(relay.sessions.empty());
 }
 
+TEST_F(CallManagerTest, EachLegLatchesAsItsDialPeerSaysAndCountsItsLatches) {
+    auto config = std::make_shared<config::Config>(*make_config());
+    config->dial_peers[901].rtp_latching = config::RtpLatching::strict;
+    build(config);
+    connect();
+    ASSERT_EQ(relay.sessions.size(), 1u);
+    const media::SessionId id = *relay.sessions.begin();
+    EXPECT_EQ(relay.latching.at({id, media::Leg::a}), media::Latching::learn);
+    EXPECT_EQ(relay.latching.at({id, media::Leg::b}), media::Latching::strict);
+
+    manager->on_latch_changes({{id, media::Leg::a, false, false, {0x7f000001u, 6000}},
+                               {id, media::Leg::a, false, true, {0x7f000004u, 6000}},
+                               {id, media::Leg::a, true, false, {0x7f000001u, 6001}},
+                               {id + 99, media::Leg::b, false, false, {0x7f000001u, 7000}}});  // no such call
+    const auto rows = manager->rows();
+    ASSERT_EQ(rows.size(), 2u);
+    EXPECT_EQ(rows[0].latching, config::RtpLatching::learn);
+    EXPECT_EQ(rows[0].latches, 2u);
+    EXPECT_EQ(rows[0].latch_moves, 1u);
+    EXPECT_EQ(rows[1].latching, config::RtpLatching::strict);
+    EXPECT_EQ(rows[1].latches, 0u);
+    EXPECT_EQ(rows[0].rtp_signalled, (media::Endpoint{0x7f000001u, 6000}));
+}
+
 TEST_F(CallManagerTest, ExhaustedPoolGets503) {
     relay.total = 0;
     auto r = request(Method::invite, 1, "application/sdp", kCallerSdp);

@@ -96,6 +96,9 @@ public:
         if (!sessions.erase(id)) ++double_releases;
     }
     void set_tap(media::SessionId, media::Direction, media::TapSink*) override {}
+    void set_latching(media::SessionId id, media::Leg leg, media::Latching mode) override {
+        latching[{id, leg}] = mode;
+    }
     const media::RelayCounters& counters() const override { return counters_; }
     std::size_t ports_free() const override { return total - sessions.size(); }
     std::size_t ports_total() const override { return total; }
@@ -104,6 +107,7 @@ public:
     media::SessionId next = 1;
     std::set<media::SessionId> sessions;
     std::map<std::pair<media::SessionId, media::Leg>, std::pair<media::Endpoint, media::Endpoint>> remotes;
+    std::map<std::pair<media::SessionId, media::Leg>, media::Latching> latching;
     int double_releases = 0;
     media::RelayCounters counters_;
 };
