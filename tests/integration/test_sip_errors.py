@@ -11,7 +11,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
-from sipp import SipTest, daemon_config, header_lines, part, rtp_base, wait_all  # noqa: E402
+from sipp import GOOD_SDP, Sipp, SipTest, daemon_config, header_lines, part, rtp_base, scenario, wait_all  # noqa: E402
 
 class Refusals(SipTest):
     def test_untrusted_source_403(self):
@@ -37,6 +37,21 @@ class Refusals(SipTest):
         self.start_daemon()
         self.reject(400, body="this is not SDP")
         self.assertEqual(self.sip_counter("Rejected malformed (400)"), 1)
+
+    def test_contact_with_an_unknown_transport_400_and_calls_go_on(self):
+        # Nothing could reach that Contact: the INVITE is refused, the next call is not.
+        self.start_daemon()
+        path = scenario(self, "uac_reject", STATUS=400, CONTENT_TYPE="application/sdp", BODY=GOOD_SDP)
+        with open(path) as f:
+            text = f.read()
+        with open(path, "w") as f:
+            f.write(text.replace(";transport=[transport]>", ";transport=sctp>"))
+        Sipp(self, path, self.uac_port, target=self.sip_port).assert_ok(self)
+        self.assertEqual(self.sip_counter("Rejected malformed (400)"), 1)
+        uas = self.callee(END=part("uas_recv_bye"))
+        self.caller(MIDCALL=part("pause", MS=100)).assert_ok(self)
+        wait_all(self, uas)
+        self.assert_no_calls()
 
     def test_multipart_without_parts_400(self):
         # A multipart body that is empty, or has no part between boundaries,
