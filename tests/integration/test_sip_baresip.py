@@ -1,19 +1,22 @@
 """Real SIP user agents through voxforkd: Debian's baresip (headless: a WAV
 file as microphone, the `sndfile` module recording what it hears, calls
 auto-answered) as caller and callee. Each side plays its own tone; the
-test checks the other side heard that tone, that the call ended with the
-BYE of the side that hung up, and over TCP that every SIP message of both
+test checks the other side heard that tone (after a hold and resume too),
+that the call ended with the BYE of the side that hung up, and over TCP that every SIP message of both
 agents crossed TCP (baresip's own SIP trace) — an agent told by a Contact
 to use UDP would have sent its ACK and BYE there. Loopback only; skipped
 when baresip is not installed."""
 
 import glob
+import json
 import math
 import os
 import shutil
+import socket
 import struct
 import subprocess
 import sys
+import time
 import unittest
 import wave
 
@@ -34,24 +37,27 @@ def tone_file(path, hertz, seconds):
                                for i in range(8000 * seconds)))
 
 
-def pitch(path):
-    """The frequency of a recorded tone, from its zero crossings (the first
-    and last 0.2 s left out: set-up and hang-up)."""
-    with wave.open(path) as w:
-        rate = w.getframerate()
-        samples = struct.unpack(f"<{w.getnframes()}h", w.readframes(w.getnframes()))
-    middle = samples[rate // 5:-rate // 5]
-    loud = [s for s in middle if abs(s) > 1000]
-    if len(middle) < rate // 2 or len(loud) < len(middle) // 4:
-        return 0.0
-    crossings = sum(1 for a, b in zip(middle, middle[1:]) if (a < 0) != (b < 0))
-    return crossings * rate / (2 * len(middle))
+def pitch(paths):
+    """The frequency of the tone in recordings, from the zero crossings of its
+    loud 20 ms frames (silence on hold, set-up and hang-up left out)."""
+    crossings = frames = 0
+    for path in paths:
+        with wave.open(path) as w:
+            samples = struct.unpack(f"<{w.getnframes()}h", w.readframes(w.getnframes()))
+        for start in range(0, len(samples) - 160, 160):
+            frame = samples[start:start + 160]
+            if sum(abs(x) for x in frame) / 160 < 1000:
+                continue
+            frames += 1
+            crossings += sum(1 for a, b in zip(frame, frame[1:]) if (a < 0) != (b < 0))
+    # At least half a second of tone; 8000 samples/s, two crossings a period.
+    return crossings * 8000 / (2 * 160 * frames) if frames >= 25 else 0.0
 
 
 class Baresip:
     """One baresip process with its own configuration directory."""
 
-    def __init__(self, h, name, user, hertz, seconds, dial=None):
+    def __init__(self, h, name, user, hertz, seconds, dial=None, control=False):
         self.dir = os.path.join(h.tmpdir, name)
         self.recordings = os.path.join(self.dir, "recordings")
         os.makedirs(self.recordings)
@@ -70,6 +76,9 @@ class Baresip:
                 "module g711.so", "module aufile.so", "module aubridge.so", "module sndfile.so",
                 "module_app account.so", "module_app menu.so",
                 f"snd_path {self.recordings}", ""]))
+            if control:  # commands while it runs, as netstrings of JSON over TCP
+                self.control_port = harness.free_port()
+                f.write(f"module_app ctrl_tcp.so\nctrl_tcp_listen {harness.LOOPBACK}:{self.control_port}\n")
         with open(os.path.join(self.dir, "accounts"), "w") as f:
             f.write(f"<sip:{user}@{harness.LOOPBACK}>;regint=0;answermode=auto;audio_codecs=PCMU\n")
         self.log_path = os.path.join(self.dir, "baresip.log")
@@ -78,14 +87,20 @@ class Baresip:
         self.process = h.spawn(args, stdout=log, stderr=subprocess.STDOUT)
         log.close()
 
+    def command(self, name, params=""):
+        """Runs one of its menu commands (hold, resume, ...); True when it says ok."""
+        body = json.dumps({"command": name, "params": params, "token": name}).encode()
+        with socket.create_connection((harness.LOOPBACK, self.control_port), timeout=5) as s:
+            s.sendall(str(len(body)).encode() + b":" + body + b",")
+            return b'"ok":true' in s.recv(4096)
+
     def log(self):
         with open(self.log_path, errors="replace") as f:
             return f.read()
 
     def heard(self):
         """The pitch of what it received (sndfile's decoded stream)."""
-        files = glob.glob(os.path.join(self.recordings, "*-dec.wav"))
-        return pitch(files[0]) if files else 0.0
+        return pitch(glob.glob(os.path.join(self.recordings, "*-dec.wav")))
 
     def transports(self):
         """The transports its SIP trace names ("TCP 127.0.0.1:a -> 127.0.0.1:b")."""
@@ -98,19 +113,40 @@ class Baresip:
 
 @unittest.skipUnless(os.path.exists(BARESIP), "baresip is not installed")
 class RealAgents(SipTest):
-    def call(self, transport, caller_seconds, callee_seconds):
+    def call(self, transport, caller_seconds, callee_seconds, during=None):
         callee = Baresip(self, "callee", "6777", 400, callee_seconds)
         self.uas_port = callee.port
         harness.wait_for(lambda: "baresip is ready" in callee.log(), what="callee ready")
         d = self.start_daemon(transport=transport, uas_port=callee.port)
         suffix = ";transport=tcp" if transport == "tcp" else ""
         caller = Baresip(self, "caller", "1000", 1000, caller_seconds,
-                         dial=f"sip:6777@{harness.LOOPBACK}:{self.sip_port}{suffix}")
+                         dial=f"sip:6777@{harness.LOOPBACK}:{self.sip_port}{suffix}", control=during is not None)
+        if during:
+            self.wait_state(d, "active")
+            during(d, caller)
         harness.wait_for(lambda: caller.ended() and callee.ended(), timeout=15, what="the call over")
         self.assert_no_calls()
         self.assertAlmostEqual(callee.heard(), 1000, delta=50, msg="the callee did not hear the caller's tone")
         self.assertAlmostEqual(caller.heard(), 400, delta=30, msg="the caller did not hear the callee's tone")
         return d, caller, callee
+
+    def wait_state(self, d, state):
+        harness.wait_for(lambda: d.show("show call active voice brief").count(f" {state} ") == 2,
+                         what=f"the call {state}")
+
+    def test_hold_and_resume_from_the_caller(self):
+        # sndfile names its recordings by the second and starts new ones at
+        # each re-INVITE: a second apart, none overwrites another.
+        def hold_and_resume(d, caller):
+            time.sleep(1.1)
+            self.assertTrue(caller.command("hold"))
+            self.wait_state(d, "hold")
+            time.sleep(1.1)
+            self.assertTrue(caller.command("resume"))
+            self.wait_state(d, "active")
+
+        self.call("udp", caller_seconds=5, callee_seconds=7, during=hold_and_resume)
+        self.assertEqual(self.sip_counter("re-INVITEs relayed"), 2)
 
     def test_udp_call_with_audio_both_ways_caller_hangs_up(self):
         d, caller, callee = self.call("udp", caller_seconds=2, callee_seconds=5)
