@@ -134,19 +134,24 @@ class RealAgents(SipTest):
         harness.wait_for(lambda: d.show("show call active voice brief").count(f" {state} ") == 2,
                          what=f"the call {state}")
 
-    def test_hold_and_resume_from_the_caller(self):
-        # sndfile names its recordings by the second and starts new ones at
-        # each re-INVITE: a second apart, none overwrites another.
-        def hold_and_resume(d, caller):
-            time.sleep(1.1)
-            self.assertTrue(caller.command("hold"))
-            self.wait_state(d, "hold")
-            time.sleep(1.1)
-            self.assertTrue(caller.command("resume"))
-            self.wait_state(d, "active")
+    # sndfile names its recordings by the second and starts new ones at each
+    # re-INVITE: a second apart, none overwrites another.
+    def hold_and_resume(self, d, caller):
+        time.sleep(1.1)
+        self.assertTrue(caller.command("hold"))
+        self.wait_state(d, "hold")
+        time.sleep(1.1)
+        self.assertTrue(caller.command("resume"))
+        self.wait_state(d, "active")
 
-        self.call("udp", caller_seconds=5, callee_seconds=7, during=hold_and_resume)
+    def test_hold_and_resume_from_the_caller(self):
+        self.call("udp", caller_seconds=5, callee_seconds=7, during=self.hold_and_resume)
         self.assertEqual(self.sip_counter("re-INVITEs relayed"), 2)
+
+    def test_hold_and_resume_over_tcp_stays_on_tcp(self):
+        _, caller, callee = self.call("tcp", caller_seconds=5, callee_seconds=7, during=self.hold_and_resume)
+        self.assertEqual(self.sip_counter("re-INVITEs relayed"), 2)
+        self.assertEqual(caller.transports() | callee.transports(), {"TCP"})
 
     def test_udp_call_with_audio_both_ways_caller_hangs_up(self):
         d, caller, callee = self.call("udp", caller_seconds=2, callee_seconds=5)
