@@ -2,7 +2,8 @@
 configuration (config/examples/kamailio-dispatcher.cfg): a callee's 503
 reaches the caller as 500 with the cause in a Reason header, and the proxy
 neither takes the voxforkd out of service nor retries the call on the other
-one (the callee sees one INVITE). Skipped when Kamailio is not installed."""
+one (the callee sees one INVITE); with one voxforkd dead, every call goes
+through the other. Skipped when Kamailio is not installed."""
 
 import os
 import re
@@ -14,7 +15,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
-from sipp import Sipp, SipTest, daemon_config, header_lines, rtp_base, scenario, wait_all  # noqa: E402
+from sipp import Sipp, SipTest, daemon_config, header_lines, part, rtp_base, scenario, wait_all  # noqa: E402
 
 EXAMPLES = os.path.join(harness.SOURCE_DIR, "config", "examples")
 KAMAILIO = shutil.which("kamailio") or "/usr/sbin/kamailio"
@@ -75,6 +76,15 @@ class Cluster(SipTest):
         counts = [int(re.search(r"Downstream 503 sent as 500: (\d+)", d.show("show sip-ua statistics"))[1])
                   for d in self.daemons]
         self.assertEqual(sorted(counts), [0, 1])
+
+    def test_a_dead_voxforkd_is_skipped(self):
+        self.start_cluster()
+        self.daemons[0].kill()
+        uas = Sipp(self, scenario(self, "uas_answer", END=part("uas_recv_bye")), self.uas_port, calls=2)
+        uac = Sipp(self, scenario(self, "uac_call"), self.uac_port, target=self.proxy_port, calls=2)
+        wait_all(self, uac, uas)
+        self.assertEqual(self.daemons[1].show("show sip-ua statistics").count("Calls connected: 2"), 1)
+        self.assertIn("trying the next one", self.kamailio_log())
 
 
 def _udp_bound(port):
