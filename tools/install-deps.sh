@@ -12,6 +12,8 @@ packages=(
   # demo and integration tests
   sip-tester python3 python3-websockets openssl tinyproxy dnsmasq-base
   procps util-linux iproute2
+  # real SIP peers in the integration tests: a proxy in front, user agents
+  kamailio baresip-core
 )
 
 missing=()

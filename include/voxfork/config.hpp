@@ -15,6 +15,8 @@ namespace voxfork::config {
 
 enum class LogLevel { debug, info, warning, error };
 enum class Transport { udp, tcp };
+// Where a leg's RTP goes: learned from the packets that arrive (learn), or only the SDP's address (strict).
+enum class RtpLatching { learn, strict };
 enum class Codec { g711ulaw, g711alaw, g729, g722, opus };
 
 // The six `secure-ciphersuite` names of config.md, in the order of its table.
@@ -116,6 +118,7 @@ struct DialPeer {
     bool session_protocol_sipv2 = false;
     std::optional<SessionTarget> session_target;
     Transport transport = Transport::udp;
+    RtpLatching rtp_latching = RtpLatching::learn;
     std::optional<std::string> incoming_called_number;  // a dial-peer pattern
     std::optional<std::string> destination_pattern;     // a dial-peer pattern
     std::optional<Codec> codec;                         // unset: every codec passes
@@ -189,6 +192,7 @@ std::string_view to_string(CipherSuite);
 std::string_view to_string(StreamProtocol);
 std::string_view to_string(RawLayout);
 std::string_view to_string(Transport);
+std::string_view to_string(RtpLatching);
 std::string_view to_string(LogLevel);
 std::string format_ipv4(std::uint32_t address_host_order);
 // A host name as a key: lower-cased, without the trailing dot of a rooted name.

@@ -13,8 +13,11 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace voxfork::media {
+
+using SessionId = std::uint32_t;
 
 // Leg a is the call's inbound (anchor) leg, leg b the outbound one.
 enum class Leg : std::uint8_t { a = 0, b = 1 };
@@ -25,6 +28,21 @@ struct Endpoint {
     std::uint32_t address = 0;  // IPv4, host byte order; 0 = unknown / on hold
     std::uint16_t port = 0;
     bool operator==(const Endpoint&) const = default;
+};
+
+// Where a leg's packets are taken from and sent to (docs/media.md, "Latching").
+// learn: the source of the first packet after each set_remote, moving to a new
+// source only after RelayOptions::latch_move_packets packets in a row from it;
+// strict: only the signalled address.
+enum class Latching : std::uint8_t { learn, strict };
+
+// A leg's remote found sending from a new place, for the control plane's log.
+struct LatchChange {
+    SessionId session = 0;
+    Leg leg = Leg::a;
+    bool rtcp = false;
+    bool moved = false;  // from an earlier latched source (else: the first after an offer/answer)
+    Endpoint source;     // where its packets come from, and go to, from now on
 };
 
 // One RTP packet as the tap sees it. `payload` is valid only during the call.
@@ -46,8 +64,6 @@ public:
     virtual void on_rtp(Direction direction, const RtpPacket& packet) noexcept = 0;
 };
 
-using SessionId = std::uint32_t;
-
 // Relay counters, per direction; read from any thread.
 struct DirectionCounters {
     std::atomic<std::uint64_t> packets_relayed{0};
@@ -57,6 +73,8 @@ struct DirectionCounters {
     std::atomic<std::uint64_t> dropped_malformed{0};
     std::atomic<std::uint64_t> dropped_no_destination{0};  // far leg's remote unknown or on hold
     std::atomic<std::uint64_t> dropped_send_error{0};
+    std::atomic<std::uint64_t> latches{0};      // a source learned after an offer/answer
+    std::atomic<std::uint64_t> latch_moves{0};  // a latched source replaced by another
 };
 
 struct RelayCounters {
@@ -76,6 +94,9 @@ struct RelayOptions {
     // CAP_SYS_NICE; refused silently otherwise), so a busy host can't starve
     // the media. 0: ordinary scheduling.
     int realtime_priority = 0;
+    // Latching::learn: packets in a row a new source must send before a
+    // latched leg moves to it (fewer are dropped as from a stranger).
+    unsigned latch_move_packets = 10;
 };
 
 class Relay {
@@ -95,6 +116,12 @@ public:
     virtual void set_remote(SessionId, Leg, Endpoint rtp, Endpoint rtcp) = 0;
     // Ports go back to the pool; a tap attached to the session is detached.
     virtual void release(SessionId) = 0;
+    // How the leg takes its remote's source; a new session's legs learn.
+    virtual void set_latching(SessionId, Leg, Latching) {}
+    // The latches and moves since the last call (never from the packet thread).
+    virtual std::vector<LatchChange> take_latch_changes() { return {}; }
+    // Where the leg's RTP (or RTCP) is latched now; address 0 when it is not.
+    virtual Endpoint latched(SessionId, Leg, bool /*rtcp*/) const { return {}; }
     // Attaches (or with nullptr detaches) the tap of one direction. After a
     // detach returns, the packet thread no longer calls the old sink.
     virtual void set_tap(SessionId, Direction, TapSink* sink) = 0;

@@ -423,6 +423,13 @@ constexpr CommandSpec commands[] = {
      },
      [](const Context& c) { peer(c).transport = DialPeer{}.transport; }},
 
+    {Mode::dial_peer, "rtp latching",
+     [](const Context& c) {
+         if (!c.exactly(1, "learn|strict")) return;
+         if (const auto mode = c.choice(0, "mode", latching_names)) peer(c).rtp_latching = *mode;
+     },
+     [](const Context& c) { peer(c).rtp_latching = DialPeer{}.rtp_latching; }},
+
     {Mode::dial_peer, "incoming called-number",
      [](const Context& c) {
          if (auto value = pattern(c)) peer(c).incoming_called_number = std::move(*value);

@@ -75,6 +75,7 @@ json dial_peer_json(const DialPeer& d) {
             {"session_protocol", d.session_protocol_sipv2 ? json("sipv2") : json(nullptr)},
             {"session_target", target},
             {"session_transport", to_string(d.transport)},
+            {"rtp_latching", to_string(d.rtp_latching)},
             {"incoming_called_number", or_null(d.incoming_called_number)},
             {"destination_pattern", or_null(d.destination_pattern)},
             {"codec", d.codec ? json(to_string(*d.codec)) : json(nullptr)},

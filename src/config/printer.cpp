@@ -92,6 +92,7 @@ void print_dial_peer(std::ostream& out, const DialPeer& d) {
         out << " session target " << (t->kind == SessionTarget::Kind::ipv4 ? "ipv4:" : "dns:")
             << host_port(t->host, t->port, 5060) << '\n';
     if (d.transport != DialPeer{}.transport) out << " session transport " << to_string(d.transport) << '\n';
+    if (d.rtp_latching != DialPeer{}.rtp_latching) out << " rtp latching " << to_string(d.rtp_latching) << '\n';
     if (d.incoming_called_number) out << " incoming called-number " << *d.incoming_called_number << '\n';
     if (d.media_class) out << " media-class " << *d.media_class << '\n';
     if (d.codec) out << " codec " << to_string(*d.codec) << '\n';

@@ -103,6 +103,9 @@ std::string_view to_string(RawLayout value) {
 std::string_view to_string(Transport value) {
     return detail::name_of(detail::transport_names, value);
 }
+std::string_view to_string(RtpLatching value) {
+    return detail::name_of(detail::latching_names, value);
+}
 std::string_view to_string(LogLevel value) {
     return detail::name_of(detail::log_level_names, value);
 }

@@ -61,6 +61,10 @@ inline constexpr std::array<std::pair<Transport, std::string_view>, 2> transport
     {Transport::udp, "udp"},
     {Transport::tcp, "tcp"},
 }};
+inline constexpr std::array<std::pair<RtpLatching, std::string_view>, 2> latching_names{{
+    {RtpLatching::learn, "learn"},
+    {RtpLatching::strict, "strict"},
+}};
 inline constexpr std::array<std::pair<LogLevel, std::string_view>, 4> log_level_names{{
     {LogLevel::debug, "debug"},
     {LogLevel::info, "info"},

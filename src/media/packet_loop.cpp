@@ -23,6 +23,19 @@ constexpr int kEpollTimeoutMs = 500;                   // only a safety net: sto
 void bump(std::atomic<std::uint64_t>& counter, std::uint64_t by = 1) noexcept {
     counter.store(counter.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
 }
+void bump_u32(std::atomic<std::uint32_t>& counter) noexcept {
+    counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+}
+
+std::uint64_t pack_source(const sockaddr_in& from) noexcept {
+    return pack(Endpoint{ntohl(from.sin_addr.s_addr), ntohs(from.sin_port)});
+}
+
+// What may latch an RTCP port: an RTCP packet type (RFC 3550: 200-204 and
+// the rest of 192-223), not any version-2 datagram.
+bool rtcp_type(std::span<const std::uint8_t> datagram) noexcept {
+    return datagram.size() >= 2 && datagram[1] >= 192 && datagram[1] <= 223;
+}
 
 std::int64_t monotonic_ns() noexcept {
     timespec ts{};
@@ -33,11 +46,12 @@ std::int64_t monotonic_ns() noexcept {
 }  // namespace
 
 PacketLoop::PacketLoop(std::span<SessionSlot> slots, RelayCounters& counters, bool strict_source_port,
-                       int realtime_priority)
+                       int realtime_priority, unsigned latch_move_packets)
     : slots_(slots),
       counters_(counters),
       strict_source_port_(strict_source_port),
       realtime_priority_(realtime_priority),
+      latch_move_packets_(std::max(latch_move_packets, 1u)),
       events_(kEvents),
       buffers_(kBatch * kMaxDatagram),
       in_(kBatch),
@@ -173,6 +187,40 @@ bool PacketLoop::source_accepted(std::uint64_t accept, const sockaddr_in& from) 
     return !strict_source_port_ || ntohs(from.sin_port) == expected.port;
 }
 
+// The packet thread alone writes a latch's state; the control plane only
+// opens it again (epoch) and reads what it latched. No lock, no log here.
+// A malformed packet never latches: it is taken (to be counted as malformed)
+// from the latched source or while the latch is open. Only a well-formed
+// packet of the port's own kind latches or counts towards a move.
+bool PacketLoop::source_latched(Latch& latch, std::uint64_t from, bool malformed, bool own_kind,
+                                DirectionCounters& counters) noexcept {
+    const std::uint64_t current = latch.source.load(std::memory_order_relaxed);
+    if (from == current) {
+        latch.candidate_packets = 0;  // the latched source is still there: a newcomer starts over
+        return true;
+    }
+    if (latch.seen_epoch == 0) return false;  // no remote signalled yet
+    if (malformed) return current == 0;
+    if (!own_kind) return false;
+    if (current == 0) {
+        latch.source.store(from, std::memory_order_release);
+        bump_u32(latch.latched);
+        bump(counters.latches);
+        return true;
+    }
+    if (from != latch.candidate) {
+        latch.candidate = from;
+        latch.candidate_packets = 0;
+    }
+    if (++latch.candidate_packets < latch_move_packets_) return false;
+    latch.source.store(from, std::memory_order_release);
+    latch.candidate = 0;
+    latch.candidate_packets = 0;
+    bump_u32(latch.moved);
+    bump(counters.latch_moves);
+    return true;
+}
+
 unsigned PacketLoop::on_readable(SocketTag tag) noexcept {
     SessionSlot& slot = slots_[tag.slot];
     const unsigned leg = static_cast<unsigned>(tag.leg);
@@ -198,13 +246,40 @@ unsigned PacketLoop::on_readable(SocketTag tag) noexcept {
     const auto count = static_cast<unsigned>(received);
     const std::int64_t arrival_ns = tap != nullptr ? monotonic_ns() : 0;
 
-    const std::uint64_t accept = slot.leg[leg].accept_from[tag.socket].load(std::memory_order_acquire);
-    const std::uint64_t send_to = slot.leg[leg ^ 1u].send_to[tag.socket].load(std::memory_order_acquire);
-    const Endpoint to = unpack(send_to);
+    LegSlot& here = slot.leg[leg];
+    LegSlot& far = slot.leg[leg ^ 1u];
+    const std::uint64_t accept = here.accept_from[tag.socket].load(std::memory_order_acquire);
+    const bool learn = here.learn.load(std::memory_order_relaxed);
+    Latch& latch = here.latch[tag.socket];
+    if (learn) {
+        // A set_remote since the last batch: the next packet latches afresh.
+        const std::uint32_t epoch = latch.epoch.load(std::memory_order_acquire);
+        if (epoch != latch.seen_epoch) {
+            latch.seen_epoch = epoch;
+            latch.source.store(0, std::memory_order_release);
+            latch.candidate = 0;
+            latch.candidate_packets = 0;
+        }
+    }
+    const std::uint64_t send_to = far.send_to[tag.socket].load(std::memory_order_acquire);
+    Endpoint to = unpack(send_to);
     const bool have_destination = to.address != 0 && to.port != 0;
     // A connected socket is sent on without an address: the kernel keeps its
     // route instead of looking one up for every datagram.
-    sockaddr_in* const name = (send_to & kConnectedFlag) != 0 ? nullptr : &destination_;
+    sockaddr_in* name = (send_to & kConnectedFlag) != 0 ? nullptr : &destination_;
+    // A far leg latched on another address than it signalled gets its
+    // packets where they come from (NAT, another interface). On the
+    // signalled address the SDP's port stays: some endpoints send from one
+    // port and receive on another. On hold (address 0) nothing is sent.
+    // A latch opened again by a set_remote the far leg has had no packet since is stale.
+    const Latch& far_latch = far.latch[tag.socket];
+    const bool far_latch_current = far.learn.load(std::memory_order_relaxed) &&
+                                   far_latch.seen_epoch == far_latch.epoch.load(std::memory_order_acquire);
+    const std::uint64_t far_source = far_latch_current ? far_latch.source.load(std::memory_order_relaxed) : 0;
+    if (have_destination && far_source != 0 && unpack(far_source).address != to.address) {
+        to = unpack(far_source);
+        name = &destination_;
+    }
     const socklen_t name_length = name != nullptr ? sizeof destination_ : 0;
 
     rtp::Kind kinds[kBatch];
@@ -212,14 +287,18 @@ unsigned PacketLoop::on_readable(SocketTag tag) noexcept {
     unsigned outgoing = 0;
     for (unsigned i = 0; i < count; ++i) {
         kinds[i] = rtp::Kind::malformed;
-        if (!source_accepted(accept, from_[i])) {
-            bump(counters.dropped_unexpected_source);
-            continue;
-        }
         const std::span<const std::uint8_t> datagram(&buffers_[i * kMaxDatagram], in_[i].msg_len);
         if ((in_[i].msg_hdr.msg_flags & MSG_TRUNC) == 0)
             kinds[i] = tag.socket == rtp_socket ? rtp::classify_rtp_port(datagram, headers[i])
                                                 : rtp::classify_rtcp_port(datagram);
+        const bool taken = learn ? source_latched(latch, pack_source(from_[i]), kinds[i] == rtp::Kind::malformed,
+                                                  tag.socket == rtp_socket || rtcp_type(datagram), counters)
+                                 : source_accepted(accept, from_[i]);
+        if (!taken) {
+            kinds[i] = rtp::Kind::malformed;  // neither relayed nor tapped
+            bump(counters.dropped_unexpected_source);
+            continue;
+        }
         if (kinds[i] == rtp::Kind::malformed) {
             bump(counters.dropped_malformed);
         } else if (!have_destination) {

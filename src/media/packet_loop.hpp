@@ -21,7 +21,9 @@ public:
     // `strict_source_port`: a packet must come from the leg's signalled
     // address *and* port (else the address alone is checked).
     // `realtime_priority` > 0: the thread asks for SCHED_FIFO at that priority.
-    PacketLoop(std::span<SessionSlot> slots, RelayCounters& counters, bool strict_source_port, int realtime_priority);
+    // `latch_move_packets`: packets in a row from a new source that move a latch.
+    PacketLoop(std::span<SessionSlot> slots, RelayCounters& counters, bool strict_source_port, int realtime_priority,
+               unsigned latch_move_packets);
     ~PacketLoop();
     PacketLoop(const PacketLoop&) = delete;
     PacketLoop& operator=(const PacketLoop&) = delete;
@@ -50,11 +52,15 @@ private:
     void drain(SocketTag tag) noexcept;
     unsigned on_readable(SocketTag tag) noexcept;  // datagrams received
     bool source_accepted(std::uint64_t accept, const sockaddr_in& from) const noexcept;
+    // Latching::learn: whether the packet's source is taken, latching or moving on the way.
+    bool source_latched(Latch& latch, std::uint64_t from, bool malformed, bool own_kind,
+                        DirectionCounters& counters) noexcept;
 
     std::span<SessionSlot> slots_;
     RelayCounters& counters_;
     const bool strict_source_port_;
     const int realtime_priority_;
+    const unsigned latch_move_packets_;
     int epoll_fd_ = -1;
     int wake_fd_ = -1;
 

@@ -44,7 +44,7 @@ public:
           slots_(std::make_unique<SessionSlot[]>(pool_.total() / 2)),
           slot_count_(pool_.total() / 2),
           loop_(std::span<SessionSlot>(slots_.get(), slot_count_), counters_, options.strict_source_port,
-                options.realtime_priority) {
+                options.realtime_priority, options.latch_move_packets) {
         free_slots_.reserve(slot_count_);
         for (std::size_t i = slot_count_; i > 0; --i) free_slots_.push_back(static_cast<std::uint16_t>(i - 1));
         raise_file_limit(pool_.total() * 3);
@@ -83,7 +83,9 @@ public:
             for (unsigned s = 0; s < 2; ++s) {
                 l.send_to[s].store(0);
                 l.accept_from[s].store(0);
+                reset(l.latch[s]);
             }
+            l.learn.store(true);
             l.fd[rtp_socket].store(l.ports.rtp_peer_fd);
             l.fd[rtcp_socket].store(l.ports.rtcp_fd);
         }
@@ -132,6 +134,49 @@ public:
         else if (rtp.address != 0)
             l.accept_from[rtcp_socket].store(pack(Endpoint{rtp.address, static_cast<std::uint16_t>(rtp.port + 1)}),
                                              std::memory_order_release);
+        // An offer or answer that names an address: learn the source again.
+        // Hold keeps the latch, as it keeps the accepted source.
+        if (rtp.address != 0)
+            for (Latch& latch : l.latch) latch.epoch.fetch_add(1, std::memory_order_release);
+    }
+
+    void set_latching(SessionId id, Leg leg, Latching mode) override {
+        std::lock_guard lock(mutex_);
+        if (SessionSlot* slot = find(id))
+            slot->leg[static_cast<unsigned>(leg)].learn.store(mode == Latching::learn, std::memory_order_relaxed);
+    }
+
+    std::vector<LatchChange> take_latch_changes() override {
+        std::vector<LatchChange> changes;
+        std::lock_guard lock(mutex_);
+        for (std::size_t index = 0; index < slot_count_; ++index) {
+            SessionSlot& slot = slots_[index];
+            if (slot.state != SessionSlot::State::live) continue;
+            const SessionId id = (SessionId{slot.generation} << kSlotBits) | static_cast<SessionId>(index);
+            for (unsigned leg = 0; leg < 2; ++leg)
+                for (unsigned s = 0; s < 2; ++s) {
+                    Latch& latch = slot.leg[leg].latch[s];
+                    const std::uint32_t latched = latch.latched.load(std::memory_order_acquire);
+                    const std::uint32_t moved = latch.moved.load(std::memory_order_acquire);
+                    if (latched == latch.reported_latched && moved == latch.reported_moved) continue;
+                    const bool was_move = moved != latch.reported_moved;
+                    latch.reported_latched = latched;
+                    latch.reported_moved = moved;
+                    const Endpoint source = unpack(latch.source.load(std::memory_order_acquire));
+                    if (source.address == 0) continue;  // opened again since: the next look reports it
+                    changes.push_back({id, static_cast<Leg>(leg), s == rtcp_socket, was_move, source});
+                }
+        }
+        return changes;
+    }
+
+    Endpoint latched(SessionId id, Leg leg, bool rtcp) const override {
+        std::lock_guard lock(mutex_);
+        const SessionSlot* slot = find(id);
+        if (slot == nullptr) return {};
+        const LegSlot& l = slot->leg[static_cast<unsigned>(leg)];
+        if (!l.learn.load(std::memory_order_relaxed)) return {};
+        return unpack(l.latch[rtcp ? rtcp_socket : rtp_socket].source.load(std::memory_order_acquire));
     }
 
     void release(SessionId id) override {
@@ -173,6 +218,19 @@ private:
     std::nullopt_t fail() {
         counters_.allocation_failures.fetch_add(1, std::memory_order_relaxed);
         return std::nullopt;
+    }
+
+    // Before the slot's sockets are watched: the packet thread can't see it.
+    static void reset(Latch& latch) noexcept {
+        latch.epoch.store(0);
+        latch.source.store(0);
+        latch.latched.store(0);
+        latch.moved.store(0);
+        latch.seen_epoch = 0;
+        latch.candidate = 0;
+        latch.candidate_packets = 0;
+        latch.reported_latched = 0;
+        latch.reported_moved = 0;
     }
 
     // Points the leg's sending socket at its remote. False when there is no

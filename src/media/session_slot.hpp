@@ -23,10 +23,31 @@ constexpr Endpoint unpack(std::uint64_t v) noexcept {
 // endpoint: the packet thread then sends without an address.
 constexpr std::uint64_t kConnectedFlag = std::uint64_t{1} << 63;
 
+// One socket's latch (docs/media.md, "Latching"): the source the leg's
+// remote really sends from, learned by the packet thread.
+struct Latch {
+    // Control plane: bumped by each set_remote that names an address, which
+    // opens the latch again; 0 = no remote signalled yet, nothing latches.
+    std::atomic<std::uint32_t> epoch{0};
+    // Packet thread writes, the control plane reads.
+    std::atomic<std::uint64_t> source{0};   // packed; 0 = open (or never opened)
+    std::atomic<std::uint32_t> latched{0};  // first packets latched, one per opening at most
+    std::atomic<std::uint32_t> moved{0};    // moves to a new source
+    // Packet thread only.
+    std::uint32_t seen_epoch = 0;
+    std::uint64_t candidate = 0;  // packed source that may take over
+    std::uint32_t candidate_packets = 0;
+    // Control plane only: what the last look at the latch already reported.
+    std::uint32_t reported_latched = 0;
+    std::uint32_t reported_moved = 0;
+};
+
 struct LegSlot {
     std::atomic<int> fd[2] = {-1, -1};                   // indexed by Socket: where the leg sends from
     std::atomic<std::uint64_t> send_to[2] = {0, 0};      // packed (+kConnectedFlag); address 0 = don't send
     std::atomic<std::uint64_t> accept_from[2] = {0, 0};  // packed; address 0 = nothing accepted yet
+    std::atomic<bool> learn{true};                       // Latching::learn, else the signalled source only
+    Latch latch[2];                                      // indexed by Socket
     PortPair ports;                                      // control plane only
 };
 

@@ -27,7 +27,8 @@ public:
           resolver_(std::move(resolver)),
           calls_(*stack_, relay, config,
                  [this](const std::string& host, auto done) { resolve(host, std::move(done)); }),
-          drain_timer_(io) {}
+          drain_timer_(io),
+          latch_timer_(io) {}
 
     void on_request(const IncomingRequest& r) override { calls_.on_request(r); }
     void on_response(const Response& r) override { calls_.on_response(r); }
@@ -42,7 +43,19 @@ public:
         started_ = true;
         calls_.learn_dns_targets();
         spdlog::info("sip: listening on {}:{} (udp, tcp)", options.address, options.port);
+        watch_latches();
         return true;
+    }
+
+    // The packet thread never logs: the relay's latches are picked up here,
+    // a few times a second, and logged by the call manager.
+    void watch_latches() {
+        latch_timer_.expires_after(std::chrono::milliseconds(250));
+        latch_timer_.async_wait([this](const boost::system::error_code& ec) {
+            if (ec || !started_) return;
+            calls_.on_latch_changes(relay_.take_latch_changes());
+            watch_latches();
+        });
     }
 
     void reload(config::ConfigPtr config) {
@@ -60,6 +73,7 @@ public:
             return;
         }
         started_ = false;
+        latch_timer_.cancel();
         calls_.release_all();
         drain_deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(2);
         drain(std::move(done));
@@ -95,6 +109,7 @@ public:
     std::shared_ptr<void> alive_ = std::make_shared<int>(0);
     CallManager calls_;
     asio::steady_timer drain_timer_;
+    asio::steady_timer latch_timer_;
     std::chrono::steady_clock::time_point drain_deadline_;
     ExtraCounters extra_;
     bool started_ = false;
@@ -106,6 +121,8 @@ B2bua::B2bua(asio::io_context& io, config::ConfigPtr config, media::Relay& relay
     Impl* impl = impl_.get();
     commands.add("show call active voice brief", "active calls: callid, legs, peers, codec, fork state", 0,
                  [impl](const ops::CommandArgs&) { return show_calls(impl->calls_.rows()); });
+    commands.add("show call active voice", "active calls with each leg's media: signalled and latched RTP", 0,
+                 [impl](const ops::CommandArgs&) { return show_call_details(impl->calls_.rows()); });
     commands.add("show sip-ua statistics", "SIP counters: calls, rejections by cause", 0,
                  [impl](const ops::CommandArgs&) {
                      return show_statistics(impl->calls_.counters(), impl->calls_.dialogs_open());

@@ -78,6 +78,15 @@ std::vector<LegRow> CallManager::rows() const {
             LegRow row;
             row.callid = leg.id;
             row.peer = call->legs[1 - i].id;
+            row.anchor = anchor;
+            row.latching = leg.latching;
+            row.relay_port = relay_.local_rtp_port(call->relay, static_cast<media::Leg>(i));
+            row.rtp_signalled = leg.rtp;
+            row.rtcp_signalled = leg.rtcp;
+            row.rtp_latched = relay_.latched(call->relay, static_cast<media::Leg>(i), false);
+            row.rtcp_latched = relay_.latched(call->relay, static_cast<media::Leg>(i), true);
+            row.latches = leg.latches;
+            row.latch_moves = leg.latch_moves;
             row.dial_peer = leg.dial_peer;
             row.remote = leg.remote;
             row.codec = call->media.codec[i].empty() ? "-" : call->media.codec[i];

@@ -38,6 +38,43 @@ const std::string* sdp_of(const Body& body) {
     return text != nullptr && !text->empty() ? text : nullptr;
 }
 
+constexpr MediaRefusal kNoOffer{305, "Incompatible media format: no SDP offer"};
+constexpr MediaRefusal kNoCommonCodec{305, "Incompatible media format: no common codec"};
+constexpr MediaRefusal kAddressFamily{301, "Incompatible network address format: IPv4 only"};
+constexpr MediaRefusal kUnusableAnswer{305, "Incompatible media format: no usable answer from the far end"};
+
+// voxforkd's own 503s (relay ports exhausted, shutting down) tell the peer
+// when to try again; no other 503 leaves voxforkd (docs/sip.md).
+constexpr unsigned kRetryAfterSeconds = 5;
+
+// What keeps an offer's audio stream from being relayed at all; nullopt when nothing does.
+std::optional<MediaRefusal> stream_problem(const sdp::Session& session, const sdp::Media* audio) {
+    if (!audio || !sdp::has_known_codec(*audio)) return kNoCommonCodec;
+    if (!sdp::remote(session, *audio).ok) return kAddressFamily;
+    return std::nullopt;
+}
+
+// Keeps only each dial-peer's codec (and telephone-event); a refusal when nothing is left.
+std::optional<MediaRefusal> filter_problem(sdp::Media& audio,
+                                           std::initializer_list<std::optional<config::Codec>> filters) {
+    for (const auto& codec : filters)
+        if (codec && !sdp::filter_codec(audio, *codec)) return kNoCommonCodec;
+    return std::nullopt;
+}
+
+// A Contact we could not send the dialog's requests to.
+bool unusable_contact(const IncomingRequest& r) {
+    return !r.contact_transport.empty() && r.contact_transport != "udp" && r.contact_transport != "tcp";
+}
+
+// A Reason text is a quoted string: keep out what would end or escape it.
+std::string quotable(std::string_view text) {
+    std::string out;
+    for (char c : text)
+        if (c != '"' && c != '\\' && static_cast<unsigned char>(c) >= 0x20) out += c;
+    return out;
+}
+
 // Until the fork part sets its own seam: say what arrived, fork nothing.
 class LoggingSeam : public ForkSeam {
 public:
@@ -100,10 +137,32 @@ void CallManager::set_seam(ForkSeam* seam) {
     seam_ = seam ? seam : default_seam_.get();
 }
 
-void CallManager::reject(const IncomingRequest& r, int status, const char* phrase, std::uint64_t& counter) {
+void CallManager::reject(const IncomingRequest& r, int status, const char* phrase, std::uint64_t& counter,
+                         const ResponseHeaders& headers) {
     ++counter;
-    spdlog::info("sip: {} from {} answered {} {}", r.call_id, r.source.to_string(), status, phrase);
-    stack_.respond(r.request, status, phrase, nullptr);
+    spdlog::info("sip: {} from {} answered {} {}{}{}", r.call_id, r.source.to_string(), status, phrase,
+                 headers.warning.empty() ? "" : ": ", headers.warning);
+    stack_.respond(r.request, status, phrase, nullptr, headers);
+}
+
+ResponseHeaders CallManager::warning(const MediaRefusal& why) const {
+    ResponseHeaders headers;
+    headers.warning = std::to_string(why.code) + " " + config_->hostname + " \"" + why.text + "\"";
+    return headers;
+}
+
+void CallManager::refuse_offer(const IncomingRequest& r, const MediaRefusal& why) {
+    reject(r, 488, "Not Acceptable Here", counters_.rejected_codec, warning(why));
+}
+
+void CallManager::relay_final(RequestId to, const Response& answer, const Body* body) {
+    if (answer.status != 503) return stack_.respond(to, answer.status, answer.phrase, body);
+    // A proxy in front takes a 503 as "this server is overloaded" and stops
+    // sending it calls: a far end's 503 is the call's failure, not ours.
+    ++counters_.downstream_503_as_500;
+    ResponseHeaders headers;
+    headers.reason = "SIP;cause=503;text=\"" + quotable(answer.phrase) + "\"";
+    stack_.respond(to, 500, "Server Internal Error", nullptr, headers);
 }
 
 void CallManager::on_request(const IncomingRequest& r) {
@@ -136,8 +195,9 @@ void CallManager::new_invite(const IncomingRequest& r) {
     if (!routing::is_trusted(cfg, r.source.ip, dns_target_addresses_))
         return reject(r, 403, "Forbidden", counters_.rejected_untrusted);
     if (r.body.malformed) return reject(r, 400, "Malformed Body", counters_.rejected_malformed);
+    if (unusable_contact(r)) return reject(r, 400, "Bad Contact", counters_.rejected_malformed);
     const std::string* sdp_text = sdp_of(r.body);
-    if (!sdp_text) return reject(r, 488, "Not Acceptable Here", counters_.rejected_codec);
+    if (!sdp_text) return refuse_offer(r, kNoOffer);
     std::string error;
     auto offer = sdp::parse(*sdp_text, &error);
     if (!offer) {
@@ -145,18 +205,20 @@ void CallManager::new_invite(const IncomingRequest& r) {
         return reject(r, 400, "Bad SDP", counters_.rejected_malformed);
     }
     sdp::Media* audio = sdp::audio(*offer);
-    if (!audio || !sdp::has_known_codec(*audio) || !sdp::remote(*offer, *audio).ok)
-        return reject(r, 488, "Not Acceptable Here", counters_.rejected_codec);
+    if (auto why = stream_problem(*offer, audio)) return refuse_offer(r, *why);
 
     const config::DialPeer* inbound = dialplan::find_inbound(cfg, r.request_user);
     const config::DialPeer* outbound = dialplan::find_outbound(cfg, r.request_user);
     std::optional<routing::Target> target = outbound ? routing::target_of(cfg, *outbound) : std::nullopt;
     if (!target) return reject(r, 404, "Not Found", counters_.rejected_no_route);
-    for (const config::DialPeer* peer : {inbound, outbound})
-        if (peer && peer->codec && !sdp::filter_codec(*audio, *peer->codec))
-            return reject(r, 488, "Not Acceptable Here", counters_.rejected_codec);
+    if (auto why = filter_problem(*audio, {inbound ? inbound->codec : std::nullopt, outbound->codec}))
+        return refuse_offer(r, *why);
     auto session = relay_.allocate();
-    if (!session) return reject(r, 503, "Service Unavailable", counters_.rejected_no_ports);
+    if (!session) {
+        ResponseHeaders retry;
+        retry.retry_after = kRetryAfterSeconds;
+        return reject(r, 503, "Service Unavailable", counters_.rejected_no_ports, retry);
+    }
 
     auto call = std::make_unique<Call>();
     call->anchor = next_id_;
@@ -170,12 +232,18 @@ void CallManager::new_invite(const IncomingRequest& r) {
     a.handle = r.handle;
     a.dial_peer = inbound ? inbound->tag : 0;
     a.codec = inbound ? inbound->codec : std::nullopt;
+    a.latching = inbound ? inbound->rtp_latching : config::DialPeer{}.rtp_latching;
     a.remote = r.source.to_string();
     a.sip_call_id = r.call_id;
     a.pending_invite = r.request;
     a.origin.session_id = origin_base_ + a.id;
     b.dial_peer = outbound->tag;
     b.codec = outbound->codec;
+    b.latching = outbound->rtp_latching;
+    for (media::Leg side : {media::Leg::a, media::Leg::b})
+        relay_.set_latching(call->relay, side,
+                            call->legs[index(side)].latching == config::RtpLatching::learn ? media::Latching::learn
+                                                                                           : media::Latching::strict);
     b.remote = target->host + ":" + std::to_string(target->port);
     b.origin.session_id = origin_base_ + b.id;
     call->offer_from = media::Leg::a;
@@ -200,7 +268,8 @@ void CallManager::new_invite(const IncomingRequest& r) {
         if (ip) return send_leg_b(anchor, *ip, t.port, t.tcp, t.host);
         Call& c = *found->second;
         spdlog::info("sip: call {}: {} does not resolve", anchor, t.host);
-        stack_.respond(c.legs[0].pending_invite, 503, "Service Unavailable", nullptr);
+        // Not 503: one route's broken name is no reason for a proxy to stop sending us calls.
+        stack_.respond(c.legs[0].pending_invite, 500, "Server Internal Error", nullptr);
         c.legs[0].pending_invite = 0;
         c.legs[1].gone = true;
         ++counters_.calls_failed;
@@ -314,6 +383,8 @@ void CallManager::reinvite(Call& call, media::Leg side, const IncomingRequest& r
     if (call.offer_from || leg.invite_outstanding || far.invite_outstanding || far.pending_invite)
         return reject(r, 491, "Request Pending", counters_.glare);
     if (r.body.malformed) return reject(r, 400, "Malformed Body", counters_.rejected_malformed);
+    // Refused, the dialog keeps its old remote target: the call goes on.
+    if (unusable_contact(r)) return reject(r, 400, "Bad Contact", counters_.rejected_malformed);
     const std::string* sdp_text = sdp_of(r.body);
     sdp::Session offer;
     if (sdp_text) {
@@ -322,11 +393,8 @@ void CallManager::reinvite(Call& call, media::Leg side, const IncomingRequest& r
         if (!parsed) return reject(r, 400, "Bad SDP", counters_.rejected_malformed);
         offer = std::move(*parsed);
         sdp::Media* audio = sdp::audio(offer);
-        if (!audio || !sdp::has_known_codec(*audio) || !sdp::remote(offer, *audio).ok)
-            return reject(r, 488, "Not Acceptable Here", counters_.rejected_codec);
-        for (const Leg* l : {&leg, &far})
-            if (l->codec && !sdp::filter_codec(*audio, *l->codec))
-                return reject(r, 488, "Not Acceptable Here", counters_.rejected_codec);
+        if (auto why = stream_problem(offer, audio)) return refuse_offer(r, *why);
+        if (auto why = filter_problem(*audio, {leg.codec, far.codec})) return refuse_offer(r, *why);
     }
     if (const std::string* json = r.body.find(kForkContentType))
         hand_fork_request(call, side, r, Carrier::reinvite, *json);
@@ -378,8 +446,7 @@ void CallManager::on_response(const Response& r) {
         leg.infos.pop_front();
         Leg& far = call.legs[index(other(side))];
         if (relayed && !far.gone) {
-            const Body* body = r.body.empty() ? nullptr : &r.body;
-            stack_.respond(relayed, r.status, r.phrase, body);
+            relay_final(relayed, r, r.body.empty() ? nullptr : &r.body);
         }
     }
 }
@@ -409,12 +476,12 @@ void CallManager::invite_response(Call& call, media::Leg side, const Response& r
             spdlog::info("sip: call {}: unusable answer from callid {}", call.anchor, leg.id);
             if (initial) {
                 stack_.bye(leg.handle);
-                stack_.respond(far.pending_invite, 488, "Not Acceptable Here", nullptr);
+                stack_.respond(far.pending_invite, 488, "Not Acceptable Here", nullptr, warning(kUnusableAnswer));
                 far.pending_invite = 0;
                 ++counters_.calls_failed;
                 return end_call(call);
             }
-            stack_.respond(far.pending_invite, 488, "Not Acceptable Here", nullptr);
+            stack_.respond(far.pending_invite, 488, "Not Acceptable Here", nullptr, warning(kUnusableAnswer));
             far.pending_invite = 0;
             call.offer_from.reset();
             restore_remote(call, other(side));
@@ -427,8 +494,8 @@ void CallManager::invite_response(Call& call, media::Leg side, const Response& r
         }
         return;
     }
-    // A failure: the offerer gets the same answer.
-    if (far.pending_invite) stack_.respond(far.pending_invite, r.status, r.phrase, nullptr);
+    // A failure: the offerer gets the same answer (a 503 as 500, see relay_final).
+    if (far.pending_invite) relay_final(far.pending_invite, r, nullptr);
     far.pending_invite = 0;
     call.offer_from.reset();
     if (initial) {
@@ -481,6 +548,22 @@ bool CallManager::relay_answer(Call& call, media::Leg side, int status, const st
     return true;
 }
 
+void CallManager::on_latch_changes(const std::vector<media::LatchChange>& changes) {
+    for (const media::LatchChange& change : changes) {
+        for (auto& [anchor, call] : calls_) {
+            if (call->relay != change.session || call->phase == Phase::ended) continue;
+            Leg& leg = call->legs[index(change.leg)];
+            const media::Endpoint& signalled = change.rtcp ? leg.rtcp : leg.rtp;
+            ++(change.moved ? leg.latch_moves : leg.latches);
+            spdlog::info("sip: call {}: callid {} {} {} {}:{} (SDP {}:{})", anchor, leg.id,
+                         change.rtcp ? "RTCP" : "RTP", change.moved ? "moved to" : "latched to",
+                         config::format_ipv4(change.source.address), change.source.port,
+                         config::format_ipv4(signalled.address), signalled.port);
+            break;
+        }
+    }
+}
+
 void CallManager::end_call(Call& call) {
     if (call.phase != Phase::ended) {
         call.phase = Phase::ended;
@@ -512,7 +595,7 @@ void CallManager::on_terminated(HandleId handle) {
     if (call.phase != Phase::ended) {
         // The dialog died under us (timeout, transport error): take the other leg down too.
         if (far.pending_invite) {
-            stack_.respond(far.pending_invite, 503, "Service Unavailable", nullptr);
+            stack_.respond(far.pending_invite, 500, "Server Internal Error", nullptr);
             far.pending_invite = 0;
         } else if (far.handle && !far.gone) {
             stack_.bye(far.handle);
@@ -530,7 +613,9 @@ void CallManager::release_all() {
         for (Leg& leg : call->legs) {
             if (!leg.handle || leg.gone) continue;
             if (leg.pending_invite && !leg.confirmed && call->phase != Phase::active) {
-                stack_.respond(leg.pending_invite, 503, "Service Unavailable", nullptr);
+                ResponseHeaders retry;
+                retry.retry_after = kRetryAfterSeconds;
+                stack_.respond(leg.pending_invite, 503, "Service Unavailable", nullptr, retry);
                 leg.pending_invite = 0;
             } else if (leg.invite_outstanding && call->phase != Phase::active) {
                 stack_.cancel(leg.handle);

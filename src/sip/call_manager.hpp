@@ -21,7 +21,7 @@
 
 namespace voxfork::sip {
 
-// One row of `show call active voice brief`.
+// One row of `show call active voice brief`, and one leg of `show call active voice`.
 struct LegRow {
     CallId callid = 0;
     CallId peer = 0;
@@ -30,9 +30,23 @@ struct LegRow {
     std::string codec;
     std::string state;
     std::string fork;
+    // The details: the call, our port, where the SDP says the leg's remote is and where it is latched.
+    CallId anchor = 0;
+    config::RtpLatching latching = config::RtpLatching::learn;
+    std::uint16_t relay_port = 0;  // our RTP port on this leg (RTCP is +1)
+    media::Endpoint rtp_signalled{}, rtcp_signalled{};
+    media::Endpoint rtp_latched{}, rtcp_latched{};  // address 0: not latched
+    std::uint32_t latches = 0, latch_moves = 0;
 };
 
 inline constexpr const char* kForkContentType = "application/x-cisco-record+json";
+
+// Why an offer (or answer) is refused with 488: a Warning code of RFC 3261
+// 20.43 and its text (docs/sip.md lists them).
+struct MediaRefusal {
+    int code = 0;
+    const char* text = "";
+};
 
 class CallManager : public StackListener, public CallControl {
 public:
@@ -62,6 +76,8 @@ public:
     std::size_t calls_left() const { return calls_.size(); }
     std::size_t dialogs_open() const { return by_handle_.size(); }
     std::vector<LegRow> rows() const;
+    // The relay's latches since the last look (media::Relay::take_latch_changes): logged, counted per leg.
+    void on_latch_changes(const std::vector<media::LatchChange>& changes);
     const SipCounters& counters() const { return counters_; }
 
 private:
@@ -70,6 +86,8 @@ private:
         HandleId handle = 0;
         std::uint32_t dial_peer = 0;
         std::optional<config::Codec> codec;  // the dial-peer's filter
+        config::RtpLatching latching = config::RtpLatching::learn;
+        std::uint32_t latches = 0, latch_moves = 0;
         std::string remote;
         std::string sip_call_id;
         sdp::Origin origin;
@@ -112,7 +130,14 @@ private:
     // A re-INVITE from `offerer` failed: its media stays where it was.
     void restore_remote(Call& call, media::Leg offerer);
     std::string anchored(Call& call, media::Leg side, sdp::Session session);
-    void reject(const IncomingRequest& r, int status, const char* phrase, std::uint64_t& counter);
+    void reject(const IncomingRequest& r, int status, const char* phrase, std::uint64_t& counter,
+                const ResponseHeaders& headers = {});
+    // 488 with a Warning that says what in the offer we can't take.
+    void refuse_offer(const IncomingRequest& r, const MediaRefusal& why);
+    ResponseHeaders warning(const MediaRefusal& why) const;
+    // A far end's final answer, given to the request `to` on the other leg;
+    // a 503 goes on as 500 with the original in a Reason header.
+    void relay_final(RequestId to, const Response& answer, const Body* body);
     // Sends the status INFOs held while the leg's dialog was early.
     void flush_status(Leg& leg);
     void end_call(Call& call);

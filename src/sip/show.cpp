@@ -22,7 +22,53 @@ std::string json_key(std::string label) {
     return label;
 }
 
+std::string endpoint_text(const media::Endpoint& e) {
+    return e.address == 0 ? std::string("-") : config::format_ipv4(e.address) + ":" + std::to_string(e.port);
+}
+
 }  // namespace
+
+// Rows come two by two, leg a then leg b of one call (CallManager::rows).
+ops::CommandOutput show_call_details(const std::vector<LegRow>& rows) {
+    ops::CommandOutput out;
+    out.data["calls"] = nlohmann::json::array();
+    for (std::size_t i = 0; i + 1 < rows.size(); i += 2) {
+        out.text += "Call " + std::to_string(rows[i].anchor) + "\n";
+        nlohmann::json call = {{"anchor", rows[i].anchor}, {"legs", nlohmann::json::array()}};
+        for (const LegRow* r : {&rows[i], &rows[i + 1]}) {
+            const char* way = r == &rows[i] ? "inbound" : "outbound";
+            out.text += " Callid " + std::to_string(r->callid) + " (" + way + "), dial-peer " +
+                        std::to_string(r->dial_peer) + ", SIP " + r->remote + ", codec " + r->codec + ", state " +
+                        r->state + "\n";
+            out.text += "  Relay RTP port: " + std::to_string(r->relay_port) + "\n";
+            out.text += "  RTP latching: " + std::string(config::to_string(r->latching)) + "\n";
+            out.text += "  RTP signalled: " + endpoint_text(r->rtp_signalled) +
+                        ", latched: " + endpoint_text(r->rtp_latched) + "\n";
+            out.text += "  RTCP signalled: " + endpoint_text(r->rtcp_signalled) +
+                        ", latched: " + endpoint_text(r->rtcp_latched) + "\n";
+            out.text +=
+                "  Latches: " + std::to_string(r->latches) + ", moves: " + std::to_string(r->latch_moves) + "\n";
+            call["legs"].push_back({{"callid", r->callid},
+                                    {"direction", way},
+                                    {"dial_peer", r->dial_peer},
+                                    {"remote", r->remote},
+                                    {"codec", r->codec},
+                                    {"state", r->state},
+                                    {"relay_rtp_port", r->relay_port},
+                                    {"rtp_latching", config::to_string(r->latching)},
+                                    {"rtp_signalled", endpoint_text(r->rtp_signalled)},
+                                    {"rtp_latched", endpoint_text(r->rtp_latched)},
+                                    {"rtcp_signalled", endpoint_text(r->rtcp_signalled)},
+                                    {"rtcp_latched", endpoint_text(r->rtcp_latched)},
+                                    {"latches", r->latches},
+                                    {"latch_moves", r->latch_moves}});
+        }
+        out.data["calls"].push_back(std::move(call));
+    }
+    out.text += "Total calls: " + std::to_string(rows.size() / 2) + "\n";
+    out.data["total_calls"] = rows.size() / 2;
+    return out;
+}
 
 ops::CommandOutput show_calls(const std::vector<LegRow>& rows) {
     ops::CommandOutput out;
@@ -61,6 +107,7 @@ ops::CommandOutput show_statistics(const SipCounters& c, std::size_t dialogs) {
         {"Rejected malformed (400)", c.rejected_malformed},
         {"Rejected no dialog (481)", c.rejected_no_dialog},
         {"Rejected no media ports (503)", c.rejected_no_ports},
+        {"Downstream 503 sent as 500", c.downstream_503_as_500},
         {"Glare (491)", c.glare},
         {"re-INVITEs relayed", c.reinvites_relayed},
         {"INFOs relayed", c.infos_relayed},
@@ -95,6 +142,8 @@ ops::CommandOutput show_fork_global(const media::Relay& relay, const ExtraCounte
         counter_line(out.text, data, "  ", "Dropped no destination", dc.dropped_no_destination.load(),
                      "dropped_no_destination");
         counter_line(out.text, data, "  ", "Dropped send error", dc.dropped_send_error.load(), "dropped_send_error");
+        counter_line(out.text, data, "  ", "Latches", dc.latches.load(), "latches");
+        counter_line(out.text, data, "  ", "Latch moves", dc.latch_moves.load(), "latch_moves");
         // The fork part's per-direction lines (packets/bytes forked, frames dropped) go here.
         if (extra)
             for (const auto& [label, value] : extra(d))

@@ -12,6 +12,8 @@ namespace voxfork::sip {
 
 // `show call active voice brief`
 ops::CommandOutput show_calls(const std::vector<LegRow>& rows);
+// `show call active voice`: each call, its legs and their media (signalled, latched)
+ops::CommandOutput show_call_details(const std::vector<LegRow>& rows);
 // `show sip-ua statistics`
 // `dialogs` is the number of SIP dialogs (and pending requests' handles) held.
 ops::CommandOutput show_statistics(const SipCounters& counters, std::size_t dialogs);

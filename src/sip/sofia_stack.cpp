@@ -196,6 +196,8 @@ public:
         }
         // A B2BUA answers for itself: no Supported: timer, 100rel, and the Allow we chose.
         nua_set_params(nua_, SIPTAG_SUPPORTED(nullptr), NUTAG_M_FEATURES(""), TAG_END());
+        contact_udp_ = "<" + base + ">";
+        contact_tcp_ = "<" + base + ";transport=tcp>";
         epoll_.emplace(io_, fd);
         wait_for_events();
         step();
@@ -212,18 +214,21 @@ public:
         nua_handle_t* nh = nua_handle(nua_, nullptr, SIPTAG_TO_STR(invite.to.c_str()),
                                       SIPTAG_FROM_STR(invite.from.c_str()), TAG_END());
         HandleId id = id_of(nh);
-        nua_invite(nh, NUTAG_URL(invite.request_uri.c_str()), SIPTAG_CONTENT_TYPE_STR(invite.body.content_type.c_str()),
+        tcp_handles_[nh] = uri_says_tcp(invite.request_uri);
+        nua_invite(nh, NUTAG_URL(invite.request_uri.c_str()), SIPTAG_CONTACT_STR(contact_for(nh)),
+                   SIPTAG_CONTENT_TYPE_STR(invite.body.content_type.c_str()),
                    SIPTAG_PAYLOAD_STR(invite.body.text.c_str()), TAG_END());
         return id;
     }
 
     void reinvite(HandleId handle, const Body& body) override {
         if (nua_handle_t* nh = handle_of(handle))
-            nua_invite(nh, SIPTAG_CONTENT_TYPE_STR(body.content_type.c_str()), SIPTAG_PAYLOAD_STR(body.text.c_str()),
-                       TAG_END());
+            nua_invite(nh, SIPTAG_CONTACT_STR(contact_for(nh)), SIPTAG_CONTENT_TYPE_STR(body.content_type.c_str()),
+                       SIPTAG_PAYLOAD_STR(body.text.c_str()), TAG_END());
     }
 
-    void respond(RequestId request, int status, std::string_view phrase, const Body* body) override {
+    void respond(RequestId request, int status, std::string_view phrase, const Body* body,
+                 const ResponseHeaders& headers) override {
         auto it = pending_.find(request);
         if (it == pending_.end()) return;
         Pending& p = it->second;
@@ -233,13 +238,18 @@ public:
         if (!reason) reason = status < 300 ? "OK" : "Failed";
         const char* ct = body && !body->content_type.empty() ? body->content_type.c_str() : nullptr;
         const char* text = body ? body->text.c_str() : nullptr;
-        if (p.saved[0]) {
-            nua_respond(p.nh, status, reason, NUTAG_WITH_SAVED(p.saved), TAG_IF(ct, SIPTAG_CONTENT_TYPE_STR(ct)),
-                        TAG_IF(text, SIPTAG_PAYLOAD_STR(text)), TAG_END());
-        } else {
-            nua_respond(p.nh, status, reason, TAG_IF(ct, SIPTAG_CONTENT_TYPE_STR(ct)),
-                        TAG_IF(text, SIPTAG_PAYLOAD_STR(text)), TAG_END());
-        }
+        // A dialog-making answer names the transport the dialog uses, so the
+        // peer's ACK and later requests stay on it.
+        const char* contact = p.invite && status < 300 ? contact_for(p.nh) : nullptr;
+        const std::string retry_after = headers.retry_after ? std::to_string(headers.retry_after) : std::string();
+        const auto value = [](const std::string& v) { return v.empty() ? nullptr : v.c_str(); };
+        const char* warning = value(headers.warning);
+        const char* cause = value(headers.reason);
+        const char* retry = value(retry_after);
+        nua_respond(p.nh, status, reason, TAG_IF(p.saved[0], NUTAG_WITH_SAVED(p.saved)),
+                    TAG_IF(contact, SIPTAG_CONTACT_STR(contact)), TAG_IF(warning, SIPTAG_WARNING_STR(warning)),
+                    TAG_IF(cause, SIPTAG_REASON_STR(cause)), TAG_IF(retry, SIPTAG_RETRY_AFTER_STR(retry)),
+                    TAG_IF(ct, SIPTAG_CONTENT_TYPE_STR(ct)), TAG_IF(text, SIPTAG_PAYLOAD_STR(text)), TAG_END());
         if (status >= 200) forget_request(it);
     }
 
@@ -263,8 +273,17 @@ public:
 private:
     struct Pending {
         nua_handle_t* nh = nullptr;
+        bool invite = false;
         nua_saved_event_t saved[1] = {nullptr};
     };
+
+    // The Contact for the dialog of `nh`: TCP when the dialog came or went over TCP.
+    const char* contact_for(nua_handle_t* nh) const {
+        auto it = tcp_handles_.find(nh);
+        return it != tcp_handles_.end() && it->second ? contact_tcp_.c_str() : contact_udp_.c_str();
+    }
+
+    static bool uri_says_tcp(std::string_view uri) { return lower(uri).find(";transport=tcp") != std::string::npos; }
 
     // --- the event loop on the io_context --------------------------------
     void wait_for_events() {
@@ -310,6 +329,7 @@ private:
         nua_ = nullptr;
         ids_.clear();
         handles_.clear();
+        tcp_handles_.clear();
         close_root();
         if (auto done = std::move(shutdown_done_)) done();
     }
@@ -339,6 +359,7 @@ private:
             handles_.erase(id->second);
             ids_.erase(id);
         }
+        tcp_handles_.erase(nh);
         nua_handle_destroy(nh);
     }
     std::unordered_map<RequestId, Pending>::iterator forget_request(
@@ -408,6 +429,7 @@ private:
             RequestId id = next_request_++;
             Pending& p = pending_[id];
             p.nh = nh;
+            p.invite = event == nua_i_invite;
             // INVITEs are answered on the handle; other requests later need the saved event.
             if (event != nua_i_invite) nua_save_event(nua, p.saved);
             r.request = id;
@@ -421,6 +443,11 @@ private:
             if (sip->sip_via && sip->sip_via->v_branch) r.transaction += std::string(" ") + sip->sip_via->v_branch;
             if (sip->sip_request && sip->sip_request->rq_url->url_user)
                 r.request_user = sip->sip_request->rq_url->url_user;
+            if (sip->sip_contact && sip->sip_contact->m_url->url_params) {
+                char transport[16] = "";
+                if (url_param(sip->sip_contact->m_url->url_params, "transport", transport, sizeof transport) > 0)
+                    r.contact_transport = lower(transport);
+            }
             if (sip->sip_from) {
                 if (sip->sip_from->a_url->url_user) r.from_user = sip->sip_from->a_url->url_user;
                 if (sip->sip_from->a_display) r.from_display = sip->sip_from->a_display;
@@ -436,6 +463,8 @@ private:
                 r.source.tcp = ai->ai_protocol == IPPROTO_TCP;
             }
         }
+        // The dialog's transport is the one its first request came over.
+        if (event == nua_i_invite && !tcp_handles_.count(nh)) tcp_handles_[nh] = r.source.tcp;
         listener_.on_request(r);
     }
 
@@ -449,6 +478,8 @@ private:
     std::unordered_map<nua_handle_t*, HandleId> ids_;
     std::unordered_map<HandleId, nua_handle_t*> handles_;
     std::unordered_map<RequestId, Pending> pending_;
+    std::unordered_map<nua_handle_t*, bool> tcp_handles_;  // dialogs and whether they run over TCP
+    std::string contact_udp_, contact_tcp_;
     HandleId next_handle_ = 1;
     RequestId next_request_ = 1;
     std::function<void()> shutdown_done_;

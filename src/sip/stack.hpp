@@ -46,6 +46,14 @@ struct Address {
     std::string to_string() const;  // "127.0.0.1:5060"
 };
 
+// Headers a final answer may carry besides its status line and body.
+struct ResponseHeaders {
+    std::string warning;       // a Warning value: `305 agent "text"` (RFC 3261 20.43)
+    std::string reason;        // a Reason value: `SIP;cause=503;text="..."` (RFC 3326)
+    unsigned retry_after = 0;  // seconds; 0: no Retry-After
+    bool empty() const { return warning.empty() && reason.empty() && retry_after == 0; }
+};
+
 struct IncomingRequest {
     Method method = Method::other;
     HandleId handle = 0;
@@ -55,6 +63,7 @@ struct IncomingRequest {
     std::string request_user;  // user part of the Request-URI (the called number)
     std::string from_user;
     std::string from_display;
+    std::string contact_transport;  // the Contact's transport parameter, lower case; empty when it names none
     Address source;
     Body body;
 };
@@ -92,7 +101,8 @@ public:
     // A re-INVITE on an established dialog.
     virtual void reinvite(HandleId handle, const Body& body) = 0;
     // Answers an incoming request (body may be null). A final answer ends the request.
-    virtual void respond(RequestId request, int status, std::string_view phrase, const Body* body) = 0;
+    virtual void respond(RequestId request, int status, std::string_view phrase, const Body* body,
+                         const ResponseHeaders& headers = {}) = 0;
     virtual void bye(HandleId handle) = 0;
     virtual void cancel(HandleId handle) = 0;
     virtual void info(HandleId handle, const Body& body) = 0;

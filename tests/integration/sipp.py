@@ -11,6 +11,7 @@ import socket
 import struct
 import subprocess
 import threading
+import time
 
 import harness
 
@@ -73,7 +74,7 @@ class Sipp:
     """One SIPp process: a UAC when `target` (voxforkd's port) is given, else a UAS."""
 
     def __init__(self, h, scenario_path, port, target=None, service="6777", tcp=False, media_port=None,
-                 rtp_rx_port=None, calls=1, rate=None, limit=None, timeout=30, extra=()):
+                 rtp_rx_port=None, sdp_ip=harness.LOOPBACK, calls=1, rate=None, limit=None, timeout=30, extra=()):
         self.name = os.path.splitext(os.path.basename(scenario_path))[0]
         self.dir = h.tmpdir
         self.err_path = os.path.join(self.dir, f"{self.name}.errors")
@@ -85,6 +86,9 @@ class Sipp:
                 "-timeout", f"{timeout}s", "-timeout_error",
                 "-mi", harness.LOOPBACK, "-mp", str(media_port),
                 "-key", "rtp_rx_port", str(rtp_rx_port or media_port),
+                # The address its SDP names for its media (uac_call, uas_answer):
+                # another than the one it sends from, to test latching.
+                "-key", "sdp_ip", sdp_ip,
                 "-trace_err", "-error_file", self.err_path,
                 "-trace_msg", "-message_file", self.msg_path, *extra]
         if rate:
@@ -112,6 +116,23 @@ class Sipp:
     def messages(self):
         return self._read(self.msg_path)
 
+    def wire(self):
+        """What crossed this SIPp's sockets, from its message trace: a list of
+        (transport, "sent" or "received", message text), in order."""
+        out = []
+        for block in self.messages().split("-----------------------------------------------")[1:]:
+            lines = block.split("\n", 2)
+            if len(lines) < 3:
+                continue
+            words = lines[1].split()
+            if len(words) >= 3 and words[1] == "message" and words[2] in ("sent", "received"):
+                out.append((words[0], words[2], lines[2].strip("\n")))
+        return out
+
+    def received(self, start=""):
+        """The messages this SIPp received whose first line starts with `start`."""
+        return [text for _, way, text in self.wire() if way == "received" and text.startswith(start)]
+
     def wait(self, timeout=40):
         try:
             return self.process.wait(timeout)
@@ -129,17 +150,30 @@ class Sipp:
         test.assertEqual(code, 0, f"sipp {self.name} exited {code}\n{self.report()}")
 
 
+def header_lines(message, name):
+    """The values of header `name` (or its compact form) in one SIP message."""
+    names = {name.lower()} | ({"m"} if name.lower() == "contact" else set())
+    head = message.split("\n\n", 1)[0]
+    out = []
+    for line in head.splitlines()[1:]:
+        key, sep, value = line.partition(":")
+        if sep and key.strip().lower() in names:
+            out.append(value.strip())
+    return out
+
+
 def wait_all(test, *runs, timeout=40):
     for run in runs:
         run.assert_ok(test, timeout)
 
 
 class RtpRecorder:
-    """A UDP socket on 127.0.0.1 that keeps every RTP packet it receives."""
+    """A UDP socket on 127.0.0.1 (or another loopback address) that keeps
+    every RTP packet it receives."""
 
-    def __init__(self, h):
+    def __init__(self, h, address=harness.LOOPBACK):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind((harness.LOOPBACK, 0))
+        self.sock.bind((address, 0))
         self.sock.settimeout(0.2)
         self.port = self.sock.getsockname()[1]
         self.packets = []  # (payload type, sequence, payload, source)
@@ -167,6 +201,12 @@ class RtpRecorder:
     def payload(self, payload_type=None):
         return b"".join(p[2] for p in self.packets if payload_type is None or p[0] == payload_type)
 
+    def send(self, port, packets, interval=0.02):
+        """Sends each packet (bytes) from this socket to 127.0.0.1:port, one per interval."""
+        for packet in packets:
+            self.sock.sendto(packet, (harness.LOOPBACK, port))
+            time.sleep(interval)
+
     def close(self):
         self._stop = True
         self._thread.join(2)
@@ -186,7 +226,8 @@ def pattern_file(h, name, seed, packets=50):
 
 
 def daemon_config(sip_port, target_port, rtp_min, transport="udp", trusted="ipv4 127.0.0.1",
-                  in_codec=None, out_codec=None, rtp_span=400, target_host="ipv4:127.0.0.1", globals_=""):
+                  in_codec=None, out_codec=None, rtp_span=400, target_host="ipv4:127.0.0.1", globals_="",
+                  out_latching=None):
     """A voxforkd configuration: calls to 6777 arriving on `sip_port` go to a
     callee on `target_port` of `target_host` (`ipv4:ADDR` or `dns:NAME`);
     `globals_` are extra global lines."""
@@ -219,6 +260,8 @@ def daemon_config(sip_port, target_port, rtp_min, transport="udp", trusted="ipv4
     ]
     if out_codec:
         lines.append(f" codec {out_codec}")
+    if out_latching:
+        lines.append(f" rtp latching {out_latching}")
     lines.append("!")
     return "\n".join(lines) + "\n"
 

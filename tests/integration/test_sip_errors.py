@@ -1,7 +1,8 @@
 """Requests voxforkd refuses, each with its SIP answer and its counter:
 untrusted source 403, no route 404, bad or unusable SDP 400/488, no common
-codec 488, relay pool exhausted 503, a forking INFO outside a dialog 481;
-and OPTIONS answered 200."""
+codec 488 (each 488 with a Warning saying why), relay pool exhausted 503
+with Retry-After, a callee's 503 passed on as 500 with a Reason, a forking
+INFO outside a dialog 481; and OPTIONS answered 200."""
 
 import os
 import signal
@@ -10,7 +11,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
-from sipp import SipTest, daemon_config, part, rtp_base, wait_all  # noqa: E402
+from sipp import GOOD_SDP, Sipp, SipTest, daemon_config, header_lines, part, rtp_base, scenario, wait_all  # noqa: E402
 
 class Refusals(SipTest):
     def test_untrusted_source_403(self):
@@ -37,6 +38,21 @@ class Refusals(SipTest):
         self.reject(400, body="this is not SDP")
         self.assertEqual(self.sip_counter("Rejected malformed (400)"), 1)
 
+    def test_contact_with_an_unknown_transport_400_and_calls_go_on(self):
+        # Nothing could reach that Contact: the INVITE is refused, the next call is not.
+        self.start_daemon()
+        path = scenario(self, "uac_reject", STATUS=400, CONTENT_TYPE="application/sdp", BODY=GOOD_SDP)
+        with open(path) as f:
+            text = f.read()
+        with open(path, "w") as f:
+            f.write(text.replace(";transport=[transport]>", ";transport=sctp>"))
+        Sipp(self, path, self.uac_port, target=self.sip_port).assert_ok(self)
+        self.assertEqual(self.sip_counter("Rejected malformed (400)"), 1)
+        uas = self.callee(END=part("uas_recv_bye"))
+        self.caller(MIDCALL=part("pause", MS=100)).assert_ok(self)
+        wait_all(self, uas)
+        self.assert_no_calls()
+
     def test_multipart_without_parts_400(self):
         # A multipart body that is empty, or has no part between boundaries,
         # is malformed, like one that does not parse.
@@ -57,7 +73,35 @@ class Refusals(SipTest):
 
     def test_no_common_codec_488(self):
         self.start_daemon(out_codec="g729")
-        self.reject(488)
+        run = self.reject(488)
+        self.assertEqual(self.warnings(run, "488"), ['305 sip-test "Incompatible media format: no common codec"'])
+        self.assert_no_calls()
+
+    def test_ipv6_offer_488_names_the_address_family(self):
+        self.start_daemon()
+        run = self.reject(488, body="v=0\no=a 1 1 IN IP6 ::1\ns=-\nc=IN IP6 ::1\nt=0 0\n"
+                                    "m=audio 6000 RTP/AVP 0\na=rtpmap:0 PCMU/8000")
+        self.assertEqual(self.warnings(run, "488"),
+                         ['301 sip-test "Incompatible network address format: IPv4 only"'])
+        self.assertEqual(self.sip_counter("Rejected no common codec (488)"), 1)
+        self.assert_no_calls()
+
+    def warnings(self, run, status):
+        answers = run.received(f"SIP/2.0 {status} ")
+        self.assertTrue(answers, run.report())
+        return header_lines(answers[-1], "Warning")
+
+    def test_callee_503_goes_to_the_caller_as_500_with_the_reason(self):
+        # A proxy in front would take voxforkd's 503 for an overload and send
+        # it no more calls: the far end's 503 travels in a Reason header.
+        self.start_daemon()
+        uas = self.callee(name="uas_ring", STATUS=503)
+        run = self.reject(500)
+        wait_all(self, uas)
+        answer = run.received("SIP/2.0 500 ")[-1]
+        self.assertEqual(header_lines(answer, "Reason"), ['SIP;cause=503;text="Final"'], answer)
+        self.assertEqual(run.received("SIP/2.0 503"), [])
+        self.assertEqual(self.sip_counter("Downstream 503 sent as 500"), 1)
         self.assert_no_calls()
 
     def test_exhausted_relay_pool_503(self):
@@ -67,7 +111,8 @@ class Refusals(SipTest):
         first = self.caller(MIDCALL=part("pause", MS=2000))
         harness.wait_for(lambda: "Total calls: 1" in d.show("show call active voice brief"), what="first call")
         self.uac_port = harness.free_port(pair=True)
-        self.reject(503)
+        refused = self.reject(503)
+        self.assertEqual(header_lines(refused.received("SIP/2.0 503 ")[-1], "Retry-After"), ["5"])
         wait_all(self, first, uas)
         self.assertEqual(self.sip_counter("Rejected no media ports (503)"), 1)
         self.assert_no_calls()

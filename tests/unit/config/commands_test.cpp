@@ -44,6 +44,7 @@ TEST(ConfigDefaults, NewBlocksStartWithTheirDefaults) {
     const auto& d = c.dial_peers.at(7);
     EXPECT_EQ(d.tag, 7u);
     EXPECT_EQ(d.transport, Transport::udp);
+    EXPECT_EQ(d.rtp_latching, RtpLatching::learn);
     EXPECT_FALSE(d.codec);
     EXPECT_FALSE(d.shutdown);
     EXPECT_EQ(c.trustpoints.at("t").name, "t");
@@ -263,6 +264,7 @@ TEST(DialPeerCommands, SetTheirValues) {
            " session protocol sipv2\n"
            " session target ipv4:127.0.0.1:7052\n"
            " session transport tcp\n"
+           " rtp latching strict\n"
            " incoming called-number 1[2-4].T\n"
            " media-class 9\n"
            " codec g711alaw\n"
@@ -277,6 +279,7 @@ TEST(DialPeerCommands, SetTheirValues) {
     EXPECT_TRUE(d.session_protocol_sipv2);
     EXPECT_EQ(d.session_target, (SessionTarget{SessionTarget::Kind::ipv4, "127.0.0.1", 7052}));
     EXPECT_EQ(d.transport, Transport::tcp);
+    EXPECT_EQ(d.rtp_latching, RtpLatching::strict);
     EXPECT_EQ(d.incoming_called_number, "1[2-4].T");
     EXPECT_EQ(d.media_class, 9u);
     EXPECT_EQ(d.codec, Codec::g711alaw);
@@ -367,7 +370,7 @@ TEST(NoForms, InsideBlocks) {
         " serial-number\n no serial-number\n subject-name x\n no subject-name\n ca-file /x\n no ca-file\n"
         "dial-peer voice 3 voip\n description d\n no description\n session protocol sipv2\n no session protocol\n"
         " session target ipv4:127.0.0.1\n no session target\n session transport tcp\n no session transport\n"
-        " incoming called-number 1\n no incoming called-number\n destination-pattern 1\n no destination-pattern\n"
+        " rtp latching strict\n no rtp latching\n incoming called-number 1\n no incoming called-number\n destination-pattern 1\n no destination-pattern\n"
         " codec g729\n no codec\n dtmf-relay rtp-nte\n no dtmf-relay\n media-class 2\n no media-class\n"
         " shutdown\n no shutdown\n");
     Config expected;
@@ -526,6 +529,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{PEER " session target sip:a@b\n", "expected ipv4:ADDR[:PORT] or dns:NAME[:PORT]"},
         BadCase{PEER " session transport sctp\n",
                 "unknown transport \"sctp\" for \"session transport\" (expected udp or tcp)"},
+        BadCase{PEER " rtp latching sometimes\n",
+                "unknown mode \"sometimes\" for \"rtp latching\" (expected learn or strict)"},
+        BadCase{PEER " rtp latching\n", "incomplete command"},
         BadCase{PEER " incoming called-number 12a\n",
                 "invalid PATTERN \"12a\" for \"incoming called-number\": unexpected character 'a' at position 3"},
         BadCase{PEER " destination-pattern 1[5-2]\n",

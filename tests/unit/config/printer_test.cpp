@@ -174,6 +174,7 @@ TEST(RoundTrip, HandBuiltConfig) {
     d.tag = 77;
     d.session_target = SessionTarget{SessionTarget::Kind::dns, "peer.example", 5999};
     d.transport = Transport::tcp;
+    d.rtp_latching = RtpLatching::strict;
     d.incoming_called_number = "+1[2-9]..T";
     d.media_class = 4;
     d.codec = Codec::g722;
@@ -217,7 +218,9 @@ TEST(RoundTrip, CorpusUsesEveryCommandAndEveryNoForm) {
                 EXPECT_TRUE(covered(used_no, spec.words)) << "no corpus file uses \"no " << spec.words << "\"";
             }
         }
-    EXPECT_EQ(commands, 50);  // the commands of config.md's and protocols.md's tables; update together with them
+    // config.md's table, protocols.md's profile commands and `rtp latching`;
+    // update together with them.
+    EXPECT_EQ(commands, 51);
 }
 
 TEST(LabSample, ParsesCleanlyAndIsTheDemoSetup) {

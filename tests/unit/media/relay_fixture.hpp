@@ -9,6 +9,14 @@
 
 namespace voxfork::media::test {
 
+// An RTP packet whose sequence number, timestamp and payload follow `seq`.
+inline Bytes numbered(std::uint16_t seq) {
+    RtpFields f;
+    f.sequence = seq;
+    f.timestamp = 160u * seq;
+    return rtp_packet(f, payload_of(static_cast<std::uint8_t>(seq)));
+}
+
 struct Call {
     SessionId id = 0;
     std::uint16_t port_a = 0;  // our RTP port on leg a (the caller sends here)
@@ -37,6 +45,15 @@ protected:
         call.port_b = relay->local_rtp_port(call.id, Leg::b);
         relay->set_remote(call.id, Leg::a, caller.endpoint(), caller_rtcp ? caller_rtcp->endpoint() : Endpoint{});
         relay->set_remote(call.id, Leg::b, callee.endpoint(), callee_rtcp ? callee_rtcp->endpoint() : Endpoint{});
+        return call;
+    }
+
+    // Both legs take only their signalled address (Latching::strict).
+    Call connect_strict(const UdpPeer& caller, const UdpPeer& callee, const UdpPeer* caller_rtcp = nullptr,
+                        const UdpPeer* callee_rtcp = nullptr) {
+        const Call call = connect(caller, callee, caller_rtcp, callee_rtcp);
+        relay->set_latching(call.id, Leg::a, Latching::strict);
+        relay->set_latching(call.id, Leg::b, Latching::strict);
         return call;
     }
 

@@ -12,13 +12,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-Bytes numbered(std::uint16_t seq) {
-    RtpFields f;
-    f.sequence = seq;
-    f.timestamp = 160u * seq;
-    return rtp_packet(f, payload_of(static_cast<std::uint8_t>(seq)));
-}
-
 void expect_stream(const UdpPeer& from, std::uint16_t to_port, const UdpPeer& at, std::uint16_t relay_port, int count) {
     std::vector<Bytes> sent;
     for (int i = 0; i < count; ++i) {
@@ -90,7 +83,7 @@ TEST_F(RelayTest, NothingIsAcceptedBeforeTheRemoteIsKnown) {
 TEST_F(RelayTest, UnexpectedSourceIsDroppedAndCounted) {
     UdpPeer caller, callee;
     UdpPeer stranger(loopback(2));  // 127.0.0.2: another host as far as the relay can tell
-    const Call call = connect(caller, callee);
+    const Call call = connect_strict(caller, callee);
     stranger.send_to(call.port_a, numbered(1));
     stranger.send_to(static_cast<std::uint16_t>(call.port_a + 1), Bytes{0x80, 201, 0, 1, 1, 2, 3, 4});
     EXPECT_TRUE(callee.silent());
@@ -104,7 +97,7 @@ TEST_F(RelayTest, UnexpectedSourceIsDroppedAndCounted) {
 
 TEST_F(RelayTest, OtherPortOfTheSignalledAddressIsAcceptedByDefault) {
     UdpPeer caller, callee, caller_second_socket;
-    const Call call = connect(caller, callee);
+    const Call call = connect_strict(caller, callee);
     caller_second_socket.send_to(call.port_a, numbered(5));
     auto d = callee.receive();
     ASSERT_TRUE(d.has_value());
@@ -116,7 +109,7 @@ TEST_F(RelayTest, StrictSourcePortDropsOtherPorts) {
     options.strict_source_port = true;
     make_relay(options);
     UdpPeer caller, callee, caller_second_socket;
-    const Call call = connect(caller, callee);
+    const Call call = connect_strict(caller, callee);
     caller_second_socket.send_to(call.port_a, numbered(5));
     EXPECT_TRUE(callee.silent());
     EXPECT_TRUE(eventually([&] { return value(caller_counters().dropped_unexpected_source) == 1; }));
@@ -215,7 +208,7 @@ TEST_F(RelayTest, RemoteChangeMovesTheStream) {
     options.strict_source_port = true;  // so the old source is refused as well
     make_relay(options);
     UdpPeer caller, callee, moved_callee;
-    const Call call = connect(caller, callee);
+    const Call call = connect_strict(caller, callee);
     expect_stream(caller, call.port_a, callee, call.port_b, 3);
 
     relay->set_remote(call.id, Leg::b, moved_callee.endpoint(), Endpoint{});  // re-INVITE answer

@@ -262,6 +262,80 @@ TEST_F(CallManagerTest, NoCommonCodecGets488) {
     EXPECT_EQ(manager->counters().rejected_codec, 1u);
 }
 
+// The first line of the last answer's Warning.
+std::string last_warning(const FakeStack& stack) {
+    const Action* answer = stack.last("respond");
+    return answer ? answer->headers.warning : std::string("(no answer)");
+}
+
+TEST_F(CallManagerTest, Refused488SaysWhyInAWarning) {
+    const std::string ipv6 = "v=0\r\no=a 1 1 IN IP6 ::1\r\ns=-\r\nc=IN IP6 ::1\r\nt=0 0\r\nm=audio 5 RTP/AVP 0\r\n";
+    const std::string unknown_codec = "v=0\r\no=a 1 1 IN IP4 1.2.3.4\r\nc=IN IP4 1.2.3.4\r\nm=audio 5 RTP/AVP 97\r\n";
+    manager->on_request(request(Method::invite, 1, "application/sdp", ipv6));
+    EXPECT_EQ(last_warning(stack), "301 voxfork \"Incompatible network address format: IPv4 only\"");
+    manager->on_request(request(Method::invite, 2, "application/sdp", unknown_codec));
+    EXPECT_EQ(last_warning(stack), "305 voxfork \"Incompatible media format: no common codec\"");
+    manager->on_request(request(Method::invite, 3));
+    EXPECT_EQ(last_warning(stack), "305 voxfork \"Incompatible media format: no SDP offer\"");
+
+    build(make_config(Codec::g729));
+    manager->on_request(request(Method::invite, 4, "application/sdp", kCallerSdp));
+    EXPECT_EQ(last_warning(stack), "305 voxfork \"Incompatible media format: no common codec\"");
+    EXPECT_EQ(stack.count("invite"), 0u);
+}
+
+TEST_F(CallManagerTest, ReinviteWithIpv6IsRefusedWithAWarningAndTheCallGoesOn) {
+    HandleId b = connect();
+    const std::string ipv6 =
+        "v=0\r\no=callee 5 6 IN IP6 ::1\r\ns=-\r\nc=IN IP6 ::1\r\nt=0 0\r\nm=audio 7000 RTP/AVP 0\r\n";
+    auto re = request(Method::invite, b, "application/sdp", ipv6);
+    manager->on_request(re);
+    EXPECT_EQ(stack.answers(re.request), (std::vector<int>{488}));
+    EXPECT_EQ(last_warning(stack), "301 voxfork \"Incompatible network address format: IPv4 only\"");
+    EXPECT_EQ(stack.count("reinvite"), 0u);
+    EXPECT_EQ(manager->call_count(), 1u);
+}
+
+TEST_F(CallManagerTest, ContactWithAnUnknownTransportIsRefusedAndTheCallGoesOn) {
+    auto first = request(Method::invite, 9, "application/sdp", kCallerSdp);
+    first.contact_transport = "sctp";
+    manager->on_request(first);
+    EXPECT_EQ(stack.answers(first.request), (std::vector<int>{400}));
+    EXPECT_EQ(stack.count("invite"), 0u);
+
+    HandleId b = connect();
+    auto re = request(Method::invite, b, "application/sdp", hold_sdp(kCalleeSdp));
+    re.contact_transport = "carrier-pigeon";
+    manager->on_request(re);
+    EXPECT_EQ(stack.answers(re.request), (std::vector<int>{400}));
+    EXPECT_EQ(stack.count("reinvite"), 0u);
+    auto tcp = request(Method::invite, b, "application/sdp", hold_sdp(kCalleeSdp));
+    tcp.contact_transport = "tcp";
+    manager->on_request(tcp);
+    EXPECT_EQ(stack.count("reinvite"), 1u);
+}
+
+TEST_F(CallManagerTest, DownstreamServiceUnavailableGoesUpAs500WithTheReason) {
+    auto r = request(Method::invite, 1, "application/sdp", kCallerSdp);
+    manager->on_request(r);
+    HandleId b = stack.last("invite")->handle;
+    Response busy = response(b, 503);
+    busy.phrase = "Agent \"busy\"";
+    manager->on_response(busy);
+    EXPECT_EQ(stack.answers(r.request), (std::vector<int>{500}));
+    EXPECT_EQ(stack.last("respond")->headers.reason, "SIP;cause=503;text=\"Agent busy\"");
+    EXPECT_EQ(manager->counters().downstream_503_as_500, 1u);
+}
+
+TEST_F(CallManagerTest, RelayedInfoAnswered503GoesBackAs500) {
+    HandleId b = connect();
+    auto info = request(Method::info, 1, "application/dtmf-relay", "Signal=5");
+    manager->on_request(info);
+    manager->on_response(response(b, 503, "", Method::info));
+    EXPECT_EQ(stack.answers(info.request), (std::vector<int>{500}));
+    EXPECT_EQ(stack.last("respond")->headers.reason, "SIP;cause=503;text=\"x\"");
+}
+
 TEST_F(CallManagerTest, BadBodiesGetClearErrors) {
     struct Case {
         std::string ct, body;
@@ -288,11 +362,36 @@ TEST_F(CallManagerTest, BadBodiesGetClearErrors) {
     EXPECT_TRUE(relay.sessions.empty());
 }
 
+TEST_F(CallManagerTest, EachLegLatchesAsItsDialPeerSaysAndCountsItsLatches) {
+    auto config = std::make_shared<config::Config>(*make_config());
+    config->dial_peers[901].rtp_latching = config::RtpLatching::strict;
+    build(config);
+    connect();
+    ASSERT_EQ(relay.sessions.size(), 1u);
+    const media::SessionId id = *relay.sessions.begin();
+    EXPECT_EQ(relay.latching.at({id, media::Leg::a}), media::Latching::learn);
+    EXPECT_EQ(relay.latching.at({id, media::Leg::b}), media::Latching::strict);
+
+    manager->on_latch_changes({{id, media::Leg::a, false, false, {0x7f000001u, 6000}},
+                               {id, media::Leg::a, false, true, {0x7f000004u, 6000}},
+                               {id, media::Leg::a, true, false, {0x7f000001u, 6001}},
+                               {id + 99, media::Leg::b, false, false, {0x7f000001u, 7000}}});  // no such call
+    const auto rows = manager->rows();
+    ASSERT_EQ(rows.size(), 2u);
+    EXPECT_EQ(rows[0].latching, config::RtpLatching::learn);
+    EXPECT_EQ(rows[0].latches, 2u);
+    EXPECT_EQ(rows[0].latch_moves, 1u);
+    EXPECT_EQ(rows[1].latching, config::RtpLatching::strict);
+    EXPECT_EQ(rows[1].latches, 0u);
+    EXPECT_EQ(rows[0].rtp_signalled, (media::Endpoint{0x7f000001u, 6000}));
+}
+
 TEST_F(CallManagerTest, ExhaustedPoolGets503) {
     relay.total = 0;
     auto r = request(Method::invite, 1, "application/sdp", kCallerSdp);
     manager->on_request(r);
     EXPECT_EQ(stack.answers(r.request), (std::vector<int>{503}));
+    EXPECT_EQ(stack.last("respond")->headers.retry_after, 5u);
     EXPECT_EQ(manager->counters().rejected_no_ports, 1u);
 }
 
@@ -322,7 +421,7 @@ TEST_F(CallManagerTest, AnswerAfterCancelIsHungUp) {
 }
 
 TEST_F(CallManagerTest, FailureResponsesAreMappedAcross) {
-    for (int status : {486, 480, 404, 603, 503}) {
+    for (int status : {486, 480, 404, 603, 500}) {
         auto r = request(Method::invite, static_cast<HandleId>(status), "application/sdp", kCallerSdp);
         manager->on_request(r);
         HandleId b = stack.last("invite")->handle;
@@ -508,12 +607,13 @@ TEST_F(CallManagerTest, DnsTargetIsResolvedFirst) {
     EXPECT_EQ(out->invite.request_uri, "sip:5555@127.0.0.3:7060;transport=tcp");
 }
 
-TEST_F(CallManagerTest, UnresolvableTargetGets503) {
+// A broken route is not an overload: a proxy in front must not stop sending us calls.
+TEST_F(CallManagerTest, UnresolvableTargetGets500) {
     auto r = request(Method::invite, 1, "application/sdp", kCallerSdp);
     r.request_user = "5555";
     manager->on_request(r);
     pending_resolution(std::nullopt);
-    EXPECT_EQ(stack.answers(r.request), (std::vector<int>{503}));
+    EXPECT_EQ(stack.answers(r.request), (std::vector<int>{500}));
     EXPECT_TRUE(relay.sessions.empty());
 }
 
@@ -525,6 +625,7 @@ TEST_F(CallManagerTest, ReleaseAllEndsEveryCall) {
     manager->release_all();
     EXPECT_EQ(stack.count("bye"), 2u);
     EXPECT_EQ(stack.answers(ringing.request), (std::vector<int>{503}));
+    EXPECT_NE(stack.last("respond")->headers.retry_after, 0u);
     EXPECT_EQ(stack.last("cancel")->handle, b2);
     EXPECT_TRUE(relay.sessions.empty());
     (void)b;

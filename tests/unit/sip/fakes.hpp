@@ -19,6 +19,7 @@ struct Action {
     RequestId request = 0;
     int status = 0;
     Body body;
+    ResponseHeaders headers;  // of a respond
     OutgoingInvite invite;
 };
 
@@ -30,8 +31,8 @@ public:
         return h;
     }
     void reinvite(HandleId h, const Body& body) override { record("reinvite", h, 0, 0, body); }
-    void respond(RequestId r, int status, std::string_view, const Body* body) override {
-        record("respond", 0, r, status, body ? *body : Body{});
+    void respond(RequestId r, int status, std::string_view, const Body* body, const ResponseHeaders& headers) override {
+        record("respond", 0, r, status, body ? *body : Body{}).headers = headers;
     }
     void bye(HandleId h) override { record("bye", h); }
     void cancel(HandleId h) override { record("cancel", h); }
@@ -95,6 +96,9 @@ public:
         if (!sessions.erase(id)) ++double_releases;
     }
     void set_tap(media::SessionId, media::Direction, media::TapSink*) override {}
+    void set_latching(media::SessionId id, media::Leg leg, media::Latching mode) override {
+        latching[{id, leg}] = mode;
+    }
     const media::RelayCounters& counters() const override { return counters_; }
     std::size_t ports_free() const override { return total - sessions.size(); }
     std::size_t ports_total() const override { return total; }
@@ -103,6 +107,7 @@ public:
     media::SessionId next = 1;
     std::set<media::SessionId> sessions;
     std::map<std::pair<media::SessionId, media::Leg>, std::pair<media::Endpoint, media::Endpoint>> remotes;
+    std::map<std::pair<media::SessionId, media::Leg>, media::Latching> latching;
     int double_releases = 0;
     media::RelayCounters counters_;
 };

@@ -21,6 +21,39 @@ TEST(Show, CallsInTheOperationsLayout) {
     EXPECT_EQ(out.data["calls"][1]["dial_peer"], 901);
 }
 
+TEST(Show, CallDetailsShowEachLegsSignalledAndLatchedMedia) {
+    LegRow a{58, 59, 900, "127.0.0.1:5062", "g711ulaw", "active", "none"};
+    a.anchor = 58;
+    a.relay_port = 20000;
+    a.rtp_signalled = {0x7f000002u, 6000};
+    a.rtcp_signalled = {0x7f000002u, 6001};
+    a.rtp_latched = {0x7f000001u, 6000};
+    a.latches = 1;
+    LegRow b{59, 58, 901, "127.0.0.1:7052", "g711ulaw", "active", "none"};
+    b.anchor = 58;
+    b.relay_port = 20002;
+    b.latching = config::RtpLatching::strict;
+    b.rtp_signalled = {0x7f000001u, 7000};
+    auto out = show_call_details({a, b});
+    EXPECT_EQ(out.text,
+              "Call 58\n"
+              " Callid 58 (inbound), dial-peer 900, SIP 127.0.0.1:5062, codec g711ulaw, state active\n"
+              "  Relay RTP port: 20000\n"
+              "  RTP latching: learn\n"
+              "  RTP signalled: 127.0.0.2:6000, latched: 127.0.0.1:6000\n"
+              "  RTCP signalled: 127.0.0.2:6001, latched: -\n"
+              "  Latches: 1, moves: 0\n"
+              " Callid 59 (outbound), dial-peer 901, SIP 127.0.0.1:7052, codec g711ulaw, state active\n"
+              "  Relay RTP port: 20002\n"
+              "  RTP latching: strict\n"
+              "  RTP signalled: 127.0.0.1:7000, latched: -\n"
+              "  RTCP signalled: -, latched: -\n"
+              "  Latches: 0, moves: 0\n"
+              "Total calls: 1\n");
+    EXPECT_EQ(out.data["calls"][0]["legs"][0]["rtp_latched"], "127.0.0.1:6000");
+    EXPECT_EQ(out.data["calls"][0]["legs"][1]["rtp_latching"], "strict");
+}
+
 TEST(Show, NoCalls) {
     EXPECT_EQ(show_calls({}).text,
               "Callid  Peer-leg  Dial-peer  Remote            Codec     State   Fork\nTotal calls: 0\n");

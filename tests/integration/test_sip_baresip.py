@@ -1,0 +1,170 @@
+"""Real SIP user agents through voxforkd: Debian's baresip (headless: a WAV
+file as microphone, the `sndfile` module recording what it hears, calls
+auto-answered) as caller and callee. Each side plays its own tone; the
+test checks the other side heard that tone (after a hold and resume too),
+that the call ended with the BYE of the side that hung up, and over TCP that every SIP message of both
+agents crossed TCP (baresip's own SIP trace) — an agent told by a Contact
+to use UDP would have sent its ACK and BYE there. Loopback only; skipped
+when baresip is not installed."""
+
+import glob
+import json
+import math
+import os
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import time
+import unittest
+import wave
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import harness  # noqa: E402
+from sipp import SipTest, daemon_config, rtp_base  # noqa: E402
+
+BARESIP = shutil.which("baresip") or "/usr/bin/baresip"
+
+
+def tone_file(path, hertz, seconds):
+    with wave.open(path, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * hertz * i / 8000)))
+                               for i in range(8000 * seconds)))
+
+
+def pitch(paths):
+    """The frequency of the tone in recordings, from the zero crossings of its
+    loud 20 ms frames (silence on hold, set-up and hang-up left out)."""
+    crossings = frames = 0
+    for path in paths:
+        with wave.open(path) as w:
+            samples = struct.unpack(f"<{w.getnframes()}h", w.readframes(w.getnframes()))
+        for start in range(0, len(samples) - 160, 160):
+            frame = samples[start:start + 160]
+            if sum(abs(x) for x in frame) / 160 < 1000:
+                continue
+            frames += 1
+            crossings += sum(1 for a, b in zip(frame, frame[1:]) if (a < 0) != (b < 0))
+    # At least half a second of tone; 8000 samples/s, two crossings a period.
+    return crossings * 8000 / (2 * 160 * frames) if frames >= 25 else 0.0
+
+
+class Baresip:
+    """One baresip process with its own configuration directory."""
+
+    def __init__(self, h, name, user, hertz, seconds, dial=None, control=False):
+        self.dir = os.path.join(h.tmpdir, name)
+        self.recordings = os.path.join(self.dir, "recordings")
+        os.makedirs(self.recordings)
+        self.port = harness.free_port(pair=True)
+        source = os.path.join(self.dir, "source.wav")
+        tone_file(source, hertz, seconds)
+        with open(os.path.join(self.dir, "config"), "w") as f:
+            f.write("\n".join([
+                "poll_method epoll",
+                f"sip_listen {harness.LOOPBACK}:{self.port}",
+                f"net_interface {harness.LOOPBACK}",  # else its SDP names the host's LAN address
+                "audio_player aubridge,nil",
+                f"audio_source aufile,{source}",  # the call ends when the file does
+                "audio_alert aubridge,nil",
+                "module_path /usr/lib/baresip/modules",
+                "module g711.so", "module aufile.so", "module aubridge.so", "module sndfile.so",
+                "module_app account.so", "module_app menu.so",
+                f"snd_path {self.recordings}", ""]))
+            if control:  # commands while it runs, as netstrings of JSON over TCP
+                self.control_port = harness.free_port()
+                f.write(f"module_app ctrl_tcp.so\nctrl_tcp_listen {harness.LOOPBACK}:{self.control_port}\n")
+        with open(os.path.join(self.dir, "accounts"), "w") as f:
+            f.write(f"<sip:{user}@{harness.LOOPBACK}>;regint=0;answermode=auto;audio_codecs=PCMU\n")
+        self.log_path = os.path.join(self.dir, "baresip.log")
+        args = [BARESIP, "-s", "-f", self.dir, "-t", "15"] + (["-e", f"/dial {dial}"] if dial else [])
+        log = open(self.log_path, "wb")
+        self.process = h.spawn(args, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+
+    def command(self, name, params=""):
+        """Runs one of its menu commands (hold, resume, ...); True when it says ok."""
+        body = json.dumps({"command": name, "params": params, "token": name}).encode()
+        with socket.create_connection((harness.LOOPBACK, self.control_port), timeout=5) as s:
+            s.sendall(str(len(body)).encode() + b":" + body + b",")
+            return b'"ok":true' in s.recv(4096)
+
+    def log(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def heard(self):
+        """The pitch of what it received (sndfile's decoded stream)."""
+        return pitch(glob.glob(os.path.join(self.recordings, "*-dec.wav")))
+
+    def transports(self):
+        """The transports its SIP trace names ("TCP 127.0.0.1:a -> 127.0.0.1:b")."""
+        return {line.split()[0] for line in self.log().splitlines()
+                if line[:4] in ("TCP ", "UDP ") and "->" in line}
+
+    def ended(self):
+        return "terminated (duration" in self.log()
+
+
+@unittest.skipUnless(os.path.exists(BARESIP), "baresip is not installed")
+class RealAgents(SipTest):
+    def call(self, transport, caller_seconds, callee_seconds, during=None):
+        callee = Baresip(self, "callee", "6777", 400, callee_seconds)
+        self.uas_port = callee.port
+        harness.wait_for(lambda: "baresip is ready" in callee.log(), what="callee ready")
+        d = self.start_daemon(transport=transport, uas_port=callee.port)
+        suffix = ";transport=tcp" if transport == "tcp" else ""
+        caller = Baresip(self, "caller", "1000", 1000, caller_seconds,
+                         dial=f"sip:6777@{harness.LOOPBACK}:{self.sip_port}{suffix}", control=during is not None)
+        if during:
+            self.wait_state(d, "active")
+            during(d, caller)
+        harness.wait_for(lambda: caller.ended() and callee.ended(), timeout=15, what="the call over")
+        self.assert_no_calls()
+        self.assertAlmostEqual(callee.heard(), 1000, delta=50, msg="the callee did not hear the caller's tone")
+        self.assertAlmostEqual(caller.heard(), 400, delta=30, msg="the caller did not hear the callee's tone")
+        return d, caller, callee
+
+    def wait_state(self, d, state):
+        harness.wait_for(lambda: d.show("show call active voice brief").count(f" {state} ") == 2,
+                         what=f"the call {state}")
+
+    # sndfile names its recordings by the second and starts new ones at each
+    # re-INVITE: a second apart, none overwrites another.
+    def hold_and_resume(self, d, caller):
+        time.sleep(1.1)
+        self.assertTrue(caller.command("hold"))
+        self.wait_state(d, "hold")
+        time.sleep(1.1)
+        self.assertTrue(caller.command("resume"))
+        self.wait_state(d, "active")
+
+    def test_hold_and_resume_from_the_caller(self):
+        self.call("udp", caller_seconds=5, callee_seconds=7, during=self.hold_and_resume)
+        self.assertEqual(self.sip_counter("re-INVITEs relayed"), 2)
+
+    def test_hold_and_resume_over_tcp_stays_on_tcp(self):
+        _, caller, callee = self.call("tcp", caller_seconds=5, callee_seconds=7, during=self.hold_and_resume)
+        self.assertEqual(self.sip_counter("re-INVITEs relayed"), 2)
+        self.assertEqual(caller.transports() | callee.transports(), {"TCP"})
+
+    def test_udp_call_with_audio_both_ways_caller_hangs_up(self):
+        d, caller, callee = self.call("udp", caller_seconds=2, callee_seconds=5)
+        self.assertIn("BYE on callid 1", d.log())
+        self.assertEqual(callee.transports() | caller.transports(), {"UDP"})
+
+    def test_tcp_call_stays_on_tcp_callee_hangs_up(self):
+        d, caller, callee = self.call("tcp", caller_seconds=5, callee_seconds=2)
+        self.assertIn("BYE on callid 2", d.log())
+        self.assertEqual(caller.transports(), {"TCP"}, caller.log()[-3000:])
+        self.assertEqual(callee.transports(), {"TCP"}, callee.log()[-3000:])
+        self.assertIn(";transport=tcp SIP/2.0", [l for l in caller.log().splitlines() if l.startswith("BYE ")][0])
+
+
+if __name__ == "__main__":
+    harness.main()
