@@ -10,13 +10,12 @@ answer each binary frame with a text transcript, as such services do.
     conn.audio()          # the bytes of every binary frame, in order
 """
 
-import asyncio
 import json
-import threading
 
 import websockets
 
-from harness import LOOPBACK, wait_for
+from harness import wait_for
+from ws_test_server import LoopbackWsServer
 
 
 class Connection:
@@ -32,36 +31,11 @@ class Connection:
         return b"".join(self.frames)
 
 
-class RawServer:
+class RawServer(LoopbackWsServer):
     def __init__(self, h, reply=False):
-        self.h = h
+        super().__init__(h)
         self.reply = reply
-        self.port = None
         self.conns = []
-        self._loop = None
-        self._ready = threading.Event()
-
-    def start(self):
-        threading.Thread(target=self._run, daemon=True).start()
-        if not self._ready.wait(10):
-            raise AssertionError("raw server did not start")
-        self.h.addCleanup(self.stop)
-        return self
-
-    def stop(self):
-        if self._loop and self._stop:
-            self._loop.call_soon_threadsafe(self._stop.set_result, None)
-
-    def _run(self):
-        self._loop = asyncio.new_event_loop()
-        self._loop.run_until_complete(self._serve())
-
-    async def _serve(self):
-        self._stop = self._loop.create_future()
-        async with websockets.serve(self._handle, LOOPBACK, 0, max_size=None) as server:
-            self.port = server.sockets[0].getsockname()[1]
-            self._ready.set()
-            await self._stop
 
     async def _handle(self, ws, path):
         conn = Connection(path, {k.lower(): v for k, v in ws.request_headers.raw_items()})

@@ -38,18 +38,11 @@ std::vector<std::pair<std::string, std::string>> AudiohookSession::upgrade_heade
         {"X-API-KEY", target_.token}};
     const auto secret = decode_base64(profile_.audiohook_client_secret);
     if (!secret) return headers;
-    const std::vector<Component> components = {
-        {"@request-target", target_.path},
-        {"@authority", target_.host + ":" + std::to_string(target_.port)},
-        {"audiohook-organization-id", headers[0].second},
-        {"audiohook-session-id", headers[2].second},
-        {"audiohook-correlation-id", headers[1].second},
-        {"x-api-key", headers[3].second}};
+    const UpgradeIdentity id{target_.path, target_.host + ":" + std::to_string(target_.port), headers[0].second,
+                             headers[2].second, headers[1].second, headers[3].second};
+    // Signed at the attempt: a server accepts a signature for a few seconds only.
     const auto created = static_cast<long long>(std::time(nullptr));
-    const std::string parameters = "keyid=\"" + target_.token + "\";nonce=\"" + nonce() +
-                                   "\";alg=\"hmac-sha256\";created=" + std::to_string(created) +
-                                   ";expires=" + std::to_string(created + 30);
-    const auto fields = sign("sig1", components, parameters, *secret);
+    const auto fields = sign_upgrade(id, nonce(), created, created + 30, *secret);
     headers.emplace_back("Signature-Input", fields.input);
     headers.emplace_back("Signature", fields.signature);
     return headers;

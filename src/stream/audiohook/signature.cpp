@@ -3,6 +3,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <vector>
+
 namespace voxfork::stream::audiohook {
 
 std::string signature_params(std::span<const Component> components, std::string_view parameters) {
@@ -58,6 +60,20 @@ SignatureFields sign(std::string_view label, std::span<const Component> componen
     const std::string params = signature_params(components, parameters);
     const std::string mac = hmac_sha256(key, signature_base(components, params));
     return {std::string(label) + "=" + params, std::string(label) + "=:" + base64(mac) + ":"};
+}
+
+SignatureFields sign_upgrade(const UpgradeIdentity& id, std::string_view nonce, long long created, long long expires,
+                             std::string_view secret) {
+    const std::vector<Component> components = {{"@request-target", id.request_target},
+                                               {"@authority", id.authority},
+                                               {"audiohook-organization-id", id.organization_id},
+                                               {"audiohook-session-id", id.session_id},
+                                               {"audiohook-correlation-id", id.correlation_id},
+                                               {"x-api-key", id.api_key}};
+    const std::string parameters = "keyid=\"" + id.api_key + "\";nonce=\"" + std::string(nonce) +
+                                   "\";alg=\"hmac-sha256\";created=" + std::to_string(created) +
+                                   ";expires=" + std::to_string(expires);
+    return sign("sig1", components, parameters, secret);
 }
 
 }  // namespace voxfork::stream::audiohook

@@ -35,4 +35,18 @@ struct SignatureFields {
 SignatureFields sign(std::string_view label, std::span<const Component> components, std::string_view parameters,
                      std::string_view key);
 
+// AudioHook's profile of it: label `sig1`, the six components below in this
+// order, and `keyid` (the API key), `nonce`, `alg`, `created`, `expires` in
+// that order. `secret` is the client secret's bytes.
+struct UpgradeIdentity {
+    std::string request_target;  // path and query, as in the request line
+    std::string authority;       // the Host header as sent: host:port
+    std::string organization_id;
+    std::string session_id;
+    std::string correlation_id;
+    std::string api_key;
+};
+SignatureFields sign_upgrade(const UpgradeIdentity& id, std::string_view nonce, long long created, long long expires,
+                             std::string_view secret);
+
 }  // namespace voxfork::stream::audiohook

@@ -38,6 +38,23 @@ TEST(Signature, Rfc9421HmacSha256Example) {
     EXPECT_EQ(fields.signature, "sig-b25=:pxcQw6G3AjtMBQjwo8XzkZf/bws5LelbaMk5rGIGtE8=:");
 }
 
+// AudioHook's profile, against a vector its reference server verifies.
+TEST(Signature, AudioHookUpgrade) {
+    const UpgradeIdentity id{"/api/v1/audiohook/ws",
+                             "127.0.0.1:18572",
+                             "d7934305-0972-4844-938e-9060eef73d05",
+                             "e160e428-53e2-487c-977d-96989bf5c99d",
+                             "30b0e395-84d3-4570-ac13-9a62d8f514c0",
+                             "SGVsbG8sIEkgYW0gdGhlIEFQSSBrZXkh"};
+    const auto fields = sign_upgrade(id, "VGhpc0lzQVVuaXF1ZU5vbmNl", 1641013200, 1641016800,
+                                     *decode_base64("TXlTdXBlclNlY3JldEtleVRlbGxOby0xIQ=="));
+    EXPECT_EQ(fields.input,
+              R"(sig1=("@request-target" "@authority" "audiohook-organization-id" "audiohook-session-id" )"
+              R"("audiohook-correlation-id" "x-api-key");keyid="SGVsbG8sIEkgYW0gdGhlIEFQSSBrZXkh";)"
+              R"(nonce="VGhpc0lzQVVuaXF1ZU5vbmNl";alg="hmac-sha256";created=1641013200;expires=1641016800)");
+    EXPECT_EQ(fields.signature, "sig1=:LkrB2AP1K4rWhBMUbUbmZ3eAqx4b4wzSwxPQPYunn5U=:");
+}
+
 TEST(Signature, Base64BothWays) {
     EXPECT_EQ(base64("abcd"), "YWJjZA==");
     EXPECT_EQ(decode_base64("YWJjZA=="), "abcd");
