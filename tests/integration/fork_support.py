@@ -17,7 +17,8 @@ the speech server's events and channel files).
     statuses(ctl)        # [{"call-guid": ..., "status": "STARTED", ...}, {...}]
 
 Each test's voxforkd is stopped with SIGTERM at the end and must exit 0 with
-no sanitizer report; VOXFORK_TEST_KEEP_LOG=DIR keeps its log there.
+no sanitizer report (harness.py does it for every daemon);
+VOXFORK_TEST_KEEP_LOG=DIR keeps its log there.
 """
 
 import json
@@ -325,32 +326,13 @@ class ForkTest(SipTest):
     """A forking voxforkd, SIPp controller and agent, reference speech servers."""
 
     def start_fork_daemon(self, env=None, **kwargs):
+        """Starts voxforkd with fork_config(**kwargs) and `env` added to its
+        environment; the harness stops and checks it at cleanup."""
         self.sip_port = harness.free_port(pair=True)
         self.uas_port = harness.free_port(pair=True)
         self.uac_port = harness.free_port(pair=True)
-        saved = {k: os.environ.get(k) for k in (env or {})}
-        os.environ.update(env or {})
-        try:
-            self.daemon_ = self.daemon(fork_config(self.sip_port, self.uas_port, **kwargs)).start()
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
-        self.addCleanup(self._stop_daemon, self.daemon_)  # runs before the harness kills the rest
+        self.daemon_ = self.daemon(fork_config(self.sip_port, self.uas_port, **kwargs)).start(env=env)
         return self.daemon_
-
-    def _stop_daemon(self, d):
-        """SIGTERM: exit status 0 and no sanitizer report (ASan/UBSan builds)."""
-        code = d.stop()
-        log = d.log()
-        if os.environ.get("VOXFORK_TEST_KEEP_LOG"):
-            with open(os.path.join(os.environ["VOXFORK_TEST_KEEP_LOG"], f"{self.id()}.log"), "w") as f:
-                f.write(log)
-        self.assertNotIn("Sanitizer", log)
-        self.assertNotIn("runtime error:", log)
-        self.assertEqual(code, 0, log[-3000:])
 
     def speech(self, **kwargs):
         return SpeechServer(self, **kwargs).start()
