@@ -3,14 +3,12 @@
 knows routes the call, and with no trusted list its address is trusted; a
 name it does not know fails the call with 503."""
 
-import unittest
 
 import dns_server
 import harness
 from sipp import SipTest, wait_all
 
 
-@unittest.skipUnless(dns_server.AVAILABLE, "dnsmasq not installed")
 class SipDnsTest(SipTest):
     def setUp(self):
         super().setUp()
