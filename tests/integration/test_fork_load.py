@@ -141,6 +141,52 @@ class BadInput(ForkTest):
         self.assertEqual([g["status"] for g in got], ["STARTED", "STOPPED"], ctl.report())
         self.assertEqual(len(server.messages("START")), 2)
 
+    def test_depth_32_is_taken_and_33_is_json_parse_failure(self):
+        """forking.md: JSON nested deeper than 32 levels is `JSON parse
+        failure` unparsed (no call-guid to echo); 32 levels is a request."""
+        def nested(levels):
+            # The request object is level 1; "x" (an unknown field) holds the rest.
+            text = start(self.server.port)[:-1] + ',"x":' + '{"a":' * (levels - 2) + "{}" + "}" * (levels - 2) + "}"
+            depth = max(text[:i].count("{") - text[:i].count("}") for i in range(len(text) + 1))
+            self.assertEqual(depth, levels)
+            return text
+        self.start_fork_daemon()
+        self.server = self.speech()
+        c = (Steps().info(nested(32), "STARTED").info(stop(), "STOPPED")
+             .info(nested(33), "ERROR"))
+        agent = self.agent()
+        ctl = self.controller(c)
+        wait_all(self, ctl, agent)
+        got = statuses(ctl)
+        self.assertEqual([g["status"] for g in got[:2]], ["STARTED", "STOPPED"], ctl.report())
+        self.assertEqual(got[2:], [{"status": "ERROR", "reason": "JSON parse failure"}])
+        self.assertEqual([m["type"] for m in self.server.messages()], ["START", "START", "STOP", "STOP"])
+
+    def test_64_kib_body_is_taken_and_one_byte_more_is_json_parse_failure(self):
+        """forking.md: a body over 64 KiB is `JSON parse failure` unparsed;
+        65,536 bytes is a request. Too big for a SIPp scenario: the INFOs go
+        in the controller's dialog over a TCP connection of the test's own."""
+        def padded(size):
+            text = start(server.port)[:-1] + ',"x":""}'
+            text = text[:-2] + "p" * (size - len(text)) + '"}'
+            self.assertEqual(len(text.encode()), size)
+            return text
+        self.start_fork_daemon()
+        server = self.speech()
+        # CSeq: the big INFOs take 5 and 6, the scenario's requests follow from 10.
+        c = Steps(first_cseq=10).status("STARTED").status("ERROR").info(stop(), "STOPPED")
+        agent = self.agent()
+        ctl = self.controller(c)
+        dlg = wait_for(lambda: dialog(ctl), what="the controller's dialog")
+        self.assertEqual(raw_info(self.sip_port, dlg, padded(64 * 1024), cseq=5), 200)
+        server.wait_events("control", 2, type="START")  # and so STARTED went out first
+        self.assertEqual(raw_info(self.sip_port, dlg, padded(64 * 1024 + 1), cseq=6), 200)
+        wait_all(self, ctl, agent)
+        got = statuses(ctl)
+        self.assertEqual([g["status"] for g in got], ["STARTED", "ERROR", "STOPPED"], ctl.report())
+        self.assertEqual(got[1], {"status": "ERROR", "reason": "JSON parse failure"})
+        self.assertEqual([m["type"] for m in server.messages()], ["START", "START", "STOP", "STOP"])
+
     def test_start_storm_on_one_call(self):
         self.start_fork_daemon()
         server = self.speech()
