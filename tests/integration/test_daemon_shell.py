@@ -53,6 +53,7 @@ class DaemonShellTest(Harness):
         r = subprocess.run([binary("voxforkd"), "-c", good.config_path, "--check"],
                            capture_output=True, text=True, timeout=10)
         self.assertEqual((r.returncode, r.stdout), (0, "configuration OK\n"), r.stderr)
+        harness.check_output("voxforkd --check", r.stderr)
 
         bad_path = os.path.join(self.tmpdir, "bad.conf")
         with open(bad_path, "w") as f:
@@ -61,6 +62,7 @@ class DaemonShellTest(Harness):
         r = subprocess.run([binary("voxforkd"), "-c", bad_path, "--check"],
                            capture_output=True, text=True, timeout=10)
         self.assertEqual(r.returncode, 1)
+        harness.check_output("voxforkd --check", r.stderr)
         lines = r.stderr.splitlines()
         self.assertEqual(len(lines), 3, r.stderr)
         self.assertTrue(lines[0].startswith(f"{bad_path}:2: "), lines)
