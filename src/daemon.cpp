@@ -133,7 +133,14 @@ void Daemon::start_parts() {
     parts_->relay->start();
 
     // --- ws: connections open on demand ---
-    parts_->pool = ws::Pool::create(io_, config_, commands_, ws::Settings::from_environment());
+    const ws::Settings ws_settings = ws::Settings::from_environment();
+    if (ws_settings.time_scale != 1.0) {
+        // A test hook: a production service must never run with it.
+        spdlog::warn("VOXFORK_TEST_TIME_SCALE is set: WebSocket idle, ping and dead-connection timers run {}x "
+                     "faster (for tests only)",
+                     ws_settings.time_scale);
+    }
+    parts_->pool = ws::Pool::create(io_, config_, commands_, ws_settings);
 
     // --- sip: the B2BUA on this io_context; binds the SIP port now ---
     // Its `session target dns:` names go through the pool's c-ares lookup,

@@ -9,8 +9,9 @@ packages=(
   libsofia-sip-ua-dev libboost-dev libboost-system-dev libssl-dev
   nlohmann-json3-dev libc-ares-dev libspdlog-dev libgtest-dev libgmock-dev
   libbenchmark-dev libedit-dev
-  # demo and integration tests
-  sip-tester python3 python3-websockets openssl tinyproxy dnsmasq-base
+  # demo and integration tests (tinyproxy-bin and dnsmasq-base are the bare
+  # programs: the tests run them on loopback, no service is left enabled)
+  sip-tester python3 python3-websockets openssl tinyproxy-bin dnsmasq-base
   procps util-linux iproute2
   # real SIP peers in the integration tests: a proxy in front, user agents
   kamailio baresip-core

@@ -15,7 +15,12 @@ run_suite() {
     cmake -S . -B "$dir" "$@" >/dev/null
     cmake --build "$dir" -j "$jobs"
     echo "== tests: $dir"
-    ctest --test-dir "$dir" --output-on-failure -j "$jobs" --timeout 900
+    local status=0
+    ctest --test-dir "$dir" --output-on-failure -j "$jobs" --timeout 900 || status=$?
+    # Every skipped integration test with its reason, and every known defect
+    # pinned as an expected failure (harness.main prints both).
+    grep -h -E '^(SKIPPED|EXPECTED FAILURE) ' "$dir/Testing/Temporary/LastTest.log" | sed 's/^/== /' || true
+    return "$status"
 }
 
 # Line tables (-g1) are enough for backtraces and cost far less compile time

@@ -17,7 +17,8 @@ the speech server's events and channel files).
     statuses(ctl)        # [{"call-guid": ..., "status": "STARTED", ...}, {...}]
 
 Each test's voxforkd is stopped with SIGTERM at the end and must exit 0 with
-no sanitizer report; VOXFORK_TEST_KEEP_LOG=DIR keeps its log there.
+no sanitizer report (harness.py does it for every daemon);
+VOXFORK_TEST_KEEP_LOG=DIR keeps its log there.
 """
 
 import json
@@ -161,6 +162,8 @@ class Steps:
     # agent side
 
     def wait_sync(self):
+        """Waits for a relayed text/plain `go`: the other side's sync(), or the
+        test's ForkTest.release()."""
         self.parts.append(part("recv_info", CSEQ=self._next(), EXPECT="go", STATUS=200))
         return self
 
@@ -210,26 +213,37 @@ def received_requests(sipp_run, method):
 
 
 def dialog(sipp_run):
-    """The controller's dialog as SIPp set it up: {call-id, from, to, target}
-    (target: the Contact of voxforkd's 200)."""
+    """The dialog as that SIPp endpoint set it up, seen from its side:
+    {call-id, from, to, target} (target: the far end's Contact). The
+    controller sent the INVITE; the agent received it and sent the 200."""
     out = {}
     for direction, message in sip_messages(sipp_run.messages()):
         first, headers, _ = split_message(message)
-        if direction == "sent" and first.startswith("INVITE ") and "call-id" not in out:
-            out.update({"call-id": headers["call-id"], "from": headers["from"]})
-        if direction == "received" and first.startswith("SIP/2.0 200") and "INVITE" in headers.get("cseq", ""):
-            out.update({"to": headers["to"], "target": headers["contact"].strip("<>").split(">")[0]})
+        invite = "INVITE" in headers.get("cseq", "")
+        if first.startswith("INVITE ") and "call-id" not in out:
+            out["call-id"] = headers["call-id"]
+            if direction == "sent":
+                out["from"] = headers["from"]
+            else:
+                out.update({"to": headers["from"], "target": headers["contact"].strip("<>").split(">")[0]})
+        elif first.startswith("SIP/2.0 200") and invite and "call-id" in out:
+            if direction == "received" and "target" not in out:
+                out.update({"to": headers["to"], "target": headers["contact"].strip("<>").split(">")[0]})
+            elif direction == "sent" and "from" not in out:
+                out["from"] = headers["to"]
     return out if len(out) == 4 else None
 
 
-def raw_info(sip_port, dialog_, text, cseq=50):
+def raw_info(sip_port, dialog_, text, cseq=50, content_type=JSON_TYPE):
     """Sends an INFO in that dialog over a TCP connection of its own (for bodies
-    too big for a SIPp scenario); returns the final status code."""
+    too big for a SIPp scenario, or a step only the test knows when to take:
+    a SYNC_TYPE INFO is relayed to the agent's wait_sync()); returns the
+    final status code. `cseq` must lie between the dialog's requests."""
     payload = text.encode()
     head = (f"INFO {dialog_['target']} SIP/2.0\r\n"
             f"Via: SIP/2.0/TCP {LOOPBACK}:{{port}};branch=z9hG4bK-big-{cseq};rport\r\n"
             f"From: {dialog_['from']}\r\nTo: {dialog_['to']}\r\nCall-ID: {dialog_['call-id']}\r\n"
-            f"CSeq: {cseq} INFO\r\nMax-Forwards: 70\r\nContent-Type: {JSON_TYPE}\r\n"
+            f"CSeq: {cseq} INFO\r\nMax-Forwards: 70\r\nContent-Type: {content_type}\r\n"
             f"Content-Length: {len(payload)}\r\n\r\n")
     with socket.create_connection((LOOPBACK, sip_port), timeout=10) as s:
         s.sendall(head.replace("{port}", str(s.getsockname()[1])).encode() + payload)
@@ -327,32 +341,13 @@ class ForkTest(SipTest):
     """A forking voxforkd, SIPp controller and agent, reference speech servers."""
 
     def start_fork_daemon(self, env=None, **kwargs):
+        """Starts voxforkd with fork_config(**kwargs) and `env` added to its
+        environment; the harness stops and checks it at cleanup."""
         self.sip_port = harness.free_port(pair=True)
         self.uas_port = harness.free_port(pair=True)
         self.uac_port = harness.free_port(pair=True)
-        saved = {k: os.environ.get(k) for k in (env or {})}
-        os.environ.update(env or {})
-        try:
-            self.daemon_ = self.daemon(fork_config(self.sip_port, self.uas_port, **kwargs)).start()
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
-        self.addCleanup(self._stop_daemon, self.daemon_)  # runs before the harness kills the rest
+        self.daemon_ = self.daemon(fork_config(self.sip_port, self.uas_port, **kwargs)).start(env=env)
         return self.daemon_
-
-    def _stop_daemon(self, d):
-        """SIGTERM: exit status 0 and no sanitizer report (ASan/UBSan builds)."""
-        code = d.stop()
-        log = d.log()
-        if os.environ.get("VOXFORK_TEST_KEEP_LOG"):
-            with open(os.path.join(os.environ["VOXFORK_TEST_KEEP_LOG"], f"{self.id()}.log"), "w") as f:
-                f.write(log)
-        self.assertNotIn("Sanitizer", log)
-        self.assertNotIn("runtime error:", log)
-        self.assertEqual(code, 0, log[-3000:])
 
     def speech(self, **kwargs):
         return SpeechServer(self, **kwargs).start()
@@ -401,9 +396,19 @@ class ForkTest(SipTest):
         out = self.daemon_.show("show voip stream-service connection")
         return [line.split() for line in out.splitlines() if line[:1].isdigit()]
 
+    def release(self, through, cseq=5):
+        """Lets the other endpoint's scenario go on past its wait_sync(): a
+        text/plain INFO sent in the dialog of `through` (the controller or the
+        agent SIPp run), as if from it, that voxforkd relays to the other side.
+        For steps that must wait for something only the test sees (e.g. every
+        frame at the speech server) instead of a fixed pause. `cseq` must lie
+        between the CSeqs of the requests `through` sends itself."""
+        dlg = wait_for(lambda: dialog(through), what=f"the dialog of {through.name}")
+        self.assertEqual(raw_info(self.sip_port, dlg, "go", cseq=cseq, content_type=SYNC_TYPE), 200)
+
     def assert_channel_audio(self, server, channel, sent, conn=None):
         """The channel's raw file holds exactly `sent`, its frames have seq 0, 1, 2..."""
-        wait_for(lambda: len(server.raw(channel, conn)) >= len(sent), 5, what=f"audio of channel {channel}")
+        wait_for(lambda: len(server.raw(channel, conn)) >= len(sent), 15, what=f"audio of channel {channel}")
         self.assertEqual(server.raw(channel, conn), sent, f"audio bytes of channel {channel}")
         frames = server.frames(channel) if conn is None else server.frames(channel, conn=conn)
         self.assertEqual([f["seq"] for f in frames], list(range(len(frames))))

@@ -2,9 +2,25 @@
 loopback ports, starting and stopping voxforkd, running the voxfork client.
 
 Every process a test starts is registered with a Harness and stopped by it,
-whatever the outcome. Only 127.0.0.1 is ever used."""
+whatever the outcome, and what it left behind is checked there:
+
+- every voxforkd is stopped with SIGTERM first; it must exit with the status
+  the test expects (0 unless it said otherwise), its log must hold no
+  sanitizer report and, after a SIGTERM, end with the orderly `voxforkd
+  stopped`;
+- every helper process (spawn()) must have exited 0 on its own, or stop on
+  SIGTERM when still running; a helper's own check (see on_cleanup) runs too;
+- any of these failing fails the test: each cleanup runs, then the failures
+  are raised together.
+
+Tools a test needs (dnsmasq, tinyproxy...) are looked up with need_tool():
+missing, the test is skipped with the reason, or fails under CI=true. A
+script whose tests were all skipped exits with SKIP_EXIT, which ctest
+reports as skipped. Only 127.0.0.1 is ever used."""
 
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -55,6 +71,61 @@ def sanitized(pid):
         return "libasan" in f.read()
 
 
+# Exit code of a script whose every test was skipped (SKIP_RETURN_CODE in
+# CMakeLists.txt): ctest reports it as skipped, not passed.
+SKIP_EXIT = 77
+
+# What AddressSanitizer, LeakSanitizer and UndefinedBehaviorSanitizer print.
+SANITIZER_REPORT = re.compile(r"runtime error:|ERROR: [A-Za-z]*Sanitizer|[A-Za-z]+Sanitizer:")
+
+
+# What voxforkd logs when VOXFORK_TEST_TIME_SCALE shrinks its timers.
+TIME_SCALE_WARNING = "VOXFORK_TEST_TIME_SCALE is set"
+
+
+def time_scale(environment):
+    """The time scale voxforkd takes from VOXFORK_TEST_TIME_SCALE in that
+    environment (as ws::Settings::from_environment reads it: 1 to 100000,
+    else 1)."""
+    try:
+        scale = float(environment.get("VOXFORK_TEST_TIME_SCALE", ""))
+    except ValueError:
+        return 1.0
+    return scale if 1.0 <= scale <= 100000.0 else 1.0
+
+
+def under_ci():
+    return os.environ.get("CI", "").lower() == "true"
+
+
+def need_tool(name, *fallbacks):
+    """The path of the program `name` (PATH, then each fallback path). When it is
+    missing the test is skipped, saying which program, or fails under CI=true,
+    where every tool must be installed (tools/install-deps.sh)."""
+    path = shutil.which(name) or next((f for f in fallbacks if os.path.exists(f)), None)
+    if path:
+        return path
+    if under_ci():
+        raise AssertionError(f"{name} is not installed (CI=true: every test tool must be; see tools/install-deps.sh)")
+    raise unittest.SkipTest(f"{name} not installed")
+
+
+def sanitizer_report(text):
+    """The sanitizer report in a process's output (from its first line), or None."""
+    m = SANITIZER_REPORT.search(text)
+    if not m:
+        return None
+    start = text.rfind("\n", 0, m.start()) + 1
+    return text[start:start + 4000]
+
+
+def check_output(what, text):
+    """Raises when `text` (a process's log or stderr) holds a sanitizer report."""
+    report = sanitizer_report(text)
+    if report:
+        raise AssertionError(f"{what}: sanitizer report:\n{report}")
+
+
 def wait_for(predicate, timeout=10.0, interval=0.05, what="condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -84,19 +155,52 @@ class Daemon:
         with open(self.config_path, "w") as f:
             f.write(text)
 
-    def start(self, wait=True, extra_args=()):
+    def start(self, wait=True, extra_args=(), env=None, expect_exit=0):
+        """Starts it; `env`: extra environment variables; `expect_exit`: the
+        exit status the test expects (checked at cleanup: 0 after the SIGTERM
+        the harness sends, unless the daemon ended on its own as the test
+        meant, e.g. 1 for a bad file)."""
         log = open(self.log_path, "ab")
+        self.expect_exit = expect_exit
+        self.terminated = False
+        self.environment = {**os.environ, **(env or {})}
         self.process = subprocess.Popen(
             [binary("voxforkd"), "-c", self.config_path, "--foreground", *extra_args],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=self.environment)
         log.close()
-        self.harness.on_cleanup(self.kill)
+        self.harness.register_daemon(self)
         if wait:
             wait_for(lambda: os.path.exists(self.socket_path) or self.process.poll() is not None,
                      what="control socket")
             if self.process.poll() is not None:
                 raise AssertionError(f"voxforkd exited {self.process.returncode}:\n{self.log()}")
         return self
+
+    def finish(self):
+        """The harness's check of a daemon at cleanup: SIGTERM when still
+        running, then the exit status, the sanitizer reports and the log.
+        Raises AssertionError with the log's end on any failure."""
+        if self.process is None:
+            return
+        try:
+            code = self.stop()
+        finally:
+            log = self.log()
+            keep = os.environ.get("VOXFORK_TEST_KEEP_LOG")
+            if keep:
+                name = f"{self.harness.id()}.{os.path.basename(self.log_path)}"
+                with open(os.path.join(keep, name), "w") as f:
+                    f.write(log)
+        check_output(f"voxforkd ({self.log_path})", log)
+        if code != self.expect_exit:
+            raise AssertionError(f"voxforkd exited {code}, expected {self.expect_exit}:\n{log[-3000:]}")
+        if self.terminated and code == 0 and not log.rstrip().endswith("voxforkd stopped"):
+            raise AssertionError(f"voxforkd's log does not end with its orderly stop:\n{log[-3000:]}")
+        # The test-only time scale must never change timers unannounced.
+        scaled = time_scale(self.environment) != 1.0
+        if scaled != (TIME_SCALE_WARNING in log):
+            raise AssertionError(f"VOXFORK_TEST_TIME_SCALE={self.environment.get('VOXFORK_TEST_TIME_SCALE')!r} "
+                                 f"but the log {'lacks' if scaled else 'has'} {TIME_SCALE_WARNING!r}")
 
     def log(self):
         try:
@@ -112,6 +216,7 @@ class Daemon:
         """Runs the real voxfork client; returns (exit code, stdout, stderr)."""
         r = subprocess.run([binary("voxfork"), "-s", self.socket_path, *args],
                            input=input_text, capture_output=True, text=True, timeout=timeout)
+        check_output(f"voxfork {' '.join(args)}", r.stderr)
         return r.returncode, r.stdout, r.stderr
 
     def show(self, command):
@@ -126,45 +231,58 @@ class Daemon:
     def stop(self, timeout=15.0):
         """SIGTERM and wait; returns the exit status."""
         if self.process and self.process.poll() is None:
+            self.terminated = True
             self.process.send_signal(signal.SIGTERM)
             try:
                 self.process.wait(timeout)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-                raise AssertionError("voxforkd did not stop on SIGTERM")
+                raise AssertionError(f"voxforkd did not stop on SIGTERM:\n{self.log()[-3000:]}")
         return self.process.returncode
-
-    def kill(self):
-        if self.process and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
 
 
 class Harness(unittest.TestCase):
-    """Base class: a temporary directory per test and cleanup of everything started."""
+    """Base class: a temporary directory per test and cleanup of everything
+    started, with the checks of the module's docstring."""
 
     def setUp(self):
         self._tmp = tempfile.TemporaryDirectory(prefix="voxfork-it-")
         self.tmpdir = self._tmp.name
         self._harness_cleanups = []
+        self._daemons = []
         self.addCleanup(self._run_cleanups)
 
     def on_cleanup(self, fn):
+        """Runs `fn` at cleanup (last registered first), after the daemons were
+        stopped; an exception from it fails the test."""
         self._harness_cleanups.append(fn)
 
+    def register_daemon(self, daemon):
+        self._daemons.append(daemon)
+
     def _run_cleanups(self):
-        for fn in reversed(self._harness_cleanups):
+        # Daemons first, while the helpers they talk to still run: a daemon
+        # that hangs or crashes on the way out is its own failure, not a
+        # consequence of its peers going away.
+        failures = []
+        for fn in [d.finish for d in self._daemons] + list(reversed(self._harness_cleanups)):
             try:
                 fn()
-            except Exception as e:  # keep stopping the rest
-                print(f"cleanup failed: {e}", file=sys.stderr)
+            except Exception as e:  # keep stopping the rest, then fail
+                failures.append(f"{getattr(fn, '__qualname__', fn)}: {type(e).__name__}: {e}")
         self._tmp.cleanup()
+        if failures:
+            raise AssertionError("cleanup found:\n" + "\n".join(failures))
 
-    def spawn(self, args, **kwargs):
-        """Starts a helper process that is killed at cleanup."""
+    def spawn(self, args, ok_codes=(0,), **kwargs):
+        """Starts a helper process. At cleanup it must have exited with one of
+        `ok_codes` on its own (unless the test checked its status itself and
+        set `status_checked` on it), or still be running and then stop on
+        SIGTERM within 5 s."""
         kwargs.setdefault("stdin", subprocess.DEVNULL)
         p = subprocess.Popen(args, **kwargs)
+        name = os.path.basename(args[0]) if args[0] != "/usr/bin/python3" else os.path.basename(args[1])
 
         def stop():
             if p.poll() is None:
@@ -174,6 +292,11 @@ class Harness(unittest.TestCase):
                 except subprocess.TimeoutExpired:
                     p.kill()
                     p.wait()
+                    raise AssertionError(f"{name} did not stop on SIGTERM")
+                if p.returncode not in (0, -signal.SIGTERM, *ok_codes):
+                    raise AssertionError(f"{name} exited {p.returncode} on SIGTERM")
+            elif p.returncode not in ok_codes and not getattr(p, "status_checked", False):
+                raise AssertionError(f"{name} exited {p.returncode} on its own")
         self.on_cleanup(stop)
         return p
 
@@ -182,4 +305,16 @@ class Harness(unittest.TestCase):
 
 
 def main():
-    unittest.main(verbosity=2)
+    """Runs the script's tests; exits SKIP_EXIT when every test that ran was
+    skipped (ctest then reports the script as skipped), 1 on a failure."""
+    program = unittest.main(verbosity=2, exit=False)
+    result = program.result
+    for test, reason in result.skipped:
+        print(f"SKIPPED {test.id()}: {reason}", file=sys.stderr)
+    for test, _ in result.expectedFailures:
+        print(f"EXPECTED FAILURE {test.id()}: a known defect, see the test", file=sys.stderr)
+    if not result.wasSuccessful():
+        sys.exit(1)
+    if result.testsRun and len(result.skipped) == result.testsRun:
+        sys.exit(SKIP_EXIT)
+    sys.exit(0)

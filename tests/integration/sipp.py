@@ -147,6 +147,7 @@ class Sipp:
 
     def assert_ok(self, test, timeout=40):
         code = self.wait(timeout)
+        self.process.status_checked = True  # reported here, not again at cleanup
         test.assertEqual(code, 0, f"sipp {self.name} exited {code}\n{self.report()}")
 
 

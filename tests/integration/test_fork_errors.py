@@ -4,17 +4,17 @@ that cannot be reached, refuse, close or drop the connection."""
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
-import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import dns_server  # noqa: E402
 import harness  # noqa: E402
-from fork_support import (GUID, ForkTest, Steps, body, multipart, pattern, received_requests, sdp, start,  # noqa: E402
-                          statuses, stop, update)
+from fork_support import (GUID, ForkTest, Steps, body, dialog, fork_config, multipart, pattern, raw_info,  # noqa: E402
+                          received_requests, sdp, start, statuses, stop, update)
 from harness import LOOPBACK, free_port  # noqa: E402
 from sipp import wait_all  # noqa: E402
 
@@ -162,6 +162,31 @@ class Connecting(ForkTest):
         self.assertEqual(statuses(ctl), [{"call-guid": GUID, "status": "STOPPED", "reason": "Forking stopped"}])
         self.assertEqual(server.controls(), [], "nothing sent for an abandoned START")
 
+    def test_reload_reaches_the_pool(self):
+        """SIGHUP: connections opened after the reload follow the new file.
+        The profile first goes through a proxy where nothing listens
+        (`Connection failed`); the reloaded one connects directly."""
+        server = self.speech()
+        dead_proxy = free_port()
+        d = self.start_fork_daemon(proxy=f"ip {LOOPBACK} port {dead_proxy}")
+        # CSeq: the scenario's first INFO is 2, the test's own 5, the rest from 10.
+        c = Steps().info(start(server.port), "ERROR").status("STARTED", timeout_ms=20000)
+        c.cseq = 10
+        c.info(stop(), "STOPPED")
+        agent = self.agent()
+        ctl = self.controller(c)
+        harness.wait_for(lambda: self.statistics()["Forks failed"] == 1, what="the START through the dead proxy failed")
+        d.write_config(fork_config(self.sip_port, self.uas_port))
+        d.signal(signal.SIGHUP)
+        d.wait_log("configuration reloaded")
+        self.assertEqual(raw_info(self.sip_port, dialog(ctl), start(server.port), cseq=5), 200)
+        wait_all(self, ctl, agent)
+        got = statuses(ctl)
+        self.assertEqual(got[0], error("Connection failed"), ctl.report())
+        self.assertEqual([g["status"] for g in got[1:]], ["STARTED", "STOPPED"])
+        self.assertEqual(self.statistics()["TCP connection failures"], 1)
+        self.assertEqual(len(server.connections()), 1)
+
     def test_wrong_token_is_authentication_token_invalid(self):
         server = self.speech(token="right-token")
         self.start_fork_daemon()
@@ -216,32 +241,40 @@ class Connecting(ForkTest):
 
 
 # A speech server that STOPs both channels of the first call back to back, in
-# one TCP write, and logs every text message it gets (one JSON line each).
+# one TCP write, and logs every text message it gets and every connection's
+# end (one JSON line each: {"conn": N, "msg": ...} or {"conn": N, "closed": code}).
 STOP_BOTH_SERVER = textwrap.dedent("""
-    import asyncio, json, sys
+    import asyncio, itertools, json, sys
     import websockets
 
     port, log = int(sys.argv[1]), open(sys.argv[2], "w")
+    ids = itertools.count(1)
+    stopped = []
 
     def frame(text):
         data = text.encode()
         return bytes([0x81, len(data)]) + data  # unmasked, FIN, text; under 126 bytes
 
+    def record(**fields):
+        print(json.dumps(fields), file=log, flush=True)
+
     async def handler(ws, path=None):
-        starts = []
+        conn, starts = next(ids), []
         try:
             async for message in ws:
                 if isinstance(message, bytes):
                     continue
-                print(message, file=log, flush=True)
+                record(conn=conn, msg=json.loads(message))
                 m = json.loads(message)
                 if m["type"] == "START":
                     starts.append(m["channel"])
-                    if len(starts) == 2:
+                    if len(starts) == 2 and not stopped:
+                        stopped.extend(starts)
                         ws.transport.write(b"".join(frame(json.dumps({"type": "STOP", "channel": c, "reason": "done"}))
                                                     for c in starts))
         except websockets.ConnectionClosed:
             pass
+        record(conn=conn, closed=ws.close_code)
 
     async def main():
         async with websockets.serve(handler, "127.0.0.1", port, subprotocols=["voxfork.v1"]):
@@ -255,7 +288,9 @@ STOP_BOTH_SERVER = textwrap.dedent("""
 class ServerStop(ForkTest):
     def test_server_stopping_both_channels_gets_no_stop_back(self):
         """wire.md: voxforkd answers STOP `Stopped by server` only for the
-        channels the server did not stop itself."""
+        channels the server did not stop itself. Handled STOPs leave the
+        connection open: the next fork of the call goes over it and is
+        stopped the usual way (a crashed handler would have closed it)."""
         port = free_port()
         script = os.path.join(self.tmpdir, "stop_both.py")
         with open(script, "w") as f:
@@ -266,20 +301,30 @@ class ServerStop(ForkTest):
         self.assertEqual(proc.stdout.readline().strip(), b"ready")
         self.start_fork_daemon()
         caller_file, _ = pattern(self, "caller.ulaw", 5, packets=50)
-        c = Steps().info(start(port), "STARTED").status("STOPPED").stream(caller_file, ms=1000)
+        c = (Steps().info(start(port), "STARTED").status("STOPPED")
+             .info(start(port), "STARTED").stream(caller_file, ms=600).info(stop(), "STOPPED"))
         agent = self.agent()
         ctl = self.controller(c)
         wait_all(self, ctl, agent)
         got = statuses(ctl)
-        self.assertEqual(got[1:], [{"call-guid": GUID, "status": "STOPPED", "reason": "Connection closed"}],
-                         ctl.report())
+        self.assertEqual([g["status"] for g in got], ["STARTED", "STOPPED", "STARTED", "STOPPED"], ctl.report())
+        self.assertEqual(got[1], {"call-guid": GUID, "status": "STOPPED", "reason": "Connection closed"})
+        self.assertEqual(got[3], {"call-guid": GUID, "status": "STOPPED", "reason": "Forking stopped"})
+        self.assertEqual(got[2]["connection-id"], got[0]["connection-id"], "the second fork reused the connection")
         with open(log) as f:
-            types = [json.loads(line)["type"] for line in f if line.strip()]
-        self.assertEqual(types, ["START", "START"])
+            lines = [json.loads(line) for line in f if line.strip()]
+        first, second = got[0]["channels"], got[2]["channels"]
+        self.assertEqual([(l["conn"], l["msg"]["type"], l["msg"]["channel"]) for l in lines if "msg" in l],
+                         [(1, "START", first["caller"]), (1, "START", first["callee"]),
+                          (1, "START", second["caller"]), (1, "START", second["callee"]),
+                          (1, "STOP", second["caller"]), (1, "STOP", second["callee"])],
+                         "no STOP back for the channels the server stopped; the connection carried on")
+        self.assertEqual([l for l in lines if "closed" in l], [], "the connection stayed open")
+        self.assertEqual(len(self.open_connections()), 1)
+        self.assertNotIn("remote close", self.daemon_.show("show voip stream-service connection history"))
         self.assertEqual(self.statistics()["Forks active"], 0)
 
 
-@unittest.skipUnless(dns_server.AVAILABLE, "dnsmasq not installed")
 class Names(ForkTest):
     def setUp(self):
         super().setUp()

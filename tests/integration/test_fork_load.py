@@ -29,16 +29,24 @@ def rss_kib(pid):
 
 
 class Sharing(ForkTest):
+    def license_rows(self):
+        """The rows of `show voice sip license stats table` (its header checked, left out)."""
+        lines = self.daemon_.show("show voice sip license stats table").splitlines()
+        self.assertEqual(lines[0].split(), ["Index", "Report", "time", "(UTC)", "Interval(s)", "Standard", "Enhanced",
+                                            "Aggregate"])
+        return lines[1:]
+
     def test_threshold_3_spreads_7_calls_3_3_1_and_licenses_count_them(self):
         d = self.start_fork_daemon(threshold=3, license_interval=10)
         server = self.speech()
-        c = Steps().info(start(server.port, guid=PER_CALL), "STARTED").pause(3000).info(stop(PER_CALL), "STOPPED")
+        # The calls last long enough for a loaded host to look at them all up.
+        c = Steps().info(start(server.port, guid=PER_CALL), "STARTED").pause(8000).info(stop(PER_CALL), "STOPPED")
         agent = self.agent(calls=8)
         ctl = self.controller(c, calls=7, rate=20, limit=7)
         # One more call that never forks: a standard trunk call.
         plain = Sipp(self, scenario(self, "fork_uac", OFFER_PTS="0 101", ANSWER="m=audio",
                                     OFFER_MAPS="      a=rtpmap:0 PCMU/8000\n      a=rtpmap:101 telephone-event/8000",
-                                    STEPS='  <pause milliseconds="3500"/>', END=part("fork_uac_bye")),
+                                    STEPS='  <pause milliseconds="8500"/>', END=part("fork_uac_bye")),
                      harness.free_port(pair=True), target=self.sip_port)
         wait_for(lambda: len(server.controls("START")) >= 14, timeout=15, what="7 forks started")
         rows = self.open_connections()
@@ -48,47 +56,25 @@ class Sharing(ForkTest):
         wait_for(lambda: "Enhanced Trunk call count: 7, Aggregate Trunk call count: " in d.log(),
                  what="license log line of the 7th fork")
         self.assertRegex(d.log(), r"Enhanced Trunk call count: 7, Aggregate Trunk call count: [78] after WS_Fork_START")
-        stats = self.statistics()
-        self.assertEqual((stats["Forks active"], stats["WebSocket connections active"]), (7, 3))
+        # The report of the interval in which all 8 calls and 7 forks were up
+        # at once (peaks: 7 enhanced of 8), whichever interval that was: the
+        # rows are counted around the observation, and it is taken again if a
+        # report was made meanwhile.
+        def up_in_interval():
+            before = len(self.license_rows())
+            stats = self.statistics()
+            calls = d.show("show call active voice brief")
+            if (stats["Forks active"], stats["WebSocket connections active"]) != (7, 3) \
+                    or "Total calls: 8" not in calls:
+                raise AssertionError(f"not all up: {stats}\n{calls}")
+            return before + 1 if len(self.license_rows()) == before else None
+        row = wait_for(up_in_interval, timeout=5, what="a moment inside one license interval")
+        rows = wait_for(lambda: (lambda r: r if len(r) >= row else None)(self.license_rows()), timeout=30,
+                        what=f"license report {row}")
+        self.assertEqual(rows[row - 1].split()[0], str(row))
+        self.assertEqual(rows[row - 1].split()[3:], ["10", "1", "7", "8"], "\n".join(rows))
         wait_all(self, ctl, agent, plain)
         self.assertEqual(sorted(s["status"] for s in statuses(ctl)), ["STARTED"] * 7 + ["STOPPED"] * 7)
-        # The first report (the daemon's first 10 s): peaks 7 enhanced of 8 calls.
-        table = wait_for(lambda: (lambda t: t if len(t.splitlines()) > 1 else None)(
-            d.show("show voice sip license stats table")), timeout=15, what="a license report")
-        lines = table.splitlines()
-        self.assertEqual(lines[0].split(), ["Index", "Report", "time", "(UTC)", "Interval(s)", "Standard", "Enhanced",
-                                            "Aggregate"])
-        self.assertEqual(lines[1].split()[0], "1")
-        self.assertEqual(lines[1].split()[3:], ["10", "1", "7", "8"])
-        self.assertEqual(server.violations(), [])
-
-    def test_hundred_forked_calls_leave_nothing_behind(self):
-        d = self.start_fork_daemon(threshold=3, idle=1, env={"VOXFORK_TEST_TIME_SCALE": "60"})
-        server = self.speech(args=("--no-frame-events",))
-        caller_file, _ = pattern(self, "caller.ulaw", 6, packets=5)
-        c = (Steps().info(start(server.port, guid=PER_CALL), "STARTED").stream(caller_file, ms=150)
-             .info(stop(PER_CALL), "STOPPED"))
-        agent = self.agent(calls=100, timeout=90)
-        ctl = self.controller(c, calls=100, rate=40, limit=10, timeout=90)
-        wait_for(lambda: len(server.controls("START")) >= 10, timeout=15, what="forks under way")
-        rss_during = rss_kib(d.process.pid)
-        wait_all(self, ctl, agent, timeout=90)
-        got = statuses(ctl)
-        self.assertEqual(len([s for s in got if s["status"] == "STARTED"]), 100, ctl.report())
-        self.assertEqual(len([s for s in got if s["status"] == "STOPPED"]), 100)
-        self.assert_no_calls()
-        stats = self.statistics()
-        self.assertEqual((stats["Forks started"], stats["Forks active"], stats["Forks failed"]), (100, 0, 0))
-        # Idle connections close after their (scaled) minute.
-        wait_for(lambda: self.open_connections() == [], timeout=10, what="idle connections closed")
-        history = d.show("show voip stream-service connection history")
-        self.assertNotIn("remote close", history)
-        self.assertIn("idle timeout", history)
-        self.assertEqual(len(server.controls("STOP")), 200)
-        channels = {m["channel"] for m in server.messages("START")}
-        self.assertEqual(len(channels), 200, "channel ids never reused")
-        if not harness.sanitized(d.process.pid):  # ASan's quarantine holds freed memory; its leak check runs at exit
-            self.assertLess(rss_kib(d.process.pid) - rss_during, 16 * 1024, "memory grew")
         self.assertEqual(server.violations(), [])
 
 
@@ -140,6 +126,52 @@ class BadInput(ForkTest):
             self.assertIn(code, (413, 513), "refused as too large, or taken and answered ERROR")
         self.assertEqual([g["status"] for g in got], ["STARTED", "STOPPED"], ctl.report())
         self.assertEqual(len(server.messages("START")), 2)
+
+    def test_depth_32_is_taken_and_33_is_json_parse_failure(self):
+        """forking.md: JSON nested deeper than 32 levels is `JSON parse
+        failure` unparsed (no call-guid to echo); 32 levels is a request."""
+        def nested(levels):
+            # The request object is level 1; "x" (an unknown field) holds the rest.
+            text = start(self.server.port)[:-1] + ',"x":' + '{"a":' * (levels - 2) + "{}" + "}" * (levels - 2) + "}"
+            depth = max(text[:i].count("{") - text[:i].count("}") for i in range(len(text) + 1))
+            self.assertEqual(depth, levels)
+            return text
+        self.start_fork_daemon()
+        self.server = self.speech()
+        c = (Steps().info(nested(32), "STARTED").info(stop(), "STOPPED")
+             .info(nested(33), "ERROR"))
+        agent = self.agent()
+        ctl = self.controller(c)
+        wait_all(self, ctl, agent)
+        got = statuses(ctl)
+        self.assertEqual([g["status"] for g in got[:2]], ["STARTED", "STOPPED"], ctl.report())
+        self.assertEqual(got[2:], [{"status": "ERROR", "reason": "JSON parse failure"}])
+        self.assertEqual([m["type"] for m in self.server.messages()], ["START", "START", "STOP", "STOP"])
+
+    def test_64_kib_body_is_taken_and_one_byte_more_is_json_parse_failure(self):
+        """forking.md: a body over 64 KiB is `JSON parse failure` unparsed;
+        65,536 bytes is a request. Too big for a SIPp scenario: the INFOs go
+        in the controller's dialog over a TCP connection of the test's own."""
+        def padded(size):
+            text = start(server.port)[:-1] + ',"x":""}'
+            text = text[:-2] + "p" * (size - len(text)) + '"}'
+            self.assertEqual(len(text.encode()), size)
+            return text
+        self.start_fork_daemon()
+        server = self.speech()
+        # CSeq: the big INFOs take 5 and 6, the scenario's requests follow from 10.
+        c = Steps(first_cseq=10).status("STARTED").status("ERROR").info(stop(), "STOPPED")
+        agent = self.agent()
+        ctl = self.controller(c)
+        dlg = wait_for(lambda: dialog(ctl), what="the controller's dialog")
+        self.assertEqual(raw_info(self.sip_port, dlg, padded(64 * 1024), cseq=5), 200)
+        server.wait_events("control", 2, type="START")  # and so STARTED went out first
+        self.assertEqual(raw_info(self.sip_port, dlg, padded(64 * 1024 + 1), cseq=6), 200)
+        wait_all(self, ctl, agent)
+        got = statuses(ctl)
+        self.assertEqual([g["status"] for g in got], ["STARTED", "ERROR", "STOPPED"], ctl.report())
+        self.assertEqual(got[1], {"status": "ERROR", "reason": "JSON parse failure"})
+        self.assertEqual([m["type"] for m in server.messages()], ["START", "START", "STOP", "STOP"])
 
     def test_start_storm_on_one_call(self):
         self.start_fork_daemon()

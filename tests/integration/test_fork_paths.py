@@ -41,11 +41,14 @@ class EarlyDialog(ForkTest):
         caller_file, caller_bytes = pattern(self, "caller.ulaw", 11, packets=10)
         early = Steps().info(start(server.port))
         after = (Steps(first_cseq=3).status("ERROR").info(start(server.port), "STARTED")
-                 .stream(caller_file, ms=500).info(stop(), "STOPPED"))
+                 .stream(caller_file, ms=0).wait_sync().info(stop(), "STOPPED"))
         path = scenario(self, "fork_uac_early", OFFER_PTS="0 101", OFFER_MAPS=MAPS, ANSWER="m=audio [0-9]+ RTP/AVP 0",
                         EARLY=early.text(), STEPS=after.text(), END=part("fork_uac_bye"))
         agent = self.ringing_agent(ring_ms=1500)
         ctl = Sipp(self, path, self.uac_port, target=self.sip_port, extra=("-aa",))
+        # The STOP waits until the speech server has every frame.
+        self.assert_channel_audio(server, server.wait_event("control", type="START")["channel"], caller_bytes)
+        self.release(agent)
         wait_all(self, ctl, agent)
         got = statuses(ctl)
         self.assertEqual(got[0], status("ERROR", reason="Internal error"), ctl.report())
@@ -99,17 +102,23 @@ class OldStyleHold(ForkTest):
         server = self.speech()
         caller_file, caller_bytes = pattern(self, "caller.ulaw", 12, packets=10)
         callee_file, callee_bytes = pattern(self, "callee.ulaw", 13, packets=10)
-        # 10 packets take 200 ms; the hold comes a second later, so a loaded
-        # host can't push audio into the held stretch.
-        c = (Steps().info(start(server.port), "STARTED").sync().stream(caller_file, ms=400)
+        # The agent holds only once the speech server has every frame of both
+        # sides: the test tells it, by an INFO of its own relayed to it, so a
+        # loaded host can't push audio into the held stretch.
+        c = (Steps().info(start(server.port), "STARTED").sync().stream(caller_file, ms=0)
              .accept_reinvite("c=IN IP4 0.0.0.0").pause(300)
-             .accept_reinvite("c=IN IP4 127.0.0.1").pause(800)
-             .info(stop(), "STOPPED"))
-        a = (Steps().wait_sync().stream(callee_file, ms=1000)
+             .accept_reinvite("c=IN IP4 127.0.0.1").pause(800))
+        c.cseq = 10  # after the test's INFO (CSeq 5)
+        c.info(stop(), "STOPPED")
+        a = (Steps().wait_sync().stream(callee_file, ms=0).wait_sync()
              .raw(agent_reinvite(10, sdp(version=2, address="0.0.0.0"), "m=audio [0-9]+ RTP/AVP 0")).pause(500)
              .raw(agent_reinvite(11, sdp(version=3), "c=IN IP4 127.0.0.1")))
         agent = self.agent(a)
         ctl = self.controller(c)
+        starts = server.wait_events("control", 2, type="START")
+        for start_event, sent in zip(starts, (caller_bytes, callee_bytes)):
+            self.assert_channel_audio(server, start_event["channel"], sent)
+        self.release(ctl)
         wait_all(self, ctl, agent)
         got = statuses(ctl)
         self.assertEqual(got[1:], [status("PAUSED", reason="hold"), status("RESUMED", codec="g711ulaw"),
@@ -144,10 +153,14 @@ class Secure(ForkTest):
         caller_file, caller_bytes = pattern(self, "caller.ulaw", 14, packets=15)
         callee_file, callee_bytes = pattern(self, "callee.ulaw", 15, packets=15)
         c = (Steps().info(start(server.port, host=NAME, secure=True), "STARTED").sync()
-             .stream(caller_file, ms=800).info(stop(), "STOPPED"))
+             .stream(caller_file, ms=0).wait_sync().info(stop(), "STOPPED"))
         agent = self.agent(Steps().wait_sync().stream(callee_file, ms=100))
         ctl = self.controller(c)
         starts = server.wait_events("control", 2, type="START")
+        # The STOP waits until the speech server has every frame of both sides.
+        for start_event, sent in zip(starts, (caller_bytes, callee_bytes)):
+            self.assert_channel_audio(server, start_event["channel"], sent)
+        self.release(agent)
         [row] = self.open_connections()
         detail = d.show(f"show voip stream-service connection id {row[0]}")
         self.assertIn("Secure: Yes", detail.splitlines())

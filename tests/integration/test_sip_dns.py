@@ -4,14 +4,12 @@ knows routes the call, and with no trusted list its address is trusted; a
 name it does not know fails the call with 500 (not 503: a broken route is
 no overload, see docs/sip.md)."""
 
-import unittest
 
 import dns_server
 import harness
 from sipp import SipTest, wait_all
 
 
-@unittest.skipUnless(dns_server.AVAILABLE, "dnsmasq not installed")
 class SipDnsTest(SipTest):
     def setUp(self):
         super().setUp()

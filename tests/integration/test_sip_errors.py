@@ -1,8 +1,9 @@
 """Requests voxforkd refuses, each with its SIP answer and its counter:
-untrusted source 403, no route 404, bad or unusable SDP 400/488, no common
-codec 488 (each 488 with a Warning saying why), relay pool exhausted 503
-with Retry-After, a callee's 503 passed on as 500 with a Reason, a forking
-INFO outside a dialog 481; and OPTIONS answered 200."""
+untrusted source 403, no route 404, bad or unusable SDP 400/488 (a non-IPv4
+`c=` included), no common codec 488 (each 488 with a Warning saying why),
+relay pool exhausted 503 with Retry-After, a callee's 503 passed on as 500
+with a Reason, a forking INFO or a BYE outside a dialog 481; and OPTIONS
+answered 200."""
 
 import os
 import signal
@@ -69,6 +70,20 @@ class Refusals(SipTest):
         self.reject(488, body="v=0\no=a 1 1 IN IP4 127.0.0.1\ns=-\nc=IN IP4 127.0.0.1\nt=0 0\n"
                               "m=audio 6000 RTP/AVP 97")
         self.assertEqual(self.sip_counter("Rejected no common codec (488)"), 2)
+        self.assert_no_calls()
+
+    def test_non_ipv4_connection_address_488(self):
+        """sip.md: a non-IPv4 `c=` is refused 488 before routing: the callee
+        gets nothing. The same offer with an IPv4 address goes through."""
+        self.start_daemon()
+        uas = self.callee(name="uas_ring", STATUS=486)
+        ipv6 = GOOD_SDP.replace("c=IN IP4 127.0.0.1", "c=IN IP6 ::1")
+        self.assertNotEqual(ipv6, GOOD_SDP)
+        self.reject(488, body=ipv6)
+        self.assertEqual(self.sip_counter("Rejected no common codec (488)"), 1)
+        self.assertNotIn("INVITE sip:", uas.messages(), "a refused offer reached the callee")
+        self.reject(486)  # the control: same offer over IPv4 is routed to the callee (which refuses it)
+        wait_all(self, uas)
         self.assert_no_calls()
 
     def test_no_common_codec_488(self):
@@ -180,6 +195,14 @@ class OutOfDialog(SipTest):
         self.assertEqual(self.sip_counter("Rejected no dialog (481)"), 1)
         self.assertEqual(self.sip_counter("Forking requests"), 0)
         self.assertNotIn("forking request", d.log())
+
+    def test_bye_outside_a_dialog_481(self):
+        self.start_daemon()
+        self.caller(name="uac_request", METHOD="BYE", CONTENT_TYPE="application/sdp", BODY="",
+                    STATUS=481).assert_ok(self)
+        # The SIP stack answers it before the B2BUA sees it, so (unlike the
+        # INFO above) it is not in `Rejected no dialog (481)`.
+        self.assert_no_calls()
 
 
 if __name__ == "__main__":

@@ -1,11 +1,15 @@
 """Offer/answer corners of the B2BUA, each checked on the wire: re-INVITE
 glare (491 from voxforkd, the far end's 491 relayed back) with the call
 surviving and a later retry going through, an old-style hold (c=0.0.0.0)
-relayed as such, and a delayed-offer INVITE (no SDP) refused with 488."""
+relayed as such, a delayed-offer INVITE (no SDP) refused with 488, ICE and
+RTCP attributes left out of rewritten SDP, and a re-INVITE without SDP
+answered with the last SDP sent on that leg."""
 
 import os
+import re
 import socket
 import sys
+import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -39,20 +43,8 @@ def responses(run, direction, cseq_method):
 
 
 class OfferTest(SipTest):
-    """SipTest whose voxforkd is stopped with SIGTERM at the end: exit 0 and
-    no sanitizer report (ASan/UBSan builds)."""
-
-    def start_daemon(self, **kwargs):
-        d = super().start_daemon(**kwargs)
-        self.addCleanup(self._stop_daemon, d)  # runs before the harness kills the rest
-        return d
-
-    def _stop_daemon(self, d):
-        code = d.stop()
-        log = d.log()
-        self.assertNotIn("Sanitizer", log)
-        self.assertNotIn("runtime error:", log)
-        self.assertEqual(code, 0, log[-3000:])
+    """SipTest for the offer/answer tests (the harness stops every voxforkd
+    with SIGTERM and checks it)."""
 
 
 class Glare(OfferTest):
@@ -155,6 +147,125 @@ class DelayedOffer(OfferTest):
             callee.recvfrom(2048)
         self.assertEqual(self.sip_counter("Rejected no common codec (488)"), 1)
         self.assertEqual(self.sip_counter("INVITEs received"), 1)
+        self.assert_no_calls()
+
+
+# ICE and RTCP attributes a WebRTC-style endpoint puts in its SDP: voxforkd
+# anchors the media itself, so none may be relayed (sip.md).
+ICE_LINES = ["a=ice-ufrag:F7gI", "a=ice-pwd:x9cml/YzichV2+XlhiMu8g", "a=ice-options:trickle",
+             "a=candidate:1 1 UDP 2130706431 127.0.0.1 6000 typ host", "a=remote-candidates:1 127.0.0.1 6000",
+             "a=rtcp:6001"]
+END_OF_CANDIDATES = "a=end-of-candidates"  # trickle ICE (RFC 8840)
+
+
+def with_ice(part_text, direction, lines=ICE_LINES):
+    """The SIPp part with `lines` added after its `a=DIRECTION` line."""
+    out, n = re.subn(rf"^(\s*)a={direction}$", lambda m: "\n".join([m.group(0)] + [m.group(1) + l for l in lines]),
+                     part_text, count=1, flags=re.M)
+    assert n == 1, part_text
+    return out
+
+
+def sdp_of_answers(run, cseq_method):
+    """Bodies of the 2xx responses `run` received whose CSeq is `cseq_method`."""
+    out = []
+    for d, message in sip_messages(run.messages()):
+        first, headers, body = split_message(message)
+        if d == "received" and first.startswith("SIP/2.0 200") and headers.get("cseq") == cseq_method:
+            out.append(body)
+    return out
+
+
+class Rewrites(OfferTest):
+    def relay_with(self, lines):
+        """A re-INVITE whose offer and answer both carry `lines`: the two SDPs
+        as voxforkd relayed them (the offer to the callee, the answer to the caller)."""
+        self.start_daemon()
+        uas = self.callee(MIDCALL=with_ice(answer(2, "a=sendrecv", "sendrecv"), "sendrecv", lines),
+                          END=part("uas_recv_bye"))
+        uac = self.caller(MIDCALL=with_ice(offer(2, "sendrecv", "a=sendrecv"), "sendrecv", lines))
+        wait_all(self, uac, uas)
+        offers = received_requests(uas, "INVITE")
+        self.assertEqual(len(offers), 2, uas.report())
+        answers = sdp_of_answers(uac, "2 INVITE")
+        self.assertEqual(len(answers), 1, uac.report())
+        # The test's own scenarios did carry them.
+        sent = [m for d, m in sip_messages(uac.messages()) if d == "sent" and "CSeq: 2 INVITE" in m]
+        self.assertTrue(sent and all(l in sent[0] for l in lines), sent)
+        self.assert_no_calls()
+        for relayed in (offers[1][1], answers[0]):
+            self.assertIn("a=rtpmap:0 PCMU/8000", relayed)
+            self.assertIn("a=sendrecv", relayed)
+        return offers[1][1], answers[0]
+
+    def test_ice_and_rtcp_attributes_are_not_relayed(self):
+        """sip.md: ICE attributes and a=rtcp are dropped from rewritten SDP."""
+        for relayed in self.relay_with(ICE_LINES):
+            for line in ICE_LINES:
+                self.assertNotIn(line.split(":")[0] + ":", relayed, f"{line} relayed:\n{relayed}")
+
+    @unittest.expectedFailure  # voxforkd bug: src/sip/sdp.cpp's ICE filter misses a=end-of-candidates
+    def test_end_of_candidates_is_not_relayed(self):
+        for relayed in self.relay_with([ICE_LINES[0], END_OF_CANDIDATES]):
+            self.assertNotIn(END_OF_CANDIDATES, relayed)
+
+
+NO_SDP_REINVITE = """  <send retrans="500">
+    <![CDATA[
+      INVITE [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      [routes]
+      From: "caller" <sip:1000@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 2 INVITE
+      Contact: <sip:1000@[local_ip]:[local_port];transport=[transport]>
+      Max-Forwards: 70
+      Content-Length: 0
+    ]]>
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="200"/>
+  <send>
+    <![CDATA[
+      ACK [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      [routes]
+      From: "caller" <sip:1000@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: 2 ACK
+      Max-Forwards: 70
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=caller 53655765 2353687638 IN IP4 [local_ip]
+      s=-
+      c=IN IP4 [media_ip]
+      t=0 0
+      m=audio [rtp_rx_port] RTP/AVP 0 101
+      a=rtpmap:0 PCMU/8000
+      a=rtpmap:101 telephone-event/8000
+      a=sendrecv
+    ]]>
+  </send>
+"""
+
+
+class NoSdpReinvite(OfferTest):
+    def test_reinvite_without_sdp_is_answered_with_the_last_sdp_sent(self):
+        """sip.md: a re-INVITE without SDP gets, in its 200, the last SDP
+        voxforkd sent on that leg (here: the answer to the first INVITE)."""
+        self.start_daemon()
+        uas = self.callee(END=part("uas_recv_bye"))
+        uac = self.caller(MIDCALL=NO_SDP_REINVITE + part("pause", MS=300))
+        wait_all(self, uac, uas)
+        first, again = sdp_of_answers(uac, "1 INVITE"), sdp_of_answers(uac, "2 INVITE")
+        self.assertEqual(len(first), 1, uac.report())
+        self.assertEqual(len(again), 1, uac.report())
+        self.assertIn("m=audio ", first[0])
+        self.assertEqual(again[0], first[0], "the 200 to the re-INVITE without SDP")
         self.assert_no_calls()
 
 

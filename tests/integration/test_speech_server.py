@@ -3,7 +3,6 @@ reports every violation of wire.md, and its fault modes do what they say.
 The client is the `websockets` library (Debian's python3-websockets)."""
 
 import asyncio
-import audioop
 import json
 import os
 import random
@@ -18,6 +17,7 @@ import websockets
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
+from g711 import alaw_to_pcm16, ulaw_to_pcm16  # noqa: E402
 from speech_server import SpeechServer, make_tls_files  # noqa: E402
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)
@@ -126,10 +126,10 @@ class SpeechServerTest(harness.Harness):
         silence = b"\x00\x00" * 800
         wav17 = server.wav(17)
         self.assertEqual((wav17.rate, wav17.channels, wav17.width), (8000, 1, 2))
-        self.assertEqual(wav17.pcm, audioop.ulaw2lin(b"".join(caller[:20]), 2) + silence +
-                         audioop.alaw2lin(b"".join(caller[20:]), 2))
-        self.assertEqual(server.wav(18).pcm, audioop.alaw2lin(b"".join(callee[:20]), 2) + silence +
-                         audioop.alaw2lin(b"".join(callee[20:]), 2))
+        self.assertEqual(wav17.pcm, ulaw_to_pcm16(b"".join(caller[:20])) + silence +
+                         alaw_to_pcm16(b"".join(caller[20:])))
+        self.assertEqual(server.wav(18).pcm, alaw_to_pcm16(b"".join(callee[:20])) + silence +
+                         alaw_to_pcm16(b"".join(callee[20:])))
 
         self.assertEqual(server.stop(), 0)
         summary = server.summary()
@@ -467,7 +467,7 @@ class SpeechServerTest(harness.Harness):
         run(go())
         wav = server.wav(3)
         self.assertEqual(len(wav.pcm), 2 * 1600)
-        self.assertEqual(wav.pcm, audioop.ulaw2lin(b"\x80" * 1600, 2))
+        self.assertEqual(wav.pcm, ulaw_to_pcm16(b"\x80" * 1600))
         summary = server.summary()
         self.assertEqual([(c["channel"], c["frames"], c["stopped"]) for c in summary["channels"]],
                          [(3, 10, False), (4, 0, False)])

@@ -1,7 +1,9 @@
 """An open connection's life, driven by ws-probe against the reference speech
 server's fault modes: idle timeout (with a shortened minute), pings and a dead
 server, server close, TCP reset, server STOP, a binary frame from the server,
-unknown text, a slow consumer, the clear command and shutdown."""
+unknown text, a slow consumer, the clear command and shutdown; the 10 s
+connect timeout and the 2 s guard on a close that cannot complete
+(websocket.md)."""
 
 import time
 
@@ -154,6 +156,48 @@ class LifecycleTest(harness.Harness):
         after = p.send("stats")["text"]
         self.assertIn("TCP closures: 0\n", after)
         self.assertIn("WebSocket connections closed: 1\n", after)
+        p.finish()
+
+    def test_connect_timeout_is_10_s(self):
+        """websocket.md: one 10 s timer covers the whole attempt (not scaled).
+        An upgrade answered after 8 s connects; one never answered fails
+        with `Connection failed` after 10 s."""
+        slow = SpeechServer(self, args=("--upgrade-delay", 8000), name="slow").start()
+        began = time.monotonic()
+        p = self.probe(name="slow").run(LOOPBACK, slow.port, profile=1, time_scale=SCALE)
+        self.assertTrue(p.attaches()[0]["ok"], p.log())
+        self.assertGreaterEqual(time.monotonic() - began, 8)
+
+        hung = SpeechServer(self, args=("--hang-upgrade",), name="hung").start()
+        began = time.monotonic()
+        p = self.probe(name="hung").run(LOOPBACK, hung.port, profile=1, time_scale=SCALE)
+        took = time.monotonic() - began
+        self.assertEqual(p.reasons(), ["Connection failed"])
+        self.assertEqual(p.stats()["HTTP connection failures"], 1)
+        self.assertGreaterEqual(took, 10, "gave up before the connect timeout")
+        self.assertLess(took, 25, "the connect timeout did not fire")
+
+    def test_close_that_cannot_complete_drops_tcp_after_2_s(self):
+        """websocket.md: a local close held behind a write (the server stopped
+        reading) drops the TCP connection after 2 s."""
+        server = SpeechServer(self, args=("--stop-reading-after-frames", 1, "--rcvbuf", 4096)).start()
+        p = self.probe(threshold=20).start(LOOPBACK, server.port, profile=1, calls=20, frames=2000, interval_ms=1,
+                                           keep=True)
+        self.assertGreater(int(p.send("stats")["text"].split("Frames dropped: ")[1].split()[0]), 0,
+                           "the socket is not backed up")
+        began = time.monotonic()
+        self.assertTrue(p.send("clear voip stream-service connection id 1 forced")["ok"])
+        state = p.send("show voip stream-service connection id 1")
+        self.assertIn("Closing", state["text"], state)
+
+        def gone():
+            answer = p.send("show voip stream-service connection id 1")
+            return not answer["ok"] or "Closing" not in answer["text"]
+        harness.wait_for(gone, timeout=15, interval=0.1, what="the held close given up")
+        took = time.monotonic() - began
+        self.assertGreaterEqual(took, 2, "the close was not held")
+        self.assertLess(took, 10)
+        self.assertIn("clear command", p.send("show voip stream-service connection history")["text"])
         p.finish()
 
     def test_shutdown_closes_with_reason_shutdown(self):

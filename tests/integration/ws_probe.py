@@ -11,7 +11,7 @@ import os
 import subprocess
 import time
 
-from harness import LOOPBACK, binary, wait_for
+from harness import LOOPBACK, binary, check_output, wait_for
 
 
 class WsProbe:
@@ -51,14 +51,21 @@ class WsProbe:
             r = subprocess.run(self.command(host, port, **kwargs), stdout=subprocess.PIPE, stderr=err,
                                timeout=timeout, stdin=subprocess.DEVNULL)
         self.lines = [json.loads(l) for l in r.stdout.decode().splitlines() if l.strip()]
-        if r.returncode != 0:
-            raise AssertionError(f"ws-probe exited {r.returncode}:\n{self.log()}")
+        self.check(r.returncode)
         return self
+
+    def check(self, code):
+        """Exit status 0 and no sanitizer report in its log."""
+        check_output(f"ws-probe ({self.err_path})", self.log())
+        if code != 0:
+            raise AssertionError(f"ws-probe exited {code}:\n{self.log()[-3000:]}")
 
     def start(self, host, port, **kwargs):
         """Starts it interactive: send() commands, then finish()."""
         self.out_path = self.err_path + ".out"
         self._out = open(self.out_path, "wb")
+        # Registered first, so it runs after the process was stopped.
+        self.harness.on_cleanup(lambda: check_output(f"ws-probe ({self.err_path})", self.log()))
         with open(self.err_path, "ab") as err:
             self.process = self.harness.spawn(self.command(host, port, interactive=True, **kwargs),
                                               stdin=subprocess.PIPE, stdout=self._out, stderr=err)
@@ -82,10 +89,12 @@ class WsProbe:
         return [e for e in self.read() if e["event"] in ("command", "stats")][-1]
 
     def finish(self, timeout=15):
+        """`quit`, then its exit status and log are checked (check())."""
         self.process.stdin.write(b"quit\n")
         self.process.stdin.flush()
-        self.process.wait(timeout)
+        code = self.process.wait(timeout)
         self.read()
+        self.check(code)
         return self
 
     def wait_for(self, event, timeout=15, **match):
