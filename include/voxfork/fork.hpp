@@ -98,6 +98,9 @@ public:
     void on_established(stream::SessionHandle session, const stream::Established& established) override;
     void on_failed(stream::SessionHandle session, std::string_view reason) override;
     void on_ended(stream::SessionHandle session, const stream::Ending& ending) override;
+    void on_paused_by_server(stream::SessionHandle session) override;
+    void on_resumed_by_server(stream::SessionHandle session) override;
+    void on_updated(stream::SessionHandle session) override;
 
     // Call every ~20 ms on the control thread: forwards DTMF events the tee
     // queued, and makes license usage reports when an interval is over.

@@ -102,6 +102,12 @@ public:
     virtual void on_failed(SessionHandle session, std::string_view reason) = 0;
     // It was up and ended. The session is gone: no close() is needed.
     virtual void on_ended(SessionHandle session, const Ending& ending) = 0;
+    // The server asked for a pause of the audio, or for its end (AudioHook's
+    // `pause` / `resume`); the protocol has answered it.
+    virtual void on_paused_by_server(SessionHandle session) = 0;
+    virtual void on_resumed_by_server(SessionHandle session) = 0;
+    // The server confirmed an update() that said it would be answered.
+    virtual void on_updated(SessionHandle session) = 0;
 };
 
 // The commands. A handle the service no longer knows is ignored.
@@ -116,7 +122,9 @@ public:
     // No audio until resume. `reason`: `hold` or `codec-change`.
     virtual void pause(SessionHandle session, std::string_view reason) = 0;
     virtual void resume(SessionHandle session, Codec codec) = 0;
-    virtual void update(SessionHandle session, const nlohmann::json& metadata) = 0;
+    // True when the server will confirm it (on_updated); false when it is
+    // done as far as the protocol goes.
+    virtual bool update(SessionHandle session, const nlohmann::json& metadata) = 0;
     virtual void dtmf(SessionHandle session, media::Direction direction, char digit, std::uint16_t duration) = 0;
     // The fork ends (reason as wire.md's STOP: `Forking stopped`, `Call ended`,
     // `Internal error`); audio the sink took before goes out first.

@@ -205,7 +205,9 @@ void Controller::Impl::on_media_changed(CallId anchor, const MediaState& media) 
         ctx.reason = *why;
         return run(anchor, record, Event::pause, ctx);
     }
-    if (record.state == State::paused) return run(anchor, record, Event::resume, ctx);
+    // The server's own pause outlasts the call's reason for one.
+    if (record.state == State::paused && !fork.server_paused) return run(anchor, record, Event::resume, ctx);
+    if (record.state == State::paused) return;
     if (!fork.pinned && call_g711(media) != fork.codec) run(anchor, record, Event::law_change, ctx);
 }
 
@@ -224,6 +226,34 @@ void Controller::Impl::on_ended(stream::SessionHandle session, std::string_view 
     Context ctx;
     ctx.reason = why;
     run_for_session(session, Event::session_ended, ctx);
+}
+
+void Controller::Impl::on_paused_by_server(stream::SessionHandle session) {
+    CallId anchor = 0;
+    CallRecord* record = find_by_session(session, anchor);
+    if (record == nullptr) return;
+    record->fork->server_paused = true;
+    // Already paused by the call: the pause goes on, for one more reason.
+    run_for_session(session, Event::server_pause, {});
+}
+
+void Controller::Impl::on_resumed_by_server(stream::SessionHandle session) {
+    CallId anchor = 0;
+    CallRecord* record = find_by_session(session, anchor);
+    if (record == nullptr || !record->fork->server_paused) return;
+    record->fork->server_paused = false;
+    // Still on hold, or on another codec: the call's own resume ends it.
+    if (pause_reason(*record->fork, record->media)) return;
+    run_for_session(session, Event::server_resume, {});
+}
+
+void Controller::Impl::on_updated(stream::SessionHandle session) {
+    CallId anchor = 0;
+    CallRecord* record = find_by_session(session, anchor);
+    if (record == nullptr || record->fork->updates_awaiting_server.empty()) return;
+    const CallId leg = record->fork->updates_awaiting_server.front();
+    record->fork->updates_awaiting_server.pop_front();
+    updated_status(anchor, *record->fork, leg);
 }
 
 // A stream event reaches the call holding `session`, if it still does.
@@ -285,6 +315,15 @@ void Controller::on_established(stream::SessionHandle session, const stream::Est
 }
 void Controller::on_failed(stream::SessionHandle session, std::string_view reason) {
     impl_->on_failed(session, reason);
+}
+void Controller::on_paused_by_server(stream::SessionHandle session) {
+    impl_->on_paused_by_server(session);
+}
+void Controller::on_resumed_by_server(stream::SessionHandle session) {
+    impl_->on_resumed_by_server(session);
+}
+void Controller::on_updated(stream::SessionHandle session) {
+    impl_->on_updated(session);
 }
 void Controller::on_ended(stream::SessionHandle session, const stream::Ending& ending) {
     if (ending.by_server) spdlog::info("fork: the speech server ended session {} ({})", session, ending.server_words);

@@ -40,6 +40,12 @@ struct Fork {
     std::optional<stream::Delivery> delivered[2];
     // UPDATEs accepted while connecting: metadata and the leg to answer on.
     std::vector<std::pair<nlohmann::json, CallId>> deferred_updates;
+    // The server paused the audio (AudioHook): a call's resume does not end that.
+    bool server_paused = false;
+    // The last update() will be confirmed by the server: its UPDATED waits.
+    bool update_confirmation_due = false;
+    // Legs owed an UPDATED once the server confirms, oldest first.
+    std::deque<CallId> updates_awaiting_server;
 };
 
 struct CallRecord {
@@ -78,6 +84,9 @@ public:
     void on_established(stream::SessionHandle session, const stream::Established& established);
     void on_failed(stream::SessionHandle session, std::string_view reason);
     void on_ended(stream::SessionHandle session, std::string_view reason);
+    void on_paused_by_server(stream::SessionHandle session);
+    void on_resumed_by_server(stream::SessionHandle session);
+    void on_updated(stream::SessionHandle session);
     void poll();
 
     std::string fork_state(CallId anchor) const;
@@ -99,6 +108,8 @@ private:
     void tap(Fork& fork, bool on);
     void drop_session(Fork& fork);  // let go of the stream session
     void flush_updates(CallId anchor, Fork& fork);
+    // UPDATED to `leg` now, or once the server confirms the update just sent.
+    void updated_status(CallId anchor, Fork& fork, CallId leg);
     // A channel's counts: what the session delivered, else what the tee handed over.
     ChannelView channel_view(const Fork& fork, std::size_t direction) const;
     bool seen_before(CallRecord& record, const std::string& transaction);

@@ -116,7 +116,8 @@ void Controller::Impl::step(CallId anchor, CallRecord& record, const Step& s, co
         case Act::send_resume:
             return streams_.resume(fork.session, fork.codec);
         case Act::send_update:
-            return streams_.update(fork.session, fork.metadata);
+            fork.update_confirmation_due = streams_.update(fork.session, fork.metadata);
+            return;
         case Act::send_stop:
             return streams_.stop(fork.session, s.reason);
         case Act::set_metadata:
@@ -170,6 +171,10 @@ void Controller::Impl::step(CallId anchor, CallRecord& record, const Step& s, co
             env_.trace_call(anchor, trace_text::resumed);
             return status(anchor, record, ctx, status::resumed(ctx.guid, fork.codec));
         case Act::status_updated:
+            if (std::exchange(fork.update_confirmation_due, false)) {
+                fork.updates_awaiting_server.push_back(ctx.request != nullptr ? ctx.request->leg : fork.start_leg);
+                return;
+            }
             env_.trace_call(anchor, trace_text::updated);
             return status(anchor, record, ctx, status::updated(ctx.guid));
         case Act::status_stopped: {
@@ -191,10 +196,16 @@ void Controller::Impl::step(CallId anchor, CallRecord& record, const Step& s, co
 void Controller::Impl::flush_updates(CallId anchor, Fork& fork) {
     for (auto& [metadata, leg] : std::exchange(fork.deferred_updates, {})) {
         fork.metadata = std::move(metadata);
-        streams_.update(fork.session, fork.metadata);
-        env_.trace_call(anchor, trace_text::updated);
-        if (!calls_.send_status(leg, status::updated(fork.guid))) spdlog::debug("fork: status not sent on leg {}", leg);
+        if (streams_.update(fork.session, fork.metadata))
+            fork.updates_awaiting_server.push_back(leg);
+        else
+            updated_status(anchor, fork, leg);
     }
+}
+
+void Controller::Impl::updated_status(CallId anchor, Fork& fork, CallId leg) {
+    env_.trace_call(anchor, trace_text::updated);
+    if (!calls_.send_status(leg, status::updated(fork.guid))) spdlog::debug("fork: status not sent on leg {}", leg);
 }
 
 namespace {

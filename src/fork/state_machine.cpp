@@ -139,6 +139,11 @@ constexpr Row rows[] = {
     // The server hears of the new law with the RESUME that ends the pause.
     {S::paused, E::law_change, {{{A::set_codec}}}, S::paused},
     {S::paused, E::call_ended, stop_by_bye, S::stopped},
+
+    // ---- the server's own pause (protocols.md): its protocol answered it ----
+    {S::active, E::server_pause, {{{A::gate_pause}, {A::status_paused, "server"}}}, S::paused},
+    // Only when nothing of the call's keeps it paused (the controller checks).
+    {S::paused, E::server_resume, {{{A::gate_resume}, {A::status_resumed}}}, S::active},
 };
 
 }  // namespace
@@ -185,6 +190,8 @@ std::string_view to_string(Event event) {
                                                  "pause",
                                                  "resume",
                                                  "law_change",
+                                                 "server_pause",
+                                                 "server_resume",
                                                  "call_ended"};
     static_assert(std::size(names) == event_count);
     return names[static_cast<std::size_t>(event)];

@@ -33,6 +33,9 @@ enum class Event : std::uint8_t {
     pause,       // hold, or codec no longer the fork's
     resume,      // neither any more
     law_change,  // unpinned fork, call moved to the other G.711 law
+    // The server (AudioHook `pause` / `resume`, answered by the protocol).
+    server_pause,
+    server_resume,
     call_ended,  // BYE either side
 };
 inline constexpr std::size_t event_count = static_cast<std::size_t>(Event::call_ended) + 1;

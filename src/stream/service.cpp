@@ -53,8 +53,9 @@ public:
     void resume(SessionHandle h, Codec codec) override {
         if (auto* s = find(h)) s->resume(codec);
     }
-    void update(SessionHandle h, const nlohmann::json& metadata) override {
-        if (auto* s = find(h)) s->update(metadata);
+    bool update(SessionHandle h, const nlohmann::json& metadata) override {
+        auto* s = find(h);
+        return s != nullptr && s->update(metadata);
     }
     void dtmf(SessionHandle h, media::Direction direction, char digit, std::uint16_t duration) override {
         if (auto* s = find(h)) s->dtmf(direction, digit, duration);
@@ -91,6 +92,15 @@ public:
     void unroute(ws::UserHandle user) override { routes_.erase(user); }
     void established(SessionHandle session, const Established& established) override {
         if (events_) events_->on_established(session, established);
+    }
+    void paused_by_server(SessionHandle session) override {
+        if (events_) events_->on_paused_by_server(session);
+    }
+    void resumed_by_server(SessionHandle session) override {
+        if (events_) events_->on_resumed_by_server(session);
+    }
+    void updated(SessionHandle session) override {
+        if (events_) events_->on_updated(session);
     }
     void failed(SessionHandle session, std::string_view reason) override {
         end(session, [&] {

@@ -37,6 +37,9 @@ public:
     virtual void established(SessionHandle session, const Established& established) = 0;
     virtual void failed(SessionHandle session, std::string_view reason) = 0;
     virtual void ended(SessionHandle session, const Ending& ending) = 0;
+    virtual void paused_by_server(SessionHandle session) = 0;
+    virtual void resumed_by_server(SessionHandle session) = 0;
+    virtual void updated(SessionHandle session) = 0;
 };
 
 class Session {
@@ -46,7 +49,7 @@ public:
     virtual void start(Codec codec, const nlohmann::json& metadata) = 0;
     virtual void pause(std::string_view reason) = 0;
     virtual void resume(Codec codec) = 0;
-    virtual void update(const nlohmann::json& metadata) = 0;
+    virtual bool update(const nlohmann::json& metadata) = 0;  // true: on_updated follows
     virtual void dtmf(media::Direction direction, char digit, std::uint16_t duration) = 0;
     virtual void stop(std::string_view reason) = 0;
     // Silently: leave the transport, report nothing more.

@@ -228,6 +228,13 @@ class Daemon:
     def signal(self, sig):
         self.process.send_signal(sig)
 
+    def kill(self):
+        """Ends it with SIGKILL, as a crash would (a cluster test's dead
+        instance); the check at cleanup then expects just that."""
+        self.expect_exit = -signal.SIGKILL
+        self.process.kill()
+        self.process.wait()
+
     def stop(self, timeout=15.0):
         """SIGTERM and wait; returns the exit status."""
         if self.process and self.process.poll() is None:

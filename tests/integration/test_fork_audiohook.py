@@ -14,7 +14,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
 from audiohook_server import AudiohookServer  # noqa: E402
-from fork_support import GUID, ForkTest, Steps, pattern, start, statuses, stop  # noqa: E402
+from fork_support import GUID, ForkTest, Steps, pattern, start, statuses, stop, update  # noqa: E402
 from harness import wait_for  # noqa: E402
 from sipp import wait_all  # noqa: E402
 
@@ -157,6 +157,39 @@ class AudiohookFork(ForkTest):
         wait_for(lambda: s.closed, 10, what="the WebSocket closed")
         self.assertEqual(s.messages[-1]["type"], "close")
         self.assertEqual(s.messages[-1]["parameters"], {"reason": "disconnect"})
+        self.assertEqual(server.violations(), [])
+
+    def test_the_servers_pause_and_resume_reach_the_controller(self):
+        self.audiohook_daemon()
+        server = AudiohookServer(self, pause_after=10).start()
+        caller_file, _ = pattern(self, "caller.ulaw", 1, packets=100)
+        c = (Steps().info(start(server.port, token="api-key-1"), "STARTED")
+             .sync().stream(caller_file, ms=0).status("PAUSED", 10000).status("RESUMED", 10000)
+             .pause(300).info(stop(), "STOPPED"))
+        agent = self.agent(Steps().wait_sync())
+        ctl = self.controller(c)
+        wait_all(self, ctl, agent)
+        self.assertEqual(statuses(ctl)[1:3], [{"call-guid": GUID, "status": "PAUSED", "reason": "server"},
+                                              {"call-guid": GUID, "status": "RESUMED", "codec": "g711ulaw"}])
+        [s] = server.sessions
+        wait_for(lambda: s.closed, 10, what="the WebSocket closed")
+        types = s.types()
+        self.assertLess(types.index("paused"), types.index("resumed"), types)
+        self.assertEqual(server.violations(), [])  # no audio while paused
+
+    def test_an_update_with_a_language_is_updated_when_the_server_says_so(self):
+        self.audiohook_daemon()
+        server = AudiohookServer(self).start()
+        c = (Steps().info(start(server.port, token="api-key-1"), "STARTED")
+             .info(update({"language": "es-ES"}), "UPDATED")
+             .info(update({"agent": "1002"}), "UPDATED").info(stop(), "STOPPED"))
+        ctl = self.controller(c)
+        self.agent()
+        wait_all(self, ctl)
+        [s] = server.sessions
+        wait_for(lambda: s.closed, 10, what="the WebSocket closed")
+        updates = [m["parameters"] for m in s.messages if m["type"] == "update"]
+        self.assertEqual(updates, [{"language": "es-ES"}], "only a language is sent")
         self.assertEqual(server.violations(), [])
 
 

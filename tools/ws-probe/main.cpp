@@ -170,6 +170,14 @@ public:
         live_.erase(session);
     }
 
+    void on_paused_by_server(SessionHandle session) override {
+        emit({{"event", "server_pause"}, {"call", index_[session]}});
+    }
+    void on_resumed_by_server(SessionHandle session) override {
+        emit({{"event", "server_resume"}, {"call", index_[session]}});
+    }
+    void on_updated(SessionHandle session) override { emit({{"event", "updated"}, {"call", index_[session]}}); }
+
 private:
     voxfork::stream::Delivery delivered(SessionHandle session, Direction d) const {
         return streams_->delivered(session, d).value_or(voxfork::stream::Delivery{});

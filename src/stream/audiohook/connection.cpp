@@ -101,7 +101,8 @@ void Connection::server_resume(Clock::time_point now) {
     if (events_) events_->on_server_resume();
 }
 
-void Connection::update(std::string_view language) {
+void Connection::update(Clock::time_point now, std::string_view language) {
+    updates_due_.push_back(now + updated_timeout);
     send("update", {{"language", language}});
 }
 
@@ -155,6 +156,8 @@ void Connection::on_text(std::string_view text) {
     } else if (m->type == "resume") {
         if (phase_ == Phase::open) server_resume(now);
     } else if (m->type == "updated") {
+        if (updates_due_.empty()) return;  // none asked for
+        updates_due_.pop_front();
         if (events_) events_->on_updated();
     } else if (m->type == "error") {
         ++server_errors_;
@@ -169,6 +172,11 @@ void Connection::on_text(std::string_view text) {
 
 void Connection::on_tick(Clock::time_point now) {
     if (out_ == nullptr) return;
+    while (!updates_due_.empty() && updates_due_.front() <= now) {
+        updates_due_.pop_front();
+        spdlog::info("audiohook: session {}: no `updated` within 5 s; the update counts as done", open_.session_id);
+        if (events_) events_->on_updated();
+    }
     switch (phase_) {
         case Phase::opening:
             if (now >= deadline_) fail_open(reason::connection_failed, "no `opened` within 5 s");

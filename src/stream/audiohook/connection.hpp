@@ -7,6 +7,7 @@
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -26,6 +27,9 @@ inline constexpr std::chrono::seconds open_timeout{5};
 inline constexpr std::chrono::seconds ping_interval{5};
 inline constexpr std::chrono::seconds pong_timeout{15};
 inline constexpr std::chrono::seconds close_timeout{5};
+// An `update` the server has not confirmed by then counts as done (servers
+// that never send `updated` exist); logged.
+inline constexpr std::chrono::seconds updated_timeout{5};
 
 // What the connection tells its session.
 class SessionEvents {
@@ -36,6 +40,7 @@ public:
     virtual void on_open_failed(std::string_view reason) = 0;
     virtual void on_server_pause() = 0;
     virtual void on_server_resume() = 0;
+    // The server's `updated`, or updated_timeout after an `update` without one.
     virtual void on_updated() = 0;
     // The server asked to end the session (`disconnect`); `close` is sent.
     virtual void on_disconnect(const std::string& words) = 0;
@@ -61,7 +66,7 @@ public:
     void start(Clock::time_point now, Codec codec);
     void pause(Clock::time_point now);
     void resume(Clock::time_point now, Codec codec);
-    void update(std::string_view language);
+    void update(Clock::time_point now, std::string_view language);
     // `close` with `reason`, then the WebSocket once `closed` came (or 5 s).
     void finish(Clock::time_point now, std::string_view reason);
     Delivery delivery(media::Direction direction) const { return audio_ ? audio_->delivery(direction) : Delivery{}; }
@@ -102,6 +107,7 @@ private:
     Clock::time_point paused_since_{};
     Clock::time_point deadline_{};  // for `opened` or `closed`
     Clock::time_point last_ping_{}, last_pong_{};
+    std::deque<Clock::time_point> updates_due_;  // `update`s awaiting `updated`, oldest first
     std::uint64_t server_events_ = 0, server_errors_ = 0;
     std::string latest_event_;
 };

@@ -3,7 +3,6 @@
 #include <ctime>
 
 #include <openssl/rand.h>
-#include <spdlog/spdlog.h>
 
 #include "signature.hpp"
 
@@ -106,11 +105,15 @@ void AudiohookSession::on_disconnect(const std::string& words) {
 }
 
 void AudiohookSession::on_server_pause() {
-    spdlog::info("audiohook: session {}: paused by the server", session_id_);
+    host_.paused_by_server(handle_);
 }
 
 void AudiohookSession::on_server_resume() {
-    spdlog::info("audiohook: session {}: resumed by the server", session_id_);
+    host_.resumed_by_server(handle_);
+}
+
+void AudiohookSession::on_updated() {
+    host_.updated(handle_);
 }
 
 void AudiohookSession::start(Codec codec, const nlohmann::json&) {
@@ -125,10 +128,12 @@ void AudiohookSession::resume(Codec codec) {
     if (connection_) connection_->resume(Clock::now(), codec);
 }
 
-void AudiohookSession::update(const nlohmann::json& metadata) {
+bool AudiohookSession::update(const nlohmann::json& metadata) {
+    // protocols.md: only a language is news to an AudioHook server.
     const auto language = metadata.is_object() ? metadata.find("language") : metadata.end();
-    if (connection_ && language != metadata.end() && language->is_string())
-        connection_->update(language->get_ref<const std::string&>());
+    if (!connection_ || language == metadata.end() || !language->is_string()) return false;
+    connection_->update(Clock::now(), language->get_ref<const std::string&>());
+    return true;
 }
 
 void AudiohookSession::stop(std::string_view) {

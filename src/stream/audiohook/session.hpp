@@ -16,7 +16,7 @@ public:
     void start(Codec codec, const nlohmann::json& metadata) override;
     void pause(std::string_view reason) override;
     void resume(Codec codec) override;
-    void update(const nlohmann::json& metadata) override;
+    bool update(const nlohmann::json& metadata) override;
     void dtmf(media::Direction, char, std::uint16_t) override {}  // protocols.md: the client carries no DTMF
     void stop(std::string_view reason) override;
     void close() override;
@@ -28,7 +28,7 @@ public:
     void on_open_failed(std::string_view reason) override;
     void on_server_pause() override;
     void on_server_resume() override;
-    void on_updated() override {}
+    void on_updated() override;
     void on_disconnect(const std::string& words) override;
 
 private:

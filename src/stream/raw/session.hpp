@@ -19,7 +19,7 @@ public:
     void start(Codec codec, const nlohmann::json& metadata) override;
     void pause(std::string_view reason) override;
     void resume(Codec codec) override;
-    void update(const nlohmann::json&) override {}                       // protocols.md: nothing sent
+    bool update(const nlohmann::json&) override { return false; }  // protocols.md: nothing sent
     void dtmf(media::Direction, char, std::uint16_t) override {}          // protocols.md: not sent
     void stop(std::string_view reason) override;
     void close() override;

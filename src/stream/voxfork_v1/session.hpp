@@ -18,7 +18,7 @@ public:
     void start(Codec codec, const nlohmann::json& metadata) override;
     void pause(std::string_view reason) override;
     void resume(Codec codec) override;
-    void update(const nlohmann::json& metadata) override;
+    bool update(const nlohmann::json& metadata) override;
     void dtmf(media::Direction direction, char digit, std::uint16_t duration) override;
     void stop(std::string_view reason) override;
     void close() override;

@@ -283,6 +283,46 @@ TEST_F(ControllerTest, UpdateWhilePausedStillReachesTheServer) {
     EXPECT_EQ(ctl_->fork_state(anchor), "paused");
 }
 
+// ---- the server's own pause and its confirmation of an update (AudioHook) ----
+
+TEST_F(ControllerTest, TheServersPauseAndResumeAreReportedWithReasonServer) {
+    start_active();
+    ctl_->on_paused_by_server(100);
+    expect_only_status({{"call-guid", "G1"}, {"status", "PAUSED"}, {"reason", "server"}});
+    EXPECT_TRUE(streams_.take().empty());  // the protocol answered the server itself
+    EXPECT_EQ(ctl_->fork_state(anchor), "paused");
+    // A re-INVITE with no reason to pause does not end the server's pause.
+    media(g711());
+    EXPECT_TRUE(calls_.sent.empty());
+    ctl_->on_resumed_by_server(100);
+    expect_only_status({{"call-guid", "G1"}, {"status", "RESUMED"}, {"codec", "g711ulaw"}});
+    EXPECT_EQ(ctl_->fork_state(anchor), "active");
+}
+
+TEST_F(ControllerTest, TheServersResumeDuringHoldLeavesTheForkPausedForTheHold) {
+    start_active();
+    ctl_->on_paused_by_server(100);
+    media(g711("g711ulaw", true));
+    calls_.take();
+    ctl_->on_resumed_by_server(100);
+    EXPECT_TRUE(calls_.sent.empty());
+    EXPECT_EQ(ctl_->fork_state(anchor), "paused");
+    media(g711());
+    expect_only_status({{"call-guid", "G1"}, {"status", "RESUMED"}, {"codec", "g711ulaw"}});
+}
+
+TEST_F(ControllerTest, AnUpdateTheServerConfirmsIsUpdatedOnlyThen) {
+    start_active();
+    streams_.updates_confirmed = true;
+    request(update_json(), leg_b);
+    EXPECT_EQ(streams_.take().size(), 1u);
+    EXPECT_TRUE(calls_.sent.empty());
+    ctl_->on_updated(100);
+    expect_only_status({{"call-guid", "G1"}, {"status", "UPDATED"}}, leg_b);
+    ctl_->on_updated(100);  // nothing awaits: nothing said
+    EXPECT_TRUE(calls_.sent.empty());
+}
+
 // ---- DTMF, operator output, licensing ----
 
 TEST_F(ControllerTest, DtmfReachesTheServerOnPoll) {

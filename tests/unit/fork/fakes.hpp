@@ -85,8 +85,9 @@ public:
     void resume(stream::SessionHandle h, stream::Codec codec) override {
         record(h, {{"command", "resume"}, {"codec", codec_of(codec)}});
     }
-    void update(stream::SessionHandle h, const nlohmann::json& metadata) override {
+    bool update(stream::SessionHandle h, const nlohmann::json& metadata) override {
         record(h, {{"command", "update"}, {"metadata", metadata}});
+        return updates_confirmed;
     }
     void dtmf(stream::SessionHandle h, media::Direction d, char digit, std::uint16_t duration) override {
         record(h, {{"command", "dtmf"},
@@ -135,6 +136,7 @@ public:
     std::vector<stream::SessionHandle> closed;
     std::map<media::Direction, stream::Delivery> delivery;  // empty: delivered() knows nothing
     int started = 0, failed = 0, ended = 0;
+    bool updates_confirmed = false;  // update() says the server will confirm
     stream::SessionHandle next_session = 100;
     std::shared_ptr<FakeSink> sink = std::make_shared<FakeSink>();
 

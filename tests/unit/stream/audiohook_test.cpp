@@ -283,6 +283,22 @@ TEST_F(AudiohookConnectionTest, TheServersPauseIsAnsweredAndTold) {
     EXPECT_EQ(events_.said, (std::vector<std::string>{"opened", "server pause", "server resume"}));
 }
 
+TEST_F(AudiohookConnectionTest, UpdateIsDoneAtUpdatedOrAfter5sWithout) {
+    opened();
+    const auto t0 = Clock::now();
+    conn_.update(t0, "es-ES");
+    EXPECT_EQ(out_.messages.back()["type"], "update");
+    EXPECT_EQ(out_.messages.back()["parameters"], (json{{"language", "es-ES"}}));
+    server({{"version", "2"}, {"type", "updated"}, {"seq", 2}, {"parameters", json::object()}});
+    server({{"version", "2"}, {"type", "updated"}, {"seq", 3}, {"parameters", json::object()}});  // none asked
+    EXPECT_EQ(events_.said, (std::vector<std::string>{"opened", "updated"}));
+    conn_.update(t0, "fr-FR");
+    tick(t0 + std::chrono::seconds(4));
+    EXPECT_EQ(events_.said.size(), 2u);
+    tick(t0 + updated_timeout);
+    EXPECT_EQ(events_.said.back(), "updated");
+}
+
 TEST_F(AudiohookConnectionTest, DisconnectIsAnsweredWithCloseThenClosedEndsTheWebSocket) {
     opened();
     server({{"version", "2"}, {"type", "disconnect"}, {"seq", 2}, {"parameters", {{"reason", "completed"}}}});
