@@ -185,6 +185,18 @@ void Daemon::register_commands() {
     commands_.add("help", "the commands this daemon knows", 0, [this](const ops::CommandArgs&) {
         return ops::CommandOutput{commands_.help(), {}};
     });
+    // One-line help for `?` on keywords that begin several commands.
+    commands_.describe("show", "show the daemon's state, configuration and counters");
+    commands_.describe("clear", "reset counters or close a connection");
+    commands_.describe("show voip", "speech-server forking: connections, forks, statistics");
+    commands_.describe("show voip stream-service", "speech-server forking: connections, forks, statistics");
+    commands_.describe("clear voip", "speech-server forking: counters, connections");
+    commands_.describe("clear voip stream-service", "speech-server forking: counters, connections");
+    std::string dataplane = "show platform";
+    for (const char* word : {"", "hardware", "qfp", "active", "feature", "sbc", "fork"}) {
+        if (*word) dataplane += std::string(" ") + word;
+        commands_.describe(dataplane, "dataplane counters: relayed and forked packets");
+    }
 }
 
 void Daemon::reload() {
