@@ -176,6 +176,11 @@ void Daemon::register_commands() {
     commands_.add("show running-config", "the configuration in effect", 0, [this](const ops::CommandArgs&) {
         return ops::CommandOutput{config::print(*config_), config::to_json(*config_)};
     });
+    commands_.add("show running-config all", "the configuration in effect, defaults included", 0,
+                  [this](const ops::CommandArgs&) {
+                      return ops::CommandOutput{config::print(*config_, config::Defaults::shown),
+                                                config::to_json(*config_)};
+                  });
     commands_.add("show version", "the daemon's version", 0, [](const ops::CommandArgs&) {
         return ops::CommandOutput{std::string("voxforkd ") + VOXFORK_VERSION + "\n", {{"version", VOXFORK_VERSION}}};
     });

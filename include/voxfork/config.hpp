@@ -165,8 +165,10 @@ ParseResult parse(std::string_view text, const std::string& path);
 // Reads and parses a file (a directory, an unreadable or a binary file are errors too).
 ParseResult parse_file(const std::string& path);
 
-// `show running-config`: IOS syntax with defaults omitted; parse(print(c)) == c.
-std::string print(const Config& config);
+// `show running-config`: IOS syntax with defaults omitted, or spelled out for
+// `show running-config all`; parse(print(c, either)) == c.
+enum class Defaults { omitted, shown };
+std::string print(const Config& config, Defaults defaults_are = Defaults::omitted);
 
 // Names as they appear in the file and on the wire.
 std::string_view to_string(Codec);

@@ -116,6 +116,19 @@ class PromptTerminalTest(Harness):
         t.type("sh v\r")
         t.wait_for(r'% Ambiguous command: "sh v"\n' + re.escape(PROMPT))
 
+    def test_running_config_all_spells_out_the_defaults(self):
+        self.assertNotIn("logging level", self.d.show("show running-config"))
+        everything = self.d.show("show running-config all")
+        for line in ("hostname sbc-pty\n", " rtp-port range ", "  bind control source-address 127.0.0.1\n",
+                     "license usage interval 3600\n", "logging level info\n"):
+            self.assertIn(line, everything)
+        t = self.term
+        t.next_screen()
+        t.type("show running-config ?")
+        listing = t.wait_for(r"\?\n((?:  \S+ +.+\n)+)" + re.escape(PROMPT)).group(1)
+        self.assertEqual(re.findall(r"^  (\S+)", listing, re.MULTILINE), ["all", "<cr>", "|"], listing)
+        t.type("\x15")
+
     def test_a_bad_word_gets_a_caret_under_it(self):
         t = self.term
         t.next_screen()
