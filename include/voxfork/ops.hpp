@@ -32,6 +32,13 @@ struct CommandError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// Thrown by a handler whose arguments are fine but name nothing that exists
+// (a call without a fork): the client sees "% <message>" and nothing about
+// invalid input, e.g. "% No fork for callid 58".
+struct NotFound : CommandError {
+    using CommandError::CommandError;
+};
+
 // The words that followed the registered command, e.g. {"60"} for
 // `show voip stream-service connection id 60` registered as
 // `show voip stream-service connection id`.

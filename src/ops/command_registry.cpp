@@ -164,6 +164,8 @@ CommandResult CommandRegistry::execute(std::string_view line) const {
         if (!filter.empty()) output = apply_filter(output, filter);
         if (!output.text.empty() && output.text.back() != '\n') output.text += '\n';
         return {true, std::move(output.text)};
+    } catch (const NotFound& e) {
+        return {false, "% " + std::string(e.what()) + "\n"};
     } catch (const CommandError& e) {
         return invalid(e.what());
     } catch (const std::exception& e) {

@@ -106,6 +106,16 @@ TEST(CommandRegistry, HandlerErrorsBecomeInvalidInput) {
     EXPECT_EQ(failed.text, "% Invalid input detected: command failed: boom\n");
 }
 
+TEST(CommandRegistry, SomethingThatDoesNotExistIsSaidPlainly) {
+    auto registry = make_registry();
+    registry.add("show voip stream-service callid", "", 1, [](const CommandArgs& args) -> CommandOutput {
+        throw voxfork::ops::NotFound("No fork for callid " + args.at(0));
+    });
+    const auto result = registry.execute("show voip stream-service callid 58");
+    EXPECT_FALSE(result.ok);
+    EXPECT_EQ(result.text, "% No fork for callid 58\n");
+}
+
 TEST(CommandRegistry, ControlCharactersAndGarbageAreRejected) {
     const auto registry = make_registry();
     EXPECT_FALSE(registry.execute(std::string("show\0run", 8)).ok);
