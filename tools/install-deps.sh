@@ -12,6 +12,8 @@ packages=(
   # demo and integration tests
   sip-tester python3 python3-websockets openssl tinyproxy dnsmasq-base
   procps util-linux iproute2
+  # the manual pages' render check (man -l, groff)
+  man-db groff-base
 )
 
 missing=()
