@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "fork_wiring.hpp"
+#include "voxfork/stream.hpp"
 #include "voxfork/config_json.hpp"
 #include "voxfork/media.hpp"
 #include "voxfork/sip.hpp"
@@ -75,9 +76,11 @@ struct Daemon::Parts {
     std::unique_ptr<media::Relay> relay;
     // --- ws: the WebSocket connection pool ---
     std::unique_ptr<ws::Pool> pool;
+    // --- stream: forks' sessions with speech servers, in their protocols, over the pool ---
+    std::unique_ptr<stream::Streams> streams;
     // --- sip: the B2BUA ---
     std::unique_ptr<sip::B2bua> sip;
-    // --- fork: the fork controller, joined to the three above ---
+    // --- fork: the fork controller, joined to sip, stream and media ---
     std::unique_ptr<ForkWiring> fork;
 };
 
@@ -169,17 +172,19 @@ void Daemon::start_parts() {
     if (std::string error; !parts_->sip->start(error)) throw std::runtime_error(error);
 
     // --- fork ---
-    parts_->fork = std::make_unique<ForkWiring>(io_, config_, *parts_->sip, *parts_->pool, *parts_->relay, commands_);
+    parts_->streams = stream::Streams::create(io_, *parts_->pool, config_);
+    parts_->fork =
+        std::make_unique<ForkWiring>(io_, config_, *parts_->sip, *parts_->streams, *parts_->relay, commands_);
 }
 
 void Daemon::register_commands() {
     commands_.add("show running-config", "the configuration in effect", 0, [this](const ops::CommandArgs&) {
-        return ops::CommandOutput{config::print(*config_), config::to_json(*config_)};
+        return ops::CommandOutput{config::print(*config_, config::Secrets::masked), config::to_json(*config_)};
     });
     commands_.add("show running-config all", "the configuration in effect, defaults included", 0,
                   [this](const ops::CommandArgs&) {
-                      return ops::CommandOutput{config::print(*config_, config::Defaults::shown),
-                                                config::to_json(*config_)};
+                      const auto text = config::print(*config_, config::Secrets::masked, config::Defaults::shown);
+                      return ops::CommandOutput{text, config::to_json(*config_)};
                   });
     commands_.add("show version", "the daemon's version", 0, [](const ops::CommandArgs&) {
         return ops::CommandOutput{std::string("voxforkd ") + VOXFORK_VERSION + "\n", {{"version", VOXFORK_VERSION}}};
@@ -224,6 +229,7 @@ void Daemon::reload() {
     if (new_tag) ops::set_log_tag(config_->hostname);  // config.md: hostname is the log tag
     // Parts pick up the new configuration here (dial-peers, profiles, ...).
     if (parts_->pool) parts_->pool->reload(config_);
+    if (parts_->streams) parts_->streams->reload(config_);
     if (parts_->sip) parts_->sip->reload(config_);
     if (parts_->fork) parts_->fork->reload(config_);
     spdlog::info("configuration reloaded from {}", config_path_);

@@ -8,31 +8,6 @@ namespace {
 
 constexpr auto poll_interval = std::chrono::milliseconds(20);
 
-fork::MediaFacts to_fork(const sip::MediaState& media) {
-    fork::MediaFacts facts;
-    for (int i = 0; i < 2; ++i) {
-        facts.codec[i] = media.codec[i];
-        facts.codec_pt[i] = media.codec_pt[i];
-        facts.telephone_event_pt[i] = media.telephone_event_pt[i];
-    }
-    facts.hold = media.hold;
-    facts.srtp = media.srtp;
-    return facts;
-}
-
-// The pool's audio sink seen as the tee's frame sink: the same call, one hop.
-class FrameSinkOverAudioSink final : public fork::FrameSink {
-public:
-    explicit FrameSinkOverAudioSink(std::shared_ptr<ws::AudioSink> sink) : sink_(std::move(sink)) {}
-    bool send(std::uint32_t channel, std::uint32_t seq, std::uint32_t position,
-              std::span<const std::uint8_t> payload) noexcept override {
-        return sink_->send(channel, seq, position, payload);
-    }
-
-private:
-    std::shared_ptr<ws::AudioSink> sink_;
-};
-
 }  // namespace
 
 class ForkWiring::Calls final : public fork::CallPort {
@@ -53,7 +28,7 @@ public:
             const auto* profile = config_->profile_for_dial_peer(call->legs[leg].dial_peer);
             facts.profile_tag[leg] = profile ? profile->tag : 0;
         }
-        facts.media = to_fork(call->media);
+        facts.media = call->media;
         facts.relay_session = call->relay_session;
         return facts;
     }
@@ -61,44 +36,6 @@ public:
 private:
     sip::B2bua& sip_;
     const config::ConfigPtr& config_;  // the wiring's, so a reload is seen at once
-};
-
-class ForkWiring::Transport final : public fork::ForkTransport {
-public:
-    explicit Transport(ws::Pool& pool) : pool_(pool) {}
-
-    fork::TransportHandle attach(const fork::ServerTarget& target, fork::CallId anchor, std::uint64_t fork_session,
-                                 std::function<void(const fork::AttachOutcome&)> done) override {
-        const ws::ConnectionKey key{target.host, target.port,  target.secure,
-                                    target.path, target.token, target.profile_tag};
-        return pool_.attach(key, ws::CallLabel{anchor, fork_session},
-                            [done = std::move(done)](const ws::AttachResult& result) {
-                                fork::AttachOutcome outcome;
-                                outcome.reason = result.reason;
-                                outcome.connection_id = result.connection_id;
-                                outcome.caller_channel = result.caller_channel;
-                                outcome.callee_channel = result.callee_channel;
-                                if (result.audio)
-                                    outcome.audio = std::make_shared<FrameSinkOverAudioSink>(result.audio);
-                                done(outcome);
-                            });
-    }
-    void send_control(fork::TransportHandle handle, const nlohmann::ordered_json& message) override {
-        pool_.send_control(handle, message);
-    }
-    void detach(fork::TransportHandle handle) override { pool_.detach(handle); }
-    void fork_started() override { pool_.fork_started(); }
-    void fork_failed() override { pool_.fork_failed(); }
-    void fork_ended() override { pool_.fork_ended(); }
-    // What the pool really wrote or discarded for a channel, so `show voip
-    // stream-service callid` agrees with the statistics under back-pressure.
-    std::optional<fork::ChannelDelivery> delivered(fork::TransportHandle, std::uint32_t channel) const override {
-        const auto counters = pool_.channel_counters(channel);
-        return fork::ChannelDelivery{counters.frames_sent, counters.bytes_sent, counters.frames_dropped};
-    }
-
-private:
-    ws::Pool& pool_;
 };
 
 class ForkWiring::Taps final : public fork::TapControl {
@@ -112,60 +49,15 @@ private:
     media::Relay& relay_;
 };
 
-// The B2BUA's seam, handed on to the controller.
-class ForkWiring::Seam final : public sip::ForkSeam {
-public:
-    explicit Seam(fork::Controller& controller) : controller_(controller) {}
-
-    void on_fork_request(const sip::ForkRequest& request) override {
-        fork::Request r;
-        r.anchor = request.anchor;
-        r.leg = request.leg;
-        r.side = request.side;
-        r.carrier = request.carrier == sip::Carrier::info ? fork::Carrier::info : fork::Carrier::reinvite;
-        r.json = request.json;
-        r.transaction = request.transaction;
-        r.sip_call_id = request.sip_call_id;
-        r.json_parts = request.json_parts;
-        controller_.on_request(r);
-    }
-    void on_media_changed(sip::CallId anchor, const sip::MediaState& media) override {
-        controller_.on_call_started(anchor);  // idempotent: the first answer makes it a licensed call
-        controller_.on_media_changed(anchor, to_fork(media));
-    }
-    void on_call_ended(sip::CallId anchor) override { controller_.on_call_ended(anchor); }
-    std::string fork_state(sip::CallId anchor) const override { return controller_.fork_state(anchor); }
-
-private:
-    fork::Controller& controller_;
-};
-
-class ForkWiring::PoolEvents final : public ws::Observer {
-public:
-    explicit PoolEvents(fork::Controller& controller) : controller_(controller) {}
-    void on_connection_lost(ws::CallHandle call, std::string_view reason) override {
-        controller_.on_connection_lost(call, reason);
-    }
-    void on_channel_stopped(ws::CallHandle call, std::uint32_t channel, std::string_view) override {
-        controller_.on_channel_stopped(call, channel);
-    }
-
-private:
-    fork::Controller& controller_;
-};
-
-ForkWiring::ForkWiring(boost::asio::io_context& io, config::ConfigPtr config, sip::B2bua& sip, ws::Pool& pool,
-                       media::Relay& relay, ops::CommandRegistry& commands)
-    : io_(io), config_(std::move(config)), sip_(sip), pool_(pool), poll_timer_(io) {
+ForkWiring::ForkWiring(boost::asio::io_context& io, config::ConfigPtr config, sip::B2bua& sip,
+                       stream::Service& streams, media::Relay& relay, ops::CommandRegistry& commands)
+    : io_(io), config_(std::move(config)), sip_(sip), streams_(streams), poll_timer_(io) {
     calls_ = std::make_unique<Calls>(sip_, config_);
-    transport_ = std::make_unique<Transport>(pool_);
     taps_ = std::make_unique<Taps>(relay);
     controller_ = std::make_unique<fork::Controller>(
-        *calls_, *transport_, *taps_, fork::Environment::standard(config_->license_usage_interval_seconds));
-    seam_ = std::make_unique<Seam>(*controller_);
-    pool_events_ = std::make_unique<PoolEvents>(*controller_);
-    sip_.set_fork_seam(seam_.get());
-    pool_.set_observer(pool_events_.get());
+        *calls_, streams_, *taps_, fork::Environment::standard(config_->license_usage_interval_seconds));
+    sip_.set_fork_seam(controller_.get());
+    streams_.set_events(controller_.get());
     sip_.set_extra_fork_counters([this](media::Direction direction) {
         const auto totals = controller_->totals(direction);
         return std::vector<std::pair<std::string, std::uint64_t>>{{"Packets forked", totals.packets_forked},
@@ -227,7 +119,7 @@ void ForkWiring::stop() {
     stopped_ = true;
     poll_timer_.cancel();
     sip_.set_fork_seam(nullptr);
-    pool_.set_observer(nullptr);
+    streams_.set_events(nullptr);
     sip_.set_extra_fork_counters(nullptr);
 }
 

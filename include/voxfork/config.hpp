@@ -60,6 +60,11 @@ struct Proxy {
     bool operator==(const Proxy&) const = default;
 };
 
+// The speech-server protocol a profile speaks.
+enum class StreamProtocol { voxfork_v1, audiohook, raw };
+// How a `raw` fork carries its two channels.
+enum class RawLayout { separate, interleaved };
+
 struct StreamServiceProfile {
     std::uint32_t tag = 0;
     std::string description;
@@ -69,6 +74,14 @@ struct StreamServiceProfile {
     bool allow_tls13 = false;               // `tls-version 1.2 1.3`
     std::optional<Proxy> proxy;
     std::optional<std::string> source_ip;
+    StreamProtocol protocol = StreamProtocol::voxfork_v1;
+    std::string audiohook_organization_id = "00000000-0000-0000-0000-000000000000";
+    std::string audiohook_client_secret;  // base64; empty: the upgrade is not signed
+    RawLayout raw_layout = RawLayout::separate;
+    std::string raw_auth_scheme = "Bearer";
+    std::string raw_stop_message;       // empty: none
+    std::string raw_keepalive_message;  // empty: none
+    int reconnect_window_seconds = 0;   // 0: a lost connection ends its forks
     bool operator==(const StreamServiceProfile&) const = default;
 };
 
@@ -165,14 +178,18 @@ ParseResult parse(std::string_view text, const std::string& path);
 // Reads and parses a file (a directory, an unreadable or a binary file are errors too).
 ParseResult parse_file(const std::string& path);
 
-// `show running-config`: IOS syntax with defaults omitted, or spelled out for
-// `show running-config all`; parse(print(c, either)) == c.
+// IOS syntax with defaults omitted, or spelled out for `show running-config
+// all`; parse(print(c)) == c. `show running-config` masks secrets (a masked
+// secret does not parse back).
+enum class Secrets { whole, masked };
 enum class Defaults { omitted, shown };
-std::string print(const Config& config, Defaults defaults_are = Defaults::omitted);
+std::string print(const Config& config, Secrets secrets = Secrets::whole, Defaults defaults_are = Defaults::omitted);
 
 // Names as they appear in the file and on the wire.
 std::string_view to_string(Codec);
 std::string_view to_string(CipherSuite);
+std::string_view to_string(StreamProtocol);
+std::string_view to_string(RawLayout);
 std::string_view to_string(Transport);
 std::string_view to_string(LogLevel);
 std::string format_ipv4(std::uint32_t address_host_order);

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "voxfork/call.hpp"
 #include "voxfork/config.hpp"
 #include "voxfork/media.hpp"
 
@@ -25,38 +26,12 @@ class CommandRegistry;
 
 namespace voxfork::sip {
 
-// The operator's call number of one leg (CUBE style, increasing from 1). A
-// call's inbound leg is its anchor leg; the anchor's id names the call.
-using CallId = std::uint64_t;
-
-enum class Carrier { info, reinvite };
-
-// A forking request as it arrived; the B2BUA has already answered an INFO
-// with 200 and relays a re-INVITE's SDP on its own.
-struct ForkRequest {
-    CallId anchor = 0;  // the call
-    CallId leg = 0;     // the leg it came on
-    media::Leg side = media::Leg::a;
-    Carrier carrier = Carrier::info;
-    std::string json;         // the application/x-cisco-record+json body
-    std::string transaction;  // unique per SIP transaction (retransmissions never reach the seam)
-    std::string sip_call_id;  // of that leg
-    std::size_t json_parts = 1;  // JSON parts the carrier held (a multipart body may hold several)
-};
-
-// The media of a call after a completed offer/answer.
-struct MediaState {
-    // The codec each stream carries (indexed by media::Direction): a config
-    // codec name ("g711ulaw") or the lower-cased encoding of another one.
-    std::string codec[2];
-    // Payload type each stream carries its codec on (static or dynamic);
-    // -1: unknown.
-    int codec_pt[2] = {-1, -1};
-    // Payload type of telephone-event each stream uses; -1: none.
-    int telephone_event_pt[2] = {-1, -1};
-    bool hold = false;
-    bool srtp = false;
-};
+// The seam's types (call.hpp), under the names the sip part has always used.
+using call::CallId;
+using call::Carrier;
+using call::ForkRequest;
+using call::ForkSeam;
+using call::MediaState;
 
 struct LegInfo {
     CallId callid = 0;
@@ -71,20 +46,6 @@ struct CallInfo {
     bool confirmed = false;  // 200/ACK done on both legs
     MediaState media;
     media::SessionId relay_session = 0;  // for media::Relay::set_tap
-};
-
-// Implemented by the fork part. Until it is set, a default seam logs the
-// requests it gets (and the Fork column says `none`).
-class ForkSeam {
-public:
-    virtual ~ForkSeam() = default;
-    virtual void on_fork_request(const ForkRequest& request) = 0;
-    // After every completed offer/answer (initial and re-INVITEs).
-    virtual void on_media_changed(CallId anchor, const MediaState& media) = 0;
-    // The call is gone (BYE, CANCEL, failure); no INFO can be sent any more.
-    virtual void on_call_ended(CallId anchor) = 0;
-    // `none`, `connecting`, `active`, `paused` or `stopped`, for the Fork column.
-    virtual std::string fork_state(CallId anchor) const = 0;
 };
 
 // What the fork part calls back. Kept abstract so the fork part can be
@@ -146,8 +107,9 @@ public:
     // then runs `done` on the io_context.
     void stop(std::function<void()> done);
 
-    // nullptr restores the logging default. The seam must outlive the B2bua
-    // or be reset before it goes.
+    // The fork part (call.hpp); until it is set, a default seam logs the
+    // requests it gets (and the Fork column says `none`). nullptr restores
+    // that default. The seam must outlive the B2bua or be reset before it goes.
     void set_fork_seam(ForkSeam* seam);
     void set_extra_fork_counters(ExtraCounters counters);
 

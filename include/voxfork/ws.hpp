@@ -1,10 +1,12 @@
-// The WebSocket connection pool to speech servers (../shared/spec/wire.md):
-// name resolution, TCP, proxy CONNECT, TLS, the voxfork.v1 upgrade, shared
-// connections with a calls threshold, send queues, pings and idle timers.
+// The WebSocket transport to speech servers: name resolution, TCP, proxy
+// CONNECT, TLS, the upgrade with the headers a protocol asks for, shared
+// connections with a per-connection user limit, the batched send path, pings,
+// idle timers, connection counters and the connection shows. It knows no
+// speech-server protocol: each connection carries a Handler made by the
+// protocol (src/stream/...) that frames its audio and reads what the server
+// sends.
 //
-// Threads: everything here runs on the control-plane io_context thread, except
-// AudioSink::send, which the media packet thread calls (one thread per sink,
-// no lock, no allocation). ws knows nothing of SIP or of what a fork is.
+// Threads: everything here runs on the control-plane io_context thread.
 #pragma once
 
 #include <chrono>
@@ -14,8 +16,8 @@
 #include <span>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
+#include <utility>
+#include <vector>
 
 #include <voxfork/config.hpp>
 #include <voxfork/reasons.hpp>
@@ -30,31 +32,23 @@ class CommandRegistry;
 
 namespace voxfork::ws {
 
-// Calls share a connection when all of these are equal.
+// Users share a connection when all of these are equal (and the connection
+// has room for another, see Pool::attach).
 struct ConnectionKey {
     std::string host;  // IPv4 literal or a name
     std::uint16_t port = 0;
     bool secure = false;
     std::string path = "/";
-    std::string token;  // empty: no Authorization header
     std::uint32_t profile_tag = 0;
+    // What the protocol puts in the upgrade request.
+    std::string subprotocol;  // Sec-WebSocket-Protocol; empty: none
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string token;  // the credential those carry, shown masked; empty: none
     bool operator==(const ConnectionKey&) const = default;
-    auto operator<=>(const ConnectionKey&) const = default;
 };
 
-// Where the media thread puts a call's audio. One sink per connection, shared
-// by its calls; send() is called from one thread only (the media thread).
-// A frame is copied into a fixed slot; returns false when it was dropped
-// (connection gone, payload over max_payload, ring full: counted as dropped).
-class AudioSink {
-public:
-    static constexpr std::size_t max_payload = 480;  // 60 ms of G.711
-    virtual ~AudioSink() = default;
-    virtual bool send(std::uint32_t channel, std::uint32_t seq, std::uint32_t position,
-                      std::span<const std::uint8_t> payload) noexcept = 0;
-};
-
-using CallHandle = std::uint64_t;  // never 0
+// A user of a connection: one fork's session, or one of its channels.
+using UserHandle = std::uint64_t;  // never 0
 
 // Shown under a connection by `show voip stream-service connection id`.
 struct CallLabel {
@@ -62,28 +56,68 @@ struct CallLabel {
     std::uint64_t fork_session_id = 0;
 };
 
+// Largest binary message the send path queues (a 12-byte voxfork-v1 header
+// and 60 ms of G.711 fit).
+inline constexpr std::size_t max_queued_binary = 512;
+
+// The transport side of one open connection, as its Handler sees it.
+class Output {
+public:
+    virtual ~Output() = default;
+    // A binary message (at most max_queued_binary bytes). `tag` is the
+    // protocol's name for the stream it belongs to: the handler hears with
+    // it whether the message was sent or dropped. Under back-pressure the
+    // oldest binary messages are dropped.
+    virtual void send_binary(std::uint32_t tag, std::span<const std::uint8_t> message) = 0;
+    // A text message: never dropped, and after every binary message the
+    // handler has queued before it (the handler's drain() runs first).
+    virtual void send_text(std::string text) = 0;
+    // The protocol is done with the connection (it carried one fork): once
+    // everything queued has gone, close 1000 `end`. Its users are not told.
+    virtual void close_when_sent() = 0;
+};
+
+// The protocol's side of one connection, made by the protocol when the pool
+// opens a connection for it. All calls come on the io thread.
+class Handler {
+public:
+    virtual ~Handler() = default;
+    // The connection is open; `out` stays valid until on_closed().
+    virtual void on_open(Output& out) = 0;
+    // Moves audio the media thread queued into `out`. Runs every drain
+    // interval while open, and before each text message the pool queues.
+    // Returns the frames the handler itself dropped since the last call.
+    virtual std::uint64_t drain(Output& out) = 0;
+    // A binary message of `tag` left for the socket, or was dropped.
+    virtual void on_sent(std::uint32_t tag, std::size_t bytes) = 0;
+    virtual void on_dropped(std::uint32_t tag) = 0;
+    virtual void on_text(std::string_view text) = 0;
+    // False: a protocol error; the pool closes the connection with 1003.
+    virtual bool on_binary(std::span<const std::uint8_t> message) = 0;
+    // Every drain interval while open, after drain().
+    virtual void on_tick(std::chrono::steady_clock::time_point now) = 0;
+    // The connection is closing or gone: nothing more may be sent; its users
+    // have been told.
+    virtual void on_closed() = 0;
+};
+using HandlerFactory = std::function<std::unique_ptr<Handler>()>;
+
 struct AttachResult {
-    CallHandle call = 0;
+    UserHandle user = 0;
     std::string reason;  // empty on success, else a forking.md reason string
     std::uint32_t connection_id = 0;
-    std::uint32_t caller_channel = 0;
-    std::uint32_t callee_channel = 0;
-    std::shared_ptr<AudioSink> audio;  // hand to the media thread
+    Handler* handler = nullptr;  // the connection's, made by the factory given to attach()
     bool ok() const { return reason.empty(); }
 };
 using AttachCallback = std::function<void(const AttachResult&)>;
 
-// Events back to the fork part, on the io thread.
+// Events back to the users' owner, on the io thread.
 class Observer {
 public:
     virtual ~Observer() = default;
-    // The call's connection is gone (`Connection closed` or `TCP Connection
-    // closed`); the call is detached already.
-    virtual void on_connection_lost(CallHandle call, std::string_view reason) = 0;
-    // The server sent STOP for one of the call's channels; told once the
-    // frame after it was read (or 50 ms later when none follows), so a STOP of the
-    // other channel sent with it is known first.
-    virtual void on_channel_stopped(CallHandle call, std::uint32_t channel, std::string_view server_reason) = 0;
+    // The user's connection is gone (`Connection closed` or `TCP Connection
+    // closed`); the user is detached already.
+    virtual void on_connection_lost(UserHandle user, std::string_view reason) = 0;
 };
 
 // `show voip stream-service statistics`, in its order.
@@ -94,8 +128,8 @@ struct Statistics {
     std::uint64_t forks_active = 0;
     std::uint64_t forks_started = 0;
     std::uint64_t forks_failed = 0;
-    std::uint64_t frames_sent = 0;
-    std::uint64_t bytes_sent = 0;  // audio frame bytes, 12-byte header included
+    std::uint64_t frames_sent = 0;  // binary messages
+    std::uint64_t bytes_sent = 0;  // binary message bytes (a voxfork-v1 frame's header included)
     std::uint64_t frames_dropped = 0;
     std::uint64_t tcp_connection_failures = 0;
     std::uint64_t http_connection_failures = 0;
@@ -105,11 +139,6 @@ struct Statistics {
 // The 13 lines of the show command.
 std::string format_statistics(const Statistics& s);
 
-struct ChannelCounters {
-    std::uint64_t frames_sent = 0;
-    std::uint64_t bytes_sent = 0;
-    std::uint64_t frames_dropped = 0;
-};
 
 // Timing knobs. Tests shrink time with `time_scale` (a minute lasts
 // 60 s / time_scale; it scales idle timeout, ping and dead-connection timers,
@@ -134,16 +163,17 @@ public:
 
     virtual void set_observer(Observer* observer) = 0;
 
-    // Picks or opens a connection for `key` and allocates the call's two
-    // channels. `done` runs later on the io thread, once, unless detach() came first.
-    virtual CallHandle attach(const ConnectionKey& key, const CallLabel& label, AttachCallback done) = 0;
-    // A control message (text frame). STOP marks its channel stopped (later
-    // audio for it is discarded; not sent when the server stopped that channel
-    // itself); PAUSE/RESUME gate its audio likewise.
-    // Never dropped; ordered after audio the sink accepted before this call.
-    virtual void send_control(CallHandle call, const nlohmann::ordered_json& message) = 0;
-    // The call leaves its connection (its audio is discarded from now on).
-    virtual void detach(CallHandle call) = 0;
+    // Picks the open or opening connection for `key` with the fewest users
+    // below `max_users` (the lower id on a tie), or opens one whose handler
+    // `make_handler` makes. `done` runs later on the io thread, once, unless
+    // detach() came first.
+    virtual UserHandle attach(const ConnectionKey& key, const CallLabel& label, int max_users,
+                              HandlerFactory make_handler, AttachCallback done) = 0;
+    // The user leaves its connection. The handler's queued audio is drained
+    // first, so what it accepted before goes out.
+    virtual void detach(UserHandle user) = 0;
+    // The connection's Output, or nullptr when it is not open.
+    virtual Output* output(std::uint32_t connection_id) = 0;
     // DNS through c-ares and `ip name-server`, as for the pool's own
     // connections; for other parts (SIP's `session target dns:`). Addresses
     // in host byte order, empty on failure; `done` runs on the io_context.
@@ -155,7 +185,6 @@ public:
     virtual void fork_ended() = 0;  // an active fork stopped
 
     virtual Statistics statistics() const = 0;
-    virtual ChannelCounters channel_counters(std::uint32_t channel) const = 0;
 
     // New connections use the new configuration; open ones keep theirs.
     virtual void reload(config::ConfigPtr config) = 0;

@@ -2,6 +2,7 @@
 // dial-peers, each opened by a global command. Opening an existing block
 // again edits it (as on IOS); `no` of the opener removes the block.
 #include <algorithm>
+#include <cctype>
 
 #include "commands.hpp"
 #include "voxfork/dialplan.hpp"
@@ -108,6 +109,47 @@ std::optional<std::vector<CipherSuite>> ciphersuites(const Context& c) {
     }
     if (!good) return std::nullopt;
     return list;
+}
+
+bool is_hex(char ch) {
+    return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
+}
+
+// 8-4-4-4-12 hex digits.
+bool is_uuid(std::string_view text) {
+    if (text.size() != 36) return false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? text[i] != '-' : !is_hex(text[i])) return false;
+    }
+    return true;
+}
+
+std::string lower(std::string_view text) {
+    std::string out(text);
+    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char ch) { return std::tolower(ch); });
+    return out;
+}
+
+// Standard base64 (RFC 4648 section 4), padded: what the secret is decoded from.
+bool is_base64(std::string_view text) {
+    if (text.empty() || text.size() % 4 != 0) return false;
+    const std::size_t padding = text.ends_with("==") ? 2 : text.ends_with('=') ? 1 : 0;
+    for (std::size_t i = 0; i < text.size() - padding; ++i) {
+        const char ch = text[i];
+        const bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+                        ch == '+' || ch == '/';
+        if (!ok) return false;
+    }
+    return true;
+}
+
+// An HTTP token (RFC 9110 section 5.6.2): the auth scheme goes into a header.
+bool is_token(std::string_view text) {
+    constexpr std::string_view specials = "!#$%&'*+-.^_`|~";
+    return !text.empty() && std::all_of(text.begin(), text.end(), [&](char ch) {
+        return std::isalnum(static_cast<unsigned char>(ch)) != 0 || specials.find(ch) != std::string_view::npos;
+    });
 }
 
 StreamServiceProfile& profile(const Context& c) {
@@ -240,6 +282,72 @@ constexpr CommandSpec commands[] = {
          if (c.exactly(1, "ADDR") && c.ipv4(0, "ADDR")) profile(c).source_ip = std::string(c.args[0]);
      },
      [](const Context& c) { profile(c).source_ip.reset(); }},
+
+    // ---- the speech-server protocol of the profile (protocols.md) ----
+    {Mode::profile, "protocol",
+     [](const Context& c) {
+         if (!c.exactly(1, "PROTOCOL")) return;
+         if (const auto p = c.choice(0, "protocol", protocol_names)) profile(c).protocol = *p;
+     },
+     [](const Context& c) { profile(c).protocol = StreamServiceProfile{}.protocol; }},
+
+    {Mode::profile, "audiohook organization-id",
+     [](const Context& c) {
+         if (!c.exactly(1, "UUID")) return;
+         if (!is_uuid(c.args[0]))
+             return c.error("invalid UUID \"" + std::string(c.args[0]) +
+                            "\" for \"audiohook organization-id\" (expected 8-4-4-4-12 hex digits)");
+         profile(c).audiohook_organization_id = lower(c.args[0]);
+     },
+     [](const Context& c) {
+         profile(c).audiohook_organization_id = StreamServiceProfile{}.audiohook_organization_id;
+     }},
+
+    {Mode::profile, "audiohook client-secret",
+     [](const Context& c) {
+         if (!c.exactly(1, "BASE64")) return;
+         if (!is_base64(c.args[0]))
+             return c.error("invalid BASE64 secret for \"audiohook client-secret\" (expected standard base64, "
+                            "padded to a multiple of 4 characters)");
+         profile(c).audiohook_client_secret = std::string(c.args[0]);
+     },
+     [](const Context& c) { profile(c).audiohook_client_secret.clear(); }},
+
+    {Mode::profile, "raw layout",
+     [](const Context& c) {
+         if (!c.exactly(1, "LAYOUT")) return;
+         if (const auto layout = c.choice(0, "layout", raw_layout_names)) profile(c).raw_layout = *layout;
+     },
+     [](const Context& c) { profile(c).raw_layout = StreamServiceProfile{}.raw_layout; }},
+
+    {Mode::profile, "raw auth-scheme",
+     [](const Context& c) {
+         if (!c.exactly(1, "WORD")) return;
+         if (!is_token(c.args[0]))
+             return c.error("invalid WORD \"" + std::string(c.args[0]) +
+                            "\" for \"raw auth-scheme\" (letters, digits and !#$%&'*+-.^_`|~ only)");
+         profile(c).raw_auth_scheme = std::string(c.args[0]);
+     },
+     [](const Context& c) { profile(c).raw_auth_scheme = StreamServiceProfile{}.raw_auth_scheme; }},
+
+    {Mode::profile, "raw stop-message",
+     [](const Context& c) {
+         if (auto text = c.text(0, "TEXT")) profile(c).raw_stop_message = std::move(*text);
+     },
+     [](const Context& c) { profile(c).raw_stop_message.clear(); }},
+
+    {Mode::profile, "raw keepalive-message",
+     [](const Context& c) {
+         if (auto text = c.text(0, "TEXT")) profile(c).raw_keepalive_message = std::move(*text);
+     },
+     [](const Context& c) { profile(c).raw_keepalive_message.clear(); }},
+
+    {Mode::profile, "connection reconnect window",
+     [](const Context& c) {
+         if (!c.exactly(1, "SECONDS")) return;
+         if (const auto n = c.number(0, "SECONDS", 0, 300)) profile(c).reconnect_window_seconds = static_cast<int>(*n);
+     },
+     [](const Context& c) { profile(c).reconnect_window_seconds = 0; }},
 
     // ---- media class ----
     {Mode::media_class, "stream-service profile",

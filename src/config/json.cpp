@@ -44,7 +44,15 @@ json profile_json(const StreamServiceProfile& p) {
             {"secure_ciphersuites", suites},
             {"tls_versions", p.allow_tls13 ? json{"1.2", "1.3"} : json{"1.2"}},
             {"proxy", proxy},
-            {"source_ip", or_null(p.source_ip)}};
+            {"source_ip", or_null(p.source_ip)},
+            {"protocol", to_string(p.protocol)},
+            {"audiohook_organization_id", p.audiohook_organization_id},
+            {"audiohook_client_secret", p.audiohook_client_secret.empty() ? json(nullptr) : json("****")},
+            {"raw_layout", to_string(p.raw_layout)},
+            {"raw_auth_scheme", p.raw_auth_scheme},
+            {"raw_stop_message", p.raw_stop_message},
+            {"raw_keepalive_message", p.raw_keepalive_message},
+            {"reconnect_window_seconds", p.reconnect_window_seconds}};
 }
 
 json trustpoint_json(const Trustpoint& t) {

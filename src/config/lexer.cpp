@@ -92,6 +92,17 @@ bool same_word(std::string_view a, std::string_view b) {
     return true;
 }
 
+namespace {
+// Commands whose last argument is text that may hold `!`: a description, and
+// the text frames a raw profile sends.
+bool holds_free_text(const std::vector<std::string_view>& words) {
+    if (words.empty()) return false;
+    if (same_word(words.front(), "description")) return true;
+    return words.size() >= 2 && same_word(words[0], "raw") &&
+           (same_word(words[1], "stop-message") || same_word(words[1], "keepalive-message"));
+}
+}  // namespace
+
 std::string_view Line::rest(std::size_t index) const {
     if (index >= words.size()) return {};
     return body.substr(static_cast<std::size_t>(words[index].data() - body.data()));
@@ -128,8 +139,8 @@ bool Lexer::next(Line& line) {
             return true;
         }
         auto words = split_words(body);
-        // Description text runs to the end of the line, `!` included.
-        if (!same_word(words.front(), "description")) {
+        // Free text runs to the end of the line, `!` included.
+        if (!holds_free_text(words)) {
             body = strip_comment(body);
             words = split_words(body);
         }

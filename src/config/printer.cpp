@@ -37,7 +37,12 @@ void print_voip(std::ostream& out, const VoipService& voip, bool all) {
     }
 }
 
-void print_profile(std::ostream& out, const StreamServiceProfile& p, bool all) {
+// The first 8 characters and `****`, as `Auth Token:` shows a token.
+std::string mask_secret(const std::string& secret) {
+    return secret.substr(0, 8) + "****";
+}
+
+void print_profile(std::ostream& out, const StreamServiceProfile& p, Secrets secrets, bool all) {
     const StreamServiceProfile defaults;
     out << "media profile stream-service " << p.tag << '\n';
     if (!p.description.empty()) out << " description " << p.description << '\n';
@@ -61,6 +66,20 @@ void print_profile(std::ostream& out, const StreamServiceProfile& p, bool all) {
     if (p.proxy)
         out << " proxy " << (p.proxy->is_ip ? "ip " : "host ") << p.proxy->host << " port " << p.proxy->port << '\n';
     if (p.source_ip) out << " source-ip " << *p.source_ip << '\n';
+    if (all || p.protocol != defaults.protocol) out << " protocol " << to_string(p.protocol) << '\n';
+    if (all || p.audiohook_organization_id != defaults.audiohook_organization_id)
+        out << " audiohook organization-id " << p.audiohook_organization_id << '\n';
+    // `show running-config` shows it as a token is shown (protocols.md): never whole.
+    if (!p.audiohook_client_secret.empty())
+        out << " audiohook client-secret "
+            << (secrets == Secrets::masked ? mask_secret(p.audiohook_client_secret) : p.audiohook_client_secret)
+            << '\n';
+    if (all || p.raw_layout != defaults.raw_layout) out << " raw layout " << to_string(p.raw_layout) << '\n';
+    if (all || p.raw_auth_scheme != defaults.raw_auth_scheme) out << " raw auth-scheme " << p.raw_auth_scheme << '\n';
+    if (!p.raw_stop_message.empty()) out << " raw stop-message " << p.raw_stop_message << '\n';
+    if (!p.raw_keepalive_message.empty()) out << " raw keepalive-message " << p.raw_keepalive_message << '\n';
+    if (all || p.reconnect_window_seconds != defaults.reconnect_window_seconds)
+        out << " connection reconnect window " << p.reconnect_window_seconds << '\n';
 }
 
 void print_trustpoint(std::ostream& out, const Trustpoint& t) {
@@ -110,7 +129,7 @@ private:
 
 }  // namespace
 
-std::string print(const Config& config, Defaults defaults_are) {
+std::string print(const Config& config, Secrets secrets, Defaults defaults_are) {
     const bool all = defaults_are == Defaults::shown;
     // A value spelled out as its default is printed as the default: not at all.
     Config c = config;
@@ -129,7 +148,8 @@ std::string print(const Config& config, Defaults defaults_are) {
             out << '\n';
         }
     }
-    for (const auto& [tag, profile] : c.stream_service_profiles) print_profile(blocks.next(), profile, all);
+    for (const auto& [tag, profile] : c.stream_service_profiles)
+        print_profile(blocks.next(), profile, secrets, all);
     for (const auto& [tag, media_class] : c.media_classes) {
         auto& out = blocks.next();
         out << "media class " << tag << '\n';

@@ -94,6 +94,12 @@ std::string_view to_string(Codec value) {
 std::string_view to_string(CipherSuite value) {
     return detail::name_of(detail::cipher_names, value);
 }
+std::string_view to_string(StreamProtocol value) {
+    return detail::name_of(detail::protocol_names, value);
+}
+std::string_view to_string(RawLayout value) {
+    return detail::name_of(detail::raw_layout_names, value);
+}
 std::string_view to_string(Transport value) {
     return detail::name_of(detail::transport_names, value);
 }

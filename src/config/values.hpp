@@ -48,6 +48,15 @@ inline constexpr std::array<std::pair<CipherSuite, std::string_view>, 6> cipher_
     {CipherSuite::ecdhe_ecdsa_aes_gcm_sha2, "ecdhe-ecdsa-aes-gcm-sha2"},
     {CipherSuite::ecdhe_rsa_aes_gcm_sha2, "ecdhe-rsa-aes-gcm-sha2"},
 }};
+inline constexpr std::array<std::pair<StreamProtocol, std::string_view>, 3> protocol_names{{
+    {StreamProtocol::voxfork_v1, "voxfork-v1"},
+    {StreamProtocol::audiohook, "audiohook"},
+    {StreamProtocol::raw, "raw"},
+}};
+inline constexpr std::array<std::pair<RawLayout, std::string_view>, 2> raw_layout_names{{
+    {RawLayout::separate, "separate"},
+    {RawLayout::interleaved, "interleaved"},
+}};
 inline constexpr std::array<std::pair<Transport, std::string_view>, 2> transport_names{{
     {Transport::udp, "udp"},
     {Transport::tcp, "tcp"},

@@ -24,7 +24,7 @@ bool fork_started(State s) {
 
 }  // namespace
 
-std::optional<G711> call_g711(const MediaFacts& media) {
+std::optional<G711> call_g711(const MediaState& media) {
     // Both streams carry the same codec after an offer/answer; a stream on hold
     // may report none, so the first one known decides.
     for (const auto& codec : media.codec) {
@@ -33,32 +33,32 @@ std::optional<G711> call_g711(const MediaFacts& media) {
     return std::nullopt;
 }
 
-int audio_pt(const Fork& fork, const MediaFacts& media, media::Direction direction) {
+int audio_pt(const Fork& fork, const MediaState& media, media::Direction direction) {
     const int pt = media.codec_pt[static_cast<std::size_t>(direction)];
     return pt >= 0 && call_g711(media) == fork.codec ? pt : payload_type(fork.codec);
 }
 
-std::optional<std::string_view> pause_reason(const Fork& fork, const MediaFacts& media) {
+std::optional<std::string_view> pause_reason(const Fork& fork, const MediaState& media) {
     if (media.hold) return "hold";
     const auto codec = call_g711(media);
     if (!codec || (fork.pinned && *fork.pinned != *codec)) return "codec-change";
     return std::nullopt;
 }
 
-Controller::Impl::Impl(CallPort& calls, ForkTransport& transport, TapControl& taps, Environment env)
+Controller::Impl::Impl(CallPort& calls, stream::Service& streams, TapControl& taps, Environment env)
     : licensing(env.log_info, env.license_interval_seconds, env.utc_now()),
       calls_(calls),
-      transport_(transport),
+      streams_(streams),
       taps_(taps),
       env_(std::move(env)) {}
 
-// The relay and the pool may outlive the controller: no tap may point at a
-// tee that goes, and no attach callback may come back to it.
+// The relay and the stream layer may outlive the controller: no tap may
+// point at a tee that goes, and no session may report back to it.
 Controller::Impl::~Impl() {
     for (auto& [anchor, record] : records_) {
         if (!record.fork) continue;
         if (fork_started(record.state)) tap(*record.fork, false);
-        if (record.fork->handle != 0) transport_.detach(record.fork->handle);
+        if (record.fork->session != 0) streams_.close(record.fork->session);
     }
 }
 
@@ -67,24 +67,25 @@ CallRecord* Controller::Impl::find(CallId anchor) {
     return it == records_.end() ? nullptr : &it->second;
 }
 
-CallRecord* Controller::Impl::find_by_handle(TransportHandle handle, CallId& anchor) {
-    auto it = by_handle_.find(handle);
-    if (it == by_handle_.end()) return nullptr;
+CallRecord* Controller::Impl::find_by_session(stream::SessionHandle session, CallId& anchor) {
+    auto it = by_session_.find(session);
+    if (it == by_session_.end()) return nullptr;
     anchor = it->second;
     CallRecord* record = find(anchor);
-    if (record == nullptr || !record->fork || record->fork->handle != handle) return nullptr;
+    if (record == nullptr || !record->fork || record->fork->session != session) return nullptr;
     return record;
 }
 
-void Controller::Impl::drop_handle(Fork& fork) {
-    if (fork.handle == 0) return;
-    // The counts go with the handle: keep them for the show commands.
-    for (std::size_t i = 0; i < 2; ++i) {
-        if (fork.channel[i] != 0) fork.delivered[i] = transport_.delivered(fork.handle, fork.channel[i]);
+void Controller::Impl::drop_session(Fork& fork) {
+    if (fork.session == 0) return;
+    // The counts go with the session: keep them for the show commands.
+    for (const auto d : {media::Direction::caller, media::Direction::callee}) {
+        const auto i = static_cast<std::size_t>(d);
+        if (fork.channel[i] != 0) fork.delivered[i] = streams_.delivered(fork.session, d);
     }
-    transport_.detach(fork.handle);
-    by_handle_.erase(fork.handle);
-    fork.handle = 0;
+    streams_.close(fork.session);
+    by_session_.erase(fork.session);
+    fork.session = 0;
 }
 
 bool Controller::Impl::seen_before(CallRecord& record, const std::string& transaction) {
@@ -96,7 +97,7 @@ bool Controller::Impl::seen_before(CallRecord& record, const std::string& transa
     return false;
 }
 
-void Controller::Impl::on_request(const Request& request) {
+void Controller::Impl::on_request(const call::ForkRequest& request) {
     CallRecord& record = records_[request.anchor];
     if (seen_before(record, request.transaction)) return;
 
@@ -146,27 +147,23 @@ void Controller::Impl::on_request(const Request& request) {
     run(request.anchor, record, event, ctx);
 }
 
-void Controller::Impl::on_attached(CallId anchor, std::uint64_t session_id, const AttachOutcome& outcome) {
-    CallRecord* record = find(anchor);
-    if (record == nullptr || record->state != State::connecting || !record->fork ||
-        record->fork->session_id != session_id) {
-        return;
-    }
+void Controller::Impl::on_established(stream::SessionHandle session, const stream::Established& established) {
+    CallId anchor = 0;
+    CallRecord* record = find_by_session(session, anchor);
+    if (record == nullptr || record->state != State::connecting) return;
     Fork& fork = *record->fork;
     Context ctx;
     ctx.guid = fork.guid;
-    ctx.outcome = &outcome;
-    const bool complete = outcome.caller_channel != 0 && outcome.callee_channel != 0 && outcome.audio;
-    if (!outcome.ok() || !complete) {
-        // A success without two channels and a sink cannot be forked either.
-        ctx.reason = outcome.ok() ? reason::internal_error : std::string_view(outcome.reason);
-        drop_handle(fork);
+    if (established.channel[0] == 0 || established.channel[1] == 0 || !established.audio) {
+        // An answer without two channels and a sink cannot be forked.
+        ctx.reason = reason::internal_error;
+        drop_session(fork);
         return run(anchor, *record, Event::attach_failed, ctx);
     }
-    fork.connection_id = outcome.connection_id;
-    fork.channel[0] = outcome.caller_channel;
-    fork.channel[1] = outcome.callee_channel;
-    fork.audio = outcome.audio;
+    fork.connection_id = established.connection_id;
+    fork.channel[0] = established.channel[0];
+    fork.channel[1] = established.channel[1];
+    fork.audio = established.audio;
     // An unpinned fork starts with the law the call has now.
     if (!fork.pinned) {
         if (auto codec = call_g711(record->media)) fork.codec = *codec;
@@ -176,7 +173,20 @@ void Controller::Impl::on_attached(CallId anchor, std::uint64_t session_id, cons
     run(anchor, *record, why ? Event::attach_ok_paused : Event::attach_ok, ctx);
 }
 
-void Controller::Impl::on_media_changed(CallId anchor, const MediaFacts& media) {
+void Controller::Impl::on_failed(stream::SessionHandle session, std::string_view why) {
+    CallId anchor = 0;
+    CallRecord* record = find_by_session(session, anchor);
+    if (record == nullptr || record->state != State::connecting) return;
+    // The session is gone: only forget it.
+    by_session_.erase(session);
+    record->fork->session = 0;
+    Context ctx;
+    ctx.guid = record->fork->guid;
+    ctx.reason = why;
+    run(anchor, *record, Event::attach_failed, ctx);
+}
+
+void Controller::Impl::on_media_changed(CallId anchor, const MediaState& media) {
     licensing.call_started(anchor);
     CallRecord& record = records_[anchor];
     record.media = media;
@@ -204,28 +214,22 @@ void Controller::Impl::on_call_ended(CallId anchor) {
         Context ctx;
         if (record->fork) ctx.guid = record->fork->guid;
         run(anchor, *record, Event::call_ended, ctx);
-        if (record->fork) drop_handle(*record->fork);  // the rows detached already; this is a safety net
+        if (record->fork) drop_session(*record->fork);  // the rows detached already; this is a safety net
         records_.erase(anchor);
     }
     licensing.call_ended(anchor);
 }
 
-void Controller::Impl::on_connection_lost(TransportHandle handle, std::string_view why) {
+void Controller::Impl::on_ended(stream::SessionHandle session, std::string_view why) {
     Context ctx;
     ctx.reason = why;
-    run_for_handle(handle, Event::connection_lost, ctx);
+    run_for_session(session, Event::session_ended, ctx);
 }
 
-void Controller::Impl::on_channel_stopped(TransportHandle handle, std::uint32_t channel) {
-    Context ctx;
-    ctx.channel = channel;
-    run_for_handle(handle, Event::server_stop, ctx);
-}
-
-// A transport's event reaches the call holding `handle`, if it still does.
-void Controller::Impl::run_for_handle(TransportHandle handle, Event event, Context ctx) {
+// A stream event reaches the call holding `session`, if it still does.
+void Controller::Impl::run_for_session(stream::SessionHandle session, Event event, Context ctx) {
     CallId anchor = 0;
-    if (CallRecord* record = find_by_handle(handle, anchor)) {
+    if (CallRecord* record = find_by_session(session, anchor)) {
         ctx.guid = record->fork->guid;
         run(anchor, *record, event, ctx);
     }
@@ -242,8 +246,7 @@ void Controller::Impl::poll() {
             Fork& fork = *record.fork;
             DtmfEvent e;
             while (fork.tee->pop_dtmf(e)) {
-                if (record.state == State::active)
-                    transport_.send_control(fork.handle, wire::dtmf(e.channel, e.digit, e.duration));
+                if (record.state == State::active) streams_.dtmf(fork.session, e.direction, e.digit, e.duration);
             }
         }
     }
@@ -261,17 +264,14 @@ std::string Controller::Impl::fork_state(CallId anchor) const {
 
 // ---- Controller: the public face forwards to Impl ----
 
-Controller::Controller(CallPort& calls, ForkTransport& transport, TapControl& taps, Environment environment)
-    : impl_(std::make_unique<Impl>(calls, transport, taps, std::move(environment))) {}
+Controller::Controller(CallPort& calls, stream::Service& streams, TapControl& taps, Environment environment)
+    : impl_(std::make_unique<Impl>(calls, streams, taps, std::move(environment))) {}
 Controller::~Controller() = default;
 
-void Controller::on_call_started(CallId anchor) {
-    impl_->licensing.call_started(anchor);
-}
-void Controller::on_request(const Request& request) {
+void Controller::on_fork_request(const call::ForkRequest& request) {
     impl_->on_request(request);
 }
-void Controller::on_media_changed(CallId anchor, const MediaFacts& media) {
+void Controller::on_media_changed(CallId anchor, const MediaState& media) {
     impl_->on_media_changed(anchor, media);
 }
 void Controller::on_call_ended(CallId anchor) {
@@ -280,11 +280,15 @@ void Controller::on_call_ended(CallId anchor) {
 std::string Controller::fork_state(CallId anchor) const {
     return impl_->fork_state(anchor);
 }
-void Controller::on_connection_lost(TransportHandle handle, std::string_view reason) {
-    impl_->on_connection_lost(handle, reason);
+void Controller::on_established(stream::SessionHandle session, const stream::Established& established) {
+    impl_->on_established(session, established);
 }
-void Controller::on_channel_stopped(TransportHandle handle, std::uint32_t channel) {
-    impl_->on_channel_stopped(handle, channel);
+void Controller::on_failed(stream::SessionHandle session, std::string_view reason) {
+    impl_->on_failed(session, reason);
+}
+void Controller::on_ended(stream::SessionHandle session, const stream::Ending& ending) {
+    if (ending.by_server) spdlog::info("fork: the speech server ended session {} ({})", session, ending.server_words);
+    impl_->on_ended(session, ending.reason);
 }
 void Controller::poll() {
     impl_->poll();

@@ -23,7 +23,7 @@ namespace voxfork::fork {
 struct Fork {
     std::uint64_t session_id = 0;  // the data-plane fork session id
     std::string guid;
-    ServerTarget target;
+    stream::Target target;
     nlohmann::json metadata = nlohmann::json::object();
     std::optional<G711> pinned;  // the START named a codec
     G711 codec = G711::ulaw;     // the codec in force (START's, then the last RESUME's)
@@ -31,13 +31,13 @@ struct Fork {
     media::Leg side = media::Leg::a;
     std::string sip_call_id;
     media::SessionId relay_session = 0;
-    TransportHandle handle = 0;
+    stream::SessionHandle session = 0;  // the stream session, while the fork holds one
     std::uint32_t connection_id = 0;
     std::uint32_t channel[2] = {};  // by media::Direction
-    std::shared_ptr<FrameSink> audio;
+    std::shared_ptr<stream::AudioSink> audio;
     std::unique_ptr<Tee> tee;
-    // What the transport had delivered per channel when the fork left it.
-    std::optional<ChannelDelivery> delivered[2];
+    // What the session had delivered per direction when the fork left it.
+    std::optional<stream::Delivery> delivered[2];
     // UPDATEs accepted while connecting: metadata and the leg to answer on.
     std::vector<std::pair<nlohmann::json, CallId>> deferred_updates;
 };
@@ -47,39 +47,37 @@ struct CallRecord {
     bool ever_started = false;  // a fork of this call sent START
     std::optional<Carrier> carrier;
     std::deque<std::string> transactions;  // recent ones, to ignore retransmissions
-    MediaFacts media;
+    MediaState media;
     std::optional<Fork> fork;
 };
 
 // What an event brings with it to the steps of its row.
 struct Context {
-    const Request* request = nullptr;
+    const call::ForkRequest* request = nullptr;
     const ForkRequest* parsed = nullptr;
     std::optional<std::string> guid;  // for statuses
     std::string_view reason;          // attach failure, connection loss, pause reason
-    const AttachOutcome* outcome = nullptr;
-    std::uint32_t channel = 0;  // the channel the server stopped
 };
 
 // Why a started fork should be paused now (hold first), or nullopt.
-std::optional<std::string_view> pause_reason(const Fork& fork, const MediaFacts& media);
+std::optional<std::string_view> pause_reason(const Fork& fork, const MediaState& media);
 // The call's negotiated codec as G.711, nullopt when it is another codec.
-std::optional<G711> call_g711(const MediaFacts& media);
+std::optional<G711> call_g711(const MediaState& media);
 // The payload type whose packets the tee forks on `direction`: the one the
 // call carries the fork's codec on, else that codec's static type.
-int audio_pt(const Fork& fork, const MediaFacts& media, media::Direction direction);
+int audio_pt(const Fork& fork, const MediaState& media, media::Direction direction);
 
 class Controller::Impl {
 public:
-    Impl(CallPort& calls, ForkTransport& transport, TapControl& taps, Environment env);
+    Impl(CallPort& calls, stream::Service& streams, TapControl& taps, Environment env);
     ~Impl();
 
-    void on_request(const Request& request);
-    void on_media_changed(CallId anchor, const MediaFacts& media);
+    void on_request(const call::ForkRequest& request);
+    void on_media_changed(CallId anchor, const MediaState& media);
     void on_call_ended(CallId anchor);
-    void on_attached(CallId anchor, std::uint64_t session_id, const AttachOutcome& outcome);
-    void on_connection_lost(TransportHandle handle, std::string_view reason);
-    void on_channel_stopped(TransportHandle handle, std::uint32_t channel);
+    void on_established(stream::SessionHandle session, const stream::Established& established);
+    void on_failed(stream::SessionHandle session, std::string_view reason);
+    void on_ended(stream::SessionHandle session, std::string_view reason);
     void poll();
 
     std::string fork_state(CallId anchor) const;
@@ -92,28 +90,27 @@ public:
 private:
     // Feeds one event to the table and carries out its row.
     void run(CallId anchor, CallRecord& record, Event event, const Context& ctx);
-    void run_for_handle(TransportHandle handle, Event event, Context ctx);
+    void run_for_session(stream::SessionHandle session, Event event, Context ctx);
     void step(CallId anchor, CallRecord& record, const Step& s, const Context& ctx);
-    void send_both(Fork& fork, const std::function<nlohmann::ordered_json(std::uint32_t)>& make);
     void status(CallId anchor, const CallRecord& record, const Context& ctx, std::string body);
-    void reject(CallId anchor, const Request& request, const std::optional<std::string>& guid, std::string_view why);
+    void reject(CallId anchor, const call::ForkRequest& request, const std::optional<std::string>& guid, std::string_view why);
     void begin(CallId anchor, CallRecord& record, const Context& ctx);
-    void make_tee(Fork& fork, const MediaFacts& media);
+    void make_tee(Fork& fork, const MediaState& media);
     void tap(Fork& fork, bool on);
-    void drop_handle(Fork& fork);  // detach from the transport, forget the handle
+    void drop_session(Fork& fork);  // let go of the stream session
     void flush_updates(CallId anchor, Fork& fork);
-    // A channel's counts: what the transport delivered, else what the tee handed over.
+    // A channel's counts: what the session delivered, else what the tee handed over.
     ChannelView channel_view(const Fork& fork, std::size_t direction) const;
     bool seen_before(CallRecord& record, const std::string& transaction);
     CallRecord* find(CallId anchor);
-    CallRecord* find_by_handle(TransportHandle handle, CallId& anchor);
+    CallRecord* find_by_session(stream::SessionHandle session, CallId& anchor);
 
     CallPort& calls_;
-    ForkTransport& transport_;
+    stream::Service& streams_;
     TapControl& taps_;
     Environment env_;
     std::map<CallId, CallRecord> records_;
-    std::unordered_map<TransportHandle, CallId> by_handle_;
+    std::unordered_map<stream::SessionHandle, CallId> by_session_;
     std::uint64_t next_session_ = 1;
     // DTMF events the tees queued, and how many of those poll() has seen:
     // it walks the calls only when they differ.

@@ -11,8 +11,6 @@
 namespace voxfork::fork {
 namespace {
 
-constexpr std::string_view leg_names[2] = {"caller", "callee"};
-
 std::string_view pick(std::string_view step_reason, std::string_view event_reason) {
     return step_reason.empty() ? event_reason : step_reason;
 }
@@ -28,7 +26,7 @@ void Controller::Impl::run(CallId anchor, CallRecord& record, Event event, const
     record.state = row->to;
 }
 
-void Controller::Impl::reject(CallId anchor, const Request& request, const std::optional<std::string>& guid,
+void Controller::Impl::reject(CallId anchor, const call::ForkRequest& request, const std::optional<std::string>& guid,
                               std::string_view why) {
     env_.trace_call(anchor, trace_text::rejected(why));
     if (!calls_.send_status(request.leg, status::error(guid, why))) {
@@ -45,13 +43,9 @@ void Controller::Impl::status(CallId, const CallRecord& record, const Context& c
     if (leg == 0 || !calls_.send_status(leg, std::move(body))) spdlog::debug("fork: status not sent on leg {}", leg);
 }
 
-void Controller::Impl::send_both(Fork& fork, const std::function<nlohmann::ordered_json(std::uint32_t)>& make) {
-    for (auto channel : fork.channel) transport_.send_control(fork.handle, make(channel));
-}
-
 void Controller::Impl::begin(CallId anchor, CallRecord& record, const Context& ctx) {
     const ForkRequest& fr = *ctx.parsed;
-    const Request& req = *ctx.request;
+    const call::ForkRequest& req = *ctx.request;
     const auto facts = calls_.call_facts(anchor);
     Fork fork;
     fork.session_id = next_session_++;
@@ -70,17 +64,12 @@ void Controller::Impl::begin(CallId anchor, CallRecord& record, const Context& c
     fork.relay_session = facts ? facts->relay_session : 0;
     record.fork = std::move(fork);
     Fork& f = *record.fork;
-    const std::uint64_t session_id = f.session_id;
-    f.handle = transport_.attach(f.target, anchor, session_id, [this, anchor, session_id](const AttachOutcome& o) {
-        on_attached(anchor, session_id, o);
-    });
-    by_handle_[f.handle] = anchor;
+    f.session = streams_.open(f.target, stream::CallInfo{anchor, f.session_id, f.guid, f.sip_call_id});
+    by_session_[f.session] = anchor;
 }
 
-void Controller::Impl::make_tee(Fork& fork, const MediaFacts& media) {
+void Controller::Impl::make_tee(Fork& fork, const MediaState& media) {
     Tee::Setup setup;
-    setup.channel[0] = fork.channel[0];
-    setup.channel[1] = fork.channel[1];
     setup.sink = fork.audio.get();
     setup.start_ns = env_.monotonic_ns();
     setup.audio_pt[0] = audio_pt(fork, media, media::Direction::caller);
@@ -118,31 +107,18 @@ void Controller::Impl::step(CallId anchor, CallRecord& record, const Step& s, co
     switch (s.act) {
         case Act::abandon:
         case Act::detach:
-            return drop_handle(fork);
-        case Act::send_start: {
+            return drop_session(fork);
+        case Act::send_start:
             make_tee(fork, record.media);
-            // Caller first (wire.md).
-            for (std::size_t i = 0; i < 2; ++i) {
-                transport_.send_control(fork.handle, wire::start(fork.channel[i], fork.guid, fork.sip_call_id,
-                                                                 leg_names[i], fork.codec, fork.metadata));
-            }
-            return;
-        }
-        case Act::send_pause: {
-            const std::string why(pick(s.reason, ctx.reason));
-            return send_both(fork, [&](std::uint32_t ch) { return wire::pause(ch, why); });
-        }
+            return streams_.start(fork.session, fork.codec, fork.metadata);
+        case Act::send_pause:
+            return streams_.pause(fork.session, pick(s.reason, ctx.reason));
         case Act::send_resume:
-            return send_both(fork, [&](std::uint32_t ch) { return wire::resume(ch, fork.codec); });
+            return streams_.resume(fork.session, fork.codec);
         case Act::send_update:
-            return send_both(fork, [&](std::uint32_t ch) { return wire::update(ch, fork.metadata); });
+            return streams_.update(fork.session, fork.metadata);
         case Act::send_stop:
-            return send_both(fork, [&](std::uint32_t ch) { return wire::stop(ch, s.reason); });
-        case Act::send_stop_rest:
-            for (auto ch : fork.channel) {
-                if (ch != ctx.channel) transport_.send_control(fork.handle, wire::stop(ch, reason::stopped_by_server));
-            }
-            return;
+            return streams_.stop(fork.session, s.reason);
         case Act::set_metadata:
             if (ctx.parsed && ctx.parsed->metadata) fork.metadata = *ctx.parsed->metadata;
             return;
@@ -176,11 +152,11 @@ void Controller::Impl::step(CallId anchor, CallRecord& record, const Step& s, co
             record.ever_started = true;
             return licensing.fork_started(anchor);
         case Act::count_started:
-            return transport_.fork_started();
+            return streams_.fork_started();
         case Act::count_failed:
-            return transport_.fork_failed();
+            return streams_.fork_failed();
         case Act::count_ended:
-            return transport_.fork_ended();
+            return streams_.fork_ended();
         case Act::status_started:
             env_.trace_call(anchor, trace_text::initiated);
             return status(anchor, record, ctx,
@@ -215,7 +191,7 @@ void Controller::Impl::step(CallId anchor, CallRecord& record, const Step& s, co
 void Controller::Impl::flush_updates(CallId anchor, Fork& fork) {
     for (auto& [metadata, leg] : std::exchange(fork.deferred_updates, {})) {
         fork.metadata = std::move(metadata);
-        send_both(fork, [&](std::uint32_t ch) { return wire::update(ch, fork.metadata); });
+        streams_.update(fork.session, fork.metadata);
         env_.trace_call(anchor, trace_text::updated);
         if (!calls_.send_status(leg, status::updated(fork.guid))) spdlog::debug("fork: status not sent on leg {}", leg);
     }
@@ -235,10 +211,10 @@ DataplaneTotals tee_counts(const Fork& fork, std::size_t direction) {
 ChannelView Controller::Impl::channel_view(const Fork& fork, std::size_t i) const {
     const DataplaneTotals tee = tee_counts(fork, i);
     ChannelView v{fork.channel[i], tee.packets_forked, tee.bytes_forked, tee.frames_dropped};
-    // A frame the tee handed over may still be dropped by the connection's
-    // send queue: sent is what was written, dropped is both kinds of drop.
-    std::optional<ChannelDelivery> d = fork.delivered[i];
-    if (fork.handle != 0 && v.id != 0) d = transport_.delivered(fork.handle, v.id);
+    // A frame the tee handed over may still be dropped on its way out: sent
+    // is what was written, dropped is both kinds of drop.
+    std::optional<stream::Delivery> d = fork.delivered[i];
+    if (fork.session != 0 && v.id != 0) d = streams_.delivered(fork.session, static_cast<media::Direction>(i));
     if (d) {
         v.frames = d->frames_sent;
         v.bytes = d->bytes_sent;

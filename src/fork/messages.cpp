@@ -2,7 +2,7 @@
 
 namespace voxfork::fork {
 
-// Keys keep the order they are written in: wire.md's, and the status INFOs'.
+// Keys keep the order they are written in: the status INFOs'.
 using Ordered = nlohmann::ordered_json;
 
 namespace status {
@@ -55,33 +55,4 @@ std::string error(const std::optional<std::string>& guid, std::string_view reaso
 
 }  // namespace status
 
-namespace wire {
-
-Ordered start(std::uint32_t channel, const std::string& guid, const std::string& sip_call_id, std::string_view leg,
-              G711 codec, const nlohmann::json& metadata) {
-    return {{"type", "START"}, {"channel", channel},         {"call-guid", guid}, {"call-id", sip_call_id},
-            {"leg", leg},      {"codec", wire_codec(codec)}, {"rate", 8000},      {"metadata", metadata}};
-}
-
-Ordered pause(std::uint32_t channel, std::string_view reason) {
-    return {{"type", "PAUSE"}, {"channel", channel}, {"reason", reason}};
-}
-
-Ordered resume(std::uint32_t channel, G711 codec) {
-    return {{"type", "RESUME"}, {"channel", channel}, {"codec", wire_codec(codec)}};
-}
-
-Ordered update(std::uint32_t channel, const nlohmann::json& metadata) {
-    return {{"type", "UPDATE"}, {"channel", channel}, {"metadata", metadata}};
-}
-
-Ordered stop(std::uint32_t channel, std::string_view reason) {
-    return {{"type", "STOP"}, {"channel", channel}, {"reason", reason}};
-}
-
-Ordered dtmf(std::uint32_t channel, char digit, std::uint16_t duration) {
-    return {{"type", "DTMF"}, {"channel", channel}, {"digit", std::string(1, digit)}, {"duration", duration}};
-}
-
-}  // namespace wire
 }  // namespace voxfork::fork

@@ -188,7 +188,7 @@ ParseResult parse_request(std::string_view body) {
     return result;
 }
 
-bool update_matches_start(const ForkRequest& update, const ServerTarget& start) {
+bool update_matches_start(const ForkRequest& update, const stream::Target& start) {
     if (update.host && *update.host != start.host) return false;
     if (update.port && *update.port != start.port) return false;
     if (update.secure && *update.secure != start.secure) return false;
@@ -211,9 +211,6 @@ std::string_view to_string(Action action) {
 
 std::string_view codec_name(G711 codec) {
     return codec == G711::ulaw ? "g711ulaw" : "g711alaw";
-}
-std::string_view wire_codec(G711 codec) {
-    return codec == G711::ulaw ? "PCMU" : "PCMA";
 }
 std::uint8_t payload_type(G711 codec) {
     return codec == G711::ulaw ? 0 : 8;

@@ -16,7 +16,8 @@
 namespace voxfork::fork {
 
 enum class Action { start, stop, update };
-enum class G711 { ulaw, alaw };
+// The stream layer's codec: one type for the law of a fork's audio.
+using G711 = stream::Codec;
 
 // Bodies above this size are `JSON parse failure` unread; so is nesting deeper
 // than max_depth (nlohmann's parser recurses, so depth is checked first).
@@ -50,11 +51,10 @@ ParseResult parse_request(std::string_view body);
 
 // Step 4 for an UPDATE once a fork exists: host/port/secure/path/token, when
 // present, must equal the START's.
-bool update_matches_start(const ForkRequest& update, const ServerTarget& start);
+bool update_matches_start(const ForkRequest& update, const stream::Target& start);
 
 std::string_view to_string(Action action);
 std::string_view codec_name(G711 codec);  // g711ulaw / g711alaw
-std::string_view wire_codec(G711 codec);  // PCMU / PCMA
 std::uint8_t payload_type(G711 codec);    // 0 / 8
 std::optional<G711> g711_from_name(std::string_view name);
 

@@ -34,10 +34,9 @@ constexpr Steps stop_by_bye{{{A::send_stop, reason::call_ended},
                              {A::detach},
                              {A::count_ended},
                              {A::trace_stopped, reason::call_ended}}};
-// The transport has detached the call already; detach again is harmless.
-constexpr Steps stop_by_connection{{{A::tap_off}, {A::detach}, {A::count_ended}, {A::status_stopped}}};
-constexpr Steps stop_by_server{
-    {{A::send_stop_rest}, {A::tap_off}, {A::detach}, {A::count_ended}, {A::status_stopped, reason::connection_closed}}};
+// The session is gone already (the server or its connection ended it; the
+// protocol answered the server); detach again is harmless.
+constexpr Steps stop_by_session{{{A::tap_off}, {A::detach}, {A::count_ended}, {A::status_stopped}}};
 constexpr Steps update_started{{{A::lock_carrier}, {A::set_metadata}, {A::send_update}, {A::status_updated}}};
 
 constexpr Row rows[] = {
@@ -98,7 +97,7 @@ constexpr Row rows[] = {
     {S::connecting, E::attach_failed, {{{A::count_failed}, {A::status_error}}}, S::idle},
     // The connection it was given closed before the answer came: the START
     // was never carried out.
-    {S::connecting, E::connection_lost, {{{A::abandon}, {A::count_failed}, {A::status_error}}}, S::idle},
+    {S::connecting, E::session_ended, {{{A::abandon}, {A::count_failed}, {A::status_error}}}, S::idle},
     {S::connecting, E::call_ended, {{{A::abandon}}}, S::stopped},
 
     // ---- active: START sent, frames flowing ----
@@ -110,8 +109,7 @@ constexpr Row rows[] = {
     {S::active, E::update, update_started, S::active},
     {S::active, E::update_foreign, {{rej(reason::guid_mismatch)}}, S::active},
     {S::active, E::update_other_server, {{rej(reason::unexpected_format)}}, S::active},
-    {S::active, E::connection_lost, stop_by_connection, S::stopped},
-    {S::active, E::server_stop, stop_by_server, S::stopped},
+    {S::active, E::session_ended, stop_by_session, S::stopped},
     // Gate before PAUSE: a frame the tee made after PAUSE was queued would be
     // withheld by the pool with its seq already taken, a false gap.
     {S::active, E::pause, {{{A::gate_pause}, {A::send_pause}, {A::status_paused}}}, S::paused},
@@ -136,8 +134,7 @@ constexpr Row rows[] = {
     {S::paused, E::update, update_started, S::paused},
     {S::paused, E::update_foreign, {{rej(reason::guid_mismatch)}}, S::paused},
     {S::paused, E::update_other_server, {{rej(reason::unexpected_format)}}, S::paused},
-    {S::paused, E::connection_lost, stop_by_connection, S::stopped},
-    {S::paused, E::server_stop, stop_by_server, S::stopped},
+    {S::paused, E::session_ended, stop_by_session, S::stopped},
     {S::paused, E::resume, {{{A::set_codec}, {A::send_resume}, {A::gate_resume}, {A::status_resumed}}}, S::active},
     // The server hears of the new law with the RESUME that ends the pause.
     {S::paused, E::law_change, {{{A::set_codec}}}, S::paused},
@@ -184,8 +181,7 @@ std::string_view to_string(Event event) {
                                                  "attach_ok",
                                                  "attach_ok_paused",
                                                  "attach_failed",
-                                                 "connection_lost",
-                                                 "server_stop",
+                                                 "session_ended",
                                                  "pause",
                                                  "resume",
                                                  "law_change",

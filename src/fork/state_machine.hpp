@@ -24,12 +24,11 @@ enum class Event : std::uint8_t {
     update,
     update_foreign,
     update_other_server,  // host/port/secure/path/token differ from the START's (step 4)
-    // The transport.
-    attach_ok,         // connection chosen, channels allocated; nothing to pause
+    // The stream layer.
+    attach_ok,         // the session is up (connection, channels); nothing to pause
     attach_ok_paused,  // same, but hold or a pinned codec that differs: start paused
     attach_failed,
-    connection_lost,  // `Connection closed` or `TCP Connection closed`
-    server_stop,      // the server sent STOP for one channel
+    session_ended,  // the server or the connection ended it: `Connection closed` or `TCP Connection closed`
     // The call.
     pause,       // hold, or codec no longer the fork's
     resume,      // neither any more
@@ -43,14 +42,13 @@ enum class Act : std::uint8_t {
     none,
     reject,          // status ERROR <reason>; nothing else changes
     lock_carrier,    // the request was accepted: its carrier is the call's from now on
-    attach,          // ask the transport for a connection and two channels
-    abandon,         // give up a pending attach
-    send_start,      // START caller then callee (call-guid, call-id, leg, codec, rate, metadata)
-    send_pause,      // PAUSE both channels, reason <reason> or the event's
-    send_resume,     // RESUME both channels with the codec in force
-    send_update,     // UPDATE both channels with the new metadata
-    send_stop,       // STOP both channels, reason <reason>
-    send_stop_rest,  // STOP `Stopped by server` for the channel the server did not stop
+    attach,          // open a stream session to the server
+    abandon,         // give up a session not yet up
+    send_start,      // start: the codec in force, the metadata
+    send_pause,      // pause, reason <reason> or the event's
+    send_resume,     // resume with the codec in force
+    send_update,     // update with the new metadata
+    send_stop,       // stop, reason <reason>
     set_metadata,    // the UPDATE's metadata replaces the fork's
     defer_update,    // connecting: the UPDATE waits for the connection (kept in order)
     flush_updates,   // each deferred UPDATE: metadata, UPDATE both channels, status UPDATED
@@ -59,7 +57,7 @@ enum class Act : std::uint8_t {
     gate_resume,     // the tee sends again; next frame rebases its position
     tap_on,          // the tee receives the call's RTP
     tap_off,
-    detach,  // the call leaves its connection
+    detach,  // the fork lets go of its session
     licence_enhanced,
     count_started,
     count_failed,

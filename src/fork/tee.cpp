@@ -7,7 +7,6 @@ namespace {
 
 constexpr std::uint32_t paused_bit = 1;
 constexpr std::int64_t ns_per_sample = 125'000;  // 8 kHz
-constexpr std::uint32_t header_bytes = 12;
 
 // Every tee runs on the one packet thread, the only writer of these counters
 // (the control thread only reads them), so a relaxed load and store will do:
@@ -16,8 +15,8 @@ void bump(std::atomic<std::uint64_t>& counter, std::uint64_t by) noexcept {
     counter.store(counter.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
 }
 
-void add(ChannelCounters& c, bool sent, std::size_t bytes) noexcept {
-    if (sent) {
+void add(ChannelCounters& c, std::size_t bytes) noexcept {
+    if (bytes != 0) {
         bump(c.frames, 1);
         bump(c.bytes, bytes);
     } else {
@@ -39,7 +38,6 @@ Tee::Tee(const Setup& setup, DataplaneCounters* totals)
       gate_(setup.paused ? paused_bit : 0),
       dtmf_queued_(setup.dtmf_queued) {
     for (std::size_t i = 0; i < 2; ++i) {
-        channel_[i].id = setup.channel[i];
         channel_[i].audio_pt.store(setup.audio_pt[i], std::memory_order_relaxed);
         channel_[i].dtmf_pt.store(setup.dtmf_pt[i], std::memory_order_relaxed);
     }
@@ -66,7 +64,7 @@ void Tee::on_rtp(media::Direction direction, const media::RtpPacket& packet) noe
     const auto gate = gate_.load(std::memory_order_acquire);
     const int pt = packet.payload_type;
     if (pt == ch.dtmf_pt.load(std::memory_order_relaxed)) {
-        telephone_event(ch, packet, (gate & paused_bit) != 0);
+        telephone_event(ch, dir, packet, (gate & paused_bit) != 0);
     } else if (pt == ch.audio_pt.load(std::memory_order_relaxed) && pt != comfort_noise_pt) {
         audio(ch, dir, packet, gate);
     }
@@ -86,14 +84,14 @@ void Tee::audio(Channel& ch, std::size_t dir, const media::RtpPacket& p, std::ui
     }
     // Unsigned arithmetic is the modulo 2^32 of wire.md.
     const std::uint32_t position = ch.base_position + (p.timestamp - ch.base_timestamp);
-    const bool sent = sink_ != nullptr && sink_->send(ch.id, ch.seq, position, p.payload);
+    const std::size_t bytes =
+        sink_ != nullptr ? sink_->send(static_cast<media::Direction>(dir), ch.seq, position, p.payload) : 0;
     ++ch.seq;  // counts dropped frames too: the server tells a drop from a pause by it
-    const std::size_t bytes = header_bytes + p.payload.size();
-    add(ch.counters, sent, bytes);
-    if (totals_ != nullptr) add(totals_->direction[dir], sent, bytes);
+    add(ch.counters, bytes);
+    if (totals_ != nullptr) add(totals_->direction[dir], bytes);
 }
 
-void Tee::telephone_event(Channel& ch, const media::RtpPacket& p, bool paused) noexcept {
+void Tee::telephone_event(Channel& ch, std::size_t dir, const media::RtpPacket& p, bool paused) noexcept {
     if (p.payload.size() < 4) return;
     const bool end = (p.payload[1] & 0x80) != 0;
     if (!end) return;
@@ -105,7 +103,7 @@ void Tee::telephone_event(Channel& ch, const media::RtpPacket& p, bool paused) n
     const char digit = dtmf_digit(p.payload[0]);
     if (digit == 0 || paused) return;
     DtmfEvent e;
-    e.channel = ch.id;
+    e.direction = static_cast<media::Direction>(dir);
     e.digit = digit;
     e.duration = static_cast<std::uint16_t>((p.payload[2] << 8) | p.payload[3]);
     if (!dtmf_.push(e))

@@ -1,6 +1,7 @@
 // The tee: a relay tap that turns each audio RTP packet of a forked call into
-// one audio frame (channel, seq, position, payload) for the transport, and each
-// RFC 4733 telephone-event into one DTMF event for the control thread.
+// one audio frame (direction, seq, position, payload) for the stream layer's
+// sink, and each RFC 4733 telephone-event into one DTMF event for the control
+// thread.
 //
 // on_rtp runs on the packet thread: no allocation, lock or log there. The
 // control thread talks to it only through atomics (gate, payload types) and
@@ -17,9 +18,9 @@
 namespace voxfork::fork {
 
 struct ChannelCounters {
-    std::atomic<std::uint64_t> frames{0};   // accepted by the transport
-    std::atomic<std::uint64_t> bytes{0};    // their frame bytes, 12-byte header included
-    std::atomic<std::uint64_t> dropped{0};  // refused by the transport
+    std::atomic<std::uint64_t> frames{0};   // accepted by the sink
+    std::atomic<std::uint64_t> bytes{0};    // their bytes as the sink frames them
+    std::atomic<std::uint64_t> dropped{0};  // refused by the sink
 };
 
 // Process-wide totals per media::Direction, for the qfp fork global counters.
@@ -28,7 +29,7 @@ struct DataplaneCounters {
 };
 
 struct DtmfEvent {
-    std::uint32_t channel = 0;
+    media::Direction direction = media::Direction::caller;
     char digit = 0;
     std::uint16_t duration = 0;
 };
@@ -68,8 +69,7 @@ char dtmf_digit(std::uint8_t event) noexcept;
 class Tee final : public media::TapSink {
 public:
     struct Setup {
-        std::uint32_t channel[2] = {};  // by media::Direction
-        FrameSink* sink = nullptr;      // outlives the tap (the controller holds it)
+        stream::AudioSink* sink = nullptr;  // outlives the tap (the controller holds it)
         std::int64_t start_ns = 0;      // when START was sent, CLOCK_MONOTONIC
         int audio_pt[2] = {0, 0};       // by media::Direction: G.711 may come on a dynamic type
         int dtmf_pt[2] = {-1, -1};
@@ -99,7 +99,6 @@ private:
     static std::size_t index(media::Direction d) { return static_cast<std::size_t>(d); }
 
     struct Channel {
-        std::uint32_t id = 0;
         std::atomic<int> audio_pt{0};
         std::atomic<int> dtmf_pt{-1};
         ChannelCounters counters;
@@ -116,9 +115,9 @@ private:
     };
 
     void audio(Channel& ch, std::size_t dir, const media::RtpPacket& p, std::uint32_t gate) noexcept;
-    void telephone_event(Channel& ch, const media::RtpPacket& p, bool paused) noexcept;
+    void telephone_event(Channel& ch, std::size_t dir, const media::RtpPacket& p, bool paused) noexcept;
 
-    FrameSink* sink_;
+    stream::AudioSink* sink_;
     std::int64_t start_ns_;
     DataplaneCounters* totals_;
     std::atomic<std::uint32_t> gate_;  // bit 0: paused; bits 1..: resume epoch

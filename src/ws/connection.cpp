@@ -1,4 +1,4 @@
-// The life of an open connection: the send path (ring -> queue -> socket),
+// The life of an open connection: the send path (handler -> queue -> socket),
 // the read loop, ping/dead/idle timers, and closing, each cause of an end
 // mapped in one place (close_connection) to its history reason, fork reason,
 // counter and trace line.
@@ -35,53 +35,82 @@ void PoolImpl::start_session(const ConnPtr& conn) {
         if (c && !c->orphan && c->state == ConnState::open && !c->writing) write_next(c);
     });
     conn->link->keep_alive_while_writing(conn);
+    conn->handler->on_open(conn->output);
     read_next(conn);
     arm_tick(conn);
     arm_drain_timer();
     pump(conn);
 }
 
-// Moves what the media thread queued towards the socket, dropping frames of
-// channels that stopped, paused or left, and counting what overflowed. While
-// nothing waits in the send queue a frame goes straight into the link's write
-// batch; else it queues behind what waits.
-void PoolImpl::drain_ring(Connection& conn) {
-    counts_.frames_dropped += conn.ring->take_dropped();
-    conn.ring->drain([&](const AudioSlot& frame) {
-        ChannelState* channel = conn.channel(frame.channel);
-        if (channel == nullptr || channel->stopped || channel->paused) return;
-        if (conn.queue.empty() && conn.state == ConnState::open && !conn.writing && !conn.link->backlogged()) {
-            conn.link->send_binary(frame.frame());
-            count_sent(frame.size, &channel->counters);
-            return;
-        }
-        if (auto dropped = conn.queue.push_audio(frame)) {
-            ++counts_.frames_dropped;
-            if (ChannelState* d = conn.channel(*dropped)) ++d->counters.frames_dropped;
-        }
-    });
+void ConnectionOutput::send_binary(std::uint32_t tag, std::span<const std::uint8_t> message) {
+    pool_.send_binary(conn_, tag, message);
 }
 
-// write_next drains the ring itself; only a connection that can't write now
-// has its ring moved into the queue here.
+void ConnectionOutput::send_text(std::string text) {
+    pool_.send_text(conn_, std::move(text));
+}
+
+void ConnectionOutput::close_when_sent() {
+    pool_.close_when_sent(conn_);
+}
+
+void PoolImpl::close_when_sent(Connection& conn) {
+    if (conn.state != ConnState::open) return;
+    conn.close_when_sent = true;
+    if (auto it = connections_.find(conn.id); it != connections_.end()) pump(it->second);
+}
+
+// While nothing waits in the send queue a message goes straight into the
+// link's write batch; else it queues behind what waits, where the oldest
+// binary messages are dropped when it is full.
+void PoolImpl::send_binary(Connection& conn, std::uint32_t tag, std::span<const std::uint8_t> message) {
+    if (conn.state != ConnState::open) return;
+    if (conn.queue.empty() && !conn.writing && !conn.link->backlogged()) {
+        conn.link->send_binary(message);
+        return count_sent(conn, tag, message.size());
+    }
+    if (auto dropped = conn.queue.push_binary(tag, message)) {
+        ++counts_.frames_dropped;
+        conn.handler->on_dropped(*dropped);
+    }
+}
+
+void PoolImpl::send_text(Connection& conn, std::string text) {
+    if (conn.state != ConnState::open) return;
+    // Audio the handler took before this message goes out before it.
+    drain_handler(conn);
+    conn.queue.push_text(std::move(text));
+    if (auto it = connections_.find(conn.id); it != connections_.end()) pump(it->second);
+}
+
+// Moves what the media thread queued towards the socket.
+void PoolImpl::drain_handler(Connection& conn) {
+    if (conn.state == ConnState::open) counts_.frames_dropped += conn.handler->drain(conn.output);
+}
+
+// write_next drains the handler itself; only a connection that can't write
+// now has its audio moved into the queue here.
 void PoolImpl::pump(const ConnPtr& conn) {
     if (conn->state == ConnState::open && !conn->writing) return write_next(conn);
-    drain_ring(*conn);
+    drain_handler(*conn);
 }
 
-// Audio frames are framed straight into the link's write batch, so one drain
-// leaves in one socket write; a control message goes through Beast and the
+// Binary messages are framed straight into the link's write batch, so one
+// drain leaves in one socket write; a text message goes through Beast and the
 // queue goes on when it completes. While the batch is over its high-water mark
-// audio stays in the queue, where it is dropped oldest-first.
+// binary messages stay in the queue, where they are dropped oldest-first.
 void PoolImpl::write_next(const ConnPtr& conn) {
-    drain_ring(*conn);
+    drain_handler(*conn);
     while (conn->state == ConnState::open && !conn->link->backlogged()) {
         const auto kind = conn->queue.pop(conn->write_slot, conn->write_text);
-        if (kind == SendQueue::Kind::none) return;
-        if (kind == SendQueue::Kind::audio) {
-            conn->link->send_binary(conn->write_slot.frame());
-            ChannelState* channel = conn->channel(conn->write_slot.channel);
-            count_sent(conn->write_slot.size, channel != nullptr ? &channel->counters : nullptr);
+        if (kind == SendQueue::Kind::none) {
+            // The close frame follows the batch that is still being written.
+            if (conn->close_when_sent) close_connection(conn, CloseCause::done);
+            return;
+        }
+        if (kind == SendQueue::Kind::binary) {
+            conn->link->send_binary(conn->write_slot.message());
+            count_sent(*conn, conn->write_slot.tag, conn->write_slot.size);
             continue;
         }
         conn->writing = true;
@@ -94,13 +123,10 @@ void PoolImpl::write_next(const ConnPtr& conn) {
     }
 }
 
-void PoolImpl::count_sent(std::size_t bytes, ChannelCounters* channel) {
+void PoolImpl::count_sent(Connection& conn, std::uint32_t tag, std::size_t bytes) {
     ++counts_.frames_sent;
     counts_.bytes_sent += bytes;
-    if (channel) {
-        ++channel->frames_sent;
-        channel->bytes_sent += bytes;
-    }
+    conn.handler->on_sent(tag, bytes);
 }
 
 void PoolImpl::read_next(const ConnPtr& conn) {
@@ -110,12 +136,15 @@ void PoolImpl::read_next(const ConnPtr& conn) {
         switch (end) {
             case Link::End::none: {
                 if (binary) {
-                    spdlog::warn("ws: connection {}: binary frame from the server", conn->id);
-                    return close_connection(conn, CloseCause::protocol);
+                    const auto* bytes = reinterpret_cast<const std::uint8_t*>(payload.data());
+                    if (!conn->handler->on_binary({bytes, payload.size()})) {
+                        spdlog::warn("ws: connection {}: binary frame from the server", conn->id);
+                        return close_connection(conn, CloseCause::protocol);
+                    }
+                } else {
+                    conn->handler->on_text(payload);
                 }
-                on_text(*conn, payload);
-                if (!conn->server_stops.empty()) tell_server_stops(*conn, Clock::time_point::min());
-                // The observer may have closed it.
+                // What the handler told may have closed it.
                 if (conn->state == ConnState::open) read_next(conn);
                 return;
             }
@@ -130,44 +159,6 @@ void PoolImpl::read_next(const ConnPtr& conn) {
                 return close_connection(conn, CloseCause::tcp);
         }
     });
-}
-
-// What the server sends is read only through checks: a field of an
-// unexpected type makes the frame one to ignore, never an exception.
-void PoolImpl::on_text(Connection& conn, std::string_view text) {
-    const auto message = nlohmann::json::parse(text, nullptr, false);
-    const nlohmann::json* type = json_member(message, "type");
-    const nlohmann::json* channel = json_member(message, "channel");
-    if (type != nullptr && type->is_string() && type->get_ref<const std::string&>() == "STOP" && channel != nullptr &&
-        channel->is_number_unsigned() && channel->get<std::uint64_t>() <= UINT32_MAX) {
-        const auto id = static_cast<std::uint32_t>(channel->get<std::uint64_t>());
-        if (ChannelState* state = conn.channel(id); state != nullptr && !state->stopped) {
-            state->stopped = true;
-            const nlohmann::json* reason = json_member(message, "reason");
-            const std::string why =
-                reason != nullptr && reason->is_string() ? reason->get<std::string>() : std::string();
-            conn.server_stops.push_back({state->call, id, why, Clock::now()});
-            return;
-        }
-    }
-    spdlog::debug("ws: connection {}: ignored text frame: {}", conn.id, text.substr(0, 200));
-}
-
-void PoolImpl::tell_server_stops(Connection& conn, Clock::time_point read_before) {
-    const auto running = [&](CallHandle call) {
-        return std::ranges::any_of(conn.channels, [&](const ChannelState& c) { return c.call == call && !c.stopped; });
-    };
-    std::vector<ServerStop> due;
-    std::erase_if(conn.server_stops, [&](ServerStop& stop) {
-        if (stop.read_at >= read_before && running(stop.call)) return false;
-        due.push_back(std::move(stop));
-        return true;
-    });
-    for (const ServerStop& stop : due) {
-        // Told of the first channel, the fork part may have detached the call.
-        if (observer_ && calls_.contains(stop.call))
-            observer_->on_channel_stopped(stop.call, stop.channel, stop.reason);
-    }
 }
 
 void PoolImpl::arm_tick(const ConnPtr& conn) {
@@ -186,7 +177,7 @@ void PoolImpl::on_tick(const ConnPtr& conn) {
         spdlog::warn("ws: connection {}: nothing from the server for 60 s", conn->id);
         return close_connection(conn, CloseCause::tcp);
     }
-    if (conn->calls.empty() && now - conn->idle_since >= seconds(60.0 * conn->idle_minutes)) {
+    if (conn->users.empty() && now - conn->idle_since >= seconds(60.0 * conn->idle_minutes)) {
         return close_connection(conn, CloseCause::idle);
     }
     if (now - conn->last_rx >= seconds(ping_after_s) && now - conn->last_ping >= seconds(ping_after_s) &&
@@ -207,17 +198,14 @@ void PoolImpl::arm_drain_timer() {
         if (ec) return;
         drain_armed_ = false;
         bool any = false;
-        std::vector<ConnPtr> stops_due;  // told after the walk: the observer may change connections_
-        const Clock::time_point grace_over = Clock::now() - server_stop_grace;
-        for (auto& [id, conn] : connections_) {
+        const auto now = Clock::now();
+        // A handler's tick may tell its users of an end, and they may change
+        // connections_: walk a copy.
+        for (auto& [id, conn] : std::map<std::uint32_t, ConnPtr>(connections_)) {
             if (conn->state != ConnState::open) continue;
             any = true;
-            if (!conn->server_stops.empty() && conn->server_stops.front().read_at < grace_over)
-                stops_due.push_back(conn);
-            if (conn->ring->has_data()) pump(conn);
-        }
-        for (const ConnPtr& conn : stops_due) {
-            if (conn->state == ConnState::open) tell_server_stops(*conn, grace_over);
+            pump(conn);
+            if (conn->state == ConnState::open) conn->handler->on_tick(now);
         }
         if (any) arm_drain_timer();
     });
@@ -247,6 +235,10 @@ CloseSpec spec_of(CloseCause cause) {
             return {"remote close", reason::connection_closed, nullptr, 1003};
         case CloseCause::shutdown:
             return {"shutdown", reason::connection_closed, nullptr, 1001};
+        // The protocol's fork on it ended (a connection per fork): nobody is
+        // left to tell.
+        case CloseCause::done:
+            return {"fork ended", reason::connection_closed, nullptr, 1000};
     }
     return {"shutdown", reason::connection_closed, nullptr, 1001};
 }
@@ -256,8 +248,6 @@ void PoolImpl::close_connection(const ConnPtr& conn, CloseCause cause) {
     if (conn->state != ConnState::open) return;
     const CloseSpec spec = spec_of(cause);
     conn->state = ConnState::closing;
-    conn->server_stops.clear();  // its calls hear of the close instead
-    conn->ring->close();
     conn->tick.cancel();
     ++counts_.connections_closed;
     if (cause == CloseCause::remote) remote_closures_.increment();
@@ -267,17 +257,16 @@ void PoolImpl::close_connection(const ConnPtr& conn, CloseCause cause) {
                          conn->total_sessions, spec.history});
     if (history_.size() > history_size) history_.pop_back();
 
-    for (CallHandle h : std::exchange(conn->calls, {})) {
-        if (observer_) observer_->on_connection_lost(h, spec.fork);
-        // The observer may have detached it already.
-        if (auto it = calls_.find(h); it != calls_.end()) {
-            erase_call(it->second, *conn);
-            calls_.erase(it);
-        }
+    for (UserHandle h : std::exchange(conn->users, {})) {
+        users_.erase(h);
+        if (observer_ && cause != CloseCause::done) observer_->on_connection_lost(h, spec.fork);
     }
+    conn->handler->on_closed();
 
     if (spec.code == 0) return finish(conn);
-    const char* text = cause == CloseCause::protocol ? "unexpected data" : spec.history;
+    const char* text = cause == CloseCause::protocol ? "unexpected data"
+                       : cause == CloseCause::done   ? "end"
+                                                     : spec.history;
     // A server that stopped reading would hold the close behind a write for ever.
     conn->close_guard.expires_after(std::chrono::seconds(2));
     conn->close_guard.async_wait([conn](error_code ec) {

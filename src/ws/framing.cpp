@@ -7,13 +7,7 @@
 #include <random>
 #include <string_view>
 
-#include <nlohmann/json.hpp>
-
 namespace voxfork::ws::detail {
-
-std::string control_text(const nlohmann::ordered_json& message) {
-    return message.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
-}
 
 void append_binary_frame(std::vector<std::uint8_t>& out, std::span<const std::uint8_t> payload,
                          std::array<std::uint8_t, 4> mask) {

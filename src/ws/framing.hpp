@@ -10,13 +10,7 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json_fwd.hpp>
-
 namespace voxfork::ws::detail {
-
-// The text of a control message, keys in the order the fork part built it
-// (wire.md's). Never throws: bad UTF-8 is replaced.
-std::string control_text(const nlohmann::ordered_json& message);
 
 // Largest header a client frame needs: 2 + 8 (64-bit length) + 4 (mask).
 inline constexpr std::size_t max_client_header = 14;

@@ -309,12 +309,13 @@ private:
         t.keep_alive_pings = false;
         ws.set_option(t);
         ws.read_message_max(64 * 1024);
-        const std::string token = req_.key.token;
-        ws.set_option(websocket::stream_base::decorator([token](websocket::request_type& r) {
-            r.set(http::field::sec_websocket_protocol, "voxfork.v1");
-            r.set(http::field::user_agent, "voxforkd/" VOXFORK_VERSION);
-            if (!token.empty()) r.set(http::field::authorization, "Bearer " + token);
-        }));
+        // The protocol's subprotocol and headers (ws knows none of their meaning).
+        ws.set_option(websocket::stream_base::decorator(
+            [subprotocol = req_.key.subprotocol, headers = req_.key.headers](websocket::request_type& r) {
+                if (!subprotocol.empty()) r.set(http::field::sec_websocket_protocol, subprotocol);
+                r.set(http::field::user_agent, "voxforkd/" VOXFORK_VERSION);
+                for (const auto& [name, value] : headers) r.set(name, value);
+            }));
         const std::string host = req_.key.host + ":" + std::to_string(req_.key.port);
         ws.async_handshake(response_, host, req_.key.path.empty() ? "/" : req_.key.path,
                            [self = shared_from_this(), link = std::move(link)](error_code ec) mutable {

@@ -53,18 +53,19 @@ PoolImpl::~PoolImpl() {
             conn->link->abort();
             conn->link->on_writable(nullptr);
         }
-        conn->ring->close();
+        if (conn->handler) conn->handler->on_closed();
         conn->tick.cancel();
         conn->close_guard.cancel();
     }
 }
 
-CallHandle PoolImpl::attach(const ConnectionKey& key, const CallLabel& label, AttachCallback done) {
-    const CallHandle handle = next_call_++;
+UserHandle PoolImpl::attach(const ConnectionKey& key, const CallLabel& label, int max_users,
+                            HandlerFactory make_handler, AttachCallback done) {
+    const UserHandle handle = next_user_++;
     if (stopping_) {
         asio::post(io_, [done = std::move(done), handle] {
             AttachResult r;
-            r.call = handle;
+            r.user = handle;
             r.reason = reason::internal_error;
             done(r);
         });
@@ -78,57 +79,44 @@ CallHandle PoolImpl::attach(const ConnectionKey& key, const CallLabel& label, At
     std::vector<Candidate> candidates;
     for (const auto& [id, conn] : connections_) {
         if (conn->key == key && conn->state != ConnState::closing)
-            candidates.push_back({id, static_cast<int>(conn->calls.size())});
+            candidates.push_back({id, static_cast<int>(conn->users.size())});
     }
     ConnPtr conn;
-    if (auto chosen = choose_connection(candidates, profile.calls_threshold)) {
+    if (auto chosen = choose_connection(candidates, max_users)) {
         conn = connections_.at(*chosen);
     } else {
-        conn = open_connection(key, profile);
+        conn = open_connection(key, profile, max_users, make_handler);
     }
 
-    Call call;
-    call.handle = handle;
-    call.connection = conn->id;
-    call.caller = next_channel();
-    call.callee = next_channel();
-    call.label = label;
-    conn->channels.push_back({call.caller, handle, false, false, {}});
-    conn->channels.push_back({call.callee, handle, false, false, {}});
-    conn->calls.push_back(handle);
+    User user;
+    user.handle = handle;
+    user.connection = conn->id;
+    user.label = label;
+    conn->users.push_back(handle);
     ++conn->total_sessions;
 
     if (conn->state == ConnState::open) {
         // The answer is always asynchronous, as for a new connection.
         asio::post(io_, [this, handle, done = std::move(done)] {
-            auto it = calls_.find(handle);
-            if (it == calls_.end()) return;  // detached meanwhile
-            AttachResult r;
-            r.call = handle;
-            r.connection_id = it->second.connection;
-            r.caller_channel = it->second.caller;
-            r.callee_channel = it->second.callee;
-            r.audio = connections_.at(it->second.connection)->ring;
-            done(r);
+            auto it = users_.find(handle);
+            if (it == users_.end()) return;  // detached meanwhile
+            const auto& c = connections_.at(it->second.connection);
+            done(AttachResult{handle, {}, c->id, c->handler.get()});
         });
     } else {
-        call.pending = std::move(done);
+        user.pending = std::move(done);
     }
-    calls_.emplace(handle, std::move(call));
+    users_.emplace(handle, std::move(user));
     return handle;
 }
 
-std::uint32_t PoolImpl::next_channel() {
-    // Unique for the process's lifetime, never 0.
-    static std::uint32_t next = 0;
-    if (++next == 0) ++next;
-    return next;
-}
-
-PoolImpl::ConnPtr PoolImpl::open_connection(const ConnectionKey& key, const config::StreamServiceProfile& profile) {
-    auto conn = std::make_shared<Connection>(io_, queue_frames_for(profile.calls_threshold));
+PoolImpl::ConnPtr PoolImpl::open_connection(const ConnectionKey& key, const config::StreamServiceProfile& profile,
+                                            int max_users, const HandlerFactory& make_handler) {
+    auto conn = std::make_shared<Connection>(io_, queue_frames_for(max_users), *this);
     conn->id = next_connection_++;
     conn->key = key;
+    conn->max_users = max_users;
+    conn->handler = make_handler();
     conn->url = url_of(key.host, key.port, key.secure);
     conn->idle_minutes = profile.idle_timeout_minutes;
     connections_[conn->id] = conn;
@@ -156,19 +144,13 @@ void PoolImpl::on_connect_outcome(const ConnPtr& conn, ConnectOutcome outcome) {
         ops::trace_global("WebSocket Connection creation successful for " + conn->url);
         ++counts_.connections_created;
         start_session(conn);
-        // Calls waiting for it learn their channels now, in attach order.
-        for (CallHandle h : std::vector<CallHandle>(conn->calls)) {
-            auto it = calls_.find(h);
-            if (it == calls_.end() || !it->second.pending) continue;
+        // Users waiting for it learn of it now, in attach order.
+        for (UserHandle h : std::vector<UserHandle>(conn->users)) {
+            auto it = users_.find(h);
+            if (it == users_.end() || !it->second.pending) continue;
             AttachCallback done = std::move(it->second.pending);
             it->second.pending = nullptr;
-            AttachResult r;
-            r.call = h;
-            r.connection_id = conn->id;
-            r.caller_channel = it->second.caller;
-            r.callee_channel = it->second.callee;
-            r.audio = conn->ring;
-            done(r);
+            done(AttachResult{h, {}, conn->id, conn->handler.get()});
         }
         return;
     }
@@ -183,71 +165,40 @@ void PoolImpl::on_connect_outcome(const ConnPtr& conn, ConnectOutcome outcome) {
         ops::trace_global("WebSocket Connection : " + std::to_string(http_failures_.value()) +
                           " HTTP connection failures");
     }
-    fail_calls(conn, failure.reason);
+    fail_users(conn, failure.reason);
 }
 
-void PoolImpl::fail_calls(const ConnPtr& conn, std::string_view why) {
+void PoolImpl::fail_users(const ConnPtr& conn, std::string_view why) {
     connections_.erase(conn->id);
-    conn->ring->close();
-    for (CallHandle h : std::exchange(conn->calls, {})) {
-        auto it = calls_.find(h);
-        if (it == calls_.end()) continue;
+    conn->handler->on_closed();
+    for (UserHandle h : std::exchange(conn->users, {})) {
+        auto it = users_.find(h);
+        if (it == users_.end()) continue;
         AttachCallback done = std::move(it->second.pending);
-        erase_call(it->second, *conn);
-        calls_.erase(it);
+        users_.erase(it);
         AttachResult r;
-        r.call = h;
+        r.user = h;
         r.reason = std::string(why);
         if (done) done(r);
     }
 }
 
-void PoolImpl::erase_call(const Call& call, Connection& conn) {
-    std::erase_if(conn.channels, [&](const ChannelState& c) { return c.id == call.caller || c.id == call.callee; });
+Output* PoolImpl::output(std::uint32_t connection_id) {
+    auto it = connections_.find(connection_id);
+    return it == connections_.end() || it->second->state != ConnState::open ? nullptr : &it->second->output;
 }
 
-void PoolImpl::send_control(CallHandle handle, const nlohmann::ordered_json& message) {
-    auto it = calls_.find(handle);
-    if (it == calls_.end()) return;
-    auto cit = connections_.find(it->second.connection);
-    if (cit == connections_.end()) return;
-    Connection& conn = *cit->second;
-    // Audio the sink took before this message goes out before it.
-    drain_ring(conn);
-    const auto* type_field = json_member(message, "type");
-    std::string_view type;
-    if (type_field != nullptr && type_field->is_string()) type = type_field->get_ref<const std::string&>();
-    const auto* channel = json_member(message, "channel");
-    bool send = true;
-    if (channel != nullptr && channel->is_number_unsigned()) {
-        ChannelState* ch = conn.channel(channel->get<std::uint32_t>());
-        if (ch != nullptr && ch->call == handle) {
-            // wire.md: after a STOP nothing goes out for the channel, and a
-            // channel the server stopped gets no STOP back.
-            if (ch->stopped) send = false;
-            if (type == "STOP") ch->stopped = true;
-            if (type == "PAUSE") ch->paused = true;
-            if (type == "RESUME" || type == "START") ch->paused = false;
-        }
-    }
-    if (send) conn.queue.push_control(control_text(message));
-    pump(cit->second);
-}
-
-void PoolImpl::detach(CallHandle handle) {
-    auto it = calls_.find(handle);
-    if (it == calls_.end()) return;
+void PoolImpl::detach(UserHandle handle) {
+    auto it = users_.find(handle);
+    if (it == users_.end()) return;
     auto cit = connections_.find(it->second.connection);
     if (cit != connections_.end()) {
         Connection& conn = *cit->second;
-        drain_ring(conn);
-        std::erase(conn.calls, handle);
-        std::erase_if(conn.server_stops, [&](const ServerStop& stop) { return stop.call == handle; });
-        if (conn.calls.empty()) conn.idle_since = Clock::now();
+        std::erase(conn.users, handle);
+        if (conn.users.empty()) conn.idle_since = Clock::now();
         pump(cit->second);
-        erase_call(it->second, conn);
     }
-    calls_.erase(it);
+    users_.erase(it);
 }
 
 void PoolImpl::fork_started() {
@@ -274,13 +225,6 @@ Statistics PoolImpl::statistics() const {
     return s;
 }
 
-ChannelCounters PoolImpl::channel_counters(std::uint32_t channel) const {
-    for (const auto& [id, conn] : connections_) {
-        if (const ChannelState* c = std::as_const(*conn).channel(channel)) return c->counters;
-    }
-    return {};
-}
-
 void PoolImpl::clear_statistics() {
     tcp_failures_.reset();
     http_failures_.reset();
@@ -303,7 +247,7 @@ void PoolImpl::stop(std::function<void()> done) {
         if (conn->state == ConnState::connecting) {
             // Not a network failure: no counter, the waiting calls just fail.
             conn->attempt->cancel();
-            fail_calls(conn, reason::connection_failed);
+            fail_users(conn, reason::connection_failed);
         } else if (conn->state == ConnState::open) {
             close_connection(conn, CloseCause::shutdown);
         }
@@ -350,11 +294,11 @@ std::vector<ConnectionView> PoolImpl::connection_views(Connections which) const 
         v.cipher = conn->cipher;
         v.token = conn->key.token;
         v.state = conn->state;
-        v.active_sessions = conn->calls.size();
+        v.active_sessions = conn->users.size();
         v.total_sessions = conn->total_sessions;
         v.connected_at = conn->opened_at;
-        for (CallHandle h : conn->calls) {
-            if (auto c = calls_.find(h); c != calls_.end()) v.calls.push_back(c->second.label);
+        for (UserHandle h : conn->users) {
+            if (auto u = users_.find(h); u != users_.end()) v.calls.push_back(u->second.label);
         }
         out.push_back(std::move(v));
     }

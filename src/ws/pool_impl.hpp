@@ -1,6 +1,6 @@
-// The pool's private state. pool.cpp holds the call side (attach, detach,
-// control, connect outcome, stop); connection.cpp the life of an open
-// connection (send path, read loop, timers, closing).
+// The pool's private state. pool.cpp holds the user side (attach, detach,
+// connect outcome, stop); connection.cpp the life of an open connection (send
+// path, read loop, timers, closing).
 #pragma once
 
 #include <chrono>
@@ -28,84 +28,57 @@ namespace voxfork::ws::detail {
 
 using Clock = std::chrono::steady_clock;
 
-// The member `key` of a JSON object; nullptr when `j` is no object or has none.
-template <typename Json>
-const Json* json_member(const Json& j, const char* key) noexcept {
-    if (!j.is_object()) return nullptr;
-    const auto it = j.find(key);
-    return it == j.end() ? nullptr : &*it;
-}
-
 // Why a connection ended: history reason, fork reason, counter and trace.
-enum class CloseCause { idle, clear, remote, tcp, protocol, shutdown };
+enum class CloseCause { idle, clear, remote, tcp, protocol, shutdown, done };
 
-struct ChannelState {
-    std::uint32_t id = 0;
-    CallHandle call = 0;
-    bool paused = false;
-    bool stopped = false;  // by a STOP from either side: nothing more goes out for it
-    ChannelCounters counters;
-};
+struct Connection;
 
-// A STOP the server sent is told to the observer once the server has stopped
-// every channel of that call on the connection. A lone STOP waits this long for
-// its pair (the drain timer tells it then), so a server that stops both
-// channels with two writes is not answered with a STOP it did not need.
-constexpr std::chrono::milliseconds server_stop_grace{50};
+// The pool's Output for one connection (what its handler writes to).
+class ConnectionOutput final : public Output {
+public:
+    ConnectionOutput(class PoolImpl& pool, Connection& conn) : pool_(pool), conn_(conn) {}
+    void send_binary(std::uint32_t tag, std::span<const std::uint8_t> message) override;
+    void send_text(std::string text) override;
+    void close_when_sent() override;
 
-struct ServerStop {
-    CallHandle call = 0;
-    std::uint32_t channel = 0;
-    std::string reason;
-    Clock::time_point read_at;  // each waits its own grace
+private:
+    PoolImpl& pool_;
+    Connection& conn_;
 };
 
 struct Connection {
-    Connection(boost::asio::io_context& io, std::size_t queue_frames)
-        : ring(std::make_shared<AudioRing>(queue_frames)), queue(queue_frames), tick(io), close_guard(io) {}
+    Connection(boost::asio::io_context& io, std::size_t queue_frames, class PoolImpl& pool)
+        : queue(queue_frames), output(pool, *this), tick(io), close_guard(io) {}
 
     std::uint32_t id = 0;
     ConnectionKey key;
     std::string url;
     int idle_minutes = 30;
+    int max_users = 1;
     ConnState state = ConnState::connecting;
     std::shared_ptr<Attempt> attempt;
     std::unique_ptr<Link> link;
-    std::shared_ptr<AudioRing> ring;
+    std::unique_ptr<Handler> handler;  // the protocol's
     SendQueue queue;
-    std::vector<CallHandle> calls;  // attached, in order
-    // The channels of those calls (at most 2 x calls-threshold = 40), kept
-    // here rather than in a pool-wide map: the send path looks one up per
-    // frame, and a short contiguous scan costs less than a hash lookup that
-    // misses the cache.
-    std::vector<ChannelState> channels;
-    std::vector<ServerStop> server_stops;  // read, not yet told; oldest first
+    ConnectionOutput output;
+    std::vector<UserHandle> users;  // attached, in order
     std::uint64_t total_sessions = 0;
     bool orphan = false;   // the pool is gone: late handlers do nothing
-    bool writing = false;  // a control message is being written
+    bool writing = false;  // a text message is being written
     bool ping_in_flight = false;
-    AudioSlot write_slot;
+    bool close_when_sent = false;  // the protocol is done: close once the queue is empty
+    BinarySlot write_slot;
     std::string write_text;
     std::string local_address, server_address, tls_version = "none", cipher = "none";
     std::time_t opened_at = 0;
     Clock::time_point last_rx{}, last_ping{}, idle_since{};
     boost::asio::steady_timer tick;
     boost::asio::steady_timer close_guard;
-
-    ChannelState* channel(std::uint32_t id) noexcept {
-        return const_cast<ChannelState*>(std::as_const(*this).channel(id));
-    }
-    const ChannelState* channel(std::uint32_t id) const noexcept {
-        for (const ChannelState& c : channels)
-            if (c.id == id) return &c;
-        return nullptr;
-    }
 };
 
-struct Call {
-    CallHandle handle = 0;
+struct User {
+    UserHandle handle = 0;
     std::uint32_t connection = 0;
-    std::uint32_t caller = 0, callee = 0;
     CallLabel label;
     AttachCallback pending;  // set until the connection opens or fails
 };
@@ -116,17 +89,17 @@ public:
     ~PoolImpl() override;
 
     void set_observer(Observer* observer) override { observer_ = observer; }
-    CallHandle attach(const ConnectionKey& key, const CallLabel& label, AttachCallback done) override;
-    void send_control(CallHandle call, const nlohmann::ordered_json& message) override;
+    UserHandle attach(const ConnectionKey& key, const CallLabel& label, int max_users, HandlerFactory make_handler,
+                      AttachCallback done) override;
+    Output* output(std::uint32_t connection_id) override;
     void resolve(const std::string& name, std::function<void(std::vector<std::uint32_t>)> done) override {
         resolver_->resolve(name, std::move(done));
     }
-    void detach(CallHandle call) override;
+    void detach(UserHandle user) override;
     void fork_started() override;
     void fork_failed() override;
     void fork_ended() override;
     Statistics statistics() const override;
-    ChannelCounters channel_counters(std::uint32_t channel) const override;
     void reload(config::ConfigPtr config) override;
     void stop(std::function<void()> done) override;
 
@@ -139,28 +112,28 @@ public:
     void clear_statistics();
     bool clear_connection(std::uint32_t id);
 
+    // The send path of one connection (ConnectionOutput's).
+    void send_binary(Connection& conn, std::uint32_t tag, std::span<const std::uint8_t> message);
+    void send_text(Connection& conn, std::string text);
+    void close_when_sent(Connection& conn);
+
 private:
     using ConnPtr = std::shared_ptr<Connection>;
 
     // pool.cpp
-    ConnPtr open_connection(const ConnectionKey& key, const config::StreamServiceProfile& profile);
+    ConnPtr open_connection(const ConnectionKey& key, const config::StreamServiceProfile& profile, int max_users,
+                            const HandlerFactory& make_handler);
     void on_connect_outcome(const ConnPtr& conn, ConnectOutcome outcome);
-    std::uint32_t next_channel();
-    void erase_call(const Call& call, Connection& conn);
-    // Removes a connection that never opened; its calls get `why`.
-    void fail_calls(const ConnPtr& conn, std::string_view why);
+    // Removes a connection that never opened; its users get `why`.
+    void fail_users(const ConnPtr& conn, std::string_view why);
 
     // connection.cpp
     void start_session(const ConnPtr& conn);
-    void drain_ring(Connection& conn);
+    void drain_handler(Connection& conn);
     void pump(const ConnPtr& conn);
     void write_next(const ConnPtr& conn);
-    void count_sent(std::size_t bytes, ChannelCounters* channel);
+    void count_sent(Connection& conn, std::uint32_t tag, std::size_t bytes);
     void read_next(const ConnPtr& conn);
-    void on_text(Connection& conn, std::string_view text);
-    // Tells the held server STOPs of calls with no channel left running on
-    // the connection, and those read before `read_before`.
-    void tell_server_stops(Connection& conn, Clock::time_point read_before);
     void arm_tick(const ConnPtr& conn);
     void on_tick(const ConnPtr& conn);
     void arm_drain_timer();
@@ -174,14 +147,14 @@ private:
     Observer* observer_ = nullptr;
     std::shared_ptr<Resolver> resolver_;
     std::map<std::uint32_t, ConnPtr> connections_;  // connecting, open or closing
-    std::unordered_map<CallHandle, Call> calls_;
+    std::unordered_map<UserHandle, User> users_;
     std::deque<HistoryEntry> history_;
     boost::asio::steady_timer drain_timer_;
     bool drain_armed_ = false;
     bool stopping_ = false;
     std::function<void()> stop_done_;
     boost::asio::steady_timer stop_timer_;
-    CallHandle next_call_ = 1;
+    UserHandle next_user_ = 1;
     std::uint32_t next_connection_ = 1;
 
     Statistics counts_;  // the non-alarmed ones

@@ -295,9 +295,10 @@ def rtp_pcap(h, name, data, pt):
 
 
 def fork_config(sip_port, uas_port, threshold=3, idle=30, fork_on="out", proxy=None, name_server=None,
-                license_interval=None, extra="", **kwargs):
+                license_interval=None, extra="", profile_lines=(), **kwargs):
     """daemon_config's 6777 route with a stream-service profile; `fork_on` names
-    the dial-peer with the media-class ('in', 'out', 'both' or None); `extra`:
+    the dial-peer with the media-class ('in', 'out', 'both' or None);
+    `profile_lines`: more lines of the profile (` protocol raw`...); `extra`:
     further global lines (ip host, trustpoints...)."""
     text = daemon_config(sip_port, uas_port, rtp_base(), **kwargs)
     peers = {"in": [" incoming called-number 6777\n"], "out": [" destination-pattern 6777\n"],
@@ -308,6 +309,7 @@ def fork_config(sip_port, uas_port, threshold=3, idle=30, fork_on="out", proxy=N
                f" connection idle-timeout {idle}"]
     if proxy:
         profile.append(f" proxy {proxy}")
+    profile += list(profile_lines)
     text += "\n".join(profile + ["!", f"media class {MEDIA_CLASS}", f" stream-service profile {PROFILE}", "!"])
     if name_server:
         text += f"\nip name-server {name_server}"

@@ -91,21 +91,19 @@ class FramesTest(harness.Harness):
     def test_fragmented_stop_is_reassembled(self):
         port = self.start_server("fragmented")
         p = WsProbe(self, profile_config()).start(LOOPBACK, port, profile=1, frames=20, interval_ms=5, keep=True)
-        p.wait_for("channel_stopped")
+        p.wait_for("server_stop")
         p.finish()
-        [event] = p.events("channel_stopped")
-        self.assertEqual(event["channel"], p.attaches()[0]["caller"])
-        self.assertEqual(event["reason"], "bye")
+        [event] = p.events("server_stop")
+        self.assertEqual((event["reason"], event["server_reason"]), ("Connection closed", "bye"))
 
     def test_text_frames_with_fields_of_other_types_are_ignored(self):
         """wire.md: any other text frame is ignored; a STOP whose reason is no
         string still stops (with no reason)."""
         port = self.start_server("badtypes")
         p = WsProbe(self, profile_config()).start(LOOPBACK, port, profile=1, frames=20, interval_ms=5, keep=True)
-        p.wait_for("channel_stopped")
-        [event] = p.events("channel_stopped")
-        self.assertEqual(event["channel"], p.attaches()[0]["caller"])
-        self.assertEqual(event["reason"], "")
+        p.wait_for("server_stop")
+        [event] = p.events("server_stop")
+        self.assertEqual((event["reason"], event["server_reason"]), ("Connection closed", ""))
         self.assertEqual(p.events("connection_lost"), [])
         p.finish()  # the kept call's connection closes now
         # The START came with its keys in wire.md's order.

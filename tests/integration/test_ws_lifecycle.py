@@ -6,7 +6,7 @@ unknown text, a slow consumer, the clear command and shutdown."""
 import time
 
 import harness
-from harness import LOOPBACK
+from harness import LOOPBACK, wait_for
 from speech_server import SpeechServer
 from ws_probe import WsProbe, profile_config
 
@@ -79,17 +79,19 @@ class LifecycleTest(harness.Harness):
         self.assertIn("%SIP-3-STREAM_SERVICE: 1 TCP closures", p.log())
 
     def test_server_stop_for_a_channel(self):
+        """wire.md: a server STOP for one channel ends the call's fork; its
+        other channel gets STOP `Stopped by server`; the connection stays."""
         server = SpeechServer(self, args=("--stop-channel-after-frames", 3)).start()
         p = self.probe().start(LOOPBACK, server.port, profile=1, frames=10, interval_ms=5, keep=True)
-        p.wait_for("channel_stopped")
+        p.wait_for("server_stop")
         stopped = server.wait_event("server-stop")
-        [event] = p.events("channel_stopped")
-        self.assertEqual(event["channel"], stopped["channel"])
-        self.assertEqual(event["reason"], "Stopped by server")
-        # That channel's audio ends; the other channel's goes on.
+        [event] = p.events("server_stop")
+        self.assertEqual((event["reason"], event["server_reason"]), ("Connection closed", "Stopped by server"))
         a = p.attaches()[0]
         other = a["callee"] if stopped["channel"] == a["caller"] else a["caller"]
-        self.assertEqual(len(server.wait_events("frame", 10, channel=other)), 10)
+        answer = wait_for(lambda: server.messages("STOP", channel=other), 10, what="STOP back")
+        self.assertEqual(answer, [{"type": "STOP", "channel": other, "reason": "Stopped by server"}])
+        # That channel's audio ended at its STOP.
         self.assertLess(len(server.frames(channel=stopped["channel"])), 10)
         self.assertEqual(p.events("connection_lost"), [])
         p.finish()  # the kept call's connection closes now

@@ -1,23 +1,24 @@
-// ws-probe: drives the real WebSocket pool from the command line and prints
-// what happened as JSON lines on stdout (the log goes to stderr). Integration
-// tests use it to exercise the pool before, and apart from, the fork part.
+// ws-probe: drives the real stream layer and WebSocket pool from the command
+// line and prints what happened as JSON lines on stdout (the log goes to
+// stderr). Integration tests use it to exercise them apart from SIP and the
+// fork part.
 //
 //   ws-probe --config FILE --host H --port P [--secure] [--path /p] [--token T]
 //            [--profile TAG] [--calls N] [--frames N] [--interval-ms MS]
 //            [--keep] [--linger-ms MS] [--interactive] [--time-scale X]
 //            [--show "COMMAND"]... [--log-level debug|info] [--stamps]
 //
-// Timeline: attach N calls at once; send START for both channels of each call
-// that got a connection; a separate thread (standing in for the media thread)
-// sends N frames per channel through the AudioSink; then a wait until the pool
-// has written them (up to 0.5 s); then STOP and detach (unless --keep); then --linger-ms of waiting (or, with --interactive,
-// commands from stdin until `quit`); then the --show commands; then stop.
+// Timeline: open N sessions at once; start each that came up; a separate
+// thread (standing in for the media thread) sends N frames per direction
+// through the sessions' audio sinks; then a wait until the pool has written
+// them (up to 0.5 s); then stop and close them (unless --keep); then
+// --linger-ms of waiting (or, with --interactive, commands from stdin until
+// `quit`); then the --show commands; then stop.
 #include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
 #include <map>
-#include <set>
 #include <thread>
 #include <vector>
 
@@ -30,6 +31,7 @@
 
 #include <voxfork/config.hpp>
 #include <voxfork/ops.hpp>
+#include <voxfork/stream.hpp>
 #include <voxfork/ws.hpp>
 
 namespace asio = boost::asio;
@@ -39,7 +41,7 @@ namespace {
 
 struct Options {
     std::string config_path;
-    voxfork::ws::ConnectionKey key;
+    voxfork::stream::Target target;
     int calls = 1;
     int frames = 0;
     int interval_ms = 20;
@@ -63,6 +65,7 @@ void emit(const json& j) {
 
 Options parse_args(int argc, char** argv) {
     Options o;
+    o.target.secure = false;  // ws:// unless --secure
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         auto value = [&]() -> std::string {
@@ -72,17 +75,17 @@ Options parse_args(int argc, char** argv) {
         if (a == "--config")
             o.config_path = value();
         else if (a == "--host")
-            o.key.host = value();
+            o.target.host = value();
         else if (a == "--port")
-            o.key.port = static_cast<std::uint16_t>(std::stoi(value()));
+            o.target.port = static_cast<std::uint16_t>(std::stoi(value()));
         else if (a == "--secure")
-            o.key.secure = true;
+            o.target.secure = true;
         else if (a == "--path")
-            o.key.path = value();
+            o.target.path = value();
         else if (a == "--token")
-            o.key.token = value();
+            o.target.token = value();
         else if (a == "--profile")
-            o.key.profile_tag = static_cast<std::uint32_t>(std::stoul(value()));
+            o.target.profile_tag = static_cast<std::uint32_t>(std::stoul(value()));
         else if (a == "--calls")
             o.calls = std::stoi(value());
         else if (a == "--frames")
@@ -106,74 +109,76 @@ Options parse_args(int argc, char** argv) {
         else
             usage(("unknown argument " + a).c_str());
     }
-    if (o.key.host.empty() || o.key.port == 0) usage("--host and --port are required");
+    if (o.target.host.empty() || o.target.port == 0) usage("--host and --port are required");
     return o;
 }
 
-class Probe final : public voxfork::ws::Observer {
+using voxfork::media::Direction;
+using voxfork::stream::SessionHandle;
+constexpr Direction directions[2] = {Direction::caller, Direction::callee};
+
+class Probe final : public voxfork::stream::Events {
 public:
     Probe(asio::io_context& io, Options options, voxfork::config::ConfigPtr config)
         : io_(io), opt_(std::move(options)), timer_(io) {
         auto settings = voxfork::ws::Settings::from_environment();
         if (opt_.time_scale > 0) settings.time_scale = opt_.time_scale;
-        pool_ = voxfork::ws::Pool::create(io, std::move(config), registry_, settings);
-        pool_->set_observer(this);
+        pool_ = voxfork::ws::Pool::create(io, config, registry_, settings);
+        streams_ = voxfork::stream::Streams::create(io, *pool_, std::move(config));
+        streams_->set_events(this);
     }
 
     void start() {
         for (int i = 0; i < opt_.calls; ++i) {
-            voxfork::ws::CallLabel label{static_cast<std::uint64_t>(100 + i), static_cast<std::uint64_t>(i + 1)};
-            const auto handle =
-                pool_->attach(opt_.key, label, [this, i](const voxfork::ws::AttachResult& r) { on_attached(i, r); });
-            index_[handle] = i;
+            const voxfork::stream::CallInfo call{static_cast<std::uint64_t>(100 + i), static_cast<std::uint64_t>(i + 1),
+                                                 "PROBE" + std::to_string(i), "probe-" + std::to_string(i)};
+            index_[streams_->open(opt_.target, call)] = i;
         }
     }
 
-    void on_connection_lost(voxfork::ws::CallHandle call, std::string_view reason) override {
-        emit({{"event", "connection_lost"}, {"call", index_[call]}, {"reason", reason}});
-        live_.erase(call);
+    void on_established(SessionHandle session, const voxfork::stream::Established& e) override {
+        const int i = index_[session];
+        emit({{"event", "attach"},
+              {"call", i},
+              {"ok", true},
+              {"reason", ""},
+              {"connection", e.connection_id},
+              {"caller", e.channel[0]},
+              {"callee", e.channel[1]}});
+        live_[session] = e;
+        streams_->start(session, voxfork::stream::Codec::ulaw, json::object());
+        streams_->fork_started();
+        if (++answered_ == opt_.calls) start_media();
     }
 
-    void on_channel_stopped(voxfork::ws::CallHandle call, std::uint32_t channel, std::string_view reason) override {
-        stopped_channels_.insert(channel);
-        emit({{"event", "channel_stopped"}, {"call", index_[call]}, {"channel", channel}, {"reason", reason}});
+    void on_failed(SessionHandle session, std::string_view reason) override {
+        emit({{"event", "attach"}, {"call", index_[session]}, {"ok", false}, {"reason", reason}});
+        streams_->fork_failed();
+        if (++answered_ == opt_.calls) start_media();
+    }
+
+    void on_ended(SessionHandle session, const voxfork::stream::Ending& ending) override {
+        if (ending.by_server) {
+            emit({{"event", "server_stop"},
+                  {"call", index_[session]},
+                  {"reason", ending.reason},
+                  {"server_reason", ending.server_words}});
+        } else {
+            emit({{"event", "connection_lost"}, {"call", index_[session]}, {"reason", ending.reason}});
+        }
+        live_.erase(session);
     }
 
 private:
-    struct Live {
-        voxfork::ws::AttachResult result;
-    };
-
-    void on_attached(int i, const voxfork::ws::AttachResult& r) {
-        json j = {{"event", "attach"}, {"call", i}, {"ok", r.ok()}, {"reason", r.reason}};
-        if (r.ok()) {
-            j["connection"] = r.connection_id;
-            j["caller"] = r.caller_channel;
-            j["callee"] = r.callee_channel;
-            live_[r.call] = {r};
-            for (auto [ch, leg] : {std::pair{r.caller_channel, "caller"}, std::pair{r.callee_channel, "callee"}}) {
-                pool_->send_control(r.call, {{"type", "START"},
-                                             {"channel", ch},
-                                             {"call-guid", "PROBE" + std::to_string(i)},
-                                             {"call-id", "probe-" + std::to_string(i)},
-                                             {"leg", leg},
-                                             {"codec", "PCMU"},
-                                             {"rate", 8000},
-                                             {"metadata", json::object()}});
-            }
-            pool_->fork_started();
-        } else {
-            pool_->fork_failed();
-        }
-        emit(j);
-        if (++answered_ == opt_.calls) start_media();
+    voxfork::stream::Delivery delivered(SessionHandle session, Direction d) const {
+        return streams_->delivered(session, d).value_or(voxfork::stream::Delivery{});
     }
 
     // Stands in for the media packet thread: one thread, sinks only.
     void start_media() {
-        std::vector<voxfork::ws::AttachResult> calls;
-        for (auto& [h, l] : live_) calls.push_back(l.result);
-        if (!calls.empty()) stamped_channel_ = calls.front().caller_channel;
+        std::vector<voxfork::stream::Established> calls;
+        for (auto& [h, e] : live_) calls.push_back(e);
+        if (!calls.empty()) stamped_channel_ = calls.front().channel[0];
         if (opt_.frames <= 0 || calls.empty()) return after_media();
         stamps_.assign(static_cast<std::size_t>(opt_.frames), 0);
         media_ = std::thread([this, calls] {
@@ -186,9 +191,9 @@ private:
                                                            std::chrono::system_clock::now().time_since_epoch())
                                                            .count();
                 for (const auto& c : calls) {
-                    for (auto ch : {c.caller_channel, c.callee_channel}) {
+                    for (auto d : directions) {
                         const auto seq = static_cast<std::uint32_t>(f);
-                        if (!c.audio->send(ch, seq, seq * 160, payload)) ++refused;
+                        if (c.audio->send(d, seq, seq * 160, payload) == 0) ++refused;
                     }
                 }
                 if (opt_.interval_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(opt_.interval_ms));
@@ -204,7 +209,7 @@ private:
     }
 
     // The pool writes what the sink took on its next drain tick: wait until
-    // every running channel's frames are sent or dropped, so the counters,
+    // every running session's frames are sent or dropped, so the counters,
     // shows and stop that follow see all of them. Bounded, for a connection
     // that died meanwhile; not exact after a refusal, so not waited for then.
     void await_written(int rounds_left) {
@@ -217,35 +222,33 @@ private:
     }
 
     bool all_written() const {
-        for (const auto& [h, l] : live_) {
-            for (auto ch : {l.result.caller_channel, l.result.callee_channel}) {
-                if (stopped_channels_.contains(ch)) continue;
-                const auto c = pool_->channel_counters(ch);
+        for (const auto& [h, e] : live_) {
+            for (auto d : directions) {
+                const auto c = delivered(h, d);
                 if (c.frames_sent + c.frames_dropped < static_cast<std::uint64_t>(opt_.frames)) return false;
             }
         }
         return true;
     }
 
+    void emit_channel(SessionHandle h, std::uint32_t channel, const voxfork::stream::Delivery& c) {
+        emit({{"event", "channel"},
+              {"call", index_[h]},
+              {"channel", channel},
+              {"frames_sent", c.frames_sent},
+              {"bytes_sent", c.bytes_sent},
+              {"frames_dropped", c.frames_dropped}});
+    }
+
     void after_media() {
-        for (auto& [h, l] : live_) {
-            const auto& r = l.result;
-            for (auto ch : {r.caller_channel, r.callee_channel}) {
-                const auto c = pool_->channel_counters(ch);
-                emit({{"event", "channel"},
-                      {"call", index_[h]},
-                      {"channel", ch},
-                      {"frames_sent", c.frames_sent},
-                      {"bytes_sent", c.bytes_sent},
-                      {"frames_dropped", c.frames_dropped}});
-            }
+        for (auto& [h, e] : live_) {
+            for (auto d : directions) emit_channel(h, e.channel[static_cast<std::size_t>(d)], delivered(h, d));
         }
         if (!opt_.keep) {
-            for (auto& [h, l] : live_) {
-                for (auto ch : {l.result.caller_channel, l.result.callee_channel})
-                    pool_->send_control(h, {{"type", "STOP"}, {"channel", ch}, {"reason", "Forking stopped"}});
-                pool_->detach(h);
-                pool_->fork_ended();
+            for (auto& [h, e] : live_) {
+                streams_->stop(h, voxfork::reason::forking_stopped);
+                streams_->close(h);
+                streams_->fork_ended();
             }
             live_.clear();
         }
@@ -279,6 +282,7 @@ private:
     void finish() {
         for (const auto& s : opt_.shows) run_command(s);
         run_command("stats");
+        // Kept sessions hear of the shutdown as the daemon's forks would.
         pool_->stop([this] {
             emit({{"event", "stopped"}});
             io_.stop();
@@ -289,10 +293,10 @@ private:
     Options opt_;
     voxfork::ops::CommandRegistry registry_;
     std::unique_ptr<voxfork::ws::Pool> pool_;
+    std::unique_ptr<voxfork::stream::Streams> streams_;
     asio::steady_timer timer_;
-    std::map<voxfork::ws::CallHandle, int> index_;
-    std::map<voxfork::ws::CallHandle, Live> live_;
-    std::set<std::uint32_t> stopped_channels_;  // by the server
+    std::map<SessionHandle, int> index_;
+    std::map<SessionHandle, voxfork::stream::Established> live_;
     int answered_ = 0;
     std::thread media_, stdin_;
     std::atomic<std::uint64_t> refused_{0};

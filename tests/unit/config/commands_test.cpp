@@ -157,6 +157,63 @@ TEST(ProfileCommands, ProxyIpTlsOnlyTwelveAndCiphersuiteReplacement) {
     EXPECT_EQ(p.proxy, (Proxy{true, "127.0.0.1", 1}));
 }
 
+TEST(ProfileCommands, ProtocolsMdCommandsAndTheirDefaults) {
+    const auto defaults = ok("media profile stream-service 1\n").stream_service_profiles.at(1);
+    EXPECT_EQ(defaults.protocol, StreamProtocol::voxfork_v1);
+    EXPECT_EQ(defaults.audiohook_organization_id, "00000000-0000-0000-0000-000000000000");
+    EXPECT_EQ(defaults.audiohook_client_secret, "");
+    EXPECT_EQ(defaults.raw_layout, RawLayout::separate);
+    EXPECT_EQ(defaults.raw_auth_scheme, "Bearer");
+    EXPECT_EQ(defaults.reconnect_window_seconds, 0);
+
+    const Config c =
+        ok("media profile stream-service 2\n"
+           " protocol audiohook\n"
+           " audiohook organization-id 4D7E1B2A-0C3F-4E5D-9A8B-7C6D5E4F3A2B\n"
+           " audiohook client-secret c2VjcmV0\n"
+           " raw layout interleaved\n"
+           " raw auth-scheme Token\n"
+           " raw stop-message {\"type\":\"end\"} ! kept\n"
+           " raw keepalive-message {\"type\":\"keepalive\"}\n"
+           " connection reconnect window 300\n");
+    const auto& p = c.stream_service_profiles.at(2);
+    EXPECT_EQ(p.protocol, StreamProtocol::audiohook);
+    EXPECT_EQ(p.audiohook_organization_id, "4d7e1b2a-0c3f-4e5d-9a8b-7c6d5e4f3a2b");  // stored lower case
+    EXPECT_EQ(p.audiohook_client_secret, "c2VjcmV0");
+    EXPECT_EQ(p.raw_layout, RawLayout::interleaved);
+    EXPECT_EQ(p.raw_auth_scheme, "Token");
+    EXPECT_EQ(p.raw_stop_message, "{\"type\":\"end\"} ! kept");
+    EXPECT_EQ(p.raw_keepalive_message, "{\"type\":\"keepalive\"}");
+    EXPECT_EQ(p.reconnect_window_seconds, 300);
+    EXPECT_EQ(ok("media profile stream-service 3\n protocol raw\n").stream_service_profiles.at(3).protocol,
+              StreamProtocol::raw);
+}
+
+TEST(ProfileCommands, ProtocolsMdCommandsRefuseBadValuesWithTheLine) {
+    EXPECT_THAT(errors("media profile stream-service 1\n protocol sip\n"),
+                ElementsAre("2: unknown protocol \"sip\" for \"protocol\" (expected voxfork-v1, audiohook or raw)"));
+    EXPECT_THAT(errors("media profile stream-service 1\n audiohook client-secret not*base64\n"),
+                ElementsAre(HasSubstr("2: invalid BASE64 secret for \"audiohook client-secret\"")));
+    EXPECT_THAT(errors("media profile stream-service 1\n audiohook client-secret abc\n"),
+                ElementsAre(HasSubstr("2: invalid BASE64 secret")));
+    EXPECT_THAT(errors("media profile stream-service 1\n connection reconnect window 301\n"),
+                ElementsAre("2: value 301 out of range 0-300 for \"connection reconnect window\""));
+    EXPECT_THAT(errors("media profile stream-service 1\n connection reconnect window -1\n"),
+                ElementsAre(HasSubstr("2: ")));
+    EXPECT_THAT(errors("media profile stream-service 1\n audiohook organization-id 1234\n"),
+                ElementsAre(HasSubstr("2: invalid UUID \"1234\"")));
+    EXPECT_THAT(errors("media profile stream-service 1\n raw layout mixed\n"),
+                ElementsAre(HasSubstr("2: unknown layout \"mixed\"")));
+    EXPECT_THAT(errors("media profile stream-service 1\n raw auth-scheme Bad:Scheme\n"),
+                ElementsAre(HasSubstr("2: invalid WORD \"Bad:Scheme\"")));
+}
+
+TEST(ProfileCommands, RunningConfigMasksTheClientSecret) {
+    const Config c = ok("media profile stream-service 1\n audiohook client-secret c2VjcmV0LWtleQ==\n");
+    EXPECT_THAT(print(c, Secrets::masked), HasSubstr(" audiohook client-secret c2VjcmV0****\n"));
+    EXPECT_THAT(print(c), HasSubstr(" audiohook client-secret c2VjcmV0LWtleQ==\n"));
+}
+
 TEST(ProfileCommands, DescriptionLimitCountsCharactersNotBytes) {
     std::string accents;
     for (int i = 0; i < 64; ++i) accents += "\xc3\xa9";  // é, two bytes each

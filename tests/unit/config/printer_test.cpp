@@ -217,7 +217,7 @@ TEST(RoundTrip, CorpusUsesEveryCommandAndEveryNoForm) {
                 EXPECT_TRUE(covered(used_no, spec.words)) << "no corpus file uses \"no " << spec.words << "\"";
             }
         }
-    EXPECT_EQ(commands, 42);  // the commands of config.md's table; update together with it
+    EXPECT_EQ(commands, 50);  // the commands of config.md's and protocols.md's tables; update together with them
 }
 
 TEST(LabSample, ParsesCleanlyAndIsTheDemoSetup) {
@@ -260,7 +260,7 @@ TEST(LabSample, ParsesCleanlyAndIsTheDemoSetup) {
 // `show running-config all`: the defaults spelled out, and still the same
 // configuration when read back.
 TEST(PrintAll, TheDefaultConfigurationSpelledOut) {
-    EXPECT_EQ(print(Config{}, Defaults::shown),
+    EXPECT_EQ(print(Config{}, Secrets::whole, Defaults::shown),
               "hostname voxfork\n!\nvoice service voip\n rtp-port range 16384 32767\n sip\n"
               "  bind control source-address 127.0.0.1\n  bind media source-address 127.0.0.1\n"
               "  listen-port non-secure 5060\n!\nlicense usage interval 3600\n"
@@ -268,7 +268,8 @@ TEST(PrintAll, TheDefaultConfigurationSpelledOut) {
 }
 
 TEST(PrintAll, BlocksShowTheirDefaults) {
-    const auto printed = print(ok("media profile stream-service 1\ndial-peer voice 2 voip\n"), Defaults::shown);
+    const auto printed =
+        print(ok("media profile stream-service 1\ndial-peer voice 2 voip\n"), Secrets::whole, Defaults::shown);
     EXPECT_THAT(printed, ::testing::HasSubstr("media profile stream-service 1\n connection calls-threshold 3\n"
                                             " connection idle-timeout 30\n secure-ciphersuite aes-128-cbc-sha "
                                             "dhe-rsa-aes-cbc-sha2 ecdhe-rsa-aes-cbc-sha2 rsa-aes-cbc-sha2 "
@@ -281,7 +282,7 @@ TEST(PrintAll, EveryCorpusFileReadsBackTheSame) {
         SCOPED_TRACE(file.string());
         const auto first = parse_file(file.string());
         ASSERT_TRUE(first.config) << testing::joined(first.errors);
-        const std::string printed = print(*first.config, Defaults::shown);
+        const std::string printed = print(*first.config, Secrets::whole, Defaults::shown);
         const auto second = parse(printed, "printed");
         ASSERT_TRUE(second.config) << testing::joined(second.errors) << printed;
         EXPECT_EQ(*second.config, *first.config) << printed;

@@ -31,8 +31,8 @@ inline std::string update_json(const std::string& guid = "G1", const std::string
     return R"({"action":"UPDATE","call-guid":")" + guid + R"(","metadata":{"agent":"1002"})" + extra + "}";
 }
 
-inline MediaFacts g711(const std::string& codec = "g711ulaw", bool hold = false) {
-    MediaFacts m;
+inline MediaState g711(const std::string& codec = "g711ulaw", bool hold = false) {
+    MediaState m;
     m.codec[0] = m.codec[1] = codec;
     m.hold = hold;
     m.telephone_event_pt[0] = m.telephone_event_pt[1] = 101;
@@ -50,13 +50,14 @@ protected:
         facts.media = g711();
         facts.relay_session = relay;
         calls_.calls[anchor] = facts;
-        ctl_ = std::make_unique<Controller>(calls_, transport_, taps_, env_.make());
+        ctl_ = std::make_unique<Controller>(calls_, streams_, taps_, env_.make());
+        streams_.set_events(ctl_.get());
         ctl_->on_media_changed(anchor, facts.media);
     }
 
     void request(const std::string& body, CallId leg = leg_a, Carrier carrier = Carrier::info,
                  std::string transaction = "", std::size_t json_parts = 1) {
-        Request r;
+        call::ForkRequest r;
         r.anchor = anchor;
         r.leg = leg;
         r.side = leg == leg_a ? media::Leg::a : media::Leg::b;
@@ -65,10 +66,10 @@ protected:
         r.transaction = transaction.empty() ? "t" + std::to_string(++transactions_) : transaction;
         r.sip_call_id = leg == leg_a ? "a84b4c76e66710@10.0.0.1" : "b-leg@10.0.0.2";
         r.json_parts = json_parts;
-        ctl_->on_request(r);
+        ctl_->on_fork_request(r);
     }
 
-    void media(const MediaFacts& m) {
+    void media(const MediaState& m) {
         calls_.calls[anchor].media = m;
         ctl_->on_media_changed(anchor, m);
     }
@@ -76,9 +77,9 @@ protected:
     // START accepted and attached; the statuses and messages so far are dropped.
     void start_active(const std::string& extra = "") {
         request(start_json("G1", extra));
-        transport_.succeed();
+        streams_.succeed();
         calls_.take();
-        transport_.take();
+        streams_.take();
     }
 
     std::vector<json> statuses_on(CallId leg) {
@@ -116,7 +117,7 @@ protected:
     }
 
     FakeCalls calls_;
-    FakeTransport transport_;
+    FakeStreams streams_;
     FakeTaps taps_;
     FakeEnvironment env_;
     std::unique_ptr<Controller> ctl_;

@@ -16,20 +16,19 @@ using namespace testing;
 TEST_F(ControllerTest, HoldPausesAndUnholdResumesWithTheCodecInForce) {
     start_active();
     media(g711("g711ulaw", true));
-    auto msgs = transport_.take();
-    ASSERT_EQ(msgs.size(), 2u);
-    EXPECT_EQ(msgs[0], (json{{"type", "PAUSE"}, {"channel", 17}, {"reason", "hold"}}));
-    EXPECT_EQ(msgs[1], (json{{"type", "PAUSE"}, {"channel", 18}, {"reason", "hold"}}));
+    auto msgs = streams_.take();
+    ASSERT_EQ(msgs.size(), 1u);
+    EXPECT_EQ(msgs[0], (json{{"command", "pause"}, {"reason", "hold"}}));
     expect_only_status({{"call-guid", "G1"}, {"status", "PAUSED"}, {"reason", "hold"}});
     EXPECT_EQ(ctl_->fork_state(anchor), "paused");
     EXPECT_EQ(env_.trace.back(), "callid 58 : Forking paused (hold)");
     media(g711("g711ulaw", true));  // still held: nothing new
-    EXPECT_TRUE(transport_.control.empty());
+    EXPECT_TRUE(streams_.commands.empty());
 
     media(g711());
-    msgs = transport_.take();
-    ASSERT_EQ(msgs.size(), 2u);
-    EXPECT_EQ(msgs[0], (json{{"type", "RESUME"}, {"channel", 17}, {"codec", "PCMU"}}));
+    msgs = streams_.take();
+    ASSERT_EQ(msgs.size(), 1u);
+    EXPECT_EQ(msgs[0], (json{{"command", "resume"}, {"codec", "ulaw"}}));
     expect_only_status({{"call-guid", "G1"}, {"status", "RESUMED"}, {"codec", "g711ulaw"}});
     EXPECT_EQ(ctl_->fork_state(anchor), "active");
     EXPECT_EQ(env_.trace.back(), "callid 58 : Forking resumed");
@@ -37,7 +36,7 @@ TEST_F(ControllerTest, HoldPausesAndUnholdResumesWithTheCodecInForce) {
 
 TEST_F(ControllerTest, ChangesNoRequestCausedGoToTheStartsLeg) {
     request(start_json(), leg_b);
-    transport_.succeed();
+    streams_.succeed();
     calls_.take();
     request(update_json(), leg_a);
     calls_.take();
@@ -47,14 +46,12 @@ TEST_F(ControllerTest, ChangesNoRequestCausedGoToTheStartsLeg) {
 
 TEST_F(ControllerTest, PinnedCodecThatDiffersStartsPaused) {
     request(start_json("G1", R"(,"codec":"g711alaw")"));
-    transport_.succeed();
-    const auto msgs = transport_.take();
-    ASSERT_EQ(msgs.size(), 4u);
-    EXPECT_EQ(msgs[0]["type"], "START");
-    EXPECT_EQ(msgs[0]["codec"], "PCMA");
-    EXPECT_EQ(msgs[1]["type"], "START");
-    EXPECT_EQ(msgs[2], (json{{"type", "PAUSE"}, {"channel", 17}, {"reason", "codec-change"}}));
-    EXPECT_EQ(msgs[3], (json{{"type", "PAUSE"}, {"channel", 18}, {"reason", "codec-change"}}));
+    streams_.succeed();
+    const auto msgs = streams_.take();
+    ASSERT_EQ(msgs.size(), 2u);
+    EXPECT_EQ(msgs[0]["command"], "start");
+    EXPECT_EQ(msgs[0]["codec"], "alaw");
+    EXPECT_EQ(msgs[1], (json{{"command", "pause"}, {"reason", "codec-change"}}));
     const auto s = statuses_on(leg_a);
     ASSERT_EQ(s.size(), 2u);
     EXPECT_EQ(s[0]["status"], "STARTED");
@@ -62,18 +59,18 @@ TEST_F(ControllerTest, PinnedCodecThatDiffersStartsPaused) {
     EXPECT_EQ(ctl_->fork_state(anchor), "paused");
 
     media(g711("g711alaw"));
-    const auto resumed = transport_.take();
-    ASSERT_EQ(resumed.size(), 2u);
-    EXPECT_EQ(resumed[0], (json{{"type", "RESUME"}, {"channel", 17}, {"codec", "PCMA"}}));
+    const auto resumed = streams_.take();
+    ASSERT_EQ(resumed.size(), 1u);
+    EXPECT_EQ(resumed[0], (json{{"command", "resume"}, {"codec", "alaw"}}));
     expect_only_status({{"call-guid", "G1"}, {"status", "RESUMED"}, {"codec", "g711alaw"}});
 }
 
 TEST_F(ControllerTest, PinnedCodecThatMatchesStartsActiveAndPausesWhenTheCallMoves) {
     start_active(R"(,"codec":"g711ulaw")");
     media(g711("g711alaw"));
-    const auto msgs = transport_.take();
-    ASSERT_EQ(msgs.size(), 2u);
-    EXPECT_EQ(msgs[0]["reason"], "codec-change");
+    const auto msgs = streams_.take();
+    ASSERT_EQ(msgs.size(), 1u);
+    EXPECT_EQ(msgs[0], (json{{"command", "pause"}, {"reason", "codec-change"}}));
     expect_only_status({{"call-guid", "G1"}, {"status", "PAUSED"}, {"reason", "codec-change"}});
     EXPECT_EQ(ctl_->fork_state(anchor), "paused");
 }
@@ -81,22 +78,21 @@ TEST_F(ControllerTest, PinnedCodecThatMatchesStartsActiveAndPausesWhenTheCallMov
 TEST_F(ControllerTest, StartWhileHeldStartsPausedForHold) {
     media(g711("g711ulaw", true));
     request(start_json());
-    transport_.succeed();
-    const auto msgs = transport_.take();
-    ASSERT_EQ(msgs.size(), 4u);
-    EXPECT_EQ(msgs[2]["reason"], "hold");
+    streams_.succeed();
+    const auto msgs = streams_.take();
+    ASSERT_EQ(msgs.size(), 2u);
+    EXPECT_EQ(msgs[0]["command"], "start");
+    EXPECT_EQ(msgs[1], (json{{"command", "pause"}, {"reason", "hold"}}));
     EXPECT_EQ(ctl_->fork_state(anchor), "paused");
 }
 
 TEST_F(ControllerTest, UnpinnedFollowsALawChangeWithPauseThenResume) {
     start_active();
     media(g711("g711alaw"));
-    const auto msgs = transport_.take();
-    ASSERT_EQ(msgs.size(), 4u);
-    EXPECT_EQ(msgs[0], (json{{"type", "PAUSE"}, {"channel", 17}, {"reason", "codec-change"}}));
-    EXPECT_EQ(msgs[1]["type"], "PAUSE");
-    EXPECT_EQ(msgs[2], (json{{"type", "RESUME"}, {"channel", 17}, {"codec", "PCMA"}}));
-    EXPECT_EQ(msgs[3]["type"], "RESUME");
+    const auto msgs = streams_.take();
+    ASSERT_EQ(msgs.size(), 2u);
+    EXPECT_EQ(msgs[0], (json{{"command", "pause"}, {"reason", "codec-change"}}));
+    EXPECT_EQ(msgs[1], (json{{"command", "resume"}, {"codec", "alaw"}}));
     const auto s = statuses_on(leg_a);
     ASSERT_EQ(s.size(), 2u);
     EXPECT_EQ(s[0], (json{{"call-guid", "G1"}, {"status", "PAUSED"}, {"reason", "codec-change"}}));
@@ -109,16 +105,16 @@ TEST_F(ControllerTest, UnpinnedFollowsALawChangeWithPauseThenResume) {
     p.payload = payload;
     p.payload_type = 0;
     tap(media::Direction::caller)->on_rtp(media::Direction::caller, p);
-    EXPECT_TRUE(transport_.sink->frames.empty());
+    EXPECT_TRUE(streams_.sink->frames.empty());
     p.payload_type = 8;
     tap(media::Direction::caller)->on_rtp(media::Direction::caller, p);
-    EXPECT_EQ(transport_.sink->frames.size(), 1u);
+    EXPECT_EQ(streams_.sink->frames.size(), 1u);
 }
 
 // PCMU on dynamic payload types (each direction its own): the tee forks those
 // packets, not PT 0; a re-INVITE that renumbers moves it along.
 TEST_F(ControllerTest, G711OnADynamicPayloadTypeIsForked) {
-    MediaFacts m = g711();
+    MediaState m = g711();
     m.codec_pt[0] = 97;
     m.codec_pt[1] = 96;
     media(m);
@@ -133,32 +129,32 @@ TEST_F(ControllerTest, G711OnADynamicPayloadTypeIsForked) {
     send(media::Direction::caller, 0);
     send(media::Direction::caller, 96);
     send(media::Direction::callee, 97);
-    EXPECT_TRUE(transport_.sink->frames.empty());
+    EXPECT_TRUE(streams_.sink->frames.empty());
     send(media::Direction::caller, 97);
     send(media::Direction::callee, 96);
-    ASSERT_EQ(transport_.sink->frames.size(), 2u);
-    EXPECT_EQ(transport_.sink->frames[0].channel, 17u);
-    EXPECT_EQ(transport_.sink->frames[1].channel, 18u);
+    ASSERT_EQ(streams_.sink->frames.size(), 2u);
+    EXPECT_EQ(streams_.sink->frames[0].direction, media::Direction::caller);
+    EXPECT_EQ(streams_.sink->frames[1].direction, media::Direction::callee);
 
     m.codec_pt[0] = 98;
     media(m);
     send(media::Direction::caller, 97);
-    EXPECT_EQ(transport_.sink->frames.size(), 2u);
+    EXPECT_EQ(streams_.sink->frames.size(), 2u);
     send(media::Direction::caller, 98);
-    EXPECT_EQ(transport_.sink->frames.size(), 3u);
+    EXPECT_EQ(streams_.sink->frames.size(), 3u);
 }
 
 TEST_F(ControllerTest, UnpinnedMoveToNonG711PausesUntilG711Again) {
     start_active();
     media(g711("g729"));
-    auto msgs = transport_.take();
-    ASSERT_EQ(msgs.size(), 2u);
-    EXPECT_EQ(msgs[0]["reason"], "codec-change");
+    auto msgs = streams_.take();
+    ASSERT_EQ(msgs.size(), 1u);
+    EXPECT_EQ(msgs[0], (json{{"command", "pause"}, {"reason", "codec-change"}}));
     expect_only_status({{"call-guid", "G1"}, {"status", "PAUSED"}, {"reason", "codec-change"}});
     media(g711("g711alaw"));
-    msgs = transport_.take();
-    ASSERT_EQ(msgs.size(), 2u);
-    EXPECT_EQ(msgs[0]["codec"], "PCMA");
+    msgs = streams_.take();
+    ASSERT_EQ(msgs.size(), 1u);
+    EXPECT_EQ(msgs[0], (json{{"command", "resume"}, {"codec", "alaw"}}));
     expect_only_status({{"call-guid", "G1"}, {"status", "RESUMED"}, {"codec", "g711alaw"}});
 }
 
@@ -166,14 +162,14 @@ TEST_F(ControllerTest, LawChangeDuringHoldIsToldByTheResume) {
     start_active();
     media(g711("g711ulaw", true));
     calls_.take();
-    transport_.take();
+    streams_.take();
     media(g711("g711alaw", true));
-    EXPECT_TRUE(transport_.control.empty());
+    EXPECT_TRUE(streams_.commands.empty());
     EXPECT_TRUE(calls_.sent.empty());
     media(g711("g711alaw"));
-    const auto msgs = transport_.take();
-    ASSERT_EQ(msgs.size(), 2u);
-    EXPECT_EQ(msgs[0]["codec"], "PCMA");
+    const auto msgs = streams_.take();
+    ASSERT_EQ(msgs.size(), 1u);
+    EXPECT_EQ(msgs[0], (json{{"command", "resume"}, {"codec", "alaw"}}));
 }
 
 TEST_F(ControllerTest, NoFramesWhilePaused) {
@@ -187,9 +183,9 @@ TEST_F(ControllerTest, NoFramesWhilePaused) {
     t->on_rtp(media::Direction::callee, p);
     media(g711());
     t->on_rtp(media::Direction::callee, p);
-    ASSERT_EQ(transport_.sink->frames.size(), 2u);
-    EXPECT_EQ(transport_.sink->frames[1].channel, 18u);
-    EXPECT_EQ(transport_.sink->frames[1].seq, 1u);
+    ASSERT_EQ(streams_.sink->frames.size(), 2u);
+    EXPECT_EQ(streams_.sink->frames[1].direction, media::Direction::callee);
+    EXPECT_EQ(streams_.sink->frames[1].seq, 1u);
 }
 
 // ---- the call ends, the connection or the server stops ----
@@ -197,13 +193,13 @@ TEST_F(ControllerTest, NoFramesWhilePaused) {
 TEST_F(ControllerTest, ByeStopsTheServerSideOnly) {
     start_active();
     ctl_->on_call_ended(anchor);
-    const auto msgs = transport_.take();
-    ASSERT_EQ(msgs.size(), 2u);
-    EXPECT_EQ(msgs[0], (json{{"type", "STOP"}, {"channel", 17}, {"reason", "Call ended"}}));
+    const auto msgs = streams_.take();
+    ASSERT_EQ(msgs.size(), 1u);
+    EXPECT_EQ(msgs[0], (json{{"command", "stop"}, {"reason", "Call ended"}}));
     EXPECT_TRUE(calls_.sent.empty());
     EXPECT_EQ(tap(media::Direction::caller), nullptr);
-    EXPECT_EQ(transport_.detached.size(), 1u);
-    EXPECT_EQ(transport_.ended, 1);
+    EXPECT_EQ(streams_.closed.size(), 1u);
+    EXPECT_EQ(streams_.ended, 1);
     EXPECT_EQ(ctl_->fork_state(anchor), "none");
     EXPECT_EQ(env_.trace.back(), "callid 58 : Forking stopped (Call ended)");
     EXPECT_EQ(env_.log.back(), "Enhanced Trunk call count: 0, Aggregate Trunk call count: 0 after call disconnected");
@@ -212,20 +208,20 @@ TEST_F(ControllerTest, ByeStopsTheServerSideOnly) {
 TEST_F(ControllerTest, ByeWhileConnectingAbandonsQuietly) {
     request(start_json());
     ctl_->on_call_ended(anchor);
-    EXPECT_EQ(transport_.detached.size(), 1u);
-    EXPECT_TRUE(transport_.control.empty());
+    EXPECT_EQ(streams_.closed.size(), 1u);
+    EXPECT_TRUE(streams_.commands.empty());
     EXPECT_TRUE(calls_.sent.empty());
     EXPECT_EQ(env_.log.back(), "Standard Trunk call count: 0, Aggregate Trunk call count: 0 after call disconnected");
 }
 
 TEST_F(ControllerTest, ConnectionLossIsReportedWithItsReason) {
     start_active();
-    ctl_->on_connection_lost(100, "TCP Connection closed");
-    EXPECT_TRUE(transport_.control.empty());
+    streams_.end("TCP Connection closed");
+    EXPECT_TRUE(streams_.commands.empty());
     expect_only_status({{"call-guid", "G1"}, {"status", "STOPPED"}, {"reason", "TCP Connection closed"}});
     EXPECT_EQ(ctl_->fork_state(anchor), "stopped");
     EXPECT_EQ(tap(media::Direction::callee), nullptr);
-    ctl_->on_connection_lost(100, "Connection closed");  // stale: ignored
+    ctl_->on_ended(100, {"Connection closed", false, {}});  // stale: ignored
     EXPECT_TRUE(calls_.sent.empty());
 }
 
@@ -233,25 +229,26 @@ TEST_F(ControllerTest, ConnectionClosedWhilePaused) {
     start_active();
     media(g711("g711ulaw", true));
     calls_.take();
-    ctl_->on_connection_lost(100, "Connection closed");
+    streams_.end("Connection closed");
     expect_only_status({{"call-guid", "G1"}, {"status", "STOPPED"}, {"reason", "Connection closed"}});
 }
 
-TEST_F(ControllerTest, ServerStopOfOneChannelStopsTheOther) {
+TEST_F(ControllerTest, ServerEndingTheSessionStopsTheFork) {
     start_active();
-    ctl_->on_channel_stopped(100, 17);
-    const auto msgs = transport_.take();
-    ASSERT_EQ(msgs.size(), 1u);
-    EXPECT_EQ(msgs[0], (json{{"type", "STOP"}, {"channel", 18}, {"reason", "Stopped by server"}}));
+    streams_.end("Connection closed", true);
+    // The protocol answered the server; the fork sends nothing more.
+    EXPECT_TRUE(streams_.take().empty());
     expect_only_status({{"call-guid", "G1"}, {"status", "STOPPED"}, {"reason", "Connection closed"}});
-    EXPECT_EQ(transport_.detached.size(), 1u);
+    EXPECT_EQ(streams_.closed.size(), 1u);
     EXPECT_EQ(ctl_->fork_state(anchor), "stopped");
 }
 
 TEST_F(ControllerTest, EventsForUnknownHandlesAreIgnored) {
     start_active();
-    ctl_->on_channel_stopped(999, 17);
-    ctl_->on_connection_lost(999, "Connection closed");
+    ctl_->on_ended(999, {"Connection closed", true, "bye"});
+    ctl_->on_ended(999, {"Connection closed", false, {}});
+    ctl_->on_established(999, {});
+    ctl_->on_failed(999, "Connection failed");
     EXPECT_TRUE(calls_.sent.empty());
     EXPECT_EQ(ctl_->fork_state(anchor), "active");
 }
@@ -263,13 +260,13 @@ TEST_F(ControllerTest, DestroyingTheControllerTakesItsTapsAway) {
     ctl_.reset();
     EXPECT_EQ(tap(media::Direction::caller), nullptr);
     EXPECT_EQ(tap(media::Direction::callee), nullptr);
-    EXPECT_EQ(transport_.detached, (std::vector<TransportHandle>{100}));
+    EXPECT_EQ(streams_.closed, (std::vector<stream::SessionHandle>{100}));
 }
 
 TEST_F(ControllerTest, DestroyingTheControllerWhileConnectingDetaches) {
     request(start_json());
     ctl_.reset();
-    EXPECT_EQ(transport_.detached, (std::vector<TransportHandle>{100}));
+    EXPECT_EQ(streams_.closed, (std::vector<stream::SessionHandle>{100}));
     EXPECT_EQ(taps_.changes, 0);
 }
 
@@ -277,11 +274,11 @@ TEST_F(ControllerTest, UpdateWhilePausedStillReachesTheServer) {
     start_active();
     media(g711("g711ulaw", true));
     calls_.take();
-    transport_.take();
+    streams_.take();
     request(update_json());
-    const auto msgs = transport_.take();
-    ASSERT_EQ(msgs.size(), 2u);
-    EXPECT_EQ(msgs[0]["type"], "UPDATE");
+    const auto msgs = streams_.take();
+    ASSERT_EQ(msgs.size(), 1u);
+    EXPECT_EQ(msgs[0]["command"], "update");
     expect_only_status({{"call-guid", "G1"}, {"status", "UPDATED"}});
     EXPECT_EQ(ctl_->fork_state(anchor), "paused");
 }
@@ -292,27 +289,27 @@ TEST_F(ControllerTest, DtmfReachesTheServerOnPoll) {
     start_active();
     key_end_packet(media::Direction::callee, 11, 800, 1234);  // '#'
     key_end_packet(media::Direction::callee, 11, 800, 1234);  // its repeat
-    EXPECT_TRUE(transport_.control.empty());                  // nothing from the packet thread itself
+    EXPECT_TRUE(streams_.commands.empty());                  // nothing from the packet thread itself
     ctl_->poll();
-    const auto msgs = transport_.take();
+    const auto msgs = streams_.take();
     ASSERT_EQ(msgs.size(), 1u);
-    EXPECT_EQ(msgs[0], (json{{"type", "DTMF"}, {"channel", 18}, {"digit", "#"}, {"duration", 800}}));
+    EXPECT_EQ(msgs[0], (json{{"command", "dtmf"}, {"direction", "callee"}, {"digit", "#"}, {"duration", 800}}));
 }
 
 TEST_F(ControllerTest, DtmfQueuedAfterAPollGoesOutOnTheNext) {
     start_active();
     ctl_->poll();  // nothing queued: nothing sent
-    EXPECT_TRUE(transport_.take().empty());
+    EXPECT_TRUE(streams_.take().empty());
     key_end_packet(media::Direction::caller, 5, 320, 4000);
     ctl_->poll();
-    auto msgs = transport_.take();
+    auto msgs = streams_.take();
     ASSERT_EQ(msgs.size(), 1u);
-    EXPECT_EQ(msgs[0], (json{{"type", "DTMF"}, {"channel", 17}, {"digit", "5"}, {"duration", 320}}));
+    EXPECT_EQ(msgs[0], (json{{"command", "dtmf"}, {"direction", "caller"}, {"digit", "5"}, {"duration", 320}}));
     ctl_->poll();  // the event was taken: not sent twice
-    EXPECT_TRUE(transport_.take().empty());
+    EXPECT_TRUE(streams_.take().empty());
     key_end_packet(media::Direction::caller, 5, 320, 5000);  // the next key press
     ctl_->poll();
-    msgs = transport_.take();
+    msgs = streams_.take();
     ASSERT_EQ(msgs.size(), 1u);
     EXPECT_EQ(msgs[0]["digit"], "5");
 }
@@ -358,15 +355,15 @@ TEST_F(ControllerTest, ShowCallDescribesTheFork) {
 // the connection wrote, and drops of its send queue as well as of the ring.
 TEST_F(ControllerTest, ShowCallCountsWhatTheTransportDelivered) {
     start_active();
-    transport_.sink->refuse = true;  // the ring is full: one drop at the tee
+    streams_.sink->refuse = true;  // the ring is full: one drop at the tee
     std::array<std::uint8_t, 160> payload{};
     media::RtpPacket p;
     p.payload = payload;
     tap(media::Direction::caller)->on_rtp(media::Direction::caller, p);
-    transport_.sink->refuse = false;
+    streams_.sink->refuse = false;
     for (int i = 0; i < 4; ++i) tap(media::Direction::caller)->on_rtp(media::Direction::caller, p);
     // Of the 4 handed over, the send queue dropped 3 under back-pressure.
-    transport_.delivery[17] = {1, 172, 3};
+    streams_.delivery[media::Direction::caller] = {1, 172, 3};
     auto text = *ctl_->show_call(anchor);
     EXPECT_NE(text.find("Channel 17 (caller)\n Frames sent: 1\n Bytes sent: 172\n Frames dropped: 4\n"),
               std::string::npos)
@@ -380,7 +377,7 @@ TEST_F(ControllerTest, ShowCallCountsWhatTheTransportDelivered) {
     EXPECT_EQ(ctl_->totals(media::Direction::caller).frames_dropped, 1u);
     // The counts outlive the transport's: kept when the fork leaves it.
     request(stop_json());
-    transport_.delivery.clear();
+    streams_.delivery.clear();
     text = *ctl_->show_call(anchor);
     EXPECT_NE(text.find("Channel 17 (caller)\n Frames sent: 1\n Bytes sent: 172\n Frames dropped: 4\n"),
               std::string::npos)

@@ -15,33 +15,26 @@ using namespace testing;
 
 TEST_F(ControllerTest, StartAttachesThenStartsBothChannelsCallerFirst) {
     request(start_json());
-    ASSERT_EQ(transport_.attaches.size(), 1u);
-    const auto& a = transport_.attaches[0];
-    EXPECT_EQ(a.target, (ServerTarget{"asr.lab.example", 8443, true, "/v1/fork", "tok", 99}));
-    EXPECT_EQ(a.anchor, anchor);
+    ASSERT_EQ(streams_.opens.size(), 1u);
+    const auto& a = streams_.opens[0];
+    EXPECT_EQ(a.target, (stream::Target{"asr.lab.example", 8443, true, "/v1/fork", "tok", 99}));
+    EXPECT_EQ(a.call.anchor, anchor);
+    EXPECT_EQ(a.call.call_guid, "G1");
+    EXPECT_EQ(a.call.sip_call_id, "a84b4c76e66710@10.0.0.1");
     EXPECT_TRUE(calls_.sent.empty());  // nothing until the connection is there
     EXPECT_EQ(ctl_->fork_state(anchor), "connecting");
 
-    transport_.succeed();
-    const auto msgs = transport_.take();
-    ASSERT_EQ(msgs.size(), 2u);
-    EXPECT_EQ(msgs[0], (json{{"type", "START"},
-                             {"channel", 17},
-                             {"call-guid", "G1"},
-                             {"call-id", "a84b4c76e66710@10.0.0.1"},
-                             {"leg", "caller"},
-                             {"codec", "PCMU"},
-                             {"rate", 8000},
-                             {"metadata", {{"agent", "1001"}}}}));
-    EXPECT_EQ(msgs[1]["channel"], 18);
-    EXPECT_EQ(msgs[1]["leg"], "callee");
+    streams_.succeed();
+    const auto msgs = streams_.take();
+    ASSERT_EQ(msgs.size(), 1u);
+    EXPECT_EQ(msgs[0], (json{{"command", "start"}, {"codec", "ulaw"}, {"metadata", {{"agent", "1001"}}}}));
     ASSERT_EQ(calls_.raw.size(), 1u);
     EXPECT_EQ(calls_.raw[0],
               R"({"call-guid":"G1","status":"STARTED","connection-id":60,"channels":{"caller":17,"callee":18}})");
     EXPECT_EQ(calls_.sent[0].leg, leg_a);
     EXPECT_NE(tap(media::Direction::caller), nullptr);
     EXPECT_EQ(tap(media::Direction::caller), tap(media::Direction::callee));
-    EXPECT_EQ(transport_.started, 1);
+    EXPECT_EQ(streams_.started, 1);
     EXPECT_EQ(ctl_->fork_state(anchor), "active");
     EXPECT_EQ(env_.trace,
               (std::vector<std::string>{"callid 58 : Forking request START", "callid 58 : Forking initiated"}));
@@ -55,38 +48,38 @@ TEST_F(ControllerTest, StartUsesTheProfileOfTheRequestsLegElseTheOthers) {
     request(start_json(), leg_b);
     request(stop_json(), leg_b);
     request(start_json(), leg_a);
-    ASSERT_EQ(transport_.attaches.size(), 2u);
-    EXPECT_EQ(transport_.attaches[0].target.profile_tag, 99u);
-    EXPECT_EQ(transport_.attaches[1].target.profile_tag, 7u);
+    ASSERT_EQ(streams_.opens.size(), 2u);
+    EXPECT_EQ(streams_.opens[0].target.profile_tag, 99u);
+    EXPECT_EQ(streams_.opens[1].target.profile_tag, 7u);
 }
 
 TEST_F(ControllerTest, StartDefaultsSecureAndPath) {
     request(R"({"action":"START","call-guid":"G","host":"10.1.40.50","port":8051})");
-    EXPECT_EQ(transport_.attaches.at(0).target, (ServerTarget{"10.1.40.50", 8051, true, "/", "", 99}));
+    EXPECT_EQ(streams_.opens.at(0).target, (stream::Target{"10.1.40.50", 8051, true, "/", "", 99}));
 }
 
 // ---- connecting × attach_failed ----
 
 TEST_F(ControllerTest, AttachFailureIsAnErrorAndANewStartMayFollow) {
     request(start_json());
-    transport_.fail("DNS lookup failed");
+    streams_.fail("DNS lookup failed");
     expect_only_status(error("DNS lookup failed"));
-    EXPECT_EQ(transport_.failed, 1);
-    EXPECT_EQ(transport_.started, 0);
-    EXPECT_TRUE(transport_.control.empty());
+    EXPECT_EQ(streams_.failed, 1);
+    EXPECT_EQ(streams_.started, 0);
+    EXPECT_TRUE(streams_.commands.empty());
     EXPECT_EQ(ctl_->fork_state(anchor), "none");
     EXPECT_EQ(env_.log.size(), 1u);  // still a standard call: only the connect line
     request(start_json("G2"));
-    EXPECT_EQ(transport_.attaches.size(), 2u);
+    EXPECT_EQ(streams_.opens.size(), 2u);
 }
 
 TEST_F(ControllerTest, AttachWithoutChannelsIsAnInternalError) {
     request(start_json());
-    AttachOutcome o;
-    o.connection_id = 1;
-    transport_.attaches.back().done(o);
+    stream::Established e;
+    e.connection_id = 1;
+    ctl_->on_established(streams_.opens.back().session, e);
     expect_only_status(error("Internal error"));
-    EXPECT_EQ(transport_.detached.size(), 1u);
+    EXPECT_EQ(streams_.closed.size(), 1u);
 }
 
 // ---- start while a fork exists; steps 6 and 7 ----
@@ -95,13 +88,13 @@ TEST_F(ControllerTest, StartWhileAForkExistsIsInvalidWhateverTheCall) {
     request(start_json());
     request(start_json("G2"));
     expect_only_status(error("Invalid Start Fork Request", "G2"));
-    transport_.succeed();
+    streams_.succeed();
     calls_.take();
     calls_.calls[anchor].media.codec[0] = calls_.calls[anchor].media.codec[1] = "g729";
     calls_.calls[anchor].profile_tag[1] = 0;
     request(start_json("G3"));
     expect_only_status(error("Invalid Start Fork Request", "G3"));
-    EXPECT_EQ(transport_.attaches.size(), 1u);
+    EXPECT_EQ(streams_.opens.size(), 1u);
     EXPECT_EQ(ctl_->fork_state(anchor), "active");
 }
 
@@ -113,7 +106,7 @@ TEST_F(ControllerTest, UnsupportedFlowWhenNoLegIsForkEnabledOrSrtp) {
     calls_.calls[anchor].media.srtp = true;
     request(start_json());
     expect_only_status(error("Unsupported flow"));
-    EXPECT_TRUE(transport_.attaches.empty());
+    EXPECT_TRUE(streams_.opens.empty());
 }
 
 TEST_F(ControllerTest, UnsupportedFlowComesBeforeTheCodec) {
@@ -127,7 +120,7 @@ TEST_F(ControllerTest, StartOnANonG711CallIsRejected) {
     calls_.calls[anchor].media.codec[0] = calls_.calls[anchor].media.codec[1] = "g729";
     request(start_json("G1", R"(,"codec":"g711ulaw")"));
     expect_only_status(error("Codec is not supported"));
-    EXPECT_TRUE(transport_.attaches.empty());
+    EXPECT_TRUE(streams_.opens.empty());
 }
 
 TEST_F(ControllerTest, StartOnAnUnknownCallIsAnInternalError) {
@@ -147,23 +140,22 @@ TEST_F(ControllerTest, StopOfAnotherGuidIsAMismatchAndTheForkGoesOn) {
     start_active();
     request(stop_json("OTHER"));
     expect_only_status(error("GUID Mismatch", "OTHER"));
-    EXPECT_TRUE(transport_.control.empty());
+    EXPECT_TRUE(streams_.commands.empty());
     EXPECT_EQ(ctl_->fork_state(anchor), "active");
 }
 
-TEST_F(ControllerTest, StopWhileActiveStopsBothChannels) {
+TEST_F(ControllerTest, StopWhileActiveStopsTheSession) {
     start_active();
     request(stop_json(), leg_b);
-    const auto msgs = transport_.take();
-    ASSERT_EQ(msgs.size(), 2u);
-    EXPECT_EQ(msgs[0], (json{{"type", "STOP"}, {"channel", 17}, {"reason", "Forking stopped"}}));
-    EXPECT_EQ(msgs[1], (json{{"type", "STOP"}, {"channel", 18}, {"reason", "Forking stopped"}}));
+    const auto msgs = streams_.take();
+    ASSERT_EQ(msgs.size(), 1u);
+    EXPECT_EQ(msgs[0], (json{{"command", "stop"}, {"reason", "Forking stopped"}}));
     // Told on the leg the STOP came on.
     expect_only_status({{"call-guid", "G1"}, {"status", "STOPPED"}, {"reason", "Forking stopped"}}, leg_b);
     EXPECT_EQ(tap(media::Direction::caller), nullptr);
     EXPECT_EQ(tap(media::Direction::callee), nullptr);
-    EXPECT_EQ(transport_.detached, (std::vector<TransportHandle>{100}));
-    EXPECT_EQ(transport_.ended, 1);
+    EXPECT_EQ(streams_.closed, (std::vector<stream::SessionHandle>{100}));
+    EXPECT_EQ(streams_.ended, 1);
     EXPECT_EQ(ctl_->fork_state(anchor), "stopped");
     EXPECT_EQ(env_.trace.back(), "callid 58 : Forking stopped (Forking stopped)");
 }
@@ -172,10 +164,10 @@ TEST_F(ControllerTest, StopWhileConnectingAbandons) {
     request(start_json());
     request(stop_json());
     expect_only_status({{"call-guid", "G1"}, {"status", "STOPPED"}, {"reason", "Forking stopped"}});
-    EXPECT_EQ(transport_.detached, (std::vector<TransportHandle>{100}));
-    EXPECT_TRUE(transport_.control.empty());
-    transport_.succeed();  // a late answer changes nothing
-    EXPECT_TRUE(transport_.control.empty());
+    EXPECT_EQ(streams_.closed, (std::vector<stream::SessionHandle>{100}));
+    EXPECT_TRUE(streams_.commands.empty());
+    streams_.succeed();  // a late answer changes nothing
+    EXPECT_TRUE(streams_.commands.empty());
     EXPECT_TRUE(calls_.sent.empty());
     EXPECT_EQ(ctl_->fork_state(anchor), "none");  // nothing was ever forked
 }
@@ -184,16 +176,16 @@ TEST_F(ControllerTest, ANewStartAfterStopBeginsAnotherFork) {
     start_active();
     request(stop_json());
     calls_.take();
-    transport_.take();
+    streams_.take();
     request(start_json("G2"));
-    transport_.succeed(61, 19, 20);
+    streams_.succeed(61, 19, 20);
     const auto s = statuses_on(leg_a);
     ASSERT_EQ(s.size(), 1u);
     EXPECT_EQ(s[0]["status"], "STARTED");
     EXPECT_EQ(s[0]["call-guid"], "G2");
     EXPECT_EQ(s[0]["channels"]["caller"], 19);
     EXPECT_EQ(ctl_->fork_state(anchor), "active");
-    EXPECT_EQ(transport_.started, 2);
+    EXPECT_EQ(streams_.started, 2);
 }
 
 // ---- update ----
@@ -203,13 +195,12 @@ TEST_F(ControllerTest, UpdateWithoutAForkIsInvalid) {
     expect_only_status(error("Invalid Update Fork Request"));
 }
 
-TEST_F(ControllerTest, UpdateSendsTheNewMetadataToBothChannels) {
+TEST_F(ControllerTest, UpdateSendsTheNewMetadata) {
     start_active();
     request(update_json("G1", R"(,"host":"asr.lab.example","port":8443)"));
-    const auto msgs = transport_.take();
-    ASSERT_EQ(msgs.size(), 2u);
-    EXPECT_EQ(msgs[0], (json{{"type", "UPDATE"}, {"channel", 17}, {"metadata", {{"agent", "1002"}}}}));
-    EXPECT_EQ(msgs[1]["channel"], 18);
+    const auto msgs = streams_.take();
+    ASSERT_EQ(msgs.size(), 1u);
+    EXPECT_EQ(msgs[0], (json{{"command", "update"}, {"metadata", {{"agent", "1002"}}}}));
     expect_only_status({{"call-guid", "G1"}, {"status", "UPDATED"}});
 }
 
@@ -219,7 +210,7 @@ TEST_F(ControllerTest, UpdateNamingAnotherServerIsUnexpectedContentBeforeGuid) {
     expect_only_status(error("Unexpected format or content in JSON", "OTHER"));
     request(update_json("OTHER"));
     expect_only_status(error("GUID Mismatch", "OTHER"));
-    EXPECT_TRUE(transport_.control.empty());
+    EXPECT_TRUE(streams_.commands.empty());
 }
 
 // forking.md: UPDATED is "UPDATE sent to the speech server". While connecting
@@ -228,15 +219,13 @@ TEST_F(ControllerTest, UpdateWhileConnectingIsSentAfterTheStart) {
     request(start_json());
     request(update_json(), leg_b);
     EXPECT_TRUE(calls_.sent.empty());
-    EXPECT_TRUE(transport_.control.empty());
-    transport_.succeed();
-    const auto msgs = transport_.take();
-    ASSERT_EQ(msgs.size(), 4u);
-    EXPECT_EQ(msgs[0]["type"], "START");
+    EXPECT_TRUE(streams_.commands.empty());
+    streams_.succeed();
+    const auto msgs = streams_.take();
+    ASSERT_EQ(msgs.size(), 2u);
+    EXPECT_EQ(msgs[0]["command"], "start");
     EXPECT_EQ(msgs[0]["metadata"], (json{{"agent", "1001"}}));  // the START's own
-    EXPECT_EQ(msgs[1]["type"], "START");
-    EXPECT_EQ(msgs[2], (json{{"type", "UPDATE"}, {"channel", 17}, {"metadata", {{"agent", "1002"}}}}));
-    EXPECT_EQ(msgs[3], (json{{"type", "UPDATE"}, {"channel", 18}, {"metadata", {{"agent", "1002"}}}}));
+    EXPECT_EQ(msgs[1], (json{{"command", "update"}, {"metadata", {{"agent", "1002"}}}}));
     const auto sent = calls_.take();
     ASSERT_EQ(sent.size(), 2u);
     EXPECT_EQ(sent[0].body["status"], "STARTED");
@@ -249,10 +238,10 @@ TEST_F(ControllerTest, UpdateWhileConnectingIsSentAfterTheStart) {
 TEST_F(ControllerTest, UpdateWhileConnectingStartingPausedComesAfterPause) {
     request(start_json("G1", R"(,"codec":"g711alaw")"));  // the call is µ-law: starts paused
     request(update_json());
-    transport_.succeed();
+    streams_.succeed();
     std::vector<std::string> types;
-    for (const auto& m : transport_.take()) types.push_back(m["type"]);
-    EXPECT_EQ(types, (std::vector<std::string>{"START", "START", "PAUSE", "PAUSE", "UPDATE", "UPDATE"}));
+    for (const auto& m : streams_.take()) types.push_back(m["command"]);
+    EXPECT_EQ(types, (std::vector<std::string>{"start", "pause", "update"}));
     std::vector<std::string> statuses;
     for (const auto& s : statuses_on(leg_a)) statuses.push_back(s["status"]);
     EXPECT_EQ(statuses, (std::vector<std::string>{"STARTED", "PAUSED", "UPDATED"}));
@@ -261,9 +250,9 @@ TEST_F(ControllerTest, UpdateWhileConnectingStartingPausedComesAfterPause) {
 TEST_F(ControllerTest, UpdateWhileConnectingIsDroppedWhenTheStartFails) {
     request(start_json());
     request(update_json());
-    transport_.fail("Connection failed");
+    streams_.fail("Connection failed");
     expect_only_status(error("Connection failed"));
-    EXPECT_TRUE(transport_.control.empty());
+    EXPECT_TRUE(streams_.commands.empty());
 }
 
 // pool.cpp answers a call joining an open connection later; if that
@@ -271,17 +260,17 @@ TEST_F(ControllerTest, UpdateWhileConnectingIsDroppedWhenTheStartFails) {
 TEST_F(ControllerTest, ConnectionLostWhileConnectingEndsTheAttempt) {
     request(start_json());
     request(update_json());
-    ctl_->on_connection_lost(100, "TCP Connection closed");
+    streams_.end("TCP Connection closed");
     expect_only_status(error("TCP Connection closed"));
-    EXPECT_EQ(transport_.detached, (std::vector<TransportHandle>{100}));
-    EXPECT_EQ(transport_.failed, 1);
-    EXPECT_EQ(transport_.ended, 0);
+    EXPECT_EQ(streams_.closed, (std::vector<stream::SessionHandle>{100}));
+    EXPECT_EQ(streams_.failed, 1);
+    EXPECT_EQ(streams_.ended, 0);
     EXPECT_EQ(ctl_->fork_state(anchor), "none");
-    transport_.succeed();  // a late answer changes nothing
-    EXPECT_TRUE(transport_.control.empty());
+    streams_.succeed();  // a late answer changes nothing
+    EXPECT_TRUE(streams_.commands.empty());
     // The call can fork again.
     request(start_json("G2"));
-    transport_.succeed(61, 19, 20);
+    streams_.succeed(61, 19, 20);
     EXPECT_EQ(statuses_on(leg_a).at(0)["status"], "STARTED");
     EXPECT_EQ(ctl_->fork_state(anchor), "active");
 }
@@ -306,7 +295,7 @@ TEST_F(ControllerTest, RejectedRequestEchoesItsValidGuid) {
 
 TEST_F(ControllerTest, FirstAcceptedCarrierIsLocked) {
     request(start_json(), leg_a, Carrier::info);
-    transport_.succeed();
+    streams_.succeed();
     calls_.take();
     request(stop_json(), leg_a, Carrier::reinvite);
     expect_only_status(error("Method not supported"));
@@ -320,23 +309,23 @@ TEST_F(ControllerTest, ARejectedRequestFixesNoCarrier) {
     request("[]", leg_a, Carrier::reinvite);         // JSON parse failure
     calls_.take();
     request(start_json(), leg_a, Carrier::info);
-    EXPECT_EQ(transport_.attaches.size(), 1u);
+    EXPECT_EQ(streams_.opens.size(), 1u);
     EXPECT_TRUE(calls_.sent.empty());
 }
 
 TEST_F(ControllerTest, ACarrierWithTwoJsonPartsIsRefusedAndFixesNothing) {
     request(start_json(), leg_a, Carrier::reinvite, "", /*json_parts=*/2);
     expect_only_status(error("Unexpected format or content in JSON"));
-    EXPECT_TRUE(transport_.attaches.empty());
+    EXPECT_TRUE(streams_.opens.empty());
     EXPECT_EQ(ctl_->fork_state(anchor), "none");
     request(start_json(), leg_a, Carrier::info);  // the carrier was not locked to re-INVITE
-    EXPECT_EQ(transport_.attaches.size(), 1u);
+    EXPECT_EQ(streams_.opens.size(), 1u);
 }
 
 TEST_F(ControllerTest, ARetransmissionIsNotActedOnTwice) {
     request(start_json(), leg_a, Carrier::info, "tx-1");
     request(start_json(), leg_a, Carrier::info, "tx-1");
-    EXPECT_EQ(transport_.attaches.size(), 1u);
+    EXPECT_EQ(streams_.opens.size(), 1u);
     EXPECT_TRUE(calls_.sent.empty());  // no Invalid Start for the retransmission
     request(start_json(), leg_a, Carrier::info, "tx-2");
     expect_only_status(error("Invalid Start Fork Request"));

@@ -1,4 +1,4 @@
-// Fakes of the fork part's surroundings: the SIP side, the WebSocket pool, the
+// Fakes of the fork part's surroundings: the SIP side, the stream layer, the
 // relay's tap and the clocks. They record what the controller did to them.
 #pragma once
 
@@ -42,78 +42,105 @@ public:
     std::vector<std::string> raw;
 };
 
-class FakeSink : public FrameSink {
+// A sink that frames like voxfork-v1 (12 bytes of header per frame).
+class FakeSink : public stream::AudioSink {
 public:
+    static constexpr std::size_t header = 12;
     struct Frame {
-        std::uint32_t channel, seq, position;
+        media::Direction direction;
+        std::uint32_t seq, position;
         std::vector<std::uint8_t> payload;
     };
-    bool send(std::uint32_t channel, std::uint32_t seq, std::uint32_t position,
-              std::span<const std::uint8_t> payload) noexcept override {
-        if (refuse) return false;
-        frames.push_back({channel, seq, position, {payload.begin(), payload.end()}});
-        return true;
+    std::size_t send(media::Direction direction, std::uint32_t seq, std::uint32_t position,
+                     std::span<const std::uint8_t> payload) noexcept override {
+        if (refuse) return 0;
+        frames.push_back({direction, seq, position, {payload.begin(), payload.end()}});
+        return header + payload.size();
     }
     std::vector<Frame> frames;
     bool refuse = false;
 };
 
-class FakeTransport : public ForkTransport {
+// The stream layer: records each neutral command as one JSON object
+// ({"command": "pause", "reason": "hold"}, ...) and answers opens when told.
+class FakeStreams : public stream::Service {
 public:
-    struct Attach {
-        ServerTarget target;
-        CallId anchor;
-        std::uint64_t session;
-        std::function<void(const AttachOutcome&)> done;
-        TransportHandle handle;
+    struct Open {
+        stream::Target target;
+        stream::CallInfo call;
+        stream::SessionHandle session;
     };
-    TransportHandle attach(const ServerTarget& target, CallId anchor, std::uint64_t session,
-                           std::function<void(const AttachOutcome&)> done) override {
-        const TransportHandle h = next_handle++;
-        attaches.push_back({target, anchor, session, std::move(done), h});
+    void set_events(stream::Events* e) override { events = e; }
+    stream::SessionHandle open(const stream::Target& target, const stream::CallInfo& call) override {
+        const stream::SessionHandle h = next_session++;
+        opens.push_back({target, call, h});
         return h;
     }
-    void send_control(TransportHandle handle, const nlohmann::ordered_json& message) override {
-        control.push_back({handle, nlohmann::json(message)});
+    void start(stream::SessionHandle h, stream::Codec codec, const nlohmann::json& metadata) override {
+        record(h, {{"command", "start"}, {"codec", codec_of(codec)}, {"metadata", metadata}});
     }
-    void detach(TransportHandle handle) override { detached.push_back(handle); }
-    std::optional<ChannelDelivery> delivered(TransportHandle, std::uint32_t channel) const override {
-        if (delivery.empty()) return std::nullopt;  // a transport that does not count
-        auto it = delivery.find(channel);
-        return it == delivery.end() ? ChannelDelivery{} : it->second;
+    void pause(stream::SessionHandle h, std::string_view reason) override {
+        record(h, {{"command", "pause"}, {"reason", reason}});
+    }
+    void resume(stream::SessionHandle h, stream::Codec codec) override {
+        record(h, {{"command", "resume"}, {"codec", codec_of(codec)}});
+    }
+    void update(stream::SessionHandle h, const nlohmann::json& metadata) override {
+        record(h, {{"command", "update"}, {"metadata", metadata}});
+    }
+    void dtmf(stream::SessionHandle h, media::Direction d, char digit, std::uint16_t duration) override {
+        record(h, {{"command", "dtmf"},
+                   {"direction", d == media::Direction::caller ? "caller" : "callee"},
+                   {"digit", std::string(1, digit)},
+                   {"duration", duration}});
+    }
+    void stop(stream::SessionHandle h, std::string_view reason) override {
+        record(h, {{"command", "stop"}, {"reason", reason}});
+    }
+    void close(stream::SessionHandle h) override { closed.push_back(h); }
+    std::optional<stream::Delivery> delivered(stream::SessionHandle, media::Direction d) const override {
+        if (delivery.empty()) return std::nullopt;  // a service that does not count
+        auto it = delivery.find(d);
+        return it == delivery.end() ? stream::Delivery{} : it->second;
     }
     void fork_started() override { ++started; }
     void fork_failed() override { ++failed; }
     void fork_ended() override { ++ended; }
 
-    // Completes the last attach with channels 17/18 on connection 60.
+    // Answers the last open: up with channels 17/18 on connection 60.
     void succeed(std::uint32_t connection = 60, std::uint32_t caller = 17, std::uint32_t callee = 18) {
-        AttachOutcome o;
-        o.connection_id = connection;
-        o.caller_channel = caller;
-        o.callee_channel = callee;
-        o.audio = sink;
-        attaches.back().done(o);
+        stream::Established e;
+        e.connection_id = connection;
+        e.channel[0] = caller;
+        e.channel[1] = callee;
+        e.audio = sink;
+        events->on_established(opens.back().session, e);
     }
-    void fail(std::string reason) {
-        AttachOutcome o;
-        o.reason = std::move(reason);
-        attaches.back().done(o);
+    void fail(std::string_view reason) { events->on_failed(opens.back().session, reason); }
+    // The server or the connection ended the last session.
+    void end(std::string_view reason, bool by_server = false) {
+        events->on_ended(opens.back().session, stream::Ending{reason, by_server, {}});
     }
+    // The commands recorded so far, and forget them.
     std::vector<nlohmann::json> take() {
         std::vector<nlohmann::json> out;
-        for (auto& c : control) out.push_back(c.second);
-        control.clear();
+        for (auto& c : commands) out.push_back(c.second);
+        commands.clear();
         return out;
     }
 
-    std::vector<Attach> attaches;
-    std::vector<std::pair<TransportHandle, nlohmann::json>> control;
-    std::vector<TransportHandle> detached;
-    std::map<std::uint32_t, ChannelDelivery> delivery;  // empty: delivered() knows nothing
+    stream::Events* events = nullptr;
+    std::vector<Open> opens;
+    std::vector<std::pair<stream::SessionHandle, nlohmann::json>> commands;
+    std::vector<stream::SessionHandle> closed;
+    std::map<media::Direction, stream::Delivery> delivery;  // empty: delivered() knows nothing
     int started = 0, failed = 0, ended = 0;
-    TransportHandle next_handle = 100;
+    stream::SessionHandle next_session = 100;
     std::shared_ptr<FakeSink> sink = std::make_shared<FakeSink>();
+
+private:
+    static std::string codec_of(stream::Codec codec) { return codec == stream::Codec::alaw ? "alaw" : "ulaw"; }
+    void record(stream::SessionHandle h, nlohmann::json command) { commands.emplace_back(h, std::move(command)); }
 };
 
 class FakeTaps : public TapControl {

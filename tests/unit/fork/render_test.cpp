@@ -24,20 +24,6 @@ TEST(StatusBody, GuidIsEscaped) {
     EXPECT_EQ(nlohmann::json::parse(body)["call-guid"], "a\"b");
 }
 
-// Fields and their order as in wire.md's examples: the text that goes out is
-// these messages dumped as they are.
-TEST(WireMessage, ShapesAndKeyOrderOfWireMd) {
-    EXPECT_EQ(wire::start(17, "8F3B", "a84b@10.0.0.1", "caller", G711::ulaw, {{"agent", "1001"}}).dump(),
-              R"({"type":"START","channel":17,"call-guid":"8F3B","call-id":"a84b@10.0.0.1","leg":"caller",)"
-              R"("codec":"PCMU","rate":8000,"metadata":{"agent":"1001"}})");
-    EXPECT_EQ(wire::pause(17, "hold").dump(), R"({"type":"PAUSE","channel":17,"reason":"hold"})");
-    EXPECT_EQ(wire::resume(17, G711::alaw).dump(), R"({"type":"RESUME","channel":17,"codec":"PCMA"})");
-    EXPECT_EQ(wire::update(17, {{"agent", "1002"}}).dump(),
-              R"({"type":"UPDATE","channel":17,"metadata":{"agent":"1002"}})");
-    EXPECT_EQ(wire::stop(17, "Call ended").dump(), R"({"type":"STOP","channel":17,"reason":"Call ended"})");
-    EXPECT_EQ(wire::dtmf(17, '*', 160).dump(), R"({"type":"DTMF","channel":17,"digit":"*","duration":160})");
-}
-
 TEST(TraceText, LinesOfOperationsMd) {
     EXPECT_EQ(trace_text::request("START"), "Forking request START");
     EXPECT_EQ(trace_text::initiated, "Forking initiated");

@@ -103,8 +103,8 @@ TEST(StateTable, AnUpdateWhileConnectingIsAnsweredAfterStarted) {
     }
 }
 
-TEST(StateTable, ALostConnectionWhileConnectingIsAnError) {
-    const Row* row = find_row(State::connecting, Event::connection_lost);
+TEST(StateTable, ASessionEndedWhileConnectingIsAnError) {
+    const Row* row = find_row(State::connecting, Event::session_ended);
     ASSERT_NE(row, nullptr);
     EXPECT_EQ(acts(*row), (std::vector<Act>{Act::abandon, Act::count_failed, Act::status_error}));
     EXPECT_EQ(row->to, State::idle);
@@ -189,12 +189,12 @@ TEST(StateTable, NonRequestEventsOnlyWhereTheyMeanSomething) {
     EXPECT_EQ(find_row(State::idle, Event::pause), nullptr);
     EXPECT_EQ(find_row(State::active, Event::resume), nullptr);
     EXPECT_EQ(find_row(State::paused, Event::pause), nullptr);
-    EXPECT_EQ(find_row(State::stopped, Event::connection_lost), nullptr);
+    EXPECT_EQ(find_row(State::stopped, Event::session_ended), nullptr);
     EXPECT_EQ(find_row(State::idle, Event::call_ended), nullptr);
     ASSERT_NE(find_row(State::connecting, Event::attach_failed), nullptr);
     EXPECT_EQ(find_row(State::connecting, Event::attach_failed)->to, State::idle);
-    EXPECT_EQ(find_row(State::active, Event::connection_lost)->to, State::stopped);
-    EXPECT_EQ(find_row(State::paused, Event::server_stop)->to, State::stopped);
+    EXPECT_EQ(find_row(State::active, Event::session_ended)->to, State::stopped);
+    EXPECT_EQ(find_row(State::paused, Event::session_ended)->to, State::stopped);
     EXPECT_EQ(find_row(State::paused, Event::resume)->to, State::active);
     EXPECT_EQ(find_row(State::active, Event::law_change)->to, State::active);
 }

@@ -34,11 +34,12 @@ namespace voxfork::fork {
 namespace {
 
 // A sink that keeps nothing, so any allocation counted is the tee's.
-class CountingSink : public FrameSink {
+class CountingSink : public stream::AudioSink {
 public:
-    bool send(std::uint32_t, std::uint32_t, std::uint32_t, std::span<const std::uint8_t>) noexcept override {
+    std::size_t send(media::Direction, std::uint32_t, std::uint32_t,
+                     std::span<const std::uint8_t> payload) noexcept override {
         ++frames;
-        return true;
+        return payload.size();
     }
     int frames = 0;
 };
@@ -47,8 +48,6 @@ TEST(TeeAllocation, NoAllocationPerPacket) {
     CountingSink sink;
     DataplaneCounters totals;
     Tee::Setup setup;
-    setup.channel[0] = 1;
-    setup.channel[1] = 2;
     setup.sink = &sink;
     setup.dtmf_pt[0] = setup.dtmf_pt[1] = 101;
     Tee tee(setup, &totals);

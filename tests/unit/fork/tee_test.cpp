@@ -22,8 +22,6 @@ protected:
 
     Tee::Setup setup(bool paused) {
         Tee::Setup s;
-        s.channel[0] = 17;
-        s.channel[1] = 18;
         s.sink = &sink_;
         s.start_ns = start_ns;
         s.audio_pt[0] = 0;
@@ -81,7 +79,7 @@ TEST_F(TeeTest, FirstFramePositionIsTimeSinceStartThenTimestampDeltas) {
     // Arrives 100 ms after START: 800 samples.
     for (std::uint32_t n = 0; n < 3; ++n) audio(Direction::caller, 7, n, start_ns + 100 * ms + n * 20 * ms);
     ASSERT_EQ(sink_.frames.size(), 3u);
-    EXPECT_EQ(sink_.frames[0].channel, 17u);
+    EXPECT_EQ(sink_.frames[0].direction, Direction::caller);
     EXPECT_EQ(sink_.frames[0].seq, 0u);
     EXPECT_EQ(sink_.frames[0].position, 800u);
     EXPECT_EQ(sink_.frames[1].seq, 1u);
@@ -103,7 +101,7 @@ TEST_F(TeeTest, LostPacketShowsAsA320Step) {
     audio(Direction::callee, 9, 1, start_ns + 20 * ms);
     audio(Direction::callee, 9, 3, start_ns + 60 * ms);  // 2 lost
     ASSERT_EQ(sink_.frames.size(), 3u);
-    EXPECT_EQ(sink_.frames[2].channel, 18u);
+    EXPECT_EQ(sink_.frames[2].direction, Direction::callee);
     EXPECT_EQ(sink_.frames[2].seq, 2u);  // seq counts frames, not RTP packets
     EXPECT_EQ(sink_.frames[2].position - sink_.frames[1].position, 320u);
 }
@@ -180,8 +178,8 @@ TEST_F(TeeTest, AudioPayloadTypeIsPerDirection) {
     audio(Direction::callee, 8, 0, start_ns, 96);
     audio(Direction::callee, 8, 1, start_ns, 97);
     ASSERT_EQ(sink_.frames.size(), 2u);
-    EXPECT_EQ(sink_.frames[0].channel, 17u);
-    EXPECT_EQ(sink_.frames[1].channel, 18u);
+    EXPECT_EQ(sink_.frames[0].direction, Direction::caller);
+    EXPECT_EQ(sink_.frames[1].direction, Direction::callee);
 }
 
 TEST_F(TeeTest, ComfortNoiseIsSkippedEvenIfNamedAudio) {
@@ -215,7 +213,7 @@ TEST_F(TeeTest, ChannelsCountSeparately) {
     audio(Direction::callee, 9, 0, start_ns);
     audio(Direction::caller, 7, 1, start_ns + 20 * ms);
     ASSERT_EQ(sink_.frames.size(), 3u);
-    EXPECT_EQ(sink_.frames[1].channel, 18u);
+    EXPECT_EQ(sink_.frames[1].direction, Direction::callee);
     EXPECT_EQ(sink_.frames[1].seq, 0u);
     EXPECT_EQ(sink_.frames[2].seq, 1u);
 }
@@ -229,7 +227,7 @@ TEST_F(TeeTest, DtmfOncePerEventAtItsFirstEndPacket) {
     event(Direction::caller, 5, true, 800, 4000);
     auto events = dtmf();
     ASSERT_EQ(events.size(), 1u);
-    EXPECT_EQ(events[0].channel, 17u);
+    EXPECT_EQ(events[0].direction, Direction::caller);
     EXPECT_EQ(events[0].digit, '5');
     EXPECT_EQ(events[0].duration, 800);
     // The same digit again is a new event (new timestamp).
@@ -248,7 +246,7 @@ TEST_F(TeeTest, DtmfDigitMap) {
     ASSERT_EQ(events.size(), 16u);
     for (std::size_t i = 0; i < 16; ++i) {
         EXPECT_EQ(events[i].digit, expected[i]);
-        EXPECT_EQ(events[i].channel, 18u);
+        EXPECT_EQ(events[i].direction, Direction::callee);
     }
 }
 

@@ -2,8 +2,6 @@
 
 #include <set>
 
-#include <nlohmann/json.hpp>
-
 #include "framing.hpp"
 
 namespace voxfork::ws::detail {
@@ -91,18 +89,3 @@ TEST(MaskSource, KeysVaryAcrossRefills) {
 }  // namespace
 }  // namespace voxfork::ws::detail
 
-namespace voxfork::ws::detail {
-namespace {
-
-using nlohmann::ordered_json;
-
-TEST(ControlText, KeysKeepTheirOrderAndNothingThrows) {
-    EXPECT_EQ(control_text(ordered_json{{"type", "X"}, {"zz", 1}, {"aa", 2}}), R"({"type":"X","zz":1,"aa":2})");
-    EXPECT_EQ(control_text(ordered_json::array({1, 2})), "[1,2]");
-    // Invalid UTF-8 in a string is replaced, not thrown.
-    EXPECT_EQ(control_text(ordered_json{{"type", "STOP"}, {"reason", std::string("a\xff")}}),
-              "{\"type\":\"STOP\",\"reason\":\"a\xEF\xBF\xBD\"}");
-}
-
-}  // namespace
-}  // namespace voxfork::ws::detail

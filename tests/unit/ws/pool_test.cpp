@@ -17,6 +17,31 @@ namespace {
 
 namespace asio = boost::asio;
 
+// A protocol that frames nothing and reads nothing: the tests here are about
+// connecting, not about what flows.
+class IdleHandler final : public Handler {
+public:
+    void on_open(Output&) override {}
+    std::uint64_t drain(Output&) override { return 0; }
+    void on_sent(std::uint32_t, std::size_t) override {}
+    void on_dropped(std::uint32_t) override {}
+    void on_text(std::string_view) override {}
+    bool on_binary(std::span<const std::uint8_t>) override { return true; }
+    void on_tick(std::chrono::steady_clock::time_point) override {}
+    void on_closed() override {}
+};
+
+UserHandle attach(Pool& pool, const ConnectionKey& key, AttachCallback done, int max_users = 3) {
+    return pool.attach(key, {}, max_users, [] { return std::make_unique<IdleHandler>(); }, std::move(done));
+}
+
+ConnectionKey key_for(std::string host, std::uint16_t port) {
+    ConnectionKey key;
+    key.host = std::move(host);
+    key.port = port;
+    return key;
+}
+
 std::uint16_t refused_port() {
     asio::io_context io;
     asio::ip::tcp::acceptor a(io, {asio::ip::make_address("127.0.0.1"), 0});
@@ -37,7 +62,7 @@ protected:
     AttachResult attach_and_wait(Pool& pool, const ConnectionKey& key) {
         AttachResult got;
         bool done = false;
-        pool.attach(key, {}, [&](const AttachResult& r) {
+        attach(pool, key, [&](const AttachResult& r) {
             got = r;
             done = true;
         });
@@ -58,7 +83,7 @@ protected:
 TEST_F(PoolTest, RefusedConnectionsFailCountAndAlarmAtOneAndEveryTenth) {
     auto config = std::make_shared<config::Config>();
     auto pool = Pool::create(io_, config, commands_);
-    const ConnectionKey key{"127.0.0.1", refused_port(), false, "/", "", 0};
+    const ConnectionKey key = key_for("127.0.0.1", refused_port());
     for (int i = 1; i <= 12; ++i) {
         const auto r = attach_and_wait(*pool, key);
         EXPECT_EQ(r.reason, "Connection failed");
@@ -92,7 +117,7 @@ TEST_F(PoolTest, IpHostEntryIsUsedBeforeDns) {
     config->name_servers.push_back({0x7f000001, refused_port()});
     auto pool = Pool::create(io_, config, commands_);
     for (const char* name : {"speech.test", "SPEECH.test"}) {
-        const auto r = attach_and_wait(*pool, {name, refused_port(), false, "/", "", 0});
+        const auto r = attach_and_wait(*pool, key_for(name, refused_port()));
         EXPECT_EQ(r.reason, "Connection failed") << name;
     }
     const auto s = commands_.execute("show voip stream-service statistics");
@@ -102,13 +127,14 @@ TEST_F(PoolTest, IpHostEntryIsUsedBeforeDns) {
 TEST_F(PoolTest, WaitingCallsShareTheConnectingConnectionAndAllFail) {
     auto config = std::make_shared<config::Config>();
     auto pool = Pool::create(io_, config, commands_);
-    const ConnectionKey key{"127.0.0.1", refused_port(), false, "/", "tok", 0};
+    ConnectionKey key = key_for("127.0.0.1", refused_port());
+    key.headers.emplace_back("Authorization", "Bearer tok");
     std::vector<AttachResult> results;
-    for (int i = 0; i < 7; ++i) pool->attach(key, {}, [&](const AttachResult& r) { results.push_back(r); });
+    for (int i = 0; i < 7; ++i) attach(*pool, key, [&](const AttachResult& r) { results.push_back(r); });
     io_.run();
     ASSERT_EQ(results.size(), 7u);
     for (const auto& r : results) EXPECT_EQ(r.reason, "Connection failed");
-    // 7 calls at threshold 3 needed three connection attempts.
+    // 7 users at 3 a connection needed three connection attempts.
     EXPECT_EQ(pool->statistics().tcp_connection_failures, 3u);
 }
 
@@ -118,8 +144,8 @@ TEST_F(PoolTest, ConnectionTableListsOnlyOpenConnections) {
     asio::ip::tcp::acceptor silent(io_, {asio::ip::make_address("127.0.0.1"), 0});
     auto pool = Pool::create(io_, std::make_shared<config::Config>(), commands_);
     bool answered = false;
-    pool->attach({"127.0.0.1", silent.local_endpoint().port(), false, "/", "", 0}, {},
-                 [&](const AttachResult&) { answered = true; });
+    attach(*pool, key_for("127.0.0.1", silent.local_endpoint().port()),
+           [&](const AttachResult&) { answered = true; });
     io_.run_for(std::chrono::milliseconds(200));
     ASSERT_FALSE(answered);
     const auto table = commands_.execute("show voip stream-service connection");

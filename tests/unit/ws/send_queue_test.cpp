@@ -1,138 +1,108 @@
 #include <gtest/gtest.h>
 
-#include <thread>
+#include <vector>
 
 #include "send_queue.hpp"
 
 namespace voxfork::ws::detail {
 namespace {
 
-AudioSlot frame(std::uint32_t channel, std::uint32_t seq) {
-    AudioSlot s;
-    const std::uint8_t payload[160] = {};
-    encode_frame(s, channel, seq, seq * 160, payload);
-    return s;
+// A binary message that carries its number in bytes 4..7 (as a voxfork-v1
+// frame carries its seq), so the tests can tell messages apart.
+struct Message {
+    std::uint32_t tag;
+    std::vector<std::uint8_t> bytes;
+};
+
+Message frame(std::uint32_t tag, std::uint32_t seq) {
+    Message m{tag, std::vector<std::uint8_t>(172, 0)};
+    m.bytes[4] = static_cast<std::uint8_t>(seq >> 24);
+    m.bytes[5] = static_cast<std::uint8_t>(seq >> 16);
+    m.bytes[6] = static_cast<std::uint8_t>(seq >> 8);
+    m.bytes[7] = static_cast<std::uint8_t>(seq);
+    return m;
 }
 
-std::uint32_t seq_of(const AudioSlot& s) {
+std::uint32_t seq_of(const BinarySlot& s) {
     return (std::uint32_t{s.bytes[4]} << 24) | (std::uint32_t{s.bytes[5]} << 16) | (std::uint32_t{s.bytes[6]} << 8) |
            s.bytes[7];
 }
 
-TEST(EncodeFrame, TwelveByteBigEndianHeaderThenPayload) {
-    AudioSlot s;
-    const std::uint8_t payload[3] = {0xaa, 0xbb, 0xcc};
-    encode_frame(s, 0x01020304, 0x05060708, 0x090a0b0c, payload);
-    ASSERT_EQ(s.size, 15);
-    const std::uint8_t want[15] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 0xaa, 0xbb, 0xcc};
-    EXPECT_EQ(0, std::memcmp(s.bytes.data(), want, 15));
-    EXPECT_EQ(s.channel, 0x01020304u);
+std::optional<std::uint32_t> push(SendQueue& q, const Message& m) {
+    return q.push_binary(m.tag, m.bytes);
 }
 
-TEST(SendQueue, FullQueueDropsOldestAudioAndReportsItsChannel) {
+TEST(SendQueue, FullQueueDropsOldestBinaryAndReportsItsTag) {
     SendQueue q(4);
-    for (std::uint32_t i = 0; i < 4; ++i) EXPECT_FALSE(q.push_audio(frame(7, i)));
-    auto dropped = q.push_audio(frame(8, 4));
+    for (std::uint32_t i = 0; i < 4; ++i) EXPECT_FALSE(push(q, frame(7, i)));
+    auto dropped = push(q, frame(8, 4));
     ASSERT_TRUE(dropped);
     EXPECT_EQ(*dropped, 7u);
-    EXPECT_EQ(q.audio_size(), 4u);
-    AudioSlot out;
+    EXPECT_EQ(q.binary_size(), 4u);
+    BinarySlot out;
     std::string text;
     std::vector<std::uint32_t> seqs;
-    while (q.pop(out, text) == SendQueue::Kind::audio) seqs.push_back(seq_of(out));
+    while (q.pop(out, text) == SendQueue::Kind::binary) seqs.push_back(seq_of(out));
     EXPECT_EQ(seqs, (std::vector<std::uint32_t>{1, 2, 3, 4}));
     EXPECT_TRUE(q.empty());
 }
 
-TEST(SendQueue, ControlKeepsItsPlaceAmongAudioAndIsNeverDropped) {
+TEST(SendQueue, TextKeepsItsPlaceAmongBinaryAndIsNeverDropped) {
     SendQueue q(3);
-    q.push_audio(frame(1, 0));
-    q.push_audio(frame(1, 1));
-    q.push_control("STOP");
-    q.push_audio(frame(1, 2));
-    AudioSlot out;
+    push(q, frame(1, 0));
+    push(q, frame(1, 1));
+    q.push_text("STOP");
+    push(q, frame(1, 2));
+    BinarySlot out;
     std::string text;
-    ASSERT_EQ(q.pop(out, text), SendQueue::Kind::audio);
+    ASSERT_EQ(q.pop(out, text), SendQueue::Kind::binary);
     EXPECT_EQ(seq_of(out), 0u);
-    ASSERT_EQ(q.pop(out, text), SendQueue::Kind::audio);
+    ASSERT_EQ(q.pop(out, text), SendQueue::Kind::binary);
     EXPECT_EQ(seq_of(out), 1u);
-    ASSERT_EQ(q.pop(out, text), SendQueue::Kind::control);
+    ASSERT_EQ(q.pop(out, text), SendQueue::Kind::text);
     EXPECT_EQ(text, "STOP");
-    ASSERT_EQ(q.pop(out, text), SendQueue::Kind::audio);
+    ASSERT_EQ(q.pop(out, text), SendQueue::Kind::binary);
     EXPECT_EQ(seq_of(out), 2u);
     EXPECT_EQ(q.pop(out, text), SendQueue::Kind::none);
 }
 
-TEST(SendQueue, DroppingAudioBeforeAControlLetsTheControlGoFirst) {
+TEST(SendQueue, DroppingBinaryBeforeATextLetsTheTextGoFirst) {
     SendQueue q(2);
-    q.push_control("START");
-    q.push_audio(frame(1, 0));
-    q.push_control("PAUSE");
-    // Overflow: frames 0 and 1 are dropped, PAUSE came after frame 0 only.
-    q.push_audio(frame(1, 1));
-    q.push_audio(frame(1, 2));
-    q.push_audio(frame(1, 3));
-    for (int i = 0; i < 100; ++i) q.push_control("C" + std::to_string(i));  // never dropped
-    AudioSlot out;
+    q.push_text("START");
+    push(q, frame(1, 0));
+    q.push_text("PAUSE");
+    // Overflow: frames 0 and 1 are dropped, PAUSE came after message 0 only.
+    push(q, frame(1, 1));
+    push(q, frame(1, 2));
+    push(q, frame(1, 3));
+    for (int i = 0; i < 100; ++i) q.push_text("C" + std::to_string(i));  // never dropped
+    BinarySlot out;
     std::string text;
-    ASSERT_EQ(q.pop(out, text), SendQueue::Kind::control);
+    ASSERT_EQ(q.pop(out, text), SendQueue::Kind::text);
     EXPECT_EQ(text, "START");
-    ASSERT_EQ(q.pop(out, text), SendQueue::Kind::control);
+    ASSERT_EQ(q.pop(out, text), SendQueue::Kind::text);
     EXPECT_EQ(text, "PAUSE");
-    ASSERT_EQ(q.pop(out, text), SendQueue::Kind::audio);
+    ASSERT_EQ(q.pop(out, text), SendQueue::Kind::binary);
     EXPECT_EQ(seq_of(out), 2u);
-    ASSERT_EQ(q.pop(out, text), SendQueue::Kind::audio);
+    ASSERT_EQ(q.pop(out, text), SendQueue::Kind::binary);
     EXPECT_EQ(seq_of(out), 3u);
     for (int i = 0; i < 100; ++i) {
-        ASSERT_EQ(q.pop(out, text), SendQueue::Kind::control);
+        ASSERT_EQ(q.pop(out, text), SendQueue::Kind::text);
         EXPECT_EQ(text, "C" + std::to_string(i));
     }
     EXPECT_TRUE(q.empty());
 }
 
-TEST(AudioRing, FullRingRefusesNewFramesAndCountsThem) {
-    AudioRing ring(3);  // rounded up to 4
-    ASSERT_EQ(ring.capacity(), 4u);
-    const std::uint8_t payload[160] = {};
-    for (std::uint32_t i = 0; i < 4; ++i) EXPECT_TRUE(ring.send(1, i, 0, payload));
-    EXPECT_FALSE(ring.send(1, 4, 0, payload));
-    const std::uint8_t big[AudioSink::max_payload + 1] = {};
-    EXPECT_FALSE(ring.send(1, 5, 0, big));
-    EXPECT_EQ(ring.take_dropped(), 2u);
-    EXPECT_EQ(ring.take_dropped(), 0u);
-    std::vector<std::uint32_t> seqs;
-    ring.drain([&](const AudioSlot& s) { seqs.push_back(seq_of(s)); });
-    EXPECT_EQ(seqs, (std::vector<std::uint32_t>{0, 1, 2, 3}));
-    EXPECT_FALSE(ring.has_data());
-    ring.close();
-    EXPECT_FALSE(ring.send(1, 6, 0, payload));
-}
-
-TEST(AudioRing, OneProducerThreadOneConsumerKeepOrder) {
-    AudioRing ring(64);
-    constexpr std::uint32_t total = 200000;
-    std::thread producer([&] {
-        const std::uint8_t payload[160] = {};
-        for (std::uint32_t i = 0; i < total;) {
-            if (ring.send(9, i, i * 160, payload)) {
-                ++i;
-            } else {
-                std::this_thread::yield();  // full: let the consumer run (2 cores, maybe busy)
-            }
-        }
-    });
-    std::uint32_t next = 0;
-    bool ordered = true;
-    while (next < total) {
-        const std::size_t got = ring.drain([&](const AudioSlot& s) {
-            ordered = ordered && seq_of(s) == next && s.channel == 9 && s.size == 172;
-            ++next;
-        });
-        if (got == 0) std::this_thread::yield();
-    }
-    producer.join();
-    EXPECT_TRUE(ordered);
-    EXPECT_EQ(next, total);
+TEST(SendQueue, MessageIsCopiedWhole) {
+    SendQueue q(2);
+    std::vector<std::uint8_t> bytes(max_queued_binary);
+    for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<std::uint8_t>(i);
+    q.push_binary(3, bytes);
+    BinarySlot out;
+    std::string text;
+    ASSERT_EQ(q.pop(out, text), SendQueue::Kind::binary);
+    EXPECT_EQ(out.tag, 3u);
+    EXPECT_EQ(std::vector<std::uint8_t>(out.message().begin(), out.message().end()), bytes);
 }
 
 }  // namespace

@@ -1,0 +1,128 @@
+#include "connection.hpp"
+
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+
+namespace voxfork::stream::voxfork_v1 {
+
+Connection::Channel* Connection::channel(std::uint32_t id) noexcept {
+    return const_cast<Channel*>(std::as_const(*this).channel(id));
+}
+
+const Connection::Channel* Connection::channel(std::uint32_t id) const noexcept {
+    for (const Channel& c : channels_)
+        if (c.id == id) return &c;
+    return nullptr;
+}
+
+void Connection::add_call(SessionHandle session, const std::uint32_t (&channels)[2], ServerEnded ended) {
+    for (std::uint32_t id : channels) channels_.push_back({id, session, false, false, {}});
+    calls_.push_back({session, std::move(ended)});
+}
+
+void Connection::remove_call(SessionHandle session) {
+    std::erase_if(channels_, [&](const Channel& c) { return c.session == session; });
+    std::erase_if(calls_, [&](const Call& c) { return c.session == session; });
+    std::erase_if(held_stops_, [&](const HeldStop& s) { return s.session == session; });
+}
+
+void Connection::send(std::uint32_t id, Gate gate, const nlohmann::ordered_json& message) {
+    Channel* ch = channel(id);
+    if (ch == nullptr || ch->stopped || out_ == nullptr) return;
+    // Audio the tee handed over before this message goes out before it, by
+    // the gate as it was.
+    move_audio(*out_);
+    switch (gate) {
+        case Gate::keep:
+            break;
+        case Gate::open:
+            ch->paused = false;
+            break;
+        case Gate::close:
+            ch->paused = true;
+            break;
+        case Gate::stop:
+            ch->stopped = true;
+            break;
+    }
+    out_->send_text(detail::message_text(message));
+}
+
+Delivery Connection::delivery(std::uint32_t id) const {
+    const Channel* ch = channel(id);
+    return ch ? ch->delivery : Delivery{};
+}
+
+std::uint64_t Connection::drain(ws::Output& out) {
+    move_audio(out);
+    return std::exchange(refused_, 0);
+}
+
+void Connection::move_audio(ws::Output& out) {
+    refused_ += ring_->take_dropped();
+    ring_->drain([&](const Framing::Slot& frame) {
+        const Channel* ch = channel(frame.channel);
+        if (ch == nullptr || ch->stopped || ch->paused) return;
+        out.send_binary(frame.channel, frame.frame());
+    });
+}
+
+void Connection::on_sent(std::uint32_t id, std::size_t bytes) {
+    if (Channel* ch = channel(id)) {
+        ++ch->delivery.frames_sent;
+        ch->delivery.bytes_sent += bytes;
+    }
+}
+
+void Connection::on_dropped(std::uint32_t id) {
+    if (Channel* ch = channel(id)) ++ch->delivery.frames_dropped;
+}
+
+void Connection::on_text(std::string_view text) {
+    const auto stop = parse_server_stop(text);
+    Channel* ch = stop ? channel(stop->channel) : nullptr;
+    if (ch == nullptr || ch->stopped) {
+        spdlog::debug("voxfork-v1: ignored text frame: {}", text.substr(0, 200));
+        return;
+    }
+    ch->stopped = true;
+    held_stops_.push_back({ch->session, stop->reason, Clock::now()});
+    tell_server_stops(Clock::time_point::min());
+}
+
+void Connection::tell_server_stops(Clock::time_point read_before) {
+    if (held_stops_.empty()) return;
+    const auto running = [&](SessionHandle session) {
+        return std::ranges::any_of(channels_, [&](const Channel& c) { return c.session == session && !c.stopped; });
+    };
+    std::vector<HeldStop> due;
+    std::erase_if(held_stops_, [&](HeldStop& stop) {
+        if (stop.read_at >= read_before && running(stop.session)) return false;
+        due.push_back(std::move(stop));
+        return true;
+    });
+    std::vector<SessionHandle> told;
+    for (const HeldStop& stop : due) {
+        auto call = std::ranges::find(calls_, stop.session, &Call::session);
+        // Gone, or told with its other channel's STOP already.
+        if (call == calls_.end() || std::ranges::find(told, stop.session) != told.end()) continue;
+        told.push_back(stop.session);
+        // wire.md: the call's channels the server did not stop get STOP back.
+        for (const Channel& c : std::vector<Channel>(channels_)) {
+            if (c.session == stop.session && !c.stopped)
+                send(c.id, Gate::stop, voxfork_v1::stop(c.id, reason::stopped_by_server));
+        }
+        // A copy: the session takes its call off this connection while told.
+        const ServerEnded ended = call->ended;
+        ended(stop.reason);
+    }
+}
+
+void Connection::on_closed() {
+    out_ = nullptr;
+    ring_->close();
+    held_stops_.clear();  // its calls hear of the close instead
+}
+
+}  // namespace voxfork::stream::voxfork_v1

@@ -1,0 +1,99 @@
+// voxfork.v1's side of one WebSocket connection, shared by up to
+// `calls-threshold` calls: the audio ring their tees write into, the state of
+// each of their channels (paused, stopped, what was sent), and what a server
+// STOP means (wire.md "Messages from the speech server").
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <voxfork/ws.hpp>
+
+#include "../frame_ring.hpp"
+#include "../session.hpp"
+#include "messages.hpp"
+
+namespace voxfork::stream::voxfork_v1 {
+
+using Ring = detail::FrameRing<Framing>;
+using Clock = std::chrono::steady_clock;
+
+// A STOP the server sent is told to its call once the server has stopped
+// every channel of that call on the connection. A lone STOP waits this long
+// for its pair, so a server that stops both channels with two writes is not
+// answered with a STOP it did not need.
+inline constexpr std::chrono::milliseconds server_stop_grace{50};
+
+class Connection final : public ws::Handler {
+public:
+    // Told when the server ended a call's fork (its STOPs answered already);
+    // `words` is the server's reason. The session then takes its call off.
+    using ServerEnded = std::function<void(const std::string& words)>;
+
+    explicit Connection(std::size_t ring_frames) : ring_(std::make_shared<Ring>(ring_frames)) {}
+
+    const std::shared_ptr<Ring>& ring() const { return ring_; }
+
+    // A call's two channels join (caller, callee) or leave the connection;
+    // frames of a channel that left are discarded.
+    void add_call(SessionHandle session, const std::uint32_t (&channels)[2], ServerEnded ended);
+    void remove_call(SessionHandle session);
+
+    // How a control message changes its channel's audio.
+    enum class Gate { keep, open, close, stop };
+    // Sends `message` for `channel` after the audio queued before it; nothing
+    // goes out for a channel once stopped (by either side).
+    void send(std::uint32_t channel, Gate gate, const nlohmann::ordered_json& message);
+    Delivery delivery(std::uint32_t channel) const;
+
+    // ws::Handler
+    void on_open(ws::Output& out) override { out_ = &out; }
+    std::uint64_t drain(ws::Output& out) override;
+    void on_sent(std::uint32_t channel, std::size_t bytes) override;
+    void on_dropped(std::uint32_t channel) override;
+    void on_text(std::string_view text) override;
+    bool on_binary(std::span<const std::uint8_t>) override { return false; }  // wire.md: a protocol error
+    void on_tick(Clock::time_point now) override { tell_server_stops(now - server_stop_grace); }
+    void on_closed() override;
+
+private:
+    struct Channel {
+        std::uint32_t id = 0;
+        SessionHandle session = 0;
+        bool paused = false;
+        bool stopped = false;
+        Delivery delivery;
+    };
+    struct Call {
+        SessionHandle session = 0;
+        ServerEnded ended;
+    };
+    struct HeldStop {
+        SessionHandle session = 0;
+        std::string reason;
+        Clock::time_point read_at;  // each waits its own grace
+    };
+
+    // The ring's frames into `out`, by each channel's gate.
+    void move_audio(ws::Output& out);
+    Channel* channel(std::uint32_t id) noexcept;
+    const Channel* channel(std::uint32_t id) const noexcept;
+    // Tells the held server STOPs of calls with no channel left running, and
+    // those read before `read_before`.
+    void tell_server_stops(Clock::time_point read_before);
+
+    std::shared_ptr<Ring> ring_;
+    ws::Output* out_ = nullptr;  // set while open
+    std::uint64_t refused_ = 0;  // frames the ring refused, not yet reported
+    // The channels of the calls (at most 2 x 20), kept in a vector: the send
+    // path looks one up per frame, and a short contiguous scan costs less
+    // than a hash lookup that misses the cache.
+    std::vector<Channel> channels_;
+    std::vector<Call> calls_;
+    std::vector<HeldStop> held_stops_;  // read, not yet told; oldest first
+};
+
+}  // namespace voxfork::stream::voxfork_v1

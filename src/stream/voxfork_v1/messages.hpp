@@ -1,0 +1,56 @@
+// voxfork.v1 on the wire (wire.md): the control messages voxforkd sends, the
+// binary audio frame, and the subprotocol name.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include <voxfork/stream.hpp>
+
+namespace voxfork::stream::voxfork_v1 {
+
+inline constexpr std::string_view subprotocol = "voxfork.v1";
+
+std::string_view codec_name(Codec codec);  // PCMU / PCMA
+
+// Control messages for one channel, keys in wire.md's order.
+nlohmann::ordered_json start(std::uint32_t channel, const CallInfo& call, std::string_view leg, Codec codec,
+                             const nlohmann::json& metadata);
+nlohmann::ordered_json pause(std::uint32_t channel, std::string_view reason);
+nlohmann::ordered_json resume(std::uint32_t channel, Codec codec);
+nlohmann::ordered_json update(std::uint32_t channel, const nlohmann::json& metadata);
+nlohmann::ordered_json stop(std::uint32_t channel, std::string_view reason);
+nlohmann::ordered_json dtmf(std::uint32_t channel, char digit, std::uint16_t duration);
+
+// The binary frame: a 12-byte big-endian header (channel, seq, position),
+// then the G.711 payload as received, in one ring slot.
+inline constexpr std::size_t header_size = 12;
+inline constexpr std::size_t max_payload = 480;  // 60 ms of G.711
+
+struct Framing {
+    struct Slot {
+        std::uint32_t channel = 0;
+        std::uint16_t size = 0;  // header + payload
+        std::array<std::uint8_t, header_size + max_payload> bytes{};
+        std::span<const std::uint8_t> frame() const { return {bytes.data(), size}; }
+    };
+    // False when the payload is over max_payload.
+    static bool encode(Slot& slot, std::uint32_t channel, std::uint32_t seq, std::uint32_t position,
+                       std::span<const std::uint8_t> payload) noexcept;
+};
+
+// A STOP the server sent: its channel and reason ("" when it gave none).
+struct ServerStop {
+    std::uint32_t channel = 0;
+    std::string reason;
+};
+// Reads a server text frame; nullopt for anything that is not a well-formed
+// STOP (wire.md: logged at debug level and ignored). Never throws.
+std::optional<ServerStop> parse_server_stop(std::string_view text);
+
+}  // namespace voxfork::stream::voxfork_v1
