@@ -7,7 +7,10 @@
 #include <unistd.h>
 
 #include <boost/asio/post.hpp>
+#include <chrono>
 #include <cstdlib>
+#include <cstring>
+#include <optional>
 #include <spdlog/spdlog.h>
 
 #include "fork_wiring.hpp"
@@ -35,6 +38,19 @@ void notify_systemd(const char* state) {
     ::sendto(fd, state, std::strlen(state), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&address),
              static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + length));
     ::close(fd);
+}
+
+// The interval at which systemd wants WATCHDOG=1 (WatchdogSec=): none when
+// WATCHDOG_USEC is unset, or WATCHDOG_PID names another process.
+std::optional<std::chrono::microseconds> watchdog_interval() {
+    const char* usec = std::getenv("WATCHDOG_USEC");
+    if (!usec) return std::nullopt;
+    if (const char* pid = std::getenv("WATCHDOG_PID"); pid && std::strtoll(pid, nullptr, 10) != ::getpid())
+        return std::nullopt;
+    char* end = nullptr;
+    const long long value = std::strtoll(usec, &end, 10);
+    if (end == usec || *end != '\0' || value <= 0) return std::nullopt;
+    return std::chrono::microseconds(value);
 }
 
 // The packet thread asks for SCHED_FIFO itself and carries on without it if
@@ -74,6 +90,7 @@ Daemon::Daemon(std::string config_path, config::ConfigPtr config, int rtp_priori
       rtp_priority_(rtp_priority),
       signals_(io_, SIGTERM, SIGINT, SIGHUP),
       shutdown_deadline_(io_),
+      watchdog_timer_(io_),
       control_socket_(io_, commands_),
       parts_(std::make_unique<Parts>()) {}
 
@@ -108,6 +125,13 @@ int Daemon::run() {
 
     spdlog::info("voxforkd {} started with {}", VOXFORK_VERSION, config_path_);
     notify_systemd("READY=1");
+    // Fed from this loop, so a loop that is stuck (a handler that never
+    // returns, a stopped process) misses it; twice per interval, as systemd
+    // advises, so one late wake-up is not fatal.
+    if (const auto interval = watchdog_interval()) {
+        spdlog::info("systemd watchdog: WATCHDOG=1 every {} ms", interval->count() / 2000);
+        feed_watchdog(*interval / 2);
+    }
     io_.run();
     // Let the handlers of operations the parts cancelled on stop run now,
     // while every part still exists: destroying them later, with the
@@ -164,6 +188,11 @@ void Daemon::register_commands() {
     commands_.add("show running-config", "the configuration in effect", 0, [this](const ops::CommandArgs&) {
         return ops::CommandOutput{config::print(*config_, config::Secrets::masked), config::to_json(*config_)};
     });
+    commands_.add("show running-config all", "the configuration in effect, defaults included", 0,
+                  [this](const ops::CommandArgs&) {
+                      const auto text = config::print(*config_, config::Secrets::masked, config::Defaults::shown);
+                      return ops::CommandOutput{text, config::to_json(*config_)};
+                  });
     commands_.add("show version", "the daemon's version", 0, [](const ops::CommandArgs&) {
         return ops::CommandOutput{std::string("voxforkd ") + VOXFORK_VERSION + "\n", {{"version", VOXFORK_VERSION}}};
     });
@@ -173,6 +202,18 @@ void Daemon::register_commands() {
     commands_.add("help", "the commands this daemon knows", 0, [this](const ops::CommandArgs&) {
         return ops::CommandOutput{commands_.help(), {}};
     });
+    // One-line help for `?` on keywords that begin several commands.
+    commands_.describe("show", "show the daemon's state, configuration and counters");
+    commands_.describe("clear", "reset counters or close a connection");
+    commands_.describe("show voip", "speech-server forking: connections, forks, statistics");
+    commands_.describe("show voip stream-service", "speech-server forking: connections, forks, statistics");
+    commands_.describe("clear voip", "speech-server forking: counters, connections");
+    commands_.describe("clear voip stream-service", "speech-server forking: counters, connections");
+    std::string dataplane = "show platform";
+    for (const char* word : {"", "hardware", "qfp", "active", "feature", "sbc", "fork"}) {
+        if (*word) dataplane += std::string(" ") + word;
+        commands_.describe(dataplane, "dataplane counters: relayed and forked packets");
+    }
 }
 
 void Daemon::reload() {
@@ -204,6 +245,7 @@ void Daemon::reload() {
 void Daemon::shutdown() {
     if (stopping_) return;
     stopping_ = true;
+    notify_systemd("STOPPING=1");
     boost::system::error_code ignored;
     signals_.cancel(ignored);
     control_socket_.close();
@@ -228,9 +270,18 @@ void Daemon::shutdown() {
     after_sip();
 }
 
+void Daemon::feed_watchdog(std::chrono::microseconds period) {
+    notify_systemd("WATCHDOG=1");
+    watchdog_timer_.expires_after(period);
+    watchdog_timer_.async_wait([this, period](boost::system::error_code ec) {
+        if (!ec) feed_watchdog(period);
+    });
+}
+
 void Daemon::finish_shutdown() {
     if (parts_->relay) parts_->relay->stop();
     shutdown_deadline_.cancel();
+    watchdog_timer_.cancel();
     io_.stop();
 }
 

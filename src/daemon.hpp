@@ -6,6 +6,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -30,6 +31,8 @@ private:
     void reload();
     void shutdown();
     void finish_shutdown();
+    // Sends WATCHDOG=1 now and every `period` while the control-plane loop runs.
+    void feed_watchdog(std::chrono::microseconds period);
 
     std::string config_path_;
     config::ConfigPtr config_;
@@ -37,6 +40,7 @@ private:
     boost::asio::io_context io_;
     boost::asio::signal_set signals_;
     boost::asio::steady_timer shutdown_deadline_;
+    boost::asio::steady_timer watchdog_timer_;
     ops::CommandRegistry commands_;
     ops::ControlSocket control_socket_;
     bool stopping_ = false;

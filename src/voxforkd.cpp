@@ -1,9 +1,12 @@
 // voxforkd: the session border controller daemon.
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 #include <string>
 
+#include "config_check.hpp"
 #include "daemon.hpp"
 #include "voxfork/config.hpp"
 #include "voxfork/ops.hpp"
@@ -14,7 +17,8 @@ constexpr const char* usage =
     "usage: voxforkd -c FILE [--foreground] [--check] [--rtp-priority N]\n"
     "  -c, --config FILE  the configuration file (default /etc/voxfork/voxforkd.conf)\n"
     "  --foreground       stay in the foreground (voxforkd always does; systemd supervises it)\n"
-    "  --check            parse the configuration, print the errors or \"configuration OK\", exit\n"
+    "  --check            check the configuration (syntax, ranges, references, the CA files it\n"
+    "                     names, port collisions), print the errors or \"configuration OK\", exit\n"
     "  --rtp-priority N   run the RTP packet thread at SCHED_FIFO priority N (1-99; needs root,\n"
     "                     CAP_SYS_NICE or RLIMIT_RTPRIO >= N); default: ordinary scheduling\n"
     "  --version          print the version\n";
@@ -60,6 +64,13 @@ int main(int argc, char** argv) {
         return 1;
     }
     if (check_only) {
+        // The file parsed; now what it names on this host (the unit runs this
+        // before every start, so a missing CA file stops the start).
+        std::ifstream file(config_path);
+        const std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+        const auto problems = voxfork::check_meaning(*result.config, config_path, text);
+        for (const auto& problem : problems) std::cerr << problem.to_string() << "\n";
+        if (!problems.empty()) return 1;
         std::cout << "configuration OK\n";
         return 0;
     }

@@ -15,6 +15,8 @@ packages=(
   procps util-linux iproute2
   # real SIP peers in the integration tests: a proxy in front, user agents
   kamailio baresip-core
+  # the manual pages' render check (man -l, groff)
+  man-db groff-base
 )
 
 missing=()

@@ -181,10 +181,12 @@ ParseResult parse(std::string_view text, const std::string& path);
 // Reads and parses a file (a directory, an unreadable or a binary file are errors too).
 ParseResult parse_file(const std::string& path);
 
-// IOS syntax with defaults omitted; parse(print(c)) == c. `show
-// running-config` masks secrets (a masked secret does not parse back).
+// IOS syntax with defaults omitted, or spelled out for `show running-config
+// all`; parse(print(c)) == c. `show running-config` masks secrets (a masked
+// secret does not parse back).
 enum class Secrets { whole, masked };
-std::string print(const Config& config, Secrets secrets = Secrets::whole);
+enum class Defaults { omitted, shown };
+std::string print(const Config& config, Secrets secrets = Secrets::whole, Defaults defaults_are = Defaults::omitted);
 
 // Names as they appear in the file and on the wire.
 std::string_view to_string(Codec);

@@ -32,6 +32,13 @@ struct CommandError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// Thrown by a handler whose arguments are fine but name nothing that exists
+// (a call without a fork): the client sees "% <message>" and nothing about
+// invalid input, e.g. "% No fork for callid 58".
+struct NotFound : CommandError {
+    using CommandError::CommandError;
+};
+
 // The words that followed the registered command, e.g. {"60"} for
 // `show voip stream-service connection id 60` registered as
 // `show voip stream-service connection id`.
@@ -50,11 +57,22 @@ public:
     // `max_args` bounds how many further words it takes (more are rejected).
     void add(std::string words, std::string help, std::size_t max_args, CommandHandler handler);
 
+    // One-line help for a keyword that starts several commands ("show voip"),
+    // listed by `?`; a keyword that ends a command shows that command's help.
+    void describe(std::string words, std::string help);
+
     // Runs one command line, output filters (`| include`, `| exclude`,
     // `| section`/`| sec`, `| json`) included. Never throws.
+    //
+    // As on IOS, a command part ending in `?` asks what may follow instead:
+    // `show ?` lists the words after `show`, `sh v?` the words that `v`
+    // begins, each with its help (`| json` gives them as data, for Tab
+    // completion). A word that fits nothing is rejected with the line and a
+    // `^` under that word; an abbreviation that fits several words with
+    // `% Ambiguous command: "LINE"`.
     CommandResult execute(std::string_view line) const;
 
-    // "command — help" lines, for `?` and `help`.
+    // "command — help" lines, for `help`.
     std::string help() const;
 
 private:
@@ -64,7 +82,18 @@ private:
         std::size_t max_args;
         CommandHandler handler;
     };
+    struct Word {
+        std::string text;
+        std::size_t column;  // where it starts in the line
+    };
+    struct Resolution;
+    static std::vector<Word> split_words(std::string_view text);
+    Resolution resolve(const std::vector<Word>& words) const;
+    CommandResult list_next_words(std::string_view command_part, std::string_view filter) const;
+    std::string keyword_help(const std::vector<std::string>& path, const std::vector<const Entry*>& below) const;
+
     std::vector<Entry> entries_;
+    std::map<std::vector<std::string>, std::string> keyword_help_;
 };
 
 // Applies one output filter ("include REGEX", "json", ...) to a command's output.

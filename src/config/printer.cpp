@@ -1,5 +1,6 @@
-// `show running-config`: the configuration in file syntax, defaults omitted,
-// blocks separated by `!` as IOS does, `end` last. Block order follows the
+// `show running-config`: the configuration in file syntax, defaults omitted
+// (or spelled out, for `show running-config all`), blocks separated by `!` as
+// IOS does, `end` last. Block order follows the
 // sample of config.md; within a block, the order IOS prints dial-peers in.
 #include <sstream>
 
@@ -12,10 +13,10 @@ std::string host_port(const std::string& host, std::uint16_t port, std::uint16_t
     return port == default_port ? host : host + ":" + std::to_string(port);
 }
 
-void print_voip(std::ostream& out, const VoipService& voip) {
+void print_voip(std::ostream& out, const VoipService& voip, bool all) {
     const VoipService defaults;
     out << "voice service voip\n";
-    if (voip.rtp_port_min != defaults.rtp_port_min || voip.rtp_port_max != defaults.rtp_port_max)
+    if (all || voip.rtp_port_min != defaults.rtp_port_min || voip.rtp_port_max != defaults.rtp_port_max)
         out << " rtp-port range " << voip.rtp_port_min << ' ' << voip.rtp_port_max << '\n';
     if (!voip.trusted.empty()) {
         out << " ip address trusted list\n";
@@ -26,12 +27,13 @@ void print_voip(std::ostream& out, const VoipService& voip) {
         }
     }
     const SipSettings& sip = voip.sip;
-    if (sip != defaults.sip) {
+    if (all || sip != defaults.sip) {
         out << " sip\n";
-        if (sip.control_address != defaults.sip.control_address)
+        if (all || sip.control_address != defaults.sip.control_address)
             out << "  bind control source-address " << sip.control_address << '\n';
-        if (sip.media_address) out << "  bind media source-address " << *sip.media_address << '\n';
-        if (sip.listen_port != defaults.sip.listen_port) out << "  listen-port non-secure " << sip.listen_port << '\n';
+        if (all || sip.media_address) out << "  bind media source-address " << sip.effective_media_address() << '\n';
+        if (all || sip.listen_port != defaults.sip.listen_port)
+            out << "  listen-port non-secure " << sip.listen_port << '\n';
     }
 }
 
@@ -40,36 +42,43 @@ std::string mask_secret(const std::string& secret) {
     return secret.substr(0, 8) + "****";
 }
 
-void print_profile(std::ostream& out, const StreamServiceProfile& p, Secrets secrets) {
+void print_profile(std::ostream& out, const StreamServiceProfile& p, Secrets secrets, bool all) {
     const StreamServiceProfile defaults;
     out << "media profile stream-service " << p.tag << '\n';
     if (!p.description.empty()) out << " description " << p.description << '\n';
-    if (p.calls_threshold != defaults.calls_threshold)
+    if (all || p.calls_threshold != defaults.calls_threshold)
         out << " connection calls-threshold " << p.calls_threshold << '\n';
-    if (p.idle_timeout_minutes != defaults.idle_timeout_minutes)
+    if (all || p.idle_timeout_minutes != defaults.idle_timeout_minutes)
         out << " connection idle-timeout " << p.idle_timeout_minutes << '\n';
     if (!p.ciphersuites.empty()) {
         out << " secure-ciphersuite";
         for (const auto suite : p.ciphersuites) out << ' ' << to_string(suite);
         out << '\n';
+    } else if (all) {
+        out << " secure-ciphersuite";
+        for (const auto& [suite, name] : detail::cipher_names) out << ' ' << name;
+        out << '\n';
     }
-    if (p.allow_tls13) out << " tls-version 1.2 1.3\n";
+    if (p.allow_tls13)
+        out << " tls-version 1.2 1.3\n";
+    else if (all)
+        out << " tls-version 1.2\n";
     if (p.proxy)
         out << " proxy " << (p.proxy->is_ip ? "ip " : "host ") << p.proxy->host << " port " << p.proxy->port << '\n';
     if (p.source_ip) out << " source-ip " << *p.source_ip << '\n';
-    if (p.protocol != defaults.protocol) out << " protocol " << to_string(p.protocol) << '\n';
-    if (p.audiohook_organization_id != defaults.audiohook_organization_id)
+    if (all || p.protocol != defaults.protocol) out << " protocol " << to_string(p.protocol) << '\n';
+    if (all || p.audiohook_organization_id != defaults.audiohook_organization_id)
         out << " audiohook organization-id " << p.audiohook_organization_id << '\n';
     // `show running-config` shows it as a token is shown (protocols.md): never whole.
     if (!p.audiohook_client_secret.empty())
         out << " audiohook client-secret "
             << (secrets == Secrets::masked ? mask_secret(p.audiohook_client_secret) : p.audiohook_client_secret)
             << '\n';
-    if (p.raw_layout != defaults.raw_layout) out << " raw layout " << to_string(p.raw_layout) << '\n';
-    if (p.raw_auth_scheme != defaults.raw_auth_scheme) out << " raw auth-scheme " << p.raw_auth_scheme << '\n';
+    if (all || p.raw_layout != defaults.raw_layout) out << " raw layout " << to_string(p.raw_layout) << '\n';
+    if (all || p.raw_auth_scheme != defaults.raw_auth_scheme) out << " raw auth-scheme " << p.raw_auth_scheme << '\n';
     if (!p.raw_stop_message.empty()) out << " raw stop-message " << p.raw_stop_message << '\n';
     if (!p.raw_keepalive_message.empty()) out << " raw keepalive-message " << p.raw_keepalive_message << '\n';
-    if (p.reconnect_window_seconds != defaults.reconnect_window_seconds)
+    if (all || p.reconnect_window_seconds != defaults.reconnect_window_seconds)
         out << " connection reconnect window " << p.reconnect_window_seconds << '\n';
 }
 
@@ -83,7 +92,7 @@ void print_trustpoint(std::ostream& out, const Trustpoint& t) {
     if (t.ca_file) out << " ca-file " << *t.ca_file << '\n';
 }
 
-void print_dial_peer(std::ostream& out, const DialPeer& d) {
+void print_dial_peer(std::ostream& out, const DialPeer& d, bool all) {
     out << "dial-peer voice " << d.tag << " voip\n";
     if (!d.description.empty()) out << " description " << d.description << '\n';
     if (d.destination_pattern) out << " destination-pattern " << *d.destination_pattern << '\n';
@@ -91,8 +100,9 @@ void print_dial_peer(std::ostream& out, const DialPeer& d) {
     if (const auto& t = d.session_target)
         out << " session target " << (t->kind == SessionTarget::Kind::ipv4 ? "ipv4:" : "dns:")
             << host_port(t->host, t->port, 5060) << '\n';
-    if (d.transport != DialPeer{}.transport) out << " session transport " << to_string(d.transport) << '\n';
-    if (d.rtp_latching != DialPeer{}.rtp_latching) out << " rtp latching " << to_string(d.rtp_latching) << '\n';
+    if (all || d.transport != DialPeer{}.transport) out << " session transport " << to_string(d.transport) << '\n';
+    if (all || d.rtp_latching != DialPeer{}.rtp_latching)
+        out << " rtp latching " << to_string(d.rtp_latching) << '\n';
     if (d.incoming_called_number) out << " incoming called-number " << *d.incoming_called_number << '\n';
     if (d.media_class) out << " media-class " << *d.media_class << '\n';
     if (d.codec) out << " codec " << to_string(*d.codec) << '\n';
@@ -121,14 +131,15 @@ private:
 
 }  // namespace
 
-std::string print(const Config& config, Secrets secrets) {
+std::string print(const Config& config, Secrets secrets, Defaults defaults_are) {
+    const bool all = defaults_are == Defaults::shown;
     // A value spelled out as its default is printed as the default: not at all.
     Config c = config;
     detail::drop_explicit_defaults(c);
     const Config defaults;
     Blocks blocks;
-    if (c.hostname != defaults.hostname) blocks.next() << "hostname " << c.hostname << '\n';
-    if (c.voip != defaults.voip) print_voip(blocks.next(), c.voip);
+    if (all || c.hostname != defaults.hostname) blocks.next() << "hostname " << c.hostname << '\n';
+    if (all || c.voip != defaults.voip) print_voip(blocks.next(), c.voip, all);
     if (!c.ip_hosts.empty() || !c.name_servers.empty()) {
         auto& out = blocks.next();
         for (const auto& [name, address] : c.ip_hosts) out << "ip host " << name << ' ' << format_ipv4(address) << '\n';
@@ -139,7 +150,8 @@ std::string print(const Config& config, Secrets secrets) {
             out << '\n';
         }
     }
-    for (const auto& [tag, profile] : c.stream_service_profiles) print_profile(blocks.next(), profile, secrets);
+    for (const auto& [tag, profile] : c.stream_service_profiles)
+        print_profile(blocks.next(), profile, secrets, all);
     for (const auto& [tag, media_class] : c.media_classes) {
         auto& out = blocks.next();
         out << "media class " << tag << '\n';
@@ -149,16 +161,16 @@ std::string print(const Config& config, Secrets secrets) {
     for (const auto& [name, trustpoint] : c.trustpoints) print_trustpoint(blocks.next(), trustpoint);
     if (c.http_client_secure_trustpoint)
         blocks.next() << "http client secure-trustpoint " << *c.http_client_secure_trustpoint << '\n';
-    for (const auto& [tag, peer] : c.dial_peers) print_dial_peer(blocks.next(), peer);
+    for (const auto& [tag, peer] : c.dial_peers) print_dial_peer(blocks.next(), peer, all);
 
-    const bool tail = c.license_usage_interval_seconds != defaults.license_usage_interval_seconds ||
+    const bool tail = all || c.license_usage_interval_seconds != defaults.license_usage_interval_seconds ||
                       c.control_socket != defaults.control_socket || c.logging_level != defaults.logging_level;
     if (tail) {
         auto& out = blocks.next();
-        if (c.license_usage_interval_seconds != defaults.license_usage_interval_seconds)
+        if (all || c.license_usage_interval_seconds != defaults.license_usage_interval_seconds)
             out << "license usage interval " << c.license_usage_interval_seconds << '\n';
-        if (c.control_socket != defaults.control_socket) out << "control-socket " << c.control_socket << '\n';
-        if (c.logging_level != defaults.logging_level) out << "logging level " << to_string(c.logging_level) << '\n';
+        if (all || c.control_socket != defaults.control_socket) out << "control-socket " << c.control_socket << '\n';
+        if (all || c.logging_level != defaults.logging_level) out << "logging level " << to_string(c.logging_level) << '\n';
     }
     return blocks.finish();
 }

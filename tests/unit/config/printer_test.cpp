@@ -260,5 +260,37 @@ TEST(LabSample, ParsesCleanlyAndIsTheDemoSetup) {
     }
 }
 
+// `show running-config all`: the defaults spelled out, and still the same
+// configuration when read back.
+TEST(PrintAll, TheDefaultConfigurationSpelledOut) {
+    EXPECT_EQ(print(Config{}, Secrets::whole, Defaults::shown),
+              "hostname voxfork\n!\nvoice service voip\n rtp-port range 16384 32767\n sip\n"
+              "  bind control source-address 127.0.0.1\n  bind media source-address 127.0.0.1\n"
+              "  listen-port non-secure 5060\n!\nlicense usage interval 3600\n"
+              "control-socket /run/voxfork/voxforkd.sock\nlogging level info\n!\nend\n");
+}
+
+TEST(PrintAll, BlocksShowTheirDefaults) {
+    const auto printed =
+        print(ok("media profile stream-service 1\ndial-peer voice 2 voip\n"), Secrets::whole, Defaults::shown);
+    EXPECT_THAT(printed, ::testing::HasSubstr("media profile stream-service 1\n connection calls-threshold 3\n"
+                                            " connection idle-timeout 30\n secure-ciphersuite aes-128-cbc-sha "
+                                            "dhe-rsa-aes-cbc-sha2 ecdhe-rsa-aes-cbc-sha2 rsa-aes-cbc-sha2 "
+                                            "ecdhe-ecdsa-aes-gcm-sha2 ecdhe-rsa-aes-gcm-sha2\n tls-version 1.2\n"));
+    EXPECT_THAT(printed, ::testing::HasSubstr("dial-peer voice 2 voip\n session transport udp\n"));
+}
+
+TEST(PrintAll, EveryCorpusFileReadsBackTheSame) {
+    for (const auto& file : corpus_files()) {
+        SCOPED_TRACE(file.string());
+        const auto first = parse_file(file.string());
+        ASSERT_TRUE(first.config) << testing::joined(first.errors);
+        const std::string printed = print(*first.config, Secrets::whole, Defaults::shown);
+        const auto second = parse(printed, "printed");
+        ASSERT_TRUE(second.config) << testing::joined(second.errors) << printed;
+        EXPECT_EQ(*second.config, *first.config) << printed;
+    }
+}
+
 }  // namespace
 }  // namespace voxfork::config

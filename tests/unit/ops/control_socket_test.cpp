@@ -118,7 +118,7 @@ TEST_F(ControlSocketTest, AnswersCommandsInFramesOnOneConnection) {
     client.send("show ping\n");
     EXPECT_EQ(client.answer(), "0|pong\n");
     client.send("show pong\r\nshow ping\n");
-    EXPECT_EQ(client.answer(), "1|% Invalid input detected: unknown command \"show pong\"\n");
+    EXPECT_EQ(client.answer(), "1|% Invalid input detected at '^' marker.\nshow pong\n     ^\n");
     EXPECT_EQ(client.answer(), "0|pong\n");
 }
 

@@ -1,0 +1,83 @@
+"""`voxforkd --check` looks past the syntax: the CA file a trustpoint names
+must exist, be a readable file and hold a certificate; the SIP port must not
+lie in the RTP port range; references to profiles, classes and trustpoints
+must resolve. Every problem comes with its line, and nothing is started."""
+
+import os
+import subprocess
+
+from harness import Harness, binary
+
+PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+
+
+class ConfigCheckTest(Harness):
+
+    def check(self, text):
+        path = os.path.join(self.tmpdir, "voxforkd.conf")
+        with open(path, "w") as f:
+            f.write(text)
+        r = subprocess.run([binary("voxforkd"), "-c", path, "--check"], capture_output=True, text=True, timeout=10)
+        return r.returncode, r.stdout, [line.removeprefix(f"{path}:") for line in r.stderr.splitlines()]
+
+    def file(self, name, content):
+        path = os.path.join(self.tmpdir, name)
+        with open(path, "w") as f:
+            f.write(content)
+        return path
+
+    def trustpoints(self, **ca_files):
+        return "".join(f"crypto pki trustpoint {name}\n enrollment terminal\n ca-file {path}\n!\n"
+                       for name, path in ca_files.items())
+
+    def test_a_good_file_with_a_readable_ca_passes(self):
+        ca = self.file("ca.pem", PEM)
+        code, out, errors = self.check(self.trustpoints(ws=ca) + "http client secure-trustpoint ws\n")
+        self.assertEqual((code, out, errors), (0, "configuration OK\n", []))
+
+    def test_each_bad_ca_file_is_named_with_its_line(self):
+        missing = os.path.join(self.tmpdir, "missing.pem")
+        empty = self.file("empty.pem", "not a certificate\n")
+        text = ("hostname lab\n!\n" + self.trustpoints(gone=missing, folder=self.tmpdir, blank=empty))
+        code, out, errors = self.check(text)
+        self.assertEqual(code, 1)
+        self.assertEqual(out, "")
+        self.assertEqual(errors, [
+            f"5: trustpoint gone: ca-file {missing}: No such file or directory",
+            f"9: trustpoint folder: ca-file {self.tmpdir}: not a regular file",
+            f"13: trustpoint blank: ca-file {empty}: holds no PEM certificate",
+        ])
+
+    def test_the_sip_port_inside_the_rtp_range_is_refused_at_its_line(self):
+        code, _, errors = self.check("voice service voip\n rtp-port range 20000 29999\n sip\n"
+                                     "  bind control source-address 127.0.0.1\n  listen-port non-secure 20010\n")
+        self.assertEqual(code, 1)
+        self.assertEqual(errors, ["5: SIP port 20010 lies in the RTP and RTCP ports 20000-29999 on 127.0.0.1"])
+        # The default SIP port; RTCP uses the odd port above the top of the range.
+        code, _, errors = self.check("voice service voip\n rtp-port range 4000 5060\n")
+        self.assertEqual(errors, ["2: SIP port 5060 lies in the RTP and RTCP ports 4000-5061 on 127.0.0.1"])
+        self.assertEqual(code, 1)
+        code, _, errors = self.check("voice service voip\n rtp-port range 4000 5059\n")
+        self.assertEqual((code, errors), (0, []))
+        # Different addresses share no ports.
+        code, _, errors = self.check("voice service voip\n rtp-port range 20000 29999\n sip\n"
+                                     "  bind media source-address 127.0.0.2\n  listen-port non-secure 20010\n")
+        self.assertEqual((code, errors), (0, []))
+
+    def test_references_to_missing_blocks_are_errors_with_their_lines(self):
+        code, _, errors = self.check("media class 9\n stream-service profile 99\n!\n"
+                                     "dial-peer voice 1 voip\n media-class 7\n!\n"
+                                     "http client secure-trustpoint nowhere\n")
+        self.assertEqual(code, 1)
+        self.assertEqual([e.split(":")[0] for e in errors], ["2", "5", "7"], errors)
+
+    def test_the_shipped_configurations_pass(self):
+        for sample in ("config/voxforkd.conf", "config/host/voxforkd.conf"):
+            with open(os.path.join(os.environ.get("VOXFORK_SOURCE_DIR", "."), sample)) as f:
+                code, out, errors = self.check(f.read())
+            self.assertEqual((code, out, errors), (0, "configuration OK\n", []), sample)
+
+
+if __name__ == "__main__":
+    import harness
+    harness.main()
