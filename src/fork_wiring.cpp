@@ -87,7 +87,7 @@ void ForkWiring::register_commands(ops::CommandRegistry& commands) {
                      // Either leg's id names the call; a call gone from SIP may still have a fork record.
                      if (const auto call = sip_.find_call(callid)) callid = call->anchor;
                      auto text = controller_->show_call(callid);
-                     if (!text) throw ops::CommandError("no fork for callid " + args[0]);
+                     if (!text) throw ops::NotFound("No fork for callid " + args[0]);
                      return ops::CommandOutput{*text, controller_->show_call_json(callid)};
                  });
     commands.add("show platform hardware qfp active feature sbc fork session", "dataplane counters per fork session", 0,

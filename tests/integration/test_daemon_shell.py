@@ -103,6 +103,10 @@ class DaemonShellTest(Harness):
         self.assertEqual(code, 1)
         self.assertIn("% Invalid input detected", out)
 
+        # A call with no fork is said plainly, not as bad input.
+        code, out, _ = d.cli("show", "voip", "stream-service", "callid", "999")
+        self.assertEqual((code, out), (1, "% No fork for callid 999\n"))
+
         code, out, err = subprocess.run(
             [binary("voxfork"), "-s", os.path.join(self.tmpdir, "nobody.sock"), "show", "version"],
             capture_output=True, text=True, timeout=10).returncode, "", ""
