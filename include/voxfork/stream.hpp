@@ -16,6 +16,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -83,6 +84,14 @@ struct Delivery {
     std::uint64_t frames_dropped = 0;
 };
 
+// What the operator is shown of a session (`show voip stream-service callid`).
+struct Description {
+    std::string protocol;                    // voxfork-v1, audiohook, raw
+    std::vector<std::uint32_t> connections;  // the WebSocket connections it uses
+    std::uint64_t server_messages = 0;       // what the server told of the call (AudioHook events, raw text)
+    std::string latest_server_message;
+};
+
 // How a session that was up came to an end without the fork asking.
 struct Ending {
     std::string_view reason;  // forking.md: `Connection closed` or `TCP Connection closed`
@@ -135,6 +144,7 @@ public:
     // What left for one direction of a live session; nullopt when the
     // service does not know it.
     virtual std::optional<Delivery> delivered(SessionHandle session, media::Direction direction) const = 0;
+    virtual std::optional<Description> describe(SessionHandle session) const = 0;
 
     // The fork counters of `show voip stream-service statistics`.
     virtual void fork_started() = 0;

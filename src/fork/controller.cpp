@@ -83,6 +83,7 @@ void Controller::Impl::drop_session(Fork& fork) {
         const auto i = static_cast<std::size_t>(d);
         if (fork.channel[i] != 0) fork.delivered[i] = streams_.delivered(fork.session, d);
     }
+    fork.description = streams_.describe(fork.session);
     streams_.close(fork.session);
     by_session_.erase(fork.session);
     fork.session = 0;

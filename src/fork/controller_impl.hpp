@@ -36,8 +36,10 @@ struct Fork {
     std::uint32_t channel[2] = {};  // by media::Direction
     std::shared_ptr<stream::AudioSink> audio;
     std::unique_ptr<Tee> tee;
-    // What the session had delivered per direction when the fork left it.
+    // What the session had delivered per direction, and what it was, when
+    // the fork left it.
     std::optional<stream::Delivery> delivered[2];
+    std::optional<stream::Description> description;
     // UPDATEs accepted while connecting: metadata and the leg to answer on.
     std::vector<std::pair<nlohmann::json, CallId>> deferred_updates;
     // The server paused the audio (AudioHook): a call's resume does not end that.

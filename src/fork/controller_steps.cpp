@@ -247,6 +247,8 @@ std::optional<CallView> Controller::Impl::view(CallId anchor) const {
     v.connection_id = f.connection_id;
     for (std::size_t i = 0; i < 2; ++i) v.channel[i] = channel_view(f, i);
     v.metadata = f.metadata;
+    if (f.session != 0) v.server = streams_.describe(f.session).value_or(stream::Description{});
+    else if (f.description) v.server = *f.description;
     return v;
 }
 

@@ -1,6 +1,7 @@
 #include "render.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace voxfork::fork {
 namespace {
@@ -24,6 +25,13 @@ std::string render_call(const CallView& v) {
         out += fmt::format(" Frames dropped: {}\n", c.dropped);
     }
     out += fmt::format("Metadata: {}\n", v.metadata.dump());
+    if (!v.server.protocol.empty()) {
+        out += fmt::format("Protocol: {}\n", v.server.protocol);
+        out += fmt::format("Connections: {}\n", fmt::join(v.server.connections, " "));
+        out += fmt::format("Messages from the server: {}\n", v.server.server_messages);
+        if (!v.server.latest_server_message.empty())
+            out += fmt::format("Latest from the server: {}\n", v.server.latest_server_message);
+    }
     return out;
 }
 
@@ -36,7 +44,11 @@ nlohmann::json render_call_json(const CallView& v) {
     }
     return {{"callid", v.anchor},    {"call_guid", v.call_guid},         {"state", v.state},
             {"codec", v.codec},      {"connection_id", v.connection_id}, {"channels", std::move(channels)},
-            {"metadata", v.metadata}};
+            {"metadata", v.metadata},
+            {"protocol", v.server.protocol},
+            {"connections", v.server.connections},
+            {"server_messages", v.server.server_messages},
+            {"latest_server_message", v.server.latest_server_message}};
 }
 
 std::string render_sessions(const std::vector<SessionView>& sessions) {

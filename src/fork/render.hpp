@@ -28,6 +28,7 @@ struct CallView {
     std::uint32_t connection_id = 0;
     ChannelView channel[2];  // by media::Direction
     nlohmann::json metadata = nlohmann::json::object();
+    stream::Description server;  // the protocol, its connections, what the server said
 };
 
 std::string render_call(const CallView& view);

@@ -16,6 +16,17 @@
 namespace voxfork::stream {
 namespace detail {
 
+ws::ConnectionKey key_for(const Target& target) {
+    ws::ConnectionKey key;
+    key.host = target.host;
+    key.port = target.port;
+    key.secure = target.secure;
+    key.path = target.path;
+    key.profile_tag = target.profile_tag;
+    key.token = target.token;
+    return key;
+}
+
 std::string message_text(const nlohmann::ordered_json& message) {
     return message.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
@@ -73,6 +84,11 @@ public:
         auto it = sessions_.find(h);
         if (it == sessions_.end()) return std::nullopt;
         return it->second->delivered(direction);
+    }
+    std::optional<Description> describe(SessionHandle h) const override {
+        auto it = sessions_.find(h);
+        if (it == sessions_.end()) return std::nullopt;
+        return it->second->describe();
     }
     void fork_started() override { pool_.fork_started(); }
     void fork_failed() override { pool_.fork_failed(); }

@@ -55,9 +55,14 @@ public:
     // Silently: leave the transport, report nothing more.
     virtual void close() = 0;
     virtual std::optional<Delivery> delivered(media::Direction direction) const = 0;
+    virtual Description describe() const = 0;
     // The transport lost the connection of `user`.
     virtual void on_connection_lost(ws::UserHandle user, std::string_view reason) = 0;
 };
+
+// The transport key of a session's target: server, path and profile; the
+// protocol adds its subprotocol, headers and token.
+ws::ConnectionKey key_for(const Target& target);
 
 // The text of a JSON message, keys in the order it was built in (the
 // protocol's documented order). Never throws: bad UTF-8 is replaced.

@@ -414,6 +414,14 @@ class ForkTest(SipTest):
         self.assertEqual([f["seq"] for f in frames], list(range(len(frames))))
         self.assertEqual({f["length"] for f in frames}, {160})
 
+    def assert_paced_audio(self, audio, sent, what, silence=0xFF):
+        """A channel sent on the clock (AudioHook, raw): `sent` arrived whole
+        and in order, and everything around it is silence (µ-law by default)."""
+        at = audio.find(sent)
+        self.assertGreaterEqual(at, 0, f"{what}: the party's audio is not in its channel whole")
+        rest = audio[:at] + audio[at + len(sent):]
+        self.assertEqual(set(rest) - {silence}, set(), f"{what}: only silence around it")
+
     def assert_clean(self):
         """No call, relay port or dialog left."""
         self.assert_no_calls()

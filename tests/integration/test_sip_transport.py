@@ -68,8 +68,10 @@ class TcpDialogs(SipTest):
 
     def test_reinvite_from_the_callee(self):
         self.start()
-        uas = self.callee(MIDCALL=offer(1, "sendonly", "a=recvonly", who="uas_reinvite"), END=part("uas_recv_bye"),
-                          tcp=True)
+        # The pause lets the caller's ACK go first: SIPp aborts a call whose
+        # next message arrives while it is still sending (a loaded host).
+        uas = self.callee(MIDCALL=part("pause", MS=300) + offer(1, "sendonly", "a=recvonly", who="uas_reinvite"),
+                          END=part("uas_recv_bye"), tcp=True)
         uac = self.caller(MIDCALL=answer(2, "a=sendonly", "recvonly"), tcp=True)
         wait_all(self, uac, uas)
         self.assert_contacts_name_tcp(uac, 2)  # the 200 to the INVITE, the re-INVITE

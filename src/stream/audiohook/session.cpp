@@ -52,13 +52,7 @@ void AudiohookSession::open() {
         // The API key is the credential: without one there is nothing to try.
         return host_.post([&host = host_, handle = handle_] { host.failed(handle, reason::auth_invalid); });
     }
-    ws::ConnectionKey key;
-    key.host = target_.host;
-    key.port = target_.port;
-    key.secure = target_.secure;
-    key.path = target_.path;
-    key.profile_tag = target_.profile_tag;
-    key.token = target_.token;
+    ws::ConnectionKey key = detail::key_for(target_);
     key.headers = upgrade_headers();
     OpenRequest request;
     request.session_id = session_id_;
@@ -81,6 +75,7 @@ void AudiohookSession::on_attached(const ws::AttachResult& result) {
     }
     connection_ = connection;
     connection_id_ = result.connection_id;
+    description_.connections = {connection_id_};
     connection_->set_events(this);  // `open` is out: `opened` comes later
 }
 
@@ -145,7 +140,17 @@ void AudiohookSession::close() {
     leave();
 }
 
+Description AudiohookSession::describe() const {
+    Description d = description_;
+    if (connection_ != nullptr) {
+        d.server_messages = connection_->server_events();
+        d.latest_server_message = connection_->latest_event();
+    }
+    return d;
+}
+
 void AudiohookSession::leave() {
+    description_ = describe();
     if (connection_ != nullptr) {
         for (const auto d : {media::Direction::caller, media::Direction::callee})
             final_[static_cast<std::size_t>(d)] = connection_->delivery(d);

@@ -21,6 +21,7 @@ public:
     void stop(std::string_view reason) override;
     void close() override;
     std::optional<Delivery> delivered(media::Direction direction) const override;
+    Description describe() const override;
     void on_connection_lost(ws::UserHandle user, std::string_view reason) override;
 
     // SessionEvents (from the connection)
@@ -48,6 +49,7 @@ private:
     Connection* connection_ = nullptr;  // while attached
     bool established_ = false;
     Delivery final_[2];
+    Description description_{"audiohook", {}, 0, {}};  // kept when the connection is left
 };
 
 }  // namespace voxfork::stream::audiohook

@@ -21,13 +21,8 @@ void RawSession::open() {
     const bool interleaved = profile_.raw_layout == config::RawLayout::interleaved;
     links_.resize(interleaved ? 1 : 2);
     for (std::size_t i = 0; i < links_.size(); ++i) {
-        ws::ConnectionKey key;
-        key.host = target_.host;
-        key.port = target_.port;
-        key.secure = target_.secure;
-        key.path = interleaved ? target_.path : with_channel(target_.path, i == 0 ? "caller" : "callee");
-        key.profile_tag = target_.profile_tag;
-        key.token = target_.token;
+        ws::ConnectionKey key = detail::key_for(target_);
+        if (!interleaved) key.path = with_channel(target_.path, i == 0 ? "caller" : "callee");
         if (!target_.token.empty()) key.headers.emplace_back("Authorization", profile_.raw_auth_scheme + " " + target_.token);
         Connection::Settings settings;
         settings.both = interleaved;
@@ -52,6 +47,7 @@ void RawSession::on_attached(std::size_t index, const ws::AttachResult& result) 
     }
     links_[index].connection = connection;
     links_[index].connection_id = result.connection_id;
+    description_.connections.push_back(result.connection_id);
     for (const Link& l : links_)
         if (l.connection == nullptr) return;  // the other is still on its way
     established_ = true;
@@ -94,10 +90,21 @@ void RawSession::close() {
     leave({});
 }
 
+Description RawSession::describe() const {
+    Description d = description_;
+    for (const Link& l : links_) {
+        if (l.connection == nullptr) continue;
+        d.server_messages += l.connection->server_texts();
+        if (!l.connection->latest_text().empty()) d.latest_server_message = l.connection->latest_text();
+    }
+    return d;
+}
+
 void RawSession::leave(const std::string& stop_message) {
     for (const auto d : {media::Direction::caller, media::Direction::callee}) {
         if (const Connection* c = link_of(d).connection) final_[static_cast<std::size_t>(d)] = c->delivery(d);
     }
+    description_ = describe();
     const auto now = Clock::now();
     for (Link& l : links_) {
         if (l.connection != nullptr) l.connection->finish(now, stop_message);

@@ -24,6 +24,7 @@ public:
     void stop(std::string_view reason) override;
     void close() override;
     std::optional<Delivery> delivered(media::Direction direction) const override;
+    Description describe() const override;
     void on_connection_lost(ws::UserHandle user, std::string_view reason) override;
 
 private:
@@ -46,6 +47,7 @@ private:
     std::vector<Link> links_;  // interleaved: one; separate: caller, callee
     bool established_ = false;
     Delivery final_[2];
+    Description description_{"raw", {}, 0, {}};  // kept up to date when a connection is left
 };
 
 }  // namespace voxfork::stream::raw

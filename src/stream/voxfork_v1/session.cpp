@@ -34,14 +34,8 @@ V1Session::V1Session(detail::Host& host, SessionHandle handle, const Target& tar
 V1Session::~V1Session() = default;
 
 void V1Session::open() {
-    ws::ConnectionKey key;
-    key.host = target_.host;
-    key.port = target_.port;
-    key.secure = target_.secure;
-    key.path = target_.path;
-    key.profile_tag = target_.profile_tag;
+    ws::ConnectionKey key = detail::key_for(target_);
     key.subprotocol = subprotocol;
-    key.token = target_.token;
     if (!target_.token.empty()) key.headers.emplace_back("Authorization", "Bearer " + target_.token);
     int threshold = config::StreamServiceProfile{}.calls_threshold;
     const auto& profiles = host_.config().stream_service_profiles;
@@ -61,6 +55,7 @@ void V1Session::on_attached(const ws::AttachResult& result) {
         return host_.failed(handle_, result.ok() ? reason::internal_error : std::string_view(result.reason));
     }
     connection_ = connection;
+    connection_id_ = result.connection_id;
     channel_[0] = host_.next_channel();
     channel_[1] = host_.next_channel();
     connection_->add_call(handle_, channel_, [this](const std::string& words) { on_server_ended(words); });

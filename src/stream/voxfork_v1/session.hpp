@@ -23,6 +23,7 @@ public:
     void stop(std::string_view reason) override;
     void close() override;
     std::optional<Delivery> delivered(media::Direction direction) const override;
+    Description describe() const override { return {"voxfork-v1", {connection_id_}, 0, {}}; }
     void on_connection_lost(ws::UserHandle user, std::string_view reason) override;
 
 private:
@@ -40,6 +41,7 @@ private:
     CallInfo call_;
     ws::UserHandle user_ = 0;
     Connection* connection_ = nullptr;  // while on an open connection
+    std::uint32_t connection_id_ = 0;
     std::uint32_t channel_[2] = {};
     Delivery final_[2];  // what was delivered when it left its connection
 };

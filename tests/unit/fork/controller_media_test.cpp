@@ -393,6 +393,21 @@ TEST_F(ControllerTest, ShowCallDescribesTheFork) {
 
 // operations.md: callid shows frames and bytes sent and frames dropped: what
 // the connection wrote, and drops of its send queue as well as of the ring.
+TEST_F(ControllerTest, ShowCallNamesTheProtocolItsConnectionsAndWhatTheServerSaid) {
+    streams_.description = stream::Description{"raw", {61, 62}, 2, R"({"transcript":"hello"})"};
+    start_active();
+    const auto text = *ctl_->show_call(anchor);
+    EXPECT_NE(text.find("Protocol: raw\nConnections: 61 62\nMessages from the server: 2\n"
+                        "Latest from the server: {\"transcript\":\"hello\"}\n"),
+              std::string::npos)
+        << text;
+    EXPECT_EQ(ctl_->show_call_json(anchor)["connections"], (json{61, 62}));
+    // Kept once the fork let go of its session.
+    request(stop_json());
+    streams_.description.reset();
+    EXPECT_NE(ctl_->show_call(anchor)->find("Protocol: raw\n"), std::string::npos);
+}
+
 TEST_F(ControllerTest, ShowCallCountsWhatTheTransportDelivered) {
     start_active();
     streams_.sink->refuse = true;  // the ring is full: one drop at the tee

@@ -104,6 +104,7 @@ public:
         auto it = delivery.find(d);
         return it == delivery.end() ? stream::Delivery{} : it->second;
     }
+    std::optional<stream::Description> describe(stream::SessionHandle) const override { return description; }
     void fork_started() override { ++started; }
     void fork_failed() override { ++failed; }
     void fork_ended() override { ++ended; }
@@ -137,6 +138,7 @@ public:
     std::map<media::Direction, stream::Delivery> delivery;  // empty: delivered() knows nothing
     int started = 0, failed = 0, ended = 0;
     bool updates_confirmed = false;  // update() says the server will confirm
+    std::optional<stream::Description> description;
     stream::SessionHandle next_session = 100;
     std::shared_ptr<FakeSink> sink = std::make_shared<FakeSink>();
 
