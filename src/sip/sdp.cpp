@@ -345,10 +345,12 @@ void anchor(Session& session, const std::string& address, std::uint16_t port, Or
             session_connection = true;
         }
     }
-    // Attributes that would lead the far end around the relay.
+    // Attributes that would lead the far end around the relay: ICE's
+    // (RFC 8839; end-of-candidates is trickle ICE's, RFC 8840) and a=rtcp.
     auto bypass = [](const Line& l) {
         return l.type == 'a' && (starts_with(l.value, "rtcp:") || starts_with(l.value, "candidate:") ||
-                                 starts_with(l.value, "ice-") || starts_with(l.value, "remote-candidates:"));
+                                 starts_with(l.value, "ice-") || starts_with(l.value, "remote-candidates:") ||
+                                 l.value == "end-of-candidates");
     };
     std::erase_if(session.lines, bypass);
     Media* anchored = audio(session);

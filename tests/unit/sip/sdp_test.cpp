@@ -168,6 +168,19 @@ TEST(Sdp, AnchorRewritesAddressesPortsAndOrigin) {
     EXPECT_NE(sdp::print(s).find("o=voxfork 777 2 IN IP4"), std::string::npos);
 }
 
+TEST(Sdp, AnchorDropsIceAttributesEndOfCandidatesIncluded) {
+    auto s = parsed("v=0\r\no=a 1 1 IN IP4 10.0.0.1\r\nc=IN IP4 10.0.0.1\r\nm=audio 5000 RTP/AVP 0\r\n"
+                    "a=ice-ufrag:F7gI\r\na=ice-pwd:x9cml/YzichV2+XlhiMu8g\r\n"
+                    "a=candidate:1 1 UDP 2130706431 10.0.0.1 5000 typ host\r\na=end-of-candidates\r\n"
+                    "a=sendrecv\r\n");
+    sdp::Origin origin{1, 0};
+    sdp::anchor(s, "127.0.0.1", 30000, origin);
+    const std::string text = sdp::print(s);
+    for (const char* gone : {"ice-ufrag", "ice-pwd", "candidate:", "end-of-candidates"})
+        EXPECT_EQ(text.find(gone), std::string::npos) << gone << " relayed:\n" << text;
+    EXPECT_NE(text.find("a=sendrecv"), std::string::npos);
+}
+
 TEST(Sdp, AnchorKeepsOldStyleHoldAndAddsMissingConnection) {
     auto zero = parsed("v=0\r\no=a 1 1 IN IP4 1.2.3.4\r\nc=IN IP4 0.0.0.0\r\nm=audio 5000 RTP/AVP 0\r\n");
     sdp::Origin origin{1, 0};
