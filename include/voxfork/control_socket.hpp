@@ -9,6 +9,7 @@
 // one connection (the interactive prompt does).
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -21,13 +22,22 @@ namespace voxfork::ops {
 
 class CommandRegistry;
 
+struct ControlSocketLimits {
+    std::size_t max_clients = 128;
+    // A client that sends no command for this long is disconnected (as IOS's
+    // exec-timeout ends an idle line).
+    std::chrono::seconds idle_timeout{600};
+};
+
 class ControlSocket {
 public:
     // Limits that keep one misbehaving client from hurting the others.
     static constexpr std::size_t max_line_bytes = 64 * 1024;
-    static constexpr std::size_t max_clients = 128;
+    using Limits = ControlSocketLimits;
 
-    ControlSocket(boost::asio::io_context& io, const CommandRegistry& commands);
+    // When max_clients are connected, a new client is still served: the
+    // client idle longest (never one whose command is running) makes room.
+    ControlSocket(boost::asio::io_context& io, const CommandRegistry& commands, Limits limits = Limits{});
     ~ControlSocket();
     ControlSocket(const ControlSocket&) = delete;
     ControlSocket& operator=(const ControlSocket&) = delete;

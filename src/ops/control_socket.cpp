@@ -18,6 +18,8 @@ using stream_protocol = asio::local::stream_protocol;
 
 namespace {
 
+using Clock = std::chrono::steady_clock;
+
 // One connected client: read a line, run it, write the answer, repeat.
 class ClientSession : public std::enable_shared_from_this<ClientSession> {
 public:
@@ -34,6 +36,11 @@ public:
         boost::system::error_code ignored;
         socket_.close(ignored);
     }
+    // Closed by the daemon (idle, or making room): gone from the list at once.
+    void evict() { finish(); }
+    // Waiting for the client's next line, and since when.
+    bool waiting() const { return !busy_; }
+    Clock::time_point last_active() const { return last_active_; }
 
 private:
     void read_line() {
@@ -54,6 +61,8 @@ private:
             return read_line();
         }
         if (ec) return finish();
+        busy_ = true;
+        last_active_ = Clock::now();
         std::string line = input_storage_.substr(0, length - 1);
         input_.consume(length);
         if (std::exchange(discarding_, false)) return read_line();  // the tail of an overlong line
@@ -63,7 +72,10 @@ private:
 
     void respond(CommandResult result) {
         answer_ = (result.ok ? "0 " : "1 ") + std::to_string(result.text.size()) + "\n" + result.text;
+        busy_ = true;
         asio::async_write(socket_, asio::buffer(answer_), [self = shared_from_this()](auto ec, std::size_t) {
+            self->busy_ = false;
+            self->last_active_ = Clock::now();
             if (ec) return self->finish();
             self->read_line();
         });
@@ -81,6 +93,8 @@ private:
     asio::dynamic_string_buffer<char, std::char_traits<char>, std::allocator<char>> input_;
     std::string answer_;
     bool discarding_ = false;  // inside a line that outgrew max_line_bytes
+    bool busy_ = false;        // a command runs or its answer is being written
+    Clock::time_point last_active_ = Clock::now();
 };
 
 bool someone_listens(const std::string& path, asio::io_context& io) {
@@ -93,7 +107,8 @@ bool someone_listens(const std::string& path, asio::io_context& io) {
 }  // namespace
 
 struct ControlSocket::Impl : std::enable_shared_from_this<ControlSocket::Impl> {
-    Impl(asio::io_context& io, const CommandRegistry& commands) : io(io), commands(commands), acceptor(io) {}
+    Impl(asio::io_context& io, const CommandRegistry& commands, Limits limits)
+        : io(io), commands(commands), limits(limits), acceptor(io), sweep_timer(io) {}
 
     void accept() {
         acceptor.async_accept([self = shared_from_this()](auto ec, stream_protocol::socket socket) {
@@ -103,10 +118,26 @@ struct ControlSocket::Impl : std::enable_shared_from_this<ControlSocket::Impl> {
         });
     }
 
+    // The waiting client idle longest, or null when every one is busy.
+    ClientSession* idlest() const {
+        ClientSession* found = nullptr;
+        for (const auto& s : sessions) {
+            if (s->waiting() && (found == nullptr || s->last_active() < found->last_active())) found = s.get();
+        }
+        return found;
+    }
+
     void admit(stream_protocol::socket socket) {
-        if (sessions.size() >= max_clients) {
-            spdlog::warn("control socket: {} clients connected, refusing another", sessions.size());
-            return;  // the socket closes as it goes out of scope
+        if (sessions.size() >= limits.max_clients) {
+            ClientSession* room = idlest();
+            if (room == nullptr) {
+                spdlog::warn("control socket: {} clients, all busy: refusing another", sessions.size());
+                return;  // the socket closes as it goes out of scope
+            }
+            spdlog::warn("control socket: {} clients connected: closing the one idle longest ({} s) for a new one",
+                         sessions.size(),
+                         std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - room->last_active()).count());
+            room->evict();
         }
         auto session =
             std::make_shared<ClientSession>(std::move(socket), commands, [weak = weak_from_this()](ClientSession* s) {
@@ -118,15 +149,35 @@ struct ControlSocket::Impl : std::enable_shared_from_this<ControlSocket::Impl> {
         session->start();
     }
 
+    // Idle clients are looked for a few times per timeout.
+    void sweep() {
+        sweep_timer.expires_after(std::max<Clock::duration>(limits.idle_timeout / 4, std::chrono::milliseconds(100)));
+        sweep_timer.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+            auto self = weak.lock();
+            if (ec || !self || !self->acceptor.is_open()) return;
+            const auto now = Clock::now();
+            std::vector<ClientSession*> idle;
+            for (const auto& s : self->sessions)
+                if (s->waiting() && now - s->last_active() >= self->limits.idle_timeout) idle.push_back(s.get());
+            for (ClientSession* s : idle) {
+                spdlog::info("control socket: a client idle for {} s disconnected", self->limits.idle_timeout.count());
+                s->evict();
+            }
+            self->sweep();
+        });
+    }
+
     asio::io_context& io;
     const CommandRegistry& commands;
+    Limits limits;
     stream_protocol::acceptor acceptor;
+    asio::steady_timer sweep_timer;
     std::vector<std::shared_ptr<ClientSession>> sessions;
     std::string path;
 };
 
-ControlSocket::ControlSocket(asio::io_context& io, const CommandRegistry& commands)
-    : impl_(std::make_shared<Impl>(io, commands)) {}
+ControlSocket::ControlSocket(asio::io_context& io, const CommandRegistry& commands, Limits limits)
+    : impl_(std::make_shared<Impl>(io, commands, limits)) {}
 
 ControlSocket::~ControlSocket() {
     close();
@@ -162,6 +213,7 @@ void ControlSocket::open(const std::string& path) {
     ::chmod(path.c_str(), 0660);
     impl_->path = path;
     impl_->accept();
+    impl_->sweep();
     spdlog::info("control socket listening on {}", path);
 }
 
@@ -169,6 +221,7 @@ void ControlSocket::close() {
     if (!impl_) return;
     boost::system::error_code ec;
     if (impl_->acceptor.is_open()) impl_->acceptor.close(ec);
+    impl_->sweep_timer.cancel();
     for (auto sessions = std::move(impl_->sessions); auto& s : sessions) s->close();
     if (!impl_->path.empty()) {
         ::unlink(impl_->path.c_str());

@@ -77,8 +77,8 @@ protected:
         stop();
         fs::remove_all(dir_);
     }
-    void start() {
-        socket_ = std::make_unique<voxfork::ops::ControlSocket>(io_, commands_);
+    void start(voxfork::ops::ControlSocket::Limits limits = {}) {
+        socket_ = std::make_unique<voxfork::ops::ControlSocket>(io_, commands_, limits);
         socket_->open(path_);
         work_.emplace(io_.get_executor());
         thread_ = std::thread([this] { io_.run(); });
@@ -150,6 +150,38 @@ TEST_F(ControlSocketTest, FiftyClientsAtOnce) {
     }
     for (auto& c : clients) c->send("show ping\n");
     for (auto& c : clients) EXPECT_EQ(c->answer(), "0|pong\n");
+}
+
+// Idle connections cannot lock the operator out: when the socket is full,
+// the client idle longest makes room for the new one.
+TEST_F(ControlSocketTest, AFullSocketClosesTheClientIdleLongestForANewOne) {
+    start({3, std::chrono::seconds(600)});
+    std::vector<std::unique_ptr<RawClient>> clients;
+    for (int i = 0; i < 3; ++i) {
+        clients.push_back(std::make_unique<RawClient>(path_));
+        clients.back()->send("show ping\n");
+        EXPECT_EQ(clients.back()->answer(), "0|pong\n");  // each one active later than the one before
+    }
+    RawClient operator_(path_);
+    operator_.send("show ping\n");
+    EXPECT_EQ(operator_.answer(), "0|pong\n");
+    EXPECT_EQ(clients[0]->answer(), "EOF");  // the one idle longest
+    clients[1]->send("show ping\n");
+    EXPECT_EQ(clients[1]->answer(), "0|pong\n");
+}
+
+TEST_F(ControlSocketTest, AClientIdleForTheTimeoutIsDisconnected) {
+    start({128, std::chrono::seconds(1)});
+    RawClient idle(path_);
+    RawClient busy(path_);
+    for (int i = 0; i < 6; ++i) {  // 1.8 s of a command every 0.3 s
+        busy.send("show ping\n");
+        EXPECT_EQ(busy.answer(), "0|pong\n");
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    }
+    EXPECT_EQ(idle.answer(), "EOF");
+    busy.send("show ping\n");
+    EXPECT_EQ(busy.answer(), "0|pong\n");
 }
 
 TEST_F(ControlSocketTest, StaleSocketFileIsReplacedLiveOneRefused) {
