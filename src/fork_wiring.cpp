@@ -30,6 +30,9 @@ public:
         }
         facts.media = call->media;
         facts.relay_session = call->relay_session;
+        facts.caller_number = call->caller_number;
+        facts.caller_name = call->caller_name;
+        facts.called_number = call->called_number;
         return facts;
     }
 

@@ -40,6 +40,7 @@ struct CallFacts {
     std::uint32_t profile_tag[2] = {};  // per media::Leg: stream-service profile of its dial-peer, 0 none
     MediaState media;
     media::SessionId relay_session = 0;
+    std::string caller_number, caller_name, called_number;  // for the speech server
 };
 
 // The SIP side, implemented over sip::CallControl.

@@ -42,7 +42,9 @@ struct LegInfo {
 
 struct CallInfo {
     CallId anchor = 0;
-    LegInfo legs[2];         // indexed by media::Leg
+    LegInfo legs[2];  // indexed by media::Leg
+    // The inbound INVITE's From (user part, display name) and called number.
+    std::string caller_number, caller_name, called_number;
     bool confirmed = false;  // 200/ACK done on both legs
     MediaState media;
     media::SessionId relay_session = 0;  // for media::Relay::set_tap

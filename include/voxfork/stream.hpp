@@ -55,6 +55,9 @@ struct CallInfo {
     std::string call_guid;
     std::string sip_call_id;  // of the leg the START came on
     nlohmann::json metadata = nlohmann::json::object();  // the START's
+    std::string caller_number;  // the user part of the caller's From
+    std::string caller_name;    // its display name
+    std::string called_number;  // the number the call was made to
 };
 
 using SessionHandle = std::uint64_t;  // never 0

@@ -31,6 +31,7 @@ struct Fork {
     media::Leg side = media::Leg::a;
     std::string sip_call_id;
     media::SessionId relay_session = 0;
+    std::string caller_number, caller_name, called_number;
     stream::SessionHandle session = 0;  // the stream session, while the fork holds one
     std::uint32_t connection_id = 0;
     std::uint32_t channel[2] = {};  // by media::Direction

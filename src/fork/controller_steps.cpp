@@ -62,9 +62,15 @@ void Controller::Impl::begin(CallId anchor, CallRecord& record, const Context& c
     fork.side = req.side;
     fork.sip_call_id = req.sip_call_id;
     fork.relay_session = facts ? facts->relay_session : 0;
+    if (facts) {
+        fork.caller_number = facts->caller_number;
+        fork.caller_name = facts->caller_name;
+        fork.called_number = facts->called_number;
+    }
     record.fork = std::move(fork);
     Fork& f = *record.fork;
-    f.session = streams_.open(f.target, stream::CallInfo{anchor, f.session_id, f.guid, f.sip_call_id, f.metadata});
+    f.session = streams_.open(f.target, stream::CallInfo{anchor, f.session_id, f.guid, f.sip_call_id, f.metadata,
+                                                         f.caller_number, f.caller_name, f.called_number});
     by_session_[f.session] = anchor;
 }
 

@@ -41,6 +41,9 @@ std::optional<CallInfo> CallManager::find_call(CallId leg_id) const {
     for (int i = 0; i < 2; ++i) {
         info.legs[i] = {call.legs[i].id, call.legs[i].dial_peer, call.legs[i].sip_call_id, call.legs[i].remote};
     }
+    info.caller_number = call.from_user;
+    info.caller_name = call.from_display;
+    info.called_number = call.called;
     info.confirmed = call.phase == Phase::active;
     info.media = call.media;
     info.relay_session = call.relay;

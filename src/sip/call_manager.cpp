@@ -225,6 +225,7 @@ void CallManager::new_invite(const IncomingRequest& r) {
     call->relay = *session;
     call->called = r.request_user;
     call->from_user = r.from_user;
+    call->from_display = r.from_display;
     Leg& a = call->legs[0];
     Leg& b = call->legs[1];
     a.id = next_id_++;

@@ -111,6 +111,7 @@ private:
         std::optional<sdp::Session> pending_offer;  // held while the target resolves
         std::string called;
         std::string from_user;
+        std::string from_display;
         std::optional<media::Leg> offer_from;  // side whose offer is being relayed
         bool offer_hold = false;
         bool offer_srtp = false;

@@ -80,6 +80,9 @@ class AudiohookFork(ForkTest):
         opened = s.messages[0]["parameters"]
         self.assertEqual(opened["conversationId"], str(uuid.UUID(GUID)))
         self.assertEqual(opened["customConfig"], METADATA)
+        # The caller's From (fork_uac.xml: "caller" <sip:1000@...>) and the called number.
+        participant = opened["participant"]
+        self.assertEqual((participant["ani"], participant["aniName"], participant["dnis"]), ("1000", "caller", "6777"))
         self.assertEqual([m["channels"] for m in opened["media"]], [["external", "internal"], ["external"], ["internal"]])
         self.assertEqual({len(f) for f in s.frames}, {320}, "20 ms of both channels a frame")
         self.assert_paced_audio(s.channel("external"), caller_bytes, "external (caller)")

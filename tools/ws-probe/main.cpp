@@ -132,7 +132,7 @@ public:
         for (int i = 0; i < opt_.calls; ++i) {
             const voxfork::stream::CallInfo call{static_cast<std::uint64_t>(100 + i), static_cast<std::uint64_t>(i + 1),
                                                  "PROBE" + std::to_string(i), "probe-" + std::to_string(i),
-                                                 json::object()};
+                                                 json::object(), "100" + std::to_string(i), "Probe", "6777"};
             index_[streams_->open(opt_.target, call)] = i;
         }
     }

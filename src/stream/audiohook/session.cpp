@@ -58,7 +58,7 @@ void AudiohookSession::open() {
     request.session_id = session_id_;
     request.organization_id = profile_.audiohook_organization_id;
     request.conversation_id = conversation_id(call_.call_guid);
-    request.participant.id = random_uuid();
+    request.participant = {random_uuid(), call_.caller_number, call_.caller_name, call_.called_number};
     request.custom_config = call_.metadata;
     user_ = host_.pool().attach(
         key, ws::CallLabel{call_.anchor, call_.fork_session}, 1,

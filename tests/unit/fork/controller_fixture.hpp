@@ -49,6 +49,9 @@ protected:
         facts.profile_tag[1] = 99;  // the outbound dial-peer has the media class
         facts.media = g711();
         facts.relay_session = relay;
+        facts.caller_number = "1000";
+        facts.caller_name = "Alice";
+        facts.called_number = "6777";
         calls_.calls[anchor] = facts;
         ctl_ = std::make_unique<Controller>(calls_, streams_, taps_, env_.make());
         streams_.set_events(ctl_.get());

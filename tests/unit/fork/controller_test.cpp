@@ -21,6 +21,8 @@ TEST_F(ControllerTest, StartAttachesThenStartsBothChannelsCallerFirst) {
     EXPECT_EQ(a.call.anchor, anchor);
     EXPECT_EQ(a.call.call_guid, "G1");
     EXPECT_EQ(a.call.sip_call_id, "a84b4c76e66710@10.0.0.1");
+    EXPECT_EQ((std::vector<std::string>{a.call.caller_number, a.call.caller_name, a.call.called_number}),
+              (std::vector<std::string>{"1000", "Alice", "6777"}));
     EXPECT_TRUE(calls_.sent.empty());  // nothing until the connection is there
     EXPECT_EQ(ctl_->fork_state(anchor), "connecting");
 

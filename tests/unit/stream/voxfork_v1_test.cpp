@@ -23,7 +23,7 @@ std::uint32_t seq_of(const Framing::Slot& s) {
 // Fields and their order as in wire.md's examples: the text that goes out is
 // these messages dumped as they are.
 TEST(Messages, ShapesAndKeyOrderOfWireMd) {
-    const CallInfo call{58, 1, "8F3B", "a84b@10.0.0.1", json::object()};
+    const CallInfo call{58, 1, "8F3B", "a84b@10.0.0.1", json::object(), "1000", "", "6777"};
     EXPECT_EQ(start(17, call, "caller", Codec::ulaw, {{"agent", "1001"}}).dump(),
               R"({"type":"START","channel":17,"call-guid":"8F3B","call-id":"a84b@10.0.0.1","leg":"caller",)"
               R"("codec":"PCMU","rate":8000,"metadata":{"agent":"1001"}})");
