@@ -203,6 +203,12 @@ void Controller::Impl::on_media_changed(CallId anchor, const MediaState& media) 
     Context ctx;
     ctx.guid = fork.guid;
     if (const auto why = pause_reason(fork, media)) {
+        // Paused by the server when the call found a reason of its own: the
+        // session hears of it, so the server's resume does not restart the audio.
+        if (record.state == State::paused && fork.server_paused && !fork.call_pause_told) {
+            fork.call_pause_told = true;
+            streams_.pause(fork.session, *why);
+        }
         ctx.reason = *why;
         return run(anchor, record, Event::pause, ctx);
     }

@@ -45,6 +45,8 @@ struct Fork {
     std::vector<std::pair<nlohmann::json, CallId>> deferred_updates;
     // The server paused the audio (AudioHook): a call's resume does not end that.
     bool server_paused = false;
+    // The session was told of a pause of the call's own (hold, codec).
+    bool call_pause_told = false;
     // The last update() will be confirmed by the server: its UPDATED waits.
     bool update_confirmation_due = false;
     // Legs owed an UPDATED once the server confirms, oldest first.

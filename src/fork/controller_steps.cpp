@@ -118,8 +118,10 @@ void Controller::Impl::step(CallId anchor, CallRecord& record, const Step& s, co
             make_tee(fork, record.media);
             return streams_.start(fork.session, fork.codec, fork.metadata);
         case Act::send_pause:
+            fork.call_pause_told = true;
             return streams_.pause(fork.session, pick(s.reason, ctx.reason));
         case Act::send_resume:
+            fork.call_pause_told = false;
             return streams_.resume(fork.session, fork.codec);
         case Act::send_update:
             fork.update_confirmation_due = streams_.update(fork.session, fork.metadata);

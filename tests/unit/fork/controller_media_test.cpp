@@ -303,12 +303,17 @@ TEST_F(ControllerTest, TheServersResumeDuringHoldLeavesTheForkPausedForTheHold) 
     start_active();
     ctl_->on_paused_by_server(100);
     media(g711("g711ulaw", true));
+    // The session hears of the hold, so the server's resume keeps the audio off.
+    EXPECT_EQ(streams_.take(), (std::vector<json>{json{{"command", "pause"}, {"reason", "hold"}}}));
+    media(g711("g711ulaw", true));
+    EXPECT_TRUE(streams_.take().empty());  // once
     calls_.take();
     ctl_->on_resumed_by_server(100);
     EXPECT_TRUE(calls_.sent.empty());
     EXPECT_EQ(ctl_->fork_state(anchor), "paused");
     media(g711());
     expect_only_status({{"call-guid", "G1"}, {"status", "RESUMED"}, {"codec", "g711ulaw"}});
+    EXPECT_EQ(streams_.take(), (std::vector<json>{json{{"command", "resume"}, {"codec", "ulaw"}}}));
 }
 
 TEST_F(ControllerTest, AnUpdateTheServerConfirmsIsUpdatedOnlyThen) {
