@@ -450,7 +450,7 @@ private:
             }
             if (sip->sip_from) {
                 if (sip->sip_from->a_url->url_user) r.from_user = sip->sip_from->a_url->url_user;
-                if (sip->sip_from->a_display) r.from_display = sip->sip_from->a_display;
+                if (sip->sip_from->a_display) r.from_display = display_name(sip->sip_from->a_display);
             }
             r.body = body_of(sip);
         }

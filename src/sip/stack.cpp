@@ -18,6 +18,16 @@ std::size_t Body::count(std::string_view type) const {
     return n;
 }
 
+std::string display_name(std::string_view text) {
+    if (text.size() < 2 || text.front() != '"' || text.back() != '"') return std::string(text);
+    std::string name;
+    for (std::size_t i = 1; i + 1 < text.size(); ++i) {
+        if (text[i] == '\\' && i + 2 < text.size()) ++i;
+        name += text[i];
+    }
+    return name;
+}
+
 std::string Address::to_string() const {
     return config::format_ipv4(ip) + ":" + std::to_string(port);
 }

@@ -54,6 +54,11 @@ struct ResponseHeaders {
     bool empty() const { return warning.empty() && reason.empty() && retry_after == 0; }
 };
 
+// A display name as the header carries it (`"Alice \"A\" Smith"`) as the
+// name itself (`Alice "A" Smith`): quotes and quoted-pair escapes removed
+// (RFC 3261 section 25.1); a token-form name is returned as it is.
+std::string display_name(std::string_view header_text);
+
 struct IncomingRequest {
     Method method = Method::other;
     HandleId handle = 0;
@@ -62,7 +67,7 @@ struct IncomingRequest {
     std::string transaction;   // Call-ID, CSeq and Via branch: same for retransmissions
     std::string request_user;  // user part of the Request-URI (the called number)
     std::string from_user;
-    std::string from_display;
+    std::string from_display;  // the display name itself (display_name())
     std::string contact_transport;  // the Contact's transport parameter, lower case; empty when it names none
     Address source;
     Body body;

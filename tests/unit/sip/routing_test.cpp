@@ -1,9 +1,18 @@
 #include <gtest/gtest.h>
 
 #include "sip/routing.hpp"
+#include "sip/stack.hpp"
 
 namespace voxfork::sip::routing {
 namespace {
+
+TEST(DisplayName, QuotesAndEscapesGoTokensStay) {
+    EXPECT_EQ(display_name("\"caller\""), "caller");
+    EXPECT_EQ(display_name("\"Alice \\\"A\\\" Smith\""), "Alice \"A\" Smith");
+    EXPECT_EQ(display_name("Bob"), "Bob");
+    EXPECT_EQ(display_name("\"\""), "");
+    EXPECT_EQ(display_name("\""), "\"");
+}
 
 config::DialPeer peer(std::uint32_t tag, config::SessionTarget::Kind kind, std::string host, std::uint16_t port) {
     config::DialPeer p;
