@@ -133,16 +133,21 @@ inline Bytes payload_of(std::uint8_t seed, std::size_t size = 160) {
     return b;
 }
 
-// An even port range of `pairs` pairs at a random place in 10000..16000: below
-// the default relay range and the kernel's ephemeral ports. A range with a
-// port someone holds right now (another test process, say) is not chosen.
+// An even port range of `pairs` pairs in 10000..16000: below the default
+// relay range and the kernel's ephemeral ports. A range with a port someone
+// holds right now is not chosen. ctest runs two test processes at once, each
+// picking a range: the first choice is spread by process id (consecutive ids
+// land 97 pairs apart, more than any test's range), so two running side by
+// side do not take each other's ports between the check and the bind; later
+// choices are random.
 inline RelayOptions random_range(unsigned pairs) {
     static std::mt19937 rng{std::random_device{}()};
     std::uniform_int_distribution<unsigned> base(5000, 8000 - pairs);
     RelayOptions o;
     o.bind_address = "127.0.0.1";
     for (int attempt = 0; attempt < 50; ++attempt) {
-        o.port_min = static_cast<std::uint16_t>(base(rng) * 2);
+        const unsigned spread = 5000 + (static_cast<unsigned>(::getpid()) * 97u) % (3000u - pairs);
+        o.port_min = static_cast<std::uint16_t>((attempt == 0 ? spread : base(rng)) * 2);
         o.port_max = static_cast<std::uint16_t>(o.port_min + pairs * 2 - 1);
         bool all_free = true;
         for (unsigned port = o.port_min; all_free && port <= o.port_max; ++port) {
