@@ -43,20 +43,22 @@ def binary(name):
     return path
 
 
-def free_port(kind=socket.SOCK_STREAM, even=False, pair=False):
-    """A port free on 127.0.0.1 right now (UDP and TCP both when pair)."""
+def free_port(kind=socket.SOCK_STREAM, even=False, pair=False, span=1):
+    """A port free on 127.0.0.1 right now (UDP and TCP both when pair, and
+    the `span - 1` ports above it too, for programs that take neighbours)."""
     for _ in range(200):
         with socket.socket(socket.AF_INET, kind) as s:
             s.bind((LOOPBACK, 0))
             port = s.getsockname()[1]
         if even and port % 2:
             continue
-        if pair:
+        if pair or span > 1:
             try:
-                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u, \
-                        socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-                    u.bind((LOOPBACK, port))
-                    t.bind((LOOPBACK, port))
+                for neighbour in range(port, port + span):
+                    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u, \
+                            socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
+                        u.bind((LOOPBACK, neighbour))
+                        t.bind((LOOPBACK, neighbour))
             except OSError:
                 continue
         return port
