@@ -2,10 +2,11 @@
 file as microphone, the `sndfile` module recording what it hears, calls
 auto-answered) as caller and callee. Each side plays its own tone; the
 test checks the other side heard that tone (after a hold and resume too),
-that the call ended with the BYE of the side that hung up, and over TCP that every SIP message of both
-agents crossed TCP (baresip's own SIP trace) — an agent told by a Contact
-to use UDP would have sent its ACK and BYE there. Loopback only; skipped
-when baresip is not installed."""
+that DTMF keyed on either side reached the other as RFC 4733 telephone
+events, that the call ended with the BYE of the side that hung up, and over
+TCP that every SIP message of both agents crossed TCP (baresip's own SIP
+trace) — an agent told by a Contact to use UDP would have sent its ACK and
+BYE there. Loopback only; skipped when baresip is not installed."""
 
 import errno
 import glob
@@ -17,6 +18,7 @@ import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
 import unittest
 import wave
@@ -76,6 +78,8 @@ class Baresip:
             if self.ready() or self.process.returncode != errno.EADDRINUSE:
                 break
             self.process.status_checked = True
+        if control:
+            self.listen()
 
     def start(self, h, dial, control):
         # sip_listen takes the port for UDP and TCP, and the next one for TLS.
@@ -100,12 +104,39 @@ class Baresip:
         self.process = h.spawn(args, stdout=log, stderr=subprocess.STDOUT)
         log.close()
 
+    def listen(self):
+        """Opens its control connection (baresip keeps one: a newer one
+        replaces it) and collects what arrives on it from now on: command
+        responses and UA events, as netstrings of JSON."""
+        self.events = []
+        self.control = socket.create_connection((harness.LOOPBACK, self.control_port), timeout=5)
+        connection = self.control
+
+        def read():
+            data = b""
+            with connection:
+                while chunk := connection.recv(4096):
+                    data += chunk
+                    while b":" in data:
+                        size, _, rest = data.partition(b":")
+                        if len(rest) < int(size) + 1:
+                            break
+                        self.events.append(json.loads(rest[:int(size)]))
+                        data = rest[int(size) + 1:]
+        threading.Thread(target=read, daemon=True).start()
+
+    def digits(self):
+        """The DTMF digits it received, in order."""
+        return "".join(e.get("param", "") for e in list(self.events) if e.get("type") == "CALL_DTMF_START")
+
     def command(self, name, params=""):
         """Runs one of its menu commands (hold, resume, ...); True when it says ok."""
-        body = json.dumps({"command": name, "params": params, "token": name}).encode()
-        with socket.create_connection((harness.LOOPBACK, self.control_port), timeout=5) as s:
-            s.sendall(str(len(body)).encode() + b":" + body + b",")
-            return b'"ok":true' in s.recv(4096)
+        self.commands = getattr(self, "commands", 0) + 1
+        token = f"{name}-{self.commands}"
+        body = json.dumps({"command": name, "params": params, "token": token}).encode()
+        self.control.sendall(str(len(body)).encode() + b":" + body + b",")
+        harness.wait_for(lambda: any(e.get("token") == token for e in list(self.events)), what=f"{name} answered")
+        return next(e for e in self.events if e.get("token") == token).get("ok") is True
 
     def ready(self):
         return "baresip is ready" in self.log()
@@ -129,8 +160,8 @@ class Baresip:
 
 @unittest.skipUnless(os.path.exists(BARESIP), "baresip is not installed")
 class RealAgents(SipTest):
-    def call(self, transport, caller_seconds, callee_seconds, during=None):
-        callee = Baresip(self, "callee", "6777", 400, callee_seconds)
+    def call(self, transport, caller_seconds, callee_seconds, during=None, callee_events=False):
+        callee = self.callee = Baresip(self, "callee", "6777", 400, callee_seconds, control=callee_events)
         self.uas_port = callee.port
         d = self.start_daemon(transport=transport, uas_port=callee.port)
         suffix = ";transport=tcp" if transport == "tcp" else ""
@@ -167,6 +198,23 @@ class RealAgents(SipTest):
         _, caller, callee = self.call("tcp", caller_seconds=5, callee_seconds=7, during=self.hold_and_resume)
         self.assertEqual(self.sip_counter("re-INVITEs relayed"), 2)
         self.assertEqual(caller.transports() | callee.transports(), {"TCP"})
+
+    def test_dtmf_both_ways_as_telephone_events(self):
+        heard = {}
+
+        def press(d, caller):
+            time.sleep(0.5)
+            for digit in "159#":
+                self.assertTrue(caller.command("sndcode", digit))
+                time.sleep(0.3)
+            for digit in "*07":
+                self.assertTrue(self.callee.command("sndcode", digit))
+                time.sleep(0.3)
+            harness.wait_for(lambda: len(self.callee.digits()) == 4 and len(caller.digits()) == 3,
+                             what="every digit")
+            heard["callee"], heard["caller"] = self.callee.digits(), caller.digits()
+        self.call("udp", caller_seconds=5, callee_seconds=7, during=press, callee_events=True)
+        self.assertEqual(heard, {"callee": "159#", "caller": "*07"})
 
     def test_udp_call_with_audio_both_ways_caller_hangs_up(self):
         d, caller, callee = self.call("udp", caller_seconds=2, callee_seconds=5)
