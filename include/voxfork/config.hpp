@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "voxfork/net.hpp"
+
 namespace voxfork::config {
 
 enum class LogLevel { debug, info, warning, error };
@@ -29,13 +31,6 @@ enum class CipherSuite {
     ecdhe_rsa_aes_gcm_sha2,
 };
 
-// An IPv4 address or network, host byte order.
-struct Ipv4Net {
-    std::uint32_t address = 0;
-    std::uint32_t mask = 0xffffffffu;
-    bool operator==(const Ipv4Net&) const = default;
-};
-
 struct SipSettings {
     std::string control_address = "127.0.0.1";  // bind control source-address
     std::optional<std::string> media_address;   // bind media source-address; unset: control address
@@ -48,9 +43,10 @@ struct SipSettings {
 struct VoipService {
     std::uint16_t rtp_port_min = 16384;
     std::uint16_t rtp_port_max = 32767;
-    // `ip address trusted list` entries; empty means the default rule (the
+    // `ip address trusted list` entries (`ipv4 ADDR [MASK]`, `ipv6
+    // PREFIX[/LEN]`), host bits cleared; empty means the default rule (the
     // dial-peers' session-target addresses only).
-    std::vector<Ipv4Net> trusted;
+    std::vector<net::Network> trusted;
     SipSettings sip;
     bool operator==(const VoipService&) const = default;
 };

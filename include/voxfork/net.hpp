@@ -92,6 +92,9 @@ struct Network {
     // does not contain an IPv4-mapped IPv6 address: the daemon's sockets
     // report IPv4 peers as IPv4.
     bool contains(const Address& candidate) const;
+    // The network with the bits past the prefix cleared ("10.1.2.3/8" ->
+    // "10.0.0.0/8"), as IOS stores a network entered with host bits set.
+    Network without_host_bits() const;
     // The IPv4 mask for an IPv4 network (host order).
     std::uint32_t ipv4_mask() const;
     // "10.0.0.0/8", "2001:db8::/32".

@@ -39,7 +39,7 @@ std::optional<std::vector<NameServer>> name_servers(const Context& c) {
 }
 
 // `ipv4 ADDR [MASK]` of the trusted list: the network ADDR & MASK.
-std::optional<Ipv4Net> trusted_net(const Context& c) {
+std::optional<net::Network> trusted_ipv4(const Context& c) {
     if (!c.at_most(2)) return std::nullopt;
     const auto address = c.ipv4(0, "ADDR");
     if (!address) return std::nullopt;
@@ -55,7 +55,32 @@ std::optional<Ipv4Net> trusted_net(const Context& c) {
     }
     // As on IOS, host bits are accepted: `ipv4 127.0.0.1 255.0.0.0` is the
     // network 127.0.0.0/8, stored (and shown) as such.
-    return Ipv4Net{*address & mask, mask};
+    return net::Network::from_ipv4_mask(*address, mask)->without_host_bits();
+}
+
+// `ipv6 PREFIX[/LEN]` of the trusted list (a bare address is a /128); host
+// bits cleared as for ipv4.
+std::optional<net::Network> trusted_ipv6(const Context& c) {
+    if (!c.at_most(1)) return std::nullopt;
+    const auto word = c.arg(0, "PREFIX");
+    if (!word) return std::nullopt;
+    const auto network = net::Network::parse(*word);
+    if (!network || !network->address.is_v6()) {
+        c.error("invalid PREFIX \"" + std::string(*word) + "\" for \"ipv6\" (expected an IPv6 address or "
+                "prefix like 2001:db8::/32, length 0-128)");
+        return std::nullopt;
+    }
+    return network->without_host_bits();
+}
+
+// Adds or, for `no`, removes a trusted-list entry; an entry already there is not added twice.
+void add_trusted(const Context& c, const std::optional<net::Network>& network) {
+    auto& list = voip(c).trusted;
+    if (network && std::find(list.begin(), list.end(), *network) == list.end()) list.push_back(*network);
+}
+
+void remove_trusted(const Context& c, const std::optional<net::Network>& network) {
+    if (network) std::erase(voip(c).trusted, *network);
 }
 
 void set_rtp_port_range(const Context& c) {
@@ -188,15 +213,11 @@ constexpr CommandSpec commands[] = {
      },
      [](const Context& c) { voip(c).sip = SipSettings{}; }},
 
-    {Mode::trusted, "ipv4",
-     [](const Context& c) {
-         const auto net = trusted_net(c);
-         auto& list = voip(c).trusted;
-         if (net && std::find(list.begin(), list.end(), *net) == list.end()) list.push_back(*net);
-     },
-     [](const Context& c) {
-         if (const auto net = trusted_net(c)) std::erase(voip(c).trusted, *net);
-     }},
+    {Mode::trusted, "ipv4", [](const Context& c) { add_trusted(c, trusted_ipv4(c)); },
+     [](const Context& c) { remove_trusted(c, trusted_ipv4(c)); }},
+
+    {Mode::trusted, "ipv6", [](const Context& c) { add_trusted(c, trusted_ipv6(c)); },
+     [](const Context& c) { remove_trusted(c, trusted_ipv6(c)); }},
 
     {Mode::sip, "bind control source-address", [](const Context& c) { set_bind(c, true); },
      [](const Context& c) { voip(c).sip.control_address = SipSettings{}.control_address; }},

@@ -19,8 +19,11 @@ json or_null(const std::optional<T>& value) {
 
 json voip_json(const VoipService& v) {
     json trusted = json::array();
-    for (const auto& net : v.trusted)
-        trusted.push_back({{"address", format_ipv4(net.address)}, {"mask", format_ipv4(net.mask)}});
+    for (const auto& network : v.trusted) {
+        json entry = {{"address", network.address.to_string()}, {"prefix_length", network.prefix_length}};
+        if (network.address.is_v4()) entry["mask"] = format_ipv4(network.ipv4_mask());
+        trusted.push_back(entry);
+    }
     return {{"rtp_port_range", {{"min", v.rtp_port_min}, {"max", v.rtp_port_max}}},
             {"trusted_list", trusted},  // empty: the dial-peers' session targets
             {"sip",

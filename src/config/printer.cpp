@@ -20,9 +20,13 @@ void print_voip(std::ostream& out, const VoipService& voip, bool all) {
         out << " rtp-port range " << voip.rtp_port_min << ' ' << voip.rtp_port_max << '\n';
     if (!voip.trusted.empty()) {
         out << " ip address trusted list\n";
-        for (const auto& net : voip.trusted) {
-            out << "  ipv4 " << format_ipv4(net.address);
-            if (net.mask != 0xffffffffu) out << ' ' << format_ipv4(net.mask);
+        for (const auto& network : voip.trusted) {
+            if (network.address.is_v6()) {
+                out << "  ipv6 " << network.to_string() << '\n';
+                continue;
+            }
+            out << "  ipv4 " << network.address.to_string();
+            if (network.prefix_length != 32) out << ' ' << format_ipv4(network.ipv4_mask());
             out << '\n';
         }
     }

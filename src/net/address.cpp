@@ -212,6 +212,15 @@ bool Network::contains(const Address& candidate) const {
     return (a[bit / 8] & mask) == (b[bit / 8] & mask);
 }
 
+Network Network::without_host_bits() const {
+    if (address.is_v4()) return Network{Address::v4(address.v4_host_order() & ipv4_mask()), prefix_length};
+    auto bytes = address.bytes();
+    for (unsigned bit = prefix_length; bit < 128; ++bit) {
+        bytes[bit / 8] &= static_cast<std::uint8_t>(~(0x80u >> (bit % 8)));
+    }
+    return Network{Address::v6(bytes), prefix_length};
+}
+
 std::uint32_t Network::ipv4_mask() const {
     if (!address.is_v4() || prefix_length == 0) return 0;
     return ~std::uint32_t{0} << (32 - prefix_length);

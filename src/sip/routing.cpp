@@ -1,5 +1,7 @@
 #include "routing.hpp"
 
+#include <algorithm>
+
 #include "sdp.hpp"
 
 namespace voxfork::sip::routing {
@@ -14,9 +16,9 @@ std::optional<std::uint32_t> address_of(const config::Config& config, const conf
 
 bool is_trusted(const config::Config& config, std::uint32_t source_ip, const std::set<std::uint32_t>& dns_addresses) {
     if (!config.voip.trusted.empty()) {
-        for (const auto& net : config.voip.trusted)
-            if ((source_ip & net.mask) == (net.address & net.mask)) return true;
-        return false;
+        const auto source = net::Address::v4(source_ip);
+        return std::any_of(config.voip.trusted.begin(), config.voip.trusted.end(),
+                           [&](const net::Network& network) { return network.contains(source); });
     }
     // A shut-down dial-peer is not used, so its target is no reason to trust anyone.
     for (const auto& [tag, peer] : config.dial_peers) {

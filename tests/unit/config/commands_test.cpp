@@ -10,6 +10,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using testing::errors;
+using testing::network;
 using testing::ok;
 
 TEST(ConfigDefaults, EmptyFileGivesTheDefaultsOfConfigMd) {
@@ -102,7 +103,7 @@ TEST(VoipCommands, SetTheirValues) {
            "  listen-port non-secure 5070\n");
     EXPECT_EQ(c.voip.rtp_port_min, 20000);
     EXPECT_EQ(c.voip.rtp_port_max, 29998);
-    EXPECT_THAT(c.voip.trusted, ElementsAre(Ipv4Net{0x7f000000u, 0xff000000u}, Ipv4Net{0x7f000001u, 0xffffffffu}));
+    EXPECT_THAT(c.voip.trusted, ElementsAre(network("127.0.0.0/8"), network("127.0.0.1/32")));
     EXPECT_EQ(c.voip.sip.control_address, "127.0.0.2");
     EXPECT_EQ(c.voip.sip.effective_media_address(), "127.0.0.3");
     EXPECT_EQ(c.voip.sip.listen_port, 5070);
@@ -321,7 +322,7 @@ TEST(NoForms, RestoreDefaultsAndRemoveEntries) {
     Config expected;
     expected.ip_hosts["b"] = 0x7f000002u;
     expected.name_servers = {NameServer{0x7f000001u, 53}};
-    expected.voip.trusted = {Ipv4Net{0x7f000002u, 0xffffffffu}};
+    expected.voip.trusted = {network("127.0.0.2/32")};
     expected.voip.sip.listen_port = 9;
     EXPECT_EQ(c, expected);
 }
@@ -335,8 +336,23 @@ TEST(TrustedList, HostBitsOutsideTheMaskAreAcceptedAsTheNetwork) {
            "  ipv4 10.1.2.3 255.255.0.0\n"
            "  ipv4 192.168.7.9 0.0.0.0\n"
            "  no ipv4 192.168.0.1 0.0.0.0\n");  // removes the 0.0.0.0/0 entry
-    EXPECT_THAT(c.voip.trusted, ElementsAre(Ipv4Net{0x7f000000u, 0xff000000u}, Ipv4Net{0x0a010000u, 0xffff0000u}));
+    EXPECT_THAT(c.voip.trusted, ElementsAre(network("127.0.0.0/8"), network("10.1.0.0/16")));
     EXPECT_THAT(print(c), HasSubstr("  ipv4 127.0.0.0 255.0.0.0\n  ipv4 10.1.0.0 255.255.0.0\n"));
+}
+
+TEST(TrustedList, Ipv6PrefixesBesideIpv4Networks) {
+    const Config c =
+        ok("voice service voip\n ip address trusted list\n"
+           "  ipv4 10.0.0.0 255.0.0.0\n"
+           "  ipv6 2001:DB8:0:0::7/32\n"  // host bits cleared, printed canonically
+           "  ipv6 2001:db8::/32\n"       // the same entry: not added twice
+           "  ipv6 ::1\n"                 // a host
+           "  ipv6 fd00::/8\n"
+           "  no ipv6 fd12::/8\n");       // removes the fd00::/8 entry
+    EXPECT_THAT(c.voip.trusted,
+                ElementsAre(network("10.0.0.0/8"), network("2001:db8::/32"), network("::1/128")));
+    EXPECT_THAT(print(c), HasSubstr("  ipv4 10.0.0.0 255.0.0.0\n  ipv6 2001:db8::/32\n  ipv6 ::1/128\n"));
+    EXPECT_EQ(ok(print(c)), c);
 }
 
 TEST(NoForms, RemoveWholeBlocksAndSubModes) {
@@ -444,6 +460,13 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{VOIP " rtp-port range 2000\n",
                 "incomplete command \"rtp-port range 2000\" (expected rtp-port range MIN MAX)"},
         BadCase{TRUSTED "  ipv4 256.0.0.1\n", "invalid ADDR \"256.0.0.1\" for \"ipv4\""},
+        BadCase{TRUSTED "  ipv4 2001:db8::1\n", "invalid ADDR \"2001:db8::1\" for \"ipv4\""},
+        BadCase{TRUSTED "  ipv6 10.0.0.0/8\n", "invalid PREFIX \"10.0.0.0/8\" for \"ipv6\""},
+        BadCase{TRUSTED "  ipv6 2001:db8::/129\n", "invalid PREFIX \"2001:db8::/129\" for \"ipv6\""},
+        BadCase{TRUSTED "  ipv6 [2001:db8::1]\n", "invalid PREFIX \"[2001:db8::1]\" for \"ipv6\""},
+        BadCase{TRUSTED "  ipv6 fe80::1%eth0\n", "invalid PREFIX \"fe80::1%eth0\" for \"ipv6\""},
+        BadCase{TRUSTED "  ipv6\n", "PREFIX"},
+        BadCase{TRUSTED "  ipv6 ::1 x\n", "unexpected argument \"x\""},
         BadCase{TRUSTED "  ipv4 127.0.0.01\n", "invalid ADDR \"127.0.0.01\""},
         BadCase{TRUSTED "  ipv4 127.0.0.0 255.0.255.0\n",
                 "invalid MASK \"255.0.255.0\" for \"ipv4\" (the one bits must be contiguous)"},

@@ -13,6 +13,7 @@ TEST(Json, CarriesEveryValueInEffectWithNumbersAsNumbers) {
     const Config c = testing::ok(
         "hostname sbc-lab\n"
         "voice service voip\n rtp-port range 20000 29999\n ip address trusted list\n  ipv4 127.0.0.0 255.0.0.0\n"
+        "  ipv6 ::1\n"
         " sip\n  listen-port non-secure 5070\n"
         "ip host Agents.Lab 127.0.0.6\nip name-server 127.0.0.1:5353\n"
         "media profile stream-service 99\n description lab\n connection calls-threshold 5\n"
@@ -25,7 +26,8 @@ TEST(Json, CarriesEveryValueInEffectWithNumbersAsNumbers) {
     EXPECT_EQ(j["hostname"], "sbc-lab");
     EXPECT_EQ(j["voice_service_voip"]["rtp_port_range"], (json{{"min", 20000}, {"max", 29999}}));
     EXPECT_EQ(j["voice_service_voip"]["trusted_list"],
-              (json::array({{{"address", "127.0.0.0"}, {"mask", "255.0.0.0"}}})));
+              (json::array({{{"address", "127.0.0.0"}, {"mask", "255.0.0.0"}, {"prefix_length", 8}},
+                            {{"address", "::1"}, {"prefix_length", 128}}})));
     EXPECT_EQ(j["voice_service_voip"]["sip"],
               (json{{"control_address", "127.0.0.1"}, {"media_address", "127.0.0.1"}, {"listen_port", 5070}}));
     EXPECT_EQ(j["ip_hosts"], (json{{"agents.lab", "127.0.0.6"}}));

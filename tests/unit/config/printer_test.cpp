@@ -159,7 +159,7 @@ TEST(RoundTrip, CorpusFilesDifferFromEachOther) {
 TEST(RoundTrip, HandBuiltConfig) {
     Config c;
     c.hostname = "built";
-    c.voip.trusted = {Ipv4Net{0x7f000000u, 0xffff0000u}};
+    c.voip.trusted = {testing::network("127.0.0.0/16"), testing::network("2001:db8::/48")};
     c.voip.sip.media_address = "127.0.0.2";
     auto& p = c.stream_service_profiles[3];
     p.tag = 3;
@@ -220,7 +220,7 @@ TEST(RoundTrip, CorpusUsesEveryCommandAndEveryNoForm) {
         }
     // config.md's table, protocols.md's profile commands and `rtp latching`;
     // update together with them.
-    EXPECT_EQ(commands, 51);
+    EXPECT_EQ(commands, 52);
 }
 
 TEST(LabSample, ParsesCleanlyAndIsTheDemoSetup) {
@@ -243,7 +243,7 @@ TEST(LabSample, ParsesCleanlyAndIsTheDemoSetup) {
     EXPECT_EQ(c.media_classes.at(9).stream_service_profile, 99u);
     // Loopback only.
     auto loopback = [](std::uint32_t address) { return (address >> 24) == 127; };
-    for (const auto& net : c.voip.trusted) EXPECT_TRUE(loopback(net.address));
+    for (const auto& network : c.voip.trusted) EXPECT_TRUE(network.address.is_loopback());
     for (const auto& [name, address] : c.ip_hosts) EXPECT_TRUE(loopback(address)) << name;
     for (const auto& server : c.name_servers) EXPECT_TRUE(loopback(server.address));
     EXPECT_TRUE(loopback(*detail::parse_ipv4(c.voip.sip.control_address)));

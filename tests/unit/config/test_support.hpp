@@ -25,6 +25,13 @@ inline Config ok(std::string_view text) {
     return result.config ? *result.config : Config{};
 }
 
+// A network written as "ADDR/LEN", for expectations.
+inline net::Network network(std::string_view text) {
+    const auto parsed = net::Network::parse(text);
+    EXPECT_TRUE(parsed) << text;
+    return parsed.value_or(net::Network{});
+}
+
 // The errors of text that must be refused, each as "LINE: MESSAGE".
 inline std::vector<std::string> errors(std::string_view text) {
     const auto result = parse(text, "test.conf");

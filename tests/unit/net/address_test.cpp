@@ -159,6 +159,15 @@ TEST(Network, RefusesBadPrefixes) {
     }
 }
 
+TEST(Network, WithoutHostBits) {
+    EXPECT_EQ(Network::parse("10.1.2.3/8")->without_host_bits().to_string(), "10.0.0.0/8");
+    EXPECT_EQ(Network::parse("10.1.2.3/32")->without_host_bits().to_string(), "10.1.2.3/32");
+    EXPECT_EQ(Network::parse("10.1.2.3/0")->without_host_bits().to_string(), "0.0.0.0/0");
+    EXPECT_EQ(Network::parse("2001:db8:ffff::1/33")->without_host_bits().to_string(), "2001:db8:8000::/33");
+    EXPECT_EQ(Network::parse("2001:db8::1/128")->without_host_bits().to_string(), "2001:db8::1/128");
+    EXPECT_EQ(Network::parse("2001:db8::1/0")->without_host_bits().to_string(), "::/0");
+}
+
 TEST(Network, FromIpv4MaskAsIosWritesIt) {
     auto net = Network::from_ipv4_mask(0x0a000000u, 0xffff0000u);
     ASSERT_TRUE(net);

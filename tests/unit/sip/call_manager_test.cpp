@@ -33,7 +33,7 @@ public:
 
 config::ConfigPtr make_config(std::optional<Codec> out_codec = std::nullopt, bool trusted_loopback = true) {
     auto c = std::make_shared<config::Config>();
-    if (trusted_loopback) c->voip.trusted.push_back({0x7f000000u, 0xff000000u});
+    if (trusted_loopback) c->voip.trusted.push_back(*net::Network::parse("127.0.0.0/8"));
     config::DialPeer in;
     in.tag = 900;
     in.incoming_called_number = "6777";

@@ -23,11 +23,11 @@ config::DialPeer peer(std::uint32_t tag, config::SessionTarget::Kind kind, std::
 
 TEST(Routing, ExplicitTrustedListIsUsedAlone) {
     config::Config c;
-    c.voip.trusted.push_back({0x7f000002u, 0xffffffffu});
+    c.voip.trusted.push_back(net::Network::host(net::Address::v4(0x7f000002u)));
     c.dial_peers[1] = peer(1, config::SessionTarget::Kind::ipv4, "127.0.0.1", 5060);
     EXPECT_TRUE(is_trusted(c, 0x7f000002u, {}));
     EXPECT_FALSE(is_trusted(c, 0x7f000001u, {}));  // a target, but the list says otherwise
-    c.voip.trusted = {{0x0a000000u, 0xff000000u}};
+    c.voip.trusted = {*net::Network::parse("10.0.0.0/8"), *net::Network::parse("::1")};
     EXPECT_TRUE(is_trusted(c, 0x0a0102ffu, {}));
     EXPECT_FALSE(is_trusted(c, 0x0b000001u, {}));
     EXPECT_FALSE(is_trusted(c, 0x7f000007u, {0x7f000007u}));  // a dns: target's address, but the list says otherwise
