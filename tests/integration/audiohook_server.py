@@ -55,12 +55,19 @@ class Session:
 
 class AudiohookServer(LoopbackWsServer):
     """`opened`: "first" (the first offer), "empty" (no media), "none" (never
-    answers); `reject`: an HTTP status for the upgrade; `secret`: base64, the
-    signature is then required; `disconnect_after`: frames, then `disconnect`;
-    `pause_after`: frames, then `pause`, and `resume` 500 ms later."""
+    answers), "unoffered" (media the client did not offer), "disconnect" (a
+    `disconnect` instead); `reject`: an HTTP status for the upgrade; `secret`:
+    base64, the signature is then required; `disconnect_after`: frames, then
+    `disconnect`; `pause_after`: frames, then `pause`, and `resume` 500 ms
+    later; `misbehave`: (frames, [what...]) sends each `what` after that many
+    frames: "seq-back" (a `pong` whose seq goes back), "unknown" (a message
+    of no known type), "error" (an `error`), else as it is (str: a text
+    frame, bytes: a binary one)."""
 
-    def __init__(self, h, opened="first", reject=None, secret=None, disconnect_after=None, pause_after=None):
+    def __init__(self, h, opened="first", reject=None, secret=None, disconnect_after=None, pause_after=None,
+                 misbehave=None):
         super().__init__(h)
+        self.misbehave = misbehave
         self.opened = opened
         self.reject = reject
         self.secret = base64.b64decode(secret) if secret else None
@@ -140,7 +147,7 @@ class AudiohookServer(LoopbackWsServer):
         try:
             async for data in ws:
                 if isinstance(data, bytes):
-                    await self._audio(s, state, data, send)
+                    await self._audio(s, state, data, send, ws)
                 else:
                     await self._message(s, state, data, send)
         except websockets.ConnectionClosed:
@@ -148,7 +155,7 @@ class AudiohookServer(LoopbackWsServer):
         s.close_code = ws.close_code
         s.closed = True
 
-    async def _audio(self, s, state, data, send):
+    async def _audio(self, s, state, data, send, ws):
         if not state["opened"] or s.media is None:
             return self._violation("audio before `opened` or with no media")
         if s.paused:
@@ -158,6 +165,18 @@ class AudiohookServer(LoopbackWsServer):
         s.frames.append(data)
         if self.disconnect_after and len(s.frames) == self.disconnect_after:
             await send("disconnect", {"reason": "completed", "info": "test over"})
+        if self.misbehave and len(s.frames) == self.misbehave[0]:
+            for what in self.misbehave[1]:
+                if what == "seq-back":
+                    state["seq"] -= 2
+                    await send("pong")
+                    state["seq"] += 1
+                elif what == "unknown":
+                    await send("gossip", {"about": "the weather"})
+                elif what == "error":
+                    await send("error", {"code": 500, "message": "something broke"})
+                else:
+                    await ws.send(what)
         if self.pause_after and len(s.frames) == self.pause_after:
             await send("pause")
             await asyncio.sleep(0.5)
@@ -209,6 +228,12 @@ class AudiohookServer(LoopbackWsServer):
             self._violation("open organizationId differs from the header")
         if self.opened == "none":
             return
+        if self.opened == "disconnect":
+            return await send("disconnect", {"reason": "unauthorized", "info": "not today"})
+        if self.opened == "unoffered":
+            state["opened"] = True
+            return await send("opened", {"media": [{"type": "audio", "format": "L16", "channels": ["external"],
+                                                    "rate": 16000}], "startPaused": False})
         media = p.get("media", [])
         s.media = media[0] if media and self.opened == "first" else None
         state["opened"] = True

@@ -4,7 +4,10 @@ strict about what a client sends) takes the session. Checked: the status
 INFOs, the upgrade's headers and signature, `open`'s parameters, every audio
 byte of each party in its channel of the stereo PCMU frames (A-law calls
 converted), close/closed, and the failures: 401, no `opened`, the server's
-`disconnect`."""
+`disconnect`; and a server that misbehaves (unreadable or unknown messages,
+a seq that goes back, audio or a 10 MB message to the client, `opened` with
+media never offered, `disconnect` before `opened`): logged, the fork ended
+or failed with its reason where it must be, the call's relayed audio whole."""
 
 import os
 import sys
@@ -172,6 +175,77 @@ class AudiohookFork(ForkTest):
         types = s.types()
         self.assertLess(types.index("paused"), types.index("resumed"), types)
         self.assertEqual(server.violations(), [])  # no audio while paused
+
+    # -- a server that misbehaves ------------------------------------------------
+
+    def relayed(self, direction):
+        out = self.daemon_.show("show platform hardware qfp active feature sbc fork global")
+        section = out[out.index(f"Direction {direction}"):]
+        return int(section.split("RTP packets relayed:", 1)[1].split()[0])
+
+    def test_nonsense_from_the_server_is_logged_and_the_fork_goes_on(self):
+        """Unreadable JSON, a message of no known type, a seq that goes back and
+        an `error`, all mid-stream: each is logged, the audio goes on whole,
+        the call's relayed audio never stops and STOP ends the fork cleanly."""
+        self.audiohook_daemon()
+        nonsense = ["{not json", '{"version":"2","type":"opened"}', "unknown", "seq-back", "error"]
+        server = AudiohookServer(self, misbehave=(10, nonsense)).start()
+        ctl, caller_bytes, callee_bytes = self.forked_call(server)
+        self.assertEqual([m["status"] for m in statuses(ctl)], ["STARTED", "STOPPED"])
+        self.assertEqual(statuses(ctl)[-1]["reason"], "Forking stopped")
+        [s] = server.wait_sessions(1)
+        wait_for(lambda: s.closed, 10, what="the WebSocket closed")
+        self.assertEqual(s.close_code, 1000)
+        self.assert_paced_audio(s.channel("external"), caller_bytes, "external (caller)")
+        self.assert_paced_audio(s.channel("internal"), callee_bytes, "internal (callee)")
+        self.assertEqual(server.violations(), [])
+        log = self.daemon_.log()
+        self.assertIn("unreadable message from the server: {not json", log)
+        self.assertIn("error from the server:", log)
+        self.assertRegex(log, r"server seq \d+ after \d+")
+        self.assertEqual(self.relayed("caller"), len(caller_bytes) // 160)
+        self.assertEqual(self.relayed("callee"), len(callee_bytes) // 160)
+
+    def fork_ended_by(self, what):
+        """The server sends `what` after 10 frames: the fork ends with a
+        reason, the call and its relayed audio go on to the end."""
+        self.audiohook_daemon()
+        server = AudiohookServer(self, misbehave=(10, [what])).start()
+        caller_file, caller_bytes = pattern(self, "caller.ulaw", 1, packets=100)
+        c = (Steps().info(start(server.port, token="api-key-1"), "STARTED")
+             .sync().stream(caller_file, ms=0).status("STOPPED", 10000).pause(2500))
+        agent = self.agent(Steps().wait_sync())
+        ctl = self.controller(c)
+        wait_all(self, ctl, agent)
+        self.assertEqual(self.relayed("caller"), len(caller_bytes) // 160)
+        self.assert_no_calls()
+        self.assertEqual(statuses(ctl)[-1], {"call-guid": GUID, "status": "STOPPED", "reason": "Connection closed"})
+        [s] = server.sessions
+        wait_for(lambda: s.closed, 10, what="the WebSocket closed")
+        return s.close_code
+
+    def test_audio_from_the_server_ends_its_fork_not_the_call(self):
+        self.assertEqual(self.fork_ended_by(b"\x01" * 320), 1003)  # unsupported data
+        self.assertIn("binary frame from the server", self.daemon_.log())
+
+    def test_a_10_mb_message_from_the_server_ends_its_fork_not_the_call(self):
+        self.assertEqual(self.fork_ended_by("x" * (10 * 1024 * 1024)), 1009)  # message too big
+
+    def start_failed_by(self, opened):
+        self.audiohook_daemon()
+        server = AudiohookServer(self, opened=opened).start()
+        self.start_fails(server, "Connection failed")
+        [s] = server.sessions
+        wait_for(lambda: s.closed, 10, what="the WebSocket closed")
+        self.assertEqual(s.types(), ["open", "close"])
+        self.assertEqual(s.messages[-1]["parameters"], {"reason": "error"})
+        self.assertEqual(s.frames, [])
+
+    def test_opened_with_media_not_offered_fails_the_start(self):
+        self.start_failed_by("unoffered")
+
+    def test_disconnect_before_opened_fails_the_start(self):
+        self.start_failed_by("disconnect")
 
     def test_an_update_with_a_language_is_updated_when_the_server_says_so(self):
         self.audiohook_daemon()
