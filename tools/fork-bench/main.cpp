@@ -28,11 +28,13 @@ struct Options {
     int pid = 0;
     double hold_s = 20, settle_s = 2;
     Receivers receivers = Receivers::poll;
+    std::uint16_t speech_port = 0;  // an outside speech server instead of the bench's own sink
 };
 
 void usage() {
     std::cerr << "usage: fork-bench --sip-port P --uas-port P --pid VOXFORKD_PID [--calls N] [--rate CALLS_PER_S]\n"
-                 "                  [--hold SECONDS] [--settle SECONDS] [--wake-receivers]\n";
+                 "                  [--hold SECONDS] [--settle SECONDS] [--wake-receivers]\n"
+                 "                  [--speech-port P]   (forks go to a speech server on 127.0.0.1:P)\n";
     std::exit(2);
 }
 
@@ -60,6 +62,8 @@ Options parse(int argc, char** argv) {
             o.hold_s = std::atof(v);
         else if (a == "--settle")
             o.settle_s = std::atof(v);
+        else if (a == "--speech-port")
+            o.speech_port = static_cast<std::uint16_t>(std::atoi(v));
         else
             usage();
     }
@@ -126,7 +130,9 @@ int main(int argc, char** argv) {
 
     WsSink sink(o.receivers);
     Media media(n, o.receivers);
-    o.sip.speech_port = sink.port();
+    // With an outside server (tools/soak.sh restarts one) the sink stays
+    // idle and its frame figures read 0.
+    o.sip.speech_port = o.speech_port ? o.speech_port : sink.port();
     Sip sip(o.sip, media);
     media.start();
     sip.start();
