@@ -3,7 +3,8 @@ file as microphone, the `sndfile` module recording what it hears, calls
 auto-answered) as caller and callee. Each side plays its own tone; the
 test checks the other side heard that tone (after a hold and resume too),
 that DTMF keyed on either side reached the other as RFC 4733 telephone
-events, that the call ended with the BYE of the side that hung up, and over
+events, that a callee whose SDP names 127.0.0.2 while it sends from
+127.0.0.1 is latched and heard, that the call ended with the BYE of the side that hung up, and over
 TCP that every SIP message of both agents crossed TCP (baresip's own SIP
 trace) — an agent told by a Contact to use UDP would have sent its ACK and
 BYE there. Loopback only; skipped when baresip is not installed."""
@@ -13,6 +14,7 @@ import glob
 import json
 import math
 import os
+import re
 import shutil
 import socket
 import struct
@@ -60,7 +62,8 @@ def pitch(paths):
 class Baresip:
     """One baresip process with its own configuration directory."""
 
-    def __init__(self, h, name, user, hertz, seconds, dial=None, control=False):
+    def __init__(self, h, name, user, hertz, seconds, dial=None, control=False, sdp_address=harness.LOOPBACK):
+        self.sdp_address = sdp_address
         self.dir = os.path.join(h.tmpdir, name)
         self.recordings = os.path.join(self.dir, "recordings")
         os.makedirs(self.recordings)
@@ -88,7 +91,10 @@ class Baresip:
             f.write("\n".join([
                 "poll_method epoll",
                 f"sip_listen {harness.LOOPBACK}:{self.port}",
-                f"net_interface {harness.LOOPBACK}",  # else its SDP names the host's LAN address
+                # Else its SDP names the host's LAN address. Its RTP socket is
+                # bound to the wildcard address: another loopback address here
+                # is a UA whose SDP names one address while it sends from another.
+                f"net_interface {self.sdp_address}",
                 "audio_player aubridge,nil",
                 f"audio_source aufile,{self.source}",  # the call ends when the file does
                 "audio_alert aubridge,nil",
@@ -160,8 +166,10 @@ class Baresip:
 
 @unittest.skipUnless(os.path.exists(BARESIP), "baresip is not installed")
 class RealAgents(SipTest):
-    def call(self, transport, caller_seconds, callee_seconds, during=None, callee_events=False):
-        callee = self.callee = Baresip(self, "callee", "6777", 400, callee_seconds, control=callee_events)
+    def call(self, transport, caller_seconds, callee_seconds, during=None, callee_events=False,
+             callee_sdp_address=harness.LOOPBACK):
+        callee = self.callee = Baresip(self, "callee", "6777", 400, callee_seconds, control=callee_events,
+                                       sdp_address=callee_sdp_address)
         self.uas_port = callee.port
         d = self.start_daemon(transport=transport, uas_port=callee.port)
         suffix = ";transport=tcp" if transport == "tcp" else ""
@@ -215,6 +223,13 @@ class RealAgents(SipTest):
             heard["callee"], heard["caller"] = self.callee.digits(), caller.digits()
         self.call("udp", caller_seconds=5, callee_seconds=7, during=press, callee_events=True)
         self.assertEqual(heard, {"callee": "159#", "caller": "*07"})
+
+    def test_a_callee_whose_sdp_names_another_address_than_its_rtp_source(self):
+        d, _, callee = self.call("udp", caller_seconds=2, callee_seconds=4, callee_sdp_address="127.0.0.2")
+        self.assertIn("c=IN IP4 127.0.0.2", callee.log())
+        latched = re.search(r"RTP latched to 127\.0\.0\.1:(\d+) \(SDP 127\.0\.0\.2:(\d+)\)", d.log())
+        self.assertTrue(latched, d.log()[-3000:])
+        self.assertEqual(latched[1], latched[2])
 
     def test_udp_call_with_audio_both_ways_caller_hangs_up(self):
         d, caller, callee = self.call("udp", caller_seconds=2, callee_seconds=5)
