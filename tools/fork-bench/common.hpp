@@ -2,6 +2,7 @@
 // payload, a latency histogram, the layout of that payload.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -15,25 +16,60 @@ inline std::uint64_t now_ns() {
     return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
-// The first bytes of every RTP payload the bench sends: when it was sent and by
-// which stream. voxforkd forks the payload unchanged, so the speech-server side
-// reads the same stamp.
+// The first bytes of every RTP payload the bench sends: a marker, when it was
+// sent, by which stream, and its packet number in that stream (the RTP seq;
+// protocols without a seq of their own show their gaps by it). voxforkd forks
+// the payload unchanged, so the speech-server side reads the same stamp: at
+// the start of a voxfork-v1 frame's audio, and found by its marker where the
+// clock's pacing cuts the audio into frames of its own (AudioHook, raw).
 struct Stamp {
     std::uint64_t sent_ns;
     std::uint32_t stream;
+    std::uint16_t packet;
 };
-constexpr std::size_t stamp_size = 12;
+constexpr unsigned char stamp_marker[4] = {0xA5, 0x5A, 0xC3, 0x3C};
+constexpr std::size_t stamp_size = 18;
 
 inline void put_stamp(unsigned char* p, const Stamp& s) {
-    std::memcpy(p, &s.sent_ns, 8);
-    std::memcpy(p + 8, &s.stream, 4);
+    std::memcpy(p, stamp_marker, 4);
+    std::memcpy(p + 4, &s.sent_ns, 8);
+    std::memcpy(p + 12, &s.stream, 4);
+    std::memcpy(p + 16, &s.packet, 2);
 }
 inline Stamp get_stamp(const unsigned char* p) {
     Stamp s{};
-    std::memcpy(&s.sent_ns, p, 8);
-    std::memcpy(&s.stream, p + 8, 4);
+    std::memcpy(&s.sent_ns, p + 4, 8);
+    std::memcpy(&s.stream, p + 12, 4);
+    std::memcpy(&s.packet, p + 16, 2);
     return s;
 }
+
+// Finds the stamps in one channel's audio as it arrives in frames of any cut:
+// a stamp split between two frames is found when the second arrives.
+class StampScanner {
+public:
+    template <class OnStamp>
+    void scan(const unsigned char* bytes, std::size_t size, OnStamp&& on_stamp) {
+        // The tail of the last frame that could begin a stamp, then this frame.
+        unsigned char joined[stamp_size - 1 + 2048];
+        size = std::min(size, sizeof joined - carried_);
+        std::memcpy(joined, carry_, carried_);
+        std::memcpy(joined + carried_, bytes, size);
+        const std::size_t total = carried_ + size;
+        std::size_t at = 0;
+        for (; at + stamp_size <= total; ++at) {
+            if (std::memcmp(joined + at, stamp_marker, sizeof stamp_marker) != 0) continue;
+            on_stamp(get_stamp(joined + at));
+            at += stamp_size - 1;
+        }
+        carried_ = std::min(total - std::min(at, total), stamp_size - 1);
+        std::memcpy(carry_, joined + total - carried_, carried_);
+    }
+
+private:
+    unsigned char carry_[stamp_size - 1] = {};
+    std::size_t carried_ = 0;
+};
 
 // How the bench's receivers (the far ends' RTP, the speech server) wait for
 // data. On loopback, a receiver asleep on its socket is woken by voxforkd's

@@ -17,6 +17,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
 
 using namespace forkbench;
@@ -29,12 +30,14 @@ struct Options {
     double hold_s = 20, settle_s = 2;
     Receivers receivers = Receivers::poll;
     std::uint16_t speech_port = 0;  // an outside speech server instead of the bench's own sink
+    Protocol protocol = Protocol::voxfork_v1;  // the profile's, which the sink speaks
 };
 
 void usage() {
     std::cerr << "usage: fork-bench --sip-port P --uas-port P --pid VOXFORKD_PID [--calls N] [--rate CALLS_PER_S]\n"
                  "                  [--hold SECONDS] [--settle SECONDS] [--wake-receivers]\n"
-                 "                  [--speech-port P]   (forks go to a speech server on 127.0.0.1:P)\n";
+                 "                  [--speech-port P]   (forks go to a speech server on 127.0.0.1:P)\n"
+                 "                  [--protocol voxfork-v1|audiohook|raw]   (the profile's; raw: separate layout)\n";
     std::exit(2);
 }
 
@@ -64,6 +67,12 @@ Options parse(int argc, char** argv) {
             o.settle_s = std::atof(v);
         else if (a == "--speech-port")
             o.speech_port = static_cast<std::uint16_t>(std::atoi(v));
+        else if (a == "--protocol" && std::string_view(v) == "voxfork-v1")
+            o.protocol = Protocol::voxfork_v1;
+        else if (a == "--protocol" && std::string_view(v) == "audiohook")
+            o.protocol = Protocol::audiohook;
+        else if (a == "--protocol" && std::string_view(v) == "raw")
+            o.protocol = Protocol::raw;
         else
             usage();
     }
@@ -128,7 +137,8 @@ int main(int argc, char** argv) {
     const unsigned n = o.sip.calls;
     long rss_idle = rss_kib(o.pid);
 
-    WsSink sink(o.receivers);
+    WsSink sink(o.receivers, o.protocol);
+    if (o.protocol != Protocol::voxfork_v1) o.sip.token = "bench-key";
     Media media(n, o.receivers);
     // With an outside server (tools/soak.sh restarts one) the sink stays
     // idle and its frame figures read 0.

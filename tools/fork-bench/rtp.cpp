@@ -106,13 +106,14 @@ void Media::send_loop() {
                 if (port == 0) continue;
                 unsigned char* p = &buffers[n * packet_size];
                 std::uint32_t ssrc = htonl((side << 31) | i), t = htonl(ts[side][i] += 160);
-                std::uint16_t s = htons(seq[side][i]++);
+                const std::uint16_t packet = seq[side][i]++;
+                std::uint16_t s = htons(packet);
                 p[0] = 0x80;
                 p[1] = 0;  // PT 0, PCMU
                 std::memcpy(p + 2, &s, 2);
                 std::memcpy(p + 4, &t, 4);
                 std::memcpy(p + 8, &ssrc, 4);
-                put_stamp(p + header_size, Stamp{stamp, (side << 31) | i});
+                put_stamp(p + header_size, Stamp{stamp, (side << 31) | i, packet});
                 to[n] = sockaddr_in{};
                 to[n].sin_family = AF_INET;
                 to[n].sin_port = htons(port);

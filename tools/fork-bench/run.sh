@@ -7,6 +7,7 @@
 #
 #   tools/fork-bench/run.sh [N...]          (default: 100 500 1000)
 #   BUILD=build HOLD=20 RATE=100 THRESHOLD=20 CHRT="chrt -f 10" tools/fork-bench/run.sh 1000
+#   PROTOCOL=audiohook tools/fork-bench/run.sh 1000   (voxfork-v1, audiohook or raw)
 #
 # WAKE=1 makes the bench's receivers sleep on their sockets, so voxforkd's
 # threads pay their loopback wake-ups (see Receivers in common.hpp).
@@ -23,6 +24,16 @@ hold=${HOLD:-20}
 rate=${RATE:-100}
 threshold=${THRESHOLD:-20}  # calls per WebSocket connection
 chrt=${CHRT:-}
+protocol=${PROTOCOL:-voxfork-v1}
+# The profile's protocol lines (raw: a WebSocket per channel).
+case $protocol in
+    voxfork-v1) protocol_lines=" protocol voxfork-v1" ;;
+    audiohook) protocol_lines=" protocol audiohook
+ audiohook organization-id 6ba7b811-9dad-11d1-80b4-00c04fd430c8" ;;
+    raw) protocol_lines=" protocol raw
+ raw layout separate" ;;
+    *) echo "fork-bench: PROTOCOL is voxfork-v1, audiohook or raw" >&2; exit 2 ;;
+esac
 receivers=
 [ "${WAKE:-0}" = 1 ] && receivers=--wake-receivers
 [ $# -gt 0 ] || set -- 100 500 1000
@@ -64,6 +75,7 @@ dial-peer voice 901 voip
 media profile stream-service 99
  connection calls-threshold $threshold
  connection idle-timeout 30
+$protocol_lines
 !
 media class 9
  stream-service profile 99
@@ -75,7 +87,7 @@ CONF
     while [ ! -S "$dir/voxforkd.sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
     status=0
     "$build/bin/fork-bench" --sip-port "$sip" --uas-port "$uas" --pid "$daemon" --calls "$calls" \
-        --rate "$rate" --hold "$hold" $receivers || status=$?
+        --rate "$rate" --hold "$hold" --protocol "$protocol" $receivers || status=$?
     "$build/bin/voxfork" -s "$dir/voxforkd.sock" show voip stream-service statistics | sed 's/^/  /' || true
     kill -TERM "$daemon" 2>/dev/null || true
     wait "$daemon" || echo "voxforkd exited $? (log: $dir/voxforkd.log)" >&2

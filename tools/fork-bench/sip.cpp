@@ -174,7 +174,8 @@ struct Sip::Impl {
         std::snprintf(guid, sizeof guid, "FB%030u", i);
         std::string body = std::string("{\"action\":\"START\",\"call-guid\":\"") + guid +
                            "\",\"host\":\"127.0.0.1\",\"port\":" + std::to_string(options.speech_port) +
-                           ",\"secure\":false,\"path\":\"/bench\"}";
+                           ",\"secure\":false,\"path\":\"/bench\"" +
+                           (options.token.empty() ? "" : ",\"token\":\"" + options.token + "\"") + "}";
         transact(i, State::info,
                  request(i, "INFO", 2, calls[i].target, calls[i].to, "application/x-cisco-record+json", body));
     }

@@ -21,6 +21,7 @@ struct SipOptions {
     unsigned calls = 100;
     double calls_per_second = 100;
     std::uint16_t speech_port = 0;  // the WebSocket sink the START points at
+    std::string token;              // the START's token (AudioHook needs one), none when empty
 };
 
 struct SipCounts {

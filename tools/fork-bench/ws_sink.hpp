@@ -1,7 +1,13 @@
-// The speech server's side: a plain ws:// server (subprotocol voxfork.v1) on
-// 127.0.0.1 that takes voxforkd's forked frames on its own thread and counts,
-// per channel, frames and gaps in seq (frames voxforkd dropped), and times each
-// frame from the send stamp in its payload.
+// The speech server's side: a plain ws:// server on 127.0.0.1 that takes
+// voxforkd's forked frames on its own thread, in the profile's protocol, and
+// counts per channel frames and gaps (frames voxforkd dropped), and times each
+// frame from the send stamp in its payload:
+// - voxfork-v1 (subprotocol voxfork.v1): gaps in each channel's seq;
+// - raw, separate layout: a connection per channel, frames the RTP payloads;
+// - audiohook: answers open/ping/close, frames interleave the two channels.
+// For raw and AudioHook, which carry no seq, a gap is a jump in the packet
+// number of the stamps (a stream's frames that start with one; the clock's
+// silence fill carries none).
 #pragma once
 
 #include "common.hpp"
@@ -16,9 +22,11 @@ struct SinkCounts {
     std::uint64_t frames = 0, window_frames = 0, dropped = 0;  // dropped: seq gaps
 };
 
+enum class Protocol { voxfork_v1, raw, audiohook };
+
 class WsSink {
 public:
-    explicit WsSink(Receivers receivers);
+    WsSink(Receivers receivers, Protocol protocol);
     ~WsSink();
     std::uint16_t port() const;
     void measure(bool on);
