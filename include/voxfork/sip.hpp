@@ -73,6 +73,7 @@ struct SipCounters {
     std::uint64_t rejected_malformed = 0;  // 400, bad SDP or body
     std::uint64_t rejected_no_dialog = 0;  // 481
     std::uint64_t rejected_no_ports = 0;   // 503, relay pool exhausted
+    std::uint64_t rejected_overload = 0;   // 503, the control plane lagging (include/voxfork/overload.hpp)
     std::uint64_t downstream_503_as_500 = 0;  // a far end's 503 passed on as 500 (its cause in Reason)
     std::uint64_t glare = 0;               // 491
     std::uint64_t reinvites_relayed = 0;

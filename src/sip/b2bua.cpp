@@ -11,6 +11,7 @@
 #include "show.hpp"
 #include "stack.hpp"
 #include "voxfork/ops.hpp"
+#include "voxfork/overload.hpp"
 #include "voxfork/sip.hpp"
 
 namespace asio = boost::asio;
@@ -28,7 +29,10 @@ public:
           calls_(*stack_, relay, config,
                  [this](const std::string& host, auto done) { resolve(host, std::move(done)); }),
           drain_timer_(io),
-          latch_timer_(io) {}
+          latch_timer_(io),
+          loop_lag_(io) {
+        calls_.set_overload_check([this] { return loop_lag_.overloaded(); });
+    }
 
     void on_request(const IncomingRequest& r) override { calls_.on_request(r); }
     void on_response(const Response& r) override { calls_.on_response(r); }
@@ -44,6 +48,7 @@ public:
         calls_.learn_dns_targets();
         spdlog::info("sip: listening on {}:{} (udp, tcp)", options.address, options.port);
         watch_latches();
+        loop_lag_.start();
         return true;
     }
 
@@ -74,6 +79,7 @@ public:
         }
         started_ = false;
         latch_timer_.cancel();
+        loop_lag_.stop();
         calls_.release_all();
         drain_deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(2);
         drain(std::move(done));
@@ -112,6 +118,7 @@ public:
     asio::steady_timer latch_timer_;
     std::chrono::steady_clock::time_point drain_deadline_;
     ExtraCounters extra_;
+    overload::LoopLag loop_lag_;  // the loop the SIP stack runs on
     bool started_ = false;
 };
 
@@ -125,7 +132,8 @@ B2bua::B2bua(asio::io_context& io, config::ConfigPtr config, media::Relay& relay
                  [impl](const ops::CommandArgs&) { return show_call_details(impl->calls_.rows()); });
     commands.add("show sip-ua statistics", "SIP counters: calls, rejections by cause", 0,
                  [impl](const ops::CommandArgs&) {
-                     return show_statistics(impl->calls_.counters(), impl->calls_.dialogs_open());
+                     return show_statistics(impl->calls_.counters(), impl->calls_.dialogs_open(),
+                                            impl->loop_lag_.counters());
                  });
     commands.add("show platform hardware qfp active feature sbc fork global",
                  "dataplane counters: RTP relayed, forked, dropped, per direction", 0,

@@ -194,6 +194,12 @@ void CallManager::new_invite(const IncomingRequest& r) {
     const config::Config& cfg = *config_;
     if (!routing::is_trusted(cfg, r.source.ip, dns_target_addresses_))
         return reject(r, 403, "Forbidden", counters_.rejected_untrusted);
+    // Before any work the call would bring: the calls already up need the loop.
+    if (overloaded_ && overloaded_()) {
+        ResponseHeaders retry;
+        retry.retry_after = kRetryAfterSeconds;
+        return reject(r, 503, "Service Unavailable", counters_.rejected_overload, retry);
+    }
     if (r.body.malformed) return reject(r, 400, "Malformed Body", counters_.rejected_malformed);
     if (unusable_contact(r)) return reject(r, 400, "Bad Contact", counters_.rejected_malformed);
     const std::string* sdp_text = sdp_of(r.body);

@@ -60,6 +60,8 @@ public:
     // gives it, looked up here (at start and on every reload), not per INVITE.
     void learn_dns_targets();
     void set_seam(ForkSeam* seam);
+    // Asked at each new INVITE: true refuses it at once (503, Retry-After).
+    void set_overload_check(std::function<bool()> overloaded) { overloaded_ = std::move(overloaded); }
 
     void on_request(const IncomingRequest& request) override;
     void on_response(const Response& response) override;
@@ -150,6 +152,7 @@ private:
     Stack& stack_;
     media::Relay& relay_;
     config::ConfigPtr config_;
+    std::function<bool()> overloaded_;
     NameResolver resolver_;
     std::set<std::uint32_t> dns_target_addresses_;  // in force; see learn_dns_targets()
     std::set<std::uint32_t> learned_addresses_;     // of the lookups under way

@@ -95,7 +95,7 @@ ops::CommandOutput show_calls(const std::vector<LegRow>& rows) {
     return out;
 }
 
-ops::CommandOutput show_statistics(const SipCounters& c, std::size_t dialogs) {
+ops::CommandOutput show_statistics(const SipCounters& c, std::size_t dialogs, const overload::Counters& overload) {
     ops::CommandOutput out;
     const std::pair<const char*, std::uint64_t> lines[] = {
         {"INVITEs received", c.invites_received},
@@ -107,6 +107,7 @@ ops::CommandOutput show_statistics(const SipCounters& c, std::size_t dialogs) {
         {"Rejected malformed (400)", c.rejected_malformed},
         {"Rejected no dialog (481)", c.rejected_no_dialog},
         {"Rejected no media ports (503)", c.rejected_no_ports},
+        {"Rejected overload (503)", c.rejected_overload},
         {"Downstream 503 sent as 500", c.downstream_503_as_500},
         {"Glare (491)", c.glare},
         {"re-INVITEs relayed", c.reinvites_relayed},
@@ -116,6 +117,9 @@ ops::CommandOutput show_statistics(const SipCounters& c, std::size_t dialogs) {
     out.text = "SIP statistics\n";
     for (const auto& [label, value] : lines) counter_line(out.text, out.data, " ", label, value, json_key(label));
     counter_line(out.text, out.data, " ", "Dialogs open", dialogs, "dialogs_open");
+    counter_line(out.text, out.data, " ", "Overload episodes", overload.episodes, "overload_episodes");
+    counter_line(out.text, out.data, " ", "Control-plane lag ms (last)", overload.lag_ms_last, "control_plane_lag_ms_last");
+    counter_line(out.text, out.data, " ", "Control-plane lag ms (max)", overload.lag_ms_max, "control_plane_lag_ms_max");
     return out;
 }
 

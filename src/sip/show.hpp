@@ -6,6 +6,7 @@
 #include "call_manager.hpp"
 #include "voxfork/media.hpp"
 #include "voxfork/ops.hpp"
+#include "voxfork/overload.hpp"
 #include "voxfork/sip.hpp"
 
 namespace voxfork::sip {
@@ -16,7 +17,8 @@ ops::CommandOutput show_calls(const std::vector<LegRow>& rows);
 ops::CommandOutput show_call_details(const std::vector<LegRow>& rows);
 // `show sip-ua statistics`
 // `dialogs` is the number of SIP dialogs (and pending requests' handles) held.
-ops::CommandOutput show_statistics(const SipCounters& counters, std::size_t dialogs);
+ops::CommandOutput show_statistics(const SipCounters& counters, std::size_t dialogs,
+                                   const overload::Counters& overload = {});
 // `show platform hardware qfp active feature sbc fork global`
 ops::CommandOutput show_fork_global(const media::Relay& relay, const ExtraCounters& extra);
 

@@ -395,6 +395,28 @@ TEST_F(CallManagerTest, ExhaustedPoolGets503) {
     EXPECT_EQ(manager->counters().rejected_no_ports, 1u);
 }
 
+// Overload refuses new calls only: the call already up goes on and ends normally.
+TEST_F(CallManagerTest, OverloadRefusesNewInvitesAndKeepsEstablishedCalls) {
+    bool overloaded = false;
+    manager->set_overload_check([&] { return overloaded; });
+    HandleId b = connect();
+    overloaded = true;
+    auto r = request(Method::invite, 7, "application/sdp", kCallerSdp);
+    manager->on_request(r);
+    EXPECT_EQ(stack.answers(r.request), (std::vector<int>{503}));
+    EXPECT_EQ(stack.last("respond")->headers.retry_after, 5u);
+    EXPECT_EQ(manager->counters().rejected_overload, 1u);
+    EXPECT_EQ(relay.sessions.size(), 1u) << "nothing allocated for the refused call";
+    EXPECT_EQ(manager->call_count(), 1u);
+    manager->on_request(request(Method::bye, 1));
+    EXPECT_EQ(stack.last("bye")->handle, b);
+    overloaded = false;
+    auto later = request(Method::invite, 9, "application/sdp", kCallerSdp);
+    manager->on_request(later);
+    EXPECT_TRUE(stack.answers(later.request).empty()) << "a call after recovery is routed, not answered";
+    EXPECT_EQ(manager->counters().rejected_overload, 1u);
+}
+
 TEST_F(CallManagerTest, CancelWhileRingingCancelsLegB) {
     auto r = request(Method::invite, 1, "application/sdp", kCallerSdp);
     manager->on_request(r);

@@ -1,0 +1,82 @@
+#include "voxfork/overload.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <gtest/gtest.h>
+
+#include <thread>
+
+namespace voxfork::overload {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Small settings so that real time stays short; the waits below are generous,
+// as a loaded test host adds lag of its own.
+Settings quick() {
+    Settings s;
+    s.period = 5ms;
+    s.enter_lag = 60ms;
+    s.calm_lag = 40ms;
+    s.recover_after = 100ms;
+    return s;
+}
+
+// Runs the loop until `done` or 10 s.
+template <class Done>
+bool run_until(boost::asio::io_context& io, Done done) {
+    const auto end = Clock::now() + 10s;
+    while (!done() && Clock::now() < end) {
+        io.run_for(5ms);
+    }
+    return done();
+}
+
+TEST(LoopLag, AnIdleLoopIsNotOverloaded) {
+    boost::asio::io_context io;
+    LoopLag lag(io, quick());
+    lag.start();
+    io.run_for(50ms);
+    EXPECT_FALSE(lag.overloaded());
+    EXPECT_EQ(lag.counters().episodes, 0u);
+}
+
+TEST(LoopLag, AStalledLoopIsOverloadedThenRecovers) {
+    boost::asio::io_context io;
+    LoopLag lag(io, quick());
+    lag.start();
+    io.run_for(20ms);
+    // A handler that keeps the loop from its timer, as a backlog does.
+    boost::asio::post(io, [] { std::this_thread::sleep_for(150ms); });
+    ASSERT_TRUE(run_until(io, [&] { return lag.counters().lag_ms_max >= 60; }));
+    EXPECT_TRUE(lag.overloaded());
+    EXPECT_EQ(lag.counters().episodes, 1u);
+    ASSERT_TRUE(run_until(io, [&] { return !lag.overloaded(); })) << "never recovered";
+    EXPECT_EQ(lag.counters().episodes, 1u);
+}
+
+TEST(LoopLag, ATickOverdueNowCountsBeforeItRuns) {
+    // Asked while the loop is busy (the timer has not run yet): the overdue
+    // time alone says so.
+    boost::asio::io_context io;
+    LoopLag lag(io, quick());
+    lag.start();
+    EXPECT_FALSE(lag.overloaded(Clock::now()));
+    EXPECT_TRUE(lag.overloaded(Clock::now() + 200ms));
+    EXPECT_EQ(lag.counters().episodes, 1u);
+    EXPECT_TRUE(lag.overloaded(Clock::now() + 300ms));
+    EXPECT_EQ(lag.counters().episodes, 1u) << "one episode, however often asked";
+}
+
+TEST(LoopLag, StoppedItSaysNothing) {
+    boost::asio::io_context io;
+    LoopLag lag(io, quick());
+    EXPECT_FALSE(lag.overloaded(Clock::now() + 1h));
+    lag.start();
+    lag.stop();
+    EXPECT_FALSE(lag.overloaded(Clock::now() + 1h));
+    io.run_for(20ms);
+}
+
+}  // namespace
+}  // namespace voxfork::overload
