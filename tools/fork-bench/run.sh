@@ -18,6 +18,7 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
+. "$here/config.sh"
 build=${BUILD:-$root/build}
 case $build in /*) ;; *) build=$root/$build ;; esac
 hold=${HOLD:-20}
@@ -49,38 +50,8 @@ for calls in "$@"; do
     uas=$((base + 2))
     rtp_min=$((30000 + ($$ % 50) * 2))
     rtp_max=$((rtp_min + calls * 8 + 400))
-    cat > "$dir/voxforkd.conf" <<CONF
-hostname fork-bench
-control-socket $dir/voxforkd.sock
-voice service voip
- rtp-port range $rtp_min $rtp_max
- ip address trusted list
-  ipv4 127.0.0.1
- sip
-  bind control source-address 127.0.0.1
-  bind media source-address 127.0.0.1
-  listen-port non-secure $sip
-!
-dial-peer voice 900 voip
- session protocol sipv2
- incoming called-number 6777
-!
-dial-peer voice 901 voip
- destination-pattern 6777
- session protocol sipv2
- session target ipv4:127.0.0.1:$uas
- session transport udp
- media-class 9
-!
-media profile stream-service 99
- connection calls-threshold $threshold
- connection idle-timeout 30
-$protocol_lines
-!
-media class 9
- stream-service profile 99
-!
-CONF
+    bench_config "$dir/voxforkd.conf" fork-bench "$dir/voxforkd.sock" "$sip" "$uas" "$rtp_min" "$rtp_max" \
+        "$threshold" "$protocol_lines"
     $chrt "$build/bin/voxforkd" -c "$dir/voxforkd.conf" --foreground 2> "$dir/voxforkd.log" &
     daemon=$!
     i=0
