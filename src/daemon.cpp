@@ -55,18 +55,19 @@ std::optional<std::chrono::microseconds> watchdog_interval() {
 
 // The packet thread asks for SCHED_FIFO itself and carries on without it if
 // refused; say so here, once, where an operator reads the log.
-void warn_if_no_realtime(int priority) {
-    rlimit limit{};
-    const bool allowed = ::geteuid() == 0 ||
-                         (::getrlimit(RLIMIT_RTPRIO, &limit) == 0 && limit.rlim_cur >= static_cast<rlim_t>(priority));
-    if (allowed) {
-        spdlog::info("media: RTP packet thread at SCHED_FIFO priority {}", priority);
-    } else {
-        spdlog::warn(
-            "media: RTP packet thread may not get SCHED_FIFO priority {}: RLIMIT_RTPRIO is {} "
-            "(LimitRTPRIO= in the systemd unit)",
-            priority, static_cast<unsigned long>(limit.rlim_cur));
+// What the packet thread got, not what was asked: root in a container
+// without CAP_SYS_NICE is refused like anyone.
+void report_realtime(int asked, int granted) {
+    if (granted > 0) {
+        spdlog::info("media: RTP packet thread at SCHED_FIFO priority {}", granted);
+        return;
     }
+    rlimit limit{};
+    ::getrlimit(RLIMIT_RTPRIO, &limit);
+    spdlog::warn(
+        "media: RTP packet thread refused SCHED_FIFO priority {}, it runs at ordinary priority: RLIMIT_RTPRIO is "
+        "{} (LimitRTPRIO= in the systemd unit), or the process lacks CAP_SYS_NICE",
+        asked, static_cast<unsigned long>(limit.rlim_cur));
 }
 
 }  // namespace
@@ -152,9 +153,9 @@ void Daemon::start_parts() {
     relay_options.port_min = config_->voip.rtp_port_min;
     relay_options.port_max = config_->voip.rtp_port_max;
     relay_options.realtime_priority = rtp_priority_;
-    if (rtp_priority_ > 0) warn_if_no_realtime(rtp_priority_);
     parts_->relay = media::Relay::create(relay_options);
     parts_->relay->start();
+    if (rtp_priority_ > 0) report_realtime(rtp_priority_, parts_->relay->realtime_priority());
 
     // --- ws: connections open on demand ---
     const ws::Settings ws_settings = ws::Settings::from_environment();

@@ -105,6 +105,11 @@ public:
     virtual ~Relay() = default;
 
     virtual void start() = 0;  // starts the packet thread
+    // The SCHED_FIFO priority the packet thread got (RelayOptions::
+    // realtime_priority), 0 when it runs at ordinary priority: asked for
+    // none, or refused (no CAP_SYS_NICE, RLIMIT_RTPRIO too low). Known once
+    // start() returned.
+    virtual int realtime_priority() const { return 0; }
     virtual void stop() = 0;   // joins it; every session is released
 
     // Two port pairs (one per leg) from the range; ports another program holds

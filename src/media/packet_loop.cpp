@@ -95,7 +95,10 @@ void PacketLoop::start() {
     if (thread_.joinable()) return;
     running_.store(true);
     alive_.store(true);
+    realtime_granted_.store(-1);
     thread_ = std::thread([this] { run(); });
+    // Whoever reports the priority reports what the thread got, not what was asked.
+    while (realtime_granted_.load() < 0) std::this_thread::yield();
 }
 
 void PacketLoop::stop() {
@@ -159,10 +162,13 @@ void PacketLoop::quiesce() noexcept {
 
 void PacketLoop::run() noexcept {
     thread_id_.store(std::this_thread::get_id());
+    int granted = 0;
     if (realtime_priority_ > 0) {
         const sched_param priority{std::min(realtime_priority_, 99)};
-        ::pthread_setschedparam(::pthread_self(), SCHED_FIFO, &priority);  // best effort: may lack the right
+        // Best effort: the process may lack the right (CAP_SYS_NICE, RLIMIT_RTPRIO).
+        if (::pthread_setschedparam(::pthread_self(), SCHED_FIFO, &priority) == 0) granted = priority.sched_priority;
     }
+    realtime_granted_.store(granted);
     // Named once its priority is set, so whoever finds it by name sees it.
     ::pthread_setname_np(::pthread_self(), "vf-rtp-relay");  // findable in top -H and by relay-bench
     while (running_.load()) {

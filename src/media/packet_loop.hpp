@@ -28,8 +28,9 @@ public:
     PacketLoop(const PacketLoop&) = delete;
     PacketLoop& operator=(const PacketLoop&) = delete;
 
-    void start();
-    void stop();  // joins the thread
+    void start();  // returns once the thread has its scheduling settled
+    void stop();   // joins the thread
+    int realtime_priority() const noexcept { return realtime_granted_.load(); }
 
     // Thread-safe (epoll_ctl). After unwatch, events already fetched may still
     // be handled until the next quiesce() returns.
@@ -69,6 +70,7 @@ private:
     std::atomic<bool> alive_{false};  // the thread is (about to be) in its loop
     std::atomic<std::thread::id> thread_id_{};
     std::atomic<std::uint64_t> passes_{0};  // loop passes completed; see quiesce()
+    std::atomic<int> realtime_granted_{-1};  // the priority the thread got; -1 until it knows
 
     // Batch buffers, allocated once; used by the packet thread only.
     std::vector<epoll_event> events_;

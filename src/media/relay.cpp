@@ -52,6 +52,7 @@ public:
     ~RelayImpl() override { stop(); }
 
     void start() override { loop_.start(); }
+    int realtime_priority() const override { return loop_.realtime_priority(); }
 
     void stop() override {
         loop_.stop();

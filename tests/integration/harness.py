@@ -157,17 +157,18 @@ class Daemon:
         with open(self.config_path, "w") as f:
             f.write(text)
 
-    def start(self, wait=True, extra_args=(), env=None, expect_exit=0):
+    def start(self, wait=True, extra_args=(), env=None, expect_exit=0, wrapper=()):
         """Starts it; `env`: extra environment variables; `expect_exit`: the
         exit status the test expects (checked at cleanup: 0 after the SIGTERM
         the harness sends, unless the daemon ended on its own as the test
-        meant, e.g. 1 for a bad file)."""
+        meant, e.g. 1 for a bad file); `wrapper`: a command that execs it
+        (e.g. setpriv with fewer capabilities)."""
         log = open(self.log_path, "ab")
         self.expect_exit = expect_exit
         self.terminated = False
         self.environment = {**os.environ, **(env or {})}
         self.process = subprocess.Popen(
-            [binary("voxforkd"), "-c", self.config_path, "--foreground", *extra_args],
+            [*wrapper, binary("voxforkd"), "-c", self.config_path, "--foreground", *extra_args],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=self.environment)
         log.close()
         self.harness.register_daemon(self)

@@ -4,6 +4,7 @@ SIGHUP with a good and a bad file, SIGTERM, and misbehaving clients."""
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -202,6 +203,20 @@ class DaemonShellTest(Harness):
         self.assertEqual(relay, (1, 7))  # SCHED_FIFO, priority 7
         self.assertIn("RTP packet thread at SCHED_FIFO priority 7", d.log())
         self.assertEqual(self.scheduling_policy(d.process.pid, "voxforkd"), (0, 0))  # the io thread: ordinary
+
+    def test_a_refused_rtp_priority_is_reported_as_refused(self):
+        """Without CAP_SYS_NICE (dropped from the bounding set, so not even
+        root gets it back) the thread stays ordinary, and the log says so
+        rather than claiming SCHED_FIFO."""
+        if os.geteuid() != 0 or not shutil.which("setpriv"):
+            self.skipTest("needs root and setpriv to drop CAP_SYS_NICE")
+        d = self.daemon(lab_config()).start(extra_args=("--rtp-priority", "7"),
+                                             wrapper=("setpriv", "--bounding-set", "-sys_nice"))
+        relay = harness.wait_for(lambda: self.scheduling_policy(d.process.pid, "vf-rtp-relay"),
+                                 what="packet thread")
+        self.assertEqual(relay, (0, 0))  # ordinary
+        self.assertIn("RTP packet thread refused SCHED_FIFO priority 7, it runs at ordinary priority", d.log())
+        self.assertNotIn("RTP packet thread at SCHED_FIFO", d.log())
 
     def test_rtp_priority_leaves_the_io_thread_ordinary_and_checks_its_range(self):
         d = self.daemon(lab_config()).start(extra_args=("--rtp-priority", "7"))
