@@ -1,0 +1,163 @@
+"""Forks that survive a speech-server outage (protocols.md, Continuity), end to
+end through SIP: a SIPp controller forks a call, both sides stream a pattern in
+which every 20 ms frame differs, the reference speech server fails in one of
+its ways, and what it received is checked byte by byte across its connections
+(a resumed channel writes one file per connection; their concatenation is the
+channel's audio)."""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import harness  # noqa: E402
+from fork_support import GUID, ForkTest, Steps, pattern, start, statuses, stop  # noqa: E402
+from harness import wait_for  # noqa: E402
+from sipp import wait_all  # noqa: E402
+
+PACKETS = 300  # 6 s a side
+
+
+def channel_audio(server, channel):
+    """The channel's bytes over every connection that started it, in order."""
+    starts = [ev for ev in server.controls("START", channel=channel) if "raw" in ev]
+    return b"".join(server.raw(channel, conn=ev["conn"]) for ev in starts)
+
+
+class Continuity(ForkTest):
+    def forked_call(self, window, server_args, expect=("PAUSED", "RESUMED"), stop_it=True, packets=PACKETS):
+        """A forked call streaming `packets` frames each way to a speech server
+        with `server_args`; the controller takes the status INFOs `expect`
+        (in order), then sends STOP once the test releases it (stop_it), else
+        the call ends when released. Returns (daemon, server, controller,
+        agent, (caller_bytes, callee_bytes))."""
+        d = self.start_fork_daemon(profile_lines=(f" connection reconnect window {window}",))
+        server = self.speech(args=server_args)
+        caller_file, caller_bytes = pattern(self, "caller.ulaw", 1, packets)
+        callee_file, callee_bytes = pattern(self, "callee.ulaw", 2, packets)
+        c = Steps()
+        c.info(start(server.port), "STARTED")
+        c.sync().stream(caller_file, ms=0)
+        for status in expect:
+            c.status(status, timeout_ms=20000)
+        c.wait_sync()
+        if stop_it:
+            c.info(stop(), "STOPPED")
+        a = Steps().wait_sync().stream(callee_file, ms=100)
+        agent = self.agent(a)
+        ctl = self.controller(c)
+        return d, server, ctl, agent, (caller_bytes, callee_bytes)
+
+    def channels(self, server):
+        starts = server.wait_events("control", 2, type="START")
+        return starts[0]["channel"], starts[1]["channel"]
+
+    def test_server_restarted_two_seconds_later_loses_no_audio(self):
+        d, server, ctl, agent, sent = self.forked_call(
+            10, ("--restart-after-frames", "50", "--restart-seconds", "2", "--fault-limit", "1"))
+        caller_ch, callee_ch = self.channels(server)
+        resumed = server.wait_events("resumed", 2, timeout=15)
+        self.assertEqual([(r["channel"], r["from_conn"]) for r in resumed], [(caller_ch, 1), (callee_ch, 1)])
+        for ch, data in ((caller_ch, sent[0]), (callee_ch, sent[1])):
+            wait_for(lambda: len(channel_audio(server, ch)) >= len(data), 20, what=f"all audio of {ch}")
+            self.assertEqual(channel_audio(server, ch), data, f"every byte of channel {ch}, once, in order")
+        self.release(agent)
+        wait_all(self, ctl, agent)
+
+        self.assertEqual(statuses(ctl), [
+            {"call-guid": GUID, "status": "STARTED", "connection-id": 1,
+             "channels": {"caller": caller_ch, "callee": callee_ch}},
+            {"call-guid": GUID, "status": "PAUSED", "reason": "connection-lost"},
+            {"call-guid": GUID, "status": "RESUMED", "codec": "g711ulaw"},
+            {"call-guid": GUID, "status": "STOPPED", "reason": "Forking stopped"}], ctl.report())
+        # The resumed STARTs: same channel ids, "resumed": true.
+        second = [m for m in server.messages("START") if m.get("resumed")]
+        self.assertEqual([(m["channel"], m["leg"]) for m in second], [(caller_ch, "caller"), (callee_ch, "callee")])
+        # seq contiguous across the outage: no gap, every repeat dropped by the server.
+        self.assertEqual(server.events("drop-gap"), [])
+        self.assertEqual(server.violations(), [])
+        stats = self.statistics()
+        self.assertEqual(stats["Reconnects succeeded"], 1)
+        self.assertGreaterEqual(stats["Reconnect attempts"], 2, "refused while the server was down")
+        self.assertEqual(stats["Forks resumed after reconnect"], 1)
+        self.assertGreater(stats["Audio frames replayed"], 100, "2 s of two channels at least")
+        self.assertIn("FORK_ET: TYPE = GLOBAL : WebSocket Connection re-established for "
+                      f"ws://{server.host_port}", d.log())
+        self.assert_no_calls()
+
+    def test_close_1011_is_retried(self):
+        d, server, ctl, agent, sent = self.forked_call(
+            5, ("--close-after-frames", "40", "--close-code", "1011", "--fault-limit", "1"), packets=150)
+        caller_ch, callee_ch = self.channels(server)
+        server.wait_events("resumed", 2, timeout=15)
+        for ch, data in ((caller_ch, sent[0]), (callee_ch, sent[1])):
+            wait_for(lambda: len(channel_audio(server, ch)) >= len(data), 20, what=f"all audio of {ch}")
+            self.assertEqual(channel_audio(server, ch), data)
+        self.release(agent)
+        wait_all(self, ctl, agent)
+        self.assertEqual([s["status"] for s in statuses(ctl)], ["STARTED", "PAUSED", "RESUMED", "STOPPED"])
+        self.assertEqual(server.violations(), [])
+        self.assertEqual(self.statistics()["Remote WebSocket closures"], 1)
+
+    def test_close_1000_is_not_retried(self):
+        d, server, ctl, agent, sent = self.forked_call(10, ("--close-after-frames", "40"), expect=("STOPPED",),
+                                                       stop_it=False, packets=100)
+        server.wait_event("close", timeout=15)
+        wait_for(lambda: len(statuses(ctl)) >= 2, 10, what="STOPPED")
+        self.release(agent)
+        wait_all(self, ctl, agent)
+        self.assertEqual(statuses(ctl), [
+            statuses(ctl)[0],
+            {"call-guid": GUID, "status": "STOPPED", "reason": "Connection closed"}])
+        self.assertEqual(len(server.connections()), 1, "no reconnect after a deliberate close")
+        stats = self.statistics()
+        self.assertEqual((stats["Reconnect attempts"], stats["Forks resumed after reconnect"]), (0, 0))
+
+    def test_outage_longer_than_the_window_stops_with_the_losses_reason(self):
+        d, server, ctl, agent, sent = self.forked_call(
+            2, ("--restart-after-frames", "50", "--restart-seconds", "8", "--fault-limit", "1"),
+            expect=("PAUSED", "STOPPED"), stop_it=False, packets=250)
+        wait_for(lambda: len(statuses(ctl)) >= 3, 15, what="STOPPED after the window")
+        self.release(agent)
+        wait_all(self, ctl, agent)
+        self.assertEqual([(s["status"], s.get("reason")) for s in statuses(ctl)], [
+            ("STARTED", None), ("PAUSED", "connection-lost"), ("STOPPED", "TCP Connection closed")])
+        stats = self.statistics()
+        # 0.2, 0.6, 1.4 s and the window's end (2 s): all refused.
+        self.assertEqual((stats["Reconnect attempts"], stats["Reconnects succeeded"]), (4, 0))
+        self.assertEqual(stats["Forks active"], 0)
+        self.assert_no_calls()
+
+    def test_outage_longer_than_the_buffer_shows_exactly_the_gap(self):
+        # Window 2 s: a buffer of 2 s a channel (the last second before the loss
+        # included). Down 1.5 s, then every upgrade answered 2 s late: the
+        # attempt made at the window's end succeeds about 4 s after the loss.
+        d, server, ctl, agent, sent = self.forked_call(
+            2, ("--restart-after-frames", "50", "--restart-seconds", "1.5", "--fault-limit", "1",
+                "--upgrade-delay", "2000"), packets=350)
+        caller_ch, callee_ch = self.channels(server)
+        server.wait_events("resumed", 2, timeout=20)
+        for ch, data in ((caller_ch, sent[0]), (callee_ch, sent[1])):
+            # The end of the pattern arrives: the stream went on after the gap.
+            wait_for(lambda: channel_audio(server, ch).endswith(data[-160:]), 20, what=f"the end of {ch}")
+            got = channel_audio(server, ch)
+            missing = len(data) - len(got)
+            self.assertGreater(missing, 0, "the outage overflowed the buffer")
+            self.assertEqual(missing % 160, 0)
+            # One gap: what arrived is the start of the pattern and its end.
+            head = next(i for i in range(0, len(got) + 1, 160) if got[:i + 160] != data[:i + 160])
+            self.assertEqual(got, data[:head] + data[head + missing:], f"one contiguous gap in channel {ch}")
+            # The server measured the same gap in seq and in position.
+            [gap] = server.events("drop-gap", channel=ch)
+            self.assertEqual(gap["dropped"] * 160, missing)
+            [step] = server.events("position-step", channel=ch)
+            self.assertEqual(step["step"], missing)
+        self.release(agent)
+        wait_all(self, ctl, agent)
+        self.assertEqual([s["status"] for s in statuses(ctl)], ["STARTED", "PAUSED", "RESUMED", "STOPPED"])
+        self.assertEqual(server.violations(), [])
+        self.assertGreater(self.statistics()["Frames dropped"], 0)
+
+
+if __name__ == "__main__":
+    harness.main()
