@@ -154,9 +154,10 @@ public:
     // of the live rate, without flooding the send queue.
     static constexpr std::uint64_t replay_per_drain = 100;
 
-    // `window_seconds` 0: off, send() goes straight out.
-    Continuity(int window_seconds, std::size_t overhead)
-        : window_seconds_(window_seconds), outage_(bytes_for(window_seconds, overhead)) {}
+    // `window_seconds` 0: off, send() goes straight out. `channels`: how many
+    // a message carries (raw interleaved: two).
+    Continuity(int window_seconds, std::size_t overhead, std::size_t channels = 1)
+        : window_seconds_(window_seconds), outage_(bytes_for(window_seconds, overhead) * channels) {}
 
     bool enabled() const { return window_seconds_ > 0; }
     bool holding() const { return lost_ || !outage_.empty(); }
@@ -186,6 +187,10 @@ public:
         });
         out.replayed(n);
         if (outage_.empty()) outage_.clear();
+    }
+    // Everything kept, at once (the stream ends).
+    void replay_all(ws::Output& out) {
+        while (!lost_ && !outage_.empty()) replay(out);
     }
     // Messages dropped from the buffer since the last call.
     std::uint64_t take_dropped() { return std::exchange(dropped_, 0); }
