@@ -13,6 +13,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from fork_support import GUID, ForkTest, Steps, pattern, start, statuses, stop  # noqa: E402
 from harness import wait_for  # noqa: E402
+from raw_server import RawServer  # noqa: E402
 from sipp import wait_all  # noqa: E402
 
 PACKETS = 300  # 6 s a side
@@ -157,6 +158,68 @@ class Continuity(ForkTest):
         self.assertEqual([s["status"] for s in statuses(ctl)], ["STARTED", "PAUSED", "RESUMED", "STOPPED"])
         self.assertEqual(server.violations(), [])
         self.assertGreater(self.statistics()["Frames dropped"], 0)
+
+
+    def test_a_server_that_drops_every_connection_at_once_meets_the_backoff_and_the_window(self):
+        d = self.start_fork_daemon(profile_lines=(" connection reconnect window 3",))
+        server = self.speech(args=("--close-after-frames", "0", "--close-code", "1011"))
+        caller_file, _ = pattern(self, "caller.ulaw", 1, 300)
+        # Status INFOs come and go on their own here: answered by -aa, read from the log.
+        c = Steps().info(start(server.port), "STARTED").stream(caller_file, ms=6000)
+        agent = self.agent()
+        ctl = self.controller(c)
+        wait_all(self, ctl, agent)
+        got = statuses(ctl)
+        self.assertEqual(got[-1], {"call-guid": GUID, "status": "STOPPED", "reason": "Connection closed"})
+        stats = self.statistics()
+        # Attempts at 0.2, 0.6, 1.4 and 3 s at most (each reconnect that is
+        # dropped at once goes on counting the same window and backoff).
+        self.assertLessEqual(stats["Reconnect attempts"], 4)
+        self.assertLessEqual(len(server.connections()), 5)
+        self.assertEqual(stats["Forks active"], 0)
+        self.assert_no_calls()
+
+
+class RawContinuity(ForkTest):
+    def test_raw_reconnects_to_the_same_url_and_sends_the_outage_first(self):
+        self.start_fork_daemon(profile_lines=(" protocol raw", " raw layout separate",
+                                              " connection reconnect window 5"))
+        server = RawServer(self, abort_after=40).start()
+        caller_file, caller_bytes = pattern(self, "caller.ulaw", 1, 200)
+        callee_file, callee_bytes = pattern(self, "callee.ulaw", 2, 200)
+        c = (Steps().info(start(server.port, path="/listen"), "STARTED").sync().stream(caller_file, ms=0)
+             .status("PAUSED").status("RESUMED").wait_sync().info(stop(), "STOPPED"))
+        agent = self.agent(Steps().wait_sync().stream(callee_file, ms=100))
+        ctl = self.controller(c)
+        server.wait_connections(3, timeout=15)
+        [aborted] = [x for x in server.conns if x.aborted]
+        lost_path = aborted.path
+        self.assertEqual(len([x for x in server.conns if x.path == lost_path]), 2, "the same URL again")
+        sent = caller_bytes if lost_path.endswith("caller") else callee_bytes
+
+        def audio():
+            return b"".join(x.audio() for x in server.conns if x.path == lost_path)
+        wait_for(lambda: sent[-160:] in audio(), 15, what="the end of the audio after the reconnect")
+        self.release(agent)
+        wait_all(self, ctl, agent)
+        self.assertEqual([s["status"] for s in statuses(ctl)], ["STARTED", "PAUSED", "RESUMED", "STOPPED"])
+        server.wait_closed(3)
+        heard = audio()
+        # The outage's audio arrived after the reconnect, in order: what the
+        # dead connection swallowed (read by nobody) is lost, nothing else.
+        start_at = heard.find(sent[:160])
+        end = heard.find(sent[-160:], start_at) + 160
+        self.assertTrue(0 <= start_at < end, "the pattern's first and last frames arrived")
+        got = heard[start_at:end]
+        missing = len(sent) - len(got)
+        if missing:
+            head = next(i for i in range(0, len(got), 160) if got[i:i + 160] != sent[i:i + 160])
+            self.assertEqual(got, sent[:head] + sent[head + missing:], "one gap at the loss, nothing else")
+        self.assertTrue(0 <= missing <= 3 * 160, f"{missing} bytes lost: at most what was in flight at the loss")
+        stats = self.statistics()
+        self.assertEqual((stats["Reconnects succeeded"], stats["Forks resumed after reconnect"]), (1, 1))
+        self.assertGreater(stats["Audio frames replayed"], 0)
+        self.assert_no_calls()
 
 
 if __name__ == "__main__":
