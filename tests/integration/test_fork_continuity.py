@@ -10,6 +10,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import dns_server  # noqa: E402
 import harness  # noqa: E402
 from fork_support import GUID, ForkTest, Steps, pattern, start, statuses, stop  # noqa: E402
 from harness import wait_for  # noqa: E402
@@ -178,6 +179,37 @@ class Continuity(ForkTest):
         self.assertLessEqual(len(server.connections()), 5)
         self.assertEqual(stats["Forks active"], 0)
         self.assert_no_calls()
+
+
+    def test_a_reconnect_follows_the_name_to_another_server_that_knows_nothing_of_the_fork(self):
+        dns = dns_server.Dnsmasq(self, ["asr.voxfork.test"])
+        first = self.speech(args=("--restart-after-frames", "50", "--restart-seconds", "60", "--fault-limit", "1"))
+        # The same port on another loopback address: where the name points after the loss.
+        second = self.speech(name="second", listen=f"127.0.0.2:{first.port}")
+        self.start_fork_daemon(profile_lines=(" connection reconnect window 10",), extra=dns.config_line())
+        caller_file, caller_bytes = pattern(self, "caller.ulaw", 1, 250)
+        callee_file, callee_bytes = pattern(self, "callee.ulaw", 2, 250)
+        c = (Steps().info(start(first.port, host="asr.voxfork.test"), "STARTED").sync().stream(caller_file, ms=0)
+             .status("PAUSED").status("RESUMED").wait_sync().info(stop(), "STOPPED"))
+        agent = self.agent(Steps().wait_sync().stream(callee_file, ms=100))
+        ctl = self.controller(c)
+        first.wait_event("down", timeout=15)
+        dns.point("127.0.0.2")
+        starts = second.wait_events("control", 2, type="START", timeout=15)
+        caller_ch, callee_ch = starts[0]["channel"], starts[1]["channel"]
+        self.assertEqual([s["msg"].get("resumed") for s in starts], [True, True])
+        for ch, data in ((caller_ch, caller_bytes), (callee_ch, callee_bytes)):
+            wait_for(lambda: second.raw(ch).endswith(data[-160:]), 20, what=f"the end of {ch} at the second server")
+            # The first server's audio, then the second's from the replayed
+            # second before the loss: together every byte, the overlap once.
+            before, after = first.raw(ch), second.raw(ch)
+            self.assertTrue(data.startswith(before) and data.endswith(after) and len(before) + len(after) >= len(data),
+                            f"channel {ch}: {len(before)} + {len(after)} bytes of {len(data)}")
+        self.release(agent)
+        wait_all(self, ctl, agent)
+        self.assertEqual([s["status"] for s in statuses(ctl)], ["STARTED", "PAUSED", "RESUMED", "STOPPED"])
+        self.assertEqual(second.violations(), [])
+        self.assertEqual(second.messages("STOP")[0]["reason"], "Forking stopped")
 
 
 class RawContinuity(ForkTest):
