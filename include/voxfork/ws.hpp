@@ -118,6 +118,9 @@ public:
     virtual bool resumable() const { return false; }
     virtual void on_interrupted() {}
     virtual std::uint64_t keep() { return 0; }
+    // Before each reconnect attempt: the upgrade's headers for it (a protocol
+    // whose headers name a session or carry a signature makes new ones).
+    virtual void prepare_reconnect(std::vector<std::pair<std::string, std::string>>& /*headers*/) {}
 };
 using HandlerFactory = std::function<std::unique_ptr<Handler>()>;
 

@@ -83,7 +83,9 @@ ConnectRequest PoolImpl::request_for(const Connection& conn) const {
 void PoolImpl::reconnect(const ConnPtr& conn) {
     ++counts_.reconnect_attempts;
     spdlog::debug("ws: connection {} reconnecting to {}", conn->id, conn->url);
-    conn->attempt = connect(io_, resolver_, request_for(*conn),
+    ConnectRequest request = request_for(*conn);
+    conn->handler->prepare_reconnect(request.key.headers);
+    conn->attempt = connect(io_, resolver_, std::move(request),
                             [this, conn](ConnectOutcome outcome) { on_reconnect_outcome(conn, std::move(outcome)); });
 }
 

@@ -42,6 +42,9 @@ class Session:
         self.paused = False
         self.closed = False  # the WebSocket ended
         self.close_code = None
+        self.aborted = False    # reset by abort_after
+        self.continued = None   # `open`'s continuedSessions
+        self.ws = None
 
     def types(self):
         return [m.get("type") for m in self.messages]
@@ -57,15 +60,19 @@ class AudiohookServer(LoopbackWsServer):
     """`opened`: "first" (the first offer), "empty" (no media), "none" (never
     answers); `reject`: an HTTP status for the upgrade; `secret`: base64, the
     signature is then required; `disconnect_after`: frames, then `disconnect`;
-    `pause_after`: frames, then `pause`, and `resume` 500 ms later."""
+    `pause_after`: frames, then `pause`, and `resume` 500 ms later;
+    `abort_after`: frames of the first session, then its TCP connection is
+    reset (no close frame)."""
 
-    def __init__(self, h, opened="first", reject=None, secret=None, disconnect_after=None, pause_after=None):
+    def __init__(self, h, opened="first", reject=None, secret=None, disconnect_after=None, pause_after=None,
+                 abort_after=None):
         super().__init__(h)
         self.opened = opened
         self.reject = reject
         self.secret = base64.b64decode(secret) if secret else None
         self.disconnect_after = disconnect_after
         self.pause_after = pause_after
+        self.abort_after = abort_after
         self.sessions = []
         self.problems = []
 
@@ -129,6 +136,7 @@ class AudiohookServer(LoopbackWsServer):
 
     async def _handle(self, ws, path):
         s = Session(path, {k.lower(): v for k, v in ws.request_headers.raw_items()})
+        s.ws = ws
         self.sessions.append(s)
         state = {"seq": 0, "client": 0, "opened": False}
 
@@ -156,6 +164,10 @@ class AudiohookServer(LoopbackWsServer):
         if len(data) % len(s.media["channels"]) != 0:
             return self._violation("audio frame not whole samples")
         s.frames.append(data)
+        if self.abort_after and s is self.sessions[0] and len(s.frames) == self.abort_after:
+            s.aborted = True
+            s.ws.transport.abort()
+            return
         if self.disconnect_after and len(s.frames) == self.disconnect_after:
             await send("disconnect", {"reason": "completed", "info": "test over"})
         if self.pause_after and len(s.frames) == self.pause_after:
@@ -207,6 +219,13 @@ class AudiohookServer(LoopbackWsServer):
             self._violation(f"open participant {participant}")
         if p.get("organizationId") != s.headers.get("audiohook-organization-id"):
             self._violation("open organizationId differs from the header")
+        continued = p.get("continuedSessions")
+        if continued is not None:
+            if not isinstance(continued, list) or not all(
+                    isinstance(c, dict) and UUID.match(str(c.get("id", ""))) and isinstance(c.get("serverseq"), int)
+                    and isinstance(c.get("clientseq"), int) for c in continued):
+                self._violation(f"open continuedSessions {continued}")
+            s.continued = continued
         if self.opened == "none":
             return
         media = p.get("media", [])

@@ -11,6 +11,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import dns_server  # noqa: E402
+from audiohook_server import AudiohookServer  # noqa: E402
 import harness  # noqa: E402
 from fork_support import GUID, ForkTest, Steps, pattern, start, statuses, stop  # noqa: E402
 from harness import wait_for  # noqa: E402
@@ -24,6 +25,20 @@ def channel_audio(server, channel):
     """The channel's bytes over every connection that started it, in order."""
     starts = [ev for ev in server.controls("START", channel=channel) if "raw" in ev]
     return b"".join(server.raw(channel, conn=ev["conn"]) for ev in starts)
+
+
+def assert_one_small_gap(test, heard, sent, at_most_frames=3):
+    """`sent` arrived in order within `heard`, whole but for one gap of at
+    most `at_most_frames` 20 ms frames (what a dead connection swallowed)."""
+    start_at = heard.find(sent[:160])
+    end = heard.find(sent[-160:], start_at) + 160
+    test.assertTrue(0 <= start_at < end, "the pattern's first and last frames arrived")
+    got = heard[start_at:end]
+    missing = len(sent) - len(got)
+    if missing:
+        head = next(i for i in range(0, len(got), 160) if got[i:i + 160] != sent[i:i + 160])
+        test.assertEqual(got, sent[:head] + sent[head + missing:], "one gap at the loss, nothing else")
+    test.assertTrue(0 <= missing <= at_most_frames * 160, f"{missing} bytes lost: at most what was in flight")
 
 
 class Continuity(ForkTest):
@@ -239,19 +254,51 @@ class RawContinuity(ForkTest):
         heard = audio()
         # The outage's audio arrived after the reconnect, in order: what the
         # dead connection swallowed (read by nobody) is lost, nothing else.
-        start_at = heard.find(sent[:160])
-        end = heard.find(sent[-160:], start_at) + 160
-        self.assertTrue(0 <= start_at < end, "the pattern's first and last frames arrived")
-        got = heard[start_at:end]
-        missing = len(sent) - len(got)
-        if missing:
-            head = next(i for i in range(0, len(got), 160) if got[i:i + 160] != sent[i:i + 160])
-            self.assertEqual(got, sent[:head] + sent[head + missing:], "one gap at the loss, nothing else")
-        self.assertTrue(0 <= missing <= 3 * 160, f"{missing} bytes lost: at most what was in flight at the loss")
+        assert_one_small_gap(self, heard, sent)
         stats = self.statistics()
         self.assertEqual((stats["Reconnects succeeded"], stats["Forks resumed after reconnect"]), (1, 1))
         self.assertGreater(stats["Audio frames replayed"], 0)
         self.assert_no_calls()
+
+
+class AudiohookContinuity(ForkTest):
+    def test_audiohook_opens_a_new_session_that_continues_the_lost_one(self):
+        secret = "c2VjcmV0LWZvci10aGUtdGVzdA=="
+        self.start_fork_daemon(profile_lines=(" protocol audiohook", f" audiohook client-secret {secret}",
+                                              " audiohook organization-id d7934305-0972-4844-938e-9060eef73d05",
+                                              " connection reconnect window 5"))
+        server = AudiohookServer(self, secret=secret, abort_after=40).start()
+        caller_file, caller_bytes = pattern(self, "caller.ulaw", 1, 200)
+        callee_file, callee_bytes = pattern(self, "callee.ulaw", 2, 200)
+        c = (Steps().info(start(server.port, path="/api/v1/audiohook/ws", token="api-key-1"), "STARTED")
+             .sync().stream(caller_file, ms=0).status("PAUSED").status("RESUMED").wait_sync()
+             .info(stop(), "STOPPED"))
+        agent = self.agent(Steps().wait_sync().stream(callee_file, ms=100))
+        ctl = self.controller(c)
+        first, second = server.wait_sessions(2, timeout=15)
+
+        def external():
+            return first.channel("external") + second.channel("external")
+        wait_for(lambda: caller_bytes[-160:] in external(), 15, what="the caller's audio after the reconnect")
+        self.release(agent)
+        wait_all(self, ctl, agent)
+        wait_for(lambda: second.closed, 10, what="the second session closed")
+        self.assertEqual([s["status"] for s in statuses(ctl)], ["STARTED", "PAUSED", "RESUMED", "STOPPED"])
+        self.assertTrue(first.aborted)
+        self.assertNotEqual(second.id, first.id, "a new session")
+        self.assertIn("signature-input", second.headers, "signed again for the new attempt")
+        [continued] = second.continued
+        self.assertEqual(continued["id"], first.id)
+        self.assertEqual(continued["clientseq"], first.messages[-1]["seq"])
+        self.assertEqual([m["seq"] for m in second.messages], list(range(1, len(second.messages) + 1)))
+        # position goes on from the lost session's.
+        self.assertGreaterEqual(float(second.messages[0]["position"][2:-1]),
+                                float(first.messages[-1]["position"][2:-1]))
+        assert_one_small_gap(self, external(), caller_bytes)
+        assert_one_small_gap(self, first.channel("internal") + second.channel("internal"), callee_bytes)
+        self.assertEqual(server.violations(), [])
+        stats = self.statistics()
+        self.assertEqual((stats["Reconnects succeeded"], stats["Forks resumed after reconnect"]), (1, 1))
 
 
 if __name__ == "__main__":

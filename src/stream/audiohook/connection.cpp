@@ -18,7 +18,39 @@ std::uint64_t samples_between(Clock::time_point from, Clock::time_point to) {
 }
 }  // namespace
 
-Connection::Connection(OpenRequest open) : open_(std::move(open)) {}
+Connection::Connection(OpenRequest open)
+    : open_(std::move(open)), continuity_(open_.reconnect_window, 0, 2) {}
+
+std::uint64_t Connection::drain(ws::Output&) {
+    if (!audio_) return 0;
+    const std::uint64_t refused = audio_->take_ring();
+    const std::uint64_t lost = continuity_.take_dropped();
+    discarded_frames_ += lost;
+    return refused + lost;
+}
+
+void Connection::on_interrupted() {
+    // A loss while a resumed session was opening goes on continuing the first.
+    if (!resuming_) lost_ = Lost{open_.session_id, serverseq_, seq_, audio_ ? audio_->position() : 0};
+    out_ = nullptr;
+    phase_ = Phase::connecting;
+    resuming_ = true;
+    continuity_.lost();
+}
+
+std::uint64_t Connection::keep() {
+    if (!audio_) return 0;
+    const std::uint64_t refused = audio_->take_ring();
+    send_frames(Clock::now(), false);  // on the clock, into the outage buffer
+    const std::uint64_t lost = continuity_.take_dropped();
+    discarded_frames_ += lost;
+    return refused + lost;
+}
+
+void Connection::prepare_reconnect(std::vector<std::pair<std::string, std::string>>& headers) {
+    open_.session_id = random_uuid();
+    if (open_.headers_for) headers = open_.headers_for(open_.session_id);
+}
 
 void Connection::send(std::string_view type, nlohmann::ordered_json parameters) {
     if (out_ == nullptr) return;
@@ -30,8 +62,16 @@ void Connection::on_open(ws::Output& out) {
     out_ = &out;
     phase_ = Phase::opening;
     deadline_ = Clock::now() + open_timeout;
-    send("open", open_parameters(open_.organization_id, open_.conversation_id, open_.participant,
-                                 open_.custom_config));
+    auto parameters = open_parameters(open_.organization_id, open_.conversation_id, open_.participant,
+                                      open_.custom_config);
+    if (resuming_ && lost_) {
+        // A new session: seq from 1, naming the one it continues.
+        seq_ = 0;
+        serverseq_ = 0;
+        parameters["continuedSessions"] = nlohmann::ordered_json::array(
+            {{{"id", lost_->id}, {"serverseq", lost_->serverseq}, {"clientseq", lost_->clientseq}}});
+    }
+    send("open", std::move(parameters));
 }
 
 void Connection::fail_open(std::string_view why, std::string_view log) {
@@ -43,6 +83,20 @@ void Connection::fail_open(std::string_view why, std::string_view log) {
 }
 
 void Connection::on_opened(const ServerMessage& m) {
+    if (resuming_) {
+        // The fork goes on as it was (its media, its clock); what was kept
+        // goes first, and what the buffer could not keep is told.
+        resuming_ = false;
+        phase_ = Phase::open;
+        last_ping_ = last_pong_ = Clock::now();
+        continuity_.reconnected();
+        if (discarded_frames_ > 0 && lost_)
+            send("discarded", {{"start", duration(lost_->position)},
+                               {"discarded", duration(discarded_frames_ * detail::samples_per_frame)}});
+        discarded_frames_ = 0;
+        lost_.reset();
+        return;
+    }
     const auto media = chosen_media(m.parameters);
     if (!media) return fail_open(reason::connection_failed, "`opened` chose media voxforkd did not offer");
     phase_ = Phase::open;
@@ -107,8 +161,11 @@ void Connection::update(Clock::time_point now, std::string_view language) {
 }
 
 void Connection::send_frames(Clock::time_point now, bool flush) {
-    if (!audio_ || !sends_audio_ || out_ == nullptr) return;
-    audio_->send_due(now, flush, [&](std::span<const std::uint8_t> frame) { out_->send_binary(0, frame); });
+    if (!audio_ || !sends_audio_) return;
+    if (out_ == nullptr && !continuity_.enabled()) return;
+    // Kept while the connection is lost or the resumed session not yet open.
+    ws::Output* out = phase_ == Phase::open || phase_ == Phase::closing ? out_ : nullptr;
+    audio_->send_due(now, flush, [&](std::span<const std::uint8_t> frame) { continuity_.send(out, 0, frame); });
 }
 
 void Connection::finish(Clock::time_point now, std::string_view reason) {
@@ -116,6 +173,7 @@ void Connection::finish(Clock::time_point now, std::string_view reason) {
     if (audio_) {
         audio_->take_ring();
         send_frames(now, true);
+        if (out_ != nullptr && phase_ == Phase::open) continuity_.replay_all(*out_);
         audio_->stop();
     }
     phase_ = Phase::closing;
@@ -147,6 +205,11 @@ void Connection::on_text(std::string_view text) {
     } else if (m->type == "disconnect") {
         const auto reason = m->parameters.find("reason");
         const std::string words = reason != m->parameters.end() && reason->is_string() ? reason->get<std::string>() : "";
+        if (phase_ == Phase::opening && resuming_) {
+            // The resumed session is refused: the fork ends as on any disconnect.
+            resuming_ = false;
+            phase_ = Phase::open;
+        }
         if (phase_ == Phase::opening) return fail_open(reason::connection_failed, "`disconnect` before `opened`");
         if (phase_ != Phase::open) return;
         finish(now, "disconnect");
@@ -179,6 +242,11 @@ void Connection::on_tick(Clock::time_point now) {
     }
     switch (phase_) {
         case Phase::opening:
+            if (now >= deadline_ && resuming_) {
+                // The new session did not open: a loss like any, within the same window.
+                spdlog::warn("audiohook: session {}: no `opened` within 5 s after a reconnect", open_.session_id);
+                return out_->drop();
+            }
             if (now >= deadline_) fail_open(reason::connection_failed, "no `opened` within 5 s");
             return;
         case Phase::open:
@@ -190,6 +258,7 @@ void Connection::on_tick(Clock::time_point now) {
                 last_ping_ = now;
                 send("ping");
             }
+            continuity_.replay(*out_);
             return send_frames(now, false);
         case Phase::closing:
             if (now >= deadline_) {
@@ -206,6 +275,7 @@ void Connection::on_tick(Clock::time_point now) {
 void Connection::on_closed() {
     out_ = nullptr;
     phase_ = Phase::closed;
+    continuity_.clear();
     if (audio_) audio_->ring()->close();
 }
 
