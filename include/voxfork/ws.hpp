@@ -81,6 +81,12 @@ public:
     // Continuity: the handler sent `frames` it had kept through an outage
     // (`Audio frames replayed`).
     virtual void replayed(std::uint64_t /*frames*/) {}
+    // The server asked for a new connection (AudioHook's `reconnect`): the
+    // link is closed (1000 `reconnect`) and the same connection reconnected
+    // at once, with continuity, whatever the reconnect window (at least 5 s
+    // of attempts); its users hear nothing unless it fails (then
+    // `Connection closed`).
+    virtual void reconnect() {}
 };
 
 // The protocol's side of one connection, made by the protocol when the pool

@@ -10,6 +10,7 @@
 // allocated when the connection is lost and freed once replayed.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <utility>
@@ -154,10 +155,13 @@ public:
     // of the live rate, without flooding the send queue.
     static constexpr std::uint64_t replay_per_drain = 100;
 
-    // `window_seconds` 0: off, send() goes straight out. `channels`: how many
-    // a message carries (raw interleaved: two).
-    Continuity(int window_seconds, std::size_t overhead, std::size_t channels = 1)
-        : window_seconds_(window_seconds), outage_(bytes_for(window_seconds, overhead) * channels) {}
+    // `window_seconds` 0: off (a lost connection is not resumed), send() goes
+    // straight out. `channels`: how many a message carries (raw interleaved:
+    // two). `min_buffer_seconds`: a buffer even when off, for a reconnect the
+    // server asks for (AudioHook).
+    Continuity(int window_seconds, std::size_t overhead, std::size_t channels = 1, int min_buffer_seconds = 0)
+        : window_seconds_(window_seconds),
+          outage_(bytes_for(std::max(window_seconds, min_buffer_seconds), overhead) * channels) {}
 
     bool enabled() const { return window_seconds_ > 0; }
     bool holding() const { return lost_ || !outage_.empty(); }

@@ -58,6 +58,10 @@ void ConnectionOutput::drop() {
     pool_.drop(conn_);
 }
 
+void ConnectionOutput::reconnect() {
+    pool_.reconnect_on_request(conn_);
+}
+
 void ConnectionOutput::replayed(std::uint64_t frames) {
     pool_.counts_.frames_replayed += frames;
 }

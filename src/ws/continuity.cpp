@@ -37,10 +37,21 @@ void PoolImpl::interrupt(const ConnPtr& conn, std::string_view reason) {
     }
     spdlog::info("ws: connection {} to {} lost ({}); reconnecting for up to {} s", conn->id, conn->url, reason,
                  conn->profile.reconnect_window_seconds);
-    // The old link's handlers may still run once: they find another generation.
+    conn->window_seconds = conn->profile.reconnect_window_seconds;
+    conn->quiet_reconnect = false;
     conn->link->abort();
+    retire_link(conn);
+    for (UserHandle h : std::vector<UserHandle>(conn->users))
+        if (observer_) observer_->on_connection_interrupted(h);
+    arm_drain_timer();  // keep() runs on it
+    schedule_reconnect(conn);
+}
+
+void PoolImpl::retire_link(const ConnPtr& conn) {
+    // The old link's handlers may still run once: they find another generation.
     conn->link->on_writable(nullptr);
-    conn->lost_links.clear();  // those of an earlier loss are long finished
+    // Those of earlier losses are finished long ago (attempts are 0.2 s apart at least).
+    if (conn->lost_links.size() >= 4) conn->lost_links.erase(conn->lost_links.begin());
     conn->lost_links.push_back(std::move(conn->link));
     ++conn->link_generation;
     conn->writing = false;
@@ -53,14 +64,30 @@ void PoolImpl::interrupt(const ConnPtr& conn, std::string_view reason) {
         conn->handler->on_dropped(tag);
     });
     conn->handler->on_interrupted();
-    for (UserHandle h : std::vector<UserHandle>(conn->users))
-        if (observer_) observer_->on_connection_interrupted(h);
-    arm_drain_timer();  // keep() runs on it
+}
+
+void PoolImpl::reconnect_on_request(Connection& c) {
+    auto it = connections_.find(c.id);
+    if (it == connections_.end() || c.state != ConnState::open || stopping_) return;
+    const ConnPtr conn = it->second;
+    spdlog::info("ws: connection {} to {}: the server asked for a new connection", conn->id, conn->url);
+    conn->state = ConnState::reconnecting;
+    conn->tick.cancel();
+    conn->quiet_reconnect = true;
+    conn->lost_reason = reason::connection_closed;
+    conn->window_seconds = std::max(conn->profile.reconnect_window_seconds, 5);
+    conn->window_start = Clock::now();
+    conn->backoff = reconnect_backoff_first;
+    // A deliberate close, then the link goes like a lost one.
+    Link* old = conn->link.get();
+    old->close(1000, "reconnect", [old](error_code) { old->abort(); });
+    retire_link(conn);
+    arm_drain_timer();
     schedule_reconnect(conn);
 }
 
 void PoolImpl::schedule_reconnect(const ConnPtr& conn) {
-    const auto end = conn->window_start + std::chrono::seconds(conn->profile.reconnect_window_seconds);
+    const auto end = conn->window_start + std::chrono::seconds(conn->window_seconds);
     const ReconnectStep step = reconnect_step(conn->backoff, end - Clock::now());
     if (step.give_up) return give_up(conn);
     conn->backoff = step.next_backoff;
@@ -108,8 +135,9 @@ void PoolImpl::on_reconnect_outcome(const ConnPtr& conn, ConnectOutcome outcome)
     ops::trace_global("WebSocket Connection re-established for " + conn->url);
     spdlog::info("ws: connection {} to {} re-established", conn->id, conn->url);
     start_session(conn);  // the handler's on_open re-establishes its streams
+    const bool quiet = std::exchange(conn->quiet_reconnect, false);
     for (UserHandle h : std::vector<UserHandle>(conn->users))
-        if (observer_ && conn->state == ConnState::open) observer_->on_connection_restored(h);
+        if (observer_ && !quiet && conn->state == ConnState::open) observer_->on_connection_restored(h);
 }
 
 void PoolImpl::give_up(const ConnPtr& conn) {

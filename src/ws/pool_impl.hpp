@@ -42,6 +42,7 @@ public:
     void close_when_sent() override;
     void drop() override;
     void replayed(std::uint64_t frames) override;
+    void reconnect() override;
 
 private:
     PoolImpl& pool_;
@@ -85,6 +86,8 @@ struct Connection {
     Clock::time_point window_start{};      // the reconnect window counts from here
     Clock::time_point restored_at{};       // the last reconnect
     Clock::duration backoff{};
+    int window_seconds = 0;        // of the reconnect under way
+    bool quiet_reconnect = false;  // asked by the server: the users are not told
     boost::asio::steady_timer retry;
 };
 
@@ -156,6 +159,9 @@ private:
     // Continuity (continuity.cpp).
     bool reconnects(const Connection& conn, CloseCause cause) const;
     void interrupt(const ConnPtr& conn, std::string_view reason);
+    void reconnect_on_request(Connection& conn);
+    // The old link goes (its handlers find another generation), the handler keeps its audio.
+    void retire_link(const ConnPtr& conn);
     void schedule_reconnect(const ConnPtr& conn);
     void reconnect(const ConnPtr& conn);
     void on_reconnect_outcome(const ConnPtr& conn, ConnectOutcome outcome);

@@ -62,10 +62,11 @@ class AudiohookServer(LoopbackWsServer):
     signature is then required; `disconnect_after`: frames, then `disconnect`;
     `pause_after`: frames, then `pause`, and `resume` 500 ms later;
     `abort_after`: frames of the first session, then its TCP connection is
-    reset (no close frame)."""
+    reset (no close frame); `reconnect_after`: frames of the first session,
+    then `reconnect`."""
 
     def __init__(self, h, opened="first", reject=None, secret=None, disconnect_after=None, pause_after=None,
-                 abort_after=None):
+                 abort_after=None, reconnect_after=None):
         super().__init__(h)
         self.opened = opened
         self.reject = reject
@@ -73,6 +74,7 @@ class AudiohookServer(LoopbackWsServer):
         self.disconnect_after = disconnect_after
         self.pause_after = pause_after
         self.abort_after = abort_after
+        self.reconnect_after = reconnect_after
         self.sessions = []
         self.problems = []
 
@@ -168,6 +170,8 @@ class AudiohookServer(LoopbackWsServer):
             s.aborted = True
             s.ws.transport.abort()
             return
+        if self.reconnect_after and s is self.sessions[0] and len(s.frames) == self.reconnect_after:
+            await send("reconnect")
         if self.disconnect_after and len(s.frames) == self.disconnect_after:
             await send("disconnect", {"reason": "completed", "info": "test over"})
         if self.pause_after and len(s.frames) == self.pause_after:

@@ -301,5 +301,30 @@ class AudiohookContinuity(ForkTest):
         self.assertEqual((stats["Reconnects succeeded"], stats["Forks resumed after reconnect"]), (1, 1))
 
 
+    def test_the_servers_reconnect_request_is_honoured_without_a_window_and_without_a_status(self):
+        self.start_fork_daemon(profile_lines=(" protocol audiohook",
+                                              " audiohook organization-id d7934305-0972-4844-938e-9060eef73d05"))
+        server = AudiohookServer(self, reconnect_after=40).start()
+        caller_file, caller_bytes = pattern(self, "caller.ulaw", 1, 150)
+        callee_file, callee_bytes = pattern(self, "callee.ulaw", 2, 150)
+        c = (Steps().info(start(server.port, path="/api/v1/audiohook/ws", token="api-key-1"), "STARTED")
+             .sync().stream(caller_file, ms=4000).info(stop(), "STOPPED").pause(300))
+        agent = self.agent(Steps().wait_sync().stream(callee_file, ms=100))
+        ctl = self.controller(c)
+        wait_all(self, ctl, agent)
+        first, second = server.wait_sessions(2, timeout=15)
+        wait_for(lambda: second.closed, 10, what="the second session closed")
+        self.assertEqual([s["status"] for s in statuses(ctl)], ["STARTED", "STOPPED"], "no status for it")
+        self.assertEqual(first.messages[-1]["type"], "close")
+        self.assertEqual(first.messages[-1]["parameters"], {"reason": "reconnect"})
+        self.assertEqual(first.close_code, 1000)
+        self.assertEqual(second.continued[0]["id"], first.id)
+        # Nothing lost: the audio of both sessions is the pattern, whole, with silence around.
+        self.assert_paced_audio(first.channel("external") + second.channel("external"), caller_bytes, "external")
+        self.assert_paced_audio(first.channel("internal") + second.channel("internal"), callee_bytes, "internal")
+        self.assertEqual(server.violations(), [])
+        self.assertEqual(self.statistics()["Reconnects succeeded"], 1)
+
+
 if __name__ == "__main__":
     harness.main()

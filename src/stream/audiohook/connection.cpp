@@ -10,6 +10,9 @@ namespace voxfork::stream::audiohook {
 namespace {
 constexpr std::size_t latest_event_max = 4096;
 constexpr std::uint64_t samples_per_second = 8000;
+// The audio kept through a reconnect the server asked for, with or without a
+// reconnect window (the pool tries for at least as long).
+constexpr int server_reconnect_buffer_seconds = 5;
 
 std::uint64_t samples_between(Clock::time_point from, Clock::time_point to) {
     if (to <= from) return 0;
@@ -19,7 +22,7 @@ std::uint64_t samples_between(Clock::time_point from, Clock::time_point to) {
 }  // namespace
 
 Connection::Connection(OpenRequest open)
-    : open_(std::move(open)), continuity_(open_.reconnect_window, 0, 2) {}
+    : open_(std::move(open)), continuity_(open_.reconnect_window, 0, 2, server_reconnect_buffer_seconds) {}
 
 std::uint64_t Connection::drain(ws::Output&) {
     if (!audio_) return 0;
@@ -30,6 +33,7 @@ std::uint64_t Connection::drain(ws::Output&) {
 }
 
 void Connection::on_interrupted() {
+    server_reconnect_ = false;
     // A loss while a resumed session was opening goes on continuing the first.
     if (!resuming_) lost_ = Lost{open_.session_id, serverseq_, seq_, audio_ ? audio_->position() : 0};
     out_ = nullptr;
@@ -162,9 +166,11 @@ void Connection::update(Clock::time_point now, std::string_view language) {
 
 void Connection::send_frames(Clock::time_point now, bool flush) {
     if (!audio_ || !sends_audio_) return;
-    if (out_ == nullptr && !continuity_.enabled()) return;
-    // Kept while the connection is lost or the resumed session not yet open.
-    ws::Output* out = phase_ == Phase::open || phase_ == Phase::closing ? out_ : nullptr;
+    if (out_ == nullptr && !continuity_.holding()) return;
+    // Kept while the connection is lost, the resumed session not yet open, or
+    // the old one closing for a reconnect.
+    ws::Output* out =
+        phase_ == Phase::open || (phase_ == Phase::closing && !server_reconnect_) ? out_ : nullptr;
     audio_->send_due(now, flush, [&](std::span<const std::uint8_t> frame) { continuity_.send(out, 0, frame); });
 }
 
@@ -198,10 +204,21 @@ void Connection::on_text(std::string_view text) {
     } else if (m->type == "pong") {
         last_pong_ = now;
     } else if (m->type == "closed") {
+        if (phase_ == Phase::closing && out_ != nullptr && server_reconnect_) return out_->reconnect();
         if (phase_ == Phase::closing && out_ != nullptr) {
             phase_ = Phase::closed;
             out_->close_when_sent();
         }
+    } else if (m->type == "reconnect") {
+        // protocols.md: close with reason `reconnect`, then a new session
+        // that continues this one; the fork hears nothing unless it fails.
+        if (phase_ != Phase::open) return;
+        audio_->take_ring();
+        send_frames(now, false);
+        phase_ = Phase::closing;
+        server_reconnect_ = true;
+        deadline_ = now + close_timeout;
+        send("close", {{"reason", "reconnect"}});
     } else if (m->type == "disconnect") {
         const auto reason = m->parameters.find("reason");
         const std::string words = reason != m->parameters.end() && reason->is_string() ? reason->get<std::string>() : "";
@@ -261,6 +278,11 @@ void Connection::on_tick(Clock::time_point now) {
             continuity_.replay(*out_);
             return send_frames(now, false);
         case Phase::closing:
+            if (server_reconnect_) {
+                if (now >= deadline_) return out_->reconnect();  // no `closed`: go anyway
+                send_frames(now, false);                          // kept for the new session
+                return;
+            }
             if (now >= deadline_) {
                 phase_ = Phase::closed;
                 out_->close_when_sent();

@@ -124,6 +124,7 @@ private:
 
     detail::Continuity continuity_;
     bool resuming_ = false;  // a new session after a loss, until its `opened`
+    bool server_reconnect_ = false;  // the server asked for `reconnect`: `close` sent, `closed` awaited
     struct Lost {
         std::string id;
         std::uint64_t serverseq = 0, clientseq = 0, position = 0;
