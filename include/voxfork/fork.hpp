@@ -102,6 +102,8 @@ public:
     void on_paused_by_server(stream::SessionHandle session) override;
     void on_resumed_by_server(stream::SessionHandle session) override;
     void on_updated(stream::SessionHandle session) override;
+    void on_interrupted(stream::SessionHandle session) override;
+    void on_restored(stream::SessionHandle session) override;
 
     // Call every ~20 ms on the control thread: forwards DTMF events the tee
     // queued, and makes license usage reports when an interval is over.

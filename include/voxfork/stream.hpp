@@ -120,6 +120,11 @@ public:
     virtual void on_resumed_by_server(SessionHandle session) = 0;
     // The server confirmed an update() that said it would be answered.
     virtual void on_updated(SessionHandle session) = 0;
+    // Continuity (protocols.md): the session's connection was lost and is
+    // being reconnected (its audio is kept meanwhile); then it is back and
+    // re-established, or on_ended() comes with the reason the loss had.
+    virtual void on_interrupted(SessionHandle) {}
+    virtual void on_restored(SessionHandle) {}
 };
 
 // The commands. A handle the service no longer knows is ignored.

@@ -78,6 +78,15 @@ public:
     // The protocol found the connection dead (its own pings went
     // unanswered): dropped at once, its users told `TCP Connection closed`.
     virtual void drop() = 0;
+    // Continuity: the handler sent `frames` it had kept through an outage
+    // (`Audio frames replayed`).
+    virtual void replayed(std::uint64_t /*frames*/) {}
+    // The server asked for a new connection (AudioHook's `reconnect`): the
+    // link is closed (1000 `reconnect`) and the same connection reconnected
+    // at once, with continuity, whatever the reconnect window (at least 5 s
+    // of attempts); its users hear nothing unless it fails (then
+    // `Connection closed`).
+    virtual void reconnect() {}
 };
 
 // The protocol's side of one connection, made by the protocol when the pool
@@ -102,6 +111,22 @@ public:
     // The connection is closing or gone: nothing more may be sent; its users
     // have been told.
     virtual void on_closed() = 0;
+
+    // Continuity (protocols.md). A handler that can re-establish its streams
+    // on a new connection says so; with the profile's `connection reconnect
+    // window` above 0 the pool then reconnects a lost connection (same key,
+    // fresh lookup, backoff) instead of ending it, and calls:
+    //   on_interrupted()  the connection is lost; `out` is gone until on_open()
+    //   keep()            every drain interval meanwhile: hold on to the audio
+    //                     the media thread queued; returns frames dropped
+    //   on_open(out)      connected again: re-establish, then replay
+    // When the window ends without success on_closed() comes as usual.
+    virtual bool resumable() const { return false; }
+    virtual void on_interrupted() {}
+    virtual std::uint64_t keep() { return 0; }
+    // Before each reconnect attempt: the upgrade's headers for it (a protocol
+    // whose headers name a session or carry a signature makes new ones).
+    virtual void prepare_reconnect(std::vector<std::pair<std::string, std::string>>& /*headers*/) {}
 };
 using HandlerFactory = std::function<std::unique_ptr<Handler>()>;
 
@@ -121,6 +146,11 @@ public:
     // The user's connection is gone (`Connection closed` or `TCP Connection
     // closed`); the user is detached already.
     virtual void on_connection_lost(UserHandle user, std::string_view reason) = 0;
+    // Continuity: the user's connection was lost and is being reconnected
+    // (the user stays attached); then it is back, or on_connection_lost()
+    // comes with the reason the loss had.
+    virtual void on_connection_interrupted(UserHandle) {}
+    virtual void on_connection_restored(UserHandle) {}
 };
 
 // `show voip stream-service statistics`, in its order.
@@ -138,8 +168,13 @@ struct Statistics {
     std::uint64_t http_connection_failures = 0;
     std::uint64_t remote_websocket_closures = 0;
     std::uint64_t tcp_closures = 0;
+    // Continuity (protocols.md).
+    std::uint64_t reconnect_attempts = 0;
+    std::uint64_t reconnects_succeeded = 0;
+    std::uint64_t forks_resumed = 0;  // forks re-established after a reconnect
+    std::uint64_t frames_replayed = 0;
 };
-// The 13 lines of the show command.
+// The 17 lines of the show command.
 std::string format_statistics(const Statistics& s);
 
 
@@ -186,6 +221,7 @@ public:
     virtual void fork_started() = 0;
     virtual void fork_failed() = 0;
     virtual void fork_ended() = 0;  // an active fork stopped
+    virtual void fork_resumed() = 0;  // a fork went on after a reconnect
 
     virtual Statistics statistics() const = 0;
 

@@ -254,6 +254,22 @@ void Controller::Impl::on_resumed_by_server(stream::SessionHandle session) {
     run_for_session(session, Event::server_resume, {});
 }
 
+void Controller::Impl::on_interrupted(stream::SessionHandle session) {
+    CallId anchor = 0;
+    CallRecord* record = find_by_session(session, anchor);
+    // A fork paused by the call or the server already told its pause.
+    if (record == nullptr || record->state != State::active) return;
+    record->fork->connection_lost = true;
+    run_for_session(session, Event::connection_lost, {});
+}
+
+void Controller::Impl::on_restored(stream::SessionHandle session) {
+    CallId anchor = 0;
+    CallRecord* record = find_by_session(session, anchor);
+    if (record == nullptr || !std::exchange(record->fork->connection_lost, false)) return;
+    run_for_session(session, Event::connection_back, {});
+}
+
 void Controller::Impl::on_updated(stream::SessionHandle session) {
     CallId anchor = 0;
     CallRecord* record = find_by_session(session, anchor);
@@ -328,6 +344,12 @@ void Controller::on_paused_by_server(stream::SessionHandle session) {
 }
 void Controller::on_resumed_by_server(stream::SessionHandle session) {
     impl_->on_resumed_by_server(session);
+}
+void Controller::on_interrupted(stream::SessionHandle session) {
+    impl_->on_interrupted(session);
+}
+void Controller::on_restored(stream::SessionHandle session) {
+    impl_->on_restored(session);
 }
 void Controller::on_updated(stream::SessionHandle session) {
     impl_->on_updated(session);

@@ -45,6 +45,7 @@ struct Fork {
     std::vector<std::pair<nlohmann::json, CallId>> deferred_updates;
     // The server paused the audio (AudioHook): a call's resume does not end that.
     bool server_paused = false;
+    bool connection_lost = false;  // its connection is being reconnected
     // The session was told of a pause of the call's own (hold, codec).
     bool call_pause_told = false;
     // The last update() will be confirmed by the server: its UPDATED waits.
@@ -92,6 +93,8 @@ public:
     void on_paused_by_server(stream::SessionHandle session);
     void on_resumed_by_server(stream::SessionHandle session);
     void on_updated(stream::SessionHandle session);
+    void on_interrupted(stream::SessionHandle session);
+    void on_restored(stream::SessionHandle session);
     void poll();
 
     std::string fork_state(CallId anchor) const;

@@ -144,6 +144,12 @@ constexpr Row rows[] = {
     {S::active, E::server_pause, {{{A::gate_pause}, {A::status_paused, "server"}}}, S::paused},
     // Only when nothing of the call's keeps it paused (the controller checks).
     {S::paused, E::server_resume, {{{A::gate_resume}, {A::status_resumed}}}, S::active},
+
+    // ---- a lost connection being reconnected (protocols.md, Continuity) ----
+    // The tee goes on: the stream layer keeps the audio and replays it. A
+    // fork already paused by the call or the server says nothing of it.
+    {S::active, E::connection_lost, {{{A::status_paused, "connection-lost"}}}, S::active},
+    {S::active, E::connection_back, {{{A::status_resumed}}}, S::active},
 };
 
 }  // namespace
@@ -192,6 +198,8 @@ std::string_view to_string(Event event) {
                                                  "law_change",
                                                  "server_pause",
                                                  "server_resume",
+                                                 "connection_lost",
+                                                 "connection_back",
                                                  "call_ended"};
     static_assert(std::size(names) == event_count);
     return names[static_cast<std::size_t>(event)];

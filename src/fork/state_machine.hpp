@@ -36,6 +36,10 @@ enum class Event : std::uint8_t {
     // The server (AudioHook `pause` / `resume`, answered by the protocol).
     server_pause,
     server_resume,
+    // Continuity (protocols.md): the session's connection is being
+    // reconnected (audio kept, the tee goes on), and is back.
+    connection_lost,
+    connection_back,
     call_ended,  // BYE either side
 };
 inline constexpr std::size_t event_count = static_cast<std::size_t>(Event::call_ended) + 1;

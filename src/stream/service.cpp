@@ -138,6 +138,26 @@ public:
         if (auto* s = find(session)) s->on_connection_lost(user, reason);
     }
 
+    // A fork on several connections (raw `separate`) is interrupted while
+    // any of them is being reconnected, and restored when all are back.
+    void on_connection_interrupted(ws::UserHandle user) override {
+        auto it = routes_.find(user);
+        if (it == routes_.end() || !sessions_.contains(it->second)) return;
+        if (interrupted_[it->second]++ == 0 && events_) events_->on_interrupted(it->second);
+    }
+    void on_connection_restored(ws::UserHandle user) override {
+        auto it = routes_.find(user);
+        if (it == routes_.end()) return;
+        auto count = interrupted_.find(it->second);
+        if (count == interrupted_.end()) return;
+        if (--count->second > 0) return;
+        const SessionHandle session = it->second;
+        interrupted_.erase(count);
+        if (!sessions_.contains(session)) return;
+        pool_.fork_resumed();
+        if (events_) events_->on_restored(session);
+    }
+
 private:
     using Sessions = std::map<SessionHandle, std::unique_ptr<Session>>;
 
@@ -179,6 +199,7 @@ private:
     // it is destroyed once the current handler is over.
     // (Each session takes its own routes down when it leaves the transport.)
     void retire(Sessions::iterator it) {
+        interrupted_.erase(it->first);
         retired_->push_back(std::move(it->second));
         sessions_.erase(it);
         if (retired_->size() == 1) boost::asio::post(io_, [retired = retired_] { retired->clear(); });
@@ -190,6 +211,7 @@ private:
     Events* events_ = nullptr;
     Sessions sessions_;
     std::unordered_map<ws::UserHandle, SessionHandle> routes_;
+    std::unordered_map<SessionHandle, int> interrupted_;  // its connections being reconnected
     // Shared with the posted clean-up, which may run after the service is gone.
     std::shared_ptr<std::vector<std::unique_ptr<Session>>> retired_ =
         std::make_shared<std::vector<std::unique_ptr<Session>>>();

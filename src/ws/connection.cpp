@@ -58,6 +58,14 @@ void ConnectionOutput::drop() {
     pool_.drop(conn_);
 }
 
+void ConnectionOutput::reconnect() {
+    pool_.reconnect_on_request(conn_);
+}
+
+void ConnectionOutput::replayed(std::uint64_t frames) {
+    pool_.counts_.frames_replayed += frames;
+}
+
 void PoolImpl::drop(Connection& conn) {
     if (auto it = connections_.find(conn.id); it != connections_.end() && conn.state == ConnState::open) {
         spdlog::warn("ws: connection {}: the protocol's pings went unanswered", conn.id);
@@ -125,8 +133,9 @@ void PoolImpl::write_next(const ConnPtr& conn) {
             continue;
         }
         conn->writing = true;
-        conn->link->write(false, conn->write_text.data(), conn->write_text.size(), [this, conn](error_code ec) {
-            if (conn->orphan) return;
+        conn->link->write(false, conn->write_text.data(), conn->write_text.size(),
+                          [this, conn, generation = conn->link_generation](error_code ec) {
+            if (conn->orphan || conn->link_generation != generation) return;
             conn->writing = false;
             if (!ec) write_next(conn);  // on failure the read loop reports the loss
         });
@@ -141,8 +150,9 @@ void PoolImpl::count_sent(Connection& conn, std::uint32_t tag, std::size_t bytes
 }
 
 void PoolImpl::read_next(const ConnPtr& conn) {
-    conn->link->read([this, conn](Link::End end, std::string_view payload, bool binary) {
-        if (conn->orphan || conn->state != ConnState::open) return;
+    conn->link->read([this, conn, generation = conn->link_generation](Link::End end, std::string_view payload,
+                                                                       bool binary) {
+        if (conn->orphan || conn->state != ConnState::open || conn->link_generation != generation) return;
         conn->last_rx = Clock::now();
         switch (end) {
             case Link::End::none: {
@@ -213,6 +223,11 @@ void PoolImpl::arm_drain_timer() {
         // A handler's tick may tell its users of an end, and they may change
         // connections_: walk a copy.
         for (auto& [id, conn] : std::map<std::uint32_t, ConnPtr>(connections_)) {
+            if (conn->state == ConnState::reconnecting) {
+                any = true;
+                counts_.frames_dropped += conn->handler->keep();
+                continue;
+            }
             if (conn->state != ConnState::open) continue;
             any = true;
             pump(conn);
@@ -258,15 +273,17 @@ CloseSpec spec_of(CloseCause cause) {
 void PoolImpl::close_connection(const ConnPtr& conn, CloseCause cause) {
     if (conn->state != ConnState::open) return;
     const CloseSpec spec = spec_of(cause);
-    conn->state = ConnState::closing;
+    const bool reconnecting = reconnects(*conn, cause);
+    conn->state = reconnecting ? ConnState::reconnecting : ConnState::closing;
     conn->tick.cancel();
-    ++counts_.connections_closed;
+    if (!reconnecting) ++counts_.connections_closed;
     if (cause == CloseCause::remote) remote_closures_.increment();
     if (cause == CloseCause::tcp) tcp_closures_.increment();
     if (spec.trace) ops::trace_global(std::string("WebSocket Connection ") + spec.trace + " for " + conn->url);
     history_.push_front({conn->id, conn->server_address, conn->local_address, conn->opened_at, std::time(nullptr),
                          conn->total_sessions, spec.history});
     if (history_.size() > history_size) history_.pop_back();
+    if (reconnecting) return interrupt(conn, spec.fork);
 
     for (UserHandle h : std::exchange(conn->users, {})) {
         users_.erase(h);

@@ -100,6 +100,7 @@ public:
     }
 
     std::string close_reason() const override { return std::string(ws_.reason().reason.c_str()); }
+    std::uint16_t close_code() const override { return static_cast<std::uint16_t>(ws_.reason().code); }
 
     void abort() override {
         error_code ignored;

@@ -56,6 +56,7 @@ public:
     virtual void on_control_frame(std::function<void()> fn) = 0;
     // The close frame's reason after End::remote_close.
     virtual std::string close_reason() const = 0;
+    virtual std::uint16_t close_code() const = 0;
     // Drops the TCP connection at once.
     virtual void abort() = 0;
 };

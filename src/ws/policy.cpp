@@ -107,4 +107,16 @@ bool is_ipv4_literal(std::string_view host) {
     return inet_pton(AF_INET, s.c_str(), &a) == 1;
 }
 
+ReconnectStep reconnect_step(std::chrono::steady_clock::duration backoff,
+                             std::chrono::steady_clock::duration window_left) {
+    ReconnectStep step;
+    if (window_left <= std::chrono::steady_clock::duration::zero()) {
+        step.give_up = true;
+        return step;
+    }
+    step.wait = std::min(backoff, window_left);
+    step.next_backoff = std::min<std::chrono::steady_clock::duration>(backoff * 2, reconnect_backoff_max);
+    return step;
+}
+
 }  // namespace voxfork::ws::detail

@@ -3,6 +3,7 @@
 // which OpenSSL suites a profile offers, how a token is shown.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -55,6 +56,18 @@ std::string url_of(std::string_view host, std::uint16_t port, bool secure);
 bool is_ipv4_literal(std::string_view host);
 
 // Audio send-queue capacity in frames: 2 s of both channels of `threshold` calls.
+// Continuity (protocols.md): reconnect attempts 0.2 s after the loss, then
+// at doubling intervals up to 5 s, the last one when the window ends.
+inline constexpr std::chrono::milliseconds reconnect_backoff_first{200};
+inline constexpr std::chrono::milliseconds reconnect_backoff_max{5000};
+struct ReconnectStep {
+    bool give_up = false;  // the window is over
+    std::chrono::steady_clock::duration wait{};          // until the next attempt
+    std::chrono::steady_clock::duration next_backoff{};  // the interval after it
+};
+ReconnectStep reconnect_step(std::chrono::steady_clock::duration backoff,
+                             std::chrono::steady_clock::duration window_left);
+
 constexpr std::size_t queue_frames_for(int threshold) {
     return static_cast<std::size_t>(threshold < 1 ? 1 : threshold) * 2 * 50 * 2;
 }

@@ -56,6 +56,7 @@ PoolImpl::~PoolImpl() {
         if (conn->handler) conn->handler->on_closed();
         conn->tick.cancel();
         conn->close_guard.cancel();
+        conn->retry.cancel();
     }
 }
 
@@ -78,7 +79,8 @@ UserHandle PoolImpl::attach(const ConnectionKey& key, const CallLabel& label, in
 
     std::vector<Candidate> candidates;
     for (const auto& [id, conn] : connections_) {
-        if (conn->key == key && conn->state != ConnState::closing)
+        // One being reconnected takes no new calls: they would wait out the outage.
+        if (conn->key == key && (conn->state == ConnState::connecting || conn->state == ConnState::open))
             candidates.push_back({id, static_cast<int>(conn->users.size())});
     }
     ConnPtr conn;
@@ -119,16 +121,11 @@ PoolImpl::ConnPtr PoolImpl::open_connection(const ConnectionKey& key, const conf
     conn->handler = make_handler();
     conn->url = url_of(key.host, key.port, key.secure);
     conn->idle_minutes = profile.idle_timeout_minutes;
+    conn->profile = profile;
     connections_[conn->id] = conn;
 
-    ConnectRequest request;
-    request.key = key;
-    request.profile = profile;
-    request.config = config_;
-    if (key.secure) request.ca_file = config_->websocket_ca_file();
-    request.timeout = settings_.connect_timeout;
     spdlog::debug("ws: connection {} opening to {}", conn->id, conn->url);
-    conn->attempt = connect(io_, resolver_, std::move(request),
+    conn->attempt = connect(io_, resolver_, request_for(*conn),
                             [this, conn](ConnectOutcome outcome) { on_connect_outcome(conn, std::move(outcome)); });
     return conn;
 }
@@ -155,17 +152,22 @@ void PoolImpl::on_connect_outcome(const ConnPtr& conn, ConnectOutcome outcome) {
         return;
     }
 
-    const Failure failure = classify_failure(*outcome.failed, outcome.http_status);
     spdlog::warn("ws: connection {} to {} failed at {}: {}", conn->id, conn->url, to_string(*outcome.failed),
                  outcome.detail);
-    ops::trace_global("WebSocket Connection creation failed for " + conn->url);
+    count_failure(*conn, outcome);
+    fail_users(conn, classify_failure(*outcome.failed, outcome.http_status).reason);
+}
+
+// A reconnect attempt that fails is counted like any other connection attempt.
+void PoolImpl::count_failure(const Connection& conn, const ConnectOutcome& outcome) {
+    const Failure failure = classify_failure(*outcome.failed, outcome.http_status);
+    ops::trace_global("WebSocket Connection creation failed for " + conn.url);
     if (failure.counter == FailureCounter::tcp) tcp_failures_.increment();
     if (failure.counter == FailureCounter::http) {
         http_failures_.increment();
         ops::trace_global("WebSocket Connection : " + std::to_string(http_failures_.value()) +
                           " HTTP connection failures");
     }
-    fail_users(conn, failure.reason);
 }
 
 void PoolImpl::fail_users(const ConnPtr& conn, std::string_view why) {
@@ -196,6 +198,11 @@ void PoolImpl::detach(UserHandle handle) {
         Connection& conn = *cit->second;
         std::erase(conn.users, handle);
         if (conn.users.empty()) conn.idle_since = Clock::now();
+        // Nobody is left to wait for the reconnect.
+        if (conn.users.empty() && conn.state == ConnState::reconnecting) {
+            users_.erase(it);
+            return give_up(cit->second);
+        }
         pump(cit->second);
     }
     users_.erase(it);
@@ -250,6 +257,9 @@ void PoolImpl::stop(std::function<void()> done) {
             fail_users(conn, reason::connection_failed);
         } else if (conn->state == ConnState::open) {
             close_connection(conn, CloseCause::shutdown);
+        } else if (conn->state == ConnState::reconnecting) {
+            conn->lost_reason = reason::connection_closed;
+            give_up(conn);
         }
     }
     if (connections_.empty()) {
@@ -274,7 +284,15 @@ void PoolImpl::stop(std::function<void()> done) {
 
 bool PoolImpl::clear_connection(std::uint32_t id) {
     auto it = connections_.find(id);
-    if (it == connections_.end() || it->second->state != ConnState::open) return false;
+    if (it == connections_.end()) return false;
+    if (it->second->state == ConnState::reconnecting) {
+        // The clear command ends its forks as it would have on an open one.
+        ops::trace_global("WebSocket Connection closed locally using clear command for " + it->second->url);
+        it->second->lost_reason = reason::connection_closed;
+        give_up(it->second);
+        return true;
+    }
+    if (it->second->state != ConnState::open) return false;
     close_connection(it->second, CloseCause::clear);
     return true;
 }

@@ -41,6 +41,8 @@ public:
     void send_text(std::string text) override;
     void close_when_sent() override;
     void drop() override;
+    void replayed(std::uint64_t frames) override;
+    void reconnect() override;
 
 private:
     PoolImpl& pool_;
@@ -49,7 +51,7 @@ private:
 
 struct Connection {
     Connection(boost::asio::io_context& io, std::size_t queue_frames, class PoolImpl& pool)
-        : queue(queue_frames), output(pool, *this), tick(io), close_guard(io) {}
+        : queue(queue_frames), output(pool, *this), tick(io), close_guard(io), retry(io) {}
 
     std::uint32_t id = 0;
     ConnectionKey key;
@@ -75,6 +77,18 @@ struct Connection {
     Clock::time_point last_rx{}, last_ping{}, idle_since{};
     boost::asio::steady_timer tick;
     boost::asio::steady_timer close_guard;
+
+    // Continuity (protocols.md): reconnecting a lost connection in place.
+    config::StreamServiceProfile profile;  // what it was opened with, for the reconnects
+    std::uint64_t link_generation = 0;     // a handler of an earlier link finds it changed and does nothing
+    std::vector<std::unique_ptr<Link>> lost_links;  // aborted, their handlers finishing
+    std::string_view lost_reason;          // what the users are told if the window ends
+    Clock::time_point window_start{};      // the reconnect window counts from here
+    Clock::time_point restored_at{};       // the last reconnect
+    Clock::duration backoff{};
+    int window_seconds = 0;        // of the reconnect under way
+    bool quiet_reconnect = false;  // asked by the server: the users are not told
+    boost::asio::steady_timer retry;
 };
 
 struct User {
@@ -100,6 +114,7 @@ public:
     void fork_started() override;
     void fork_failed() override;
     void fork_ended() override;
+    void fork_resumed() override { ++counts_.forks_resumed; }
     Statistics statistics() const override;
     void reload(config::ConfigPtr config) override;
     void stop(std::function<void()> done) override;
@@ -141,6 +156,20 @@ private:
     void arm_drain_timer();
     void close_connection(const ConnPtr& conn, CloseCause cause);
     void finish(const ConnPtr& conn);
+    // Continuity (continuity.cpp).
+    bool reconnects(const Connection& conn, CloseCause cause) const;
+    void interrupt(const ConnPtr& conn, std::string_view reason);
+    void reconnect_on_request(Connection& conn);
+    // The old link goes (its handlers find another generation), the handler keeps its audio.
+    void retire_link(const ConnPtr& conn);
+    void schedule_reconnect(const ConnPtr& conn);
+    void reconnect(const ConnPtr& conn);
+    void on_reconnect_outcome(const ConnPtr& conn, ConnectOutcome outcome);
+    // The window ended (or the connection is given up): its users get the loss's reason.
+    void give_up(const ConnPtr& conn);
+    void count_failure(const Connection& conn, const ConnectOutcome& outcome);
+    ConnectRequest request_for(const Connection& conn) const;
+    friend class ConnectionOutput;
     Clock::duration seconds(double s) const;
 
     boost::asio::io_context& io_;

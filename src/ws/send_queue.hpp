@@ -35,6 +35,13 @@ public:
     // Takes the next message in wire order into `binary` or `text`.
     Kind pop(BinarySlot& binary, std::string& text);
 
+    // Empties it; `dropped(tag)` for each binary message thrown away.
+    template <class Dropped>
+    void clear(Dropped&& dropped) {
+        for (; binary_head_ != binary_tail_; ++binary_head_) dropped(binary_[binary_head_ % binary_.size()].tag);
+        texts_.clear();
+    }
+
     bool empty() const { return binary_head_ == binary_tail_ && texts_.empty(); }
     std::size_t binary_size() const { return static_cast<std::size_t>(binary_tail_ - binary_head_); }
     std::size_t text_size() const { return texts_.size(); }

@@ -14,6 +14,8 @@ std::string_view to_string(ConnState s) {
             return "Active";
         case ConnState::closing:
             return "Closing";
+        case ConnState::reconnecting:
+            return "Reconnecting";
     }
     return "?";
 }
@@ -131,7 +133,11 @@ nlohmann::json to_json(const Statistics& s) {
             {"tcp_connection_failures", s.tcp_connection_failures},
             {"http_connection_failures", s.http_connection_failures},
             {"remote_websocket_closures", s.remote_websocket_closures},
-            {"tcp_closures", s.tcp_closures}};
+            {"tcp_closures", s.tcp_closures},
+            {"reconnect_attempts", s.reconnect_attempts},
+            {"reconnects_succeeded", s.reconnects_succeeded},
+            {"forks_resumed", s.forks_resumed},
+            {"frames_replayed", s.frames_replayed}};
 }
 
 }  // namespace voxfork::ws::detail
@@ -147,7 +153,9 @@ std::string format_statistics(const Statistics& s) {
            line("Frames sent", s.frames_sent) + line("Bytes sent", s.bytes_sent) +
            line("Frames dropped", s.frames_dropped) + line("TCP connection failures", s.tcp_connection_failures) +
            line("HTTP connection failures", s.http_connection_failures) +
-           line("Remote WebSocket closures", s.remote_websocket_closures) + line("TCP closures", s.tcp_closures);
+           line("Remote WebSocket closures", s.remote_websocket_closures) + line("TCP closures", s.tcp_closures) +
+           line("Reconnect attempts", s.reconnect_attempts) + line("Reconnects succeeded", s.reconnects_succeeded) +
+           line("Forks resumed after reconnect", s.forks_resumed) + line("Audio frames replayed", s.frames_replayed);
 }
 
 }  // namespace voxfork::ws

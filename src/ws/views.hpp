@@ -14,8 +14,9 @@
 
 namespace voxfork::ws::detail {
 
-enum class ConnState { connecting, open, closing };
-std::string_view to_string(ConnState s);  // Connecting, Active, Closing
+// reconnecting: lost, being reconnected within the profile's reconnect window.
+enum class ConnState { connecting, open, closing, reconnecting };
+std::string_view to_string(ConnState s);  // Connecting, Active, Closing, Reconnecting
 
 struct ConnectionView {
     std::uint32_t id = 0;

@@ -42,6 +42,9 @@ class Session:
         self.paused = False
         self.closed = False  # the WebSocket ended
         self.close_code = None
+        self.aborted = False    # reset by abort_after
+        self.continued = None   # `open`'s continuedSessions
+        self.ws = None
 
     def types(self):
         return [m.get("type") for m in self.messages]
@@ -59,13 +62,15 @@ class AudiohookServer(LoopbackWsServer):
     `disconnect` instead); `reject`: an HTTP status for the upgrade; `secret`:
     base64, the signature is then required; `disconnect_after`: frames, then
     `disconnect`; `pause_after`: frames, then `pause`, and `resume` 500 ms
-    later; `misbehave`: (frames, [what...]) sends each `what` after that many
-    frames: "seq-back" (a `pong` whose seq goes back), "unknown" (a message
-    of no known type), "error" (an `error`), else as it is (str: a text
-    frame, bytes: a binary one)."""
+    later; `abort_after`: frames of the first session, then its TCP
+    connection is reset (no close frame); `reconnect_after`: frames of the
+    first session, then `reconnect`; `misbehave`: (frames, [what...]) sends
+    each `what` after that many frames: "seq-back" (a `pong` whose seq goes
+    back), "unknown" (a message of no known type), "error" (an `error`), else
+    as it is (str: a text frame, bytes: a binary one)."""
 
     def __init__(self, h, opened="first", reject=None, secret=None, disconnect_after=None, pause_after=None,
-                 misbehave=None):
+                 abort_after=None, reconnect_after=None, misbehave=None):
         super().__init__(h)
         self.misbehave = misbehave
         self.opened = opened
@@ -73,6 +78,8 @@ class AudiohookServer(LoopbackWsServer):
         self.secret = base64.b64decode(secret) if secret else None
         self.disconnect_after = disconnect_after
         self.pause_after = pause_after
+        self.abort_after = abort_after
+        self.reconnect_after = reconnect_after
         self.sessions = []
         self.problems = []
 
@@ -136,6 +143,7 @@ class AudiohookServer(LoopbackWsServer):
 
     async def _handle(self, ws, path):
         s = Session(path, {k.lower(): v for k, v in ws.request_headers.raw_items()})
+        s.ws = ws
         self.sessions.append(s)
         state = {"seq": 0, "client": 0, "opened": False}
 
@@ -163,6 +171,12 @@ class AudiohookServer(LoopbackWsServer):
         if len(data) % len(s.media["channels"]) != 0:
             return self._violation("audio frame not whole samples")
         s.frames.append(data)
+        if self.abort_after and s is self.sessions[0] and len(s.frames) == self.abort_after:
+            s.aborted = True
+            s.ws.transport.abort()
+            return
+        if self.reconnect_after and s is self.sessions[0] and len(s.frames) == self.reconnect_after:
+            await send("reconnect")
         if self.disconnect_after and len(s.frames) == self.disconnect_after:
             await send("disconnect", {"reason": "completed", "info": "test over"})
         if self.misbehave and len(s.frames) == self.misbehave[0]:
@@ -226,6 +240,13 @@ class AudiohookServer(LoopbackWsServer):
             self._violation(f"open participant {participant}")
         if p.get("organizationId") != s.headers.get("audiohook-organization-id"):
             self._violation("open organizationId differs from the header")
+        continued = p.get("continuedSessions")
+        if continued is not None:
+            if not isinstance(continued, list) or not all(
+                    isinstance(c, dict) and UUID.match(str(c.get("id", ""))) and isinstance(c.get("serverseq"), int)
+                    and isinstance(c.get("clientseq"), int) for c in continued):
+                self._violation(f"open continuedSessions {continued}")
+            s.continued = continued
         if self.opened == "none":
             return
         if self.opened == "disconnect":

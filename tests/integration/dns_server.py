@@ -2,6 +2,7 @@
 tests of `ip name-server` (WebSocket and SIP lookups go through c-ares)."""
 
 import os
+import signal
 import socket
 
 from harness import LOOPBACK, free_port, need_tool, wait_for
@@ -15,7 +16,7 @@ class Dnsmasq:
     def __init__(self, h, names):
         dnsmasq = need_tool("dnsmasq", "/usr/sbin/dnsmasq")
         self.names = list(names)
-        hosts = os.path.join(h.tmpdir, "dns-hosts")
+        hosts = self.hosts = os.path.join(h.tmpdir, "dns-hosts")
         with open(hosts, "w") as f:
             for name in self.names:
                 f.write(f"{LOOPBACK} {name}\n")
@@ -29,6 +30,14 @@ class Dnsmasq:
         wait_for(lambda: self.process.poll() is not None or self._answers(self.names[0]), 10, what="dnsmasq")
         if self.process.poll() is not None:
             raise AssertionError("dnsmasq exited")
+
+    def point(self, address):
+        """From now on every name answers `address` (the hosts file is read
+        again on SIGHUP)."""
+        with open(self.hosts, "w") as f:
+            for name in self.names:
+                f.write(f"{address} {name}\n")
+        self.process.send_signal(signal.SIGHUP)
 
     def config_line(self):
         return f"ip name-server {LOOPBACK}:{self.port}\n"

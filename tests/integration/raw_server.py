@@ -26,15 +26,19 @@ class Connection:
         self.texts = []
         self.close_code = None
         self.closed = False
+        self.aborted = False
 
     def audio(self):
         return b"".join(self.frames)
 
 
 class RawServer(LoopbackWsServer):
-    def __init__(self, h, reply=False):
+    def __init__(self, h, reply=False, abort_after=None):
+        """abort_after: the first connection is dropped (TCP reset, no close
+        frame) once it brought that many binary frames."""
         super().__init__(h)
         self.reply = reply
+        self.abort_after = abort_after
         self.conns = []
 
     async def _handle(self, ws, path):
@@ -44,6 +48,10 @@ class RawServer(LoopbackWsServer):
             async for message in ws:
                 if isinstance(message, bytes):
                     conn.frames.append(message)
+                    if self.abort_after and conn is self.conns[0] and len(conn.frames) == self.abort_after:
+                        conn.aborted = True
+                        ws.transport.abort()
+                        break
                     if self.reply and len(conn.frames) % 10 == 0:
                         await ws.send(json.dumps({"transcript": f"frame {len(conn.frames)}"}))
                 else:

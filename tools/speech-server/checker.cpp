@@ -8,13 +8,14 @@ namespace {
 
 using nlohmann::json;
 
-enum class Kind { channel, text, object, integer };
+enum class Kind { channel, text, object, integer, boolean };
 
 struct FieldRule {
     const char* name;
     Kind kind;
     std::vector<std::string_view> allowed{};  // text: the only values allowed (empty = any)
     std::int64_t lo = 0, hi = 0;              // integer range; text length range
+    bool optional = false;
 };
 
 struct MessageRule {
@@ -22,8 +23,8 @@ struct MessageRule {
     std::vector<FieldRule> fields;
 };
 
-// The messages of wire.md, field by field. Every field listed is required and
-// no other field is allowed.
+// The messages of wire.md, field by field. Every field listed is required
+// unless marked optional, and no other field is allowed.
 const std::vector<MessageRule>& message_rules() {
     static const std::vector<MessageRule> rules = {
         {"START",
@@ -33,7 +34,9 @@ const std::vector<MessageRule>& message_rules() {
           {"leg", Kind::text, {"caller", "callee"}},
           {"codec", Kind::text, {"PCMU", "PCMA"}},
           {"rate", Kind::integer, {}, 8000, 8000},
-          {"metadata", Kind::object}}},
+          {"metadata", Kind::object},
+          // protocols.md, Continuity: a channel re-established after a lost connection.
+          {"resumed", Kind::boolean, {}, 0, 0, true}}},
         {"PAUSE", {{"channel", Kind::channel}, {"reason", Kind::text, {"hold", "codec-change"}}}},
         {"RESUME", {{"channel", Kind::channel}, {"codec", Kind::text, {"PCMU", "PCMA"}}}},
         {"UPDATE", {{"channel", Kind::channel}, {"metadata", Kind::object}}},
@@ -73,6 +76,8 @@ std::string_view check_value(const FieldRule& rule, const json& v) {
         }
         case Kind::object:
             return v.is_object() ? "" : "bad-type";
+        case Kind::boolean:
+            return v.is_boolean() ? "" : "bad-type";
         case Kind::integer:
             if (!v.is_number_integer()) return "bad-type";
             if (v.is_number_unsigned() && v.get<std::uint64_t>() > static_cast<std::uint64_t>(rule.hi))
@@ -120,6 +125,7 @@ bool ConnectionChecker::check_fields(const std::string& type, const json& msg) {
         auto it = msg.find(field.name);
         std::string where = type + "." + field.name;
         if (it == msg.end()) {
+            if (field.optional) continue;
             violation(channel, "missing-field", where + " is missing", {{"field", field.name}, {"type", type}});
             if (field.kind == Kind::channel) channel_ok = false;
             continue;
@@ -208,10 +214,32 @@ void ConnectionChecker::on_start(const json& msg, std::uint32_t channel) {
                                : "START for a channel already started on this connection");
         return;
     }
-    if (rec_.channel_seen(channel))
+    const auto resumed = msg.find("resumed");
+    ChannelRecord* earlier = resumed != msg.end() && resumed->is_boolean() && resumed->get<bool>()
+                                 ? rec_.earlier_record(channel, conn_)
+                                 : nullptr;
+    // A resumed START may carry an id an earlier connection used: it continues that channel.
+    if (rec_.channel_seen(channel) && earlier == nullptr)
         violation(channel, "channel-reused", "START for a channel id another connection already used");
+    if (earlier != nullptr && (earlier->stopped || earlier->stopped_by_server)) {
+        violation(channel, "channel-reused", "resumed START for a channel that was stopped");
+        earlier = nullptr;
+    }
     std::string leg = leg_name(msg);
     ChannelRecord& ch = rec_.open_channel(conn_, channel, leg);
+    if (earlier != nullptr) {
+        // Its sequence goes on: a replayed frame the server had is a repeat.
+        ch.resumed_from = earlier->conn;
+        ch.has_frames = earlier->has_frames;
+        ch.next_seq = earlier->next_seq;
+        ch.last_position = earlier->last_position;
+        ch.last_length = earlier->last_length;
+        rec_.event({{"event", "resumed"},
+                    {"conn", conn_},
+                    {"channel", channel},
+                    {"from_conn", earlier->conn},
+                    {"next_seq", earlier->next_seq}});
+    }
     ch.call_guid = str(msg, "call-guid");
     ch.call_id = str(msg, "call-id");
     ch.codec = str(msg, "codec") == "PCMA" ? Codec::pcma : Codec::pcmu;
@@ -291,6 +319,10 @@ std::uint32_t ConnectionChecker::on_binary(const std::uint8_t* data, std::size_t
     }
     if (ch->stopped_by_server) {  // frames already in flight when the server's STOP left
         ++ch->late_frames;
+        return channel;
+    }
+    if (ch->resumed_from && ch->has_frames && seq < ch->next_seq) {
+        ++ch->repeated;  // replayed from before the loss, and received then
         return channel;
     }
     if (n == 0) violation(channel, "empty-payload", "audio frame without payload", {{"seq", seq}});

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <functional>
 #include <stdexcept>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -72,6 +73,18 @@ const std::vector<Flag>& flags() {
          [](Options& o, std::string_view) { o.hang_upgrade = true; }},
         {"--upgrade-delay", "MS", "wait this long before answering the upgrade",
          [](Options& o, std::string_view v) { o.upgrade_delay_ms = number<int>(v, 0, 3600000); }},
+        {"--black-hole", nullptr, "accept the TCP connection and never read from it (no upgrade answer)",
+         [](Options& o, std::string_view) { o.black_hole = true; }},
+        {"--restart-after-frames", "N",
+         "after N audio frames act as a restart: reset every connection, refuse connections for "
+         "--restart-seconds, then listen on the same port again",
+         [](Options& o, std::string_view v) { o.restart_after = count(v); }},
+        {"--restart-seconds", "S", "how long --restart-after-frames keeps the port closed (default 2, may be 0.5)",
+         [](Options& o, std::string_view v) {
+             const double s = std::stod(std::string(v));
+             if (!(s >= 0 && s <= 3600)) throw std::invalid_argument("--restart-seconds must be 0-3600");
+             o.restart_seconds = s;
+         }},
         {"--close-after-frames", "N", "send a close frame (--close-code, --close-reason) after N audio frames",
          [](Options& o, std::string_view v) { o.close_after = count(v); }},
         {"--close-code", "CODE", "close code for --close-after-frames (default 1000)",

@@ -34,6 +34,7 @@ struct Options {
     bool no_subprotocol = false;
     bool hang_upgrade = false;
     int upgrade_delay_ms = 0;
+    bool black_hole = false;  // accept TCP, never read a byte (not even the upgrade)
 
     // Faults after N audio frames on a connection.
     FrameCount close_after;
@@ -45,6 +46,10 @@ struct Options {
     std::string stop_reason = "Stopped by server";
     FrameCount send_binary_after;
     FrameCount send_text_after;
+    // A restart: every connection reset (RST) and the port closed (connections
+    // refused) for restart_seconds, then the same port listened on again.
+    FrameCount restart_after;
+    double restart_seconds = 2.0;
     std::string send_text = R"({"type":"HELLO"})";
     std::optional<std::uint64_t> fault_limit;  // faults fire on at most this many connections
 

@@ -88,6 +88,13 @@ ChannelRecord& Recorder::open_channel(std::uint64_t conn, std::uint32_t channel,
     return ch;
 }
 
+ChannelRecord* Recorder::earlier_record(std::uint32_t channel, std::uint64_t conn) {
+    ChannelRecord* found = nullptr;
+    for (auto& [key, ch] : channels_)
+        if (key.second == channel && key.first < conn) found = &ch;  // keys ascend by connection
+    return found;
+}
+
 void Recorder::write_audio(ChannelRecord& ch, std::uint64_t at, const std::uint8_t* payload, std::size_t n) {
     if (ch.files) ch.files->write(ch.codec, at, payload, n);
 }
@@ -119,6 +126,8 @@ nlohmann::json Recorder::finish() {
                             {"dropped", ch.dropped},
                             {"position_steps", ch.position_steps},
                             {"late_frames", ch.late_frames},
+                            {"resumed_from", ch.resumed_from},
+                            {"repeated", ch.repeated},
                             {"dtmf", ch.dtmf},
                             {"violations", ch.violations},
                             {"stopped", ch.stopped},

@@ -36,6 +36,10 @@ struct ChannelRecord {
     std::uint32_t last_length = 0;
     std::uint64_t wav_shift = 0;  // samples of over-long gaps left out of the WAV
     std::uint64_t frames = 0, bytes = 0, dropped = 0, position_steps = 0, late_frames = 0, violations = 0, dtmf = 0;
+    // Continued from a channel record of an earlier connection (a START with
+    // "resumed": true): frames whose seq it had are repeats, dropped.
+    std::uint64_t resumed_from = 0;
+    std::uint64_t repeated = 0;
     std::string wav_name, raw_name;
     std::unique_ptr<ChannelFiles> files;  // reset when the channel ends
 };
@@ -63,6 +67,8 @@ public:
     ChannelRecord& open_channel(std::uint64_t conn, std::uint32_t channel, const std::string& leg);
     // Whether any connection has started this channel id.
     bool channel_seen(std::uint32_t channel) const { return seen_channels_.count(channel) > 0; }
+    // The channel's record on the latest connection before `conn` that started it.
+    ChannelRecord* earlier_record(std::uint32_t channel, std::uint64_t conn);
     void write_audio(ChannelRecord& ch, std::uint64_t at, const std::uint8_t* payload, std::size_t n);
     // Completes the channel's files (STOP, connection close, exit).
     void end_channel(ChannelRecord& ch);

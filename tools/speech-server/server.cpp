@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdio>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -36,11 +37,20 @@ constexpr std::string_view kSubprotocol = "voxfork.v1";
 
 // What all sessions share: options, output, the fault budget and the sessions
 // kept alive on purpose (a stalled reader has no pending operation to hold it).
+// A session as the restart fault sees it.
+class Resettable {
+public:
+    virtual ~Resettable() = default;
+    virtual void reset(const char* why) = 0;  // RST, no close frame
+};
+
 struct Context {
     const Options& options;
     Recorder& recorder;
     std::uint64_t faulted_connections = 0;
     std::vector<std::shared_ptr<void>> parked;
+    std::vector<std::weak_ptr<Resettable>> live;  // every accepted session (pruned at restart)
+    std::function<void()> restart;              // the server's (--restart-after-frames)
 
     bool take_fault() {
         if (options.fault_limit && faulted_connections >= *options.fault_limit) return false;
@@ -55,7 +65,7 @@ bool upgrade_fault_set(const Options& o) {
 
 bool frame_fault_set(const Options& o) {
     return o.close_after || o.reset_after || o.stop_reading_after || o.stop_channel_after || o.send_binary_after ||
-           o.send_text_after;
+           o.send_text_after || o.restart_after;
 }
 
 json or_null(const http::request<http::string_body>& req, http::field f) {
@@ -84,7 +94,7 @@ constexpr bool is_tls = !std::is_same_v<Stream, beast::tcp_stream>;
 // subprotocol) → accept → read loop, each frame through the checker and then
 // the frame-count faults.
 template <class Stream>
-class Session : public std::enable_shared_from_this<Session<Stream>> {
+class Session : public Resettable, public std::enable_shared_from_this<Session<Stream>> {
 public:
     template <class... Args>
     Session(Context& ctx, Args&&... args)
@@ -101,6 +111,14 @@ public:
         info_ = {{"conn", conn_},
                  {"peer", peer.address().to_string() + ":" + std::to_string(peer.port())},
                  {"tls", is_tls<Stream>}};
+        if (ctx_.live.size() >= 1024) std::erase_if(ctx_.live, [](const auto& w) { return w.expired(); });
+        ctx_.live.push_back(this->shared_from_this());
+        if (opt().black_hole && ctx_.take_fault()) {
+            // Accepted by the kernel, never read: the client's upgrade waits for ever.
+            note("black-hole", 0);
+            ctx_.parked.push_back(this->shared_from_this());
+            return;
+        }
         beast::get_lowest_layer(ws_).expires_after(30s);
         if constexpr (is_tls<Stream>) {
             ws_.next_layer().async_handshake(
@@ -332,17 +350,27 @@ private:
         if (keep_reading) read_next();
     }
 
+    void reset(const char* why) override {
+        if (closed_) return;
+        auto& sock = beast::get_lowest_layer(ws_).socket();
+        boost::system::error_code ignored;
+        sock.set_option(asio::socket_base::linger(true, 0), ignored);  // close sends RST
+        sock.close(ignored);
+        log_close(why, std::nullopt, {});
+    }
+
     // Runs the faults due after `frames` audio frames; false when reading must stop.
     bool after_frames(std::uint64_t frames, std::uint32_t channel = 0) {
         if (!faulty_) return true;
         const Options& o = opt();
+        if (o.restart_after == frames && ctx_.restart) {
+            note("restart", frames, {{"seconds", o.restart_seconds}});
+            ctx_.restart();
+            return false;
+        }
         if (o.reset_after == frames) {
             note("reset", frames);
-            auto& sock = beast::get_lowest_layer(ws_).socket();
-            boost::system::error_code ignored;
-            sock.set_option(asio::socket_base::linger(true, 0), ignored);  // close sends RST
-            sock.close(ignored);
-            log_close("server-reset", std::nullopt, {});
+            reset("server-reset");
             return false;
         }
         if (o.stop_channel_after == frames && channel) {
@@ -470,23 +498,17 @@ public:
           acceptor_(ioc),
           signals_(ioc, SIGINT, SIGTERM),
           flush_timer_(ioc),
-          tls_(make_tls_context(ctx.options)) {}
+          restart_timer_(ioc),
+          tls_(make_tls_context(ctx.options)) {
+        ctx_.restart = [this] { restart(); };
+    }
 
     void start() {
+        listen(ctx_.options.listen_port);
         const Options& o = ctx_.options;
-        tcp::endpoint ep(asio::ip::make_address(o.listen_addr), o.listen_port);
-        acceptor_.open(ep.protocol());
-        acceptor_.set_option(asio::socket_base::reuse_address(true));
-        // Set before listen so accepted sockets inherit it and the window scale fits.
-        if (o.rcvbuf) acceptor_.set_option(asio::socket_base::receive_buffer_size(o.rcvbuf));
-        acceptor_.bind(ep);
-        acceptor_.listen(asio::socket_base::max_listen_connections);
-        auto port = acceptor_.local_endpoint().port();
         const char* scheme = tls_ ? "wss" : "ws";
-        ctx_.recorder.event({{"event", "listening"}, {"addr", o.listen_addr}, {"port", port}, {"tls", bool(tls_)}});
-        std::printf("speech-server listening on %s://%s:%u\n", scheme, o.listen_addr.c_str(), port);
+        std::printf("speech-server listening on %s://%s:%u\n", scheme, o.listen_addr.c_str(), port_);
         std::fflush(stdout);
-        accept();
         signals_.async_wait([this](beast::error_code ec, int sig) {
             if (!ec) shutdown(sig);
         });
@@ -494,6 +516,41 @@ public:
     }
 
 private:
+    void listen(std::uint16_t port) {
+        const Options& o = ctx_.options;
+        tcp::endpoint ep(asio::ip::make_address(o.listen_addr), port);
+        acceptor_.open(ep.protocol());
+        acceptor_.set_option(asio::socket_base::reuse_address(true));
+        // Set before listen so accepted sockets inherit it and the window scale fits.
+        if (o.rcvbuf) acceptor_.set_option(asio::socket_base::receive_buffer_size(o.rcvbuf));
+        acceptor_.bind(ep);
+        acceptor_.listen(asio::socket_base::max_listen_connections);
+        port_ = acceptor_.local_endpoint().port();
+        ctx_.recorder.event({{"event", "listening"}, {"addr", o.listen_addr}, {"port", port_}, {"tls", bool(tls_)}});
+        accept();
+    }
+
+    // What a crash and restart looks like from the client: every connection
+    // reset, the port refusing connections, then the same port open again.
+    // What was recorded stays (the checker continues resumed channels).
+    void restart() {
+        if (restarting_) return;
+        restarting_ = true;
+        boost::system::error_code ignored;
+        acceptor_.close(ignored);
+        for (auto& weak : std::exchange(ctx_.live, {}))
+            if (auto session = weak.lock()) session->reset("server-restart");
+        ctx_.parked.clear();
+        ctx_.recorder.event({{"event", "down"}, {"seconds", ctx_.options.restart_seconds}});
+        restart_timer_.expires_after(
+            std::chrono::milliseconds(static_cast<std::int64_t>(ctx_.options.restart_seconds * 1000)));
+        restart_timer_.async_wait([this](beast::error_code ec) {
+            if (ec) return;
+            restarting_ = false;
+            listen(port_);
+        });
+    }
+
     void accept() {
         acceptor_.async_accept([this](beast::error_code ec, tcp::socket sock) {
             if (ec == asio::error::operation_aborted) return;
@@ -528,6 +585,7 @@ private:
         boost::system::error_code ignored;
         acceptor_.close(ignored);
         flush_timer_.cancel();
+        restart_timer_.cancel();
         summary_ = ctx_.recorder.finish();
         ioc_.stop();
     }
@@ -541,14 +599,17 @@ private:
     tcp::acceptor acceptor_;
     asio::signal_set signals_;
     asio::steady_timer flush_timer_;
+    asio::steady_timer restart_timer_;
     std::optional<ssl::context> tls_;
+    std::uint16_t port_ = 0;
+    bool restarting_ = false;
 };
 
 }  // namespace
 
 int serve(const Options& options, Recorder& recorder) {
     asio::io_context ioc{1};
-    Context ctx{options, recorder, 0, {}};
+    Context ctx{options, recorder, 0, {}, {}, {}};
     json summary;
     {
         Server server(ioc, ctx);

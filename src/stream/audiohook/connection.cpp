@@ -10,6 +10,9 @@ namespace voxfork::stream::audiohook {
 namespace {
 constexpr std::size_t latest_event_max = 4096;
 constexpr std::uint64_t samples_per_second = 8000;
+// The audio kept through a reconnect the server asked for, with or without a
+// reconnect window (the pool tries for at least as long).
+constexpr int server_reconnect_buffer_seconds = 5;
 
 std::uint64_t samples_between(Clock::time_point from, Clock::time_point to) {
     if (to <= from) return 0;
@@ -18,7 +21,40 @@ std::uint64_t samples_between(Clock::time_point from, Clock::time_point to) {
 }
 }  // namespace
 
-Connection::Connection(OpenRequest open) : open_(std::move(open)) {}
+Connection::Connection(OpenRequest open)
+    : open_(std::move(open)), continuity_(open_.reconnect_window, 0, 2, server_reconnect_buffer_seconds) {}
+
+std::uint64_t Connection::drain(ws::Output&) {
+    if (!audio_) return 0;
+    const std::uint64_t refused = audio_->take_ring();
+    const std::uint64_t lost = continuity_.take_dropped();
+    discarded_frames_ += lost;
+    return refused + lost;
+}
+
+void Connection::on_interrupted() {
+    server_reconnect_ = false;
+    // A loss while a resumed session was opening goes on continuing the first.
+    if (!resuming_) lost_ = Lost{open_.session_id, serverseq_, seq_, audio_ ? audio_->position() : 0};
+    out_ = nullptr;
+    phase_ = Phase::connecting;
+    resuming_ = true;
+    continuity_.lost();
+}
+
+std::uint64_t Connection::keep() {
+    if (!audio_) return 0;
+    const std::uint64_t refused = audio_->take_ring();
+    send_frames(Clock::now(), false);  // on the clock, into the outage buffer
+    const std::uint64_t lost = continuity_.take_dropped();
+    discarded_frames_ += lost;
+    return refused + lost;
+}
+
+void Connection::prepare_reconnect(std::vector<std::pair<std::string, std::string>>& headers) {
+    open_.session_id = random_uuid();
+    if (open_.headers_for) headers = open_.headers_for(open_.session_id);
+}
 
 void Connection::send(std::string_view type, nlohmann::ordered_json parameters) {
     if (out_ == nullptr) return;
@@ -30,8 +66,16 @@ void Connection::on_open(ws::Output& out) {
     out_ = &out;
     phase_ = Phase::opening;
     deadline_ = Clock::now() + open_timeout;
-    send("open", open_parameters(open_.organization_id, open_.conversation_id, open_.participant,
-                                 open_.custom_config));
+    auto parameters = open_parameters(open_.organization_id, open_.conversation_id, open_.participant,
+                                      open_.custom_config);
+    if (resuming_ && lost_) {
+        // A new session: seq from 1, naming the one it continues.
+        seq_ = 0;
+        serverseq_ = 0;
+        parameters["continuedSessions"] = nlohmann::ordered_json::array(
+            {{{"id", lost_->id}, {"serverseq", lost_->serverseq}, {"clientseq", lost_->clientseq}}});
+    }
+    send("open", std::move(parameters));
 }
 
 void Connection::fail_open(std::string_view why, std::string_view log) {
@@ -43,6 +87,20 @@ void Connection::fail_open(std::string_view why, std::string_view log) {
 }
 
 void Connection::on_opened(const ServerMessage& m) {
+    if (resuming_) {
+        // The fork goes on as it was (its media, its clock); what was kept
+        // goes first, and what the buffer could not keep is told.
+        resuming_ = false;
+        phase_ = Phase::open;
+        last_ping_ = last_pong_ = Clock::now();
+        continuity_.reconnected();
+        if (discarded_frames_ > 0 && lost_)
+            send("discarded", {{"start", duration(lost_->position)},
+                               {"discarded", duration(discarded_frames_ * detail::samples_per_frame)}});
+        discarded_frames_ = 0;
+        lost_.reset();
+        return;
+    }
     const auto media = chosen_media(m.parameters);
     if (!media) return fail_open(reason::connection_failed, "`opened` chose media voxforkd did not offer");
     phase_ = Phase::open;
@@ -107,8 +165,13 @@ void Connection::update(Clock::time_point now, std::string_view language) {
 }
 
 void Connection::send_frames(Clock::time_point now, bool flush) {
-    if (!audio_ || !sends_audio_ || out_ == nullptr) return;
-    audio_->send_due(now, flush, [&](std::span<const std::uint8_t> frame) { out_->send_binary(0, frame); });
+    if (!audio_ || !sends_audio_) return;
+    if (out_ == nullptr && !continuity_.holding()) return;
+    // Kept while the connection is lost, the resumed session not yet open, or
+    // the old one closing for a reconnect.
+    ws::Output* out =
+        phase_ == Phase::open || (phase_ == Phase::closing && !server_reconnect_) ? out_ : nullptr;
+    audio_->send_due(now, flush, [&](std::span<const std::uint8_t> frame) { continuity_.send(out, 0, frame); });
 }
 
 void Connection::finish(Clock::time_point now, std::string_view reason) {
@@ -116,6 +179,7 @@ void Connection::finish(Clock::time_point now, std::string_view reason) {
     if (audio_) {
         audio_->take_ring();
         send_frames(now, true);
+        if (out_ != nullptr && phase_ == Phase::open) continuity_.replay_all(*out_);
         audio_->stop();
     }
     phase_ = Phase::closing;
@@ -140,13 +204,29 @@ void Connection::on_text(std::string_view text) {
     } else if (m->type == "pong") {
         last_pong_ = now;
     } else if (m->type == "closed") {
+        if (phase_ == Phase::closing && out_ != nullptr && server_reconnect_) return out_->reconnect();
         if (phase_ == Phase::closing && out_ != nullptr) {
             phase_ = Phase::closed;
             out_->close_when_sent();
         }
+    } else if (m->type == "reconnect") {
+        // protocols.md: close with reason `reconnect`, then a new session
+        // that continues this one; the fork hears nothing unless it fails.
+        if (phase_ != Phase::open) return;
+        audio_->take_ring();
+        send_frames(now, false);
+        phase_ = Phase::closing;
+        server_reconnect_ = true;
+        deadline_ = now + close_timeout;
+        send("close", {{"reason", "reconnect"}});
     } else if (m->type == "disconnect") {
         const auto reason = m->parameters.find("reason");
         const std::string words = reason != m->parameters.end() && reason->is_string() ? reason->get<std::string>() : "";
+        if (phase_ == Phase::opening && resuming_) {
+            // The resumed session is refused: the fork ends as on any disconnect.
+            resuming_ = false;
+            phase_ = Phase::open;
+        }
         if (phase_ == Phase::opening) return fail_open(reason::connection_failed, "`disconnect` before `opened`");
         if (phase_ != Phase::open) return;
         finish(now, "disconnect");
@@ -179,6 +259,11 @@ void Connection::on_tick(Clock::time_point now) {
     }
     switch (phase_) {
         case Phase::opening:
+            if (now >= deadline_ && resuming_) {
+                // The new session did not open: a loss like any, within the same window.
+                spdlog::warn("audiohook: session {}: no `opened` within 5 s after a reconnect", open_.session_id);
+                return out_->drop();
+            }
             if (now >= deadline_) fail_open(reason::connection_failed, "no `opened` within 5 s");
             return;
         case Phase::open:
@@ -190,8 +275,14 @@ void Connection::on_tick(Clock::time_point now) {
                 last_ping_ = now;
                 send("ping");
             }
+            continuity_.replay(*out_);
             return send_frames(now, false);
         case Phase::closing:
+            if (server_reconnect_) {
+                if (now >= deadline_) return out_->reconnect();  // no `closed`: go anyway
+                send_frames(now, false);                          // kept for the new session
+                return;
+            }
             if (now >= deadline_) {
                 phase_ = Phase::closed;
                 out_->close_when_sent();
@@ -206,6 +297,7 @@ void Connection::on_tick(Clock::time_point now) {
 void Connection::on_closed() {
     out_ = nullptr;
     phase_ = Phase::closed;
+    continuity_.clear();
     if (audio_) audio_->ring()->close();
 }
 

@@ -15,6 +15,7 @@
 
 #include <voxfork/ws.hpp>
 
+#include "../continuity.hpp"
 #include "../paced_audio.hpp"
 #include "messages.hpp"
 
@@ -52,6 +53,10 @@ struct OpenRequest {
     std::string conversation_id;
     Participant participant;
     nlohmann::json custom_config = nlohmann::json::object();
+    // Continuity (protocols.md): the profile's reconnect window, and the
+    // upgrade headers of a new session id (for the reconnect attempts).
+    int reconnect_window = 0;
+    std::function<std::vector<std::pair<std::string, std::string>>(const std::string& session_id)> headers_for;
 };
 
 class Connection final : public ws::Handler {
@@ -76,13 +81,19 @@ public:
 
     // ws::Handler
     void on_open(ws::Output& out) override;
-    std::uint64_t drain(ws::Output&) override { return audio_ ? audio_->take_ring() : 0; }
+    std::uint64_t drain(ws::Output&) override;
     void on_sent(std::uint32_t, std::size_t bytes) override { audio_->count_sent(bytes); }
     void on_dropped(std::uint32_t) override { audio_->count_dropped(); }
     void on_text(std::string_view text) override;
     bool on_binary(std::span<const std::uint8_t>) override { return false; }  // a server sends no audio
     void on_tick(Clock::time_point now) override;
     void on_closed() override;
+    // Continuity: a new session naming the lost one in `continuedSessions`,
+    // `position` going on from it, the outage's audio first.
+    bool resumable() const override { return continuity_.enabled() && (phase_ == Phase::open || resuming_); }
+    void on_interrupted() override;
+    std::uint64_t keep() override;
+    void prepare_reconnect(std::vector<std::pair<std::string, std::string>>& headers) override;
 
 private:
     enum class Phase { connecting, opening, open, closing, closed };
@@ -110,6 +121,16 @@ private:
     std::deque<Clock::time_point> updates_due_;  // `update`s awaiting `updated`, oldest first
     std::uint64_t server_events_ = 0, server_errors_ = 0;
     std::string latest_event_;
+
+    detail::Continuity continuity_;
+    bool resuming_ = false;  // a new session after a loss, until its `opened`
+    bool server_reconnect_ = false;  // the server asked for `reconnect`: `close` sent, `closed` awaited
+    struct Lost {
+        std::string id;
+        std::uint64_t serverseq = 0, clientseq = 0, position = 0;
+    };
+    std::optional<Lost> lost_;  // the session a reconnect continues
+    std::uint64_t discarded_frames_ = 0;  // dropped from the outage buffer, not yet reported
 };
 
 }  // namespace voxfork::stream::audiohook

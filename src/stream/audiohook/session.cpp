@@ -16,6 +16,28 @@ std::string nonce() {
     return base64(std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
 }
 
+// The upgrade's AudioHook headers for `session_id`, signed when the profile
+// has a secret.
+std::vector<std::pair<std::string, std::string>> upgrade_headers(const Target& target,
+                                                                 const config::StreamServiceProfile& profile,
+                                                                 const std::string& session_id) {
+    std::vector<std::pair<std::string, std::string>> headers = {
+        {"Audiohook-Organization-Id", profile.audiohook_organization_id},
+        {"Audiohook-Correlation-Id", random_uuid()},
+        {"Audiohook-Session-Id", session_id},
+        {"X-API-KEY", target.token}};
+    const auto secret = decode_base64(profile.audiohook_client_secret);
+    if (!secret) return headers;
+    const UpgradeIdentity id{target.path, target.host + ":" + std::to_string(target.port), headers[0].second,
+                             headers[2].second, headers[1].second, headers[3].second};
+    // Signed at the attempt: a server accepts a signature for a few seconds only.
+    const auto created = static_cast<long long>(std::time(nullptr));
+    const auto fields = sign_upgrade(id, nonce(), created, created + 30, *secret);
+    headers.emplace_back("Signature-Input", fields.input);
+    headers.emplace_back("Signature", fields.signature);
+    return headers;
+}
+
 }  // namespace
 
 AudiohookSession::AudiohookSession(detail::Host& host, SessionHandle handle, const Target& target,
@@ -29,37 +51,24 @@ AudiohookSession::~AudiohookSession() {
     if (connection_ != nullptr) connection_->set_events(nullptr);
 }
 
-std::vector<std::pair<std::string, std::string>> AudiohookSession::upgrade_headers() const {
-    std::vector<std::pair<std::string, std::string>> headers = {
-        {"Audiohook-Organization-Id", profile_.audiohook_organization_id},
-        {"Audiohook-Correlation-Id", random_uuid()},
-        {"Audiohook-Session-Id", session_id_},
-        {"X-API-KEY", target_.token}};
-    const auto secret = decode_base64(profile_.audiohook_client_secret);
-    if (!secret) return headers;
-    const UpgradeIdentity id{target_.path, target_.host + ":" + std::to_string(target_.port), headers[0].second,
-                             headers[2].second, headers[1].second, headers[3].second};
-    // Signed at the attempt: a server accepts a signature for a few seconds only.
-    const auto created = static_cast<long long>(std::time(nullptr));
-    const auto fields = sign_upgrade(id, nonce(), created, created + 30, *secret);
-    headers.emplace_back("Signature-Input", fields.input);
-    headers.emplace_back("Signature", fields.signature);
-    return headers;
-}
-
 void AudiohookSession::open() {
     if (target_.token.empty()) {
         // The API key is the credential: without one there is nothing to try.
         return host_.post([&host = host_, handle = handle_] { host.failed(handle, reason::auth_invalid); });
     }
     ws::ConnectionKey key = detail::key_for(target_);
-    key.headers = upgrade_headers();
+    key.headers = upgrade_headers(target_, profile_, session_id_);
     OpenRequest request;
     request.session_id = session_id_;
     request.organization_id = profile_.audiohook_organization_id;
     request.conversation_id = conversation_id(call_.call_guid);
     request.participant = {random_uuid(), call_.caller_number, call_.caller_name, call_.called_number};
     request.custom_config = call_.metadata;
+    request.reconnect_window = profile_.reconnect_window_seconds;
+    // A reconnect is a new session (protocols.md): its own id, headers, signature.
+    request.headers_for = [target = target_, profile = profile_](const std::string& session_id) {
+        return upgrade_headers(target, profile, session_id);
+    };
     user_ = host_.pool().attach(
         key, ws::CallLabel{call_.anchor, call_.fork_session}, 1,
         [request] { return std::make_unique<Connection>(request); },

@@ -33,8 +33,6 @@ public:
     void on_disconnect(const std::string& words) override;
 
 private:
-    // The upgrade's AudioHook headers, signed when the profile has a secret.
-    std::vector<std::pair<std::string, std::string>> upgrade_headers() const;
     void on_attached(const ws::AttachResult& result);
     void leave();  // off the transport; the connection finishes on its own
 

@@ -7,7 +7,26 @@ namespace {
 constexpr std::size_t latest_text_max = 1024;
 }  // namespace
 
-Connection::Connection(Settings settings) : settings_(std::move(settings)), audio_(settings_.both, settings_.direction) {}
+Connection::Connection(Settings settings)
+    : settings_(std::move(settings)),
+      audio_(settings_.both, settings_.direction),
+      continuity_(settings_.reconnect_window, 0, settings_.both ? 2 : 1) {}
+
+void Connection::on_open(ws::Output& out) {
+    out_ = &out;
+    continuity_.reconnected();  // what was kept goes first, from the next tick
+}
+
+void Connection::on_interrupted() {
+    out_ = nullptr;
+    continuity_.lost();
+}
+
+std::uint64_t Connection::keep() {
+    const std::uint64_t refused = audio_.take_ring();
+    if (!finished_) send_frames(Clock::now(), false);  // on the clock, into the outage buffer
+    return refused + continuity_.take_dropped();
+}
 
 void Connection::pause(Clock::time_point now) {
     audio_.pause();
@@ -15,13 +34,14 @@ void Connection::pause(Clock::time_point now) {
 }
 
 void Connection::send_frames(Clock::time_point now, bool flush) {
-    audio_.send_due(now, flush, [&](std::span<const std::uint8_t> frame) { out_->send_binary(0, frame); });
+    audio_.send_due(now, flush, [&](std::span<const std::uint8_t> frame) { continuity_.send(out_, 0, frame); });
 }
 
 void Connection::finish(Clock::time_point now, const std::string& stop_message) {
     if (finished_ || out_ == nullptr) return;
     audio_.take_ring();
     send_frames(now, true);
+    continuity_.replay_all(*out_);
     finished_ = true;
     audio_.stop();
     if (!stop_message.empty()) out_->send_text(stop_message);
@@ -37,6 +57,7 @@ void Connection::on_tick(Clock::time_point now) {
         }
         return;
     }
+    continuity_.replay(*out_);
     send_frames(now, false);
 }
 
@@ -53,6 +74,7 @@ bool Connection::on_binary(std::span<const std::uint8_t>) {
 
 void Connection::on_closed() {
     out_ = nullptr;
+    continuity_.clear();
     audio_.ring()->close();
 }
 

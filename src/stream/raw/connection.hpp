@@ -10,6 +10,7 @@
 
 #include <voxfork/ws.hpp>
 
+#include "../continuity.hpp"
 #include "../paced_audio.hpp"
 
 namespace voxfork::stream::raw {
@@ -25,6 +26,7 @@ public:
         bool both = false;  // interleaved: caller and callee in each frame
         media::Direction direction = media::Direction::caller;  // the one it carries when not both
         std::string keepalive_message;                          // empty: none
+        int reconnect_window = 0;  // the profile's `connection reconnect window`
     };
     explicit Connection(Settings settings);
 
@@ -43,20 +45,26 @@ public:
     const std::string& latest_text() const { return latest_text_; }
 
     // ws::Handler
-    void on_open(ws::Output& out) override { out_ = &out; }
-    std::uint64_t drain(ws::Output&) override { return audio_.take_ring(); }
+    void on_open(ws::Output& out) override;
+    std::uint64_t drain(ws::Output&) override { return audio_.take_ring() + continuity_.take_dropped(); }
     void on_sent(std::uint32_t, std::size_t bytes) override { audio_.count_sent(bytes); }
     void on_dropped(std::uint32_t) override { audio_.count_dropped(); }
     void on_text(std::string_view text) override;
     bool on_binary(std::span<const std::uint8_t>) override;
     void on_tick(Clock::time_point now) override;
     void on_closed() override;
+    // Continuity (protocols.md): the same URL again, the audio of the outage
+    // first, then live audio.
+    bool resumable() const override { return continuity_.enabled(); }
+    void on_interrupted() override;
+    std::uint64_t keep() override;
 
 private:
     void send_frames(Clock::time_point now, bool flush);
 
     Settings settings_;
     detail::PacedAudio audio_;
+    detail::Continuity continuity_;
     ws::Output* out_ = nullptr;
     bool finished_ = false;
     Clock::time_point last_keepalive_{};

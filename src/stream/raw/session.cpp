@@ -28,6 +28,7 @@ void RawSession::open() {
         settings.both = interleaved;
         settings.direction = i == 0 ? media::Direction::caller : media::Direction::callee;
         settings.keepalive_message = profile_.raw_keepalive_message;
+        settings.reconnect_window = profile_.reconnect_window_seconds;
         // A connection of its own: nothing else shares it.
         links_[i].user = host_.pool().attach(
             key, ws::CallLabel{call_.anchor, call_.fork_session}, 1,

@@ -17,11 +17,16 @@ const Connection::Channel* Connection::channel(std::uint32_t id) const noexcept 
 }
 
 void Connection::add_call(SessionHandle session, const std::uint32_t (&channels)[2], ServerEnded ended) {
-    for (std::uint32_t id : channels) channels_.push_back({id, session, false, false, {}});
+    for (std::uint32_t id : channels) channels_.push_back({id, session, false, false, {}, {}, {}});
     calls_.push_back({session, std::move(ended)});
 }
 
 void Connection::remove_call(SessionHandle session) {
+    for (const Channel& c : channels_) {
+        if (c.session != session) continue;
+        continuity_.forget(c.id);
+        history_.forget(c.id);
+    }
     std::erase_if(channels_, [&](const Channel& c) { return c.session == session; });
     std::erase_if(calls_, [&](const Call& c) { return c.session == session; });
     std::erase_if(held_stops_, [&](const HeldStop& s) { return s.session == session; });
@@ -29,10 +34,12 @@ void Connection::remove_call(SessionHandle session) {
 
 void Connection::send(std::uint32_t id, Gate gate, const nlohmann::ordered_json& message) {
     Channel* ch = channel(id);
-    if (ch == nullptr || ch->stopped || out_ == nullptr) return;
+    if (ch == nullptr || ch->stopped) return;
+    if (out_ == nullptr && !continuity_.holding()) return;
     // Audio the tee handed over before this message goes out before it, by
     // the gate as it was.
-    move_audio(*out_);
+    move_audio(out_);
+    if (continuity_.enabled()) note_for_resume(*ch, message);
     switch (gate) {
         case Gate::keep:
             break;
@@ -46,7 +53,23 @@ void Connection::send(std::uint32_t id, Gate gate, const nlohmann::ordered_json&
             ch->stopped = true;
             break;
     }
-    out_->send_text(detail::message_text(message));
+    // While the connection is lost only the gate changes: the channel is
+    // re-established as it stands when it is back.
+    if (out_ != nullptr) out_->send_text(detail::message_text(message));
+}
+
+void Connection::note_for_resume(Channel& ch, const nlohmann::ordered_json& message) {
+    const std::string type = message.value("type", "");
+    if (type == "START") {
+        ch.start = message;
+        ch.start["resumed"] = true;
+    } else if (type == "RESUME") {
+        if (!ch.start.is_null()) ch.start["codec"] = message["codec"];
+    } else if (type == "UPDATE") {
+        if (!ch.start.is_null()) ch.start["metadata"] = message["metadata"];
+    } else if (type == "PAUSE") {
+        ch.pause_reason = message.value("reason", "");
+    }
 }
 
 Delivery Connection::delivery(std::uint32_t id) const {
@@ -55,17 +78,58 @@ Delivery Connection::delivery(std::uint32_t id) const {
 }
 
 std::uint64_t Connection::drain(ws::Output& out) {
-    move_audio(out);
-    return std::exchange(refused_, 0);
+    if (!reestablishing_) continuity_.replay(out);
+    move_audio(&out);
+    return std::exchange(refused_, 0) + continuity_.take_dropped();
 }
 
-void Connection::move_audio(ws::Output& out) {
+void Connection::move_audio(ws::Output* out) {
     refused_ += ring_->take_dropped();
+    ws::Output* live = reestablishing_ ? nullptr : out;
     ring_->drain([&](const Framing::Slot& frame) {
         const Channel* ch = channel(frame.channel);
         if (ch == nullptr || ch->stopped || ch->paused) return;
-        out.send_binary(frame.channel, frame.frame());
+        emit(live, frame.channel, frame.frame());
     });
+}
+
+void Connection::emit(ws::Output* out, std::uint32_t id, std::span<const std::uint8_t> frame) {
+    if (!continuity_.enabled()) return out->send_binary(id, frame);
+    if (out != nullptr && !continuity_.holding()) history_.keep(id, frame);
+    continuity_.send(out, id, frame);
+}
+
+void Connection::on_interrupted() {
+    out_ = nullptr;
+    continuity_.lost();
+    // Replayed first: the last second the dead link may have swallowed (the
+    // server drops the seq it had).
+    history_.replay(UINT64_MAX, [&](std::uint32_t id, std::span<const std::uint8_t> frame) {
+        continuity_.keep(id, frame);
+    });
+    history_.clear();
+    held_stops_.clear();  // a server that is gone stopped nothing
+}
+
+std::uint64_t Connection::keep() {
+    move_audio(nullptr);
+    return std::exchange(refused_, 0) + continuity_.take_dropped();
+}
+
+void Connection::on_open(ws::Output& out) {
+    out_ = &out;
+    if (!continuity_.holding()) return;
+    continuity_.reconnected();
+    // Each channel as it stands, caller before callee as they were added;
+    // its audio waits behind its START.
+    reestablishing_ = true;
+    const std::vector<Channel> channels = channels_;
+    for (const Channel& c : channels)
+        if (!c.stopped && !c.start.is_null()) out.send_text(detail::message_text(c.start));
+    for (const Channel& c : channels)
+        if (!c.stopped && !c.start.is_null() && c.paused)
+            out.send_text(detail::message_text(voxfork_v1::pause(c.id, c.pause_reason)));
+    reestablishing_ = false;
 }
 
 void Connection::on_sent(std::uint32_t id, std::size_t bytes) {
@@ -121,6 +185,8 @@ void Connection::tell_server_stops(Clock::time_point read_before) {
 
 void Connection::on_closed() {
     out_ = nullptr;
+    continuity_.clear();
+    history_.clear();
     ring_->close();
     held_stops_.clear();  // its calls hear of the close instead
 }

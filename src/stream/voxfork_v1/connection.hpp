@@ -12,6 +12,7 @@
 
 #include <voxfork/ws.hpp>
 
+#include "../continuity.hpp"
 #include "../frame_ring.hpp"
 #include "../session.hpp"
 #include "messages.hpp"
@@ -33,7 +34,11 @@ public:
     // `words` is the server's reason. The session then takes its call off.
     using ServerEnded = std::function<void(const std::string& words)>;
 
-    explicit Connection(std::size_t ring_frames) : ring_(std::make_shared<Ring>(ring_frames)) {}
+    // `reconnect_window`: the profile's `connection reconnect window` (0: off).
+    Connection(std::size_t ring_frames, int reconnect_window)
+        : ring_(std::make_shared<Ring>(ring_frames)),
+          continuity_(reconnect_window, header_size),
+          history_(detail::Continuity::bytes_for(1, header_size)) {}
 
     const std::shared_ptr<Ring>& ring() const { return ring_; }
 
@@ -50,7 +55,7 @@ public:
     Delivery delivery(std::uint32_t channel) const;
 
     // ws::Handler
-    void on_open(ws::Output& out) override { out_ = &out; }
+    void on_open(ws::Output& out) override;
     std::uint64_t drain(ws::Output& out) override;
     void on_sent(std::uint32_t channel, std::size_t bytes) override;
     void on_dropped(std::uint32_t channel) override;
@@ -58,6 +63,12 @@ public:
     bool on_binary(std::span<const std::uint8_t>) override { return false; }  // wire.md: a protocol error
     void on_tick(Clock::time_point now) override { tell_server_stops(now - server_stop_grace); }
     void on_closed() override;
+    // Continuity (protocols.md): START again with "resumed": true for every
+    // channel, then the frames of the last second before the loss and of the
+    // outage, each with its own seq and position.
+    bool resumable() const override { return continuity_.enabled(); }
+    void on_interrupted() override;
+    std::uint64_t keep() override;
 
 private:
     struct Channel {
@@ -66,6 +77,10 @@ private:
         bool paused = false;
         bool stopped = false;
         Delivery delivery;
+        // With continuity: what re-establishes it (its START as it stands now,
+        // "resumed": true) and why it is paused.
+        nlohmann::ordered_json start;
+        std::string pause_reason;
     };
     struct Call {
         SessionHandle session = 0;
@@ -77,8 +92,11 @@ private:
         Clock::time_point read_at;  // each waits its own grace
     };
 
-    // The ring's frames into `out`, by each channel's gate.
-    void move_audio(ws::Output& out);
+    // The ring's frames into `out` (nullptr: kept for later), by each channel's gate.
+    void move_audio(ws::Output* out);
+    void emit(ws::Output* out, std::uint32_t channel, std::span<const std::uint8_t> frame);
+    // What a re-established channel needs to hear again.
+    void note_for_resume(Channel& ch, const nlohmann::ordered_json& message);
     Channel* channel(std::uint32_t id) noexcept;
     const Channel* channel(std::uint32_t id) const noexcept;
     // Tells the held server STOPs of calls with no channel left running, and
@@ -94,6 +112,11 @@ private:
     std::vector<Channel> channels_;
     std::vector<Call> calls_;
     std::vector<HeldStop> held_stops_;  // read, not yet told; oldest first
+    detail::Continuity continuity_;
+    // With continuity: the frames handed to the link in the last second (the
+    // lost connection may have swallowed them).
+    detail::OutageBuffer history_;
+    bool reestablishing_ = false;  // STARTs going out: audio waits behind them
 };
 
 }  // namespace voxfork::stream::voxfork_v1

@@ -37,12 +37,14 @@ void V1Session::open() {
     ws::ConnectionKey key = detail::key_for(target_);
     key.subprotocol = subprotocol;
     if (!target_.token.empty()) key.headers.emplace_back("Authorization", "Bearer " + target_.token);
-    int threshold = config::StreamServiceProfile{}.calls_threshold;
+    config::StreamServiceProfile profile;
     const auto& profiles = host_.config().stream_service_profiles;
-    if (auto it = profiles.find(target_.profile_tag); it != profiles.end()) threshold = it->second.calls_threshold;
+    if (auto it = profiles.find(target_.profile_tag); it != profiles.end()) profile = it->second;
+    const int threshold = profile.calls_threshold;
+    const int window = profile.reconnect_window_seconds;
     user_ = host_.pool().attach(
         key, ws::CallLabel{call_.anchor, call_.fork_session}, threshold,
-        [threshold] { return std::make_unique<Connection>(ring_frames(threshold)); },
+        [threshold, window] { return std::make_unique<Connection>(ring_frames(threshold), window); },
         [this](const ws::AttachResult& result) { on_attached(result); });
     host_.route(user_, handle_);
 }

@@ -167,7 +167,7 @@ public:
 
 class AudiohookConnectionTest : public ::testing::Test {
 protected:
-    AudiohookConnectionTest() : conn_(OpenRequest{"sess-1", "org-1", "conv-1", {"p-1", "", "", ""}, {{"k", "v"}}}) {
+    AudiohookConnectionTest() : conn_(OpenRequest{"sess-1", "org-1", "conv-1", {"p-1", "", "", ""}, {{"k", "v"}}, 0, {}}) {
         conn_.set_events(&events_);
         out_.connection = &conn_;
         conn_.on_open(out_);

@@ -159,7 +159,7 @@ protected:
     }
     void server(const std::string& text) { conn_.on_text(text); }
 
-    Connection conn_{64};
+    Connection conn_{64, 0};
     FakeOutput out_;
     std::vector<std::string> ended_;
 };
@@ -196,7 +196,7 @@ TEST_F(ConnectionTest, FramesOfACallThatLeftAreDiscarded) {
 }
 
 TEST_F(ConnectionTest, FramesTheRingRefusedAreReportedOnceToThePool) {
-    Connection small{2};
+    Connection small{2, 0};
     FakeOutput out(small);
     small.on_open(out);
     small.add_call(1, {17, 18}, [](const std::string&) {});

@@ -113,5 +113,32 @@ TEST(QueueSize, TwoSecondsOfBothChannelsPerCall) {
     EXPECT_EQ(queue_frames_for(20), 4000u);
 }
 
+// protocols.md: 0.2 s after the loss, doubling to 5 s, the last attempt when
+// the window ends, then no more.
+TEST(ReconnectStep, BackoffDoublesToFiveSecondsAndTheLastAttemptIsAtTheWindowsEnd) {
+    using namespace std::chrono_literals;
+    std::chrono::steady_clock::duration backoff = reconnect_backoff_first;
+    std::chrono::steady_clock::duration elapsed{};
+    const std::chrono::steady_clock::duration window = 20s;
+    std::vector<std::chrono::milliseconds> attempts;
+    for (;;) {
+        const ReconnectStep step = reconnect_step(backoff, window - elapsed);
+        if (step.give_up) break;
+        elapsed += step.wait;
+        backoff = step.next_backoff;
+        attempts.push_back(std::chrono::duration_cast<std::chrono::milliseconds>(elapsed));
+    }
+    EXPECT_EQ(attempts, (std::vector<std::chrono::milliseconds>{200ms, 600ms, 1400ms, 3000ms, 6200ms, 11200ms,
+                                                                16200ms, 20000ms}));
+}
+
+TEST(ReconnectStep, AnOverWindowGivesUp) {
+    using namespace std::chrono_literals;
+    EXPECT_TRUE(reconnect_step(200ms, 0s).give_up);
+    EXPECT_TRUE(reconnect_step(200ms, -1s).give_up);
+    EXPECT_FALSE(reconnect_step(5s, 1ms).give_up);
+    EXPECT_EQ(reconnect_step(5s, 5s).next_backoff, std::chrono::steady_clock::duration(5s));
+}
+
 }  // namespace
 }  // namespace voxfork::ws::detail

@@ -8,7 +8,8 @@
 namespace voxfork::ws::detail {
 namespace {
 
-TEST(Statistics, ThirteenLinesInTheOrderOfOperationsMd) {
+// operations.md's 13 lines, then the four protocols.md adds for continuity.
+TEST(Statistics, SeventeenLinesInTheOrderOfTheSpec) {
     Statistics s;
     s.connections_active = 2;
     s.connections_created = 5;
@@ -23,6 +24,10 @@ TEST(Statistics, ThirteenLinesInTheOrderOfOperationsMd) {
     s.http_connection_failures = 1;
     s.remote_websocket_closures = 0;
     s.tcp_closures = 0;
+    s.reconnect_attempts = 7;
+    s.reconnects_succeeded = 2;
+    s.forks_resumed = 3;
+    s.frames_replayed = 450;
     EXPECT_EQ(format_statistics(s),
               "WebSocket connections active: 2\n"
               "WebSocket connections created: 5\n"
@@ -36,8 +41,13 @@ TEST(Statistics, ThirteenLinesInTheOrderOfOperationsMd) {
               "TCP connection failures: 0\n"
               "HTTP connection failures: 1\n"
               "Remote WebSocket closures: 0\n"
-              "TCP closures: 0\n");
+              "TCP closures: 0\n"
+              "Reconnect attempts: 7\n"
+              "Reconnects succeeded: 2\n"
+              "Forks resumed after reconnect: 3\n"
+              "Audio frames replayed: 450\n");
     EXPECT_EQ(to_json(s)["bytes_sent"], 17926080);
+    EXPECT_EQ(to_json(s)["frames_replayed"], 450);
 }
 
 std::time_t feb7() {
