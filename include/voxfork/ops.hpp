@@ -96,6 +96,11 @@ private:
     std::map<std::vector<std::string>, std::string> keyword_help_;
 };
 
+// A counter's label as a `| json` key (and a metric name's part): lower-case
+// words joined by single underscores, e.g. "Glare (491)" -> "glare_491",
+// "re-INVITEs relayed" -> "re_invites_relayed".
+std::string json_key(std::string_view label);
+
 // Applies one output filter ("include REGEX", "json", ...) to a command's output.
 // Throws CommandError for an unknown filter or a bad regular expression.
 CommandOutput apply_filter(const CommandOutput& output, std::string_view filter);
