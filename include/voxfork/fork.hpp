@@ -80,6 +80,19 @@ struct DataplaneTotals {
     std::uint64_t frames_dropped = 0;
 };
 
+// What the metrics endpoint reads live: the calls' forks by the state the
+// Fork column shows (calls still up whose fork stopped are `stopped`), and
+// the license counts.
+struct LiveCounts {
+    std::uint64_t forks_connecting = 0;
+    std::uint64_t forks_active = 0;
+    std::uint64_t forks_paused = 0;
+    std::uint64_t forks_stopped = 0;
+    std::uint64_t standard_calls = 0;
+    std::uint64_t enhanced_calls = 0;
+    std::uint64_t aggregate_calls = 0;
+};
+
 class Controller final : public call::ForkSeam, public stream::Events {
 public:
     Controller(CallPort& calls, stream::Service& streams, TapControl& taps, Environment environment);
@@ -117,6 +130,7 @@ public:
     DataplaneTotals totals(media::Direction direction) const;  // `... sbc fork global`
     std::string license_table() const;                         // `show voice sip license stats table`
     nlohmann::json license_table_json() const;                 // the same, for `| json`
+    LiveCounts live_counts() const;
 
     class Impl;
 

@@ -369,6 +369,21 @@ nlohmann::json Controller::license_table_json() const {
     return impl_->licensing.table_json();
 }
 
+LiveCounts Controller::live_counts() const {
+    LiveCounts counts;
+    for (const auto& [anchor, record] : impl_->records()) {
+        const std::string state = impl_->fork_state(anchor);
+        counts.forks_connecting += state == "connecting";
+        counts.forks_active += state == "active";
+        counts.forks_paused += state == "paused";
+        counts.forks_stopped += state == "stopped";
+    }
+    counts.standard_calls = impl_->licensing.standard();
+    counts.enhanced_calls = impl_->licensing.enhanced();
+    counts.aggregate_calls = impl_->licensing.aggregate();
+    return counts;
+}
+
 DataplaneTotals Controller::totals(media::Direction direction) const {
     const auto& c = impl_->totals.direction[static_cast<std::size_t>(direction)];
     return {c.frames.load(std::memory_order_relaxed), c.bytes.load(std::memory_order_relaxed),

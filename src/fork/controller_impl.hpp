@@ -95,6 +95,7 @@ public:
     void poll();
 
     std::string fork_state(CallId anchor) const;
+    const std::map<CallId, CallRecord>& records() const { return records_; }
     std::optional<CallView> view(CallId anchor) const;
     std::vector<SessionView> sessions() const;  // `... sbc fork session`, text or json
 

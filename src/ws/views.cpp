@@ -119,6 +119,10 @@ nlohmann::json to_json(const HistoryEntry& h) {
 }
 
 nlohmann::json to_json(const Statistics& s) {
+    nlohmann::json by_protocol = nlohmann::json::object();
+    for (const auto& [protocol, frames] : s.by_protocol)
+        by_protocol[protocol] = {{"frames_sent", frames.sent}, {"bytes_sent", frames.bytes_sent},
+                                 {"frames_dropped", frames.dropped}};
     return {{"connections_active", s.connections_active},
             {"connections_created", s.connections_created},
             {"connections_closed", s.connections_closed},
@@ -131,7 +135,8 @@ nlohmann::json to_json(const Statistics& s) {
             {"tcp_connection_failures", s.tcp_connection_failures},
             {"http_connection_failures", s.http_connection_failures},
             {"remote_websocket_closures", s.remote_websocket_closures},
-            {"tcp_closures", s.tcp_closures}};
+            {"tcp_closures", s.tcp_closures},
+            {"frames_by_protocol", by_protocol}};
 }
 
 }  // namespace voxfork::ws::detail
