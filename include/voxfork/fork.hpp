@@ -24,6 +24,7 @@
 
 #include "voxfork/call.hpp"
 #include "voxfork/media.hpp"
+#include "voxfork/ops.hpp"
 #include "voxfork/stream.hpp"
 
 namespace voxfork::fork {
@@ -65,7 +66,7 @@ public:
 struct Environment {
     std::function<std::int64_t()> monotonic_ns;  // same clock as RtpPacket::arrival_ns
     std::function<std::chrono::system_clock::time_point()> utc_now;
-    std::function<void(CallId, std::string_view)> trace_call;  // FORK_ET CALL lines
+    std::function<void(const ops::CallRef&, std::string_view)> trace_call;  // FORK_ET CALL lines
     std::function<void(std::string_view)> log_info;            // license lines
     int license_interval_seconds = 3600;
     // Defaults: steady_clock, system_clock, ops::trace_call, spdlog::info.
@@ -107,6 +108,7 @@ public:
     void on_call_ended(CallId anchor) override;  // before the relay session is released
     // `none`, `connecting`, `active`, `paused` or `stopped`.
     std::string fork_state(CallId anchor) const override;
+    std::string call_guid(CallId anchor) const override;
 
     // From the stream layer.
     void on_established(stream::SessionHandle session, const stream::Established& established) override;
