@@ -57,7 +57,7 @@ private:
 // `idle_timeout` and `max_request_bytes` of buffer: beyond the cap a new
 // connection is closed at once, a request that is too big is answered 431
 // and closed, one that is too slow (or a reader that does not read) is closed
-// at the timeout.
+// at the timeout, and a client asking in a loop gets one answer per 100 ms.
 class MetricsServer {
 public:
     struct Limits {

@@ -4,6 +4,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/http.hpp>
 #include <optional>
 #include <set>
@@ -23,12 +24,18 @@ namespace {
 
 constexpr const char* content_type = "text/plain; version=0.0.4; charset=utf-8";
 
+// A client that asks again at once waits this long for its next answer, so
+// a loop of requests costs the control-plane thread at most ten renders a
+// second per client (Prometheus scrapes every few seconds).
+constexpr auto min_request_interval = std::chrono::milliseconds(100);
+
 class MetricsClient : public std::enable_shared_from_this<MetricsClient> {
 public:
     using Closed = std::function<void(MetricsClient*)>;
 
     MetricsClient(tcp::socket socket, const Metrics& metrics, const MetricsServer::Limits& limits, Closed on_closed)
         : stream_(std::move(socket)),
+          pace_(stream_.get_executor()),
           buffer_(limits.max_request_bytes),
           metrics_(metrics),
           limits_(limits),
@@ -36,6 +43,7 @@ public:
 
     void start() { read_request(); }
     void close() {
+        pace_.cancel();
         boost::system::error_code ignored;
         stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
         stream_.close();
@@ -59,6 +67,7 @@ private:
         if (ec == http::error::body_limit || ec == http::error::unexpected_body)
             return answer(http::status::bad_request, "a request body is not accepted\n", false);
         if (ec) return finish();  // closed, timed out or unparsable: nothing to answer
+        last_request_ = std::chrono::steady_clock::now();
         const auto& request = parser_->get();
         const bool keep_alive = request.keep_alive();
         const bool head = request.method() == http::verb::head;
@@ -91,6 +100,16 @@ private:
         stream_.expires_after(limits_.idle_timeout);
         http::async_write(stream_, response_, [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
             if (ec || !keep_alive) return self->finish();
+            self->next_request();
+        });
+    }
+
+    void next_request() {
+        const auto due = last_request_ + min_request_interval;
+        if (std::chrono::steady_clock::now() >= due) return read_request();
+        pace_.expires_at(due);
+        pace_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+            if (ec) return self->finish();
             self->read_request();
         });
     }
@@ -101,6 +120,8 @@ private:
     }
 
     beast::tcp_stream stream_;
+    asio::steady_timer pace_;
+    std::chrono::steady_clock::time_point last_request_{};
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::empty_body>> parser_;
     http::response<http::string_body> response_;

@@ -3,6 +3,7 @@ and after it, parsed by the text format's rules (a strict parser below), its
 values held against the show commands that read the same counters; and the
 endpoint's bounds: clients that misbehave are cut off while calls go on."""
 
+import http.client
 import json
 import os
 import re
@@ -296,6 +297,21 @@ class Metrics(ForkTest):
         with self.assertRaises(urllib.error.HTTPError) as e:
             urllib.request.urlopen(urllib.request.Request(f"http://{LOOPBACK}:{port}/metrics", data=b"x"), timeout=5)
         self.assertIn(e.exception.code, (400, 405))
+        # One kept-alive connection that asks in a loop is paced to ten
+        # answers a second; HEAD answers the headers only.
+        conn = http.client.HTTPConnection(LOOPBACK, port, timeout=5)
+        t0 = time.monotonic()
+        for _ in range(11):
+            conn.request("GET", "/metrics")
+            r = conn.getresponse()
+            self.assertEqual(r.status, 200)
+            parse_exposition(r.read().decode())
+        self.assertGreaterEqual(time.monotonic() - t0, 0.95, "at most one answer per 100 ms")
+        conn.request("HEAD", "/metrics")
+        r = conn.getresponse()
+        self.assertEqual((r.status, r.read()), (200, b""))
+        self.assertGreater(int(r.headers["Content-Length"]), 1000)
+        conn.close()
         # A request header beyond the limit is answered 431 and closed (the
         # unread rest of it may turn the close into a reset before the
         # answer is read: either way the client is gone).
