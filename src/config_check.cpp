@@ -101,12 +101,33 @@ void check_ports(const config::Config& config, const std::string& path, std::str
                           std::to_string(voip.rtp_port_min) + "-" + std::to_string(rtp_top) + " on " + media});
 }
 
+// The metrics endpoint binds a TCP port: the SIP port (UDP and TCP) and the
+// RTP range on an address it shares would make one of them fail to start.
+void check_metrics_port(const config::Config& config, const std::string& path, std::string_view text,
+                        std::vector<config::ConfigError>& errors) {
+    if (!config.metrics_listen) return;
+    const auto& voip = config.voip;
+    const std::string metrics = config::format_ipv4(config.metrics_listen->address);
+    const unsigned port = config.metrics_listen->port;
+    auto shares = [&](const std::string& other) { return other == metrics || other == "0.0.0.0" || metrics == "0.0.0.0"; };
+    std::string clash;
+    if (shares(voip.sip.control_address) && port == voip.sip.listen_port)
+        clash = "is the SIP port on " + voip.sip.control_address;
+    else if (shares(voip.sip.effective_media_address()) && port >= voip.rtp_port_min && port <= (voip.rtp_port_max | 1u))
+        clash = "lies in the RTP and RTCP ports " + std::to_string(voip.rtp_port_min) + "-" +
+                std::to_string(voip.rtp_port_max | 1u) + " on " + voip.sip.effective_media_address();
+    if (clash.empty()) return;
+    errors.push_back({path, line_of(text, "metrics listen", "metrics listen"),
+                      "metrics port " + std::to_string(port) + " " + clash});
+}
+
 }  // namespace
 
 std::vector<config::ConfigError> check_meaning(const config::Config& config, const std::string& path,
                                                std::string_view text) {
     std::vector<config::ConfigError> errors;
     check_ports(config, path, text, errors);
+    check_metrics_port(config, path, text, errors);
     check_ca_files(config, path, text, errors);
     std::stable_sort(errors.begin(), errors.end(), [](const auto& a, const auto& b) { return a.line < b.line; });
     return errors;

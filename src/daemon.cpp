@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "fork_wiring.hpp"
+#include "metrics_wiring.hpp"
 #include "voxfork/stream.hpp"
 #include "voxfork/config_json.hpp"
 #include "voxfork/media.hpp"
@@ -93,6 +94,7 @@ Daemon::Daemon(std::string config_path, config::ConfigPtr config, int rtp_priori
       shutdown_deadline_(io_),
       watchdog_timer_(io_),
       control_socket_(io_, commands_),
+      metrics_server_(io_, metrics_),
       parts_(std::make_unique<Parts>()) {}
 
 Daemon::~Daemon() = default;
@@ -104,6 +106,7 @@ int Daemon::run() {
     try {
         start_parts();
         control_socket_.open(config_->control_socket);
+        apply_metrics_listen();
     } catch (const std::exception& e) {
         spdlog::critical("cannot start: {}", e.what());
         shutdown();
@@ -183,6 +186,21 @@ void Daemon::start_parts() {
     parts_->streams = stream::Streams::create(io_, *parts_->pool, config_);
     parts_->fork =
         std::make_unique<ForkWiring>(io_, config_, *parts_->sip, *parts_->streams, *parts_->relay, commands_);
+
+    // --- metrics: read from the parts' counters at each scrape ---
+    add_metric_collectors(metrics_, *parts_->sip, *parts_->relay, *parts_->pool, parts_->fork->controller());
+}
+
+void Daemon::apply_metrics_listen() {
+    const auto& listen = config_->metrics_listen;
+    if (!listen) {
+        if (metrics_server_.is_open()) spdlog::info("metrics: endpoint closed");
+        return metrics_server_.close();
+    }
+    const std::string address = config::format_ipv4(listen->address);
+    if (metrics_server_.is_open() && metrics_server_.port() == listen->port && metrics_address_ == address) return;
+    metrics_server_.open(address, listen->port);
+    metrics_address_ = address;
 }
 
 void Daemon::register_commands() {
@@ -240,6 +258,12 @@ void Daemon::reload() {
     if (parts_->streams) parts_->streams->reload(config_);
     if (parts_->sip) parts_->sip->reload(config_);
     if (parts_->fork) parts_->fork->reload(config_);
+    try {
+        apply_metrics_listen();
+    } catch (const std::exception& e) {
+        // The calls go on; the operator reads why the endpoint is not there.
+        spdlog::error("{}", e.what());
+    }
     spdlog::info("configuration reloaded from {}", config_path_);
 }
 
@@ -250,6 +274,7 @@ void Daemon::shutdown() {
     boost::system::error_code ignored;
     signals_.cancel(ignored);
     control_socket_.close();
+    metrics_server_.close();
 
     // A part that cannot finish its goodbyes (a peer that never answers the
     // BYE, a server that never reads) must not keep the daemon alive.

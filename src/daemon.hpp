@@ -12,6 +12,7 @@
 
 #include "voxfork/config.hpp"
 #include "voxfork/control_socket.hpp"
+#include "voxfork/metrics.hpp"
 #include "voxfork/ops.hpp"
 
 namespace voxfork {
@@ -33,6 +34,8 @@ private:
     void finish_shutdown();
     // Sends WATCHDOG=1 now and every `period` while the control-plane loop runs.
     void feed_watchdog(std::chrono::microseconds period);
+    // Opens, moves or closes the metrics endpoint as `metrics listen` says.
+    void apply_metrics_listen();
 
     std::string config_path_;
     config::ConfigPtr config_;
@@ -43,6 +46,9 @@ private:
     boost::asio::steady_timer watchdog_timer_;
     ops::CommandRegistry commands_;
     ops::ControlSocket control_socket_;
+    ops::Metrics metrics_;
+    ops::MetricsServer metrics_server_;
+    std::string metrics_address_;  // where metrics_server_ listens
     bool stopping_ = false;
 
     // The parts, joined here (each added by its subsystem).

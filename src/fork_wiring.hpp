@@ -31,6 +31,9 @@ public:
     // Stops the poll timer and unhooks from the B2BUA and the stream layer.
     void stop();
 
+    // For the metrics endpoint: reads only.
+    const fork::Controller& controller() const { return *controller_; }
+
 private:
     class Calls;
     class Taps;

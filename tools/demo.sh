@@ -84,7 +84,8 @@ mapfile -t PORTS < <("$PY" tools/demo/ports.py)
 ((${#PORTS[@]} == 6)) || fail "tools/demo/ports.py found no free ports"
 SIP_PORT=${PORTS[0]} CALLEE_PORT=${PORTS[1]} CALLER_PORT=${PORTS[2]}
 CALLEE_RTP=${PORTS[3]} CALLER_RTP=${PORTS[4]} RTP_MIN=${PORTS[5]}
-"$PY" tools/demo/make_audio.py "$RUN" 9
+AUDIO=$("$PY" tools/demo/make_audio.py "$RUN" 14) || fail "tools/demo/make_audio.py could not write the audio"
+echo "demo: the caller and the agent speak ($AUDIO: $RUN/caller.ulaw, $RUN/callee.ulaw)"
 cp tools/demo/caller.xml tools/demo/callee.xml "$RUN/"
 
 # -- the speech server -------------------------------------------------------------
@@ -192,6 +193,11 @@ stop_one "$DAEMON_PID" || fail "voxforkd exited $? on SIGTERM (see $RUN/voxforkd
 stop_one "$SPEECH_PID" || fail "the speech server exited $? (see $RUN/speech-server.log)"
 PIDS=()
 "$PY" tools/demo/report.py "$RUN"
+PICTURE=$("$PY" tools/demo/plot.py "$RUN") || fail "tools/demo/plot.py could not draw the picture"
+echo
+echo "  picture of both channels (START, PAUSE, RESUME, STOP marked): $PICTURE"
+echo "  listen to the forked audio:"
+for wav in "$RUN"/speech/*.wav; do echo "    aplay $wav    (or: play $wav)"; done
 echo
 echo "  controller's SIP messages: $RUN/caller.messages"
 echo "  voxforkd's log:            $RUN/voxforkd.log"

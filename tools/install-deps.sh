@@ -17,6 +17,8 @@ packages=(
   kamailio baresip-core
   # the manual pages' render check (man -l, groff)
   man-db groff-base
+  # the demo's voices and picture: speech rendered, converted to mu-law, plotted
+  espeak-ng sox python3-matplotlib
 )
 
 missing=()

@@ -56,6 +56,9 @@ public:
     virtual void on_call_ended(CallId anchor) = 0;
     // `none`, `connecting`, `active`, `paused` or `stopped`, for the Fork column.
     virtual std::string fork_state(CallId anchor) const = 0;
+    // The controller's call-guid of the call's fork, for the SIP part's log
+    // lines; empty while the call has none.
+    virtual std::string call_guid(CallId) const { return {}; }
 };
 
 }  // namespace voxfork::call

@@ -130,6 +130,13 @@ struct NameServer {
     bool operator==(const NameServer&) const = default;
 };
 
+// `metrics listen ADDR:PORT` (ext): where the Prometheus endpoint listens.
+struct MetricsListen {
+    std::uint32_t address = 0x7f000001;  // host byte order; 127.0.0.1 when only PORT is given
+    std::uint16_t port = 0;
+    bool operator==(const MetricsListen&) const = default;
+};
+
 struct Config {
     std::string hostname = "voxfork";
     VoipService voip;
@@ -144,6 +151,7 @@ struct Config {
     int license_usage_interval_seconds = 3600;
     std::string control_socket = "/run/voxfork/voxforkd.sock";
     LogLevel logging_level = LogLevel::info;
+    std::optional<MetricsListen> metrics_listen;  // unset: no metrics endpoint (the default)
     bool operator==(const Config&) const = default;
 
     // The stream-service profile a dial-peer's media-class leads to, if any.

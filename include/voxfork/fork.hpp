@@ -24,6 +24,7 @@
 
 #include "voxfork/call.hpp"
 #include "voxfork/media.hpp"
+#include "voxfork/ops.hpp"
 #include "voxfork/stream.hpp"
 
 namespace voxfork::fork {
@@ -65,7 +66,7 @@ public:
 struct Environment {
     std::function<std::int64_t()> monotonic_ns;  // same clock as RtpPacket::arrival_ns
     std::function<std::chrono::system_clock::time_point()> utc_now;
-    std::function<void(CallId, std::string_view)> trace_call;  // FORK_ET CALL lines
+    std::function<void(const ops::CallRef&, std::string_view)> trace_call;  // FORK_ET CALL lines
     std::function<void(std::string_view)> log_info;            // license lines
     int license_interval_seconds = 3600;
     // Defaults: steady_clock, system_clock, ops::trace_call, spdlog::info.
@@ -78,6 +79,19 @@ struct DataplaneTotals {
     std::uint64_t packets_forked = 0;
     std::uint64_t bytes_forked = 0;  // bytes as framed by the profile's protocol
     std::uint64_t frames_dropped = 0;
+};
+
+// What the metrics endpoint reads live: the calls' forks by the state the
+// Fork column shows (calls still up whose fork stopped are `stopped`), and
+// the license counts.
+struct LiveCounts {
+    std::uint64_t forks_connecting = 0;
+    std::uint64_t forks_active = 0;
+    std::uint64_t forks_paused = 0;
+    std::uint64_t forks_stopped = 0;
+    std::uint64_t standard_calls = 0;
+    std::uint64_t enhanced_calls = 0;
+    std::uint64_t aggregate_calls = 0;
 };
 
 class Controller final : public call::ForkSeam, public stream::Events {
@@ -94,6 +108,7 @@ public:
     void on_call_ended(CallId anchor) override;  // before the relay session is released
     // `none`, `connecting`, `active`, `paused` or `stopped`.
     std::string fork_state(CallId anchor) const override;
+    std::string call_guid(CallId anchor) const override;
 
     // From the stream layer.
     void on_established(stream::SessionHandle session, const stream::Established& established) override;
@@ -119,6 +134,7 @@ public:
     DataplaneTotals totals(media::Direction direction) const;  // `... sbc fork global`
     std::string license_table() const;                         // `show voice sip license stats table`
     nlohmann::json license_table_json() const;                 // the same, for `| json`
+    LiveCounts live_counts() const;
 
     class Impl;
 

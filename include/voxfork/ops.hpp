@@ -96,15 +96,35 @@ private:
     std::map<std::vector<std::string>, std::string> keyword_help_;
 };
 
+// A counter's label as a `| json` key (and a metric name's part): lower-case
+// words joined by single underscores, e.g. "Glare (491)" -> "glare_491",
+// "re-INVITEs relayed" -> "re_invites_relayed".
+std::string json_key(std::string_view label);
+
 // Applies one output filter ("include REGEX", "json", ...) to a command's output.
 // Throws CommandError for an unknown filter or a bad regular expression.
 CommandOutput apply_filter(const CommandOutput& output, std::string_view filter);
 
+// What a call's log lines name, so they join with other traces of the call
+// (the SIP peers', the controller's, the speech server's): voxforkd's callid,
+// the SIP Call-ID, and the controller's call-guid once a request gave one.
+struct CallRef {
+    std::uint64_t callid = 0;
+    std::string_view sip_call_id;  // empty: not known
+    std::string_view call_guid;    // empty: not known (yet)
+};
+
+// The fields a call's log line ends with: " : call-id X : call-guid Y", each
+// only when known (docs/operations.md, "Logs").
+std::string call_fields(const CallRef& call);
+
 // The event trace of operations.md, logged at info level:
 //   FORK_ET: TYPE = GLOBAL : <text>
-//   FORK_ET: TYPE = CALL : callid <id> : <text>
+//   FORK_ET: TYPE = CALL : callid <id> : <text>[ : call-id <Call-ID>][ : call-guid <guid>]
+// The spec's fields come first and unchanged; the Call-ID and call-guid
+// follow as trailing fields.
 void trace_global(std::string_view text);
-void trace_call(std::uint64_t callid, std::string_view text);
+void trace_call(const CallRef& call, std::string_view text);
 
 // Sends `%SIP-3-STREAM_SERVICE: <text>` to syslog (local7, error) and the log.
 void raise_alarm(std::string_view text);

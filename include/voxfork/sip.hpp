@@ -122,6 +122,7 @@ public:
 
     const SipCounters& counters() const;
     std::size_t active_calls() const;
+    std::size_t dialogs_open() const;  // `Dialogs open` of `show sip-ua statistics`
 
     class Impl;
 

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -44,6 +45,9 @@ struct ConnectionKey {
     std::string subprotocol;  // Sec-WebSocket-Protocol; empty: none
     std::vector<std::pair<std::string, std::string>> headers;
     std::string token;  // the credential those carry, shown masked; empty: none
+    // The protocol's name (voxfork-v1, audiohook, raw): the pool counts
+    // frames per protocol under it and knows nothing else of it.
+    std::string protocol;
     bool operator==(const ConnectionKey&) const = default;
 };
 
@@ -173,6 +177,17 @@ struct Statistics {
     std::uint64_t reconnects_succeeded = 0;
     std::uint64_t forks_resumed = 0;  // forks re-established after a reconnect
     std::uint64_t frames_replayed = 0;
+    // Not in the show's 13 lines; the metrics endpoint's.
+    std::uint64_t connections_connecting = 0;
+    std::uint64_t connections_closing = 0;
+    struct Frames {
+        std::uint64_t sent = 0;
+        std::uint64_t bytes_sent = 0;
+        std::uint64_t dropped = 0;
+    };
+    // Per protocol (ConnectionKey::protocol); frames_sent, bytes_sent and
+    // frames_dropped above are their sums.
+    std::map<std::string, Frames> by_protocol;
 };
 // The 17 lines of the show command.
 std::string format_statistics(const Statistics& s);

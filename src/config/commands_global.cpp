@@ -188,6 +188,28 @@ constexpr CommandSpec commands[] = {
      },
      [](const Context& c) { c.config.control_socket = Config{}.control_socket; }},
 
+    // ADDR:PORT, or PORT alone for the loopback address: an endpoint that
+    // answers anyone who can reach it is opened on purpose, never by default.
+    {Mode::global, "metrics listen",
+     [](const Context& c) {
+         if (!c.exactly(1, "ADDR:PORT")) return;
+         const auto word = c.args[0];
+         const auto [host, port] = split_host_port(word);
+         std::optional<std::uint32_t> address = MetricsListen{}.address;
+         std::optional<std::uint32_t> number;
+         if (port) {
+             address = parse_ipv4(host);
+             number = *port;
+         } else if (const auto alone = parse_number(host); alone && *alone <= 65535) {
+             number = static_cast<std::uint32_t>(*alone);
+         }
+         if (!address || !number || *number == 0 || *number > 65535)
+             return c.error("invalid address \"" + std::string(word) +
+                            "\" for \"metrics listen\" (expected ADDR:PORT or PORT, PORT 1-65535)");
+         c.config.metrics_listen = MetricsListen{*address, static_cast<std::uint16_t>(*number)};
+     },
+     [](const Context& c) { c.config.metrics_listen.reset(); }},
+
     {Mode::global, "logging level",
      [](const Context& c) {
          if (!c.exactly(1, "LEVEL")) return;

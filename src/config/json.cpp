@@ -112,7 +112,10 @@ json to_json(const Config& c) {
             {"dial_peers", peers},
             {"license_usage_interval_seconds", c.license_usage_interval_seconds},
             {"control_socket", c.control_socket},
-            {"logging_level", to_string(c.logging_level)}};
+            {"logging_level", to_string(c.logging_level)},
+            {"metrics_listen", c.metrics_listen ? json(format_ipv4(c.metrics_listen->address) + ":" +
+                                                       std::to_string(c.metrics_listen->port))
+                                                : json(nullptr)}};
 }
 
 }  // namespace voxfork::config

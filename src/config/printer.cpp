@@ -168,13 +168,16 @@ std::string print(const Config& config, Secrets secrets, Defaults defaults_are) 
     for (const auto& [tag, peer] : c.dial_peers) print_dial_peer(blocks.next(), peer, all);
 
     const bool tail = all || c.license_usage_interval_seconds != defaults.license_usage_interval_seconds ||
-                      c.control_socket != defaults.control_socket || c.logging_level != defaults.logging_level;
+                      c.control_socket != defaults.control_socket || c.logging_level != defaults.logging_level ||
+                      c.metrics_listen;
     if (tail) {
         auto& out = blocks.next();
         if (all || c.license_usage_interval_seconds != defaults.license_usage_interval_seconds)
             out << "license usage interval " << c.license_usage_interval_seconds << '\n';
         if (all || c.control_socket != defaults.control_socket) out << "control-socket " << c.control_socket << '\n';
         if (all || c.logging_level != defaults.logging_level) out << "logging level " << to_string(c.logging_level) << '\n';
+        if (c.metrics_listen)
+            out << "metrics listen " << format_ipv4(c.metrics_listen->address) << ':' << c.metrics_listen->port << '\n';
     }
     return blocks.finish();
 }

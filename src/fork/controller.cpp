@@ -102,8 +102,10 @@ void Controller::Impl::on_request(const call::ForkRequest& request) {
     CallRecord& record = records_[request.anchor];
     if (seen_before(record, request.transaction)) return;
 
+    if (!request.sip_call_id.empty()) record.sip_call_id = request.sip_call_id;
     const ParseResult parsed = parse_request(request.json);
-    env_.trace_call(request.anchor, trace_text::request(parsed.action ? to_string(*parsed.action) : "UNKNOWN"));
+    trace(request.anchor, record, trace_text::request(parsed.action ? to_string(*parsed.action) : "UNKNOWN"),
+          parsed.call_guid);
     if (!parsed.request) return reject(request.anchor, request, parsed.call_guid, parsed.error);
     // A carrier with two requests in it says two things at once: act on neither.
     if (request.json_parts > 1) return reject(request.anchor, request, parsed.call_guid, reason::unexpected_format);
@@ -333,6 +335,11 @@ void Controller::on_call_ended(CallId anchor) {
 std::string Controller::fork_state(CallId anchor) const {
     return impl_->fork_state(anchor);
 }
+std::string Controller::call_guid(CallId anchor) const {
+    const auto& records = impl_->records();
+    const auto it = records.find(anchor);
+    return it != records.end() && it->second.fork ? it->second.fork->guid : std::string();
+}
 void Controller::on_established(stream::SessionHandle session, const stream::Established& established) {
     impl_->on_established(session, established);
 }
@@ -355,7 +362,13 @@ void Controller::on_updated(stream::SessionHandle session) {
     impl_->on_updated(session);
 }
 void Controller::on_ended(stream::SessionHandle session, const stream::Ending& ending) {
-    if (ending.by_server) spdlog::info("fork: the speech server ended session {} ({})", session, ending.server_words);
+    if (ending.by_server) {
+        CallId anchor = 0;
+        const CallRecord* record = impl_->find_by_session(session, anchor);
+        const Fork* fork = record ? &*record->fork : nullptr;
+        spdlog::info("fork: call {}: the speech server ended session {} ({}){}", anchor, session, ending.server_words,
+                     fork ? ops::call_fields({anchor, fork->sip_call_id, fork->guid}) : std::string());
+    }
     impl_->on_ended(session, ending.reason);
 }
 void Controller::poll() {
@@ -391,6 +404,21 @@ nlohmann::json Controller::license_table_json() const {
     return impl_->licensing.table_json();
 }
 
+LiveCounts Controller::live_counts() const {
+    LiveCounts counts;
+    for (const auto& [anchor, record] : impl_->records()) {
+        const std::string state = impl_->fork_state(anchor);
+        counts.forks_connecting += state == "connecting";
+        counts.forks_active += state == "active";
+        counts.forks_paused += state == "paused";
+        counts.forks_stopped += state == "stopped";
+    }
+    counts.standard_calls = impl_->licensing.standard();
+    counts.enhanced_calls = impl_->licensing.enhanced();
+    counts.aggregate_calls = impl_->licensing.aggregate();
+    return counts;
+}
+
 DataplaneTotals Controller::totals(media::Direction direction) const {
     const auto& c = impl_->totals.direction[static_cast<std::size_t>(direction)];
     return {c.frames.load(std::memory_order_relaxed), c.bytes.load(std::memory_order_relaxed),
@@ -404,7 +432,7 @@ Environment Environment::standard(int license_interval_seconds) {
             .count();
     };
     env.utc_now = [] { return std::chrono::system_clock::now(); };
-    env.trace_call = [](CallId call, std::string_view text) { ops::trace_call(call, text); };
+    env.trace_call = [](const ops::CallRef& call, std::string_view text) { ops::trace_call(call, text); };
     env.log_info = [](std::string_view text) { spdlog::info("{}", text); };
     env.license_interval_seconds = license_interval_seconds;
     return env;

@@ -56,6 +56,7 @@ struct Fork {
 
 struct CallRecord {
     State state = State::idle;
+    std::string sip_call_id;  // of the leg the last forking request came on, for the log
     bool ever_started = false;  // a fork of this call sent START
     std::optional<Carrier> carrier;
     std::deque<std::string> transactions;  // recent ones, to ignore retransmissions
@@ -98,6 +99,8 @@ public:
     void poll();
 
     std::string fork_state(CallId anchor) const;
+    const std::map<CallId, CallRecord>& records() const { return records_; }
+    CallRecord* find_by_session(stream::SessionHandle session, CallId& anchor);
     std::optional<CallView> view(CallId anchor) const;
     std::vector<SessionView> sessions() const;  // `... sbc fork session`, text or json
 
@@ -110,6 +113,10 @@ private:
     void run_for_session(stream::SessionHandle session, Event event, Context ctx);
     void step(CallId anchor, CallRecord& record, const Step& s, const Context& ctx);
     void status(CallId anchor, const CallRecord& record, const Context& ctx, std::string body);
+    // A FORK_ET CALL line with the call's SIP Call-ID and call-guid: the
+    // fork's, else `guid` (a request's that made no fork).
+    void trace(CallId anchor, const CallRecord& record, std::string_view text,
+               const std::optional<std::string>& guid = std::nullopt);
     void reject(CallId anchor, const call::ForkRequest& request, const std::optional<std::string>& guid, std::string_view why);
     void begin(CallId anchor, CallRecord& record, const Context& ctx);
     void make_tee(Fork& fork, const MediaState& media);
@@ -122,7 +129,6 @@ private:
     ChannelView channel_view(const Fork& fork, std::size_t direction) const;
     bool seen_before(CallRecord& record, const std::string& transaction);
     CallRecord* find(CallId anchor);
-    CallRecord* find_by_session(stream::SessionHandle session, CallId& anchor);
 
     CallPort& calls_;
     stream::Service& streams_;

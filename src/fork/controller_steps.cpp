@@ -26,9 +26,17 @@ void Controller::Impl::run(CallId anchor, CallRecord& record, Event event, const
     record.state = row->to;
 }
 
+void Controller::Impl::trace(CallId anchor, const CallRecord& record, std::string_view text,
+                             const std::optional<std::string>& guid) {
+    std::string_view call_guid = record.fork ? std::string_view(record.fork->guid) : std::string_view();
+    if (call_guid.empty() && guid) call_guid = *guid;
+    env_.trace_call(ops::CallRef{anchor, record.sip_call_id, call_guid}, text);
+}
+
 void Controller::Impl::reject(CallId anchor, const call::ForkRequest& request, const std::optional<std::string>& guid,
                               std::string_view why) {
-    env_.trace_call(anchor, trace_text::rejected(why));
+    env_.trace_call(ops::CallRef{anchor, request.sip_call_id, guid ? std::string_view(*guid) : std::string_view()},
+                    trace_text::rejected(why));
     if (!calls_.send_status(request.leg, status::error(guid, why))) {
         spdlog::debug("fork: no dialog on leg {} for ERROR {}", request.leg, why);
     }
@@ -167,34 +175,34 @@ void Controller::Impl::step(CallId anchor, CallRecord& record, const Step& s, co
         case Act::count_ended:
             return streams_.fork_ended();
         case Act::status_started:
-            env_.trace_call(anchor, trace_text::initiated);
+            trace(anchor, record, trace_text::initiated, ctx.guid);
             return status(anchor, record, ctx,
                           status::started(ctx.guid, fork.connection_id, fork.channel[0], fork.channel[1]));
         case Act::status_paused: {
             const auto why = pick(s.reason, ctx.reason);
-            env_.trace_call(anchor, trace_text::paused(why));
+            trace(anchor, record, trace_text::paused(why), ctx.guid);
             return status(anchor, record, ctx, status::paused(ctx.guid, why));
         }
         case Act::status_resumed:
-            env_.trace_call(anchor, trace_text::resumed);
+            trace(anchor, record, trace_text::resumed, ctx.guid);
             return status(anchor, record, ctx, status::resumed(ctx.guid, fork.codec));
         case Act::status_updated:
             if (std::exchange(fork.update_confirmation_due, false)) {
                 fork.updates_awaiting_server.push_back(ctx.request != nullptr ? ctx.request->leg : fork.start_leg);
                 return;
             }
-            env_.trace_call(anchor, trace_text::updated);
+            trace(anchor, record, trace_text::updated, ctx.guid);
             return status(anchor, record, ctx, status::updated(ctx.guid));
         case Act::status_stopped: {
             const auto why = pick(s.reason, ctx.reason);
-            env_.trace_call(anchor, trace_text::stopped(why));
+            trace(anchor, record, trace_text::stopped(why), ctx.guid);
             return status(anchor, record, ctx, status::stopped(ctx.guid, why));
         }
         case Act::status_error:
-            env_.trace_call(anchor, trace_text::failed(ctx.reason));
+            trace(anchor, record, trace_text::failed(ctx.reason), ctx.guid);
             return status(anchor, record, ctx, status::error(ctx.guid, ctx.reason));
         case Act::trace_stopped:
-            return env_.trace_call(anchor, trace_text::stopped(s.reason));
+            return trace(anchor, record, trace_text::stopped(s.reason), ctx.guid);
         default:
             return;
     }
@@ -212,7 +220,7 @@ void Controller::Impl::flush_updates(CallId anchor, Fork& fork) {
 }
 
 void Controller::Impl::updated_status(CallId anchor, Fork& fork, CallId leg) {
-    env_.trace_call(anchor, trace_text::updated);
+    env_.trace_call(ops::CallRef{anchor, fork.sip_call_id, fork.guid}, trace_text::updated);
     if (!calls_.send_status(leg, status::updated(fork.guid))) spdlog::debug("fork: status not sent on leg {}", leg);
 }
 

@@ -70,8 +70,24 @@ void trace_global(std::string_view text) {
     spdlog::info("FORK_ET: TYPE = GLOBAL : {}", text);
 }
 
-void trace_call(std::uint64_t callid, std::string_view text) {
-    spdlog::info("FORK_ET: TYPE = CALL : callid {} : {}", callid, text);
+std::string call_fields(const CallRef& call) {
+    // A Call-ID is one token in SIP; anything that would break the line
+    // (a control character) or the field layout is left out of the log.
+    auto field = [](std::string& out, std::string_view name, std::string_view value) {
+        if (value.empty()) return;
+        out += " : ";
+        out += name;
+        out += ' ';
+        for (const char ch : value.substr(0, 256)) out += static_cast<unsigned char>(ch) < 0x20 ? '?' : ch;
+    };
+    std::string out;
+    field(out, "call-id", call.sip_call_id);
+    field(out, "call-guid", call.call_guid);
+    return out;
+}
+
+void trace_call(const CallRef& call, std::string_view text) {
+    spdlog::info("FORK_ET: TYPE = CALL : callid {} : {}{}", call.callid, text, call_fields(call));
 }
 
 void raise_alarm(std::string_view text) {

@@ -1,5 +1,6 @@
 // The output filters of operations.md: `| include`, `| exclude`,
 // `| section` (`| sec`) and `| json`.
+#include <cctype>
 #include <regex>
 #include <sstream>
 
@@ -68,6 +69,22 @@ CommandOutput keep_sections(const CommandOutput& output, const std::regex& re) {
 }
 
 }  // namespace
+
+std::string json_key(std::string_view label) {
+    std::string key;
+    bool gap = false;  // a run of anything but letters and digits since the last word
+    for (const char ch : label) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (!std::isalnum(c)) {
+            gap = true;
+            continue;
+        }
+        if (gap && !key.empty()) key += '_';
+        gap = false;
+        key += static_cast<char>(std::tolower(c));
+    }
+    return key;
+}
 
 CommandOutput apply_filter(const CommandOutput& output, std::string_view filter) {
     filter = trim(filter);

@@ -169,5 +169,8 @@ const SipCounters& B2bua::counters() const {
 std::size_t B2bua::active_calls() const {
     return impl_->calls_.call_count();
 }
+std::size_t B2bua::dialogs_open() const {
+    return impl_->calls_.dialogs_open();
+}
 
 }  // namespace voxfork::sip

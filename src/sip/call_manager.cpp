@@ -6,6 +6,7 @@
 
 #include "routing.hpp"
 #include "voxfork/dialplan.hpp"
+#include "voxfork/ops.hpp"
 
 namespace voxfork::sip {
 namespace {
@@ -79,8 +80,9 @@ std::string quotable(std::string_view text) {
 class LoggingSeam : public ForkSeam {
 public:
     void on_fork_request(const ForkRequest& r) override {
-        spdlog::info("sip: forking request on callid {} (call {}, {}), no fork part: {}", r.leg, r.anchor,
-                     r.carrier == Carrier::info ? "INFO" : "re-INVITE", r.json);
+        spdlog::info("sip: forking request on callid {} (call {}, {}), no fork part: {}{}", r.leg, r.anchor,
+                     r.carrier == Carrier::info ? "INFO" : "re-INVITE", r.json,
+                     ops::call_fields({r.anchor, r.sip_call_id, {}}));
     }
     void on_media_changed(CallId, const MediaState&) override {}
     void on_call_ended(CallId) override {}
@@ -264,8 +266,8 @@ void CallManager::new_invite(const IncomingRequest& r) {
     by_leg_[a.id] = raw;
     by_leg_[b.id] = raw;
     calls_[raw->anchor] = std::move(call);
-    spdlog::info("sip: call {} from {} to {}: dial-peers {} -> {}", raw->anchor, r.source.to_string(), r.request_user,
-                 a.dial_peer, b.dial_peer);
+    spdlog::info("sip: call {} from {} to {}: dial-peers {} -> {}{}", raw->anchor, r.source.to_string(), r.request_user,
+                 a.dial_peer, b.dial_peer, log_fields(*raw));
 
     if (target->ip) return send_leg_b(raw->anchor, target->ip, target->port, target->tcp, target->host);
     CallId anchor = raw->anchor;
@@ -274,7 +276,7 @@ void CallManager::new_invite(const IncomingRequest& r) {
         if (found == calls_.end() || found->second->phase == Phase::ended) return;
         if (ip) return send_leg_b(anchor, *ip, t.port, t.tcp, t.host);
         Call& c = *found->second;
-        spdlog::info("sip: call {}: {} does not resolve", anchor, t.host);
+        spdlog::info("sip: call {}: {} does not resolve{}", anchor, t.host, log_fields(c));
         // Not 503: one route's broken name is no reason for a proxy to stop sending us calls.
         stack_.respond(c.legs[0].pending_invite, 500, "Server Internal Error", nullptr);
         c.legs[0].pending_invite = 0;
@@ -328,7 +330,7 @@ void CallManager::in_dialog(Call& call, media::Leg side, const IncomingRequest& 
             if (call.phase == Phase::active) flush_status(leg);
             return;
         case Method::bye:
-            spdlog::info("sip: call {}: BYE on callid {}", call.anchor, leg.id);
+            spdlog::info("sip: call {}: BYE on callid {}{}", call.anchor, leg.id, log_fields(call));
             leg.confirmed = false;
             if (far.handle && !far.gone) {
                 if (far.confirmed || (side == media::Leg::b && call.phase == Phase::active)) {
@@ -350,7 +352,7 @@ void CallManager::in_dialog(Call& call, media::Leg side, const IncomingRequest& 
                 if (far.invite_outstanding) stack_.cancel(far.handle);
                 return;
             }
-            spdlog::info("sip: call {}: CANCEL", call.anchor);
+            spdlog::info("sip: call {}: CANCEL{}", call.anchor, log_fields(call));
             if (far.handle && far.invite_outstanding) stack_.cancel(far.handle);
             if (!far.handle) far.gone = true;
             ++counters_.calls_failed;
@@ -480,7 +482,7 @@ void CallManager::invite_response(Call& call, media::Leg side, const Response& r
         leg.confirmed = true;  // the stack sends the ACK
         if (!sdp_text || !relay_answer(call, side, r.status, r.phrase, *sdp_text)) {
             ++counters_.rejected_malformed;
-            spdlog::info("sip: call {}: unusable answer from callid {}", call.anchor, leg.id);
+            spdlog::info("sip: call {}: unusable answer from callid {}{}", call.anchor, leg.id, log_fields(call));
             if (initial) {
                 stack_.bye(leg.handle);
                 stack_.respond(far.pending_invite, 488, "Not Acceptable Here", nullptr, warning(kUnusableAnswer));
@@ -506,7 +508,7 @@ void CallManager::invite_response(Call& call, media::Leg side, const Response& r
     far.pending_invite = 0;
     call.offer_from.reset();
     if (initial) {
-        spdlog::info("sip: call {}: callid {} answered {}", call.anchor, leg.id, r.status);
+        spdlog::info("sip: call {}: callid {} answered {}{}", call.anchor, leg.id, r.status, log_fields(call));
         ++counters_.calls_failed;
         return end_call(call);
     }
@@ -562,21 +564,28 @@ void CallManager::on_latch_changes(const std::vector<media::LatchChange>& change
             Leg& leg = call->legs[index(change.leg)];
             const media::Endpoint& signalled = change.rtcp ? leg.rtcp : leg.rtp;
             ++(change.moved ? leg.latch_moves : leg.latches);
-            spdlog::info("sip: call {}: callid {} {} {} {}:{} (SDP {}:{})", anchor, leg.id,
+            spdlog::info("sip: call {}: callid {} {} {} {}:{} (SDP {}:{}){}", anchor, leg.id,
                          change.rtcp ? "RTCP" : "RTP", change.moved ? "moved to" : "latched to",
                          config::format_ipv4(change.source.address), change.source.port,
-                         config::format_ipv4(signalled.address), signalled.port);
+                         config::format_ipv4(signalled.address), signalled.port, log_fields(*call));
             break;
         }
     }
+}
+
+std::string CallManager::log_fields(const Call& call) const {
+    const std::string guid = seam_->call_guid(call.anchor);
+    return ops::call_fields({call.anchor, call.legs[0].sip_call_id, guid});
 }
 
 void CallManager::end_call(Call& call) {
     if (call.phase != Phase::ended) {
         call.phase = Phase::ended;
         relay_.release(call.relay);
+        // Named before the fork part lets go of the call (and its call-guid).
+        const std::string fields = log_fields(call);
         seam_->on_call_ended(call.anchor);
-        spdlog::info("sip: call {} ended", call.anchor);
+        spdlog::info("sip: call {} ended{}", call.anchor, fields);
     }
     forget_if_done(call);
 }

@@ -121,6 +121,9 @@ private:
         bool media_known = false;
     };
 
+    // What ends a call's log line: the inbound leg's SIP Call-ID and the
+    // fork's call-guid once there is one (ops::call_fields).
+    std::string log_fields(const Call& call) const;
     void new_invite(const IncomingRequest& r);
     void in_dialog(Call& call, media::Leg side, const IncomingRequest& r);
     void reinvite(Call& call, media::Leg side, const IncomingRequest& r);

@@ -17,11 +17,6 @@ void counter_line(std::string& out, nlohmann::json& data, const char* indent, co
     data[key] = value;
 }
 
-std::string json_key(std::string label) {
-    for (char& c : label) c = (c == ' ' || c == '-' || c == '(' || c == ')') ? '_' : static_cast<char>(std::tolower(c));
-    return label;
-}
-
 std::string endpoint_text(const media::Endpoint& e) {
     return e.address == 0 ? std::string("-") : config::format_ipv4(e.address) + ":" + std::to_string(e.port);
 }
@@ -115,7 +110,7 @@ ops::CommandOutput show_statistics(const SipCounters& c, std::size_t dialogs, co
         {"Forking requests", c.fork_requests},
     };
     out.text = "SIP statistics\n";
-    for (const auto& [label, value] : lines) counter_line(out.text, out.data, " ", label, value, json_key(label));
+    for (const auto& [label, value] : lines) counter_line(out.text, out.data, " ", label, value, ops::json_key(label));
     counter_line(out.text, out.data, " ", "Dialogs open", dialogs, "dialogs_open");
     counter_line(out.text, out.data, " ", "Overload episodes", overload.episodes, "overload_episodes");
     counter_line(out.text, out.data, " ", "Control-plane lag ms (last)", overload.lag_ms_last, "control_plane_lag_ms_last");
@@ -151,7 +146,7 @@ ops::CommandOutput show_fork_global(const media::Relay& relay, const ExtraCounte
         // The fork part's per-direction lines (packets/bytes forked, frames dropped) go here.
         if (extra)
             for (const auto& [label, value] : extra(d))
-                counter_line(out.text, data, "  ", label, value, json_key(label));
+                counter_line(out.text, data, "  ", label, value, ops::json_key(label));
     }
     return out;
 }

@@ -16,8 +16,9 @@
 namespace voxfork::stream {
 namespace detail {
 
-ws::ConnectionKey key_for(const Target& target) {
+ws::ConnectionKey key_for(const Target& target, config::StreamProtocol protocol) {
     ws::ConnectionKey key;
+    key.protocol = std::string(config::to_string(protocol));
     key.host = target.host;
     key.port = target.port;
     key.secure = target.secure;

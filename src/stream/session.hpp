@@ -60,9 +60,9 @@ public:
     virtual void on_connection_lost(ws::UserHandle user, std::string_view reason) = 0;
 };
 
-// The transport key of a session's target: server, path and profile; the
-// protocol adds its subprotocol, headers and token.
-ws::ConnectionKey key_for(const Target& target);
+// The transport key of a session's target: server, path, profile and the
+// protocol's name (its frames are counted under it); the protocol adds its subprotocol, headers and token.
+ws::ConnectionKey key_for(const Target& target, config::StreamProtocol protocol);
 
 // The text of a JSON message, keys in the order it was built in (the
 // protocol's documented order). Never throws: bad UTF-8 is replaced.

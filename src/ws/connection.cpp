@@ -89,7 +89,7 @@ void PoolImpl::send_binary(Connection& conn, std::uint32_t tag, std::span<const 
         return count_sent(conn, tag, message.size());
     }
     if (auto dropped = conn.queue.push_binary(tag, message)) {
-        ++counts_.frames_dropped;
+        ++conn.frames->dropped;
         conn.handler->on_dropped(*dropped);
     }
 }
@@ -104,7 +104,7 @@ void PoolImpl::send_text(Connection& conn, std::string text) {
 
 // Moves what the media thread queued towards the socket.
 void PoolImpl::drain_handler(Connection& conn) {
-    if (conn.state == ConnState::open) counts_.frames_dropped += conn.handler->drain(conn.output);
+    if (conn.state == ConnState::open) conn.frames->dropped += conn.handler->drain(conn.output);
 }
 
 // write_next drains the handler itself; only a connection that can't write
@@ -144,8 +144,8 @@ void PoolImpl::write_next(const ConnPtr& conn) {
 }
 
 void PoolImpl::count_sent(Connection& conn, std::uint32_t tag, std::size_t bytes) {
-    ++counts_.frames_sent;
-    counts_.bytes_sent += bytes;
+    ++conn.frames->sent;
+    conn.frames->bytes_sent += bytes;
     conn.handler->on_sent(tag, bytes);
 }
 

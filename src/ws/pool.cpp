@@ -117,6 +117,7 @@ PoolImpl::ConnPtr PoolImpl::open_connection(const ConnectionKey& key, const conf
     auto conn = std::make_shared<Connection>(io_, queue_frames_for(max_users), *this);
     conn->id = next_connection_++;
     conn->key = key;
+    conn->frames = &by_protocol_[key.protocol];
     conn->max_users = max_users;
     conn->handler = make_handler();
     conn->url = url_of(key.host, key.port, key.secure);
@@ -224,7 +225,17 @@ void PoolImpl::fork_ended() {
 Statistics PoolImpl::statistics() const {
     Statistics s = counts_;
     s.connections_active = 0;
-    for (const auto& [id, conn] : connections_) s.connections_active += conn->state == ConnState::open;
+    for (const auto& [id, conn] : connections_) {
+        s.connections_active += conn->state == ConnState::open;
+        s.connections_connecting += conn->state == ConnState::connecting;
+        s.connections_closing += conn->state == ConnState::closing;
+    }
+    s.by_protocol = by_protocol_;
+    for (const auto& [protocol, frames] : by_protocol_) {
+        s.frames_sent += frames.sent;
+        s.bytes_sent += frames.bytes_sent;
+        s.frames_dropped += frames.dropped;
+    }
     s.tcp_connection_failures = tcp_failures_.value();
     s.http_connection_failures = http_failures_.value();
     s.remote_websocket_closures = remote_closures_.value();

@@ -55,6 +55,7 @@ struct Connection {
 
     std::uint32_t id = 0;
     ConnectionKey key;
+    Statistics::Frames* frames = nullptr;  // its protocol's counters, in the pool's by_protocol_
     std::string url;
     int idle_minutes = 30;
     int max_users = 1;
@@ -188,7 +189,8 @@ private:
     UserHandle next_user_ = 1;
     std::uint32_t next_connection_ = 1;
 
-    Statistics counts_;  // the non-alarmed ones
+    Statistics counts_;  // the non-alarmed ones, frames aside
+    std::map<std::string, Statistics::Frames> by_protocol_;  // frames per protocol (nodes never move)
     ops::AlarmedCounter tcp_failures_{"TCP connection failures"};
     ops::AlarmedCounter http_failures_{"HTTP connection failures"};
     ops::AlarmedCounter remote_closures_{"Remote WebSocket closures"};

@@ -121,6 +121,10 @@ nlohmann::json to_json(const HistoryEntry& h) {
 }
 
 nlohmann::json to_json(const Statistics& s) {
+    nlohmann::json by_protocol = nlohmann::json::object();
+    for (const auto& [protocol, frames] : s.by_protocol)
+        by_protocol[protocol] = {{"frames_sent", frames.sent}, {"bytes_sent", frames.bytes_sent},
+                                 {"frames_dropped", frames.dropped}};
     return {{"connections_active", s.connections_active},
             {"connections_created", s.connections_created},
             {"connections_closed", s.connections_closed},
@@ -137,7 +141,8 @@ nlohmann::json to_json(const Statistics& s) {
             {"reconnect_attempts", s.reconnect_attempts},
             {"reconnects_succeeded", s.reconnects_succeeded},
             {"forks_resumed", s.forks_resumed},
-            {"frames_replayed", s.frames_replayed}};
+            {"frames_replayed", s.frames_replayed},
+            {"frames_by_protocol", by_protocol}};
 }
 
 }  // namespace voxfork::ws::detail

@@ -64,6 +64,14 @@ class ConfigCheckTest(Harness):
                                      "  bind media source-address 127.0.0.2\n  listen-port non-secure 20010\n")
         self.assertEqual((code, errors), (0, []))
 
+    def test_a_metrics_port_on_the_sip_port_or_in_the_rtp_range_is_refused(self):
+        code, _, errors = self.check("voice service voip\n rtp-port range 20000 29999\n!\nmetrics listen 127.0.0.1:5060\n")
+        self.assertEqual((code, errors), (1, ["4: metrics port 5060 is the SIP port on 127.0.0.1"]))
+        code, _, errors = self.check("voice service voip\n rtp-port range 20000 29999\n!\nmetrics listen 0.0.0.0:20001\n")
+        self.assertEqual((code, errors), (1, ["4: metrics port 20001 lies in the RTP and RTCP ports 20000-29999 on 127.0.0.1"]))
+        code, _, errors = self.check("metrics listen 127.0.0.2:5060\n")
+        self.assertEqual((code, errors), (0, []))
+
     def test_references_to_missing_blocks_are_errors_with_their_lines(self):
         code, _, errors = self.check("media class 9\n stream-service profile 99\n!\n"
                                      "dial-peer voice 1 voip\n media-class 7\n!\n"

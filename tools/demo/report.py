@@ -13,7 +13,7 @@ import re
 import sys
 
 JSON_TYPE = "application/x-cisco-record+json"
-EXPECTED_STATUSES = ["STARTED", "UPDATED", "STOPPED"]
+EXPECTED_STATUSES = ["STARTED", "UPDATED", "PAUSED", "RESUMED", "STOPPED"]
 # SIPp's message log: a line of dashes and a timestamp, then
 # "UDP message received [N] bytes :", a blank line and the message.
 BLOCK = re.compile(r"^-{20,} [0-9-]+ [0-9:.]+\n\w+ message (sent|received)[^\n]*\n", re.M)
@@ -42,6 +42,16 @@ def status_infos(log_path):
         seen.add(headers.get("cseq"))
         bodies.append(body.strip())
     return bodies
+
+
+def sounding_stretch(recorded, length=1600):
+    """The first `length` bytes of the recording that are not near-silence
+    (speech has pauses, and two silences would match either file)."""
+    for start in range(0, max(1, len(recorded) - length), 160):
+        window = recorded[start:start + length]
+        if len(set(window)) >= 48:
+            return window
+    return recorded[:length]
 
 
 def print_statuses(run):
@@ -96,7 +106,7 @@ def main():
         # Each channel must carry its own party's audio: a stretch of what the
         # speech server received is found in that party's file, not the other's.
         with open(os.path.join(speech, legs[leg]["raw"]), "rb") as f:
-            stretch = f.read()[1600:3200]
+            stretch = sounding_stretch(f.read())
         sources = {}
         for name in ("caller", "callee"):
             with open(os.path.join(run, f"{name}.ulaw"), "rb") as f:

@@ -56,7 +56,7 @@ void AudiohookSession::open() {
         // The API key is the credential: without one there is nothing to try.
         return host_.post([&host = host_, handle = handle_] { host.failed(handle, reason::auth_invalid); });
     }
-    ws::ConnectionKey key = detail::key_for(target_);
+    ws::ConnectionKey key = detail::key_for(target_, config::StreamProtocol::audiohook);
     key.headers = upgrade_headers(target_, profile_, session_id_);
     OpenRequest request;
     request.session_id = session_id_;

@@ -21,7 +21,7 @@ void RawSession::open() {
     const bool interleaved = profile_.raw_layout == config::RawLayout::interleaved;
     links_.resize(interleaved ? 1 : 2);
     for (std::size_t i = 0; i < links_.size(); ++i) {
-        ws::ConnectionKey key = detail::key_for(target_);
+        ws::ConnectionKey key = detail::key_for(target_, config::StreamProtocol::raw);
         if (!interleaved) key.path = with_channel(target_.path, i == 0 ? "caller" : "callee");
         if (!target_.token.empty()) key.headers.emplace_back("Authorization", profile_.raw_auth_scheme + " " + target_.token);
         Connection::Settings settings;

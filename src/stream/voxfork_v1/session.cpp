@@ -34,7 +34,7 @@ V1Session::V1Session(detail::Host& host, SessionHandle handle, const Target& tar
 V1Session::~V1Session() = default;
 
 void V1Session::open() {
-    ws::ConnectionKey key = detail::key_for(target_);
+    ws::ConnectionKey key = detail::key_for(target_, config::StreamProtocol::voxfork_v1);
     key.subprotocol = subprotocol;
     if (!target_.token.empty()) key.headers.emplace_back("Authorization", "Bearer " + target_.token);
     config::StreamServiceProfile profile;

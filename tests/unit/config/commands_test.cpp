@@ -59,8 +59,10 @@ TEST(GlobalCommands, SetTheirValues) {
            "ip name-server 127.0.0.3 127.0.0.1\n"  // appends; the repeated server is dropped
            "license usage interval 86400\n"
            "control-socket /tmp/x.sock\n"
-           "logging level debug\n");
+           "logging level debug\n"
+           "metrics listen 127.0.0.2:9464\n");
     EXPECT_EQ(c.hostname, "sbc-lab");
+    EXPECT_EQ(c.metrics_listen, (MetricsListen{0x7f000002u, 9464}));
     EXPECT_EQ(c.ip_hosts.at("asr.lab.example"), 0x7f000009u);
     ASSERT_EQ(c.name_servers.size(), 3u);
     EXPECT_EQ(c.name_servers[0], (NameServer{0x7f000001u, 53}));
@@ -69,6 +71,15 @@ TEST(GlobalCommands, SetTheirValues) {
     EXPECT_EQ(c.license_usage_interval_seconds, 86400);
     EXPECT_EQ(c.control_socket, "/tmp/x.sock");
     EXPECT_EQ(c.logging_level, LogLevel::debug);
+}
+
+TEST(GlobalCommands, MetricsAreOffByDefaultAndOnLoopbackWithAPortAlone) {
+    EXPECT_FALSE(ok("").metrics_listen);
+    EXPECT_EQ(ok("metrics listen 9464\n").metrics_listen, (MetricsListen{0x7f000001u, 9464}));
+    EXPECT_FALSE(ok("metrics listen 9464\nno metrics listen\n").metrics_listen);
+    const Config c = ok("metrics listen 0.0.0.0:9100\n");
+    EXPECT_EQ(print(c), "metrics listen 0.0.0.0:9100\n!\nend\n");
+    EXPECT_EQ(ok(print(ok("metrics listen 9464\n"))).metrics_listen, (MetricsListen{0x7f000001u, 9464}));
 }
 
 TEST(GlobalCommands, LastOfARepeatedCommandWins) {
@@ -443,6 +454,12 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"license usage interval -5\n",
                 "invalid SECONDS \"-5\" for \"license usage interval\" (expected a number 10-86400)"},
         BadCase{"control-socket\n", "missing PATH for \"control-socket\""},
+        BadCase{"metrics listen\n", "incomplete command"},
+        BadCase{"metrics listen 127.0.0.1:0\n", "invalid address \"127.0.0.1:0\" for \"metrics listen\""},
+        BadCase{"metrics listen 127.0.0.1:65536\n", "invalid address \"127.0.0.1:65536\""},
+        BadCase{"metrics listen 70000\n", "invalid address \"70000\" for \"metrics listen\" (expected ADDR:PORT or PORT, PORT 1-65535)"},
+        BadCase{"metrics listen localhost:9464\n", "invalid address \"localhost:9464\""},
+        BadCase{"metrics listen 127.0.0.1:9464 extra\n", "metrics listen"},
         BadCase{"logging level verbose\n",
                 "unknown level \"verbose\" for \"logging level\" (expected debug, info, warning or error)"},
         BadCase{"foo bar\n", "unknown command \"foo bar\""}, BadCase{"no\n", "incomplete command \"no\""},

@@ -40,9 +40,23 @@ TEST_F(ControllerTest, StartAttachesThenStartsBothChannelsCallerFirst) {
     EXPECT_EQ(ctl_->fork_state(anchor), "active");
     EXPECT_EQ(env_.trace,
               (std::vector<std::string>{"callid 58 : Forking request START", "callid 58 : Forking initiated"}));
+    // Each line names the SIP Call-ID of the request's leg and the call-guid.
+    EXPECT_EQ(env_.trace_fields, (std::vector<std::string>{" : call-id a84b4c76e66710@10.0.0.1 : call-guid G1",
+                                                           " : call-id a84b4c76e66710@10.0.0.1 : call-guid G1"}));
     EXPECT_EQ(env_.log.back(),
               "Standard Trunk call count: 0, Enhanced Trunk call count: 1, Aggregate Trunk call count: 1 after "
               "WS_Fork_START");
+}
+
+TEST_F(ControllerTest, TraceLinesCarryTheCallIdAndTheForksGuidEvenForAForeignRequest) {
+    request(start_json());
+    streams_.succeed();
+    request(R"({"action":"STOP","call-guid":"OTHER"})", leg_b);  // GUID Mismatch: the request's guid
+    request(stop_json());
+    ASSERT_EQ(env_.trace_fields.size(), env_.trace.size());
+    EXPECT_EQ(env_.trace_fields[3], " : call-id b-leg@10.0.0.2 : call-guid OTHER") << env_.trace[3];
+    EXPECT_EQ(env_.trace.back(), "callid 58 : Forking stopped (Forking stopped)");
+    EXPECT_EQ(env_.trace_fields.back(), " : call-id a84b4c76e66710@10.0.0.1 : call-guid G1");
 }
 
 TEST_F(ControllerTest, StartUsesTheProfileOfTheRequestsLegElseTheOthers) {

@@ -167,14 +167,16 @@ struct FakeEnvironment {
     std::chrono::system_clock::time_point utc =
         std::chrono::system_clock::from_time_t(1795557600);  // 2026-11-24 22:00 UTC
     std::vector<std::string> trace;
+    std::vector<std::string> trace_fields;  // each trace line's " : call-id X : call-guid Y"
     std::vector<std::string> log;
 
     Environment make(int interval = 3600) {
         Environment env;
         env.monotonic_ns = [this] { return mono_ns; };
         env.utc_now = [this] { return utc; };
-        env.trace_call = [this](CallId call, std::string_view text) {
-            trace.push_back("callid " + std::to_string(call) + " : " + std::string(text));
+        env.trace_call = [this](const ops::CallRef& call, std::string_view text) {
+            trace.push_back("callid " + std::to_string(call.callid) + " : " + std::string(text));
+            trace_fields.push_back(ops::call_fields(call));
         };
         env.log_info = [this](std::string_view text) { log.emplace_back(text); };
         env.license_interval_seconds = interval;

@@ -50,8 +50,23 @@ TEST(AlarmedCounter, ResetStartsTheCountAgain) {
 TEST(EventTrace, LinesHaveTheOperationsLayout) {
     LogCapture log;
     voxfork::ops::trace_global("WebSocket Connection creation successful for ws://127.0.0.1:8000");
-    voxfork::ops::trace_call(58, "Forking request START");
+    voxfork::ops::trace_call({58, {}, {}}, "Forking request START");
     EXPECT_EQ(log.text(),
               "FORK_ET: TYPE = GLOBAL : WebSocket Connection creation successful for ws://127.0.0.1:8000\n"
               "FORK_ET: TYPE = CALL : callid 58 : Forking request START\n");
+}
+
+// The spec's line first, unchanged; the Call-ID and the call-guid (once
+// known) as trailing fields.
+TEST(EventTrace, CallLinesEndWithTheCallIdAndTheGuid) {
+    LogCapture log;
+    voxfork::ops::trace_call({58, "a84b4c76e66710@10.0.0.1", {}}, "Forking request START");
+    voxfork::ops::trace_call({58, "a84b4c76e66710@10.0.0.1", "8F3B2C1A0E7D11EF9A2B00505688C0DE"},
+                             "Forking stopped (Forking stopped)");
+    voxfork::ops::trace_call({58, "bad\r\nFORK_ET: forged", {}}, "Forking resumed");
+    EXPECT_EQ(log.text(),
+              "FORK_ET: TYPE = CALL : callid 58 : Forking request START : call-id a84b4c76e66710@10.0.0.1\n"
+              "FORK_ET: TYPE = CALL : callid 58 : Forking stopped (Forking stopped) : call-id "
+              "a84b4c76e66710@10.0.0.1 : call-guid 8F3B2C1A0E7D11EF9A2B00505688C0DE\n"
+              "FORK_ET: TYPE = CALL : callid 58 : Forking resumed : call-id bad??FORK_ET: forged\n");
 }

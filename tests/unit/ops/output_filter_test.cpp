@@ -5,6 +5,7 @@
 using voxfork::ops::apply_filter;
 using voxfork::ops::CommandError;
 using voxfork::ops::CommandOutput;
+using voxfork::ops::json_key;
 
 namespace {
 
@@ -75,4 +76,12 @@ TEST(OutputFilter, BadFiltersAreErrors) {
     EXPECT_THROW(apply_filter(running_config, "include ([unclosed"), CommandError);
     EXPECT_THROW(apply_filter(running_config, "grep x"), CommandError);
     EXPECT_THROW(apply_filter(running_config, "json extra"), CommandError);
+}
+
+TEST(OutputFilter, JsonKeysAreSnakeCaseWords) {
+    EXPECT_EQ(json_key("Glare (491)"), "glare_491");
+    EXPECT_EQ(json_key("Rejected untrusted source (403)"), "rejected_untrusted_source_403");
+    EXPECT_EQ(json_key("re-INVITEs relayed"), "re_invites_relayed");
+    EXPECT_EQ(json_key("Downstream 503 sent as 500"), "downstream_503_sent_as_500");
+    EXPECT_EQ(json_key("  (Odd)  -- label -- "), "odd_label");
 }

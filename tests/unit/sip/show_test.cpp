@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <regex>
+
 #include "fakes.hpp"
 #include "sip/show.hpp"
 
@@ -88,8 +90,12 @@ TEST(Show, SipStatistics) {
     c.rejected_untrusted = 2;
     auto out = show_statistics(c, 3);
     EXPECT_NE(out.text.find(" Rejected untrusted source (403): 2\n"), std::string::npos) << out.text;
-    EXPECT_EQ(out.data["rejected_untrusted_source__403_"], 2);
+    EXPECT_EQ(out.data["rejected_untrusted_source_403"], 2);
     EXPECT_NE(out.text.find(" Dialogs open: 3\n"), std::string::npos);
+    // Every key is plain snake_case words: no doubled, leading or trailing `_`.
+    for (const auto& [key, value] : out.data.items()) EXPECT_TRUE(std::regex_match(key, std::regex("[a-z0-9]+(_[a-z0-9]+)*"))) << key;
+    EXPECT_EQ(out.data["glare_491"], 0);
+    EXPECT_EQ(out.data["re_invites_relayed"], 0);
 }
 
 }  // namespace
