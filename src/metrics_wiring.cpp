@@ -29,6 +29,13 @@ void collect_sip(ops::MetricsWriter& w, const sip::B2bua& sip) {
     w.sample(c.glare, {{"code", "491"}, {"cause", "glare"}});
     w.sample(c.downstream_503_as_500, {{"code", "500"}, {"cause", "downstream_503"}});
     w.sample(c.rejected_no_ports, {{"code", "503"}, {"cause", "no_media_ports"}});
+    w.sample(c.rejected_overload, {{"code", "503"}, {"cause", "overload"}});
+    const overload::Counters& o = sip.overload_counters();
+    w.family("overload_episodes_total", Type::counter,
+             "Times the control-plane loop fell so far behind that new calls were refused");
+    w.sample(o.episodes);
+    w.family("control_plane_lag_seconds", Type::gauge, "How late the control-plane loop ran its last 50 ms tick");
+    w.sample_milliseconds_as_seconds(o.lag_ms_last);
     w.family("sip_reinvites_relayed_total", Type::counter, "re-INVITEs relayed to the other leg");
     w.sample(c.reinvites_relayed);
     w.family("sip_infos_relayed_total", Type::counter, "INFOs relayed to the other leg");
@@ -126,6 +133,15 @@ void collect_websocket(ops::MetricsWriter& w, const ws::Statistics& s) {
     w.sample(s.remote_websocket_closures);
     w.family("websocket_tcp_closures_total", Type::counter, "Connections whose TCP ended without a close frame (alarmed)");
     w.sample(s.tcp_closures);
+    // Continuity (connection reconnect window).
+    w.family("websocket_reconnect_attempts_total", Type::counter, "Attempts to reconnect a lost connection");
+    w.sample(s.reconnect_attempts);
+    w.family("websocket_reconnects_total", Type::counter, "Lost connections reconnected within the window");
+    w.sample(s.reconnects_succeeded);
+    w.family("forks_resumed_total", Type::counter, "Forks re-established on a reconnected connection");
+    w.sample(s.forks_resumed);
+    w.family("websocket_frames_replayed_total", Type::counter, "Frames of an outage sent after the reconnect");
+    w.sample(s.frames_replayed);
 }
 
 }  // namespace

@@ -33,9 +33,12 @@ public:
     void family(std::string_view name, Type type, std::string_view help);
     // One sample of the family begun last; label values are escaped here.
     void sample(std::uint64_t value, Labels labels = {});
+    // A sample in seconds, from a count of milliseconds (printed exactly: 0.05).
+    void sample_milliseconds_as_seconds(std::uint64_t milliseconds, Labels labels = {});
     const std::string& text() const { return out_; }
 
 private:
+    void sample_text(const std::string& value, Labels labels);
     std::string out_;
     std::string name_;
 };

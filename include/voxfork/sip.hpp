@@ -15,6 +15,7 @@
 #include "voxfork/call.hpp"
 #include "voxfork/config.hpp"
 #include "voxfork/media.hpp"
+#include "voxfork/overload.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -121,6 +122,7 @@ public:
     std::optional<CallInfo> find_call(CallId leg) const override;
 
     const SipCounters& counters() const;
+    const overload::Counters& overload_counters() const;
     std::size_t active_calls() const;
     std::size_t dialogs_open() const;  // `Dialogs open` of `show sip-ua statistics`
 

@@ -28,6 +28,15 @@ void MetricsWriter::family(std::string_view name, Type type, std::string_view he
 }
 
 void MetricsWriter::sample(std::uint64_t value, Labels labels) {
+    sample_text(std::to_string(value), labels);
+}
+
+void MetricsWriter::sample_milliseconds_as_seconds(std::uint64_t milliseconds, Labels labels) {
+    const std::string fraction = std::to_string(1000 + milliseconds % 1000).substr(1);  // three digits
+    sample_text(std::to_string(milliseconds / 1000) + "." + fraction, labels);
+}
+
+void MetricsWriter::sample_text(const std::string& value, Labels labels) {
     out_ += name_;
     if (labels.size() != 0) {
         out_ += '{';
@@ -42,7 +51,7 @@ void MetricsWriter::sample(std::uint64_t value, Labels labels) {
         }
         out_ += '}';
     }
-    out_ += ' ' + std::to_string(value) + '\n';
+    out_ += ' ' + value + '\n';
 }
 
 std::string Metrics::render() const {

@@ -166,6 +166,9 @@ std::optional<CallInfo> B2bua::find_call(CallId leg) const {
 const SipCounters& B2bua::counters() const {
     return impl_->calls_.counters();
 }
+const overload::Counters& B2bua::overload_counters() const {
+    return impl_->loop_lag_.counters();
+}
 std::size_t B2bua::active_calls() const {
     return impl_->calls_.call_count();
 }

@@ -7,6 +7,20 @@ namespace {
 using voxfork::ops::Metrics;
 using voxfork::ops::MetricsWriter;
 
+TEST(MetricsWriter, SecondsFromMillisecondsAreExact) {
+    MetricsWriter w;
+    w.family("control_plane_lag_seconds", MetricsWriter::Type::gauge, "Lag");
+    w.sample_milliseconds_as_seconds(50);
+    w.sample_milliseconds_as_seconds(1234, {{"loop", "sip"}});
+    w.sample_milliseconds_as_seconds(0);
+    EXPECT_EQ(w.text(),
+              "# HELP voxfork_control_plane_lag_seconds Lag\n"
+              "# TYPE voxfork_control_plane_lag_seconds gauge\n"
+              "voxfork_control_plane_lag_seconds 0.050\n"
+              "voxfork_control_plane_lag_seconds{loop=\"sip\"} 1.234\n"
+              "voxfork_control_plane_lag_seconds 0.000\n");
+}
+
 TEST(MetricsWriter, FamiliesHaveHelpTypeAndSamplesInTheTextFormat) {
     MetricsWriter w;
     w.family("calls_active", MetricsWriter::Type::gauge, "Calls up now");
