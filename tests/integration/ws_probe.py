@@ -76,7 +76,10 @@ class WsProbe:
     def read(self):
         if self.process is not None:
             with open(self.out_path) as f:
-                self.lines = [json.loads(l) for l in f.read().splitlines() if l.strip()]
+                text = f.read()
+            # Whole lines only: the probe may be writing the last one right now.
+            complete = text[:text.rfind("\n") + 1]
+            self.lines = [json.loads(l) for l in complete.splitlines() if l.strip()]
         return self.lines
 
     def send(self, command):
