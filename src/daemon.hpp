@@ -33,6 +33,9 @@ private:
     void finish_shutdown();
     // Sends WATCHDOG=1 now and every `period` while the control-plane loop runs.
     void feed_watchdog(std::chrono::microseconds period);
+    // Every memory_check_interval: freed heap memory above memory_kept_free
+    // goes back to the system.
+    void give_back_memory();
 
     std::string config_path_;
     config::ConfigPtr config_;
@@ -41,6 +44,7 @@ private:
     boost::asio::signal_set signals_;
     boost::asio::steady_timer shutdown_deadline_;
     boost::asio::steady_timer watchdog_timer_;
+    boost::asio::steady_timer memory_timer_;
     ops::CommandRegistry commands_;
     ops::ControlSocket control_socket_;
     bool stopping_ = false;
