@@ -307,6 +307,7 @@ private:
                                    self->http_status_ = static_cast<int>(self->response_.result_int());
                                    return self->fail(ec, "upgrade");
                                }
+                               link->ws().next_layer().check_upgrade_answer(false);
                                self->succeed(std::move(link));
                            });
     }

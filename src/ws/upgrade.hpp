@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
@@ -16,6 +17,25 @@ namespace voxfork::ws::detail {
 
 // The largest message read from a speech server.
 inline constexpr std::size_t max_read_message = 64 * 1024;
+
+// Beast reads the answer to the upgrade with a parser that puts no limit on a
+// response's body and reserves a Content-Length's worth of memory as soon as
+// the header is read: "Content-Length: 99999999999999" from a speech server
+// threw bad_alloc out of the io thread, a smaller huge one took the memory
+// (found by fuzzing). The answer's bytes pass through this check before
+// Beast sees them (WriteBatcher, while the upgrade is read).
+class UpgradeAnswerCheck {
+public:
+    // A 101 is a few hundred bytes; an error page with it a few KiB.
+    static constexpr std::size_t max_bytes = 64 * 1024;
+    // False: the answer is refused (too long, or a Content-Length over max_bytes).
+    bool take(std::string_view bytes);
+
+private:
+    std::string header_;  // until its empty line
+    bool header_read_ = false;
+    std::size_t total_ = 0;
+};
 
 using ProxyReplyParser = boost::beast::http::response_parser<boost::beast::http::empty_body>;
 
@@ -41,6 +61,7 @@ void prepare_upgrade(boost::beast::websocket::stream<Stream>& ws, const Connecti
     t.keep_alive_pings = false;
     ws.set_option(t);
     ws.read_message_max(max_read_message);
+    ws.next_layer().check_upgrade_answer(true);
     ws.set_option(websocket::stream_base::decorator(
         [subprotocol = key.subprotocol, headers = key.headers](websocket::request_type& r) {
             if (!subprotocol.empty()) r.set(http::field::sec_websocket_protocol, subprotocol);

@@ -2,7 +2,7 @@
 // (ws/upgrade.hpp): with two messages in the input, the first is a proxy's
 // reply to CONNECT and the second the answer to the upgrade; with one, the
 // answer to the upgrade. Read over an in-memory stream exactly as link.cpp
-// reads them over TCP.
+// reads them over TCP (through the same WriteBatcher layer).
 #include <boost/asio/io_context.hpp>
 #include <boost/beast/_experimental/test/stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -11,6 +11,7 @@
 
 #include "check.hpp"
 #include "upgrade.hpp"
+#include "write_batcher.hpp"
 
 using namespace voxfork;
 namespace beast = boost::beast;
@@ -37,7 +38,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (buffer.size() != 0) return 0;
     }
     client.append(parts.back());
-    websocket::stream<beast::test::stream> ws(std::move(client));
+    // The layer link.cpp puts under Beast's stream, which checks the answer.
+    websocket::stream<ws::detail::WriteBatcher<beast::test::stream>> ws(std::move(client));
     ws::detail::prepare_upgrade(ws, key);
     websocket::response_type response;
     bool done = false;
