@@ -21,6 +21,7 @@
 
 #include <sofia-sip/msg_addr.h>
 #include <sofia-sip/nua.h>
+#include <sofia-sip/nta_tag.h>
 #include <sofia-sip/nua_tag.h>
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
@@ -89,6 +90,12 @@ int find_root_fd(su_root_t* root, const std::set<int>& candidates) {
 Body body_of(sip_t const* sip) {
     return sip ? read_body(sip->sip_content_type, sip->sip_payload) : Body{};
 }
+
+// The largest SIP message taken (sofia's default is 2 MB). A forking
+// request's JSON may be 64 KiB (forking.md), with its headers and an SDP part
+// beside it; anything larger sofia answers 413 at once, without a
+// transaction, and closes a TCP connection that sent it.
+constexpr usize_t max_message_bytes = 128 * 1024;
 
 Method method_of(nua_event_t event) {
     switch (event) {
@@ -160,7 +167,8 @@ public:
                           NUTAG_SIPS_URL(tcp_url.c_str()), NUTAG_MEDIA_ENABLE(0), NUTAG_AUTOANSWER(0), NUTAG_AUTOACK(1),
                           NUTAG_AUTOALERT(0), NUTAG_APPL_METHOD("INFO"), NUTAG_ENABLEMESSAGE(0), NUTAG_SESSION_TIMER(0),
                           NUTAG_EARLY_MEDIA(0), SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS, INFO"),
-                          NUTAG_SUPPORTED(""), SIPTAG_USER_AGENT_STR(agent.c_str()), TAG_END());
+                          NUTAG_SUPPORTED(""), SIPTAG_USER_AGENT_STR(agent.c_str()),
+                          NTATAG_MAXSIZE(max_message_bytes), TAG_END());
         if (!nua_) {
             error = "cannot listen for SIP on " + options.address + ":" + std::to_string(options.port);
             close_root();

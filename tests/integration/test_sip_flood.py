@@ -3,7 +3,8 @@
 back: sofia keeps each request for its transaction's 32 s, and glibc used to
 keep the freed heap for good (RSS 9 MB -> 140 MB, never back), until the
 daemon returned freed memory every 10 s (docs/reliability.md). A call made
-after the flood connects and ends as usual."""
+after the flood connects and ends as usual. A message over 128 KiB is
+refused at once."""
 
 import os
 import socket
@@ -37,6 +38,28 @@ def options(sip_port, own_port, n):
 
 
 class Flood(SipTest):
+    def test_message_over_128_kib_is_refused_as_it_arrives(self):
+        """sip.md: a message over 128 KiB is refused by the stack as it
+        arrives, without a transaction: over TCP (over UDP none can be that
+        large) the connection is closed, or answered 413 first. Without the
+        limit it was read whole (sofia's default is 2 MB) and answered 200."""
+        self.start_daemon()
+        with socket.create_connection((harness.LOOPBACK, self.sip_port), timeout=5) as conn:
+            message = options(self.sip_port, conn.getsockname()[1], 0).replace(
+                b"UDP", b"TCP").replace(b"p" * PADDING, b"p" * (200 * 1024))
+            conn.sendall(message)
+            answer = b""
+            while b"\r\n\r\n" not in answer:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    break
+                answer += chunk
+        self.assertTrue(answer == b"" or answer.startswith(b"SIP/2.0 413 "), answer[:200])
+        uas = self.callee(END=part("uas_recv_bye"))
+        self.caller(MIDCALL=part("pause", MS=200)).assert_ok(self)
+        wait_all(self, uas)
+
+
     def test_large_options_flood_leaves_memory_as_it_was(self):
         self.start_daemon()
         pid = self.daemon_.process.pid
