@@ -1,5 +1,6 @@
 #include "daemon.hpp"
 
+#include <malloc.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -93,6 +94,7 @@ Daemon::Daemon(std::string config_path, config::ConfigPtr config, int rtp_priori
       signals_(io_, SIGTERM, SIGINT, SIGHUP),
       shutdown_deadline_(io_),
       watchdog_timer_(io_),
+      memory_timer_(io_),
       control_socket_(io_, commands_),
       metrics_server_(io_, metrics_),
       parts_(std::make_unique<Parts>()) {}
@@ -136,6 +138,7 @@ int Daemon::run() {
         spdlog::info("systemd watchdog: WATCHDOG=1 every {} ms", interval->count() / 2000);
         feed_watchdog(*interval / 2);
     }
+    give_back_memory();
     io_.run();
     // Let the handlers of operations the parts cancelled on stop run now,
     // while every part still exists: destroying them later, with the
@@ -304,10 +307,27 @@ void Daemon::feed_watchdog(std::chrono::microseconds period) {
     });
 }
 
+// glibc keeps what a burst freed (a flood of large SIP messages: sofia holds
+// each for its transaction's 32 s, then frees it) in its arenas for good:
+// 2,000 OPTIONS with a 60 KB header left 140 MB resident long after the last
+// was freed. Once freed memory passes memory_kept_free it is returned;
+// checking costs a walk of the arenas' bins every memory_check_interval, and
+// the packet path, which never allocates, takes no malloc lock meanwhile.
+void Daemon::give_back_memory() {
+    constexpr std::size_t memory_kept_free = 8 * 1024 * 1024;
+    constexpr std::chrono::seconds memory_check_interval{10};
+    if (::mallinfo2().fordblks > memory_kept_free) ::malloc_trim(0);
+    memory_timer_.expires_after(memory_check_interval);
+    memory_timer_.async_wait([this](boost::system::error_code ec) {
+        if (!ec) give_back_memory();
+    });
+}
+
 void Daemon::finish_shutdown() {
     if (parts_->relay) parts_->relay->stop();
     shutdown_deadline_.cancel();
     watchdog_timer_.cancel();
+    memory_timer_.cancel();
     io_.stop();
 }
 

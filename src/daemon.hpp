@@ -36,6 +36,9 @@ private:
     void feed_watchdog(std::chrono::microseconds period);
     // Opens, moves or closes the metrics endpoint as `metrics listen` says.
     void apply_metrics_listen();
+    // Every memory_check_interval: freed heap memory above memory_kept_free
+    // goes back to the system.
+    void give_back_memory();
 
     std::string config_path_;
     config::ConfigPtr config_;
@@ -44,6 +47,7 @@ private:
     boost::asio::signal_set signals_;
     boost::asio::steady_timer shutdown_deadline_;
     boost::asio::steady_timer watchdog_timer_;
+    boost::asio::steady_timer memory_timer_;
     ops::CommandRegistry commands_;
     ops::ControlSocket control_socket_;
     ops::Metrics metrics_;

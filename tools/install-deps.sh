@@ -15,6 +15,8 @@ packages=(
   procps util-linux iproute2
   # real SIP peers in the integration tests: a proxy in front, user agents
   kamailio baresip-core
+  # the fuzz targets (tools/fuzz.sh): clang and its libFuzzer runtime
+  clang libclang-rt-dev
   # the manual pages' render check (man -l, groff)
   man-db groff-base
   # the demo's voices and picture: speech rendered, converted to mu-law, plotted

@@ -26,6 +26,12 @@ run_suite() {
 # Line tables (-g1) are enough for backtraces and cost far less compile time
 # than full debug info in the Beast-heavy files.
 run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG"
+# Every fuzz target for a few seconds from its seeds alone (clang, its own
+# build directory): the parsers still take their corpus and the shallow
+# mutations of it. The long runs are docs/reliability.md's.
+echo "== fuzz smoke"
+rm -rf build-fuzz-ci/corpus
+FUZZ_BUILD_DIR=build-fuzz-ci FUZZ_JOBS="$jobs" ./tools/fuzz.sh all "${FUZZ_SECONDS:-10}"
 # halt_on_error: the first report fails the test that caused it.
 export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=0
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1

@@ -1,5 +1,6 @@
 // The output filters of operations.md: `| include`, `| exclude`,
 // `| section` (`| sec`) and `| json`.
+#include <algorithm>
 #include <cctype>
 #include <regex>
 #include <sstream>
@@ -16,10 +17,123 @@ std::vector<std::string> split_lines(const std::string& text) {
     return lines;
 }
 
+// std::regex is not safe with whatever an operator types: its compiler
+// recurses once per alternative and per group (a long expression overflows
+// the stack), copies a repeated item once per count ((a{255}){255} is 65,025
+// states), reads a count into an int without checking for overflow, and its
+// default matcher backtracks ((a|a)*b takes exponential time). So an
+// expression is measured before it is compiled, and matched by libstdc++'s
+// polynomial (breadth-first) matcher, which refuses back-references.
+constexpr std::size_t max_expression_bytes = 256;
+constexpr std::size_t max_repeat = 255;
+constexpr std::size_t max_states = 10000;
+
+void check_expression(std::string_view e) {
+    if (e.size() > max_expression_bytes)
+        throw CommandError("regular expression longer than " + std::to_string(max_expression_bytes) + " characters");
+    const auto too_complex = [] { return CommandError("regular expression too complex"); };
+    const auto capped = [](std::size_t n) { return std::min(n, max_states + 1); };
+    // Per open group: the states of its finished alternatives, of the
+    // current one so far, and of the current one's last item (a quantifier
+    // repeats that).
+    struct Group {
+        std::size_t alternatives = 0, sequence = 0, last = 0;
+    };
+    std::vector<Group> groups(1);
+    const auto add = [&](std::size_t states) {
+        Group& g = groups.back();
+        g.sequence = capped(g.sequence + states);
+        g.last = states;
+        if (g.sequence > max_states) throw too_complex();
+    };
+    const auto repeat = [&](std::size_t times) {
+        Group& g = groups.back();
+        const std::size_t extra = capped(g.last * (times > 0 ? times - 1 : 0));
+        g.sequence = capped(g.sequence + extra);
+        g.last = capped(g.last * std::max<std::size_t>(times, 1));
+        if (g.sequence > max_states) throw too_complex();
+    };
+    for (std::size_t i = 0; i < e.size(); ++i) {
+        switch (e[i]) {
+            case '\\':
+                if (i + 1 < e.size() && e[i + 1] >= '1' && e[i + 1] <= '9')
+                    throw CommandError("back-references are not supported in a filter");
+                ++i;
+                add(1);
+                break;
+            case '[': {  // a class is one state, whatever it holds
+                std::size_t j = i + 1;
+                if (j < e.size() && e[j] == '^') ++j;
+                if (j < e.size() && e[j] == ']') ++j;
+                while (j < e.size() && e[j] != ']') j += e[j] == '\\' ? 2 : 1;
+                i = std::min(j, e.size());
+                add(1);
+                break;
+            }
+            case '(':
+                groups.emplace_back();
+                if (groups.size() > 64) throw too_complex();
+                break;
+            case ')':
+                if (groups.size() > 1) {
+                    const Group g = groups.back();
+                    groups.pop_back();
+                    add(capped(g.alternatives + g.sequence + 2));
+                } else {
+                    add(1);
+                }
+                break;
+            case '|': {
+                Group& g = groups.back();
+                g.alternatives = capped(g.alternatives + g.sequence);
+                g.sequence = g.last = 0;
+                break;
+            }
+            case '+':  // the item once more, then a loop
+                repeat(2);
+                break;
+            case '{': {
+                std::size_t j = i + 1, counts[2] = {0, 0}, n = 0;
+                bool open_ended = false;
+                for (; n < 2; ++n) {
+                    const std::size_t start = j;
+                    while (j < e.size() && e[j] >= '0' && e[j] <= '9') {
+                        counts[n] = counts[n] * 10 + static_cast<std::size_t>(e[j] - '0');
+                        if (counts[n] > max_repeat)
+                            throw CommandError("repetition count over " + std::to_string(max_repeat));
+                        ++j;
+                    }
+                    if (j == start) {
+                        open_ended = n == 1;
+                        break;
+                    }
+                    if (n == 0 && j < e.size() && e[j] == ',') {
+                        ++j;
+                        continue;
+                    }
+                    ++n;
+                    break;
+                }
+                repeat(std::max(counts[0], counts[1]) + (open_ended ? 1 : 0));
+                break;
+            }
+            default:
+                add(1);
+        }
+    }
+    while (groups.size() > 1) {  // an unbalanced expression: std::regex refuses it
+        const Group g = groups.back();
+        groups.pop_back();
+        add(capped(g.alternatives + g.sequence + 2));
+    }
+    if (groups.back().alternatives + groups.back().sequence > max_states) throw too_complex();
+}
+
 std::regex compile(std::string_view expression) {
     if (expression.empty()) throw CommandError("the filter needs a regular expression");
+    check_expression(expression);
     try {
-        return std::regex(std::string(expression), std::regex::ECMAScript);
+        return std::regex(std::string(expression), std::regex::ECMAScript | std::regex_constants::__polynomial);
     } catch (const std::regex_error& e) {
         throw CommandError("bad regular expression \"" + std::string(expression) + "\": " + e.what());
     }

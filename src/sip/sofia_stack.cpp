@@ -20,8 +20,8 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <sofia-sip/msg_addr.h>
-#include <sofia-sip/msg_mime.h>
 #include <sofia-sip/nua.h>
+#include <sofia-sip/nta_tag.h>
 #include <sofia-sip/nua_tag.h>
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
@@ -29,6 +29,7 @@
 #include <sofia-sip/su_tag.h>
 #include <sofia-sip/su_wait.h>
 
+#include "sofia_body.hpp"
 #include "stack.hpp"
 
 namespace asio = boost::asio;
@@ -87,36 +88,14 @@ int find_root_fd(su_root_t* root, const std::set<int>& candidates) {
 }
 
 Body body_of(sip_t const* sip) {
-    Body body;
-    if (!sip) return body;
-    // The type counts even without a payload: an empty fork body is still a
-    // forking request (answered `JSON parse failure`), not one to relay.
-    if (sip->sip_content_type && sip->sip_content_type->c_type)
-        body.content_type = lower(sip->sip_content_type->c_type);
-    if (!sip->sip_payload || !sip->sip_payload->pl_data) {
-        if (body.content_type.rfind("multipart/", 0) == 0) body.malformed = true;
-        return body;
-    }
-    body.text.assign(sip->sip_payload->pl_data, sip->sip_payload->pl_len);
-    if (body.content_type.rfind("multipart/", 0) != 0) return body;
-    // msg_multipart_parse rewrites the payload it is given: parse a copy.
-    su_home_t home[1] = {SU_HOME_INIT(home)};
-    msg_payload_t* copy = sip_payload_dup(home, sip->sip_payload);
-    msg_multipart_t* parts = copy ? msg_multipart_parse(home, sip->sip_content_type, copy) : nullptr;
-    if (!parts) body.malformed = true;
-    for (msg_multipart_t* mp = parts; mp; mp = mp->mp_next) {
-        if (!mp->mp_content_type) continue;
-        BodyPart part;
-        part.content_type = lower(mp->mp_content_type->c_type ? mp->mp_content_type->c_type : "");
-        // A part with a type and no content is an empty part, not a missing one.
-        if (mp->mp_payload && mp->mp_payload->pl_data)
-            part.text.assign(static_cast<const char*>(mp->mp_payload->pl_data), mp->mp_payload->pl_len);
-        body.parts.push_back(std::move(part));
-    }
-    su_home_deinit(home);
-    if (body.parts.empty()) body.malformed = true;
-    return body;
+    return sip ? read_body(sip->sip_content_type, sip->sip_payload) : Body{};
 }
+
+// The largest SIP message taken (sofia's default is 2 MB). A forking
+// request's JSON may be 64 KiB (forking.md), with its headers and an SDP part
+// beside it; anything larger sofia answers 413 at once, without a
+// transaction, and closes a TCP connection that sent it.
+constexpr usize_t max_message_bytes = 128 * 1024;
 
 Method method_of(nua_event_t event) {
     switch (event) {
@@ -188,7 +167,8 @@ public:
                           NUTAG_SIPS_URL(tcp_url.c_str()), NUTAG_MEDIA_ENABLE(0), NUTAG_AUTOANSWER(0), NUTAG_AUTOACK(1),
                           NUTAG_AUTOALERT(0), NUTAG_APPL_METHOD("INFO"), NUTAG_ENABLEMESSAGE(0), NUTAG_SESSION_TIMER(0),
                           NUTAG_EARLY_MEDIA(0), SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS, INFO"),
-                          NUTAG_SUPPORTED(""), SIPTAG_USER_AGENT_STR(agent.c_str()), TAG_END());
+                          NUTAG_SUPPORTED(""), SIPTAG_USER_AGENT_STR(agent.c_str()),
+                          NTATAG_MAXSIZE(max_message_bytes), TAG_END());
         if (!nua_) {
             error = "cannot listen for SIP on " + options.address + ":" + std::to_string(options.port);
             close_root();

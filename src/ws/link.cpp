@@ -20,6 +20,7 @@
 #include <spdlog/spdlog.h>
 
 #include "framing.hpp"
+#include "upgrade.hpp"
 #include "write_batcher.hpp"
 
 namespace voxfork::ws::detail {
@@ -217,10 +218,7 @@ private:
         http::async_write(tcp_, connect_req_, [self = shared_from_this()](error_code ec, std::size_t) {
             if (self->finished_) return;
             if (ec) return self->fail(ec, "CONNECT write");
-            self->proxy_parser_.emplace();
-            // A 200 to CONNECT has no body, whatever its headers say.
-            self->proxy_parser_->skip(true);
-            http::async_read(self->tcp_, self->proxy_buffer_, *self->proxy_parser_,
+            http::async_read(self->tcp_, self->proxy_buffer_, prepare_proxy_reply(self->proxy_parser_),
                              [self](error_code ec, std::size_t) { self->on_proxy_reply(ec); });
         });
     }
@@ -301,30 +299,16 @@ private:
         auto& ws = link->ws();
         auto* raw = link.get();
         abort_ = [raw] { raw->abort(); };
-        // The pool runs its own ping and idle timers; the connect timer covers
-        // the handshake.
         beast::get_lowest_layer(ws).expires_never();
-        websocket::stream_base::timeout t{};
-        t.handshake_timeout = websocket::stream_base::none();
-        t.idle_timeout = websocket::stream_base::none();
-        t.keep_alive_pings = false;
-        ws.set_option(t);
-        ws.read_message_max(64 * 1024);
-        // The protocol's subprotocol and headers (ws knows none of their meaning).
-        ws.set_option(websocket::stream_base::decorator(
-            [subprotocol = req_.key.subprotocol, headers = req_.key.headers](websocket::request_type& r) {
-                if (!subprotocol.empty()) r.set(http::field::sec_websocket_protocol, subprotocol);
-                r.set(http::field::user_agent, "voxforkd/" VOXFORK_VERSION);
-                for (const auto& [name, value] : headers) r.set(name, value);
-            }));
-        const std::string host = req_.key.host + ":" + std::to_string(req_.key.port);
-        ws.async_handshake(response_, host, req_.key.path.empty() ? "/" : req_.key.path,
+        prepare_upgrade(ws, req_.key);
+        ws.async_handshake(response_, upgrade_host(req_.key), upgrade_target(req_.key),
                            [self = shared_from_this(), link = std::move(link)](error_code ec) mutable {
                                if (self->finished_) return;
                                if (ec) {
                                    self->http_status_ = static_cast<int>(self->response_.result_int());
                                    return self->fail(ec, "upgrade");
                                }
+                               link->ws().next_layer().check_upgrade_answer(false);
                                self->succeed(std::move(link));
                            });
     }
@@ -384,7 +368,7 @@ private:
     error_code last_error_;
     int http_status_ = 0;
     http::request<http::empty_body> connect_req_;
-    std::optional<http::response_parser<http::empty_body>> proxy_parser_;
+    std::optional<ProxyReplyParser> proxy_parser_;
     beast::flat_buffer proxy_buffer_;
     websocket::response_type response_;
     std::function<void()> abort_;  // closes the stream once tcp_ has moved into a link

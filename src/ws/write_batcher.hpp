@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cerrno>
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -20,7 +21,9 @@
 
 #include <sys/socket.h>
 
+#include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
@@ -29,7 +32,10 @@
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/buffers_range.hpp>
 #include <boost/beast/core/role.hpp>
+#include <boost/beast/http/error.hpp>
 #include <boost/beast/websocket/teardown.hpp>
+
+#include "upgrade.hpp"
 
 namespace voxfork::ws::detail {
 
@@ -56,9 +62,26 @@ public:
     Next& next_layer() noexcept { return next_; }
     const Next& next_layer() const noexcept { return next_; }
 
+    // While the upgrade's answer is read (on from prepare_upgrade() until the
+    // handshake succeeded), what arrives passes UpgradeAnswerCheck first; an
+    // answer it refuses ends the read with http::error::body_limit.
+    void check_upgrade_answer(bool on) { answer_check_ = on ? std::make_unique<UpgradeAnswerCheck>() : nullptr; }
+
     template <class Buffers, class Token>
     auto async_read_some(const Buffers& buffers, Token&& token) {
-        return next_.async_read_some(buffers, std::forward<Token>(token));
+        return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
+            [this](auto handler, const Buffers& buffers) {
+                if (!answer_check_) return next_.async_read_some(buffers, std::move(handler));
+                auto executor = boost::asio::get_associated_executor(handler, get_executor());
+                next_.async_read_some(
+                    buffers, boost::asio::bind_executor(executor, [this, buffers, handler = std::move(handler)](
+                                                                      boost::system::error_code ec, std::size_t n) mutable {
+                        if (!ec && answer_check_ && !taken_by_check(buffers, n))
+                            ec = boost::beast::http::error::body_limit;
+                        handler(ec, n);
+                    }));
+            },
+            token, buffers);
     }
 
     template <class Buffers, class Token>
@@ -208,8 +231,20 @@ private:
         return 0;
     }
 
+    template <class Buffers>
+    bool taken_by_check(const Buffers& buffers, std::size_t n) {
+        for (auto b : boost::beast::buffers_range_ref(buffers)) {
+            const std::size_t part = std::min(n, b.size());
+            if (!answer_check_->take({static_cast<const char*>(b.data()), part})) return false;
+            n -= part;
+            if (n == 0) break;
+        }
+        return true;
+    }
+
     Next next_;
     std::shared_ptr<Shared> shared_;
+    std::unique_ptr<UpgradeAnswerCheck> answer_check_;
 };
 
 // Beast closes the transport through these when the WebSocket ends.

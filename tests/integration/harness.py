@@ -73,6 +73,15 @@ def sanitized(pid):
         return "libasan" in f.read()
 
 
+def rss_kib(pid):
+    """The process's resident size in KiB."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
 # Exit code of a script whose every test was skipped (SKIP_RETURN_CODE in
 # CMakeLists.txt): ctest reports it as skipped, not passed.
 SKIP_EXIT = 77

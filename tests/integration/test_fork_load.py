@@ -20,14 +20,6 @@ from sipp import RtpRecorder, Sipp, part, scenario, wait_all  # noqa: E402
 PER_CALL = "CALL-[call_number]"
 
 
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
 class Sharing(ForkTest):
     def license_rows(self):
         """The rows of `show voice sip license stats table` (its header checked, left out)."""

@@ -25,14 +25,6 @@ def open_fds(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS")
-
-
 def bye_answer(sock, bye, sip_port):
     """Sends `bye` to voxforkd; the status code of its answer (None: none in 2 s)."""
     sock.sendto(bye, (harness.LOOPBACK, sip_port))
@@ -72,7 +64,7 @@ class ManyCalls(SipTest):
         pid = d.process.pid
         self.run_calls(200)  # warm-up: allocator and stack caches settle
         self.wait_transactions_expired(self.warm_up)
-        fds, rss = open_fds(pid), rss_kib(pid)
+        fds, rss = open_fds(pid), harness.rss_kib(pid)
         self.run_calls(200)
         self.assertEqual(self.sip_counter("Calls connected"), 400)
         free, total = self.relay_pool()
@@ -84,7 +76,7 @@ class ManyCalls(SipTest):
             listing = {n: os.readlink(f"/proc/{pid}/fd/{n}") for n in os.listdir(f"/proc/{pid}/fd")}
             self.fail(f"descriptors leaked: {fds} before, now {listing}")
         if not harness.sanitized(pid):
-            grown = rss_kib(pid) - rss
+            grown = harness.rss_kib(pid) - rss
             self.assertLess(grown, 2048, f"resident memory grew by {grown} KiB over 200 calls")
 
 

@@ -1,3 +1,6 @@
+#include <chrono>
+#include <string>
+
 #include <gtest/gtest.h>
 
 #include "voxfork/ops.hpp"
@@ -84,4 +87,48 @@ TEST(OutputFilter, JsonKeysAreSnakeCaseWords) {
     EXPECT_EQ(json_key("re-INVITEs relayed"), "re_invites_relayed");
     EXPECT_EQ(json_key("Downstream 503 sent as 500"), "downstream_503_sent_as_500");
     EXPECT_EQ(json_key("  (Odd)  -- label -- "), "odd_label");
+}
+
+// Expressions found by fuzzing (tests/fuzz/control_line_fuzz.cpp): each one
+// overflowed, exhausted or stalled std::regex before it was measured first.
+static std::string error_of(std::string_view filter) {
+    try {
+        apply_filter(running_config, filter);
+    } catch (const CommandError& e) {
+        return e.what();
+    }
+    return "";
+}
+
+TEST(OutputFilter, RepetitionCountsAreBounded) {
+    // The count was read into an int without an overflow check.
+    EXPECT_EQ(error_of("include a{3333333333333333333333}"), "repetition count over 255");
+    EXPECT_EQ(error_of("include a{1,99999999999999999999999"), "repetition count over 255");
+    EXPECT_EQ(apply_filter(running_config, "include ^m.{2,255}9$").text,
+              "media profile stream-service 99\nmedia class 9\n");
+}
+
+TEST(OutputFilter, ExpressionsThatExpandTooFarAreRefused) {
+    // Each count copies the item: 255^3 states.
+    EXPECT_EQ(error_of("include ((a{255}){255}){255}"), "regular expression too complex");
+    EXPECT_EQ(error_of("include " + std::string(300, 'a')), "regular expression longer than 256 characters");
+    // One alternative per recursion of the compiler: deep enough to overflow the stack once.
+    std::string alternatives = "a";
+    for (int i = 0; i < 20000; ++i) alternatives += "|a";
+    EXPECT_EQ(error_of("include " + alternatives), "regular expression longer than 256 characters");
+    EXPECT_EQ(error_of("include " + std::string(100, '(') + std::string(100, ')')), "regular expression too complex");
+}
+
+TEST(OutputFilter, BackReferencesAreRefused) {
+    EXPECT_EQ(error_of("include (a)\\1"), "back-references are not supported in a filter");
+    EXPECT_EQ(error_of("include (a)\\12345678901234567890123"), "back-references are not supported in a filter");
+}
+
+TEST(OutputFilter, MatchingNeverBacktracksExponentially) {
+    // A backtracking matcher takes 2^40 steps on this line; the polynomial one a few thousand.
+    const CommandOutput line{std::string(40, 'a') + "\n", {}};
+    const auto start = std::chrono::steady_clock::now();
+    EXPECT_EQ(apply_filter(line, "include ^(a|a)*b").text, "");
+    EXPECT_EQ(apply_filter(line, "include ^(a|aa)*$").text, line.text);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
 }

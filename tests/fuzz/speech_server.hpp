@@ -1,0 +1,64 @@
+// The speech server's side of a WebSocket as the protocol targets replay it:
+// each message of the input is one thing that happens to a connection, in
+// order. A message starting with
+//   'b'  is a binary message from the server (the rest),
+//   'k'  lets time pass: 20 ms times the next byte (a tick follows),
+//   'c'  is a command of the session (the next byte picks which),
+// and any other message is a text message from the server, whole.
+#pragma once
+
+#include <chrono>
+#include <span>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "check.hpp"
+#include "voxfork/ws.hpp"
+
+namespace voxfork::fuzz {
+
+// The transport: what the protocol sends must be well-formed, and nothing
+// goes out after the connection was dropped.
+class CheckingOutput final : public ws::Output {
+public:
+    void send_binary(std::uint32_t, std::span<const std::uint8_t> message) override {
+        VOXFORK_FUZZ_CHECK(!dropped);
+        VOXFORK_FUZZ_CHECK(message.size() <= ws::max_queued_binary);
+    }
+    void send_text(std::string text) override {
+        VOXFORK_FUZZ_CHECK(!dropped);
+        VOXFORK_FUZZ_CHECK(nlohmann::json::accept(text) || !json_only);
+    }
+    void close_when_sent() override { closed = true; }
+    void drop() override { dropped = true; }
+    bool json_only = true;  // raw's stop and keepalive messages are the operator's text
+    bool closed = false, dropped = false;
+};
+
+struct Step {
+    enum class Kind { text, binary, wait, command } kind = Kind::text;
+    std::string_view text;  // the text or binary message
+    unsigned value = 0;     // 20 ms units to wait, or the command's number
+};
+
+inline Step step_of(std::string_view message) {
+    if (message.empty()) return {Step::Kind::text, message, 0};
+    const unsigned next = message.size() > 1 ? static_cast<unsigned char>(message[1]) : 0;
+    switch (message[0]) {
+        case 'b':
+            return {Step::Kind::binary, message.substr(1), 0};
+        case 'k':
+            return {Step::Kind::wait, {}, next};
+        case 'c':
+            return {Step::Kind::command, {}, next};
+        default:
+            return {Step::Kind::text, message, 0};
+    }
+}
+
+inline std::span<const std::uint8_t> as_bytes(std::string_view text) {
+    return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};
+}
+
+}  // namespace voxfork::fuzz
