@@ -31,7 +31,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     fuzz::CheckingOutput out;
     RecordedEvents events;
     Connection connection({"e2b7e3d0-8f4c-4c1e-9a7e-0d5f8a1b2c3d", "org", "conv", {"p", "1000", "Alice", "2000"},
-                           nlohmann::json{{"language", "en-US"}}});
+                           nlohmann::json{{"language", "en-US"}}, 0, {}});  // no reconnect window
     connection.set_events(&events);
     connection.on_open(out);
     auto now = audiohook::Clock::now();

@@ -10,7 +10,7 @@ using raw::Connection;
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     fuzz::CheckingOutput out;
     out.json_only = false;
-    Connection connection({true, media::Direction::caller, "{\"type\":\"keepalive\"}"});
+    Connection connection({true, media::Direction::caller, "{\"type\":\"keepalive\"}", 0});  // no reconnect window
     connection.on_open(out);
     auto now = raw::Clock::now();
     connection.start(now, Codec::ulaw);

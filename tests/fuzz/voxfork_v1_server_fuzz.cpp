@@ -10,7 +10,7 @@ using voxfork_v1::Connection;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     fuzz::CheckingOutput out;
-    Connection connection(64);
+    Connection connection(64, 0);  // no reconnect window: the fuzzer drops no connection
     connection.on_open(out);
     const CallInfo call{};
     int ended = 0;

@@ -23,7 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     beast::test::stream client(io), server(io);
     client.connect(server);
     const ws::ConnectionKey key{"speech.example", 9000, false, "/stream", 0, "voxfork.v1",
-                                {{"Authorization", "Bearer abc"}}, "abc"};
+                                {{"Authorization", "Bearer abc"}}, "abc", "voxfork-v1"};
     // Whatever was appended is read, then the end of the stream.
     client.close_remote();
     if (parts.size() >= 2) {
