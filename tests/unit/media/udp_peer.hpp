@@ -3,6 +3,8 @@
 #pragma once
 
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -133,21 +135,29 @@ inline Bytes payload_of(std::uint8_t seed, std::size_t size = 160) {
     return b;
 }
 
-// An even port range of `pairs` pairs in 10000..16000: below the default
-// relay range and the kernel's ephemeral ports. A range with a port someone
-// holds right now is not chosen. ctest runs two test processes at once, each
-// picking a range: the first choice is spread by process id (consecutive ids
-// land 97 pairs apart, more than any test's range), so two running side by
-// side do not take each other's ports between the check and the bind; later
-// choices are random.
+// An even port range of `pairs` pairs (at most 128) in 10000..16000: below
+// the default relay range and the kernel's ephemeral ports. ctest runs two
+// test processes at once: a range is one of 23 blocks of 256 ports, claimed
+// with a lock file that this process holds until it ends, so no other test
+// process can take its ports between the check and the bind (a check alone
+// cannot stop that; process ids that land close together once did). A block
+// with a port some other program holds right now is passed over.
 inline RelayOptions random_range(unsigned pairs) {
-    static std::mt19937 rng{std::random_device{}()};
-    std::uniform_int_distribution<unsigned> base(5000, 8000 - pairs);
+    constexpr unsigned first_port = 10000, blocks = 23, block_ports = 256;
+    static std::vector<int> claimed;  // lock files held for the process's lifetime
     RelayOptions o;
     o.bind_address = "127.0.0.1";
-    for (int attempt = 0; attempt < 50; ++attempt) {
-        const unsigned spread = 5000 + (static_cast<unsigned>(::getpid()) * 97u) % (3000u - pairs);
-        o.port_min = static_cast<std::uint16_t>((attempt == 0 ? spread : base(rng)) * 2);
+    const unsigned start = static_cast<unsigned>(::getpid()) % blocks;
+    for (unsigned i = 0; i < blocks; ++i) {
+        const unsigned block = (start + i) % blocks;
+        const std::string lock = "/tmp/voxfork-media-test-ports-" + std::to_string(block) + ".lock";
+        const int fd = ::open(lock.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0666);
+        if (fd < 0) continue;
+        if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            ::close(fd);
+            continue;
+        }
+        o.port_min = static_cast<std::uint16_t>(first_port + block * block_ports);
         o.port_max = static_cast<std::uint16_t>(o.port_min + pairs * 2 - 1);
         bool all_free = true;
         for (unsigned port = o.port_min; all_free && port <= o.port_max; ++port) {
@@ -157,9 +167,13 @@ inline RelayOptions random_range(unsigned pairs) {
                 all_free = false;
             }
         }
-        if (all_free) break;
+        if (all_free) {
+            claimed.push_back(fd);
+            return o;
+        }
+        ::close(fd);
     }
-    return o;
+    throw std::runtime_error("no free block of test ports in 10000..16000");
 }
 
 }  // namespace voxfork::media::test
