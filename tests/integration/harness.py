@@ -43,6 +43,21 @@ def binary(name):
     return path
 
 
+# The suite's port map, so that tests running side by side (ctest -j) do not
+# take each other's ports: the media unit tests claim relay blocks in
+# 10000-15887 (tests/unit/media/udp_peer.hpp), daemons' relay ranges come from
+# 16000-32767 (relay_port_base), and single ports are the kernel's pick from
+# its ephemeral range (32768-60999, free_port). A relay range inside the
+# ephemeral range once took the port a SIPp had just been given.
+RELAY_PORTS_FIRST, RELAY_PORTS_END = 16000, 32768
+
+
+def relay_port_base(span=400):
+    """An even port where `span` ports above are likely free (the relay skips busy ones)."""
+    import random
+    return random.randrange(RELAY_PORTS_FIRST, RELAY_PORTS_END - span, 2)
+
+
 def free_port(kind=socket.SOCK_STREAM, even=False, pair=False, span=1):
     """A port free on 127.0.0.1 right now (UDP and TCP both when pair, and
     the `span - 1` ports above it too, for programs that take neighbours)."""

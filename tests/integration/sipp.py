@@ -80,7 +80,8 @@ class Sipp:
         self.err_path = os.path.join(self.dir, f"{self.name}.errors")
         self.msg_path = os.path.join(self.dir, f"{self.name}.messages")
         self.out_path = os.path.join(self.dir, f"{self.name}.out")
-        media_port = media_port or harness.free_port(socket.SOCK_DGRAM, even=True)
+        # SIPp binds its audio port, the one above, and two more for video.
+        media_port = media_port or harness.free_port(socket.SOCK_DGRAM, even=True, span=4)
         args = ["sipp", "-sf", scenario_path, "-i", harness.LOOPBACK, "-p", str(port),
                 "-m", str(calls), "-t", "t1" if tcp else "u1", "-nostdin",
                 "-timeout", f"{timeout}s", "-timeout_error",
@@ -268,9 +269,8 @@ def daemon_config(sip_port, target_port, rtp_min, transport="udp", trusted="ipv4
 
 
 def rtp_base():
-    """An even port where a few hundred ports above are likely free (the relay skips busy ones)."""
-    import random
-    return random.randrange(20000, 44000, 2)
+    """The first port of a daemon's relay range (daemon_config's default span)."""
+    return harness.relay_port_base(400)
 
 
 GOOD_SDP = ("v=0\no=caller 1 1 IN IP4 127.0.0.1\ns=-\nc=IN IP4 127.0.0.1\nt=0 0\n"

@@ -11,12 +11,12 @@ import subprocess
 import threading
 
 import harness
-from harness import Harness, binary, free_port
+from harness import Harness, binary, free_port, relay_port_base
 
 
 def lab_config(hostname="lab-sbc", interval=600):
     sip_port = free_port(pair=True)
-    rtp_min = free_port(socket.SOCK_DGRAM, even=True)
+    rtp_min = relay_port_base(22)
     return f"""hostname {hostname}
 !
 voice service voip

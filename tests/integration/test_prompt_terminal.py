@@ -11,7 +11,7 @@ import socket
 import subprocess
 import time
 
-from harness import Harness, binary, free_port
+from harness import Harness, binary, free_port, relay_port_base
 
 HOSTNAME = "sbc-pty"
 PROMPT = HOSTNAME + "#"
@@ -64,7 +64,7 @@ class PromptTerminalTest(Harness):
 
     def setUp(self):
         super().setUp()
-        rtp = free_port(socket.SOCK_DGRAM, even=True)
+        rtp = relay_port_base(12)
         config = (f"hostname {HOSTNAME}\nvoice service voip\n rtp-port range {rtp} {rtp + 10}\n sip\n"
                   f"  listen-port non-secure {free_port(pair=True)}\n!\ncontrol-socket @SOCKET@\n")
         self.d = self.daemon(config).start()

@@ -9,13 +9,13 @@ import signal
 import socket
 import time
 
-from harness import Harness, free_port
+from harness import Harness, free_port, relay_port_base
 
 WATCHDOG_USEC = 400_000  # 0.4 s: WATCHDOG=1 expected every 0.2 s
 
 
 def minimal_config():
-    rtp = free_port(socket.SOCK_DGRAM, even=True)
+    rtp = relay_port_base(12)
     return (f"voice service voip\n rtp-port range {rtp} {rtp + 10}\n sip\n"
             f"  listen-port non-secure {free_port(pair=True)}\n!\ncontrol-socket @SOCKET@\n")
 
