@@ -15,14 +15,12 @@ import json
 import math
 import os
 import re
-import shutil
 import socket
 import struct
 import subprocess
 import sys
 import threading
 import time
-import unittest
 import wave
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -30,7 +28,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from sipp import SipTest, daemon_config, rtp_base  # noqa: E402
 
-BARESIP = shutil.which("baresip") or "/usr/bin/baresip"
 
 
 def tone_file(path, hertz, seconds):
@@ -105,7 +102,7 @@ class Baresip:
             if control:  # commands while it runs, as netstrings of JSON over TCP
                 self.control_port = harness.free_port()
                 f.write(f"module_app ctrl_tcp.so\nctrl_tcp_listen {harness.LOOPBACK}:{self.control_port}\n")
-        args = [BARESIP, "-s", "-f", self.dir, "-t", "15"] + (["-e", f"/dial {dial}"] if dial else [])
+        args = [harness.need_tool("baresip", "/usr/bin/baresip"), "-s", "-f", self.dir, "-t", "15"] + (["-e", f"/dial {dial}"] if dial else [])
         log = open(self.log_path, "wb")
         self.process = h.spawn(args, stdout=log, stderr=subprocess.STDOUT)
         log.close()
@@ -164,7 +161,6 @@ class Baresip:
         return "terminated (duration" in self.log()
 
 
-@unittest.skipUnless(os.path.exists(BARESIP), "baresip is not installed")
 class RealAgents(SipTest):
     def call(self, transport, caller_seconds, callee_seconds, during=None, callee_events=False,
              callee_sdp_address=harness.LOOPBACK):

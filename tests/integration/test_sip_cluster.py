@@ -7,10 +7,8 @@ through the other. Skipped when Kamailio is not installed."""
 
 import os
 import re
-import shutil
 import subprocess
 import sys
-import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -18,10 +16,8 @@ import harness  # noqa: E402
 from sipp import Sipp, SipTest, daemon_config, header_lines, part, rtp_base, scenario, wait_all  # noqa: E402
 
 EXAMPLES = os.path.join(harness.SOURCE_DIR, "config", "examples")
-KAMAILIO = shutil.which("kamailio") or "/usr/sbin/kamailio"
 
 
-@unittest.skipUnless(os.path.exists(KAMAILIO), "kamailio is not installed")
 class Cluster(SipTest):
     def start_cluster(self):
         self.uas_port = harness.free_port(pair=True)
@@ -47,7 +43,7 @@ class Cluster(SipTest):
         with open(config, "w") as f:
             f.write(text)
         log = open(os.path.join(self.tmpdir, "kamailio.log"), "wb")
-        self.kamailio = self.spawn([KAMAILIO, "-f", config, "-DD", "-E", "-w", self.tmpdir,
+        self.kamailio = self.spawn([harness.need_tool("kamailio", "/usr/sbin/kamailio"), "-f", config, "-DD", "-E", "-w", self.tmpdir,
                                     "-P", os.path.join(self.tmpdir, "kamailio.pid"), "-m", "32", "-M", "8",
                                     "-A", f'DISPATCHER_LIST="{listing}"'],
                                    stdout=log, stderr=subprocess.STDOUT)
