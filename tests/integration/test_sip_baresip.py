@@ -7,7 +7,10 @@ events, that a callee whose SDP names 127.0.0.2 while it sends from
 127.0.0.1 is latched and heard, that the call ended with the BYE of the side that hung up, and over
 TCP that every SIP message of both agents crossed TCP (baresip's own SIP
 trace) — an agent told by a Contact to use UDP would have sent its ACK and
-BYE there. Loopback only; skipped when baresip is not installed."""
+BYE there. And a fork of a call between the two, asked for mid-call by a
+controller in the caller's path (sip_controller.py): the speech server gets
+each agent's audio frame for frame. Loopback only; skipped when baresip is
+not installed (a failure under CI=true)."""
 
 import errno
 import glob
@@ -26,17 +29,40 @@ import wave
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
-from sipp import SipTest, daemon_config, rtp_base  # noqa: E402
+from fork_support import GUID, fork_config, start, stop  # noqa: E402
+from g711 import ulaw_to_pcm16  # noqa: E402
+from sip_controller import Controller  # noqa: E402
+from sipp import SipTest  # noqa: E402
+from speech_server import SpeechServer  # noqa: E402
 
 
 
-def tone_file(path, hertz, seconds):
+def tone_samples(hertz, seconds, seed=0):
+    """A tone as 16-bit samples; with a seed, each 20 ms frame at its own
+    level (2,000-12,000), so a frame can be told from its neighbours."""
+    def level(frame):
+        return 2000 + (frame * 7919 + seed) % 10000 if seed else 8000
+    return [int(level(i // 160) * math.sin(2 * math.pi * hertz * i / 8000)) for i in range(8000 * seconds)]
+
+
+def tone_file(path, samples):
     with wave.open(path, "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(8000)
-        w.writeframes(b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * hertz * i / 8000)))
-                               for i in range(8000 * seconds)))
+        w.writeframes(struct.pack(f"<{len(samples)}h", *samples))
+
+
+def find_run(heard, sent):
+    """Where `heard` (samples decoded from G.711) lies in `sent` frame for
+    frame, within G.711's quantization (a step is 1/16 of the level at
+    most, and decoders round zero differently); None when nowhere."""
+    def close(a, b):
+        return abs(a - b) <= abs(b) // 16 + 8
+    for at in range(0, len(sent) - len(heard) + 1, 160):
+        if all(close(a, b) for a, b in zip(heard, sent[at:at + len(heard)])):
+            return at
+    return None
 
 
 def pitch(paths):
@@ -59,13 +85,15 @@ def pitch(paths):
 class Baresip:
     """One baresip process with its own configuration directory."""
 
-    def __init__(self, h, name, user, hertz, seconds, dial=None, control=False, sdp_address=harness.LOOPBACK):
+    def __init__(self, h, name, user, hertz, seconds, dial=None, control=False, sdp_address=harness.LOOPBACK,
+                 seed=0):
         self.sdp_address = sdp_address
         self.dir = os.path.join(h.tmpdir, name)
         self.recordings = os.path.join(self.dir, "recordings")
         os.makedirs(self.recordings)
         self.source = os.path.join(self.dir, "source.wav")
-        tone_file(self.source, hertz, seconds)
+        self.samples = tone_samples(hertz, seconds, seed)
+        tone_file(self.source, self.samples)
         with open(os.path.join(self.dir, "accounts"), "w") as f:
             f.write(f"<sip:{user}@{harness.LOOPBACK}>;regint=0;answermode=auto;audio_codecs=PCMU\n")
         self.log_path = os.path.join(self.dir, "baresip.log")
@@ -238,6 +266,45 @@ class RealAgents(SipTest):
         self.assertEqual(caller.transports(), {"TCP"}, caller.log()[-3000:])
         self.assertEqual(callee.transports(), {"TCP"}, callee.log()[-3000:])
         self.assertIn(";transport=tcp SIP/2.0", [l for l in caller.log().splitlines() if l.startswith("BYE ")][0])
+
+    def test_a_fork_of_a_call_between_two_agents(self):
+        """The controller in the caller's path asks for the fork mid-call and
+        stops it; the speech server gets what each agent heard of the other."""
+        server = SpeechServer(self).start()
+        callee = self.callee = Baresip(self, "callee", "6777", 400, 7, seed=2)
+        self.uas_port = callee.port
+        self.sip_port = harness.free_port(pair=True)
+        self.daemon_ = self.daemon(fork_config(self.sip_port, callee.port)).start()
+        ctl = Controller(self, self.sip_port)
+        caller = Baresip(self, "caller", "1000", 1000, 5, dial=f"sip:6777@{harness.LOOPBACK}:{ctl.port}", seed=1)
+        harness.wait_for(ctl.confirmed, what="the call up through the controller")
+        self.assertEqual(ctl.info(start(server.port)), 200)
+        [caller_start, callee_start] = server.wait_events("control", 2, type="START")
+        caller_ch, callee_ch = caller_start["channel"], callee_start["channel"]
+        harness.wait_for(lambda: len(server.frames(caller_ch)) >= 50 and len(server.frames(callee_ch)) >= 50,
+                         what="a second of each party at the speech server")
+        self.assertEqual(ctl.info(stop()), 200)
+        harness.wait_for(lambda: len(ctl.statuses) == 2, what="STARTED and STOPPED")
+        harness.wait_for(lambda: caller.ended() and callee.ended(), timeout=15, what="the call over")
+        self.assert_no_calls()
+        [conn] = server.connections()
+        self.assertEqual(ctl.statuses, [
+            {"call-guid": GUID, "status": "STARTED", "connection-id": ctl.statuses[0].get("connection-id"),
+             "channels": {"caller": caller_ch, "callee": callee_ch}},
+            {"call-guid": GUID, "status": "STOPPED", "reason": "Forking stopped"}])
+        self.assertIsInstance(ctl.statuses[0]["connection-id"], int)
+        # Each channel is a run of what that agent sent, frame for frame
+        # (every frame at its own level): none missing, none out of order.
+        for channel, agent in ((caller_ch, caller), (callee_ch, callee)):
+            raw = server.raw(channel)
+            forked = struct.unpack(f"<{len(raw)}h", ulaw_to_pcm16(raw))
+            self.assertGreaterEqual(len(forked), 8000, f"channel {channel}: a second at least")
+            self.assertIsNotNone(find_run(forked, agent.samples),
+                                 f"channel {channel}: its {len(forked)} samples are not a run of what was sent")
+            seqs = [f["seq"] for f in server.frames(channel)]
+            self.assertEqual(seqs, list(range(len(seqs))), f"channel {channel}: a frame missing")
+        self.assertAlmostEqual(callee.heard(), 1000, delta=50)
+        self.assertAlmostEqual(caller.heard(), 400, delta=30)
 
 
 if __name__ == "__main__":
