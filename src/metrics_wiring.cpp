@@ -19,6 +19,8 @@ void collect_sip(ops::MetricsWriter& w, const sip::B2bua& sip) {
     w.sample(c.calls_connected);
     w.family("sip_calls_failed_total", Type::counter, "Calls that ended before both legs answered");
     w.sample(c.calls_failed);
+    w.family("sip_ack_timeouts_total", Type::counter, "Calls ended with BYE because a 200 was never acknowledged");
+    w.sample(c.ack_timeouts);
     w.family("sip_responses_sent_total", Type::counter,
              "Final error responses voxforkd answered on its own, by code and cause");
     w.sample(c.rejected_malformed, {{"code", "400"}, {"cause", "malformed"}});

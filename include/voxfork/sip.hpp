@@ -68,6 +68,7 @@ struct SipCounters {
     std::uint64_t invites_received = 0;
     std::uint64_t calls_connected = 0;
     std::uint64_t calls_failed = 0;
+    std::uint64_t ack_timeouts = 0;        // answered calls whose 200 was never ACKed: ended with BYE
     std::uint64_t rejected_untrusted = 0;  // 403
     std::uint64_t rejected_no_route = 0;   // 404
     std::uint64_t rejected_codec = 0;      // 488

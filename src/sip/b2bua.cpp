@@ -37,6 +37,7 @@ public:
     void on_request(const IncomingRequest& r) override { calls_.on_request(r); }
     void on_response(const Response& r) override { calls_.on_response(r); }
     void on_terminated(HandleId h) override { calls_.on_terminated(h); }
+    void on_ack_timeout(HandleId h) override { calls_.on_ack_timeout(h); }
 
     bool start(std::string& error) {
         SofiaStack::Options options;

@@ -621,6 +621,20 @@ void CallManager::on_terminated(HandleId handle) {
     end_call(call);
 }
 
+void CallManager::on_ack_timeout(HandleId handle) {
+    auto it = by_handle_.find(handle);
+    if (it == by_handle_.end()) return;
+    Call& call = *it->second.first;
+    if (call.phase == Phase::ended) return;
+    // Left alone, the call would hold its relay ports and a license for good:
+    // nothing else ends a dialog whose caller never confirmed it.
+    ++counters_.ack_timeouts;
+    spdlog::warn("sip: call {}: its 200 was never acknowledged, ending it{}", call.anchor, log_fields(call));
+    for (Leg& leg : call.legs)
+        if (leg.handle && !leg.gone) stack_.bye(leg.handle);
+    end_call(call);
+}
+
 void CallManager::release_all() {
     std::vector<Call*> live;
     for (auto& [anchor, call] : calls_)

@@ -66,6 +66,7 @@ public:
     void on_request(const IncomingRequest& request) override;
     void on_response(const Response& response) override;
     void on_terminated(HandleId handle) override;
+    void on_ack_timeout(HandleId handle) override;
 
     bool send_status_info(CallId leg, std::string json) override;
     std::optional<CallInfo> find_call(CallId leg) const override;

@@ -96,6 +96,7 @@ ops::CommandOutput show_statistics(const SipCounters& c, std::size_t dialogs, co
         {"INVITEs received", c.invites_received},
         {"Calls connected", c.calls_connected},
         {"Calls failed", c.calls_failed},
+        {"Calls ended, 200 not ACKed", c.ack_timeouts},
         {"Rejected untrusted source (403)", c.rejected_untrusted},
         {"Rejected no route (404)", c.rejected_no_route},
         {"Rejected no common codec (488)", c.rejected_codec},

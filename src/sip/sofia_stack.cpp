@@ -393,6 +393,8 @@ private:
                     });
                 return;
             case nua_i_error:
+                // sofia's word for a 2xx it retransmitted for 32 s without an ACK.
+                if (status == 408 && nh && ids_.count(nh)) return listener_.on_ack_timeout(ids_[nh]);
                 spdlog::warn("sip: stack error {} {}", status, phrase ? phrase : "");
                 return;
             default:

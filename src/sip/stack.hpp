@@ -89,6 +89,9 @@ public:
     virtual void on_response(const Response& response) = 0;
     // The stack is done with this handle; its id is never used again.
     virtual void on_terminated(HandleId handle) = 0;
+    // The 2xx this handle's INVITE was answered with got no ACK for 64*T1
+    // (32 s): the dialog stands, but RFC 3261 13.3.1.4 says end the session.
+    virtual void on_ack_timeout(HandleId handle) = 0;
 };
 
 struct OutgoingInvite {

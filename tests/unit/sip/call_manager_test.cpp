@@ -191,6 +191,22 @@ TEST_F(CallManagerTest, ByeFromCalleeReachesCaller) {
     EXPECT_TRUE(relay.sessions.empty());
 }
 
+// A caller that never ACKs the 200: when the stack gives up on the ACK, both
+// legs get a BYE, the relay ports go back and the call is counted.
+TEST_F(CallManagerTest, TwoHundredNeverAckedEndsTheCallWithByeOnBothLegs) {
+    HandleId b = connect();
+    manager->on_ack_timeout(1);
+    EXPECT_EQ(stack.count("bye"), 2u);
+    EXPECT_TRUE(relay.sessions.empty());
+    EXPECT_EQ(manager->counters().ack_timeouts, 1u);
+    manager->on_ack_timeout(1);  // reported again: nothing more happens
+    EXPECT_EQ(stack.count("bye"), 2u);
+    manager->on_terminated(1);
+    manager->on_terminated(b);
+    EXPECT_EQ(manager->calls_left(), 0u);
+    EXPECT_EQ(relay.double_releases, 0);
+}
+
 // With no trusted list, the dns: target agents.lab (dial-peer 902) is trusted
 // by the address DNS gives it; a reload keeps it until the new lookups answer.
 TEST_F(CallManagerTest, DnsTargetIsTrustedByItsLookedUpAddress) {
