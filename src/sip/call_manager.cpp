@@ -1,5 +1,6 @@
 #include "call_manager.hpp"
 
+#include <cctype>
 #include <chrono>
 
 #include <spdlog/spdlog.h>
@@ -66,6 +67,17 @@ std::optional<MediaRefusal> filter_problem(sdp::Media& audio,
 // A Contact we could not send the dialog's requests to.
 bool unusable_contact(const IncomingRequest& r) {
     return !r.contact_transport.empty() && r.contact_transport != "udp" && r.contact_transport != "tcp";
+}
+
+// A URI user part as RFC 3261 spells it (unreserved, escaped, user-unreserved).
+// The caller's and the called user go into leg B's From, To and Request-URI:
+// one the stack took in a header but cannot build a request from would leave
+// leg B unsent and the call stuck in setup.
+bool sip_user(std::string_view user) {
+    constexpr std::string_view allowed = "-_.!~*'()%&=+$,;?/";
+    for (char c : user)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && allowed.find(c) == std::string_view::npos) return false;
+    return true;
 }
 
 // A Reason text is a quoted string: keep out what would end or escape it.
@@ -204,6 +216,8 @@ void CallManager::new_invite(const IncomingRequest& r) {
     }
     if (r.body.malformed) return reject(r, 400, "Malformed Body", counters_.rejected_malformed);
     if (unusable_contact(r)) return reject(r, 400, "Bad Contact", counters_.rejected_malformed);
+    if (!sip_user(r.from_user) || !sip_user(r.request_user))
+        return reject(r, 400, "Bad Request", counters_.rejected_malformed);
     const std::string* sdp_text = sdp_of(r.body);
     if (!sdp_text) return refuse_offer(r, kNoOffer);
     std::string error;
@@ -297,6 +311,13 @@ void CallManager::send_leg_b(CallId anchor, std::uint32_t ip, std::uint16_t port
     invite.body = sdp_body(anchored(call, media::Leg::b, std::move(*call.pending_offer)));
     call.pending_offer.reset();
     b.handle = stack_.invite(invite);
+    if (!b.handle) {  // the stack could not build the request
+        spdlog::warn("sip: call {}: leg B's INVITE could not be sent{}", anchor, log_fields(call));
+        stack_.respond(call.legs[0].pending_invite, 500, "Server Internal Error", nullptr);
+        call.legs[0].pending_invite = 0;
+        ++counters_.calls_failed;
+        return end_call(call);
+    }
     b.invite_outstanding = true;
     by_handle_[b.handle] = {&call, media::Leg::b};
 }

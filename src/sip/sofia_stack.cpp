@@ -193,6 +193,7 @@ public:
     HandleId invite(const OutgoingInvite& invite) override {
         nua_handle_t* nh = nua_handle(nua_, nullptr, SIPTAG_TO_STR(invite.to.c_str()),
                                       SIPTAG_FROM_STR(invite.from.c_str()), TAG_END());
+        if (!nh) return 0;  // a From or To it cannot parse
         HandleId id = id_of(nh);
         tcp_handles_[nh] = uri_says_tcp(invite.request_uri);
         nua_invite(nh, NUTAG_URL(invite.request_uri.c_str()), SIPTAG_CONTACT_STR(contact_for(nh)),

@@ -104,7 +104,8 @@ struct OutgoingInvite {
 class Stack {
 public:
     virtual ~Stack() = default;
-    // A new dialog: sends the INVITE and returns its handle.
+    // A new dialog: sends the INVITE and returns its handle (0 when the
+    // request could not be built).
     virtual HandleId invite(const OutgoingInvite& invite) = 0;
     // A re-INVITE on an established dialog.
     virtual void reinvite(HandleId handle, const Body& body) = 0;

@@ -7,6 +7,7 @@ answered 200."""
 
 import os
 import signal
+import socket
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -180,6 +181,32 @@ class Refusals(SipTest):
         self.start_edited(edit, trusted=None)
         self.reject(403)
         self.assertEqual(self.sip_counter("Rejected untrusted source (403)"), 1)
+
+    def test_from_user_the_stack_cannot_reuse_400_and_calls_go_on(self):
+        # sofia takes this From, but leg B's From could not be built from its
+        # user part: the call used to stay in setup for good, unanswered.
+        self.start_daemon()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as caller:
+            caller.bind((harness.LOOPBACK, 0))
+            caller.settimeout(10)
+            own = caller.getsockname()[1]
+            sdp = GOOD_SDP.replace("\n", "\r\n") + "\r\n"
+            caller.sendto(f"INVITE sip:6777@{harness.LOOPBACK}:{self.sip_port} SIP/2.0\r\n"
+                          f"Via: SIP/2.0/UDP {harness.LOOPBACK}:{own};branch=z9hG4bK-badfrom\r\n"
+                          "Max-Forwards: 70\r\n".encode()
+                          + b"From: \xff\xfe<sip:1000@127.0.0.1>;tag=bad\r\n"
+                          + f"To: <sip:6777@{harness.LOOPBACK}>\r\nCall-ID: badfrom@test\r\nCSeq: 1 INVITE\r\n"
+                          f"Contact: <sip:1000@{harness.LOOPBACK}:{own}>\r\nContent-Type: application/sdp\r\n"
+                          f"Content-Length: {len(sdp)}\r\n\r\n{sdp}".encode(), (harness.LOOPBACK, self.sip_port))
+            answers = []
+            while not answers or answers[-1] < 200:
+                answers.append(int(caller.recv(65536).split(b" ", 2)[1]))
+        self.assertEqual(answers[-1], 400)
+        self.assertEqual(self.sip_counter("Rejected malformed (400)"), 1)
+        self.assert_no_calls()
+        uas = self.callee(END=part("uas_recv_bye"))
+        self.caller(MIDCALL=part("pause", MS=100)).assert_ok(self)
+        wait_all(self, uas)
 
 
 class OutOfDialog(SipTest):

@@ -312,6 +312,41 @@ TEST_F(CallManagerTest, ReinviteWithIpv6IsRefusedWithAWarningAndTheCallGoesOn) {
     EXPECT_EQ(manager->call_count(), 1u);
 }
 
+// A caller or called user the stack took in a header but could not build
+// leg B from (bytes outside RFC 3261's user characters) is refused at once;
+// before, leg B was never sent and the call stayed in setup for good.
+TEST_F(CallManagerTest, UserPartsOutsideTheSipCharactersAre400) {
+    auto from = request(Method::invite, 9, "application/sdp", kCallerSdp);
+    from.from_user = "\xff\xfe<sip:1000";
+    manager->on_request(from);
+    EXPECT_EQ(stack.answers(from.request), (std::vector<int>{400}));
+    auto to = request(Method::invite, 10, "application/sdp", kCallerSdp);
+    to.request_user = "67 77";
+    manager->on_request(to);
+    EXPECT_EQ(stack.answers(to.request), (std::vector<int>{400}));
+    EXPECT_EQ(stack.count("invite"), 0u);
+    EXPECT_EQ(manager->counters().rejected_malformed, 2u);
+    EXPECT_TRUE(relay.sessions.empty());
+    connect();  // escaped and user-unreserved characters are fine
+    auto escaped = request(Method::invite, 11, "application/sdp", kCallerSdp);
+    escaped.from_user = "%2B1-(555);x=1";
+    manager->on_request(escaped);
+    EXPECT_EQ(stack.count("invite"), 2u);
+}
+
+// The stack could not build leg B's INVITE: the caller gets 500 and the
+// call is gone, its relay ports back.
+TEST_F(CallManagerTest, LegBThatCannotBeSentFailsTheCall) {
+    stack.refuse_invites = true;
+    invite = request(Method::invite, 1, "application/sdp", kCallerSdp);
+    manager->on_request(invite);
+    EXPECT_EQ(stack.answers(invite.request), (std::vector<int>{500}));
+    EXPECT_TRUE(relay.sessions.empty());
+    EXPECT_EQ(manager->counters().calls_failed, 1u);
+    manager->on_terminated(1);
+    EXPECT_EQ(manager->calls_left(), 0u);
+}
+
 TEST_F(CallManagerTest, ContactWithAnUnknownTransportIsRefusedAndTheCallGoesOn) {
     auto first = request(Method::invite, 9, "application/sdp", kCallerSdp);
     first.contact_transport = "sctp";

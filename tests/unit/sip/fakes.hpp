@@ -26,6 +26,7 @@ struct Action {
 class FakeStack : public Stack {
 public:
     HandleId invite(const OutgoingInvite& invite) override {
+        if (refuse_invites) return 0;
         HandleId h = next_handle++;
         record("invite", h, 0, 0, invite.body).invite = invite;
         return h;
@@ -70,6 +71,7 @@ public:
 
     std::vector<Action> actions;
     HandleId next_handle = 1000000;
+    bool refuse_invites = false;  // invite() fails, as sofia does on a From it cannot parse
 };
 
 class FakeRelay : public media::Relay {
