@@ -129,7 +129,10 @@ public:
         *alive_ = false;
         for (auto& [id, pending] : pending_)
             if (pending.saved[0]) nua_destroy_event(pending.saved);
-        if (nua_) nua_destroy(nua_);
+        // Still open when the daemon's stop deadline passed (a peer that never
+        // answers its BYE): nua refuses to be destroyed before its shutdown
+        // finished and says FATAL on stderr; the process is ending, so leave it.
+        if (nua_ && shutdown_final_) nua_destroy(nua_);
         close_root();
     }
 
@@ -388,10 +391,12 @@ private:
                 return;
             }
             case nua_r_shutdown:
-                if (status >= 200)
+                if (status >= 200) {
+                    shutdown_final_ = true;
                     asio::post(io_, [this, alive = alive_] {
                         if (*alive) finish_shutdown();
                     });
+                }
                 return;
             case nua_i_error:
                 // sofia's word for a 2xx it retransmitted for 32 s without an ACK.
@@ -466,6 +471,7 @@ private:
     HandleId next_handle_ = 1;
     RequestId next_request_ = 1;
     std::function<void()> shutdown_done_;
+    bool shutdown_final_ = false;  // nua_r_shutdown's final answer came
 };
 
 }  // namespace
