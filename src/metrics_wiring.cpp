@@ -9,18 +9,12 @@ using Type = ops::MetricsWriter::Type;
 // `show sip-ua statistics`: calls, and voxforkd's own answers by code.
 void collect_sip(ops::MetricsWriter& w, const sip::B2bua& sip) {
     const sip::SipCounters& c = sip.counters();
-    w.family("calls_active", Type::gauge, "Calls up now (show call active voice brief: Total calls)");
-    w.sample(sip.active_calls());
-    w.family("sip_dialogs_open", Type::gauge, "SIP dialogs and pending requests' handles held");
-    w.sample(sip.dialogs_open());
-    w.family("sip_invites_received_total", Type::counter, "Initial INVITEs received");
-    w.sample(c.invites_received);
-    w.family("sip_calls_connected_total", Type::counter, "Calls answered on both legs");
-    w.sample(c.calls_connected);
-    w.family("sip_calls_failed_total", Type::counter, "Calls that ended before both legs answered");
-    w.sample(c.calls_failed);
-    w.family("sip_ack_timeouts_total", Type::counter, "Calls ended with BYE because a 200 was never acknowledged");
-    w.sample(c.ack_timeouts);
+    w.gauge("calls_active", "Calls up now (show call active voice brief: Total calls)", sip.active_calls());
+    w.gauge("sip_dialogs_open", "SIP dialogs and pending requests' handles held", sip.dialogs_open());
+    w.counter("sip_invites_received_total", "Initial INVITEs received", c.invites_received);
+    w.counter("sip_calls_connected_total", "Calls answered on both legs", c.calls_connected);
+    w.counter("sip_calls_failed_total", "Calls that ended before both legs answered", c.calls_failed);
+    w.counter("sip_ack_timeouts_total", "Calls ended with BYE because a 200 was never acknowledged", c.ack_timeouts);
     w.family("sip_responses_sent_total", Type::counter,
              "Final error responses voxforkd answered on its own, by code and cause");
     w.sample(c.rejected_malformed, {{"code", "400"}, {"cause", "malformed"}});
@@ -33,17 +27,13 @@ void collect_sip(ops::MetricsWriter& w, const sip::B2bua& sip) {
     w.sample(c.rejected_no_ports, {{"code", "503"}, {"cause", "no_media_ports"}});
     w.sample(c.rejected_overload, {{"code", "503"}, {"cause", "overload"}});
     const overload::Counters& o = sip.overload_counters();
-    w.family("overload_episodes_total", Type::counter,
-             "Times the control-plane loop fell so far behind that new calls were refused");
-    w.sample(o.episodes);
+    w.counter("overload_episodes_total", "Times the control-plane loop fell so far behind that new calls were refused",
+              o.episodes);
     w.family("control_plane_lag_seconds", Type::gauge, "How late the control-plane loop ran its last 50 ms tick");
     w.sample_milliseconds_as_seconds(o.lag_ms_last);
-    w.family("sip_reinvites_relayed_total", Type::counter, "re-INVITEs relayed to the other leg");
-    w.sample(c.reinvites_relayed);
-    w.family("sip_infos_relayed_total", Type::counter, "INFOs relayed to the other leg");
-    w.sample(c.infos_relayed);
-    w.family("sip_fork_requests_total", Type::counter, "Forking requests received (INFO or re-INVITE)");
-    w.sample(c.fork_requests);
+    w.counter("sip_reinvites_relayed_total", "re-INVITEs relayed to the other leg", c.reinvites_relayed);
+    w.counter("sip_infos_relayed_total", "INFOs relayed to the other leg", c.infos_relayed);
+    w.counter("sip_fork_requests_total", "Forking requests received (INFO or re-INVITE)", c.fork_requests);
 }
 
 // `show platform hardware qfp active feature sbc fork global`: the relay's
@@ -53,20 +43,25 @@ void collect_relay(ops::MetricsWriter& w, const media::Relay& relay, const fork:
     w.family("relay_port_pairs", Type::gauge, "RTP/RTCP port pairs of the relay, by whether they are free");
     w.sample(relay.ports_free(), {{"state", "free"}});
     w.sample(relay.ports_total() - relay.ports_free(), {{"state", "in_use"}});
-    w.family("relay_allocation_failures_total", Type::counter, "Calls refused because no port pair was free");
-    w.sample(c.allocation_failures.load());
+    w.counter("relay_allocation_failures_total", "Calls refused because no port pair was free",
+              c.allocation_failures.load());
 
     constexpr media::Direction directions[] = {media::Direction::caller, media::Direction::callee};
     auto name = [](media::Direction d) { return d == media::Direction::caller ? "caller" : "callee"; };
     auto counters = [&](media::Direction d) -> const media::DirectionCounters& {
         return c.direction[static_cast<int>(d)];
     };
-    w.family("relay_rtp_packets_total", Type::counter, "RTP packets relayed, by the direction they travel");
-    for (auto d : directions) w.sample(counters(d).packets_relayed.load(), {{"direction", name(d)}});
-    w.family("relay_rtp_bytes_total", Type::counter, "RTP bytes relayed");
-    for (auto d : directions) w.sample(counters(d).bytes_relayed.load(), {{"direction", name(d)}});
-    w.family("relay_rtcp_packets_total", Type::counter, "RTCP packets relayed");
-    for (auto d : directions) w.sample(counters(d).rtcp_relayed.load(), {{"direction", name(d)}});
+    // A counter family of one sample per direction.
+    auto by_direction = [&](std::string_view family, std::string_view help, auto value_of) {
+        w.family(family, Type::counter, help);
+        for (auto d : directions) w.sample(value_of(counters(d), forks.totals(d)), {{"direction", name(d)}});
+    };
+    by_direction("relay_rtp_packets_total", "RTP packets relayed, by the direction they travel",
+                 [](const auto& relayed, const auto&) { return relayed.packets_relayed.load(); });
+    by_direction("relay_rtp_bytes_total", "RTP bytes relayed",
+                 [](const auto& relayed, const auto&) { return relayed.bytes_relayed.load(); });
+    by_direction("relay_rtcp_packets_total", "RTCP packets relayed",
+                 [](const auto& relayed, const auto&) { return relayed.rtcp_relayed.load(); });
     w.family("relay_packets_dropped_total", Type::counter, "Packets the relay did not forward, by why");
     for (auto d : directions) {
         const auto& dc = counters(d);
@@ -75,17 +70,17 @@ void collect_relay(ops::MetricsWriter& w, const media::Relay& relay, const fork:
         w.sample(dc.dropped_no_destination.load(), {{"direction", name(d)}, {"reason", "no_destination"}});
         w.sample(dc.dropped_send_error.load(), {{"direction", name(d)}, {"reason", "send_error"}});
     }
-    w.family("relay_latches_total", Type::counter, "RTP sources latched on");
-    for (auto d : directions) w.sample(counters(d).latches.load(), {{"direction", name(d)}});
-    w.family("relay_latch_moves_total", Type::counter, "Latched RTP sources that moved");
-    for (auto d : directions) w.sample(counters(d).latch_moves.load(), {{"direction", name(d)}});
+    by_direction("relay_latches_total", "RTP sources latched on",
+                 [](const auto& relayed, const auto&) { return relayed.latches.load(); });
+    by_direction("relay_latch_moves_total", "Latched RTP sources that moved",
+                 [](const auto& relayed, const auto&) { return relayed.latch_moves.load(); });
 
-    w.family("fork_packets_total", Type::counter, "RTP packets handed to forks");
-    for (auto d : directions) w.sample(forks.totals(d).packets_forked, {{"direction", name(d)}});
-    w.family("fork_bytes_total", Type::counter, "Bytes forked, as framed by the profile's protocol");
-    for (auto d : directions) w.sample(forks.totals(d).bytes_forked, {{"direction", name(d)}});
-    w.family("fork_frames_dropped_total", Type::counter, "Forked frames dropped before they reached a socket");
-    for (auto d : directions) w.sample(forks.totals(d).frames_dropped, {{"direction", name(d)}});
+    by_direction("fork_packets_total", "RTP packets handed to forks",
+                 [](const auto&, const auto& forked) { return forked.packets_forked; });
+    by_direction("fork_bytes_total", "Bytes forked, as framed by the profile's protocol",
+                 [](const auto&, const auto& forked) { return forked.bytes_forked; });
+    by_direction("fork_frames_dropped_total", "Forked frames dropped before they reached a socket",
+                 [](const auto&, const auto& forked) { return forked.frames_dropped; });
 }
 
 // The fork controller's calls and the license counts.
@@ -96,10 +91,8 @@ void collect_forks(ops::MetricsWriter& w, const fork::Controller& forks, const w
     w.sample(live.forks_active, {{"state", "active"}});
     w.sample(live.forks_paused, {{"state", "paused"}});
     w.sample(live.forks_stopped, {{"state", "stopped"}});
-    w.family("forks_started_total", Type::counter, "Forks whose session with the speech server began");
-    w.sample(s.forks_started);
-    w.family("forks_failed_total", Type::counter, "Forks that never reached their speech server");
-    w.sample(s.forks_failed);
+    w.counter("forks_started_total", "Forks whose session with the speech server began", s.forks_started);
+    w.counter("forks_failed_total", "Forks that never reached their speech server", s.forks_failed);
     w.family("license_calls", Type::gauge, "Licensed calls now, by kind (operations.md Licensing)");
     w.sample(live.standard_calls, {{"kind", "standard"}});
     w.sample(live.enhanced_calls, {{"kind", "enhanced"}});
@@ -112,10 +105,8 @@ void collect_websocket(ops::MetricsWriter& w, const ws::Statistics& s) {
     w.sample(s.connections_connecting, {{"state", "connecting"}});
     w.sample(s.connections_active, {{"state", "active"}});
     w.sample(s.connections_closing, {{"state", "closing"}});
-    w.family("websocket_connections_created_total", Type::counter, "WebSocket connections opened");
-    w.sample(s.connections_created);
-    w.family("websocket_connections_closed_total", Type::counter, "WebSocket connections closed");
-    w.sample(s.connections_closed);
+    w.counter("websocket_connections_created_total", "WebSocket connections opened", s.connections_created);
+    w.counter("websocket_connections_closed_total", "WebSocket connections closed", s.connections_closed);
     w.family("websocket_frames_sent_total", Type::counter, "Binary frames sent to speech servers, by protocol");
     for (const auto& [protocol, frames] : s.by_protocol) w.sample(frames.sent, {{"protocol", protocol}});
     w.family("websocket_bytes_sent_total", Type::counter, "Binary frame bytes sent to speech servers, by protocol");
@@ -125,25 +116,19 @@ void collect_websocket(ops::MetricsWriter& w, const ws::Statistics& s) {
     for (const auto& [protocol, frames] : s.by_protocol) w.sample(frames.dropped, {{"protocol", protocol}});
     // The four alarmed counters: `clear voip stream-service statistics`
     // zeroes them, which Prometheus reads as a counter reset.
-    w.family("websocket_tcp_connection_failures_total", Type::counter,
-             "Connection attempts that never reached TCP established (alarmed)");
-    w.sample(s.tcp_connection_failures);
-    w.family("websocket_http_connection_failures_total", Type::counter,
-             "Connections that reached TCP but not a WebSocket: proxy, TLS or upgrade refused (alarmed)");
-    w.sample(s.http_connection_failures);
-    w.family("websocket_remote_closures_total", Type::counter, "Close frames from speech servers (alarmed)");
-    w.sample(s.remote_websocket_closures);
-    w.family("websocket_tcp_closures_total", Type::counter, "Connections whose TCP ended without a close frame (alarmed)");
-    w.sample(s.tcp_closures);
+    w.counter("websocket_tcp_connection_failures_total", "Connection attempts that never reached TCP established (alarmed)",
+              s.tcp_connection_failures);
+    w.counter("websocket_http_connection_failures_total", "Connections that reached TCP but not a WebSocket: proxy, TLS or upgrade refused (alarmed)",
+              s.http_connection_failures);
+    w.counter("websocket_remote_closures_total", "Close frames from speech servers (alarmed)",
+              s.remote_websocket_closures);
+    w.counter("websocket_tcp_closures_total", "Connections whose TCP ended without a close frame (alarmed)",
+              s.tcp_closures);
     // Continuity (connection reconnect window).
-    w.family("websocket_reconnect_attempts_total", Type::counter, "Attempts to reconnect a lost connection");
-    w.sample(s.reconnect_attempts);
-    w.family("websocket_reconnects_total", Type::counter, "Lost connections reconnected within the window");
-    w.sample(s.reconnects_succeeded);
-    w.family("forks_resumed_total", Type::counter, "Forks re-established on a reconnected connection");
-    w.sample(s.forks_resumed);
-    w.family("websocket_frames_replayed_total", Type::counter, "Frames of an outage sent after the reconnect");
-    w.sample(s.frames_replayed);
+    w.counter("websocket_reconnect_attempts_total", "Attempts to reconnect a lost connection", s.reconnect_attempts);
+    w.counter("websocket_reconnects_total", "Lost connections reconnected within the window", s.reconnects_succeeded);
+    w.counter("forks_resumed_total", "Forks re-established on a reconnected connection", s.forks_resumed);
+    w.counter("websocket_frames_replayed_total", "Frames of an outage sent after the reconnect", s.frames_replayed);
 }
 
 }  // namespace

@@ -33,6 +33,15 @@ public:
     void family(std::string_view name, Type type, std::string_view help);
     // One sample of the family begun last; label values are escaped here.
     void sample(std::uint64_t value, Labels labels = {});
+    // A family of one unlabelled sample, the commonest kind.
+    void counter(std::string_view name, std::string_view help, std::uint64_t value) {
+        family(name, Type::counter, help);
+        sample(value);
+    }
+    void gauge(std::string_view name, std::string_view help, std::uint64_t value) {
+        family(name, Type::gauge, help);
+        sample(value);
+    }
     // A sample in seconds, from a count of milliseconds (printed exactly: 0.05).
     void sample_milliseconds_as_seconds(std::uint64_t milliseconds, Labels labels = {});
     const std::string& text() const { return out_; }
