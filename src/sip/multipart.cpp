@@ -4,6 +4,8 @@
 #include <cctype>
 #include <string>
 
+#include "text.hpp"
+
 namespace voxfork::sip::multipart {
 namespace {
 
@@ -20,12 +22,6 @@ std::string_view trim(std::string_view s) {
     while (!s.empty() && is_blank(s.front())) s.remove_prefix(1);
     while (!s.empty() && (is_blank(s.back()) || s.back() == '\r')) s.remove_suffix(1);
     return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-           });
 }
 
 // Where the line holding `at` ends (at its LF, or the end of the text) and
@@ -61,13 +57,11 @@ std::string content_type(std::string_view headers) {
         const std::size_t colon = line.find(':');
         if (colon == std::string_view::npos) continue;
         const std::string_view name = trim(line.substr(0, colon));
-        if (!iequals(name, "content-type") && !iequals(name, "c")) continue;
+        if (!equals_ignoring_case(name, "content-type") && !equals_ignoring_case(name, "c")) continue;
         found = std::string(trim(line.substr(colon + 1)));
         in_type = true;
     }
-    std::string type(trim(std::string_view(found).substr(0, found.find(';'))));
-    std::transform(type.begin(), type.end(), type.begin(), [](unsigned char c) { return std::tolower(c); });
-    return type;
+    return lower_case(trim(std::string_view(found).substr(0, found.find(';'))));
 }
 
 }  // namespace

@@ -1,29 +1,19 @@
 #include "sofia_body.hpp"
 
-#include <algorithm>
-#include <cctype>
 #include <optional>
 
 #include <sofia-sip/msg_header.h>
 
 #include "multipart.hpp"
+#include "text.hpp"
 
 namespace voxfork::sip {
-namespace {
-
-std::string lower(std::string_view text) {
-    std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-    return out;
-}
-
-}  // namespace
 
 Body read_body(msg_content_type_t const* type, msg_payload_t const* payload) {
     Body body;
     // The type counts even without a payload: an empty fork body is still a
     // forking request (answered `JSON parse failure`), not one to relay.
-    if (type && type->c_type) body.content_type = lower(type->c_type);
+    if (type && type->c_type) body.content_type = lower_case(type->c_type);
     const bool multipart = body.content_type.rfind("multipart/", 0) == 0;
     if (!payload || !payload->pl_data) {
         if (multipart) body.malformed = true;

@@ -31,17 +31,12 @@
 
 #include "sofia_body.hpp"
 #include "stack.hpp"
+#include "text.hpp"
 
 namespace asio = boost::asio;
 
 namespace voxfork::sip {
 namespace {
-
-std::string lower(std::string_view text) {
-    std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-    return out;
-}
 
 std::set<int> epoll_fds() {
     std::set<int> fds;
@@ -267,7 +262,7 @@ private:
         return it != tcp_handles_.end() && it->second ? contact_tcp_.c_str() : contact_udp_.c_str();
     }
 
-    static bool uri_says_tcp(std::string_view uri) { return lower(uri).find(";transport=tcp") != std::string::npos; }
+    static bool uri_says_tcp(std::string_view uri) { return lower_case(uri).find(";transport=tcp") != std::string::npos; }
 
     // --- the event loop on the io_context --------------------------------
     void wait_for_events() {
@@ -434,7 +429,7 @@ private:
             if (sip->sip_contact && sip->sip_contact->m_url->url_params) {
                 char transport[16] = "";
                 if (url_param(sip->sip_contact->m_url->url_params, "transport", transport, sizeof transport) > 0)
-                    r.contact_transport = lower(transport);
+                    r.contact_transport = lower_case(transport);
             }
             if (sip->sip_from) {
                 if (sip->sip_from->a_url->url_user) r.from_user = sip->sip_from->a_url->url_user;
