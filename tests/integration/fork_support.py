@@ -202,6 +202,15 @@ def split_message(message):
     return lines[0], headers, payload.strip()
 
 
+def sent_call_id(sipp_run):
+    """The SIP Call-ID of the call that SIPp endpoint placed (its INVITE)."""
+    for direction, message in sip_messages(sipp_run.messages()):
+        first, headers, _ = split_message(message)
+        if direction == "sent" and first.startswith("INVITE "):
+            return headers["call-id"]
+    raise AssertionError("no INVITE sent")
+
+
 def received_requests(sipp_run, method):
     """Every request of `method` the SIPp endpoint received: (headers, body)."""
     out = []

@@ -10,20 +10,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
 from fork_support import (GUID, ForkTest, Steps, multipart, pattern, received_requests, rtp_pcap, sdp,  # noqa: E402
-                          sip_messages, split_message, start, statuses, stop, update)
+                          sent_call_id, start, statuses, stop, update)
 from harness import LOOPBACK, wait_for  # noqa: E402
 from sipp import wait_all  # noqa: E402
 
 METADATA = {"agent": "1001", "queue": "billing"}
-
-
-def sent_call_id(run):
-    """The SIP Call-ID of the controller's call (its INVITE)."""
-    for direction, message in sip_messages(run.messages()):
-        first, headers, _ = split_message(message)
-        if direction == "sent" and first.startswith("INVITE "):
-            return headers["call-id"]
-    raise AssertionError("no INVITE sent")
 
 
 class StartStop(ForkTest):

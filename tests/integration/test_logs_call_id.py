@@ -10,16 +10,8 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
-from fork_support import GUID, ForkTest, Steps, sip_messages, split_message, start, stop  # noqa: E402
+from fork_support import GUID, ForkTest, Steps, sent_call_id, start, stop  # noqa: E402
 from sipp import wait_all  # noqa: E402
-
-
-def sent_call_id(run):
-    for direction, message in sip_messages(run.messages()):
-        first, headers, _ = split_message(message)
-        if direction == "sent" and first.startswith("INVITE "):
-            return headers["call-id"]
-    raise AssertionError("no INVITE sent")
 
 
 class CallIdInLogs(ForkTest):
