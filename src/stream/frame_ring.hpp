@@ -1,42 +1,71 @@
 // The lock-free hand-off of a fork's audio from the media packet thread to
-// the io thread: single producer, single consumer, fixed slots, no lock and
-// no allocation. Each protocol supplies its Framing at compile time: the slot
-// type and how one RTP payload is written into a slot (voxfork-v1 writes its
-// 12-byte header there, so the io thread only copies finished frames out).
+// the io thread: single producer, single consumer, no lock and no
+// allocation. Each protocol supplies its Framing at compile time: how large
+// one RTP payload's record is, how it is written into the ring (voxfork-v1
+// writes its 12-byte header there, so the io thread only copies finished
+// frames out) and how the io thread reads it back.
+//
+// Records are stored back to back in a ring of bytes, each behind its
+// length, so a 20 ms G.711 frame takes its own size and not the largest
+// payload's (a ring of fixed slots sized for 60 ms frames held three times
+// the audio it carried). A record never wraps: when it does not fit before
+// the end of the buffer, the producer marks the rest as skipped and starts
+// again at the front.
 //
 // A full ring refuses the new frame (the producer may not touch the
 // consumer's end) and counts it; the io thread drains it every few
 // milliseconds, so it fills only when the io thread stalls.
+//
+//   struct Framing {
+//       struct Record { ... };                         // what drain() hands over
+//       static std::size_t size(const Args&...);        // record bytes; 0 = refuse
+//       static void encode(std::span<std::uint8_t> out, const Args&...) noexcept;
+//       static Record decode(std::span<const std::uint8_t> record) noexcept;
+//   };
 #pragma once
 
-#include <algorithm>
 #include <atomic>
-#include <bit>
 #include <cstdint>
+#include <cstring>
+#include <span>
 #include <vector>
 
 namespace voxfork::stream::detail {
 
+// The ring bytes that hold `seconds` of `channels` G.711 channels sent as
+// 20 ms packets (50 a second of 160 bytes), each record `overhead` bytes more
+// than its payload. Other packet times take about as many bytes a second.
+constexpr std::size_t ring_bytes_for(std::size_t seconds, std::size_t channels, std::size_t overhead) {
+    return seconds * channels * 50 * (sizeof(std::uint16_t) + overhead + 160);
+}
+
 template <class Framing>
 class FrameRing {
 public:
-    using Slot = typename Framing::Slot;
+    using Record = typename Framing::Record;
 
-    explicit FrameRing(std::size_t min_capacity)
-        : slots_(std::bit_ceil(std::max<std::size_t>(min_capacity, 2))), mask_(slots_.size() - 1) {}
+    // `capacity_bytes`: records and their 2-byte lengths; at least room for
+    // two of the largest record the framing takes.
+    explicit FrameRing(std::size_t capacity_bytes) : bytes_(capacity_bytes) {}
 
     // Producer (packet thread). False when refused: closed, full, or a frame
     // the framing cannot hold.
     template <class... Args>
     bool push(const Args&... args) noexcept {
         if (closed_.load(std::memory_order_acquire)) return false;
+        const std::size_t size = Framing::size(args...);
+        if (size == 0 || size > max_length) return refuse();
+        const std::size_t needed = length_bytes + size;
         const std::uint64_t tail = tail_.load(std::memory_order_relaxed);
-        if (tail - head_.load(std::memory_order_acquire) >= slots_.size() ||
-            !Framing::encode(slots_[tail & mask_], args...)) {
-            dropped_.fetch_add(1, std::memory_order_relaxed);
-            return false;
-        }
-        tail_.store(tail + 1, std::memory_order_release);
+        const std::size_t at = static_cast<std::size_t>(tail % bytes_.size());
+        const std::size_t to_end = bytes_.size() - at;
+        const std::size_t skipped = to_end < needed ? to_end : 0;  // the record starts at the front
+        if (tail + skipped + needed - head_.load(std::memory_order_acquire) > bytes_.size()) return refuse();
+        if (skipped >= length_bytes) put_length(at, skip_marker);
+        const std::size_t start = skipped ? 0 : at;
+        put_length(start, static_cast<std::uint16_t>(size));
+        Framing::encode(std::span<std::uint8_t>(bytes_.data() + start + length_bytes, size), args...);
+        tail_.store(tail + skipped + needed, std::memory_order_release);
         return true;
     }
 
@@ -44,28 +73,56 @@ public:
     bool has_data() const noexcept {
         return head_.load(std::memory_order_relaxed) != tail_.load(std::memory_order_acquire);
     }
-    // Calls fn(const Slot&) for each queued frame, oldest first.
+    // Calls fn(const Record&) for each queued frame, oldest first; returns
+    // how many.
     template <class Fn>
     std::size_t drain(Fn&& fn) {
-        const std::uint64_t head = head_.load(std::memory_order_relaxed);
+        std::uint64_t head = head_.load(std::memory_order_relaxed);
         const std::uint64_t tail = tail_.load(std::memory_order_acquire);
-        for (std::uint64_t i = head; i != tail; ++i) fn(slots_[i & mask_]);
-        head_.store(tail, std::memory_order_release);
-        return static_cast<std::size_t>(tail - head);
+        std::size_t frames = 0;
+        while (head != tail) {
+            const std::size_t at = static_cast<std::size_t>(head % bytes_.size());
+            const std::size_t to_end = bytes_.size() - at;
+            const std::uint16_t length = to_end < length_bytes ? skip_marker : get_length(at);
+            if (length == skip_marker) {
+                head += to_end;
+                continue;
+            }
+            fn(Framing::decode(std::span<const std::uint8_t>(bytes_.data() + at + length_bytes, length)));
+            head += length_bytes + length;
+            ++frames;
+        }
+        head_.store(head, std::memory_order_release);
+        return frames;
     }
     // Frames refused since the last call.
     std::uint64_t take_dropped() noexcept { return dropped_.exchange(0, std::memory_order_relaxed); }
     // From now on every frame is refused (the connection is gone).
     void close() noexcept { closed_.store(true, std::memory_order_release); }
-    std::size_t capacity() const { return slots_.size(); }
+    std::size_t capacity_bytes() const { return bytes_.size(); }
 
 private:
-    std::vector<Slot> slots_;
-    std::size_t mask_;
+    using Length = std::uint16_t;
+    static constexpr std::size_t length_bytes = sizeof(Length);
+    static constexpr Length skip_marker = 0xffff;  // the rest of the buffer holds no record
+    static constexpr std::size_t max_length = skip_marker - 1;
+
+    bool refuse() noexcept {
+        dropped_.fetch_add(1, std::memory_order_relaxed);
+        return false;
+    }
+    void put_length(std::size_t at, Length length) noexcept { std::memcpy(bytes_.data() + at, &length, length_bytes); }
+    Length get_length(std::size_t at) const noexcept {
+        Length length;
+        std::memcpy(&length, bytes_.data() + at, length_bytes);
+        return length;
+    }
+
+    std::vector<std::uint8_t> bytes_;
     std::atomic<bool> closed_{false};
     std::atomic<std::uint64_t> dropped_{0};
-    alignas(64) std::atomic<std::uint64_t> head_{0};  // consumer
-    alignas(64) std::atomic<std::uint64_t> tail_{0};  // producer
+    alignas(64) std::atomic<std::uint64_t> head_{0};  // consumer: bytes taken
+    alignas(64) std::atomic<std::uint64_t> tail_{0};  // producer: bytes written
 };
 
 }  // namespace voxfork::stream::detail

@@ -7,14 +7,19 @@
 
 namespace voxfork::stream::detail {
 
-bool PositionedFraming::encode(Slot& slot, media::Direction direction, std::uint32_t position,
+void PositionedFraming::encode(std::span<std::uint8_t> out, media::Direction direction, std::uint32_t position,
                                std::span<const std::uint8_t> payload) noexcept {
-    if (payload.size() > max_payload) return false;
-    slot.direction = direction;
-    slot.position = position;
-    slot.size = static_cast<std::uint16_t>(payload.size());
-    std::memcpy(slot.bytes.data(), payload.data(), payload.size());
-    return true;
+    out[0] = static_cast<std::uint8_t>(direction);
+    std::memcpy(out.data() + 1, &position, sizeof position);
+    std::memcpy(out.data() + header, payload.data(), payload.size());
+}
+
+PositionedFraming::Record PositionedFraming::decode(std::span<const std::uint8_t> record) noexcept {
+    Record r;
+    r.direction = static_cast<media::Direction>(record[0]);
+    std::memcpy(&r.position, record.data() + 1, sizeof r.position);
+    r.payload = record.subspan(header);
+    return r;
 }
 
 PlayoutBuffer::PlayoutBuffer(bool both, std::uint32_t window_samples)
@@ -70,8 +75,8 @@ void PlayoutBuffer::skip_to(std::uint64_t frame) {
 PacedAudio::PacedAudio(bool both, media::Direction only)
     : both_(both),
       only_(only),
-      // 2 s of 20 ms packets of the directions it carries.
-      ring_(std::make_shared<Ring>(both ? 200 : 100)),
+      // 2 s of the directions it carries.
+      ring_(std::make_shared<Ring>(ring_bytes_for(2, both ? 2 : 1, PositionedFraming::header))),
       playout_(both) {}
 
 PacedAudio::Clock::time_point PacedAudio::due(std::uint64_t frame) const {
@@ -95,12 +100,12 @@ void PacedAudio::resume(Clock::time_point now, Codec codec) {
 
 std::uint64_t PacedAudio::take_ring() {
     const bool convert = convert_alaw_ && codec_ == Codec::alaw;
-    ring_->drain([&](const PositionedFraming::Slot& slot) {
-        if (!running() || (!both_ && slot.direction != only_)) return;
-        if (!convert) return playout_.put(slot.direction, slot.position, {slot.bytes.data(), slot.size});
+    ring_->drain([&](const PositionedFraming::Record& frame) {
+        if (!running() || (!both_ && frame.direction != only_)) return;
+        if (!convert) return playout_.put(frame.direction, frame.position, frame.payload);
         std::array<std::uint8_t, PositionedFraming::max_payload> ulaw;
-        for (std::size_t i = 0; i < slot.size; ++i) ulaw[i] = g711::alaw_to_ulaw(slot.bytes[i]);
-        playout_.put(slot.direction, slot.position, {ulaw.data(), slot.size});
+        for (std::size_t i = 0; i < frame.payload.size(); ++i) ulaw[i] = g711::alaw_to_ulaw(frame.payload[i]);
+        playout_.put(frame.direction, frame.position, {ulaw.data(), frame.payload.size()});
     });
     return ring_->take_dropped();
 }

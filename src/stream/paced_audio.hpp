@@ -31,14 +31,19 @@ constexpr std::uint8_t silence_of(Codec codec) {
 
 struct PositionedFraming {
     static constexpr std::size_t max_payload = 480;  // 60 ms of G.711
-    struct Slot {
+    static constexpr std::size_t header = 1 + sizeof(std::uint32_t);  // direction, position
+    struct Record {
         media::Direction direction = media::Direction::caller;
         std::uint32_t position = 0;
-        std::uint16_t size = 0;
-        std::array<std::uint8_t, max_payload> bytes{};
+        std::span<const std::uint8_t> payload;
     };
-    static bool encode(Slot& slot, media::Direction direction, std::uint32_t position,
+    // 0 (refused) when the payload is over max_payload.
+    static std::size_t size(media::Direction, std::uint32_t, std::span<const std::uint8_t> payload) {
+        return payload.size() > max_payload ? 0 : header + payload.size();
+    }
+    static void encode(std::span<std::uint8_t> out, media::Direction direction, std::uint32_t position,
                        std::span<const std::uint8_t> payload) noexcept;
+    static Record decode(std::span<const std::uint8_t> record) noexcept;
 };
 
 // The io thread's side: audio by position for the next `window` samples.

@@ -86,7 +86,7 @@ std::uint64_t Connection::drain(ws::Output& out) {
 void Connection::move_audio(ws::Output* out) {
     refused_ += ring_->take_dropped();
     ws::Output* live = reestablishing_ ? nullptr : out;
-    ring_->drain([&](const Framing::Slot& frame) {
+    ring_->drain([&](const Framing::Record& frame) {
         const Channel* ch = channel(frame.channel);
         if (ch == nullptr || ch->stopped || ch->paused) return;
         emit(live, frame.channel, frame.frame());

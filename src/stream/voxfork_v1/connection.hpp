@@ -35,8 +35,8 @@ public:
     using ServerEnded = std::function<void(const std::string& words)>;
 
     // `reconnect_window`: the profile's `connection reconnect window` (0: off).
-    Connection(std::size_t ring_frames, int reconnect_window)
-        : ring_(std::make_shared<Ring>(ring_frames)),
+    Connection(std::size_t ring_bytes, int reconnect_window)
+        : ring_(std::make_shared<Ring>(ring_bytes)),
           continuity_(reconnect_window, header_size),
           history_(detail::Continuity::bytes_for(1, header_size)) {}
 

@@ -45,16 +45,21 @@ void put_u32(std::uint8_t* p, std::uint32_t v) noexcept {
 }
 }  // namespace
 
-bool Framing::encode(Slot& slot, std::uint32_t channel, std::uint32_t seq, std::uint32_t position,
+void Framing::encode(std::span<std::uint8_t> out, std::uint32_t channel, std::uint32_t seq, std::uint32_t position,
                      std::span<const std::uint8_t> payload) noexcept {
-    if (payload.size() > max_payload) return false;
-    slot.channel = channel;
-    put_u32(slot.bytes.data(), channel);
-    put_u32(slot.bytes.data() + 4, seq);
-    put_u32(slot.bytes.data() + 8, position);
-    std::memcpy(slot.bytes.data() + header_size, payload.data(), payload.size());
-    slot.size = static_cast<std::uint16_t>(header_size + payload.size());
-    return true;
+    std::memcpy(out.data(), &channel, sizeof channel);  // the ring's own copy, for the io thread
+    std::uint8_t* frame = out.data() + sizeof channel;
+    put_u32(frame, channel);
+    put_u32(frame + 4, seq);
+    put_u32(frame + 8, position);
+    std::memcpy(frame + header_size, payload.data(), payload.size());
+}
+
+Framing::Record Framing::decode(std::span<const std::uint8_t> record) noexcept {
+    Record r;
+    std::memcpy(&r.channel, record.data(), sizeof r.channel);
+    r.bytes = record.subspan(sizeof r.channel);
+    return r;
 }
 
 std::optional<ServerStop> parse_server_stop(std::string_view text) {

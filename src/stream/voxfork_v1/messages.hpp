@@ -28,20 +28,23 @@ nlohmann::ordered_json stop(std::uint32_t channel, std::string_view reason);
 nlohmann::ordered_json dtmf(std::uint32_t channel, char digit, std::uint16_t duration);
 
 // The binary frame: a 12-byte big-endian header (channel, seq, position),
-// then the G.711 payload as received, in one ring slot.
+// then the G.711 payload as received, in one ring record behind the channel.
 inline constexpr std::size_t header_size = 12;
 inline constexpr std::size_t max_payload = 480;  // 60 ms of G.711
 
 struct Framing {
-    struct Slot {
+    struct Record {
         std::uint32_t channel = 0;
-        std::uint16_t size = 0;  // header + payload
-        std::array<std::uint8_t, header_size + max_payload> bytes{};
-        std::span<const std::uint8_t> frame() const { return {bytes.data(), size}; }
+        std::span<const std::uint8_t> bytes;  // the frame: header, payload
+        std::span<const std::uint8_t> frame() const { return bytes; }
     };
-    // False when the payload is over max_payload.
-    static bool encode(Slot& slot, std::uint32_t channel, std::uint32_t seq, std::uint32_t position,
+    // 0 (refused) when the payload is over max_payload.
+    static std::size_t size(std::uint32_t, std::uint32_t, std::uint32_t, std::span<const std::uint8_t> payload) {
+        return payload.size() > max_payload ? 0 : sizeof(std::uint32_t) + header_size + payload.size();
+    }
+    static void encode(std::span<std::uint8_t> out, std::uint32_t channel, std::uint32_t seq, std::uint32_t position,
                        std::span<const std::uint8_t> payload) noexcept;
+    static Record decode(std::span<const std::uint8_t> record) noexcept;
 };
 
 // A STOP the server sent: its channel and reason ("" when it gave none).

@@ -22,8 +22,9 @@ private:
 };
 
 // A connection's ring holds 2 s of both channels of every call it may carry.
-std::size_t ring_frames(int calls_threshold) {
-    return static_cast<std::size_t>(std::max(calls_threshold, 1)) * 2 * 50 * 2;
+std::size_t ring_bytes(int calls_threshold) {
+    const auto channels = static_cast<std::size_t>(std::max(calls_threshold, 1)) * 2;
+    return detail::ring_bytes_for(2, channels, sizeof(std::uint32_t) + header_size);
 }
 
 }  // namespace
@@ -44,7 +45,7 @@ void V1Session::open() {
     const int window = profile.reconnect_window_seconds;
     user_ = host_.pool().attach(
         key, ws::CallLabel{call_.anchor, call_.fork_session}, threshold,
-        [threshold, window] { return std::make_unique<Connection>(ring_frames(threshold), window); },
+        [threshold, window] { return std::make_unique<Connection>(ring_bytes(threshold), window); },
         [this](const ws::AttachResult& result) { on_attached(result); });
     host_.route(user_, handle_);
 }

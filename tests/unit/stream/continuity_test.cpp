@@ -159,7 +159,7 @@ public:
 };
 
 TEST(V1Continuity, ReconnectStartsEveryChannelAgainAndReplaysTheLastSecondAndTheOutage) {
-    Connection conn(64, 5);
+    Connection conn(64 * 178, 5);
     ASSERT_TRUE(conn.resumable());
     Wire wire(conn);
     conn.on_open(wire);
@@ -188,7 +188,7 @@ TEST(V1Continuity, ReconnectStartsEveryChannelAgainAndReplaysTheLastSecondAndThe
 }
 
 TEST(V1Continuity, WithoutAWindowNothingIsKept) {
-    Connection conn(64, 0);
+    Connection conn(64 * 178, 0);
     EXPECT_FALSE(conn.resumable());
 }
 

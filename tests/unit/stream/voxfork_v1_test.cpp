@@ -15,9 +15,9 @@ namespace {
 
 using nlohmann::json;
 
-std::uint32_t seq_of(const Framing::Slot& s) {
-    return (std::uint32_t{s.bytes[4]} << 24) | (std::uint32_t{s.bytes[5]} << 16) | (std::uint32_t{s.bytes[6]} << 8) |
-           s.bytes[7];
+std::uint32_t seq_of(const Framing::Record& s) {
+    const auto b = s.frame();
+    return (std::uint32_t{b[4]} << 24) | (std::uint32_t{b[5]} << 16) | (std::uint32_t{b[6]} << 8) | b[7];
 }
 
 // Fields and their order as in wire.md's examples: the text that goes out is
@@ -57,18 +57,23 @@ TEST(ServerStop, OnlyAWellFormedStopIsOne) {
 }
 
 TEST(Framing, TwelveByteBigEndianHeaderThenPayload) {
-    Framing::Slot s;
     const std::uint8_t payload[3] = {0xaa, 0xbb, 0xcc};
-    ASSERT_TRUE(Framing::encode(s, 0x01020304, 0x05060708, 0x090a0b0c, payload));
-    ASSERT_EQ(s.size, 15);
+    const std::size_t size = Framing::size(0x01020304, 0x05060708, 0x090a0b0c, payload);
+    ASSERT_EQ(size, 4u + 15u);  // the channel for the io thread, then the frame
+    std::vector<std::uint8_t> record(size);
+    Framing::encode(record, 0x01020304, 0x05060708, 0x090a0b0c, payload);
+    const Framing::Record r = Framing::decode(record);
+    ASSERT_EQ(r.frame().size(), 15u);
     const std::uint8_t want[15] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 0xaa, 0xbb, 0xcc};
-    EXPECT_EQ(0, std::memcmp(s.bytes.data(), want, 15));
-    EXPECT_EQ(s.channel, 0x01020304u);
+    EXPECT_EQ(0, std::memcmp(r.frame().data(), want, 15));
+    EXPECT_EQ(r.channel, 0x01020304u);
+    const std::uint8_t big[max_payload + 1] = {};
+    EXPECT_EQ(Framing::size(1, 0, 0, big), 0u);
 }
 
+// Each 20 ms frame takes its own bytes: a ring of 4 x (2 + 4 + 172) holds four.
 TEST(FrameRing, FullRingRefusesNewFramesAndCountsThem) {
-    Ring ring(3);  // rounded up to 4
-    ASSERT_EQ(ring.capacity(), 4u);
+    Ring ring(4 * 178);
     const std::uint8_t payload[160] = {};
     for (std::uint32_t i = 0; i < 4; ++i) EXPECT_TRUE(ring.push(1, i, 0, payload));
     EXPECT_FALSE(ring.push(1, 4, 0, payload));
@@ -77,15 +82,39 @@ TEST(FrameRing, FullRingRefusesNewFramesAndCountsThem) {
     EXPECT_EQ(ring.take_dropped(), 2u);
     EXPECT_EQ(ring.take_dropped(), 0u);
     std::vector<std::uint32_t> seqs;
-    ring.drain([&](const Framing::Slot& s) { seqs.push_back(seq_of(s)); });
+    ring.drain([&](const Framing::Record& s) { seqs.push_back(seq_of(s)); });
     EXPECT_EQ(seqs, (std::vector<std::uint32_t>{0, 1, 2, 3}));
     EXPECT_FALSE(ring.has_data());
     ring.close();
     EXPECT_FALSE(ring.push(1, 6, 0, payload));
 }
 
+// Records of mixed sizes never wrap: one that does not fit before the end
+// starts again at the front, and every one comes out whole and in order.
+TEST(FrameRing, RecordsThatReachTheEndStartAtTheFront) {
+    Ring ring(1000);
+    std::uint32_t pushed = 0, taken = 0;
+    bool whole = true;
+    for (int round = 0; round < 200; ++round) {
+        for (int k = 0; k < 3; ++k) {
+            std::vector<std::uint8_t> payload(1 + (pushed * 37) % max_payload, static_cast<std::uint8_t>(pushed));
+            if (ring.push(7, pushed, 0, std::span<const std::uint8_t>(payload))) ++pushed;
+        }
+        ring.drain([&](const Framing::Record& r) {
+            const std::size_t length = 1 + (taken * 37) % max_payload;
+            whole = whole && r.channel == 7 && seq_of(r) == taken && r.frame().size() == header_size + length &&
+                    r.frame()[header_size] == static_cast<std::uint8_t>(taken) &&
+                    r.frame().back() == static_cast<std::uint8_t>(taken);
+            ++taken;
+        });
+    }
+    EXPECT_TRUE(whole);
+    EXPECT_EQ(taken, pushed);
+    EXPECT_GT(pushed, 300u);  // the ring went round many times
+}
+
 TEST(FrameRing, OneProducerThreadOneConsumerKeepOrder) {
-    Ring ring(64);
+    Ring ring(64 * 178);
     constexpr std::uint32_t total = 200000;
     std::thread producer([&] {
         const std::uint8_t payload[160] = {};
@@ -100,8 +129,8 @@ TEST(FrameRing, OneProducerThreadOneConsumerKeepOrder) {
     std::uint32_t next = 0;
     bool ordered = true;
     while (next < total) {
-        const std::size_t got = ring.drain([&](const Framing::Slot& s) {
-            ordered = ordered && seq_of(s) == next && s.channel == 9 && s.size == 172;
+        const std::size_t got = ring.drain([&](const Framing::Record& s) {
+            ordered = ordered && seq_of(s) == next && s.channel == 9 && s.frame().size() == 172;
             ++next;
         });
         if (got == 0) std::this_thread::yield();
@@ -159,7 +188,7 @@ protected:
     }
     void server(const std::string& text) { conn_.on_text(text); }
 
-    Connection conn_{64, 0};
+    Connection conn_{64 * 178, 0};
     FakeOutput out_;
     std::vector<std::string> ended_;
 };
@@ -196,7 +225,7 @@ TEST_F(ConnectionTest, FramesOfACallThatLeftAreDiscarded) {
 }
 
 TEST_F(ConnectionTest, FramesTheRingRefusedAreReportedOnceToThePool) {
-    Connection small{2, 0};
+    Connection small{2 * 178, 0};  // room for two 20 ms frames
     FakeOutput out(small);
     small.on_open(out);
     small.add_call(1, {17, 18}, [](const std::string&) {});
