@@ -32,6 +32,12 @@
 
 namespace voxfork::stream::detail {
 
+// How far the io thread may fall behind the packet thread before a fork's
+// audio is dropped (and counted): what its ring, and a clock-paced
+// connection's playout window, hold. A control plane 500 ms late already
+// refuses new calls (include/voxfork/overload.hpp).
+inline constexpr std::size_t stall_seconds = 2;
+
 // The ring bytes that hold `seconds` of `channels` G.711 channels sent as
 // 20 ms packets (50 a second of 160 bytes), each record `overhead` bytes more
 // than its payload. Other packet times take about as many bytes a second.

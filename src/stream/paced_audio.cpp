@@ -75,8 +75,8 @@ void PlayoutBuffer::skip_to(std::uint64_t frame) {
 PacedAudio::PacedAudio(bool both, media::Direction only)
     : both_(both),
       only_(only),
-      // 2 s of the directions it carries.
-      ring_(std::make_shared<Ring>(ring_bytes_for(2, both ? 2 : 1, PositionedFraming::header))),
+      // The directions it carries, for as long as the io thread may stall.
+      ring_(std::make_shared<Ring>(ring_bytes_for(stall_seconds, both ? 2 : 1, PositionedFraming::header))),
       playout_(both) {}
 
 PacedAudio::Clock::time_point PacedAudio::due(std::uint64_t frame) const {

@@ -50,7 +50,7 @@ struct PositionedFraming {
 class PlayoutBuffer {
 public:
     // `both`: frames carry caller and callee interleaved; else one direction.
-    PlayoutBuffer(bool both, std::uint32_t window_samples = 16000);
+    PlayoutBuffer(bool both, std::uint32_t window_samples = stall_seconds * 8000);
 
     // Places a payload at its position. Audio for a frame already taken, or
     // beyond the window, is discarded and counted.

@@ -21,10 +21,11 @@ private:
     std::uint32_t channel_[2];
 };
 
-// A connection's ring holds 2 s of both channels of every call it may carry.
+// A connection's ring holds both channels of every call it may carry, for as
+// long as the io thread may stall.
 std::size_t ring_bytes(int calls_threshold) {
     const auto channels = static_cast<std::size_t>(std::max(calls_threshold, 1)) * 2;
-    return detail::ring_bytes_for(2, channels, sizeof(std::uint32_t) + header_size);
+    return detail::ring_bytes_for(detail::stall_seconds, channels, sizeof(std::uint32_t) + header_size);
 }
 
 }  // namespace

@@ -105,5 +105,28 @@ TEST(SendQueue, MessageIsCopiedWhole) {
     EXPECT_EQ(std::vector<std::uint8_t>(out.message().begin(), out.message().end()), bytes);
 }
 
+// Memory follows what is queued: a connection whose server keeps up holds a
+// few messages' bytes, a backed-up one grows to what waits and gives it back
+// once drained.
+TEST(SendQueue, BufferGrowsWithTheBacklogAndShrinksWhenDrained) {
+    SendQueue q(4000);
+    BinarySlot out;
+    std::string text;
+    for (std::uint32_t round = 0; round < 1000; ++round) {  // a healthy connection: a few frames each drain
+        for (std::uint32_t i = 0; i < 4; ++i) push(q, frame(1, round * 4 + i));
+        while (q.pop(out, text) != SendQueue::Kind::none) {
+        }
+    }
+    EXPECT_LE(q.buffer_bytes(), 4096u);
+    for (std::uint32_t i = 0; i < 3000; ++i) push(q, frame(2, i));  // a stalled server: 60 s of one channel
+    EXPECT_GE(q.buffer_bytes(), 3000u * 172);
+    std::uint32_t next = 0;
+    bool ordered = true;
+    while (q.pop(out, text) == SendQueue::Kind::binary) ordered = ordered && out.tag == 2 && seq_of(out) == next++;
+    EXPECT_TRUE(ordered);
+    EXPECT_EQ(next, 3000u);
+    EXPECT_EQ(q.buffer_bytes(), 0u);
+}
+
 }  // namespace
 }  // namespace voxfork::ws::detail
