@@ -173,6 +173,9 @@ public:
     }
     // Kept without trying the output (audio the connection may have swallowed).
     void keep(std::uint32_t tag, std::span<const std::uint8_t> message) { dropped_ += outage_.keep(tag, message); }
+    // A control message kept in its place between the audio (its own stream
+    // `tag`, never audio: not counted as dropped audio if it could not be kept).
+    void keep_control(std::uint32_t tag, std::span<const std::uint8_t> message) { outage_.keep(tag, message); }
 
     void forget(std::uint32_t tag) { outage_.forget(tag); }
     void clear() {
@@ -185,14 +188,29 @@ public:
     // Sends kept messages, oldest first, up to replay_per_drain; frees the
     // buffer once all went.
     void replay(ws::Output& out) {
-        if (lost_ || outage_.empty()) return;
-        const std::uint64_t n = outage_.replay(replay_per_drain, [&](std::uint32_t tag, std::span<const std::uint8_t> m) {
+        replay(out, [&](std::uint32_t tag, std::span<const std::uint8_t> m) {
             out.send_binary(tag, m);
+            return true;
         });
-        out.replayed(n);
+    }
+    // The same, each kept message handed to send(tag, message), which says
+    // whether it was audio (counted in `Audio frames replayed`) or a control
+    // message the handler kept in its place between the audio.
+    template <class Send>
+    void replay(ws::Output& out, Send&& send) {
+        if (lost_ || outage_.empty()) return;
+        std::uint64_t frames = 0;
+        outage_.replay(replay_per_drain, [&](std::uint32_t tag, std::span<const std::uint8_t> m) {
+            frames += send(tag, m) ? 1 : 0;
+        });
+        out.replayed(frames);
         if (outage_.empty()) outage_.clear();
     }
     // Everything kept, at once (the stream ends).
+    template <class Send>
+    void replay_all(ws::Output& out, Send&& send) {
+        while (!lost_ && !outage_.empty()) replay(out, send);
+    }
     void replay_all(ws::Output& out) {
         while (!lost_ && !outage_.empty()) replay(out);
     }

@@ -108,10 +108,14 @@ void Connection::on_interrupted() {
         continuity_.keep(id, frame);
     });
     history_.clear();
-    held_stops_.clear();  // a server that is gone stopped nothing
+    // A STOP the server sent stands though its connection is gone: the loss
+    // cuts its grace short, and its call is told at the next drain (keep()),
+    // outside the pool's loss handling. Its channels are not re-established.
+    for (HeldStop& stop : held_stops_) stop.read_at = Clock::time_point::min();
 }
 
 std::uint64_t Connection::keep() {
+    tell_server_stops(Clock::time_point::max());
     move_audio(nullptr);
     return std::exchange(refused_, 0) + continuity_.take_dropped();
 }

@@ -187,6 +187,33 @@ TEST(V1Continuity, ReconnectStartsEveryChannelAgainAndReplaysTheLastSecondAndThe
                                                    "frame 7 seq 1", "frame 8 seq 0", "frame 7 seq 2"}));
 }
 
+// A server STOP still in its grace when the connection is lost stands: the
+// call is told (once the pool drains) and is not re-established afterwards.
+TEST(V1Continuity, AServerStopHeldInItsGraceAtTheLossEndsTheCall) {
+    Connection conn(64, 5);
+    Wire wire(conn);
+    conn.on_open(wire);
+    const std::uint32_t channels[2] = {7, 8};
+    std::vector<std::string> ended;
+    conn.add_call(1, channels, [&](const std::string& words) {
+        ended.push_back(words);
+        conn.remove_call(1);  // as the session does
+    });
+    CallInfo call;
+    for (std::uint32_t ch : channels)
+        conn.send(ch, Connection::Gate::open, start(ch, call, ch == 7 ? "caller" : "callee", Codec::ulaw, json::object()));
+    conn.on_text(R"({"type": "STOP", "channel": 7, "reason": "enough"})");
+    EXPECT_TRUE(ended.empty());  // the grace for channel 8's STOP
+    wire.sent.clear();
+
+    conn.on_interrupted();
+    conn.keep();
+    EXPECT_EQ(ended, (std::vector<std::string>{"enough"}));
+    conn.on_open(wire);
+    conn.drain(wire);
+    EXPECT_TRUE(wire.sent.empty()) << wire.sent.front();
+}
+
 TEST(V1Continuity, WithoutAWindowNothingIsKept) {
     Connection conn(64, 0);
     EXPECT_FALSE(conn.resumable());
