@@ -131,6 +131,15 @@ public:
     // Before each reconnect attempt: the upgrade's headers for it (a protocol
     // whose headers name a session or carry a signature makes new ones).
     virtual void prepare_reconnect(std::vector<std::pair<std::string, std::string>>& /*headers*/) {}
+    // At the loss, before on_interrupted(), oldest first: each binary message
+    // the server cannot have had, those the lost link's TCP never
+    // acknowledged (plain TCP, when the handler wants_unacknowledged()) and
+    // those still waiting in the send queue. True: the handler keeps it for
+    // its replay; false: it is dropped (counted in `Frames dropped`).
+    virtual bool on_unsent(std::uint32_t /*tag*/, std::span<const std::uint8_t> /*message*/) { return false; }
+    // Bytes of the last binary messages the pool keeps a copy of, to give
+    // back those a loss leaves unacknowledged (0: none kept).
+    virtual std::size_t unacknowledged_kept() const { return 0; }
 };
 using HandlerFactory = std::function<std::unique_ptr<Handler>()>;
 

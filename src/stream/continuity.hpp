@@ -48,6 +48,19 @@ public:
     }
 
     bool empty() const { return count_ == 0; }
+
+    // The oldest message of `tag` (empty when none); valid until the next change.
+    std::span<const std::uint8_t> front(std::uint32_t tag) {
+        for (Stream& s : streams_) {
+            if (s.tag != tag || s.count == 0) continue;
+            Header h{};
+            read(s, s.head, &h, sizeof h);
+            scratch_.resize(h.size);
+            read(s, s.head + sizeof h, scratch_.data(), h.size);
+            return scratch_;
+        }
+        return {};
+    }
     std::uint64_t size() const { return count_; }
 
     // Calls send(tag, message) for up to `max` messages, oldest first across

@@ -35,10 +35,14 @@ public:
     // Takes the next message in wire order into `binary` or `text`.
     Kind pop(BinarySlot& binary, std::string& text);
 
-    // Empties it; `dropped(tag)` for each binary message thrown away.
+    // Empties it; `dropped(tag, message)` for each binary message thrown
+    // away, oldest first.
     template <class Dropped>
     void clear(Dropped&& dropped) {
-        for (; binary_head_ != binary_tail_; ++binary_head_) dropped(binary_[binary_head_ % binary_.size()].tag);
+        for (; binary_head_ != binary_tail_; ++binary_head_) {
+            const BinarySlot& slot = binary_[binary_head_ % binary_.size()];
+            dropped(slot.tag, slot.message());
+        }
         texts_.clear();
     }
 

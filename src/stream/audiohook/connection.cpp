@@ -44,6 +44,11 @@ void Connection::on_interrupted() {
     continuity_.lost();
 }
 
+bool Connection::on_unsent(std::uint32_t, std::span<const std::uint8_t> frame) {
+    continuity_.keep(audio_stream, frame);
+    return true;
+}
+
 std::uint64_t Connection::keep() {
     if (!audio_) return 0;
     const std::uint64_t refused = audio_->take_ring();

@@ -93,6 +93,12 @@ public:
     bool resumable() const override { return continuity_.enabled() && (phase_ == Phase::open || resuming_); }
     void on_interrupted() override;
     std::uint64_t keep() override;
+    // What the lost connection never delivered goes first in the new session.
+    bool on_unsent(std::uint32_t, std::span<const std::uint8_t> frame) override;
+    // About a second of the connection's frames.
+    std::size_t unacknowledged_kept() const override {
+        return continuity_.enabled() ? detail::Continuity::bytes_for(1, 32) * 2 : 0;
+    }
     void prepare_reconnect(std::vector<std::pair<std::string, std::string>>& headers) override;
 
 private:

@@ -114,6 +114,16 @@ void Connection::on_interrupted() {
     for (HeldStop& stop : held_stops_) stop.read_at = Clock::time_point::min();
 }
 
+bool Connection::on_unsent(std::uint32_t id, std::span<const std::uint8_t> frame) {
+    if (!continuity_.enabled() || frame.size() < header_size) return false;
+    const auto seq_of = [](std::span<const std::uint8_t> f) {
+        return (std::uint32_t{f[4]} << 24) | (std::uint32_t{f[5]} << 16) | (std::uint32_t{f[6]} << 8) | f[7];
+    };
+    const std::span<const std::uint8_t> oldest = history_.front(id);
+    if (oldest.size() < header_size || seq_of(frame) < seq_of(oldest)) continuity_.keep(id, frame);
+    return true;
+}
+
 std::uint64_t Connection::keep() {
     tell_server_stops(Clock::time_point::max());
     move_audio(nullptr);
