@@ -165,7 +165,8 @@ public:
         return static_cast<std::size_t>(seconds) * (8000 + frames_per_second * overhead);
     }
     // Kept messages sent per drain (3 ms): 100 x 20 ms of audio, well ahead
-    // of the live rate, without flooding the send queue.
+    // of the live rate, and never more than the connection has room for
+    // (Output::room()), so a replay never pushes queued audio out.
     static constexpr std::uint64_t replay_per_drain = 100;
 
     // `window_seconds` 0: off (a lost connection is not resumed), send() goes
@@ -211,26 +212,32 @@ public:
     // message the handler kept in its place between the audio.
     template <class Send>
     void replay(ws::Output& out, Send&& send) {
-        if (lost_ || outage_.empty()) return;
-        std::uint64_t frames = 0;
-        outage_.replay(replay_per_drain, [&](std::uint32_t tag, std::span<const std::uint8_t> m) {
-            frames += send(tag, m) ? 1 : 0;
-        });
-        out.replayed(frames);
-        if (outage_.empty()) outage_.clear();
+        replay_up_to(out, std::min<std::uint64_t>(replay_per_drain, out.room()), send);
     }
     // Everything kept, at once (the stream ends).
     template <class Send>
     void replay_all(ws::Output& out, Send&& send) {
-        while (!lost_ && !outage_.empty()) replay(out, send);
+        replay_up_to(out, UINT64_MAX, send);
     }
     void replay_all(ws::Output& out) {
-        while (!lost_ && !outage_.empty()) replay(out);
+        replay_all(out, [&](std::uint32_t tag, std::span<const std::uint8_t> m) {
+            out.send_binary(tag, m);
+            return true;
+        });
     }
     // Messages dropped from the buffer since the last call.
     std::uint64_t take_dropped() { return std::exchange(dropped_, 0); }
 
 private:
+    template <class Send>
+    void replay_up_to(ws::Output& out, std::uint64_t max, Send& send) {
+        if (lost_ || outage_.empty()) return;
+        std::uint64_t frames = 0;
+        outage_.replay(max, [&](std::uint32_t tag, std::span<const std::uint8_t> m) { frames += send(tag, m) ? 1 : 0; });
+        out.replayed(frames);
+        if (outage_.empty()) outage_.clear();
+    }
+
     int window_seconds_;
     bool lost_ = false;
     OutageBuffer outage_;

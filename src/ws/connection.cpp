@@ -65,6 +65,13 @@ void ConnectionOutput::reconnect() {
     pool_.reconnect_on_request(conn_);
 }
 
+std::size_t ConnectionOutput::room() const {
+    // The queue's free slots; none while the write batch is over its mark
+    // (what is sent then queues).
+    if (conn_.state != ConnState::open || conn_.link->backlogged()) return 0;
+    return conn_.queue.binary_capacity() - conn_.queue.binary_size();
+}
+
 void ConnectionOutput::replayed(std::uint64_t frames) {
     pool_.counts_.frames_replayed += frames;
 }

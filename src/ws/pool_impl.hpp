@@ -43,6 +43,7 @@ public:
     void close_when_sent() override;
     void drop() override;
     void replayed(std::uint64_t frames) override;
+    std::size_t room() const override;
     void reconnect() override;
 
 private:
