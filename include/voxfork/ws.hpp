@@ -136,7 +136,7 @@ public:
     virtual void prepare_reconnect(std::vector<std::pair<std::string, std::string>>& /*headers*/) {}
     // At the loss, before on_interrupted(), oldest first: each binary message
     // the server cannot have had, those the lost link's TCP never
-    // acknowledged (plain TCP, when the handler wants_unacknowledged()) and
+    // acknowledged (plain TCP, when the handler asks: unacknowledged_kept()) and
     // those still waiting in the send queue. True: the handler keeps it for
     // its replay; false: it is dropped (counted in `Frames dropped`).
     virtual bool on_unsent(std::uint32_t /*tag*/, std::span<const std::uint8_t> /*message*/) { return false; }

@@ -115,7 +115,8 @@ void Connection::on_interrupted() {
 }
 
 bool Connection::on_unsent(std::uint32_t id, std::span<const std::uint8_t> frame) {
-    if (!continuity_.enabled() || frame.size() < header_size) return false;
+    const Channel* ch = channel(id);
+    if (!continuity_.enabled() || frame.size() < header_size || ch == nullptr || ch->stopped) return false;
     const auto seq_of = [](std::span<const std::uint8_t> f) {
         return (std::uint32_t{f[4]} << 24) | (std::uint32_t{f[5]} << 16) | (std::uint32_t{f[6]} << 8) | f[7];
     };
