@@ -85,6 +85,9 @@ public:
     // Continuity: the handler sent `frames` it had kept through an outage
     // (`Audio frames replayed`).
     virtual void replayed(std::uint64_t /*frames*/) {}
+    // Binary messages that can be sent now without pushing queued ones out
+    // (a replay goes no faster than the connection drains).
+    virtual std::size_t room() const { return SIZE_MAX; }
     // The server asked for a new connection (AudioHook's `reconnect`): the
     // link is closed (1000 `reconnect`) and the same connection reconnected
     // at once, with continuity, whatever the reconnect window (at least 5 s
@@ -131,6 +134,15 @@ public:
     // Before each reconnect attempt: the upgrade's headers for it (a protocol
     // whose headers name a session or carry a signature makes new ones).
     virtual void prepare_reconnect(std::vector<std::pair<std::string, std::string>>& /*headers*/) {}
+    // At the loss, before on_interrupted(), oldest first: each binary message
+    // the server cannot have had, those the lost link's TCP never
+    // acknowledged (plain TCP, when the handler asks: unacknowledged_kept()) and
+    // those still waiting in the send queue. True: the handler keeps it for
+    // its replay; false: it is dropped (counted in `Frames dropped`).
+    virtual bool on_unsent(std::uint32_t /*tag*/, std::span<const std::uint8_t> /*message*/) { return false; }
+    // Bytes of the last binary messages the pool keeps a copy of, to give
+    // back those a loss leaves unacknowledged (0: none kept).
+    virtual std::size_t unacknowledged_kept() const { return 0; }
 };
 using HandlerFactory = std::function<std::unique_ptr<Handler>()>;
 

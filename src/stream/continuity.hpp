@@ -48,6 +48,19 @@ public:
     }
 
     bool empty() const { return count_ == 0; }
+
+    // The oldest message of `tag` (empty when none); valid until the next change.
+    std::span<const std::uint8_t> front(std::uint32_t tag) {
+        for (Stream& s : streams_) {
+            if (s.tag != tag || s.count == 0) continue;
+            Header h{};
+            read(s, s.head, &h, sizeof h);
+            scratch_.resize(h.size);
+            read(s, s.head + sizeof h, scratch_.data(), h.size);
+            return scratch_;
+        }
+        return {};
+    }
     std::uint64_t size() const { return count_; }
 
     // Calls send(tag, message) for up to `max` messages, oldest first across
@@ -152,7 +165,8 @@ public:
         return static_cast<std::size_t>(seconds) * (8000 + frames_per_second * overhead);
     }
     // Kept messages sent per drain (3 ms): 100 x 20 ms of audio, well ahead
-    // of the live rate, without flooding the send queue.
+    // of the live rate, and never more than the connection has room for
+    // (Output::room()), so a replay never pushes queued audio out.
     static constexpr std::uint64_t replay_per_drain = 100;
 
     // `window_seconds` 0: off (a lost connection is not resumed), send() goes
@@ -173,6 +187,9 @@ public:
     }
     // Kept without trying the output (audio the connection may have swallowed).
     void keep(std::uint32_t tag, std::span<const std::uint8_t> message) { dropped_ += outage_.keep(tag, message); }
+    // A control message kept in its place between the audio (its own stream
+    // `tag`, never audio: not counted as dropped audio if it could not be kept).
+    void keep_control(std::uint32_t tag, std::span<const std::uint8_t> message) { outage_.keep(tag, message); }
 
     void forget(std::uint32_t tag) { outage_.forget(tag); }
     void clear() {
@@ -185,21 +202,42 @@ public:
     // Sends kept messages, oldest first, up to replay_per_drain; frees the
     // buffer once all went.
     void replay(ws::Output& out) {
-        if (lost_ || outage_.empty()) return;
-        const std::uint64_t n = outage_.replay(replay_per_drain, [&](std::uint32_t tag, std::span<const std::uint8_t> m) {
+        replay(out, [&](std::uint32_t tag, std::span<const std::uint8_t> m) {
             out.send_binary(tag, m);
+            return true;
         });
-        out.replayed(n);
-        if (outage_.empty()) outage_.clear();
+    }
+    // The same, each kept message handed to send(tag, message), which says
+    // whether it was audio (counted in `Audio frames replayed`) or a control
+    // message the handler kept in its place between the audio.
+    template <class Send>
+    void replay(ws::Output& out, Send&& send) {
+        replay_up_to(out, std::min<std::uint64_t>(replay_per_drain, out.room()), send);
     }
     // Everything kept, at once (the stream ends).
+    template <class Send>
+    void replay_all(ws::Output& out, Send&& send) {
+        replay_up_to(out, UINT64_MAX, send);
+    }
     void replay_all(ws::Output& out) {
-        while (!lost_ && !outage_.empty()) replay(out);
+        replay_all(out, [&](std::uint32_t tag, std::span<const std::uint8_t> m) {
+            out.send_binary(tag, m);
+            return true;
+        });
     }
     // Messages dropped from the buffer since the last call.
     std::uint64_t take_dropped() { return std::exchange(dropped_, 0); }
 
 private:
+    template <class Send>
+    void replay_up_to(ws::Output& out, std::uint64_t max, Send& send) {
+        if (lost_ || outage_.empty()) return;
+        std::uint64_t frames = 0;
+        outage_.replay(max, [&](std::uint32_t tag, std::span<const std::uint8_t> m) { frames += send(tag, m) ? 1 : 0; });
+        out.replayed(frames);
+        if (outage_.empty()) outage_.clear();
+    }
+
     int window_seconds_;
     bool lost_ = false;
     OutageBuffer outage_;

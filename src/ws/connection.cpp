@@ -2,6 +2,8 @@
 // the read loop, ping/dead/idle timers, and closing, each cause of an end
 // mapped in one place (close_connection) to its history reason, fork reason,
 // counter and trace line.
+#include <cstring>
+
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
@@ -35,6 +37,7 @@ void PoolImpl::start_session(const ConnPtr& conn) {
         if (c && !c->orphan && c->state == ConnState::open && !c->writing) write_next(c);
     });
     conn->link->keep_alive_while_writing(conn);
+    if (!conn->handed.enabled()) conn->handed.reserve(conn->handler->unacknowledged_kept());
     conn->handler->on_open(conn->output);
     read_next(conn);
     arm_tick(conn);
@@ -62,6 +65,13 @@ void ConnectionOutput::reconnect() {
     pool_.reconnect_on_request(conn_);
 }
 
+std::size_t ConnectionOutput::room() const {
+    // The queue's free slots; none while the write batch is over its mark
+    // (what is sent then queues).
+    if (conn_.state != ConnState::open || conn_.link->backlogged()) return 0;
+    return conn_.queue.binary_capacity() - conn_.queue.binary_size();
+}
+
 void ConnectionOutput::replayed(std::uint64_t frames) {
     pool_.counts_.frames_replayed += frames;
 }
@@ -84,10 +94,7 @@ void PoolImpl::close_when_sent(Connection& conn) {
 // binary messages are dropped when it is full.
 void PoolImpl::send_binary(Connection& conn, std::uint32_t tag, std::span<const std::uint8_t> message) {
     if (conn.state != ConnState::open) return;
-    if (conn.queue.empty() && !conn.writing && !conn.link->backlogged()) {
-        conn.link->send_binary(message);
-        return count_sent(conn, tag, message.size());
-    }
+    if (conn.queue.empty() && !conn.writing && !conn.link->backlogged()) return hand(conn, tag, message);
     if (auto dropped = conn.queue.push_binary(tag, message)) {
         ++conn.frames->dropped;
         conn.handler->on_dropped(*dropped);
@@ -128,8 +135,7 @@ void PoolImpl::write_next(const ConnPtr& conn) {
             return;
         }
         if (kind == SendQueue::Kind::binary) {
-            conn->link->send_binary(conn->write_slot.message());
-            count_sent(*conn, conn->write_slot.tag, conn->write_slot.size);
+            hand(*conn, conn->write_slot.tag, conn->write_slot.message());
             continue;
         }
         conn->writing = true;
@@ -141,6 +147,12 @@ void PoolImpl::write_next(const ConnPtr& conn) {
         });
         return;
     }
+}
+
+void PoolImpl::hand(Connection& conn, std::uint32_t tag, std::span<const std::uint8_t> message) {
+    conn.link->send_binary(message);
+    if (conn.handed.enabled()) conn.handed.add(tag, message, conn.link->bytes_handed());
+    count_sent(conn, tag, message.size());
 }
 
 void PoolImpl::count_sent(Connection& conn, std::uint32_t tag, std::size_t bytes) {

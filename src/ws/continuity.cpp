@@ -39,15 +39,22 @@ void PoolImpl::interrupt(const ConnPtr& conn, std::string_view reason) {
                  conn->profile.reconnect_window_seconds);
     conn->window_seconds = conn->profile.reconnect_window_seconds;
     conn->quiet_reconnect = false;
+    const std::optional<std::uint64_t> acknowledged = conn->link->bytes_acknowledged();  // before the socket goes
     conn->link->abort();
-    retire_link(conn);
+    retire_link(conn, acknowledged);
     for (UserHandle h : std::vector<UserHandle>(conn->users))
         if (observer_) observer_->on_connection_interrupted(h);
     arm_drain_timer();  // keep() runs on it
     schedule_reconnect(conn);
 }
 
-void PoolImpl::retire_link(const ConnPtr& conn) {
+void PoolImpl::give_back(Connection& conn, std::uint32_t tag, std::span<const std::uint8_t> message) {
+    if (conn.handler->on_unsent(tag, message)) return;
+    ++counts_.frames_dropped;
+    conn.handler->on_dropped(tag);
+}
+
+void PoolImpl::retire_link(const ConnPtr& conn, std::optional<std::uint64_t> acknowledged) {
     // The old link's handlers may still run once: they find another generation.
     conn->link->on_writable(nullptr);
     // Those of earlier losses are finished long ago (attempts are 0.2 s apart at least).
@@ -57,12 +64,16 @@ void PoolImpl::retire_link(const ConnPtr& conn) {
     conn->writing = false;
     conn->ping_in_flight = false;
     conn->close_when_sent = false;
-    // What waited for the dead link is gone with it; the handler replays what
-    // it kept. Texts too: the handler re-establishes its streams.
-    conn->queue.clear([&](std::uint32_t tag) {
-        ++counts_.frames_dropped;
-        conn->handler->on_dropped(tag);
-    });
+    // What the server cannot have had goes back to the handler, oldest
+    // first: the frames its TCP never acknowledged (they were written, but
+    // the server never got them), then what still waited in the queue. Texts
+    // are gone: the handler re-establishes its streams.
+    if (acknowledged)
+        conn->handed.take_unacknowledged(*acknowledged, [&](std::uint32_t tag, std::span<const std::uint8_t> message) {
+            give_back(*conn, tag, message);
+        });
+    conn->handed.clear();  // the next link counts its bytes from 0
+    conn->queue.clear([&](std::uint32_t tag, std::span<const std::uint8_t> message) { give_back(*conn, tag, message); });
     conn->handler->on_interrupted();
 }
 
@@ -81,7 +92,7 @@ void PoolImpl::reconnect_on_request(Connection& c) {
     // A deliberate close, then the link goes like a lost one.
     Link* old = conn->link.get();
     old->close(1000, "reconnect", [old](error_code) { old->abort(); });
-    retire_link(conn);
+    retire_link(conn, std::nullopt);  // closed in order: what was written gets there
     arm_drain_timer();
     schedule_reconnect(conn);
 }

@@ -4,6 +4,8 @@
 #include "link.hpp"
 
 #include <arpa/inet.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <openssl/ssl.h>
 
 #include <boost/asio/connect.hpp>
@@ -102,6 +104,23 @@ public:
 
     std::string close_reason() const override { return std::string(ws_.reason().reason.c_str()); }
     std::uint16_t close_code() const override { return static_cast<std::uint16_t>(ws_.reason().code); }
+
+    std::uint64_t bytes_handed() const override { return ws_.next_layer().bytes_appended(); }
+
+    std::optional<std::uint64_t> bytes_acknowledged() override {
+        if constexpr (!std::is_same_v<Transport, beast::tcp_stream>) {
+            return std::nullopt;
+        } else {
+            // SIOCOUTQ: what the socket took and the peer has not acknowledged
+            // (still right after a reset: the kernel keeps its sequence numbers).
+            auto& socket = beast::get_lowest_layer(ws_).socket();
+            int unacknowledged = 0;
+            if (!socket.is_open() || ::ioctl(socket.native_handle(), SIOCOUTQ, &unacknowledged) != 0)
+                return std::nullopt;
+            const std::uint64_t taken = ws_.next_layer().bytes_taken();
+            return taken - std::min<std::uint64_t>(taken, static_cast<std::uint64_t>(unacknowledged));
+        }
+    }
 
     void abort() override {
         error_code ignored;

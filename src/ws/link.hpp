@@ -59,6 +59,12 @@ public:
     virtual std::uint16_t close_code() const = 0;
     // Drops the TCP connection at once.
     virtual void abort() = 0;
+    // Bytes of WebSocket frames handed to the link so far.
+    virtual std::uint64_t bytes_handed() const = 0;
+    // Of them, those the server's TCP acknowledged (asked before abort()):
+    // plain TCP only (under TLS the socket's bytes are records, not frames);
+    // none when the socket cannot tell.
+    virtual std::optional<std::uint64_t> bytes_acknowledged() = 0;
 };
 
 struct ConnectRequest {

@@ -19,6 +19,7 @@
 #include <voxfork/ops.hpp>
 #include <voxfork/ws.hpp>
 
+#include "handed_ring.hpp"
 #include "link.hpp"
 #include "resolver.hpp"
 #include "send_queue.hpp"
@@ -42,6 +43,7 @@ public:
     void close_when_sent() override;
     void drop() override;
     void replayed(std::uint64_t frames) override;
+    std::size_t room() const override;
     void reconnect() override;
 
 private:
@@ -88,6 +90,9 @@ struct Connection {
     Clock::time_point restored_at{};       // the last reconnect
     Clock::duration backoff{};
     int window_seconds = 0;        // of the reconnect under way
+    // The last binary messages handed to the link, for those a loss leaves
+    // unacknowledged (sized by the handler's unacknowledged_kept()).
+    HandedRing handed;
     bool quiet_reconnect = false;  // asked by the server: the users are not told
     boost::asio::steady_timer retry;
 };
@@ -151,6 +156,10 @@ private:
     void pump(const ConnPtr& conn);
     void write_next(const ConnPtr& conn);
     void count_sent(Connection& conn, std::uint32_t tag, std::size_t bytes);
+    // A binary message into the link's write batch (a copy kept, see Connection::handed).
+    void hand(Connection& conn, std::uint32_t tag, std::span<const std::uint8_t> message);
+    // At a loss: a message the server cannot have had goes back to the handler, or is dropped.
+    void give_back(Connection& conn, std::uint32_t tag, std::span<const std::uint8_t> message);
     void read_next(const ConnPtr& conn);
     void arm_tick(const ConnPtr& conn);
     void on_tick(const ConnPtr& conn);
@@ -162,7 +171,8 @@ private:
     void interrupt(const ConnPtr& conn, std::string_view reason);
     void reconnect_on_request(Connection& conn);
     // The old link goes (its handlers find another generation), the handler keeps its audio.
-    void retire_link(const ConnPtr& conn);
+    // `acknowledged`: the lost link's bytes its server's TCP acknowledged, if known.
+    void retire_link(const ConnPtr& conn, std::optional<std::uint64_t> acknowledged);
     void schedule_reconnect(const ConnPtr& conn);
     void reconnect(const ConnPtr& conn);
     void on_reconnect_outcome(const ConnPtr& conn, ConnectOutcome outcome);

@@ -42,10 +42,14 @@ public:
     // Takes the next message in wire order into `binary` or `text`.
     Kind pop(BinarySlot& binary, std::string& text);
 
-    // Empties it; `dropped(tag)` for each binary message thrown away.
+    // Empties it; `dropped(tag, message)` for each binary message thrown
+    // away, oldest first.
     template <class Dropped>
     void clear(Dropped&& dropped) {
-        for (; binary_head_ != binary_tail_; ++binary_head_) dropped(take_oldest().tag);
+        for (; binary_head_ != binary_tail_; ++binary_head_) {
+            const Oldest oldest = take_oldest();
+            dropped(oldest.tag, oldest.message);
+        }
         texts_.clear();
         release();
     }

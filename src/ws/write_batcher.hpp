@@ -96,6 +96,7 @@ public:
                         shared_->pending.insert(shared_->pending.end(), p, p + b.size());
                         taken += b.size();
                     }
+                    shared_->appended += taken;
                     schedule_flush();
                 }
                 boost::asio::post(get_executor(), boost::beast::bind_front_handler(std::move(handler), ec, taken));
@@ -107,7 +108,9 @@ public:
     template <class Fill>
     void append(Fill&& fill) {
         if (shared_->error) return;
+        const std::size_t before = shared_->pending.size();
         fill(shared_->pending);
+        shared_->appended += shared_->pending.size() - before;
         schedule_flush();
     }
 
@@ -119,6 +122,12 @@ public:
         return true;
     }
     void on_writable(std::function<void()> fn) { shared_->on_writable = std::move(fn); }
+
+    // Bytes appended so far, and of them those the transport took (a byte
+    // count of the stream, for telling which frames a lost connection may
+    // have swallowed).
+    std::uint64_t bytes_appended() const { return shared_->appended; }
+    std::uint64_t bytes_taken() const { return shared_->taken; }
 
     // Whatever owns this layer stays alive while a transport write is in
     // flight: Beast's writes complete at once, so nothing else holds it, and
@@ -145,6 +154,7 @@ private:
         std::function<void()> on_writable;
         std::function<void()> on_drained;  // the teardown waiting for the last bytes
         std::weak_ptr<void> owner_alive;
+        std::uint64_t appended = 0, taken = 0;
     };
 
     // Posted, so that everything appended in this turn of the io thread goes
@@ -169,6 +179,7 @@ private:
         if (s.writing || s.error || s.pending.empty()) return false;
         boost::system::error_code ec;
         const std::size_t sent = write_now(next_, s.pending, ec);
+        s.taken += sent;
         if (sent == s.pending.size()) {
             s.pending.clear();
             written(shared_, {});
@@ -183,7 +194,8 @@ private:
         s.in_flight.erase(s.in_flight.begin(), s.in_flight.begin() + static_cast<std::ptrdiff_t>(sent));
         boost::asio::async_write(
             next_, boost::asio::buffer(s.in_flight),
-            [shared = shared_, keep = s.owner_alive.lock()](boost::system::error_code ec, std::size_t) {
+            [shared = shared_, keep = s.owner_alive.lock()](boost::system::error_code ec, std::size_t n) {
+                shared->taken += n;
                 shared->writing = false;
                 shared->in_flight.clear();
                 written(shared, ec);

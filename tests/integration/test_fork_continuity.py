@@ -16,6 +16,7 @@ import harness  # noqa: E402
 from fork_support import GUID, ForkTest, Steps, pattern, start, statuses, stop  # noqa: E402
 from harness import wait_for  # noqa: E402
 from raw_server import RawServer  # noqa: E402
+from stalling_raw_server import StallingRawServer  # noqa: E402
 from sipp import wait_all  # noqa: E402
 
 PACKETS = 300  # 6 s a side
@@ -29,7 +30,10 @@ def channel_audio(server, channel):
 
 def assert_one_small_gap(test, heard, sent, at_most_frames=3):
     """`sent` arrived in order within `heard`, whole but for one gap of at
-    most `at_most_frames` 20 ms frames (what a dead connection swallowed)."""
+    most `at_most_frames` 20 ms frames. What the dead connection's TCP never
+    acknowledged is replayed; a server that aborts its connection loses what
+    its TCP acknowledged but it never read (the test servers' abort_after:
+    frames already in their buffers), which no client can know of."""
     start_at = heard.find(sent[:160])
     end = heard.find(sent[-160:], start_at) + 160
     test.assertTrue(0 <= start_at < end, "the pattern's first and last frames arrived")
@@ -257,6 +261,37 @@ class RawContinuity(ForkTest):
         assert_one_small_gap(self, heard, sent)
         stats = self.statistics()
         self.assertEqual((stats["Reconnects succeeded"], stats["Forks resumed after reconnect"]), (1, 1))
+        self.assertGreater(stats["Audio frames replayed"], 0)
+        self.assert_no_calls()
+
+    def test_frames_the_lost_connection_never_delivered_are_replayed_once(self):
+        """The server stops reading with a small receive buffer, so frames
+        pile up unacknowledged in voxforkd's TCP, then resets: those frames
+        go first on the new connection, and nothing the server had comes
+        again (a raw service cannot tell a repeat)."""
+        self.start_fork_daemon(profile_lines=(" protocol raw", " raw layout separate",
+                                              " connection reconnect window 5"))
+        server = StallingRawServer(self, stall_after=40).start()
+        caller_file, caller_bytes = pattern(self, "caller.ulaw", 1, 250)
+        callee_file, callee_bytes = pattern(self, "callee.ulaw", 2, 250)
+        c = (Steps().info(start(server.port, path="/listen"), "STARTED").sync().stream(caller_file, ms=0)
+             .status("PAUSED").status("RESUMED").wait_sync().info(stop(), "STOPPED"))
+        agent = self.agent(Steps().wait_sync().stream(callee_file, ms=100))
+        ctl = self.controller(c)
+        server.wait_connections(3, timeout=15)
+        [reset] = [x for x in server.conns if x.reset]
+        sent = caller_bytes if reset.path.endswith("caller") else callee_bytes
+
+        def audio():
+            return b"".join(x.audio() for x in server.conns if x.path == reset.path)
+        wait_for(lambda: sent[-160:] in audio(), 15, what="the end of the audio after the reconnect")
+        self.release(agent)
+        wait_all(self, ctl, agent)
+        self.assertEqual([s["status"] for s in statuses(ctl)], ["STARTED", "PAUSED", "RESUMED", "STOPPED"])
+        wait_for(lambda: sum(x.closed for x in server.conns) >= 2, 10, what="both connections closed")
+        assert_one_small_gap(self, audio(), sent, at_most_frames=0)  # every byte, once, in order
+        stats = self.statistics()
+        self.assertEqual(stats["Frames dropped"], 0)
         self.assertGreater(stats["Audio frames replayed"], 0)
         self.assert_no_calls()
 

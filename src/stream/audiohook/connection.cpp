@@ -1,5 +1,7 @@
 #include "connection.hpp"
 
+#include <cstring>
+
 #include <spdlog/spdlog.h>
 
 #include <voxfork/reasons.hpp>
@@ -42,6 +44,11 @@ void Connection::on_interrupted() {
     continuity_.lost();
 }
 
+bool Connection::on_unsent(std::uint32_t, std::span<const std::uint8_t> frame) {
+    continuity_.keep(audio_stream, frame);
+    return true;
+}
+
 std::uint64_t Connection::keep() {
     if (!audio_) return 0;
     const std::uint64_t refused = audio_->take_ring();
@@ -57,9 +64,42 @@ void Connection::prepare_reconnect(std::vector<std::pair<std::string, std::strin
 }
 
 void Connection::send(std::string_view type, nlohmann::ordered_json parameters) {
+    send(type, std::move(parameters), audio_ ? audio_->position() : 0);
+}
+
+void Connection::send(std::string_view type, nlohmann::ordered_json parameters, std::uint64_t position) {
     if (out_ == nullptr) return;
-    const Envelope e{open_.session_id, ++seq_, serverseq_, audio_ ? audio_->position() : 0};
+    const Envelope e{open_.session_id, ++seq_, serverseq_, position};
     out_->send_text(detail::message_text(message(e, type, std::move(parameters))));
+}
+
+// A kept message: its position (8 bytes), its type, a NUL, its parameters.
+void Connection::send_in_order(std::string_view type, nlohmann::ordered_json parameters) {
+    if (!keeps_messages()) return send(type, std::move(parameters));
+    const std::uint64_t position = audio_ ? audio_->position() : 0;
+    const std::string text = parameters.dump();
+    std::vector<std::uint8_t> kept(sizeof position + type.size() + 1 + text.size());
+    std::memcpy(kept.data(), &position, sizeof position);
+    std::memcpy(kept.data() + sizeof position, type.data(), type.size());
+    std::memcpy(kept.data() + sizeof position + type.size() + 1, text.data(), text.size());
+    continuity_.keep_control(message_stream, kept);
+}
+
+bool Connection::replay_kept(std::uint32_t stream, std::span<const std::uint8_t> kept) {
+    if (stream == audio_stream) {
+        out_->send_binary(audio_stream, kept);
+        return true;
+    }
+    std::uint64_t position = 0;
+    std::memcpy(&position, kept.data(), sizeof position);
+    const std::string_view rest(reinterpret_cast<const char*>(kept.data()) + sizeof position,
+                                kept.size() - sizeof position);
+    const std::size_t nul = rest.find('\0');
+    const std::string_view type = rest.substr(0, nul);
+    // An `update` waits for its `updated` from when it is sent.
+    if (type == "update") updates_due_.push_back(Clock::now() + updated_timeout);
+    send(type, nlohmann::ordered_json::parse(rest.substr(nul + 1)), position);
+    return false;
 }
 
 void Connection::on_open(ws::Output& out) {
@@ -124,7 +164,7 @@ void Connection::pause(Clock::time_point now) {
     audio_->pause();
     paused_at_position_ = audio_->position();
     paused_since_ = now;
-    send("paused");
+    send_in_order("paused");
 }
 
 void Connection::resume(Clock::time_point now, Codec codec) {
@@ -132,8 +172,8 @@ void Connection::resume(Clock::time_point now, Codec codec) {
     fork_paused_ = false;
     if (server_paused_ || !audio_) return;
     if (sends_audio_) audio_->resume(now, codec);
-    send("resumed", {{"start", duration(paused_at_position_)},
-                     {"discarded", duration(samples_between(paused_since_, now))}});
+    send_in_order("resumed", {{"start", duration(paused_at_position_)},
+                              {"discarded", duration(samples_between(paused_since_, now))}});
 }
 
 void Connection::server_pause(Clock::time_point now) {
@@ -144,7 +184,7 @@ void Connection::server_pause(Clock::time_point now) {
         paused_at_position_ = audio_->position();
         paused_since_ = now;
     }
-    send("paused");
+    send_in_order("paused");
     if (events_) events_->on_server_pause();
 }
 
@@ -153,13 +193,14 @@ void Connection::server_resume(Clock::time_point now) {
     server_paused_ = false;
     if (!fork_paused_ && audio_) {
         if (sends_audio_) audio_->resume(now, codec_);
-        send("resumed", {{"start", duration(paused_at_position_)},
-                         {"discarded", duration(samples_between(paused_since_, now))}});
+        send_in_order("resumed", {{"start", duration(paused_at_position_)},
+                                  {"discarded", duration(samples_between(paused_since_, now))}});
     }
     if (events_) events_->on_server_resume();
 }
 
 void Connection::update(Clock::time_point now, std::string_view language) {
+    if (keeps_messages()) return send_in_order("update", {{"language", language}});
     updates_due_.push_back(now + updated_timeout);
     send("update", {{"language", language}});
 }
@@ -171,7 +212,7 @@ void Connection::send_frames(Clock::time_point now, bool flush) {
     // the old one closing for a reconnect.
     ws::Output* out =
         phase_ == Phase::open || (phase_ == Phase::closing && !server_reconnect_) ? out_ : nullptr;
-    audio_->send_due(now, flush, [&](std::span<const std::uint8_t> frame) { continuity_.send(out, 0, frame); });
+    audio_->send_due(now, flush, [&](std::span<const std::uint8_t> frame) { continuity_.send(out, audio_stream, frame); });
 }
 
 void Connection::finish(Clock::time_point now, std::string_view reason) {
@@ -179,7 +220,10 @@ void Connection::finish(Clock::time_point now, std::string_view reason) {
     if (audio_) {
         audio_->take_ring();
         send_frames(now, true);
-        if (out_ != nullptr && phase_ == Phase::open) continuity_.replay_all(*out_);
+        if (out_ != nullptr && phase_ == Phase::open)
+            continuity_.replay_all(*out_, [&](std::uint32_t stream, std::span<const std::uint8_t> kept) {
+                return replay_kept(stream, kept);
+            });
         audio_->stop();
     }
     phase_ = Phase::closing;
@@ -275,7 +319,9 @@ void Connection::on_tick(Clock::time_point now) {
                 last_ping_ = now;
                 send("ping");
             }
-            continuity_.replay(*out_);
+            continuity_.replay(*out_, [&](std::uint32_t stream, std::span<const std::uint8_t> kept) {
+                return replay_kept(stream, kept);
+            });
             return send_frames(now, false);
         case Phase::closing:
             if (server_reconnect_) {

@@ -93,11 +93,28 @@ public:
     bool resumable() const override { return continuity_.enabled() && (phase_ == Phase::open || resuming_); }
     void on_interrupted() override;
     std::uint64_t keep() override;
+    // What the lost connection never delivered goes first in the new session.
+    bool on_unsent(std::uint32_t, std::span<const std::uint8_t> frame) override;
+    // About a second of the connection's frames.
+    std::size_t unacknowledged_kept() const override {
+        return continuity_.enabled() ? detail::Continuity::bytes_for(1, 32) * 2 : 0;
+    }
     void prepare_reconnect(std::vector<std::pair<std::string, std::string>>& headers) override;
 
 private:
     enum class Phase { connecting, opening, open, closing, closed };
+    // Outage-buffer streams: the audio, and the client messages made meanwhile.
+    static constexpr std::uint32_t audio_stream = 0, message_stream = 1;
     void send(std::string_view type, nlohmann::ordered_json parameters = nlohmann::ordered_json::object());
+    void send(std::string_view type, nlohmann::ordered_json parameters, std::uint64_t position);
+    // A message that belongs between the audio (`paused`, `resumed`,
+    // `update`): sent now, or, while the session is lost, reopening, closing
+    // for the server's reconnect, or kept audio waits, kept in its place and
+    // sent after the audio before it, with the position it was made at.
+    void send_in_order(std::string_view type, nlohmann::ordered_json parameters = nlohmann::ordered_json::object());
+    bool keeps_messages() const { return resuming_ || server_reconnect_ || continuity_.holding(); }
+    // Replays one kept message; true when it was audio.
+    bool replay_kept(std::uint32_t stream, std::span<const std::uint8_t> kept);
     void on_opened(const ServerMessage& m);
     void fail_open(std::string_view why, std::string_view log);
     void send_frames(Clock::time_point now, bool flush);

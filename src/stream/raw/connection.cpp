@@ -22,6 +22,11 @@ void Connection::on_interrupted() {
     continuity_.lost();
 }
 
+bool Connection::on_unsent(std::uint32_t, std::span<const std::uint8_t> frame) {
+    continuity_.keep(0, frame);
+    return true;
+}
+
 std::uint64_t Connection::keep() {
     const std::uint64_t refused = audio_.take_ring();
     if (!finished_) send_frames(Clock::now(), false);  // on the clock, into the outage buffer

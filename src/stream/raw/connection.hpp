@@ -58,6 +58,14 @@ public:
     bool resumable() const override { return continuity_.enabled(); }
     void on_interrupted() override;
     std::uint64_t keep() override;
+    // What the lost connection never delivered (unacknowledged, still queued)
+    // is replayed first: a raw service cannot tell a repeat, so nothing it
+    // may have had is sent again.
+    bool on_unsent(std::uint32_t, std::span<const std::uint8_t> frame) override;
+    // About a second of the connection's frames.
+    std::size_t unacknowledged_kept() const override {
+        return continuity_.enabled() ? detail::Continuity::bytes_for(1, 32) * (settings_.both ? 2 : 1) : 0;
+    }
 
 private:
     void send_frames(Clock::time_point now, bool flush);

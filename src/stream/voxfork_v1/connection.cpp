@@ -108,10 +108,25 @@ void Connection::on_interrupted() {
         continuity_.keep(id, frame);
     });
     history_.clear();
-    held_stops_.clear();  // a server that is gone stopped nothing
+    // A STOP the server sent stands though its connection is gone: the loss
+    // cuts its grace short, and its call is told at the next drain (keep()),
+    // outside the pool's loss handling. Its channels are not re-established.
+    for (HeldStop& stop : held_stops_) stop.read_at = Clock::time_point::min();
+}
+
+bool Connection::on_unsent(std::uint32_t id, std::span<const std::uint8_t> frame) {
+    const Channel* ch = channel(id);
+    if (!continuity_.enabled() || frame.size() < header_size || ch == nullptr || ch->stopped) return false;
+    const auto seq_of = [](std::span<const std::uint8_t> f) {
+        return (std::uint32_t{f[4]} << 24) | (std::uint32_t{f[5]} << 16) | (std::uint32_t{f[6]} << 8) | f[7];
+    };
+    const std::span<const std::uint8_t> oldest = history_.front(id);
+    if (oldest.size() < header_size || seq_of(frame) < seq_of(oldest)) continuity_.keep(id, frame);
+    return true;
 }
 
 std::uint64_t Connection::keep() {
+    tell_server_stops(Clock::time_point::max());
     move_audio(nullptr);
     return std::exchange(refused_, 0) + continuity_.take_dropped();
 }

@@ -69,6 +69,9 @@ public:
     bool resumable() const override { return continuity_.enabled(); }
     void on_interrupted() override;
     std::uint64_t keep() override;
+    // A frame the lost connection never sent is in the last second, replayed
+    // anyway; an older one (a queue backed up) is kept ahead of it.
+    bool on_unsent(std::uint32_t channel, std::span<const std::uint8_t> frame) override;
 
 private:
     struct Channel {

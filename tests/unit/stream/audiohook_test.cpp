@@ -334,5 +334,61 @@ TEST_F(AudiohookConnectionTest, ErrorsAndEventsAreCountedAndBadInputIgnored) {
     EXPECT_FALSE(conn_.on_binary(bytes));  // a server sends no audio: a protocol error
 }
 
+// Continuity: what the fork asked for while the session was lost reaches the
+// new session after its `opened`, in the order it was asked, each message
+// with the position it was made at and the new session's seq.
+TEST(AudiohookContinuity, MessagesMadeDuringAnOutageFollowTheResumedOpenInOrder) {
+    RecordingEvents events;
+    RecordingOutput out;
+    Connection conn(OpenRequest{"sess-1", "org-1", "conv-1", {"p-1", "", "", ""}, json::object(), 5, {}});
+    conn.set_events(&events);
+    out.connection = &conn;
+    conn.on_open(out);
+    const auto opened = [&](int seq) {
+        conn.on_text(json({{"version", "2"}, {"type", "opened"}, {"seq", seq}, {"clientseq", 1},
+                           {"parameters", {{"media", json::array({{{"type", "audio"}, {"format", "PCMU"},
+                                                                   {"channels", {"external", "internal"}},
+                                                                   {"rate", 8000}}})}}}})
+                          .dump());
+    };
+    opened(1);
+    const auto t0 = Clock::now();
+    conn.start(t0, Codec::ulaw);
+    ASSERT_TRUE(conn.resumable());
+
+    conn.on_interrupted();
+    conn.pause(t0);
+    conn.resume(t0 + std::chrono::seconds(1), Codec::ulaw);
+    conn.update(t0 + std::chrono::seconds(1), "fr-FR");
+    conn.pause(t0 + std::chrono::seconds(1));
+    conn.keep();
+    EXPECT_EQ(out.types(), (std::vector<std::string>{"open"}));  // nothing while lost
+
+    conn.on_open(out);  // the new session
+    conn.keep();
+    EXPECT_EQ(out.types(), (std::vector<std::string>{"open", "open"})) << "nothing before its `opened`";
+    opened(1);
+    conn.drain(out);
+    conn.on_tick(Clock::now());
+    ASSERT_EQ(out.types(), (std::vector<std::string>{"open", "open", "paused", "resumed", "update", "paused"}));
+    const std::string id = out.messages[1]["id"];
+    for (std::size_t i = 2; i < out.messages.size(); ++i) {
+        EXPECT_EQ(out.messages[i]["id"], id);
+        EXPECT_EQ(out.messages[i]["seq"], i);  // the new session's: open was 1
+        EXPECT_EQ(out.messages[i]["position"], "PT0S");
+    }
+    EXPECT_EQ(out.messages[3]["parameters"]["start"], "PT0S");
+    EXPECT_EQ(out.messages[3]["parameters"]["discarded"], "PT1S");
+    EXPECT_EQ(out.messages[4]["parameters"]["language"], "fr-FR");
+    // The `update` waits for its `updated` from when it went out.
+    conn.on_tick(Clock::now() + std::chrono::seconds(1));
+    EXPECT_EQ(events.said, (std::vector<std::string>{"opened"}));
+    conn.on_text(R"({"version":"2","type":"updated","seq":2,"clientseq":5,"parameters":{}})");
+    EXPECT_EQ(events.said, (std::vector<std::string>{"opened", "updated"}));
+    // The final state holds: paused, so no audio follows.
+    conn.on_tick(Clock::now() + std::chrono::seconds(2));
+    EXPECT_TRUE(out.frames.empty());
+}
+
 }  // namespace
 }  // namespace voxfork::stream::audiohook

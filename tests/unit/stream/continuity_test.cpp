@@ -187,6 +187,62 @@ TEST(V1Continuity, ReconnectStartsEveryChannelAgainAndReplaysTheLastSecondAndThe
                                                    "frame 7 seq 1", "frame 8 seq 0", "frame 7 seq 2"}));
 }
 
+// A server STOP still in its grace when the connection is lost stands: the
+// call is told (once the pool drains) and is not re-established afterwards.
+TEST(V1Continuity, AServerStopHeldInItsGraceAtTheLossEndsTheCall) {
+    Connection conn(64 * 178, 5);
+    Wire wire(conn);
+    conn.on_open(wire);
+    const std::uint32_t channels[2] = {7, 8};
+    std::vector<std::string> ended;
+    conn.add_call(1, channels, [&](const std::string& words) {
+        ended.push_back(words);
+        conn.remove_call(1);  // as the session does
+    });
+    CallInfo call;
+    for (std::uint32_t ch : channels)
+        conn.send(ch, Connection::Gate::open, start(ch, call, ch == 7 ? "caller" : "callee", Codec::ulaw, json::object()));
+    conn.on_text(R"({"type": "STOP", "channel": 7, "reason": "enough"})");
+    EXPECT_TRUE(ended.empty());  // the grace for channel 8's STOP
+    wire.sent.clear();
+
+    conn.on_interrupted();
+    conn.keep();
+    EXPECT_EQ(ended, (std::vector<std::string>{"enough"}));
+    conn.on_open(wire);
+    conn.drain(wire);
+    EXPECT_TRUE(wire.sent.empty()) << wire.sent.front();
+}
+
+// Frames the lost connection never sent come back from the pool: one of the
+// last second is in the replay already (no copy, not dropped), an older one
+// (a queue backed up) goes before it.
+TEST(V1Continuity, UnsentFramesAreReplayedOnceAndNotDropped) {
+    Connection conn(64 * 178, 5);
+    Wire wire(conn);
+    conn.on_open(wire);
+    const std::uint32_t channels[2] = {7, 8};
+    conn.add_call(1, channels, [](const std::string&) {});
+    CallInfo call;
+    for (std::uint32_t ch : channels)
+        conn.send(ch, Connection::Gate::open, start(ch, call, ch == 7 ? "caller" : "callee", Codec::ulaw, json::object()));
+    const std::uint8_t payload[160] = {};
+    for (std::uint32_t seq = 5; seq < 8; ++seq) conn.ring()->push(7u, seq, seq * 160, std::span<const std::uint8_t>(payload));
+    conn.drain(wire);
+    wire.sent.clear();
+    // The pool gives back seq 4 (older than the last second kept) and seq 7.
+    std::uint8_t old_frame[header_size + 160] = {0, 0, 0, 7, 0, 0, 0, 4};
+    std::uint8_t recent[header_size + 160] = {0, 0, 0, 7, 0, 0, 0, 7};
+    EXPECT_TRUE(conn.on_unsent(7, old_frame));
+    EXPECT_TRUE(conn.on_unsent(7, recent));
+    conn.on_interrupted();
+    EXPECT_EQ(conn.keep(), 0u);
+    conn.on_open(wire);
+    conn.drain(wire);
+    EXPECT_EQ(wire.sent, (std::vector<std::string>{"START 7 resumed PCMU", "START 8 resumed PCMU", "frame 7 seq 4",
+                                                   "frame 7 seq 5", "frame 7 seq 6", "frame 7 seq 7"}));
+}
+
 TEST(V1Continuity, WithoutAWindowNothingIsKept) {
     Connection conn(64 * 178, 0);
     EXPECT_FALSE(conn.resumable());

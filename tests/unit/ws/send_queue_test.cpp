@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "handed_ring.hpp"
 #include "send_queue.hpp"
 
 namespace voxfork::ws::detail {
@@ -126,6 +127,32 @@ TEST(SendQueue, BufferGrowsWithTheBacklogAndShrinksWhenDrained) {
     EXPECT_TRUE(ordered);
     EXPECT_EQ(next, 3000u);
     EXPECT_EQ(q.buffer_bytes(), 0u);
+}
+
+// Continuity: the copies of what was handed to a link, and which of them a
+// loss gives back (those whose bytes the server's TCP never acknowledged).
+TEST(HandedRing, GivesBackOnlyTheUnacknowledgedOldestFirst) {
+    HandedRing ring;
+    ring.reserve(1024);
+    const std::vector<std::uint8_t> a(10, 1), b(10, 2), c(10, 3);
+    ring.add(7, a, 16);  // bytes 0..16 of the link
+    ring.add(7, b, 32);
+    ring.add(8, c, 48);
+    std::vector<std::pair<std::uint32_t, std::uint8_t>> back;
+    ring.take_unacknowledged(20, [&](std::uint32_t tag, std::span<const std::uint8_t> m) { back.emplace_back(tag, m[0]); });
+    EXPECT_EQ(back, (std::vector<std::pair<std::uint32_t, std::uint8_t>>{{7, 2}, {8, 3}}));
+    back.clear();
+    ring.take_unacknowledged(0, [&](std::uint32_t tag, std::span<const std::uint8_t> m) { back.emplace_back(tag, m[0]); });
+    EXPECT_TRUE(back.empty()) << "forgotten once taken";
+}
+
+TEST(HandedRing, KeepsTheNewestThatFit) {
+    HandedRing ring;
+    ring.reserve(3 * (16 + 10));
+    for (std::uint8_t i = 0; i < 10; ++i) ring.add(1, std::vector<std::uint8_t>(10, i), (i + 1) * 16u);
+    std::vector<std::uint8_t> back;
+    ring.take_unacknowledged(0, [&](std::uint32_t, std::span<const std::uint8_t> m) { back.push_back(m[0]); });
+    EXPECT_EQ(back, (std::vector<std::uint8_t>{7, 8, 9}));
 }
 
 }  // namespace
