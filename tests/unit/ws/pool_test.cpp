@@ -72,6 +72,10 @@ protected:
         return got;
     }
 
+    std::unique_ptr<Pool> make_pool(config::ConfigPtr config) {
+        return Pool::create(io_, config, commands_, dns::Resolver::create(io_, config));
+    }
+
     std::string log() const { return log_.str(); }
 
     asio::io_context io_;
@@ -82,7 +86,7 @@ protected:
 
 TEST_F(PoolTest, RefusedConnectionsFailCountAndAlarmAtOneAndEveryTenth) {
     auto config = std::make_shared<config::Config>();
-    auto pool = Pool::create(io_, config, commands_);
+    auto pool = make_pool(config);
     const ConnectionKey key = key_for("127.0.0.1", refused_port());
     for (int i = 1; i <= 12; ++i) {
         const auto r = attach_and_wait(*pool, key);
@@ -112,10 +116,10 @@ TEST_F(PoolTest, RefusedConnectionsFailCountAndAlarmAtOneAndEveryTenth) {
 // names, lower-cased) serves the name however the request spells it.
 TEST_F(PoolTest, IpHostEntryIsUsedBeforeDns) {
     auto config = std::make_shared<config::Config>();
-    config->ip_hosts[config::normalize_host_name("Speech.Test")] = 0x7f000001;
+    config->ip_hosts[config::normalize_host_name("Speech.Test")] = net::Address::v4(0x7f000001);
     // No name server answers here: only the ip host entry can resolve it.
     config->name_servers.push_back({0x7f000001, refused_port()});
-    auto pool = Pool::create(io_, config, commands_);
+    auto pool = make_pool(config);
     for (const char* name : {"speech.test", "SPEECH.test"}) {
         const auto r = attach_and_wait(*pool, key_for(name, refused_port()));
         EXPECT_EQ(r.reason, "Connection failed") << name;
@@ -126,7 +130,7 @@ TEST_F(PoolTest, IpHostEntryIsUsedBeforeDns) {
 
 TEST_F(PoolTest, WaitingCallsShareTheConnectingConnectionAndAllFail) {
     auto config = std::make_shared<config::Config>();
-    auto pool = Pool::create(io_, config, commands_);
+    auto pool = make_pool(config);
     ConnectionKey key = key_for("127.0.0.1", refused_port());
     key.headers.emplace_back("Authorization", "Bearer tok");
     std::vector<AttachResult> results;
@@ -142,7 +146,7 @@ TEST_F(PoolTest, WaitingCallsShareTheConnectingConnectionAndAllFail) {
 // answered: the connection stays `connecting`.
 TEST_F(PoolTest, ConnectionTableListsOnlyOpenConnections) {
     asio::ip::tcp::acceptor silent(io_, {asio::ip::make_address("127.0.0.1"), 0});
-    auto pool = Pool::create(io_, std::make_shared<config::Config>(), commands_);
+    auto pool = make_pool(std::make_shared<config::Config>());
     bool answered = false;
     attach(*pool, key_for("127.0.0.1", silent.local_endpoint().port()),
            [&](const AttachResult&) { answered = true; });
@@ -161,7 +165,7 @@ TEST_F(PoolTest, ConnectionTableListsOnlyOpenConnections) {
 }
 
 TEST_F(PoolTest, StopWithoutConnectionsCompletes) {
-    auto pool = Pool::create(io_, std::make_shared<config::Config>(), commands_);
+    auto pool = make_pool(std::make_shared<config::Config>());
     bool stopped = false;
     pool->stop([&] { stopped = true; });
     io_.run();
