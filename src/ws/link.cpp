@@ -35,9 +35,10 @@ using boost::system::error_code;
 
 namespace {
 
-// `192.0.2.1:443`, `[2001:db8::1]:443`.
+// `192.0.2.1:443`, `[2001:db8::1]:443` (RFC 5952, as every show prints addresses).
 std::string endpoint_string(const tcp::endpoint& e) {
-    return authority(e.address().to_string(), e.port());
+    const auto endpoint = net::Endpoint::from_sockaddr(e.data());
+    return endpoint ? endpoint->to_string() : authority(e.address().to_string(), e.port());
 }
 
 tcp::endpoint to_endpoint(const net::Address& address, std::uint16_t port) {
