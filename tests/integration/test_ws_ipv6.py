@@ -3,10 +3,13 @@ speech server on ::1: a START to `[::1]` and to a bare `::1` forks the call's
 audio byte-exact, the upgrade names the server `[::1]:PORT`, and the shows
 (and `| json`) print it in brackets; a name with AAAA and A records (dnsmasq)
 is tried IPv6 first, and when the IPv6 address refuses the IPv4 one carries
-the fork; when both listen, IPv6 wins."""
+the fork; when both listen, IPv6 wins. `ip host` and `source-ip` take ::1
+(shown back canonical in running-config and its json), and `--check` names
+each bad IPv6 value with its line."""
 
 import json
 import os
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -14,7 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dns_server  # noqa: E402
 import harness  # noqa: E402
 from fork_support import GUID, ForkTest, Steps, pattern, start, statuses, stop  # noqa: E402
-from harness import LOOPBACK  # noqa: E402
+from harness import LOOPBACK, binary  # noqa: E402
 from sipp import wait_all  # noqa: E402
 
 NAME = "asr6.voxfork.test"
@@ -108,6 +111,44 @@ class Ipv6Fork(ForkTest):
         shows = self.fork_call(NAME, self.server.port)
         self.assertIn(f"Server Address: [::1]:{self.server.port}", shows["detail"].splitlines())
         self.assertEqual(v4.connections(), [], "IPv4 was not needed")
+
+    def test_ipv6_source_ip_and_ip_host(self):
+        """`ip host` to ::1 and `source-ip ::1`: the fork goes out from ::1;
+        running-config and its json give the IPv6 values back canonical."""
+        d = self.start_fork_daemon(extra=f"ip host {NAME} 0:0::1\n", profile_lines=(" source-ip 0::1",))
+        self.server = self.speech(listen="[::1]:0")
+        shows = self.fork_call(NAME, self.server.port)
+        self.assertIn(f"Server Address: [::1]:{self.server.port}", shows["detail"].splitlines())
+        self.assertEqual(self.server.connections()[0]["host"], f"{NAME}:{self.server.port}")
+        running = d.show("show running-config").splitlines()
+        self.assertIn(f"ip host {NAME} ::1", running)
+        self.assertIn(" source-ip ::1", running)
+        data = json.loads(d.show("show running-config | json"))
+        self.assertEqual(data["ip_hosts"], {NAME: "::1"})
+        self.assertEqual([p["source_ip"] for p in data["media_profiles"]], ["::1"])
+
+
+class Ipv6ConfigCheck(ForkTest):
+    def check(self, text):
+        path = os.path.join(self.tmpdir, "voxforkd.conf")
+        with open(path, "w") as f:
+            f.write(text)
+        r = subprocess.run([binary("voxforkd"), "-c", path, "--check"], capture_output=True, text=True, timeout=10)
+        return r.returncode, r.stdout, [line.removeprefix(f"{path}:") for line in r.stderr.splitlines()]
+
+    def test_ipv6_values_pass_and_bad_ones_are_named_with_their_lines(self):
+        good = ("ip host a.test ::1\nip host b.test 2001:DB8::1\n"
+                "media profile stream-service 1\n proxy ip ::1 port 3128\n source-ip ::1\n")
+        self.assertEqual(self.check(good), (0, "configuration OK\n", []))
+        code, out, errors = self.check("ip host a.test [::1]\nmedia profile stream-service 1\n"
+                                       " proxy ip fe80::1%lo port 3128\n source-ip 1::2::3\n")
+        self.assertEqual((code, out), (1, ""))
+        expected = " (expected an IPv4 or IPv6 address like 127.0.0.1 or ::1)"
+        self.assertEqual(errors, [
+            '1: invalid ADDR "[::1]" for "ip host"' + expected,
+            '3: invalid ADDR "fe80::1%lo" for "proxy"' + expected,
+            '4: invalid ADDR "1::2::3" for "source-ip"' + expected,
+        ])
 
 
 if __name__ == "__main__":
