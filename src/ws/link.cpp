@@ -186,8 +186,8 @@ private:
 
     // The addresses race, RFC 8305 style (docs/websocket.md): each attempt
     // starts connection_attempt_delay after the one before it, or at once
-    // when every attempt under way has failed; the first connection wins and
-    // the others are closed. Every socket is bound to source-ip.
+    // when an attempt fails; the first connection wins and the others are
+    // closed. Every socket is bound to source-ip.
     void start_attempt() {
         if (finished_ || won_ || next_endpoint_ >= endpoints_.size()) return;
         const tcp::endpoint target = endpoints_[next_endpoint_++];
@@ -207,9 +207,12 @@ private:
             self->on_attempt(socket, target, ec);
         });
         if (next_endpoint_ < endpoints_.size()) {
+            // A wait cancelled after it expired still runs its handler without
+            // an error: the generation tells a stale one from the current one.
+            const unsigned generation = ++stagger_generation_;
             stagger_.expires_after(connection_attempt_delay);
-            stagger_.async_wait([self = shared_from_this()](error_code ec) {
-                if (!ec) self->start_attempt();
+            stagger_.async_wait([self = shared_from_this(), generation](error_code ec) {
+                if (!ec && generation == self->stagger_generation_) self->start_attempt();
             });
         }
     }
@@ -218,8 +221,6 @@ private:
         if (finished_ || won_) return;
         std::erase(racing_, socket);
         if (ec) return attempt_failed(target, ec);
-        // A stagger timer that expired already still runs its handler: won_
-        // keeps it from starting another attempt.
         won_ = true;
         stagger_.cancel();
         close_racing();
@@ -237,6 +238,7 @@ private:
                      left ? "; trying the next address" : "");
         if (left) {
             stagger_.cancel();
+            ++stagger_generation_;
             return start_attempt();
         }
         if (racing_.empty()) fail(last_error_, "every address failed");
@@ -413,6 +415,7 @@ private:
     asio::steady_timer stagger_;  // starts the next address's attempt
     std::vector<std::shared_ptr<tcp::socket>> racing_;  // attempts under way
     unsigned failed_attempts_ = 0;
+    unsigned stagger_generation_ = 0;
     bool won_ = false;  // an attempt connected: the race is over
     beast::tcp_stream tcp_;
     Step step_ = Step::resolve;
