@@ -20,6 +20,7 @@
 #include "voxfork/config_json.hpp"
 #include "voxfork/media.hpp"
 #include "voxfork/sip.hpp"
+#include "voxfork/dns.hpp"
 #include "voxfork/ws.hpp"
 
 namespace voxfork {
@@ -77,6 +78,8 @@ void report_realtime(int asked, int granted) {
 struct Daemon::Parts {
     // --- media: the RTP relay (its own packet thread) ---
     std::unique_ptr<media::Relay> relay;
+    // --- dns: name lookups for ws and sip (`ip host`, `ip name-server`) ---
+    std::shared_ptr<dns::Resolver> resolver;
     // --- ws: the WebSocket connection pool ---
     std::unique_ptr<ws::Pool> pool;
     // --- stream: forks' sessions with speech servers, in their protocols, over the pool ---
@@ -171,15 +174,19 @@ void Daemon::start_parts() {
                      "faster (for tests only)",
                      ws_settings.time_scale);
     }
-    parts_->pool = ws::Pool::create(io_, config_, commands_, ws_settings);
+    parts_->resolver = dns::Resolver::create(io_, config_);
+    parts_->pool = ws::Pool::create(io_, config_, commands_, parts_->resolver, ws_settings);
 
     // --- sip: the B2BUA on this io_context; binds the SIP port now ---
-    // Its `session target dns:` names go through the pool's c-ares lookup,
-    // so SIP and WebSocket both follow `ip name-server` (the pool outlives it).
-    ws::Pool& pool = *parts_->pool;
-    auto resolve = [&pool](const std::string& host, std::function<void(std::optional<std::uint32_t>)> done) {
-        pool.resolve(host, [done = std::move(done)](std::vector<std::uint32_t> addresses) {
-            done(addresses.empty() ? std::nullopt : std::optional<std::uint32_t>(addresses.front()));
+    // Its `session target dns:` names go through the same resolver, so SIP
+    // and WebSocket both follow `ip name-server`. SIP reaches IPv4 peers: it
+    // gets the name's first IPv4 address.
+    auto resolve = [resolver = parts_->resolver](const std::string& host,
+                                                 std::function<void(std::optional<std::uint32_t>)> done) {
+        resolver->resolve(host, [done = std::move(done)](std::vector<net::Address> addresses) {
+            for (const auto& a : addresses)
+                if (a.is_v4()) return done(a.v4_host_order());
+            done(std::nullopt);
         });
     };
     parts_->sip = std::make_unique<sip::B2bua>(io_, config_, *parts_->relay, commands_, std::move(resolve));
@@ -257,6 +264,7 @@ void Daemon::reload() {
     ops::set_log_level(config_->logging_level);
     if (new_tag) ops::set_log_tag(config_->hostname);  // config.md: hostname is the log tag
     // Parts pick up the new configuration here (dial-peers, profiles, ...).
+    if (parts_->resolver) parts_->resolver->reload(config_);
     if (parts_->pool) parts_->pool->reload(config_);
     if (parts_->streams) parts_->streams->reload(config_);
     if (parts_->sip) parts_->sip->reload(config_);

@@ -71,7 +71,7 @@ struct StreamServiceProfile {
     std::vector<CipherSuite> ciphersuites;  // empty: all six
     bool allow_tls13 = false;               // `tls-version 1.2 1.3`
     std::optional<Proxy> proxy;
-    std::optional<std::string> source_ip;
+    std::optional<std::string> source_ip;  // an address of either family, canonical text
     StreamProtocol protocol = StreamProtocol::voxfork_v1;
     std::string audiohook_organization_id = "00000000-0000-0000-0000-000000000000";
     std::string audiohook_client_secret;  // base64; empty: the upgrade is not signed
@@ -145,8 +145,8 @@ struct Config {
     std::map<std::string, Trustpoint> trustpoints;
     std::optional<std::string> http_client_secure_trustpoint;
     std::map<std::uint32_t, DialPeer> dial_peers;
-    // name -> IPv4, host byte order; names as normalize_host_name() gives them.
-    std::map<std::string, std::uint32_t> ip_hosts;
+    // name -> address (either family); names as normalize_host_name() gives them.
+    std::map<std::string, net::Address> ip_hosts;
     std::vector<NameServer> name_servers;  // empty: system resolver configuration
     int license_usage_interval_seconds = 3600;
     std::string control_socket = "/run/voxfork/voxforkd.sock";
@@ -160,7 +160,7 @@ struct Config {
     std::optional<std::string> websocket_ca_file() const;
     // The `ip host` address of a name, matched case-insensitively (host
     // names are: `ip host Agents.Lab` serves dns:agents.lab).
-    std::optional<std::uint32_t> ip_host(std::string_view name) const;
+    std::optional<net::Address> ip_host(std::string_view name) const;
 };
 
 using ConfigPtr = std::shared_ptr<const Config>;

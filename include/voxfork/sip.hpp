@@ -88,8 +88,8 @@ struct SipCounters {
 using ExtraCounters = std::function<std::vector<std::pair<std::string, std::uint64_t>>(media::Direction)>;
 
 // DNS for `session target dns:` names that `ip host` does not know: the
-// daemon hands the B2BUA the WebSocket pool's c-ares lookup, so both follow
-// `ip name-server`. `done` gets the first IPv4 address, or nothing; it runs
+// daemon hands the B2BUA the lookup of dns.hpp, shared with the WebSocket
+// pool, so both follow `ip name-server`. `done` gets the first IPv4 address, or nothing; it runs
 // on the io_context, never inside the call.
 using NameResolver =
     std::function<void(const std::string& host, std::function<void(std::optional<std::uint32_t>)> done)>;

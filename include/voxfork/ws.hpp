@@ -1,4 +1,4 @@
-// The WebSocket transport to speech servers: name resolution, TCP, proxy
+// The WebSocket transport to speech servers: TCP (racing a name's addresses), proxy
 // CONNECT, TLS, the upgrade with the headers a protocol asks for, shared
 // connections with a per-connection user limit, the batched send path, pings,
 // idle timers, connection counters and the connection shows. It knows no
@@ -21,6 +21,7 @@
 #include <vector>
 
 #include <voxfork/config.hpp>
+#include <voxfork/dns.hpp>
 #include <voxfork/reasons.hpp>
 
 namespace boost::asio {
@@ -36,7 +37,7 @@ namespace voxfork::ws {
 // Users share a connection when all of these are equal (and the connection
 // has room for another, see Pool::attach).
 struct ConnectionKey {
-    std::string host;  // IPv4 literal or a name
+    std::string host;  // an IP literal (IPv6 bare, without brackets) or a name
     std::uint16_t port = 0;
     bool secure = false;
     std::string path = "/";
@@ -50,6 +51,14 @@ struct ConnectionKey {
     std::string protocol;
     bool operator==(const ConnectionKey&) const = default;
 };
+
+// `host:port` as a URL, a Host header, a CONNECT target or a signature's
+// @authority write it: an IPv6 literal (kept bare in a ConnectionKey) in
+// brackets, `[2001:db8::1]:443`; a name or an IPv4 literal as it is.
+inline std::string authority(std::string_view host, std::uint16_t port) {
+    const bool ipv6 = host.find(':') != std::string_view::npos;
+    return (ipv6 ? "[" + std::string(host) + "]" : std::string(host)) + ":" + std::to_string(port);
+}
 
 // A user of a connection: one fork's session, or one of its channels.
 using UserHandle = std::uint64_t;  // never 0
@@ -221,9 +230,11 @@ struct Settings {
 
 class Pool {
 public:
-    // Registers the show/clear commands with `commands`.
+    // Registers the show/clear commands with `commands`. Speech servers and
+    // proxies are looked up through `resolver` (the daemon's, shared with SIP).
     static std::unique_ptr<Pool> create(boost::asio::io_context& io, config::ConfigPtr config,
-                                        ops::CommandRegistry& commands, Settings settings = {});
+                                        ops::CommandRegistry& commands, std::shared_ptr<dns::Resolver> resolver,
+                                        Settings settings = {});
     virtual ~Pool() = default;
 
     virtual void set_observer(Observer* observer) = 0;
@@ -239,11 +250,6 @@ public:
     virtual void detach(UserHandle user) = 0;
     // The connection's Output, or nullptr when it is not open.
     virtual Output* output(std::uint32_t connection_id) = 0;
-    // DNS through c-ares and `ip name-server`, as for the pool's own
-    // connections; for other parts (SIP's `session target dns:`). Addresses
-    // in host byte order, empty on failure; `done` runs on the io_context.
-    virtual void resolve(const std::string& name, std::function<void(std::vector<std::uint32_t>)> done) = 0;
-
     // For the four fork counters of the statistics.
     virtual void fork_started() = 0;
     virtual void fork_failed() = 0;

@@ -87,11 +87,13 @@ std::optional<Proxy> proxy(const Context& c) {
         c.error("expected \"host\" or \"ip\" for \"proxy\", not \"" + std::string(c.args[0]) + "\"");
         return std::nullopt;
     }
-    const bool host_ok = result.is_ip ? c.ipv4(1, "ADDR").has_value() : c.dns_name(1, "NAME").has_value();
+    // An address is kept in its canonical text (RFC 5952 for IPv6).
+    const auto address = result.is_ip ? c.ip_address(1, "ADDR") : std::nullopt;
+    const bool host_ok = result.is_ip ? address.has_value() : c.dns_name(1, "NAME").has_value();
     const bool keyword_ok = c.keyword(2, "port");
     const auto port = keyword_ok ? c.port(3) : std::nullopt;
     if (!host_ok || !port) return std::nullopt;
-    result.host = std::string(c.args[1]);
+    result.host = address ? address->to_string() : std::string(c.args[1]);
     result.port = *port;
     return result;
 }
@@ -279,7 +281,8 @@ constexpr CommandSpec commands[] = {
 
     {Mode::profile, "source-ip",
      [](const Context& c) {
-         if (c.exactly(1, "ADDR") && c.ipv4(0, "ADDR")) profile(c).source_ip = std::string(c.args[0]);
+         if (!c.exactly(1, "ADDR")) return;
+         if (const auto address = c.ip_address(0, "ADDR")) profile(c).source_ip = address->to_string();
      },
      [](const Context& c) { profile(c).source_ip.reset(); }},
 

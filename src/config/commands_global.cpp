@@ -127,7 +127,7 @@ constexpr CommandSpec commands[] = {
      [](const Context& c) {
          if (!c.exactly(2, "NAME ADDR")) return;
          const auto name = c.dns_name(0, "NAME");
-         const auto address = c.ipv4(1, "ADDR");
+         const auto address = c.ip_address(1, "ADDR");
          // Host names are case-insensitive: one entry per name whatever its spelling.
          if (name && address) c.config.ip_hosts[normalize_host_name(*name)] = *address;
      },

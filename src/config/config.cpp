@@ -102,7 +102,7 @@ void drop_explicit_defaults(Config& c) {
 
 }  // namespace detail
 
-std::optional<std::uint32_t> Config::ip_host(std::string_view name) const {
+std::optional<net::Address> Config::ip_host(std::string_view name) const {
     const auto it = ip_hosts.find(normalize_host_name(name));
     if (it == ip_hosts.end()) return std::nullopt;
     return it->second;

@@ -91,7 +91,7 @@ json dial_peer_json(const DialPeer& d) {
 
 json to_json(const Config& c) {
     json ip_hosts = json::object();
-    for (const auto& [name, address] : c.ip_hosts) ip_hosts[name] = format_ipv4(address);
+    for (const auto& [name, address] : c.ip_hosts) ip_hosts[name] = address.to_string();
     json name_servers = json::array();
     for (const auto& server : c.name_servers)
         name_servers.push_back({{"address", format_ipv4(server.address)}, {"port", server.port}});

@@ -146,7 +146,7 @@ std::string print(const Config& config, Secrets secrets, Defaults defaults_are) 
     if (all || c.voip != defaults.voip) print_voip(blocks.next(), c.voip, all);
     if (!c.ip_hosts.empty() || !c.name_servers.empty()) {
         auto& out = blocks.next();
-        for (const auto& [name, address] : c.ip_hosts) out << "ip host " << name << ' ' << format_ipv4(address) << '\n';
+        for (const auto& [name, address] : c.ip_hosts) out << "ip host " << name << ' ' << address.to_string() << '\n';
         if (!c.name_servers.empty()) {
             out << "ip name-server";
             for (const auto& server : c.name_servers)

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include <voxfork/net.hpp>
+
 namespace voxfork::fork {
 namespace {
 
@@ -56,14 +58,26 @@ bool has_control_char(std::string_view s) {
     });
 }
 
-// A host goes into the Host header and the resolver: an IPv4 literal or a DNS
-// name, nothing else.
-bool valid_host(const std::string& host) {
-    if (host.empty() || host.size() > 253) return false;
-    return std::all_of(host.begin(), host.end(), [](char c) {
+// An IPv6 literal, bare ("2001:db8::1") or in brackets ("[2001:db8::1]").
+std::optional<net::Address> ipv6_literal(std::string_view host) {
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    auto address = net::Address::parse(host);
+    if (!address || !address->is_v6()) return std::nullopt;
+    return address;
+}
+
+// A host goes into the Host header and the resolver: an IP literal or a DNS
+// name, nothing else. An IPv6 literal is kept bare and canonical (RFC 5952),
+// so `[::1]` and `0:0::1` name one server (and one shared connection).
+std::optional<std::string> valid_host(const std::string& host) {
+    if (const auto v6 = ipv6_literal(host)) return v6->to_string();
+    if (host.empty() || host.size() > 253) return std::nullopt;
+    const bool name_chars = std::all_of(host.begin(), host.end(), [](char c) {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
                c == '_';
     });
+    if (!name_chars) return std::nullopt;
+    return host;
 }
 
 std::optional<std::string> valid_guid(const Json* value) {
@@ -87,8 +101,10 @@ std::optional<Action> action_of(const Json* value) {
 // first bad one.
 bool read_fields(const Json& object, ForkRequest& out) {
     if (const Json* v = field(object, "host")) {
-        if (!v->is_string() || !valid_host(v->get<std::string>())) return false;
-        out.host = v->get<std::string>();
+        if (!v->is_string()) return false;
+        auto host = valid_host(v->get<std::string>());
+        if (!host) return false;
+        out.host = std::move(*host);
     }
     if (const Json* v = field(object, "port")) {
         // is_number_integer excludes 8080.5, "8080" and true.

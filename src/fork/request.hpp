@@ -28,7 +28,7 @@ struct ForkRequest {
     Action action = Action::start;
     std::string call_guid;
     // START: all set (defaults applied). UPDATE: only the fields present.
-    std::optional<std::string> host;
+    std::optional<std::string> host;  // a name or an IP literal (IPv6 bare and canonical)
     std::optional<std::uint16_t> port;
     std::optional<bool> secure;
     std::optional<std::string> path;

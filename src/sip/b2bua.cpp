@@ -101,7 +101,7 @@ public:
     }
 
     // An answer that comes after the B2BUA is gone is dropped: a lookup can
-    // outlive it (the resolver belongs to the WebSocket pool).
+    // outlive it (the resolver is the daemon's, shared with the WebSocket pool).
     void resolve(const std::string& host, std::function<void(std::optional<std::uint32_t>)> done) {
         resolver_(host, [alive = std::weak_ptr<void>(alive_), done = std::move(done)](std::optional<std::uint32_t> ip) {
             if (!alive.expired()) done(ip);

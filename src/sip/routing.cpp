@@ -9,7 +9,10 @@ namespace {
 
 std::optional<std::uint32_t> address_of(const config::Config& config, const config::SessionTarget& target) {
     if (target.kind == config::SessionTarget::Kind::ipv4) return sdp::parse_ipv4(target.host);
-    return config.ip_host(target.host);
+    // SIP reaches IPv4 peers only so far: an IPv6 `ip host` entry is no address for it.
+    const auto address = config.ip_host(target.host);
+    if (!address || !address->is_v4()) return std::nullopt;
+    return address->v4_host_order();
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // The pool's show and clear commands (operations.md).
 #include <charconv>
 
+#include <voxfork/net.hpp>
+
 #include "pool_impl.hpp"
 
 namespace voxfork::ws::detail {
@@ -56,10 +58,14 @@ void register_commands(ops::CommandRegistry& commands, PoolImpl& pool) {
     commands.add("show voip stream-service server", "the WebSocket connections to ADDR:PORT", 1,
                  [&pool](const ops::CommandArgs& args) {
                      if (args.size() != 1) throw ops::CommandError("server ADDR:PORT expected");
+                     // An address as the shows print it: `[2001:db8:0::1]:443`
+                     // finds `[2001:db8::1]:443`.
+                     const auto endpoint = net::Endpoint::parse(args[0]);
+                     const std::string wanted = endpoint ? endpoint->to_string() : args[0];
                      std::vector<ConnectionView> rows;
                      for (auto& v : pool.connection_views(PoolImpl::Connections::open)) {
                          // The resolved address, or the host:port the calls asked for.
-                         if (v.server == args[0] || v.url.substr(v.url.find("://") + 3) == args[0])
+                         if (v.server == wanted || v.url.substr(v.url.find("://") + 3) == wanted)
                              rows.push_back(std::move(v));
                      }
                      return connection_table(rows);

@@ -112,7 +112,6 @@ ConnectRequest PoolImpl::request_for(const Connection& conn) const {
     ConnectRequest request;
     request.key = conn.key;
     request.profile = conn.profile;
-    request.config = config_;  // `ip host` as it is now: a fresh lookup
     if (conn.key.secure) request.ca_file = config_->websocket_ca_file();
     request.timeout = settings_.connect_timeout;
     return request;

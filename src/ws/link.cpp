@@ -37,8 +37,15 @@ using boost::system::error_code;
 
 namespace {
 
+// `192.0.2.1:443`, `[2001:db8::1]:443` (RFC 5952, as every show prints addresses).
 std::string endpoint_string(const tcp::endpoint& e) {
-    return e.address().to_string() + ":" + std::to_string(e.port());
+    const auto endpoint = net::Endpoint::from_sockaddr(e.data());
+    return endpoint ? endpoint->to_string() : authority(e.address().to_string(), e.port());
+}
+
+tcp::endpoint to_endpoint(const net::Address& address, std::uint16_t port) {
+    if (address.is_v4()) return {asio::ip::address_v4(address.v4_host_order()), port};
+    return {asio::ip::address_v6(address.bytes()), port};
 }
 
 Link::End classify(const error_code& ec) {
@@ -140,13 +147,14 @@ using SecureLink = LinkImpl<beast::ssl_stream<beast::tcp_stream>>;
 
 class ConnectOp final : public Attempt, public std::enable_shared_from_this<ConnectOp> {
 public:
-    ConnectOp(asio::io_context& io, std::shared_ptr<Resolver> resolver, ConnectRequest request,
+    ConnectOp(asio::io_context& io, std::shared_ptr<dns::Resolver> resolver, ConnectRequest request,
               std::function<void(ConnectOutcome)> done)
         : io_(io),
           resolver_(std::move(resolver)),
           req_(std::move(request)),
           done_(std::move(done)),
           timer_(io),
+          stagger_(io),
           tcp_(io) {}
 
     void run() {
@@ -173,51 +181,95 @@ public:
     }
 
 private:
-    // `ip host` first, then DNS; IPv4 literals need neither.
+    // Literals, `ip host` and DNS: the resolver's (dns.hpp).
     void lookup(const std::string& name, std::uint16_t port) {
         port_ = port;
-        if (is_ipv4_literal(name)) {
-            endpoints_.emplace_back(asio::ip::make_address_v4(name), port);
-            return asio::post(io_, [self = shared_from_this()] { self->connect_next(); });
-        }
-        if (const auto address = req_.config ? req_.config->ip_host(name) : std::nullopt) {
-            endpoints_.emplace_back(asio::ip::address_v4(*address), port);
-            return asio::post(io_, [self = shared_from_this()] { self->connect_next(); });
-        }
-        resolver_->resolve(name, [self = shared_from_this()](std::vector<std::uint32_t> addresses) {
+        resolver_->resolve(name, [self = shared_from_this()](std::vector<net::Address> addresses) {
             self->on_resolve(std::move(addresses));
         });
     }
 
-    void on_resolve(std::vector<std::uint32_t> addresses) {
+    void on_resolve(std::vector<net::Address> addresses) {
         if (finished_) return;
         if (addresses.empty()) return fail({}, "no address");
-        for (auto a : addresses) endpoints_.emplace_back(asio::ip::address_v4(a), port_);
-        connect_next();
-    }
-
-    // The addresses are tried in order, each from a socket bound to source-ip.
-    void connect_next() {
-        if (finished_) return;
         step_ = Step::tcp_connect;
-        if (next_endpoint_ >= endpoints_.size()) return fail(last_error_, "every address failed");
-        const tcp::endpoint target = endpoints_[next_endpoint_++];
-        error_code ec;
-        tcp_.close();
-        tcp_.socket().open(tcp::v4(), ec);
-        if (!ec && req_.profile.source_ip) {
-            tcp_.socket().bind(tcp::endpoint(asio::ip::make_address(*req_.profile.source_ip, ec), 0), ec);
+        // A socket bound to source-ip reaches addresses of its own family only.
+        const auto source = req_.profile.source_ip ? net::Address::parse(*req_.profile.source_ip) : std::nullopt;
+        for (const auto& a : addresses) {
+            if (source && source->family() != a.family()) continue;
+            endpoints_.push_back(to_endpoint(a, port_));
         }
-        if (ec) return fail(ec, "socket");
-        tcp_.socket().async_connect(target, [self = shared_from_this()](error_code ec) { self->on_connect(ec); });
+        if (endpoints_.empty()) return fail({}, "no address of source-ip " + *req_.profile.source_ip + "'s family");
+        start_attempt();
     }
 
-    void on_connect(error_code ec) {
-        if (finished_) return;
-        if (ec) {
-            last_error_ = ec;
-            return connect_next();
+    // The addresses race, RFC 8305 style (docs/websocket.md): each attempt
+    // starts connection_attempt_delay after the one before it, or at once
+    // when an attempt fails; the first connection wins and the others are
+    // closed. Every socket is bound to source-ip.
+    void start_attempt() {
+        if (finished_ || won_ || next_endpoint_ >= endpoints_.size()) return;
+        const tcp::endpoint target = endpoints_[next_endpoint_++];
+        auto socket = std::make_shared<tcp::socket>(io_);
+        error_code ec;
+        socket->open(target.protocol(), ec);
+        if (!ec && req_.profile.source_ip) {
+            socket->bind(tcp::endpoint(asio::ip::make_address(*req_.profile.source_ip, ec), 0), ec);
         }
+        if (ec) {
+            error_code ignored;
+            socket->close(ignored);
+            return attempt_failed(target, ec);
+        }
+        racing_.push_back(socket);
+        socket->async_connect(target, [self = shared_from_this(), socket, target](error_code ec) {
+            self->on_attempt(socket, target, ec);
+        });
+        if (next_endpoint_ < endpoints_.size()) {
+            // A wait cancelled after it expired still runs its handler without
+            // an error: the generation tells a stale one from the current one.
+            const unsigned generation = ++stagger_generation_;
+            stagger_.expires_after(connection_attempt_delay);
+            stagger_.async_wait([self = shared_from_this(), generation](error_code ec) {
+                if (!ec && generation == self->stagger_generation_) self->start_attempt();
+            });
+        }
+    }
+
+    void on_attempt(const std::shared_ptr<tcp::socket>& socket, const tcp::endpoint& target, error_code ec) {
+        if (finished_ || won_) return;
+        std::erase(racing_, socket);
+        if (ec) return attempt_failed(target, ec);
+        won_ = true;
+        stagger_.cancel();
+        close_racing();
+        tcp_.socket() = std::move(*socket);
+        if (failed_attempts_ > 0)
+            spdlog::info("ws: {} connected after {} address(es) failed", endpoint_string(target), failed_attempts_);
+        on_connect();
+    }
+
+    void attempt_failed(const tcp::endpoint& target, error_code ec) {
+        last_error_ = ec;
+        ++failed_attempts_;
+        const std::size_t left = endpoints_.size() - next_endpoint_;
+        spdlog::info("ws: connecting to {} failed: {}{}", endpoint_string(target), ec.message(),
+                     left ? "; trying the next address" : "");
+        if (left) {
+            stagger_.cancel();
+            ++stagger_generation_;
+            return start_attempt();
+        }
+        if (racing_.empty()) fail(last_error_, "every address failed");
+    }
+
+    void close_racing() {
+        error_code ignored;
+        for (auto& socket : racing_) socket->close(ignored);
+        racing_.clear();
+    }
+
+    void on_connect() {
         error_code ignored;
         tcp_.socket().set_option(tcp::no_delay(true), ignored);
         local_ = endpoint_string(tcp_.socket().local_endpoint(ignored));
@@ -229,7 +281,7 @@ private:
     // CONNECT host:port as the request gave them; the proxy resolves it.
     void proxy_connect() {
         step_ = Step::proxy_connect;
-        const std::string target = req_.key.host + ":" + std::to_string(req_.key.port);
+        const std::string target = authority(req_.key.host, req_.key.port);
         server_ = target;
         connect_req_ = {http::verb::connect, target, 11};
         connect_req_.set(http::field::host, target);
@@ -267,7 +319,7 @@ private:
         auto link = std::make_unique<SecureLink>(tls, std::move(tcp_), *tls);
         auto& stream = link->transport();
         const std::string& host = req_.key.host;
-        if (!is_ipv4_literal(host)) {
+        if (!dns::parse_literal(host)) {
             // SNI and the name check use the speech server's name, also
             // through a proxy: TLS runs end to end inside the tunnel.
             SSL_set_tlsext_host_name(stream.native_handle(), host.c_str());
@@ -366,6 +418,8 @@ private:
 
     void stop_io() {
         timer_.cancel();
+        stagger_.cancel();
+        close_racing();
         error_code ignored;
         if (!tcp_moved_) tcp_.socket().close(ignored);
         if (abort_) abort_();
@@ -373,10 +427,15 @@ private:
     }
 
     asio::io_context& io_;
-    std::shared_ptr<Resolver> resolver_;
+    std::shared_ptr<dns::Resolver> resolver_;
     ConnectRequest req_;
     std::function<void(ConnectOutcome)> done_;
     asio::steady_timer timer_;
+    asio::steady_timer stagger_;  // starts the next address's attempt
+    std::vector<std::shared_ptr<tcp::socket>> racing_;  // attempts under way
+    unsigned failed_attempts_ = 0;
+    unsigned stagger_generation_ = 0;
+    bool won_ = false;  // an attempt connected: the race is over
     beast::tcp_stream tcp_;
     Step step_ = Step::resolve;
     bool finished_ = false;
@@ -396,7 +455,7 @@ private:
 
 }  // namespace
 
-std::shared_ptr<Attempt> connect(asio::io_context& io, std::shared_ptr<Resolver> resolver, ConnectRequest request,
+std::shared_ptr<Attempt> connect(asio::io_context& io, std::shared_ptr<dns::Resolver> resolver, ConnectRequest request,
                                  std::function<void(ConnectOutcome)> done) {
     auto op = std::make_shared<ConnectOp>(io, std::move(resolver), std::move(request), std::move(done));
     op->run();

@@ -18,8 +18,9 @@
 #include <voxfork/config.hpp>
 #include <voxfork/ws.hpp>
 
+#include <voxfork/dns.hpp>
+
 #include "policy.hpp"
-#include "resolver.hpp"
 
 namespace boost::asio {
 class io_context;
@@ -70,7 +71,6 @@ public:
 struct ConnectRequest {
     ConnectionKey key;
     config::StreamServiceProfile profile;
-    config::ConfigPtr config;            // its `ip host` entries are looked up before DNS
     std::optional<std::string> ca_file;  // unset: the system store
     std::chrono::milliseconds timeout{10000};
 };
@@ -93,7 +93,7 @@ public:
     virtual void cancel() = 0;
 };
 
-std::shared_ptr<Attempt> connect(boost::asio::io_context& io, std::shared_ptr<Resolver> resolver,
+std::shared_ptr<Attempt> connect(boost::asio::io_context& io, std::shared_ptr<dns::Resolver> resolver,
                                  ConnectRequest request, std::function<void(ConnectOutcome)> done);
 
 }  // namespace voxfork::ws::detail

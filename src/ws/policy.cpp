@@ -1,7 +1,5 @@
 #include "policy.hpp"
 
-#include <arpa/inet.h>
-
 #include <voxfork/ws.hpp>
 
 namespace voxfork::ws::detail {
@@ -97,14 +95,7 @@ std::string mask_token(std::string_view token) {
 }
 
 std::string url_of(std::string_view host, std::uint16_t port, bool secure) {
-    return std::string(secure ? "wss://" : "ws://") + std::string(host) + ":" + std::to_string(port);
-}
-
-bool is_ipv4_literal(std::string_view host) {
-    if (host.empty() || host.size() > 15) return false;
-    std::string s(host);
-    in_addr a{};
-    return inet_pton(AF_INET, s.c_str(), &a) == 1;
+    return std::string(secure ? "wss://" : "ws://") + authority(host, port);
 }
 
 ReconnectStep reconnect_step(std::chrono::steady_clock::duration backoff,

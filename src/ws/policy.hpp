@@ -49,11 +49,13 @@ std::string openssl_cipher_list(std::span<const config::CipherSuite> suites);
 // `Auth Token:` value: the first 8 characters and `****`, `none` without one.
 std::string mask_token(std::string_view token);
 
-// `ws://host:port` or `wss://host:port` for the event trace.
-std::string url_of(std::string_view host, std::uint16_t port, bool secure);
+// RFC 8305's Connection Attempt Delay: how long one address has to connect
+// before the next one is tried too.
+inline constexpr std::chrono::milliseconds connection_attempt_delay{250};
 
-// True when `host` is an IPv4 literal (no resolution, no SNI, no name check).
-bool is_ipv4_literal(std::string_view host);
+// `ws://host:port` or `wss://host:port` for the event trace (an IPv6
+// literal in brackets: `ws://[::1]:8000`).
+std::string url_of(std::string_view host, std::uint16_t port, bool secure);
 
 // Audio send-queue capacity in frames: 2 s of both channels of `threshold` calls.
 // Continuity (protocols.md): reconnect attempts 0.2 s after the loss, then

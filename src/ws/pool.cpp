@@ -25,8 +25,8 @@ Settings Settings::from_environment() {
 }
 
 std::unique_ptr<Pool> Pool::create(asio::io_context& io, config::ConfigPtr config, ops::CommandRegistry& commands,
-                                   Settings settings) {
-    return std::make_unique<detail::PoolImpl>(io, std::move(config), commands, settings);
+                                   std::shared_ptr<dns::Resolver> resolver, Settings settings) {
+    return std::make_unique<detail::PoolImpl>(io, std::move(config), commands, std::move(resolver), settings);
 }
 
 }  // namespace voxfork::ws
@@ -35,11 +35,12 @@ namespace voxfork::ws::detail {
 
 void register_commands(ops::CommandRegistry& commands, PoolImpl& pool);  // commands.cpp
 
-PoolImpl::PoolImpl(asio::io_context& io, config::ConfigPtr config, ops::CommandRegistry& commands, Settings settings)
+PoolImpl::PoolImpl(asio::io_context& io, config::ConfigPtr config, ops::CommandRegistry& commands,
+                   std::shared_ptr<dns::Resolver> resolver, Settings settings)
     : io_(io),
       config_(std::move(config)),
       settings_(settings),
-      resolver_(Resolver::create(io, config_->name_servers)),
+      resolver_(std::move(resolver)),
       drain_timer_(io),
       stop_timer_(io) {
     register_commands(commands, *this);
@@ -251,10 +252,6 @@ void PoolImpl::clear_statistics() {
 }
 
 void PoolImpl::reload(config::ConfigPtr config) {
-    if (config->name_servers != config_->name_servers) {
-        // Lookups under way keep the old resolver alive until they end.
-        resolver_ = Resolver::create(io_, config->name_servers);
-    }
     config_ = std::move(config);
 }
 
@@ -316,7 +313,7 @@ std::vector<ConnectionView> PoolImpl::connection_views(Connections which) const 
         v.id = id;
         v.url = conn->url;
         v.server =
-            conn->server_address.empty() ? conn->key.host + ":" + std::to_string(conn->key.port) : conn->server_address;
+            conn->server_address.empty() ? authority(conn->key.host, conn->key.port) : conn->server_address;
         v.local = conn->local_address;
         v.secure = conn->key.secure;
         v.tls_version = conn->tls_version;

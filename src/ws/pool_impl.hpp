@@ -21,7 +21,6 @@
 
 #include "handed_ring.hpp"
 #include "link.hpp"
-#include "resolver.hpp"
 #include "send_queue.hpp"
 #include "views.hpp"
 
@@ -106,16 +105,14 @@ struct User {
 
 class PoolImpl final : public Pool {
 public:
-    PoolImpl(boost::asio::io_context& io, config::ConfigPtr config, ops::CommandRegistry& commands, Settings settings);
+    PoolImpl(boost::asio::io_context& io, config::ConfigPtr config, ops::CommandRegistry& commands,
+             std::shared_ptr<dns::Resolver> resolver, Settings settings);
     ~PoolImpl() override;
 
     void set_observer(Observer* observer) override { observer_ = observer; }
     UserHandle attach(const ConnectionKey& key, const CallLabel& label, int max_users, HandlerFactory make_handler,
                       AttachCallback done) override;
     Output* output(std::uint32_t connection_id) override;
-    void resolve(const std::string& name, std::function<void(std::vector<std::uint32_t>)> done) override {
-        resolver_->resolve(name, std::move(done));
-    }
     void detach(UserHandle user) override;
     void fork_started() override;
     void fork_failed() override;
@@ -187,7 +184,7 @@ private:
     config::ConfigPtr config_;
     Settings settings_;
     Observer* observer_ = nullptr;
-    std::shared_ptr<Resolver> resolver_;
+    std::shared_ptr<dns::Resolver> resolver_;
     std::map<std::uint32_t, ConnPtr> connections_;  // connecting, open or closing
     std::unordered_map<UserHandle, User> users_;
     std::deque<HistoryEntry> history_;

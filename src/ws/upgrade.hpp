@@ -13,6 +13,8 @@
 
 #include <voxfork/ws.hpp>
 
+#include "policy.hpp"
+
 namespace voxfork::ws::detail {
 
 // The largest message read from a speech server.
@@ -72,7 +74,7 @@ void prepare_upgrade(boost::beast::websocket::stream<Stream>& ws, const Connecti
 
 // The Host of the upgrade request and its target.
 inline std::string upgrade_host(const ConnectionKey& key) {
-    return key.host + ":" + std::to_string(key.port);
+    return authority(key.host, key.port);
 }
 inline std::string upgrade_target(const ConnectionKey& key) {
     return key.path.empty() ? "/" : key.path;

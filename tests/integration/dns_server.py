@@ -1,5 +1,6 @@
-"""A dnsmasq on loopback that answers A queries for a few test names, for
-tests of `ip name-server` (WebSocket and SIP lookups go through c-ares)."""
+"""A dnsmasq on loopback that answers A (and AAAA) queries for a few test
+names, for tests of `ip name-server` (WebSocket and SIP lookups go through
+c-ares)."""
 
 import os
 import signal
@@ -9,17 +10,19 @@ from harness import LOOPBACK, free_port, need_tool, wait_for
 
 
 class Dnsmasq:
-    """Answers every name of `names` with 127.0.0.1 and nothing else (no
-    upstream, no /etc/hosts); `port` is where it listens on 127.0.0.1.
-    Without dnsmasq the test is skipped (fails under CI=true)."""
+    """Answers every name of `names` with `addresses` (127.0.0.1 by default;
+    "::1" among them adds an AAAA record) and nothing else (no upstream, no
+    /etc/hosts); `port` is where it listens on 127.0.0.1. Without dnsmasq
+    the test is skipped (fails under CI=true)."""
 
-    def __init__(self, h, names):
+    def __init__(self, h, names, addresses=(LOOPBACK,)):
         dnsmasq = need_tool("dnsmasq", "/usr/sbin/dnsmasq")
         self.names = list(names)
         hosts = self.hosts = os.path.join(h.tmpdir, "dns-hosts")
         with open(hosts, "w") as f:
             for name in self.names:
-                f.write(f"{LOOPBACK} {name}\n")
+                for address in addresses:
+                    f.write(f"{address} {name}\n")
         self.port = free_port(kind=socket.SOCK_DGRAM)
         log = open(os.path.join(h.tmpdir, "dnsmasq.log"), "wb")
         self.process = h.spawn([dnsmasq, "-k", "-p", str(self.port), f"--listen-address={LOOPBACK}",

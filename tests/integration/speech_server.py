@@ -91,7 +91,7 @@ class SpeechServer:
             if self.process.poll() is not None:
                 raise AssertionError(f"speech-server exited {self.process.returncode}:\n{self.log()}")
             with open(self.stdout_path) as f:
-                m = re.search(r"listening on wss?://[^:]+:(\d+)", f.read())
+                m = re.search(r"listening on wss?://(?:\[[^\]]+\]|[^:]+):(\d+)", f.read())
             return m and int(m.group(1))
         self.port = wait_for(listening, timeout, what="speech-server listening")
         return self
@@ -131,7 +131,9 @@ class SpeechServer:
 
     @property
     def host_port(self):
-        return f"{LOOPBACK}:{self.port}"
+        """ADDR:PORT as voxforkd's shows print it (an IPv6 address in brackets)."""
+        host = self.listen.rsplit(":", 1)[0]
+        return f"{host}:{self.port}"
 
     @property
     def url(self):

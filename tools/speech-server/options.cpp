@@ -39,11 +39,14 @@ std::string tls_version(std::string_view s) {
 
 const std::vector<Flag>& flags() {
     static const std::vector<Flag> table = {
-        {"--listen", "ADDR:PORT", "address to listen on (default 127.0.0.1:8000; port 0 picks one)",
+        {"--listen", "ADDR:PORT",
+         "address to listen on, an IPv6 one in brackets ([::1]:8000) (default 127.0.0.1:8000; port 0 picks one)",
          [](Options& o, std::string_view v) {
              auto colon = v.rfind(':');
              if (colon == std::string_view::npos) throw std::invalid_argument("--listen needs ADDR:PORT");
-             o.listen_addr = std::string(v.substr(0, colon));
+             std::string_view addr = v.substr(0, colon);
+             if (addr.size() >= 2 && addr.front() == '[' && addr.back() == ']') addr = addr.substr(1, addr.size() - 2);
+             o.listen_addr = std::string(addr);
              o.listen_port = number<std::uint16_t>(v.substr(colon + 1), 0, 65535);
          }},
         {"--out", "DIR", "output directory: events.jsonl, per-channel .wav/.raw, summary.json (default ./speech-out)",

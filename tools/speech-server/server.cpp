@@ -507,7 +507,9 @@ public:
         listen(ctx_.options.listen_port);
         const Options& o = ctx_.options;
         const char* scheme = tls_ ? "wss" : "ws";
-        std::printf("speech-server listening on %s://%s:%u\n", scheme, o.listen_addr.c_str(), port_);
+        const bool ipv6 = o.listen_addr.find(':') != std::string::npos;
+        std::printf("speech-server listening on %s://%s%s%s:%u\n", scheme, ipv6 ? "[" : "", o.listen_addr.c_str(),
+                    ipv6 ? "]" : "", port_);
         std::fflush(stdout);
         signals_.async_wait([this](beast::error_code ec, int sig) {
             if (!ec) shutdown(sig);

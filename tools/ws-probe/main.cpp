@@ -123,7 +123,7 @@ public:
         : io_(io), opt_(std::move(options)), timer_(io) {
         auto settings = voxfork::ws::Settings::from_environment();
         if (opt_.time_scale > 0) settings.time_scale = opt_.time_scale;
-        pool_ = voxfork::ws::Pool::create(io, config, registry_, settings);
+        pool_ = voxfork::ws::Pool::create(io, config, registry_, voxfork::dns::Resolver::create(io, config), settings);
         streams_ = voxfork::stream::Streams::create(io, *pool_, std::move(config));
         streams_->set_events(this);
     }

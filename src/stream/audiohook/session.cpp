@@ -28,7 +28,7 @@ std::vector<std::pair<std::string, std::string>> upgrade_headers(const Target& t
         {"X-API-KEY", target.token}};
     const auto secret = decode_base64(profile.audiohook_client_secret);
     if (!secret) return headers;
-    const UpgradeIdentity id{target.path, target.host + ":" + std::to_string(target.port), headers[0].second,
+    const UpgradeIdentity id{target.path, ws::authority(target.host, target.port), headers[0].second,
                              headers[2].second, headers[1].second, headers[3].second};
     // Signed at the attempt: a server accepts a signature for a few seconds only.
     const auto created = static_cast<long long>(std::time(nullptr));

@@ -63,7 +63,7 @@ TEST(GlobalCommands, SetTheirValues) {
            "metrics listen 127.0.0.2:9464\n");
     EXPECT_EQ(c.hostname, "sbc-lab");
     EXPECT_EQ(c.metrics_listen, (MetricsListen{0x7f000002u, 9464}));
-    EXPECT_EQ(c.ip_hosts.at("asr.lab.example"), 0x7f000009u);
+    EXPECT_EQ(c.ip_hosts.at("asr.lab.example"), net::Address::v4(0x7f000009u));
     ASSERT_EQ(c.name_servers.size(), 3u);
     EXPECT_EQ(c.name_servers[0], (NameServer{0x7f000001u, 53}));
     EXPECT_EQ(c.name_servers[1], (NameServer{0x7f000002u, 5353}));
@@ -87,16 +87,34 @@ TEST(GlobalCommands, LastOfARepeatedCommandWins) {
         "hostname a\nhostname b\nlogging level error\nlogging level warning\nip host h 127.0.0.1\nip host h 127.0.0.2\n");
     EXPECT_EQ(c.hostname, "b");
     EXPECT_EQ(c.logging_level, LogLevel::warning);
-    EXPECT_EQ(c.ip_hosts.at("h"), 0x7f000002u);
+    EXPECT_EQ(c.ip_hosts.at("h"), net::Address::v4(0x7f000002u));
+}
+
+// Either family; IPv6 kept canonical (RFC 5952), as show running-config prints it.
+TEST(GlobalCommands, IpHostTakesAnIpv6Address) {
+    const Config c = ok("ip host v6.lab 2001:DB8:0:0::1\nip host both.lab ::1\nip host both.lab 127.0.0.1\n");
+    EXPECT_EQ(c.ip_host("v6.lab"), net::Address::parse("2001:db8::1"));
+    EXPECT_EQ(c.ip_host("v6.lab")->to_string(), "2001:db8::1");
+    // One address per name, the last one given, whatever its family.
+    EXPECT_EQ(c.ip_host("both.lab"), net::Address::v4(0x7f000001u));
+}
+
+TEST(ProfileCommands, ProxyIpAndSourceIpTakeIpv6) {
+    const Config c =
+        ok("media profile stream-service 1\n proxy ip 0:0::1 port 3128\n source-ip 0000::1\n");
+    const auto& p = c.stream_service_profiles.at(1);
+    EXPECT_EQ(p.proxy, (Proxy{true, "::1", 3128}));
+    EXPECT_EQ(p.source_ip, "::1");
 }
 
 TEST(GlobalCommands, IpHostNamesAreCaseInsensitive) {
     const Config c =
         ok("ip host Agents.LAB 127.0.0.1\nip host agents.lab. 127.0.0.2\nip host B.lab 127.0.0.3\n"
            "ip host c.lab 127.0.0.4\nno ip host C.LAB\n");
-    EXPECT_EQ(c.ip_hosts, (std::map<std::string, std::uint32_t>{{"agents.lab", 0x7f000002u}, {"b.lab", 0x7f000003u}}));
-    EXPECT_EQ(c.ip_host("AGENTS.Lab"), 0x7f000002u);
-    EXPECT_EQ(c.ip_host("b.LAB."), 0x7f000003u);
+    EXPECT_EQ(c.ip_hosts, (std::map<std::string, net::Address>{{"agents.lab", net::Address::v4(0x7f000002u)},
+                                                                {"b.lab", net::Address::v4(0x7f000003u)}}));
+    EXPECT_EQ(c.ip_host("AGENTS.Lab"), net::Address::v4(0x7f000002u));
+    EXPECT_EQ(c.ip_host("b.LAB."), net::Address::v4(0x7f000003u));
     EXPECT_EQ(c.ip_host("c.lab"), std::nullopt);
 }
 
@@ -331,7 +349,7 @@ TEST(NoForms, RestoreDefaultsAndRemoveEntries) {
            " ip address trusted list\n  ipv4 127.0.0.1\n  ipv4 127.0.0.2\n  no ipv4 127.0.0.1\n"
            " sip\n  listen-port non-secure 9\n  bind media source-address 127.0.0.4\n  no bind media source-address\n");
     Config expected;
-    expected.ip_hosts["b"] = 0x7f000002u;
+    expected.ip_hosts["b"] = net::Address::v4(0x7f000002u);
     expected.name_servers = {NameServer{0x7f000001u, 53}};
     expected.voip.trusted = {network("127.0.0.2/32")};
     expected.voip.sip.listen_port = 9;
@@ -442,6 +460,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"ip host a\n", "incomplete command \"ip host a\""},
         BadCase{"ip host a..b 127.0.0.1\n", "invalid NAME \"a..b\" for \"ip host\""},
         BadCase{"ip host a 127.0.0\n", "invalid ADDR \"127.0.0\" for \"ip host\""},
+        BadCase{"ip host a [::1]\n", "invalid ADDR \"[::1]\" for \"ip host\""},
+        BadCase{"ip host a fe80::1%eth0\n", "invalid ADDR \"fe80::1%eth0\" for \"ip host\""},
+        BadCase{"ip host a 2001:db8::1::2\n", "invalid ADDR \"2001:db8::1::2\" for \"ip host\""},
         BadCase{"no ip host\n", "missing NAME for \"ip host\""},
         BadCase{"ip name-server\n", "missing ADDR for \"ip name-server\""},
         BadCase{"ip name-server 127.0.0.1:0\n", "invalid name server \"127.0.0.1:0\""},
@@ -528,7 +549,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{PROFILE " proxy host p.example prt 1\n",
                 "unexpected argument \"prt\" for \"proxy\" (expected \"port\")"},
         BadCase{PROFILE " proxy host p.example port 0\n", "value 0 out of range 1-65535 for \"proxy\""},
-        BadCase{PROFILE " source-ip 127.0.0.256\n", "invalid ADDR \"127.0.0.256\" for \"source-ip\""}));
+        BadCase{PROFILE " source-ip 127.0.0.256\n", "invalid ADDR \"127.0.0.256\" for \"source-ip\""},
+        BadCase{PROFILE " source-ip [::1]\n", "invalid ADDR \"[::1]\" for \"source-ip\""},
+        BadCase{PROFILE " proxy ip [::1] port 1\n", "invalid ADDR \"[::1]\" for \"proxy\""}));
 
 INSTANTIATE_TEST_SUITE_P(
     ClassAndTrustpoint, BadCommand,

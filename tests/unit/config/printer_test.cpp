@@ -167,6 +167,10 @@ TEST(RoundTrip, HandBuiltConfig) {
     p.ciphersuites = {CipherSuite::rsa_aes_cbc_sha2, CipherSuite::aes_128_cbc_sha};
     p.allow_tls13 = true;
     p.proxy = Proxy{false, "proxy.example", 8080};
+    auto& v6 = c.stream_service_profiles[5];
+    v6.tag = 5;
+    v6.proxy = Proxy{true, "2001:db8::80", 3128};
+    v6.source_ip = "2001:db8::1";
     c.media_classes[4] = MediaClass{4, 3};
     c.trustpoints["t"] = Trustpoint{"t", true, true, true, true, "cn=x", "/ca.pem"};
     c.http_client_secure_trustpoint = "t";
@@ -179,7 +183,8 @@ TEST(RoundTrip, HandBuiltConfig) {
     d.media_class = 4;
     d.codec = Codec::g722;
     d.shutdown = true;
-    c.ip_hosts["peer.example"] = 0x7f000005u;
+    c.ip_hosts["peer.example"] = net::Address::v4(0x7f000005u);
+    c.ip_hosts["v6.example"] = *net::Address::parse("2001:db8::5");
     c.name_servers = {NameServer{0x7f000001u, 53}, NameServer{0x7f000001u, 5353}};
     c.license_usage_interval_seconds = 10;
     c.logging_level = LogLevel::error;
@@ -244,7 +249,7 @@ TEST(LabSample, ParsesCleanlyAndIsTheDemoSetup) {
     // Loopback only.
     auto loopback = [](std::uint32_t address) { return (address >> 24) == 127; };
     for (const auto& network : c.voip.trusted) EXPECT_TRUE(network.address.is_loopback());
-    for (const auto& [name, address] : c.ip_hosts) EXPECT_TRUE(loopback(address)) << name;
+    for (const auto& [name, address] : c.ip_hosts) EXPECT_TRUE(address.is_loopback()) << name;
     for (const auto& server : c.name_servers) EXPECT_TRUE(loopback(server.address));
     EXPECT_TRUE(loopback(*detail::parse_ipv4(c.voip.sip.control_address)));
     EXPECT_TRUE(loopback(*detail::parse_ipv4(c.voip.sip.effective_media_address())));

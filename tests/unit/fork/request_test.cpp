@@ -66,6 +66,15 @@ std::vector<Case> cases() {
         {"host_empty", R"({"action":"START","call-guid":"G","host":"","port":1})", reason::unexpected_format},
         {"host_with_space", R"({"action":"START","call-guid":"G","host":"a b","port":1})", reason::unexpected_format},
         {"host_url", R"({"action":"START","call-guid":"G","host":"ws://a","port":1})", reason::unexpected_format},
+        {"host_v6_with_port", R"({"action":"START","call-guid":"G","host":"[::1]:443","port":1})",
+         reason::unexpected_format},
+        {"host_v6_half_bracket", R"({"action":"START","call-guid":"G","host":"[::1","port":1})",
+         reason::unexpected_format},
+        {"host_v6_zone", R"({"action":"START","call-guid":"G","host":"fe80::1%eth0","port":1})",
+         reason::unexpected_format},
+        {"host_v4_bracketed", R"({"action":"START","call-guid":"G","host":"[127.0.0.1]","port":1})",
+         reason::unexpected_format},
+        {"host_v6_bad", R"({"action":"START","call-guid":"G","host":"1::2::3","port":1})", reason::unexpected_format},
         {"secure_string", start_with(R"(,"secure":"yes")"), reason::unexpected_format},
         {"secure_number", start_with(R"(,"secure":1)"), reason::unexpected_format},
         {"path_no_slash", start_with(R"(,"path":"v1/fork")"), reason::unexpected_format},
@@ -92,6 +101,8 @@ std::vector<Case> cases() {
                     R"("metadata":{"agent":"1001"},"extra":[1,2,{"x":null}])"),
          {}},
         {"start_port_edges_1", R"({"action":"START","call-guid":"G","host":"10.0.0.1","port":1})", {}},
+        {"start_v6_bracketed", R"({"action":"START","call-guid":"G","host":"[2001:db8::1]","port":1})", {}},
+        {"start_v6_bare", R"({"action":"START","call-guid":"G","host":"::1","port":1})", {}},
         {"start_port_edges_65535", R"({"action":"START","call-guid":"G","host":"h","port":65535})", {}},
         {"guid_64", R"({"action":"STOP","call-guid":")" + std::string(64, 'A') + "\"}", {}},
         {"guid_64_multibyte",
@@ -178,6 +189,23 @@ TEST(Request, UpdateCarriesOnlyWhatItNames) {
     EXPECT_EQ(*r.request->port, 8443);
     EXPECT_FALSE(r.request->secure);
     EXPECT_FALSE(r.request->path);
+}
+
+// Bare or bracketed, an IPv6 literal is kept bare and canonical: one server.
+TEST(Request, Ipv6HostIsKeptBareAndCanonical) {
+    for (const char* host : {"[::1]", "::1", "0:0::1", "[0000::0001]"}) {
+        const auto r = parse_request(std::string(R"({"action":"START","call-guid":"G","port":1,"host":")") + host +
+                                     "\"}");
+        ASSERT_TRUE(r.request) << host;
+        EXPECT_EQ(*r.request->host, "::1") << host;
+    }
+    const auto r = parse_request(R"({"action":"START","call-guid":"G","port":1,"host":"[2001:DB8::A]"})");
+    ASSERT_TRUE(r.request);
+    EXPECT_EQ(*r.request->host, "2001:db8::a");
+    const stream::Target start{"::1", 8443, true, "/", "", 9};
+    const auto update = parse_request(R"({"action":"UPDATE","call-guid":"G","metadata":{},"host":"[::1]"})");
+    ASSERT_TRUE(update.request);
+    EXPECT_TRUE(update_matches_start(*update.request, start));
 }
 
 TEST(Request, UpdateMustMatchTheStartsServer) {

@@ -38,7 +38,7 @@ TEST(Routing, DefaultTrustsSessionTargetsAndIpHosts) {
     c.dial_peers[1] = peer(1, config::SessionTarget::Kind::ipv4, "127.0.0.5", 5060);
     c.dial_peers[2] = peer(2, config::SessionTarget::Kind::dns, "agents.lab", 5060);
     c.dial_peers[3] = peer(3, config::SessionTarget::Kind::dns, "unknown.lab", 5060);
-    c.ip_hosts["agents.lab"] = 0x7f000006u;
+    c.ip_hosts["agents.lab"] = net::Address::v4(0x7f000006u);
     EXPECT_TRUE(is_trusted(c, 0x7f000005u, {}));
     EXPECT_TRUE(is_trusted(c, 0x7f000006u, {}));
     EXPECT_FALSE(is_trusted(c, 0x7f000001u, {}));
@@ -51,7 +51,7 @@ TEST(Routing, DefaultSkipsShutDownDialPeers) {
     config::Config c;
     c.dial_peers[1] = peer(1, config::SessionTarget::Kind::ipv4, "127.0.0.5", 5060);
     c.dial_peers[2] = peer(2, config::SessionTarget::Kind::dns, "agents.lab", 5060);
-    c.ip_hosts["agents.lab"] = 0x7f000006u;
+    c.ip_hosts["agents.lab"] = net::Address::v4(0x7f000006u);
     c.dial_peers[4] = peer(4, config::SessionTarget::Kind::dns, "idle.lab", 5060);
     c.dial_peers[1].shutdown = true;
     c.dial_peers[2].shutdown = true;
@@ -83,7 +83,7 @@ TEST(Routing, IpHostNamesMatchWhateverTheirCase) {
 
 TEST(Routing, TargetsAndRequestUris) {
     config::Config c;
-    c.ip_hosts["agents.lab"] = 0x7f000006u;
+    c.ip_hosts["agents.lab"] = net::Address::v4(0x7f000006u);
     auto p = peer(1, config::SessionTarget::Kind::dns, "agents.lab", 7000);
     p.transport = config::Transport::tcp;
     auto t = target_of(c, p);

@@ -2,6 +2,8 @@
 
 #include "policy.hpp"
 
+#include <voxfork/ws.hpp>
+
 namespace voxfork::ws::detail {
 namespace {
 
@@ -96,15 +98,14 @@ TEST(MaskToken, FirstEightCharactersThenStars) {
     EXPECT_EQ(mask_token("12345678"), "12345678****");
 }
 
-TEST(Literals, Ipv4LiteralOrName) {
-    EXPECT_TRUE(is_ipv4_literal("127.0.0.1"));
-    EXPECT_TRUE(is_ipv4_literal("10.1.40.50"));
-    EXPECT_FALSE(is_ipv4_literal("asr.lab.example"));
-    EXPECT_FALSE(is_ipv4_literal("127.0.0"));
-    EXPECT_FALSE(is_ipv4_literal(""));
-    EXPECT_FALSE(is_ipv4_literal("::1"));
+// IPv6 literals are kept bare in a key and bracketed wherever a port follows.
+TEST(Literals, UrlsAndAuthoritiesBracketIpv6) {
     EXPECT_EQ(url_of("127.0.0.1", 8000, false), "ws://127.0.0.1:8000");
     EXPECT_EQ(url_of("asr.lab.example", 8443, true), "wss://asr.lab.example:8443");
+    EXPECT_EQ(url_of("::1", 8000, false), "ws://[::1]:8000");
+    EXPECT_EQ(url_of("2001:db8::1", 443, true), "wss://[2001:db8::1]:443");
+    EXPECT_EQ(voxfork::ws::authority("127.0.0.1", 1), "127.0.0.1:1");
+    EXPECT_EQ(voxfork::ws::authority("::1", 65535), "[::1]:65535");
 }
 
 TEST(QueueSize, TwoSecondsOfBothChannelsPerCall) {

@@ -2,10 +2,14 @@
 // the failure path end to end: reason, counters and alarm points.
 #include <gtest/gtest.h>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <sstream>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
@@ -42,11 +46,52 @@ ConnectionKey key_for(std::string host, std::uint16_t port) {
     return key;
 }
 
-std::uint16_t refused_port() {
+std::uint16_t refused_port(const char* address = "127.0.0.1") {
     asio::io_context io;
-    asio::ip::tcp::acceptor a(io, {asio::ip::make_address("127.0.0.1"), 0});
+    asio::ip::tcp::acceptor a(io, {asio::ip::make_address(address), 0});
     return a.local_endpoint().port();  // closed again when `a` goes
 }
+
+// Every name is these addresses: what a DNS answer with AAAA and A records
+// gives the pool, without a DNS server.
+class FixedResolver final : public dns::Resolver {
+public:
+    FixedResolver(asio::io_context& io, std::vector<net::Address> addresses) : io_(io), addresses_(addresses) {}
+    void resolve(const std::string&, Handler done) override {
+        asio::post(io_, [this, done = std::move(done)] { done(dns::connect_order(addresses_)); });
+    }
+    void reload(config::ConfigPtr) override {}
+
+private:
+    asio::io_context& io_;
+    std::vector<net::Address> addresses_;
+};
+
+// A listening socket on ::1 whose accept queue is full: further SYNs are
+// dropped, so a connect to it neither succeeds nor fails (a black hole).
+class Ipv6BlackHole {
+public:
+    explicit Ipv6BlackHole(asio::io_context& io) : listener_(io) {
+        listener_.open(asio::ip::tcp::v6());
+        listener_.bind({asio::ip::make_address("::1"), 0});
+        listener_.listen(0);
+        // Plain non-blocking connects: Asio's synchronous connect would wait.
+        const auto target = listener_.local_endpoint();
+        for (int i = 0; i < 3; ++i) {
+            const int fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK, 0);
+            (void)::connect(fd, target.data(), static_cast<socklen_t>(target.size()));
+            fillers_.push_back(fd);
+        }
+    }
+    ~Ipv6BlackHole() {
+        for (int fd : fillers_) ::close(fd);
+    }
+    std::uint16_t port() const { return listener_.local_endpoint().port(); }
+
+private:
+    asio::ip::tcp::acceptor listener_;
+    std::vector<int> fillers_;
+};
 
 class PoolTest : public ::testing::Test {
 protected:
@@ -72,6 +117,10 @@ protected:
         return got;
     }
 
+    std::unique_ptr<Pool> make_pool(config::ConfigPtr config) {
+        return Pool::create(io_, config, commands_, dns::Resolver::create(io_, config));
+    }
+
     std::string log() const { return log_.str(); }
 
     asio::io_context io_;
@@ -82,7 +131,7 @@ protected:
 
 TEST_F(PoolTest, RefusedConnectionsFailCountAndAlarmAtOneAndEveryTenth) {
     auto config = std::make_shared<config::Config>();
-    auto pool = Pool::create(io_, config, commands_);
+    auto pool = make_pool(config);
     const ConnectionKey key = key_for("127.0.0.1", refused_port());
     for (int i = 1; i <= 12; ++i) {
         const auto r = attach_and_wait(*pool, key);
@@ -112,10 +161,10 @@ TEST_F(PoolTest, RefusedConnectionsFailCountAndAlarmAtOneAndEveryTenth) {
 // names, lower-cased) serves the name however the request spells it.
 TEST_F(PoolTest, IpHostEntryIsUsedBeforeDns) {
     auto config = std::make_shared<config::Config>();
-    config->ip_hosts[config::normalize_host_name("Speech.Test")] = 0x7f000001;
+    config->ip_hosts[config::normalize_host_name("Speech.Test")] = net::Address::v4(0x7f000001);
     // No name server answers here: only the ip host entry can resolve it.
     config->name_servers.push_back({0x7f000001, refused_port()});
-    auto pool = Pool::create(io_, config, commands_);
+    auto pool = make_pool(config);
     for (const char* name : {"speech.test", "SPEECH.test"}) {
         const auto r = attach_and_wait(*pool, key_for(name, refused_port()));
         EXPECT_EQ(r.reason, "Connection failed") << name;
@@ -126,7 +175,7 @@ TEST_F(PoolTest, IpHostEntryIsUsedBeforeDns) {
 
 TEST_F(PoolTest, WaitingCallsShareTheConnectingConnectionAndAllFail) {
     auto config = std::make_shared<config::Config>();
-    auto pool = Pool::create(io_, config, commands_);
+    auto pool = make_pool(config);
     ConnectionKey key = key_for("127.0.0.1", refused_port());
     key.headers.emplace_back("Authorization", "Bearer tok");
     std::vector<AttachResult> results;
@@ -142,7 +191,7 @@ TEST_F(PoolTest, WaitingCallsShareTheConnectingConnectionAndAllFail) {
 // answered: the connection stays `connecting`.
 TEST_F(PoolTest, ConnectionTableListsOnlyOpenConnections) {
     asio::ip::tcp::acceptor silent(io_, {asio::ip::make_address("127.0.0.1"), 0});
-    auto pool = Pool::create(io_, std::make_shared<config::Config>(), commands_);
+    auto pool = make_pool(std::make_shared<config::Config>());
     bool answered = false;
     attach(*pool, key_for("127.0.0.1", silent.local_endpoint().port()),
            [&](const AttachResult&) { answered = true; });
@@ -160,8 +209,89 @@ TEST_F(PoolTest, ConnectionTableListsOnlyOpenConnections) {
     EXPECT_NE(one.text.find("State: Connecting\n"), std::string::npos) << one.text;
 }
 
+// Happy eyeballs (docs/websocket.md): the IPv6 address is tried first; when
+// it refuses, the IPv4 one at once, and the TCP connection to it is the one
+// the upgrade goes over (an HTTP failure, not a TCP one, is counted).
+TEST_F(PoolTest, RefusingIpv6FallsBackToIpv4AtOnce) {
+    asio::ip::tcp::acceptor v4(io_, {asio::ip::make_address("127.0.0.1"), 0});
+    const std::uint16_t port = v4.local_endpoint().port();
+    // Nothing listens on [::1]:port (a different socket family's port).
+    auto config = std::make_shared<config::Config>();
+    auto resolver = std::make_shared<FixedResolver>(
+        io_, std::vector<net::Address>{net::Address::v4(0x7f000001), *net::Address::parse("::1")});
+    auto pool = Pool::create(io_, config, commands_, resolver);
+    v4.async_accept([](boost::system::error_code, asio::ip::tcp::socket s) { s.close(); });
+    const auto started = std::chrono::steady_clock::now();
+    const auto r = attach_and_wait(*pool, key_for("speech.test", port));
+    const auto took = std::chrono::steady_clock::now() - started;
+    EXPECT_EQ(r.reason, "Connection failed");
+    EXPECT_EQ(pool->statistics().tcp_connection_failures, 0u);
+    EXPECT_EQ(pool->statistics().http_connection_failures, 1u);
+    EXPECT_LT(took, std::chrono::milliseconds(200)) << "the IPv4 attempt waited for the attempt delay";
+    EXPECT_NE(log().find("ws: connecting to [::1]:" + std::to_string(port) + " failed"), std::string::npos) << log();
+}
+
+// The IPv6 address neither answers nor refuses: the IPv4 attempt starts
+// 250 ms later and wins; the IPv6 attempt is abandoned.
+TEST_F(PoolTest, SilentIpv6LosesToIpv4AfterTheAttemptDelay) {
+    Ipv6BlackHole hole(io_);
+    asio::ip::tcp::acceptor v4(io_, {asio::ip::make_address("127.0.0.1"), hole.port()});
+    auto config = std::make_shared<config::Config>();
+    auto resolver = std::make_shared<FixedResolver>(
+        io_, std::vector<net::Address>{net::Address::v4(0x7f000001), *net::Address::parse("::1")});
+    auto pool = Pool::create(io_, config, commands_, resolver);
+    bool accepted = false;
+    v4.async_accept([&](boost::system::error_code ec, asio::ip::tcp::socket s) {
+        accepted = !ec;
+        s.close();
+    });
+    const auto started = std::chrono::steady_clock::now();
+    const auto r = attach_and_wait(*pool, key_for("speech.test", hole.port()));
+    const auto took = std::chrono::steady_clock::now() - started;
+    EXPECT_TRUE(accepted);
+    EXPECT_EQ(r.reason, "Connection failed");
+    EXPECT_EQ(pool->statistics().tcp_connection_failures, 0u);
+    EXPECT_EQ(pool->statistics().http_connection_failures, 1u);
+    EXPECT_GE(took, std::chrono::milliseconds(240));
+    EXPECT_LT(took, std::chrono::milliseconds(900)) << "IPv4 should not wait for the IPv6 attempt to time out";
+}
+
+// Every address refuses: one attempt, one TCP failure, each address logged.
+TEST_F(PoolTest, EveryAddressRefusingIsOneTcpFailure) {
+    const std::uint16_t port = refused_port("::1");
+    auto config = std::make_shared<config::Config>();
+    auto resolver = std::make_shared<FixedResolver>(
+        io_, std::vector<net::Address>{*net::Address::parse("::1"), net::Address::v4(0x7f000001),
+                                       net::Address::v4(0x7f000002)});
+    auto pool = Pool::create(io_, config, commands_, resolver);
+    const auto r = attach_and_wait(*pool, key_for("speech.test", port));
+    EXPECT_EQ(r.reason, "Connection failed");
+    EXPECT_EQ(pool->statistics().tcp_connection_failures, 1u);
+    const std::string p = std::to_string(port);
+    for (const std::string& address : {"[::1]:" + p, "127.0.0.1:" + p, "127.0.0.2:" + p})
+        EXPECT_NE(log().find("ws: connecting to " + address + " failed"), std::string::npos) << address << log();
+    EXPECT_NE(log().find("every address failed"), std::string::npos) << log();
+}
+
+// A socket bound to an IPv4 source-ip cannot reach an IPv6 address: only
+// the IPv4 ones are tried (here the one that exists, which refuses).
+TEST_F(PoolTest, SourceIpLimitsTheAttemptsToItsFamily) {
+    const std::uint16_t port = refused_port();
+    auto config = std::make_shared<config::Config>();
+    config->stream_service_profiles[1].tag = 1;
+    config->stream_service_profiles[1].source_ip = "127.0.0.1";
+    auto resolver = std::make_shared<FixedResolver>(io_, std::vector<net::Address>{*net::Address::parse("::1")});
+    auto pool = Pool::create(io_, config, commands_, resolver);
+    ConnectionKey key = key_for("speech.test", port);
+    key.profile_tag = 1;
+    const auto r = attach_and_wait(*pool, key);
+    EXPECT_EQ(r.reason, "Connection failed");
+    EXPECT_NE(log().find("no address of source-ip 127.0.0.1's family"), std::string::npos) << log();
+    EXPECT_EQ(log().find("connecting to [::1]"), std::string::npos) << log();
+}
+
 TEST_F(PoolTest, StopWithoutConnectionsCompletes) {
-    auto pool = Pool::create(io_, std::make_shared<config::Config>(), commands_);
+    auto pool = make_pool(std::make_shared<config::Config>());
     bool stopped = false;
     pool->stop([&] { stopped = true; });
     io_.run();
