@@ -313,8 +313,8 @@ void CallManager::set_remote(Call& call, media::Leg side, const sdp::Session& se
     const sdp::Media* audio = sdp::audio(session);
     sdp::Remote remote = audio ? sdp::remote(session, *audio) : sdp::Remote{};
     Leg& leg = call.legs[index(side)];
-    leg.rtp = {remote.address, remote.rtp_port};
-    leg.rtcp = {remote.rtcp_address, remote.rtcp_port};
+    leg.rtp = {net::Address::v4(remote.address), remote.rtp_port};
+    leg.rtcp = {net::Address::v4(remote.rtcp_address), remote.rtcp_port};
     if (!remote.ok || remote.address == 0) leg.rtp = leg.rtcp = {};
     relay_.set_remote(call.relay, side, leg.rtp, leg.rtcp);
 }
@@ -562,12 +562,11 @@ void CallManager::on_latch_changes(const std::vector<media::LatchChange>& change
         for (auto& [anchor, call] : calls_) {
             if (call->relay != change.session || call->phase == Phase::ended) continue;
             Leg& leg = call->legs[index(change.leg)];
-            const media::Endpoint& signalled = change.rtcp ? leg.rtcp : leg.rtp;
+            const net::Endpoint& signalled = change.rtcp ? leg.rtcp : leg.rtp;
             ++(change.moved ? leg.latch_moves : leg.latches);
-            spdlog::info("sip: call {}: callid {} {} {} {}:{} (SDP {}:{}){}", anchor, leg.id,
-                         change.rtcp ? "RTCP" : "RTP", change.moved ? "moved to" : "latched to",
-                         config::format_ipv4(change.source.address), change.source.port,
-                         config::format_ipv4(signalled.address), signalled.port, log_fields(*call));
+            spdlog::info("sip: call {}: callid {} {} {} {} (SDP {}){}", anchor, leg.id, change.rtcp ? "RTCP" : "RTP",
+                         change.moved ? "moved to" : "latched to", change.source.to_string(), signalled.to_string(),
+                         log_fields(*call));
             break;
         }
     }

@@ -34,8 +34,8 @@ struct LegRow {
     CallId anchor = 0;
     config::RtpLatching latching = config::RtpLatching::learn;
     std::uint16_t relay_port = 0;  // our RTP port on this leg (RTCP is +1)
-    media::Endpoint rtp_signalled{}, rtcp_signalled{};
-    media::Endpoint rtp_latched{}, rtcp_latched{};  // address 0: not latched
+    net::Endpoint rtp_signalled{}, rtcp_signalled{};
+    net::Endpoint rtp_latched{}, rtcp_latched{};  // address 0: not latched
     std::uint32_t latches = 0, latch_moves = 0;
 };
 
@@ -94,8 +94,8 @@ private:
         std::string sip_call_id;
         sdp::Origin origin;
         std::string last_sdp;               // the SDP we last sent on this leg
-        media::Endpoint rtp, rtcp;          // the remote's media, as the relay has it
-        media::Endpoint old_rtp, old_rtcp;  // before its open re-INVITE, to go back to on failure
+        net::Endpoint rtp, rtcp;          // the remote's media, as the relay has it
+        net::Endpoint old_rtp, old_rtcp;  // before its open re-INVITE, to go back to on failure
         RequestId pending_invite = 0;       // an incoming (re-)INVITE we still owe an answer
         bool invite_outstanding = false;    // our (re-)INVITE waits for its final answer
         bool confirmed = false;

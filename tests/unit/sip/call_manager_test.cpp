@@ -145,9 +145,9 @@ TEST_F(CallManagerTest, BasicCallIsAnchoredBothWays) {
     // The relay learned both remotes.
     auto a_remote = relay.remotes.at({1, media::Leg::a});
     auto b_remote = relay.remotes.at({1, media::Leg::b});
-    EXPECT_EQ(a_remote.first, (media::Endpoint{0x7f000001u, 6000}));
-    EXPECT_EQ(a_remote.second, (media::Endpoint{0x7f000001u, 6001}));
-    EXPECT_EQ(b_remote.first, (media::Endpoint{0x7f000001u, 7000}));
+    EXPECT_EQ(a_remote.first, (net::Endpoint{net::Address::v4(0x7f000001u), 6000}));
+    EXPECT_EQ(a_remote.second, (net::Endpoint{net::Address::v4(0x7f000001u), 6001}));
+    EXPECT_EQ(b_remote.first, (net::Endpoint{net::Address::v4(0x7f000001u), 7000}));
     ASSERT_EQ(seam.media.size(), 1u);
     EXPECT_EQ(seam.media[0].second.codec[0], "g711ulaw");
     EXPECT_FALSE(seam.media[0].second.hold);
@@ -372,10 +372,10 @@ TEST_F(CallManagerTest, EachLegLatchesAsItsDialPeerSaysAndCountsItsLatches) {
     EXPECT_EQ(relay.latching.at({id, media::Leg::a}), media::Latching::learn);
     EXPECT_EQ(relay.latching.at({id, media::Leg::b}), media::Latching::strict);
 
-    manager->on_latch_changes({{id, media::Leg::a, false, false, {0x7f000001u, 6000}},
-                               {id, media::Leg::a, false, true, {0x7f000004u, 6000}},
-                               {id, media::Leg::a, true, false, {0x7f000001u, 6001}},
-                               {id + 99, media::Leg::b, false, false, {0x7f000001u, 7000}}});  // no such call
+    manager->on_latch_changes({{id, media::Leg::a, false, false, {net::Address::v4(0x7f000001u), 6000}},
+                               {id, media::Leg::a, false, true, {net::Address::v4(0x7f000004u), 6000}},
+                               {id, media::Leg::a, true, false, {net::Address::v4(0x7f000001u), 6001}},
+                               {id + 99, media::Leg::b, false, false, {net::Address::v4(0x7f000001u), 7000}}});  // no such call
     const auto rows = manager->rows();
     ASSERT_EQ(rows.size(), 2u);
     EXPECT_EQ(rows[0].latching, config::RtpLatching::learn);
@@ -383,7 +383,7 @@ TEST_F(CallManagerTest, EachLegLatchesAsItsDialPeerSaysAndCountsItsLatches) {
     EXPECT_EQ(rows[0].latch_moves, 1u);
     EXPECT_EQ(rows[1].latching, config::RtpLatching::strict);
     EXPECT_EQ(rows[1].latches, 0u);
-    EXPECT_EQ(rows[0].rtp_signalled, (media::Endpoint{0x7f000001u, 6000}));
+    EXPECT_EQ(rows[0].rtp_signalled, (net::Endpoint{net::Address::v4(0x7f000001u), 6000}));
 }
 
 TEST_F(CallManagerTest, ExhaustedPoolGets503) {
@@ -485,7 +485,7 @@ TEST_F(CallManagerTest, OldStyleHoldStopsSendingToThatLeg) {
     std::string zero = kCallerSdp;
     zero.replace(zero.find("c=IN IP4 127.0.0.1"), 18, "c=IN IP4 0.0.0.0");
     manager->on_request(request(Method::invite, 1, "application/sdp", zero));
-    EXPECT_EQ(relay.remotes.at({1, media::Leg::a}).first.address, 0u);
+    EXPECT_EQ(relay.remotes.at({1, media::Leg::a}).first.address, net::Address{});
 }
 
 TEST_F(CallManagerTest, CodecChangeByReinvite) {

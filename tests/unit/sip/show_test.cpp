@@ -27,15 +27,15 @@ TEST(Show, CallDetailsShowEachLegsSignalledAndLatchedMedia) {
     LegRow a{58, 59, 900, "127.0.0.1:5062", "g711ulaw", "active", "none"};
     a.anchor = 58;
     a.relay_port = 20000;
-    a.rtp_signalled = {0x7f000002u, 6000};
-    a.rtcp_signalled = {0x7f000002u, 6001};
-    a.rtp_latched = {0x7f000001u, 6000};
+    a.rtp_signalled = {net::Address::v4(0x7f000002u), 6000};
+    a.rtcp_signalled = {net::Address::v4(0x7f000002u), 6001};
+    a.rtp_latched = {net::Address::v4(0x7f000001u), 6000};
     a.latches = 1;
     LegRow b{59, 58, 901, "127.0.0.1:7052", "g711ulaw", "active", "none"};
     b.anchor = 58;
     b.relay_port = 20002;
     b.latching = config::RtpLatching::strict;
-    b.rtp_signalled = {0x7f000001u, 7000};
+    b.rtp_signalled = {net::Address::v4(0x7f000001u), 7000};
     auto out = show_call_details({a, b});
     EXPECT_EQ(out.text,
               "Call 58\n"
