@@ -90,15 +90,24 @@ void check_ports(const config::Config& config, const std::string& path, std::str
                  std::vector<config::ConfigError>& errors) {
     const auto& voip = config.voip;
     const auto& sip = voip.sip;
-    const std::string& media = sip.effective_media_address();
-    const bool same_address = media == sip.control_address || media == "0.0.0.0" || sip.control_address == "0.0.0.0";
     const unsigned rtp_top = voip.rtp_port_max | 1u;
-    if (!same_address || sip.listen_port < voip.rtp_port_min || sip.listen_port > rtp_top) return;
+    if (sip.listen_port < voip.rtp_port_min || sip.listen_port > rtp_top) return;
+    // Each family on its own: SIP on 127.0.0.1 and RTP on ::1 never share a port.
+    const auto clash = [&](const std::optional<std::string>& control, const std::optional<std::string>& media,
+                           const char* any) {
+        return control && media && (*media == *control || *media == any || *control == any);
+    };
+    std::optional<std::string> on;
+    if (clash(sip.control_address, sip.effective_media_address(), "0.0.0.0"))
+        on = sip.effective_media_address();
+    else if (clash(sip.control_address_ipv6, sip.effective_media_address_ipv6(), "::"))
+        on = sip.effective_media_address_ipv6();
+    if (!on) return;
     int line = line_of(text, "voice service voip", "listen-port non-secure");
     if (line == 0) line = line_of(text, "voice service voip", "rtp-port range");
     errors.push_back({path, line,
                       "SIP port " + std::to_string(sip.listen_port) + " lies in the RTP and RTCP ports " +
-                          std::to_string(voip.rtp_port_min) + "-" + std::to_string(rtp_top) + " on " + media});
+                          std::to_string(voip.rtp_port_min) + "-" + std::to_string(rtp_top) + " on " + *on});
 }
 
 // The metrics endpoint binds a TCP port: the SIP port (UDP and TCP) and the

@@ -89,6 +89,8 @@ public:
     std::optional<std::int64_t> number(std::size_t index, std::string_view what, std::int64_t lo,
                                        std::int64_t hi) const;
     std::optional<std::uint32_t> ipv4(std::size_t index, std::string_view what) const;
+    // An address of either family, bare (no brackets).
+    std::optional<net::Address> ip_address(std::size_t index, std::string_view what) const;
     std::optional<std::uint16_t> port(std::size_t index) const;
     std::optional<std::string> dns_name(std::size_t index, std::string_view what) const;
     std::optional<std::string> simple_name(std::size_t index, std::string_view what) const;

@@ -279,6 +279,15 @@ std::optional<std::uint32_t> Context::ipv4(std::size_t index, std::string_view w
     return std::nullopt;
 }
 
+std::optional<net::Address> Context::ip_address(std::size_t index, std::string_view what) const {
+    const auto word = arg(index, what);
+    if (!word) return std::nullopt;
+    if (auto address = net::Address::parse(*word)) return address;
+    error("invalid " + std::string(what) + " " + quoted(*word) + " for " + quoted(name) +
+          " (expected an IPv4 address like 127.0.0.1 or an IPv6 address like ::1)");
+    return std::nullopt;
+}
+
 std::optional<std::uint16_t> Context::port(std::size_t index) const {
     const auto value = number(index, "PORT", 1, 65535);
     if (!value) return std::nullopt;
