@@ -130,6 +130,21 @@ void check_metrics_port(const config::Config& config, const std::string& path, s
                       "metrics port " + std::to_string(port) + " " + clash});
 }
 
+// An ipv6: session target makes the call's outbound leg IPv6: the relay
+// needs an IPv6 address to anchor it on, or every such call fails.
+void check_ipv6_targets(const config::Config& config, const std::string& path, std::string_view text,
+                        std::vector<config::ConfigError>& errors) {
+    if (config.voip.sip.effective_media_address_ipv6()) return;
+    for (const auto& [tag, peer] : config.dial_peers) {
+        if (!peer.session_target || peer.session_target->kind != config::SessionTarget::Kind::ipv6) continue;
+        errors.push_back({path, line_of(text, "dial-peer voice " + std::to_string(tag), "session target"),
+                          "dial-peer " + std::to_string(tag) + ": session target " +
+                              config::to_string(*peer.session_target) +
+                              " needs an IPv6 media address (bind media source-address or bind control "
+                              "source-address with an IPv6 address)"});
+    }
+}
+
 }  // namespace
 
 std::vector<config::ConfigError> check_meaning(const config::Config& config, const std::string& path,
@@ -137,6 +152,7 @@ std::vector<config::ConfigError> check_meaning(const config::Config& config, con
     std::vector<config::ConfigError> errors;
     check_ports(config, path, text, errors);
     check_metrics_port(config, path, text, errors);
+    check_ipv6_targets(config, path, text, errors);
     check_ca_files(config, path, text, errors);
     std::stable_sort(errors.begin(), errors.end(), [](const auto& a, const auto& b) { return a.line < b.line; });
     return errors;

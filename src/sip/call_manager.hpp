@@ -89,6 +89,7 @@ private:
         std::uint32_t dial_peer = 0;
         std::optional<config::Codec> codec;  // the dial-peer's filter
         config::RtpLatching latching = config::RtpLatching::learn;
+        net::Family family = net::Family::v4;  // of its relay ports, its SDP and its remote's media
         std::uint32_t latches = 0, latch_moves = 0;
         std::string remote;
         std::string sip_call_id;
@@ -129,7 +130,9 @@ private:
     void reinvite(Call& call, media::Leg side, const IncomingRequest& r);
     void info(Call& call, media::Leg side, const IncomingRequest& r);
     void invite_response(Call& call, media::Leg side, const Response& r);
-    void send_leg_b(CallId anchor, std::uint32_t ip, std::uint16_t port, bool tcp, const std::string& host);
+    void send_leg_b(CallId anchor, const net::Address& ip, std::uint16_t port, bool tcp, const std::string& host);
+    // The relay's address of a leg's family, for its SDP.
+    net::Address media_address(net::Family family) const;
     // Answer from `side` to an offer that came from the other side; false when it is unusable.
     bool relay_answer(Call& call, media::Leg side, int status, const std::string& phrase, const std::string& sdp_text);
     void set_remote(Call& call, media::Leg side, const sdp::Session& session);

@@ -44,17 +44,22 @@ std::optional<Target> target_of(const config::Config& config, const config::Dial
     t.host = peer.session_target->host;
     t.port = peer.session_target->port;
     t.tcp = peer.transport == config::Transport::tcp;
-    t.ip = address_of(config, *peer.session_target).value_or(0);
+    if (peer.session_target->kind == config::SessionTarget::Kind::ipv6) {
+        t.family = net::Family::v6;
+        t.address = net::Address::parse(t.host);
+    } else if (const auto ip = address_of(config, *peer.session_target)) {
+        t.address = net::Address::v4(*ip);
+    }
     return t;
 }
 
-std::string request_uri(std::string_view user, std::uint32_t ip, std::uint16_t port, bool tcp) {
+std::string request_uri(std::string_view user, const net::Address& address, std::uint16_t port, bool tcp) {
     std::string uri = "sip:";
     if (!user.empty()) {
         uri += user;
         uri += '@';
     }
-    uri += config::format_ipv4(ip) + ":" + std::to_string(port);
+    uri += address.to_uri_host() + ":" + std::to_string(port);
     if (tcp) uri += ";transport=tcp";
     return uri;
 }

@@ -86,6 +86,15 @@ class ConfigCheckTest(Harness):
             '8: invalid target "ipv6:[::1]:99999" for "session target": PORT must be 1-65535',
         ])
 
+    def test_an_ipv6_target_needs_an_ipv6_media_address(self):
+        peer = "dial-peer voice 5 voip\n destination-pattern 6000\n session target ipv6:[::1]:7060\n"
+        code, _, errors = self.check(peer)
+        self.assertEqual((code, errors), (1, [
+            "3: dial-peer 5: session target ipv6:[::1]:7060 needs an IPv6 media address (bind media "
+            "source-address or bind control source-address with an IPv6 address)"]))
+        code, _, errors = self.check("voice service voip\n sip\n  bind media source-address ::1\n!\n" + peer)
+        self.assertEqual((code, errors), (0, []))
+
     def test_a_metrics_port_on_the_sip_port_or_in_the_rtp_range_is_refused(self):
         code, _, errors = self.check("voice service voip\n rtp-port range 20000 29999\n!\nmetrics listen 127.0.0.1:5060\n")
         self.assertEqual((code, errors), (1, ["4: metrics port 5060 is the SIP port on 127.0.0.1"]))

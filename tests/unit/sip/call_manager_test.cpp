@@ -672,3 +672,120 @@ TEST_F(CallManagerTest, ManyCallsLeaveThePoolWhole) {
 
 }  // namespace
 }  // namespace voxfork::sip::test
+
+namespace voxfork::sip::test {
+namespace {
+
+// IPv6: a dual-stack configuration (control and media on 127.0.0.1 and ::1),
+// dial-peer 903 to an IPv6 target.
+const std::string kCallerSdp6 =
+    "v=0\r\no=caller 1 1 IN IP6 ::1\r\ns=-\r\nc=IN IP6 ::1\r\nt=0 0\r\n"
+    "m=audio 6000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n";
+const std::string kCalleeSdp6 =
+    "v=0\r\no=callee 5 5 IN IP6 ::1\r\ns=-\r\nc=IN IP6 ::1\r\nt=0 0\r\n"
+    "m=audio 7000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
+
+config::ConfigPtr dual_stack(bool ipv6_media = true) {
+    auto c = std::const_pointer_cast<config::Config>(make_config());
+    c->voip.trusted.push_back(*net::Network::parse("::1/128"));
+    if (ipv6_media) c->voip.sip.control_address_ipv6 = "::1";
+    config::DialPeer v6;
+    v6.tag = 903;
+    v6.destination_pattern = "6666";
+    v6.session_target = config::SessionTarget{config::SessionTarget::Kind::ipv6, "::1", 7060};
+    c->dial_peers[903] = v6;
+    return c;
+}
+
+class Ipv6CallTest : public CallManagerTest {
+protected:
+    void SetUp() override { build(dual_stack()); }
+    // An INVITE to `user` with `offer`; the outgoing INVITE, if any.
+    const Action* invite_to(const std::string& user, const std::string& offer) {
+        auto r = request(Method::invite, 1, "application/sdp", offer);
+        r.request_user = user;
+        invite = r;
+        manager->on_request(r);
+        return stack.last("invite");
+    }
+    std::string answer_to_caller() {
+        const Action* a = stack.last("respond");
+        return a ? a->body.text : std::string();
+    }
+};
+
+TEST_F(Ipv6CallTest, Ipv4CallerToIpv6CalleeGetsAnIpv6LegB) {
+    const Action* out = invite_to("6666", kCallerSdp);
+    ASSERT_TRUE(out);
+    EXPECT_EQ(relay.families, (std::pair{net::Family::v4, net::Family::v6}));
+    EXPECT_EQ(out->invite.request_uri, "sip:6666@[::1]:7060");
+    EXPECT_EQ(out->invite.to, "<sip:6666@[::1]:7060>");
+    EXPECT_EQ(out->invite.from, "<sip:1000@[::1]>");
+    EXPECT_NE(out->body.text.find("c=IN IP6 ::1\r\n"), std::string::npos) << out->body.text;
+    EXPECT_EQ(out->body.text.find("IP4"), std::string::npos) << out->body.text;
+    manager->on_response(response(out->handle, 200, kCalleeSdp6));
+    const std::string answer = answer_to_caller();
+    EXPECT_NE(answer.find("c=IN IP4 127.0.0.1\r\n"), std::string::npos) << answer;
+    EXPECT_EQ(relay.remotes.at({1, media::Leg::b}).first, (net::Endpoint{*net::Address::parse("::1"), 7000}));
+    EXPECT_EQ(relay.remotes.at({1, media::Leg::a}).first, (net::Endpoint{net::Address::v4(0x7f000001u), 6000}));
+}
+
+TEST_F(Ipv6CallTest, Ipv6CallerToIpv4CalleeGetsAnIpv6LegA) {
+    const Action* out = invite_to("6777", kCallerSdp6);
+    ASSERT_TRUE(out);
+    EXPECT_EQ(relay.families, (std::pair{net::Family::v6, net::Family::v4}));
+    EXPECT_EQ(out->invite.request_uri, "sip:6777@127.0.0.1:7052");
+    EXPECT_NE(out->body.text.find("c=IN IP4 127.0.0.1\r\n"), std::string::npos) << out->body.text;
+    manager->on_response(response(out->handle, 200, kCalleeSdp));
+    const std::string answer = answer_to_caller();
+    EXPECT_NE(answer.find("c=IN IP6 ::1\r\n"), std::string::npos) << answer;
+    EXPECT_NE(answer.find("o=voxfork "), std::string::npos);
+    EXPECT_EQ(answer.find("IP4"), std::string::npos) << answer;
+}
+
+TEST_F(Ipv6CallTest, AnAnswerOfTheOtherFamilyThanOfferedIsUnusable) {
+    const Action* out = invite_to("6666", kCallerSdp);
+    ASSERT_TRUE(out);
+    manager->on_response(response(out->handle, 200, kCalleeSdp));  // IPv4 from the IPv6 callee
+    EXPECT_NE(last_warning(stack).find("no usable answer"), std::string::npos) << last_warning(stack);
+}
+
+TEST_F(Ipv6CallTest, AReinviteOfTheOtherFamilyIsRefusedAndTheCallGoesOn) {
+    HandleId b = connect(kCallerSdp6, kCalleeSdp);
+    auto re = request(Method::invite, 1, "application/sdp", kCallerSdp);  // the IPv6 caller moves to IPv4
+    manager->on_request(re);
+    EXPECT_EQ(stack.answers(re.request), (std::vector<int>{488}));
+    EXPECT_EQ(last_warning(stack), "301 voxfork \"Incompatible network address format: IPv6 only\"");
+    auto back = request(Method::invite, b, "application/sdp", kCalleeSdp6);  // the IPv4 callee to IPv6
+    manager->on_request(back);
+    EXPECT_EQ(stack.answers(back.request), (std::vector<int>{488}));
+    EXPECT_EQ(last_warning(stack), "301 voxfork \"Incompatible network address format: IPv4 only\"");
+    EXPECT_EQ(manager->call_count(), 1u);
+    // A hold in the other family's spelling is still a hold.
+    auto hold = request(Method::invite, 1, "application/sdp",
+                        "v=0\r\no=caller 1 2 IN IP4 0.0.0.0\r\ns=-\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\n"
+                        "m=audio 6000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n");
+    manager->on_request(hold);
+    EXPECT_EQ(stack.count("reinvite"), 1u);
+}
+
+TEST_F(Ipv6CallTest, ANameInCIsRefusedAsNotAnAddress) {
+    const std::string fqdn = "v=0\r\no=a 1 1 IN IP6 ::1\r\ns=-\r\nc=IN IP6 host.example\r\nt=0 0\r\nm=audio 5 RTP/AVP 0\r\n";
+    manager->on_request(request(Method::invite, 1, "application/sdp", fqdn));
+    EXPECT_EQ(stack.answers(1), (std::vector<int>{488}));
+    EXPECT_EQ(last_warning(stack), "301 voxfork \"Incompatible network address format: IP address only\"");
+    EXPECT_EQ(stack.count("invite"), 0u);
+}
+
+TEST_F(CallManagerTest, AnIpv6TargetWithoutAnIpv6MediaAddressIs500) {
+    build(dual_stack(false));
+    auto r = request(Method::invite, 1, "application/sdp", kCallerSdp);
+    r.request_user = "6666";
+    manager->on_request(r);
+    EXPECT_EQ(stack.answers(r.request), (std::vector<int>{500}));
+    EXPECT_EQ(stack.count("invite"), 0u);
+    EXPECT_TRUE(relay.sessions.empty());
+}
+
+}  // namespace
+}  // namespace voxfork::sip::test

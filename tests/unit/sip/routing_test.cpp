@@ -76,9 +76,9 @@ TEST(Routing, IpHostNamesMatchWhateverTheirCase) {
     const auto t1 = target_of(c, c.dial_peers.at(1));
     const auto t2 = target_of(c, c.dial_peers.at(2));
     ASSERT_TRUE(t1 && t2);
-    EXPECT_EQ(t1->ip, 0x7f000006u);
+    EXPECT_EQ(t1->address, net::Address::v4(0x7f000006u));
     EXPECT_EQ(t1->host, "agents.Lab");  // as configured
-    EXPECT_EQ(t2->ip, 0x7f000006u);
+    EXPECT_EQ(t2->address, net::Address::v4(0x7f000006u));
 }
 
 TEST(Routing, TargetsAndRequestUris) {
@@ -88,13 +88,24 @@ TEST(Routing, TargetsAndRequestUris) {
     p.transport = config::Transport::tcp;
     auto t = target_of(c, p);
     ASSERT_TRUE(t);
-    EXPECT_EQ(t->ip, 0x7f000006u);
+    EXPECT_EQ(t->address, net::Address::v4(0x7f000006u));
+    EXPECT_EQ(t->family, net::Family::v4);
     EXPECT_TRUE(t->tcp);
-    EXPECT_EQ(request_uri("6777", t->ip, t->port, t->tcp), "sip:6777@127.0.0.6:7000;transport=tcp");
+    EXPECT_EQ(request_uri("6777", *t->address, t->port, t->tcp), "sip:6777@127.0.0.6:7000;transport=tcp");
     auto unresolved = target_of(c, peer(2, config::SessionTarget::Kind::dns, "other.lab", 5060));
-    EXPECT_EQ(unresolved->ip, 0u);
+    EXPECT_FALSE(unresolved->address);
     EXPECT_FALSE(target_of(c, config::DialPeer{}));
-    EXPECT_EQ(request_uri("", 0x7f000001u, 5060, false), "sip:127.0.0.1:5060");
+    EXPECT_EQ(request_uri("", net::Address::v4(0x7f000001u), 5060, false), "sip:127.0.0.1:5060");
+}
+
+TEST(Routing, Ipv6TargetsNeedNoLookupAndAreBracketedInUris) {
+    config::Config c;
+    const auto t = target_of(c, peer(1, config::SessionTarget::Kind::ipv6, "2001:db8::5", 7060));
+    ASSERT_TRUE(t && t->address);
+    EXPECT_EQ(*t->address, *net::Address::parse("2001:db8::5"));
+    EXPECT_EQ(t->family, net::Family::v6);
+    EXPECT_EQ(request_uri("6777", *t->address, t->port, false), "sip:6777@[2001:db8::5]:7060");
+    EXPECT_EQ(request_uri("6777", *t->address, t->port, true), "sip:6777@[2001:db8::5]:7060;transport=tcp");
 }
 
 }  // namespace
