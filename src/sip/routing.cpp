@@ -14,18 +14,22 @@ std::optional<std::uint32_t> address_of(const config::Config& config, const conf
 
 }  // namespace
 
-bool is_trusted(const config::Config& config, std::uint32_t source_ip, const std::set<std::uint32_t>& dns_addresses) {
+bool is_trusted(const config::Config& config, const net::Address& source,
+                const std::set<std::uint32_t>& dns_addresses) {
     if (!config.voip.trusted.empty()) {
-        const auto source = net::Address::v4(source_ip);
         return std::any_of(config.voip.trusted.begin(), config.voip.trusted.end(),
                            [&](const net::Network& network) { return network.contains(source); });
     }
     // A shut-down dial-peer is not used, so its target is no reason to trust anyone.
     for (const auto& [tag, peer] : config.dial_peers) {
         if (peer.shutdown || !peer.session_target) continue;
-        if (address_of(config, *peer.session_target) == source_ip) return true;
+        if (peer.session_target->kind == config::SessionTarget::Kind::ipv6) {
+            if (net::Address::parse(peer.session_target->host) == source) return true;
+            continue;
+        }
+        if (source.is_v4() && address_of(config, *peer.session_target) == source.v4_host_order()) return true;
     }
-    return dns_addresses.contains(source_ip);
+    return source.is_v4() && dns_addresses.contains(source.v4_host_order());
 }
 
 std::vector<std::string> dns_only_targets(const config::Config& config) {

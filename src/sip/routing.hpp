@@ -18,7 +18,9 @@ namespace voxfork::sip::routing {
 // of the dial-peers not shut down: ipv4 targets, dns targets that `ip host`
 // names (matched case-insensitively), and `dns_addresses`, what DNS answered
 // for the others when they were last looked up (dns_only_targets()).
-bool is_trusted(const config::Config& config, std::uint32_t source_ip, const std::set<std::uint32_t>& dns_addresses);
+// An IPv6 source is trusted by an `ipv6` entry or an `ipv6:` target only.
+bool is_trusted(const config::Config& config, const net::Address& source,
+                const std::set<std::uint32_t>& dns_addresses);
 
 // The `dns:` session targets of the dial-peers not shut down that `ip host`
 // does not name: the ones whose address only DNS knows.

@@ -74,7 +74,7 @@ protected:
         r.transaction = r.call_id + " " + std::to_string(r.request);
         r.request_user = "6777";
         r.from_user = "1000";
-        r.source = {0x7f000001u, 5061, false};
+        r.source = {net::Address::v4(0x7f000001u), 5061, false};
         r.body.content_type = ct;
         r.body.text = body;
         return r;
@@ -198,7 +198,7 @@ TEST_F(CallManagerTest, DnsTargetIsTrustedByItsLookedUpAddress) {
     EXPECT_EQ(resolved_host, "");
     build(make_config(std::nullopt, false));
     auto r = request(Method::invite, 1, "application/sdp", kCallerSdp);
-    r.source.ip = 0x7f000003u;
+    r.source.ip = net::Address::v4(0x7f000003u);
     manager->on_request(r);
     EXPECT_EQ(stack.answers(r.request), (std::vector<int>{403}));  // not looked up yet
 
@@ -206,18 +206,18 @@ TEST_F(CallManagerTest, DnsTargetIsTrustedByItsLookedUpAddress) {
     EXPECT_EQ(resolved_host, "agents.lab");
     pending_resolution(0x7f000003u);
     r = request(Method::invite, 2, "application/sdp", kCallerSdp);
-    r.source.ip = 0x7f000003u;
+    r.source.ip = net::Address::v4(0x7f000003u);
     manager->on_request(r);
     EXPECT_EQ(stack.count("invite"), 1u);
 
     manager->set_config(make_config(std::nullopt, false));  // a reload: looked up again
     r = request(Method::invite, 3, "application/sdp", kCallerSdp);
-    r.source.ip = 0x7f000003u;
+    r.source.ip = net::Address::v4(0x7f000003u);
     manager->on_request(r);
     EXPECT_EQ(stack.count("invite"), 2u);  // still trusted meanwhile
     pending_resolution(0x7f000004u);       // the name moved
     r = request(Method::invite, 4, "application/sdp", kCallerSdp);
-    r.source.ip = 0x7f000003u;
+    r.source.ip = net::Address::v4(0x7f000003u);
     manager->on_request(r);
     EXPECT_EQ(stack.answers(r.request), (std::vector<int>{403}));
     EXPECT_EQ(manager->counters().rejected_untrusted, 2u);
@@ -226,7 +226,7 @@ TEST_F(CallManagerTest, DnsTargetIsTrustedByItsLookedUpAddress) {
 TEST_F(CallManagerTest, UntrustedSourceGets403) {
     build(make_config(std::nullopt, false));  // default list: the session targets (127.0.0.1)
     auto r = request(Method::invite, 1, "application/sdp", kCallerSdp);
-    r.source.ip = 0x7f000002u;
+    r.source.ip = net::Address::v4(0x7f000002u);
     manager->on_request(r);
     EXPECT_EQ(stack.answers(r.request), (std::vector<int>{403}));
     EXPECT_EQ(stack.count("invite"), 0u);
