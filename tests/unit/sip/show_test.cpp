@@ -56,6 +56,24 @@ TEST(Show, CallDetailsShowEachLegsSignalledAndLatchedMedia) {
     EXPECT_EQ(out.data["calls"][0]["legs"][1]["rtp_latching"], "strict");
 }
 
+TEST(Show, Ipv6EndpointsAreBracketedWithTheirPort) {
+    LegRow a{60, 61, 900, "[::1]:5062", "g711ulaw", "active", "none"};
+    a.anchor = 60;
+    a.rtp_signalled = {*net::Address::parse("2001:db8::7"), 6000};
+    a.rtp_latched = {*net::Address::parse("::1"), 6002};
+    LegRow b{61, 60, 901, "127.0.0.1:7052", "g711ulaw", "active", "none"};
+    b.anchor = 60;
+    b.rtp_signalled = {net::Address::v4(0x7f000001u), 7000};
+    b.rtp_latched = {net::Address::any(net::Family::v6), 0};  // not latched
+    const auto out = show_call_details({a, b});
+    EXPECT_NE(out.text.find(" SIP [::1]:5062,"), std::string::npos) << out.text;
+    EXPECT_NE(out.text.find("  RTP signalled: [2001:db8::7]:6000, latched: [::1]:6002\n"), std::string::npos) << out.text;
+    EXPECT_NE(out.text.find("  RTP signalled: 127.0.0.1:7000, latched: -\n"), std::string::npos) << out.text;
+    EXPECT_EQ(out.data["calls"][0]["legs"][0]["rtp_signalled"], "[2001:db8::7]:6000");
+    EXPECT_EQ(out.data["calls"][0]["legs"][0]["remote"], "[::1]:5062");
+    EXPECT_NE(show_calls({a, b}).text.find("[::1]:5062"), std::string::npos);
+}
+
 TEST(Show, NoCalls) {
     EXPECT_EQ(show_calls({}).text,
               "Callid  Peer-leg  Dial-peer  Remote            Codec     State   Fork\nTotal calls: 0\n");
