@@ -90,15 +90,24 @@ void check_ports(const config::Config& config, const std::string& path, std::str
                  std::vector<config::ConfigError>& errors) {
     const auto& voip = config.voip;
     const auto& sip = voip.sip;
-    const std::string& media = sip.effective_media_address();
-    const bool same_address = media == sip.control_address || media == "0.0.0.0" || sip.control_address == "0.0.0.0";
     const unsigned rtp_top = voip.rtp_port_max | 1u;
-    if (!same_address || sip.listen_port < voip.rtp_port_min || sip.listen_port > rtp_top) return;
+    if (sip.listen_port < voip.rtp_port_min || sip.listen_port > rtp_top) return;
+    // Each family on its own: SIP on 127.0.0.1 and RTP on ::1 never share a port.
+    const auto clash = [&](const std::optional<std::string>& control, const std::optional<std::string>& media,
+                           const char* any) {
+        return control && media && (*media == *control || *media == any || *control == any);
+    };
+    std::optional<std::string> on;
+    if (clash(sip.control_address, sip.effective_media_address(), "0.0.0.0"))
+        on = sip.effective_media_address();
+    else if (clash(sip.control_address_ipv6, sip.effective_media_address_ipv6(), "::"))
+        on = sip.effective_media_address_ipv6();
+    if (!on) return;
     int line = line_of(text, "voice service voip", "listen-port non-secure");
     if (line == 0) line = line_of(text, "voice service voip", "rtp-port range");
     errors.push_back({path, line,
                       "SIP port " + std::to_string(sip.listen_port) + " lies in the RTP and RTCP ports " +
-                          std::to_string(voip.rtp_port_min) + "-" + std::to_string(rtp_top) + " on " + media});
+                          std::to_string(voip.rtp_port_min) + "-" + std::to_string(rtp_top) + " on " + *on});
 }
 
 // The metrics endpoint binds a TCP port: the SIP port (UDP and TCP) and the
@@ -121,6 +130,21 @@ void check_metrics_port(const config::Config& config, const std::string& path, s
                       "metrics port " + std::to_string(port) + " " + clash});
 }
 
+// An ipv6: session target makes the call's outbound leg IPv6: the relay
+// needs an IPv6 address to anchor it on, or every such call fails.
+void check_ipv6_targets(const config::Config& config, const std::string& path, std::string_view text,
+                        std::vector<config::ConfigError>& errors) {
+    if (config.voip.sip.effective_media_address_ipv6()) return;
+    for (const auto& [tag, peer] : config.dial_peers) {
+        if (!peer.session_target || peer.session_target->kind != config::SessionTarget::Kind::ipv6) continue;
+        errors.push_back({path, line_of(text, "dial-peer voice " + std::to_string(tag), "session target"),
+                          "dial-peer " + std::to_string(tag) + ": session target " +
+                              config::to_string(*peer.session_target) +
+                              " needs an IPv6 media address (bind media source-address or bind control "
+                              "source-address with an IPv6 address)"});
+    }
+}
+
 }  // namespace
 
 std::vector<config::ConfigError> check_meaning(const config::Config& config, const std::string& path,
@@ -128,6 +152,7 @@ std::vector<config::ConfigError> check_meaning(const config::Config& config, con
     std::vector<config::ConfigError> errors;
     check_ports(config, path, text, errors);
     check_metrics_port(config, path, text, errors);
+    check_ipv6_targets(config, path, text, errors);
     check_ca_files(config, path, text, errors);
     std::stable_sort(errors.begin(), errors.end(), [](const auto& a, const auto& b) { return a.line < b.line; });
     return errors;

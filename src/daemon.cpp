@@ -159,6 +159,7 @@ void Daemon::start_parts() {
     // --- media ---
     media::RelayOptions relay_options;
     relay_options.bind_address = config_->voip.sip.effective_media_address();
+    relay_options.bind_address_ipv6 = config_->voip.sip.effective_media_address_ipv6().value_or("");
     relay_options.port_min = config_->voip.rtp_port_min;
     relay_options.port_max = config_->voip.rtp_port_max;
     relay_options.realtime_priority = rtp_priority_;

@@ -31,13 +31,22 @@ enum class CipherSuite {
     ecdhe_rsa_aes_gcm_sha2,
 };
 
+// `bind control|media source-address` hold one address per family: an
+// IPv6 address given to either adds that family beside the IPv4 one (see
+// docs/configuration.md).
 struct SipSettings {
-    std::string control_address = "127.0.0.1";  // bind control source-address
-    std::optional<std::string> media_address;   // bind media source-address; unset: control address
-    std::uint16_t listen_port = 5060;           // listen-port non-secure
+    std::string control_address = "127.0.0.1";       // bind control source-address, IPv4
+    std::optional<std::string> control_address_ipv6;  // ... IPv6; unset: SIP on IPv4 only
+    std::optional<std::string> media_address;         // bind media source-address, IPv4; unset: control address
+    std::optional<std::string> media_address_ipv6;    // ... IPv6; unset: the IPv6 control address
+    std::uint16_t listen_port = 5060;                 // listen-port non-secure
     bool operator==(const SipSettings&) const = default;
 
     const std::string& effective_media_address() const { return media_address ? *media_address : control_address; }
+    // The relay's IPv6 address; unset: no IPv6 call leg can be anchored.
+    const std::optional<std::string>& effective_media_address_ipv6() const {
+        return media_address_ipv6 ? media_address_ipv6 : control_address_ipv6;
+    }
 };
 
 struct VoipService {
@@ -101,9 +110,9 @@ struct Trustpoint {
 };
 
 struct SessionTarget {
-    enum class Kind { ipv4, dns };
+    enum class Kind { ipv4, ipv6, dns };
     Kind kind = Kind::ipv4;
-    std::string host;  // dotted quad for ipv4, a name for dns
+    std::string host;  // dotted quad for ipv4, RFC 5952 text (no brackets) for ipv6, a name for dns
     std::uint16_t port = 5060;
     bool operator==(const SessionTarget&) const = default;
 };
@@ -200,6 +209,10 @@ std::string_view to_string(RawLayout);
 std::string_view to_string(Transport);
 std::string_view to_string(RtpLatching);
 std::string_view to_string(LogLevel);
+std::string_view to_string(SessionTarget::Kind);  // "ipv4", "ipv6", "dns"
+// As `session target` takes it: "ipv4:192.0.2.1", "ipv6:[2001:db8::1]:5070",
+// "dns:sbc.example.net"; the port only when it is not 5060.
+std::string to_string(const SessionTarget&);
 std::string format_ipv4(std::uint32_t address_host_order);
 // A host name as a key: lower-cased, without the trailing dot of a rooted name.
 std::string normalize_host_name(std::string_view name);

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "voxfork/net.hpp"
+
 namespace voxfork::media {
 
 using SessionId = std::uint32_t;
@@ -23,12 +25,6 @@ using SessionId = std::uint32_t;
 enum class Leg : std::uint8_t { a = 0, b = 1 };
 // The caller stream is what leg a's remote sends; the callee stream what leg b's sends.
 enum class Direction : std::uint8_t { caller = 0, callee = 1 };
-
-struct Endpoint {
-    std::uint32_t address = 0;  // IPv4, host byte order; 0 = unknown / on hold
-    std::uint16_t port = 0;
-    bool operator==(const Endpoint&) const = default;
-};
 
 // Where a leg's packets are taken from and sent to (docs/media.md, "Latching").
 // learn: the source of the first packet after each set_remote, moving to a new
@@ -42,7 +38,7 @@ struct LatchChange {
     Leg leg = Leg::a;
     bool rtcp = false;
     bool moved = false;  // from an earlier latched source (else: the first after an offer/answer)
-    Endpoint source;     // where its packets come from, and go to, from now on
+    net::Endpoint source;  // where its packets come from, and go to, from now on
 };
 
 // One RTP packet as the tap sees it. `payload` is valid only during the call.
@@ -84,7 +80,10 @@ struct RelayCounters {
 };
 
 struct RelayOptions {
-    std::string bind_address = "127.0.0.1";
+    // Where legs of each family bind their ports (`bind media source-address`,
+    // one per family); empty: the relay has no leg of that family.
+    std::string bind_address = "127.0.0.1";  // IPv4
+    std::string bind_address_ipv6;           // IPv6
     std::uint16_t port_min = 16384;  // even
     std::uint16_t port_max = 32767;
     // Source check on received packets: by default a leg accepts packets from
@@ -112,21 +111,27 @@ public:
     virtual int realtime_priority() const { return 0; }
     virtual void stop() = 0;   // joins it; every session is released
 
-    // Two port pairs (one per leg) from the range; ports another program holds
-    // are skipped. nullopt when the range is exhausted.
-    virtual std::optional<SessionId> allocate() = 0;
+    // Two port pairs (one per leg) from the range, each bound on the relay's
+    // address of that leg's family (a call may bridge an IPv4 leg and an IPv6
+    // one); ports another program holds are skipped. nullopt when the range
+    // is exhausted or the relay has no address of a family asked for.
+    virtual std::optional<SessionId> allocate(net::Family leg_a, net::Family leg_b) = 0;
+    std::optional<SessionId> allocate() { return allocate(net::Family::v4, net::Family::v4); }
     virtual std::uint16_t local_rtp_port(SessionId, Leg) const = 0;  // RTCP is +1
     // Where a leg's remote wants its RTP (and RTCP, usually port+1). An
-    // endpoint with address 0 (hold, c=0.0.0.0) stops sending to that leg.
-    virtual void set_remote(SessionId, Leg, Endpoint rtp, Endpoint rtcp) = 0;
+    // unspecified address (hold: c=IN IP4 0.0.0.0, c=IN IP6 ::) of either
+    // family stops sending to that leg. False, and nothing changed, when the
+    // remote is of the other family than the leg's ports.
+    virtual bool set_remote(SessionId, Leg, net::Endpoint rtp, net::Endpoint rtcp) = 0;
     // Ports go back to the pool; a tap attached to the session is detached.
     virtual void release(SessionId) = 0;
     // How the leg takes its remote's source; a new session's legs learn.
     virtual void set_latching(SessionId, Leg, Latching) {}
     // The latches and moves since the last call (never from the packet thread).
     virtual std::vector<LatchChange> take_latch_changes() { return {}; }
-    // Where the leg's RTP (or RTCP) is latched now; address 0 when it is not.
-    virtual Endpoint latched(SessionId, Leg, bool /*rtcp*/) const { return {}; }
+    // Where the leg's RTP (or RTCP) is latched now; an empty endpoint
+    // (0.0.0.0:0) when it is not.
+    virtual net::Endpoint latched(SessionId, Leg, bool /*rtcp*/) const { return {}; }
     // Attaches (or with nullptr detaches) the tap of one direction. After a
     // detach returns, the packet thread no longer calls the old sink.
     virtual void set_tap(SessionId, Direction, TapSink* sink) = 0;

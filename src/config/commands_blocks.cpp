@@ -52,8 +52,27 @@ bool only_keyword(const Context& c, std::string_view expected) {
     return c.exactly(1, expected) && c.keyword(0, expected);
 }
 
+// `ipv6:[ADDR][:PORT]`: the address in brackets, as in a SIP URI, so that
+// a port can follow it unambiguously.
+std::optional<std::string> ipv6_target(std::string_view rest, SessionTarget& target) {
+    const auto close = rest.find(']');
+    if (rest.empty() || rest.front() != '[' || close == std::string_view::npos)
+        return "expected ipv6:[ADDR][:PORT], the address in brackets";
+    const auto address = net::Address::parse(rest.substr(1, close - 1));
+    if (!address || !address->is_v6()) return "not an IPv6 address";
+    const auto after = rest.substr(close + 1);
+    if (!after.empty()) {
+        const auto port = after.front() == ':' ? parse_number(after.substr(1)) : std::nullopt;
+        if (after.front() != ':') return "expected ipv6:[ADDR][:PORT], the address in brackets";
+        if (!port || *port < 1 || *port > 65535) return "PORT must be 1-65535";
+        target.port = static_cast<std::uint16_t>(*port);
+    }
+    target.host = address->to_string();
+    return std::nullopt;
+}
+
 std::optional<SessionTarget> session_target(const Context& c) {
-    if (!c.exactly(1, "ipv4:ADDR[:PORT] or dns:NAME[:PORT]")) return std::nullopt;
+    if (!c.exactly(1, "ipv4:ADDR[:PORT] or dns:NAME[:PORT] or ipv6:[ADDR][:PORT]")) return std::nullopt;
     const auto word = c.args[0];
     const auto colon = word.find(':');
     const auto kind_word = word.substr(0, colon == std::string_view::npos ? word.size() : colon);
@@ -64,11 +83,17 @@ std::optional<SessionTarget> session_target(const Context& c) {
     SessionTarget target;
     if (same_word(kind_word, "ipv4"))
         target.kind = SessionTarget::Kind::ipv4;
+    else if (same_word(kind_word, "ipv6"))
+        target.kind = SessionTarget::Kind::ipv6;
     else if (same_word(kind_word, "dns"))
         target.kind = SessionTarget::Kind::dns;
     else
-        return bad("expected ipv4:ADDR[:PORT] or dns:NAME[:PORT]");
+        return bad("expected ipv4:ADDR[:PORT] or dns:NAME[:PORT] or ipv6:[ADDR][:PORT]");
     if (colon == std::string_view::npos) return bad("missing address");
+    if (target.kind == SessionTarget::Kind::ipv6) {
+        if (auto why = ipv6_target(word.substr(colon + 1), target)) return bad(*why);
+        return target;
+    }
     const auto [host, port] = split_host_port(word.substr(colon + 1));
     if (port && *port == 0) return bad("PORT must be 1-65535");
     if (target.kind == SessionTarget::Kind::ipv4 ? !parse_ipv4(host) : !is_dns_name(host))

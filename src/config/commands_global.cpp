@@ -99,14 +99,34 @@ void set_rtp_port_range(const Context& c) {
     voip(c).rtp_port_max = static_cast<std::uint16_t>(*max);
 }
 
+// One address per family: an IPv6 address sets the IPv6 one, an IPv4
+// address the IPv4 one, each replacing the earlier of its family. Kept in
+// the canonical text, so that `::0:1` and `::1` are one address.
 void set_bind(const Context& c, bool control) {
     if (!c.exactly(1, "ADDR")) return;
-    if (!c.ipv4(0, "ADDR")) return;
+    const auto address = c.ip_address(0, "ADDR");
+    if (!address) return;
     auto& sip = voip(c).sip;
-    if (control)
-        sip.control_address = std::string(c.args[0]);
+    const std::string text = address->to_string();
+    if (address->is_v6())
+        (control ? sip.control_address_ipv6 : sip.media_address_ipv6) = text;
+    else if (control)
+        sip.control_address = text;
     else
-        sip.media_address = std::string(c.args[0]);
+        sip.media_address = text;
+}
+
+// `no bind ... source-address` puts both families back to the default;
+// with an ADDR, only that address's family.
+void unset_bind(const Context& c, bool control) {
+    if (!c.at_most(1)) return;
+    auto& sip = voip(c).sip;
+    std::optional<net::Address> address;
+    if (!c.args.empty() && !(address = c.ip_address(0, "ADDR"))) return;
+    const bool v4 = !address || address->is_v4(), v6 = !address || address->is_v6();
+    if (v4 && control) sip.control_address = SipSettings{}.control_address;
+    if (v4 && !control) sip.media_address.reset();
+    if (v6) (control ? sip.control_address_ipv6 : sip.media_address_ipv6).reset();
 }
 
 constexpr CommandSpec commands[] = {
@@ -242,10 +262,10 @@ constexpr CommandSpec commands[] = {
      [](const Context& c) { remove_trusted(c, trusted_ipv6(c)); }},
 
     {Mode::sip, "bind control source-address", [](const Context& c) { set_bind(c, true); },
-     [](const Context& c) { voip(c).sip.control_address = SipSettings{}.control_address; }},
+     [](const Context& c) { unset_bind(c, true); }},
 
     {Mode::sip, "bind media source-address", [](const Context& c) { set_bind(c, false); },
-     [](const Context& c) { voip(c).sip.media_address.reset(); }},
+     [](const Context& c) { unset_bind(c, false); }},
 
     {Mode::sip, "listen-port non-secure",
      [](const Context& c) {

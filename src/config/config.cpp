@@ -92,6 +92,7 @@ namespace detail {
 void drop_explicit_defaults(Config& c) {
     auto& sip = c.voip.sip;
     if (sip.media_address == sip.control_address) sip.media_address.reset();
+    if (sip.media_address_ipv6 && sip.media_address_ipv6 == sip.control_address_ipv6) sip.media_address_ipv6.reset();
     // All six suites is the default; the order carries nothing (they are offered in table order).
     for (auto& [tag, profile] : c.stream_service_profiles) {
         unsigned named = 0;

@@ -17,6 +17,17 @@ json or_null(const std::optional<T>& value) {
     return value ? json(*value) : json(nullptr);
 }
 
+// The IPv6 addresses (`bind ... source-address` of an IPv6 address) appear
+// only when there are any, so that an IPv4-only configuration reads as before.
+json sip_json(const SipSettings& sip) {
+    json j = {{"control_address", sip.control_address},
+              {"media_address", sip.effective_media_address()},
+              {"listen_port", sip.listen_port}};
+    if (sip.control_address_ipv6) j["control_address_ipv6"] = *sip.control_address_ipv6;
+    if (const auto& media = sip.effective_media_address_ipv6()) j["media_address_ipv6"] = *media;
+    return j;
+}
+
 json voip_json(const VoipService& v) {
     json trusted = json::array();
     for (const auto& network : v.trusted) {
@@ -26,10 +37,7 @@ json voip_json(const VoipService& v) {
     }
     return {{"rtp_port_range", {{"min", v.rtp_port_min}, {"max", v.rtp_port_max}}},
             {"trusted_list", trusted},  // empty: the dial-peers' session targets
-            {"sip",
-             {{"control_address", v.sip.control_address},
-              {"media_address", v.sip.effective_media_address()},
-              {"listen_port", v.sip.listen_port}}}};
+            {"sip", sip_json(v.sip)}};
 }
 
 json profile_json(const StreamServiceProfile& p) {
@@ -72,7 +80,7 @@ json dial_peer_json(const DialPeer& d) {
     json target = nullptr;
     if (const auto& t = d.session_target)
         target = {
-            {"kind", t->kind == SessionTarget::Kind::ipv4 ? "ipv4" : "dns"}, {"host", t->host}, {"port", t->port}};
+            {"kind", to_string(t->kind)}, {"host", t->host}, {"port", t->port}};
     return {{"tag", d.tag},
             {"description", d.description},
             {"session_protocol", d.session_protocol_sipv2 ? json("sipv2") : json(nullptr)},

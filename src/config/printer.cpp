@@ -35,7 +35,10 @@ void print_voip(std::ostream& out, const VoipService& voip, bool all) {
         out << " sip\n";
         if (all || sip.control_address != defaults.sip.control_address)
             out << "  bind control source-address " << sip.control_address << '\n';
+        if (sip.control_address_ipv6) out << "  bind control source-address " << *sip.control_address_ipv6 << '\n';
         if (all || sip.media_address) out << "  bind media source-address " << sip.effective_media_address() << '\n';
+        if (sip.media_address_ipv6 || (all && sip.effective_media_address_ipv6()))
+            out << "  bind media source-address " << *sip.effective_media_address_ipv6() << '\n';
         if (all || sip.listen_port != defaults.sip.listen_port)
             out << "  listen-port non-secure " << sip.listen_port << '\n';
     }
@@ -101,9 +104,7 @@ void print_dial_peer(std::ostream& out, const DialPeer& d, bool all) {
     if (!d.description.empty()) out << " description " << d.description << '\n';
     if (d.destination_pattern) out << " destination-pattern " << *d.destination_pattern << '\n';
     if (d.session_protocol_sipv2) out << " session protocol sipv2\n";
-    if (const auto& t = d.session_target)
-        out << " session target " << (t->kind == SessionTarget::Kind::ipv4 ? "ipv4:" : "dns:")
-            << host_port(t->host, t->port, 5060) << '\n';
+    if (const auto& t = d.session_target) out << " session target " << to_string(*t) << '\n';
     if (all || d.transport != DialPeer{}.transport) out << " session transport " << to_string(d.transport) << '\n';
     if (all || d.rtp_latching != DialPeer{}.rtp_latching)
         out << " rtp latching " << to_string(d.rtp_latching) << '\n';

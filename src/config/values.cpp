@@ -88,6 +88,23 @@ HostPort split_host_port(std::string_view text) {
 
 namespace voxfork::config {
 
+std::string_view to_string(SessionTarget::Kind kind) {
+    switch (kind) {
+        case SessionTarget::Kind::ipv4: return "ipv4";
+        case SessionTarget::Kind::ipv6: return "ipv6";
+        case SessionTarget::Kind::dns: return "dns";
+    }
+    return "dns";
+}
+
+std::string to_string(const SessionTarget& target) {
+    std::string text(to_string(target.kind));
+    text += ':';
+    text += target.kind == SessionTarget::Kind::ipv6 ? "[" + target.host + "]" : target.host;
+    if (target.port != 5060) text += ":" + std::to_string(target.port);
+    return text;
+}
+
 std::string_view to_string(Codec value) {
     return detail::name_of(detail::codec_names, value);
 }

@@ -27,10 +27,6 @@ void bump_u32(std::atomic<std::uint32_t>& counter) noexcept {
     counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_release);
 }
 
-std::uint64_t pack_source(const sockaddr_in& from) noexcept {
-    return pack(Endpoint{ntohl(from.sin_addr.s_addr), ntohs(from.sin_port)});
-}
-
 // What may latch an RTCP port: an RTCP packet type (RFC 3550: 200-204 and
 // the rest of 192-223), not any version-2 datagram.
 bool rtcp_type(std::span<const std::uint8_t> datagram) noexcept {
@@ -82,7 +78,6 @@ PacketLoop::PacketLoop(std::span<SessionSlot> slots, RelayCounters& counters, bo
         out_[i].msg_hdr.msg_iov = &out_iov_[i];
         out_[i].msg_hdr.msg_iovlen = 1;
     }
-    destination_.sin_family = AF_INET;
 }
 
 PacketLoop::~PacketLoop() {
@@ -187,10 +182,9 @@ void PacketLoop::run() noexcept {
     alive_.store(false);
 }
 
-bool PacketLoop::source_accepted(std::uint64_t accept, const sockaddr_in& from) const noexcept {
-    const Endpoint expected = unpack(accept);
-    if (expected.address == 0 || ntohl(from.sin_addr.s_addr) != expected.address) return false;
-    return !strict_source_port_ || ntohs(from.sin_port) == expected.port;
+bool PacketLoop::source_accepted(const Peer& accept, const Peer& from) const noexcept {
+    if (!accept.present() || !accept.same_address(from)) return false;
+    return !strict_source_port_ || accept.port() == from.port();
 }
 
 // The packet thread alone writes a latch's state; the control plane only
@@ -198,29 +192,30 @@ bool PacketLoop::source_accepted(std::uint64_t accept, const sockaddr_in& from) 
 // A malformed packet never latches: it is taken (to be counted as malformed)
 // from the latched source or while the latch is open. Only a well-formed
 // packet of the port's own kind latches or counts towards a move.
-bool PacketLoop::source_latched(Latch& latch, std::uint64_t from, bool malformed, bool own_kind,
+bool PacketLoop::source_latched(Latch& latch, const Peer& from, bool malformed, bool own_kind,
                                 DirectionCounters& counters) noexcept {
-    const std::uint64_t current = latch.source.load(std::memory_order_relaxed);
-    if (from == current) {
+    if (from == latch.source) {
         latch.candidate_packets = 0;  // the latched source is still there: a newcomer starts over
         return true;
     }
     if (latch.seen_epoch == 0) return false;  // no remote signalled yet
-    if (malformed) return current == 0;
+    if (malformed) return !latch.source.present();
     if (!own_kind) return false;
-    if (current == 0) {
-        latch.source.store(from, std::memory_order_release);
+    if (!latch.source.present()) {
+        latch.source = from;
+        latch.published.store(from);  // before the count, which tells the control plane to look
         bump_u32(latch.latched);
         bump(counters.latches);
         return true;
     }
-    if (from != latch.candidate) {
+    if (!(from == latch.candidate)) {
         latch.candidate = from;
         latch.candidate_packets = 0;
     }
     if (++latch.candidate_packets < latch_move_packets_) return false;
-    latch.source.store(from, std::memory_order_release);
-    latch.candidate = 0;
+    latch.source = from;
+    latch.published.store(from);
+    latch.candidate = Peer{};
     latch.candidate_packets = 0;
     bump_u32(latch.moved);
     bump(counters.latch_moves);
@@ -241,7 +236,7 @@ unsigned PacketLoop::on_readable(SocketTag tag) noexcept {
     }
 
     // The kernel rewrote the address length of the messages it filled last time.
-    for (unsigned i = 0; i < in_filled_; ++i) in_[i].msg_hdr.msg_namelen = sizeof(sockaddr_in);
+    for (unsigned i = 0; i < in_filled_; ++i) in_[i].msg_hdr.msg_namelen = sizeof(sockaddr_in6);
     int received = ::recvmmsg(tag.fd, in_.data(), kBatch, MSG_DONTWAIT, nullptr);
     // A connected socket holds a "port unreachable" from its remote as a
     // pending error, which the next call returns instead of what is queued:
@@ -254,7 +249,10 @@ unsigned PacketLoop::on_readable(SocketTag tag) noexcept {
 
     LegSlot& here = slot.leg[leg];
     LegSlot& far = slot.leg[leg ^ 1u];
-    const std::uint64_t accept = here.accept_from[tag.socket].load(std::memory_order_acquire);
+    // The control plane's endpoints, through the packet thread's copies:
+    // one load and a compare each while nothing changed (session_slot.hpp).
+    here.accept_from[tag.socket].refresh(here.accept_from_seen[tag.socket]);
+    const Peer& accept = here.accept_from_seen[tag.socket].value;
     const bool learn = here.learn.load(std::memory_order_relaxed);
     Latch& latch = here.latch[tag.socket];
     if (learn) {
@@ -262,31 +260,35 @@ unsigned PacketLoop::on_readable(SocketTag tag) noexcept {
         const std::uint32_t epoch = latch.epoch.load(std::memory_order_acquire);
         if (epoch != latch.seen_epoch) {
             latch.seen_epoch = epoch;
-            latch.source.store(0, std::memory_order_release);
-            latch.candidate = 0;
+            latch.source = Peer{};
+            latch.published.store(Peer{});
+            latch.candidate = Peer{};
             latch.candidate_packets = 0;
         }
     }
-    const std::uint64_t send_to = far.send_to[tag.socket].load(std::memory_order_acquire);
-    Endpoint to = unpack(send_to);
-    const bool have_destination = to.address != 0 && to.port != 0;
+    far.send_to[tag.socket].refresh(far.send_to_seen[tag.socket]);
+    const Peer& send_to = far.send_to_seen[tag.socket].value;
+    const Peer* to = &send_to;
+    const bool have_destination = send_to.present() && send_to.port() != 0;
     // A connected socket is sent on without an address: the kernel keeps its
     // route instead of looking one up for every datagram.
-    sockaddr_in* name = (send_to & kConnectedFlag) != 0 ? nullptr : &destination_;
+    bool named = !send_to.connected();
     // A far leg latched on another address than it signalled gets its
     // packets where they come from (NAT, another interface). On the
     // signalled address the SDP's port stays: some endpoints send from one
-    // port and receive on another. On hold (address 0) nothing is sent.
+    // port and receive on another. On hold (no address) nothing is sent.
     // A latch opened again by a set_remote the far leg has had no packet since is stale.
     const Latch& far_latch = far.latch[tag.socket];
     const bool far_latch_current = far.learn.load(std::memory_order_relaxed) &&
                                    far_latch.seen_epoch == far_latch.epoch.load(std::memory_order_acquire);
-    const std::uint64_t far_source = far_latch_current ? far_latch.source.load(std::memory_order_relaxed) : 0;
-    if (have_destination && far_source != 0 && unpack(far_source).address != to.address) {
-        to = unpack(far_source);
-        name = &destination_;
+    if (have_destination && far_latch_current && far_latch.source.present() &&
+        !far_latch.source.same_address(send_to)) {
+        to = &far_latch.source;
+        named = true;
     }
-    const socklen_t name_length = name != nullptr ? sizeof destination_ : 0;
+    // The far leg's family: a call may bridge an IPv4 leg and an IPv6 one.
+    const socklen_t name_length = have_destination && named ? fill_sockaddr(*to, destination_) : 0;
+    sockaddr_in6* const name = name_length != 0 ? &destination_ : nullptr;
 
     rtp::Kind kinds[kBatch];
     rtp::Header headers[kBatch];
@@ -297,9 +299,10 @@ unsigned PacketLoop::on_readable(SocketTag tag) noexcept {
         if ((in_[i].msg_hdr.msg_flags & MSG_TRUNC) == 0)
             kinds[i] = tag.socket == rtp_socket ? rtp::classify_rtp_port(datagram, headers[i])
                                                 : rtp::classify_rtcp_port(datagram);
-        const bool taken = learn ? source_latched(latch, pack_source(from_[i]), kinds[i] == rtp::Kind::malformed,
+        const Peer from = peer_of(from_[i]);
+        const bool taken = learn ? source_latched(latch, from, kinds[i] == rtp::Kind::malformed,
                                                   tag.socket == rtp_socket || rtcp_type(datagram), counters)
-                                 : source_accepted(accept, from_[i]);
+                                 : source_accepted(accept, from);
         if (!taken) {
             kinds[i] = rtp::Kind::malformed;  // neither relayed nor tapped
             bump(counters.dropped_unexpected_source);
@@ -318,8 +321,6 @@ unsigned PacketLoop::on_readable(SocketTag tag) noexcept {
     }
 
     if (outgoing > 0) {
-        destination_.sin_addr.s_addr = htonl(to.address);
-        destination_.sin_port = htons(to.port);
         const int fd = slot.leg[leg ^ 1u].fd[tag.socket].load(std::memory_order_acquire);
         unsigned done = 0;
         while (done < outgoing) {

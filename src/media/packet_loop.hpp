@@ -52,9 +52,9 @@ private:
     void wake() noexcept;
     void drain(SocketTag tag) noexcept;
     unsigned on_readable(SocketTag tag) noexcept;  // datagrams received
-    bool source_accepted(std::uint64_t accept, const sockaddr_in& from) const noexcept;
+    bool source_accepted(const Peer& accept, const Peer& from) const noexcept;
     // Latching::learn: whether the packet's source is taken, latching or moving on the way.
-    bool source_latched(Latch& latch, std::uint64_t from, bool malformed, bool own_kind,
+    bool source_latched(Latch& latch, const Peer& from, bool malformed, bool own_kind,
                         DirectionCounters& counters) noexcept;
 
     std::span<SessionSlot> slots_;
@@ -77,12 +77,12 @@ private:
     std::vector<std::uint8_t> buffers_;
     std::vector<mmsghdr> in_;
     std::vector<iovec> in_iov_;
-    std::vector<sockaddr_in> from_;
+    std::vector<sockaddr_in6> from_;  // an IPv4 leg's sources are sockaddr_in in the same room
     unsigned in_filled_ = kBatch;  // messages of in_ the last recvmmsg may have changed
     std::vector<mmsghdr> out_;
     std::vector<iovec> out_iov_;
     std::vector<std::uint16_t> out_index_;  // which received datagram each outgoing one is
-    sockaddr_in destination_{};
+    sockaddr_in6 destination_{};  // or a sockaddr_in, for an IPv4 far leg
 };
 
 }  // namespace voxfork::media

@@ -7,7 +7,7 @@
 #include <deque>
 #include <optional>
 
-#include <netinet/in.h>
+#include "voxfork/net.hpp"
 
 namespace voxfork::media {
 
@@ -18,6 +18,7 @@ namespace voxfork::media {
 // it; anything else sent to the port arrives on `rtp_fd`.
 struct PortPair {
     std::uint16_t rtp_port = 0;
+    net::Family family = net::Family::v4;
     int rtp_fd = -1;
     int rtp_peer_fd = -1;
     int rtcp_fd = -1;
@@ -25,14 +26,23 @@ struct PortPair {
 
 class PortPool {
 public:
-    // Every even port p of [port_min, port_max] with p + 1 <= port_max.
+    // Every even port p of [port_min, port_max] with p + 1 <= port_max, one
+    // range for both families: a port number is in use by at most one leg,
+    // whatever its family, so `ports_free` means the same on a dual-stack relay.
     // Throws std::invalid_argument for an odd or empty range.
-    PortPool(in_addr bind_address, std::uint16_t port_min, std::uint16_t port_max);
+    PortPool(std::optional<net::Address> ipv4, std::optional<net::Address> ipv6, std::uint16_t port_min,
+             std::uint16_t port_max);
 
-    // Binds the next free pair. Pairs another program holds are skipped (and
-    // counted in `skipped_in_use`); they stay in the pool for a later try.
-    // nullopt when no pair could be bound.
-    std::optional<PortPair> take(std::uint64_t& skipped_in_use);
+    bool has(net::Family family) const noexcept { return address(family).has_value(); }
+    const std::optional<net::Address>& address(net::Family family) const noexcept {
+        return family == net::Family::v6 ? ipv6_ : ipv4_;
+    }
+
+    // Binds the next free pair on the pool's address of `family`. Pairs
+    // another program holds are skipped (and counted in `skipped_in_use`);
+    // they stay in the pool for a later try. nullopt when no pair could be
+    // bound or the pool has no address of that family.
+    std::optional<PortPair> take(net::Family family, std::uint64_t& skipped_in_use);
     // Closes the pair's sockets; its ports go to the back of the pool, so a
     // just-released port is the last to be reused (late packets of an ended
     // call don't land in a new one).
@@ -42,7 +52,8 @@ public:
     std::size_t total() const noexcept { return total_; }
 
 private:
-    in_addr bind_address_;
+    std::optional<net::Address> ipv4_;
+    std::optional<net::Address> ipv6_;
     std::size_t total_ = 0;
     std::deque<std::uint16_t> free_;  // RTP ports, next to use at the front
 };
@@ -51,6 +62,7 @@ private:
 // `join` binds it beside a socket of ours already there (SO_REUSEPORT);
 // without it the bind fails if any socket holds the port.
 enum class Share : bool { no, join };
-int bind_udp(in_addr address, std::uint16_t port, Share share = Share::no) noexcept;
+// An IPv6 socket is IPV6_V6ONLY: it never sees IPv4 traffic as v4-mapped.
+int bind_udp(const net::Address& address, std::uint16_t port, Share share = Share::no) noexcept;
 
 }  // namespace voxfork::media

@@ -18,10 +18,13 @@
 namespace voxfork::media {
 namespace {
 
-in_addr parse_address(const std::string& text) {
-    in_addr address{};
-    if (::inet_pton(AF_INET, text.c_str(), &address) != 1)
-        throw std::invalid_argument("bind media source-address: not an IPv4 address: " + text);
+// The relay's address of one family; empty text: none of that family.
+std::optional<net::Address> parse_address(const std::string& text, net::Family family) {
+    if (text.empty()) return std::nullopt;
+    const auto address = net::Address::parse(text);
+    if (!address || address->family() != family)
+        throw std::invalid_argument(std::string("bind media source-address: not an ") +
+                                    (family == net::Family::v6 ? "IPv6" : "IPv4") + " address: " + text);
     return address;
 }
 
@@ -40,7 +43,8 @@ constexpr unsigned kSlotBits = 16;
 class RelayImpl final : public Relay {
 public:
     explicit RelayImpl(const RelayOptions& options)
-        : pool_(parse_address(options.bind_address), options.port_min, options.port_max),
+        : pool_(parse_address(options.bind_address, net::Family::v4),
+                parse_address(options.bind_address_ipv6, net::Family::v6), options.port_min, options.port_max),
           slots_(std::make_unique<SessionSlot[]>(pool_.total() / 2)),
           slot_count_(pool_.total() / 2),
           loop_(std::span<SessionSlot>(slots_.get(), slot_count_), counters_, options.strict_source_port,
@@ -64,12 +68,12 @@ public:
         }
     }
 
-    std::optional<SessionId> allocate() override {
+    std::optional<SessionId> allocate(net::Family leg_a, net::Family leg_b) override {
         std::lock_guard lock(mutex_);
-        if (free_slots_.empty()) return fail();
+        if (free_slots_.empty() || !pool_.has(leg_a) || !pool_.has(leg_b)) return fail();
         std::uint64_t skipped = 0;
-        std::optional<PortPair> a = pool_.take(skipped);
-        std::optional<PortPair> b = a ? pool_.take(skipped) : std::nullopt;
+        std::optional<PortPair> a = pool_.take(leg_a, skipped);
+        std::optional<PortPair> b = a ? pool_.take(leg_b, skipped) : std::nullopt;
         counters_.ports_skipped_in_use.fetch_add(skipped, std::memory_order_relaxed);
         if (!b) {
             if (a) pool_.give_back(*a);
@@ -82,8 +86,8 @@ public:
         for (unsigned leg = 0; leg < 2; ++leg) {
             LegSlot& l = slot.leg[leg];
             for (unsigned s = 0; s < 2; ++s) {
-                l.send_to[s].store(0);
-                l.accept_from[s].store(0);
+                l.send_to[s].store(Peer{});
+                l.accept_from[s].store(Peer{});
                 reset(l.latch[s]);
             }
             l.learn.store(true);
@@ -117,28 +121,36 @@ public:
         return slot != nullptr ? slot->leg[static_cast<unsigned>(leg)].ports.rtp_port : 0;
     }
 
-    void set_remote(SessionId id, Leg leg, Endpoint rtp, Endpoint rtcp) override {
+    bool set_remote(SessionId id, Leg leg, net::Endpoint rtp, net::Endpoint rtcp) override {
         std::lock_guard lock(mutex_);
         SessionSlot* slot = find(id);
-        if (slot == nullptr) return;
+        if (slot == nullptr) return false;
         LegSlot& l = slot->leg[static_cast<unsigned>(leg)];
+        const Peer rtp_peer = to_peer(rtp);
+        Peer rtcp_peer = to_peer(rtcp);
+        // The leg's sockets are of one family: a remote of the other can be
+        // neither sent to nor received from. Hold (no address) fits either.
+        const bool v6 = l.ports.family == net::Family::v6;
+        for (const Peer* p : {&rtp_peer, static_cast<const Peer*>(&rtcp_peer)})
+            if (p->present() && p->ipv6() != v6) return false;
         // Connected before it is published, so a packet sent without an
         // address after the store goes to the new remote.
-        const std::uint64_t rtp_to = connect_peer(l.ports.rtp_peer_fd, rtp) ? pack(rtp) | kConnectedFlag : pack(rtp);
-        l.send_to[rtp_socket].store(rtp_to, std::memory_order_release);
-        l.send_to[rtcp_socket].store(pack(rtcp), std::memory_order_release);
-        // On hold (address 0) the leg keeps its last accepted source: a held
+        Peer rtp_to = rtp_peer;
+        if (connect_peer(l.ports.rtp_peer_fd, rtp)) rtp_to.meta |= Peer::kConnected;
+        l.send_to[rtp_socket].store(rtp_to);
+        l.send_to[rtcp_socket].store(rtcp_peer);
+        // On hold (no address) the leg keeps its last accepted source: a held
         // party may still send (music on hold), it only stops receiving.
-        if (rtp.address != 0) l.accept_from[rtp_socket].store(pack(rtp), std::memory_order_release);
-        if (rtcp.address != 0)
-            l.accept_from[rtcp_socket].store(pack(rtcp), std::memory_order_release);
-        else if (rtp.address != 0)
-            l.accept_from[rtcp_socket].store(pack(Endpoint{rtp.address, static_cast<std::uint16_t>(rtp.port + 1)}),
-                                             std::memory_order_release);
+        if (rtp_peer.present()) {
+            l.accept_from[rtp_socket].store(rtp_peer);
+            if (!rtcp_peer.present()) rtcp_peer = to_peer({rtp.address, static_cast<std::uint16_t>(rtp.port + 1)});
+        }
+        if (rtcp_peer.present()) l.accept_from[rtcp_socket].store(rtcp_peer);
         // An offer or answer that names an address: learn the source again.
         // Hold keeps the latch, as it keeps the accepted source.
-        if (rtp.address != 0)
+        if (rtp_peer.present())
             for (Latch& latch : l.latch) latch.epoch.fetch_add(1, std::memory_order_release);
+        return true;
     }
 
     void set_latching(SessionId id, Leg leg, Latching mode) override {
@@ -163,21 +175,21 @@ public:
                     const bool was_move = moved != latch.reported_moved;
                     latch.reported_latched = latched;
                     latch.reported_moved = moved;
-                    const Endpoint source = unpack(latch.source.load(std::memory_order_acquire));
-                    if (source.address == 0) continue;  // opened again since: the next look reports it
-                    changes.push_back({id, static_cast<Leg>(leg), s == rtcp_socket, was_move, source});
+                    const Peer source = latch.published.load();
+                    if (!source.present()) continue;  // opened again since: the next look reports it
+                    changes.push_back({id, static_cast<Leg>(leg), s == rtcp_socket, was_move, to_endpoint(source)});
                 }
         }
         return changes;
     }
 
-    Endpoint latched(SessionId id, Leg leg, bool rtcp) const override {
+    net::Endpoint latched(SessionId id, Leg leg, bool rtcp) const override {
         std::lock_guard lock(mutex_);
         const SessionSlot* slot = find(id);
         if (slot == nullptr) return {};
         const LegSlot& l = slot->leg[static_cast<unsigned>(leg)];
         if (!l.learn.load(std::memory_order_relaxed)) return {};
-        return unpack(l.latch[rtcp ? rtcp_socket : rtp_socket].source.load(std::memory_order_acquire));
+        return to_endpoint(l.latch[rtcp ? rtcp_socket : rtp_socket].published.load());
     }
 
     void release(SessionId id) override {
@@ -224,11 +236,12 @@ private:
     // Before the slot's sockets are watched: the packet thread can't see it.
     static void reset(Latch& latch) noexcept {
         latch.epoch.store(0);
-        latch.source.store(0);
+        latch.published.store(Peer{});
         latch.latched.store(0);
         latch.moved.store(0);
+        latch.source = Peer{};
         latch.seen_epoch = 0;
-        latch.candidate = 0;
+        latch.candidate = Peer{};
         latch.candidate_packets = 0;
         latch.reported_latched = 0;
         latch.reported_moved = 0;
@@ -237,13 +250,11 @@ private:
     // Points the leg's sending socket at its remote. False when there is no
     // remote (hold) or the kernel refused (the packet thread then names the
     // address on every send, as for RTCP).
-    static bool connect_peer(int fd, Endpoint remote) noexcept {
-        if (remote.address == 0 || remote.port == 0) return false;
-        sockaddr_in to{};
-        to.sin_family = AF_INET;
-        to.sin_addr.s_addr = htonl(remote.address);
-        to.sin_port = htons(remote.port);
-        return ::connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof to) == 0;
+    static bool connect_peer(int fd, const net::Endpoint& remote) noexcept {
+        if (remote.address.is_unspecified() || remote.port == 0) return false;
+        sockaddr_storage to{};
+        const socklen_t length = remote.to_sockaddr(to);
+        return ::connect(fd, reinterpret_cast<const sockaddr*>(&to), length) == 0;
     }
 
     SessionSlot* find(SessionId id) {

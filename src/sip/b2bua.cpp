@@ -42,12 +42,14 @@ public:
     bool start(std::string& error) {
         SofiaStack::Options options;
         options.address = config_->voip.sip.control_address;
+        options.address_ipv6 = config_->voip.sip.control_address_ipv6;
         options.port = config_->voip.sip.listen_port;
         options.user_agent = "voxfork/" VOXFORK_VERSION;
         if (!stack_->start(options, error)) return false;
         started_ = true;
         calls_.learn_dns_targets();
         spdlog::info("sip: listening on {}:{} (udp, tcp)", options.address, options.port);
+        if (options.address_ipv6) spdlog::info("sip: listening on [{}]:{} (udp, tcp)", *options.address_ipv6, options.port);
         watch_latches();
         loop_lag_.start();
         return true;

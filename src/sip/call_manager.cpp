@@ -43,17 +43,35 @@ const std::string* sdp_of(const Body& body) {
 constexpr MediaRefusal kNoOffer{305, "Incompatible media format: no SDP offer"};
 constexpr MediaRefusal kNoCommonCodec{305, "Incompatible media format: no common codec"};
 constexpr MediaRefusal kAddressFamily{301, "Incompatible network address format: IPv4 only"};
+constexpr MediaRefusal kIpv6Only{301, "Incompatible network address format: IPv6 only"};
+constexpr MediaRefusal kAddressLiteral{301, "Incompatible network address format: IP address only"};
 constexpr MediaRefusal kUnusableAnswer{305, "Incompatible media format: no usable answer from the far end"};
 
 // voxforkd's own 503s (relay ports exhausted, shutting down) tell the peer
 // when to try again; no other 503 leaves voxforkd (docs/sip.md).
 constexpr unsigned kRetryAfterSeconds = 5;
 
-// What keeps an offer's audio stream from being relayed at all; nullopt when nothing does.
-std::optional<MediaRefusal> stream_problem(const sdp::Session& session, const sdp::Media* audio) {
+// What keeps an offer's audio stream from being relayed at all; nullopt
+// when nothing does. `leg_family`: a re-INVITE's, whose leg keeps its family
+// (the relay's ports are bound to it); a new call's leg takes the offer's.
+// With no IPv6 media address the relay is IPv4 only, and says so.
+std::optional<MediaRefusal> stream_problem(const sdp::Session& session, const sdp::Media* audio,
+                                           const config::SipSettings& sip,
+                                           std::optional<net::Family> leg_family = std::nullopt) {
     if (!audio || !sdp::has_known_codec(*audio)) return kNoCommonCodec;
-    if (!sdp::remote(session, *audio).ok) return kAddressFamily;
+    const bool ipv6 = sip.effective_media_address_ipv6().has_value();
+    const sdp::Remote remote = sdp::remote(session, *audio);
+    if (!remote.ok) return ipv6 ? kAddressLiteral : kAddressFamily;
+    if (remote.address.is_unspecified()) return std::nullopt;  // hold, in either spelling
+    const net::Family family = remote.address.family();
+    if (leg_family && family != *leg_family) return *leg_family == net::Family::v4 ? kAddressFamily : kIpv6Only;
+    if (family == net::Family::v6 && !ipv6) return kAddressFamily;
     return std::nullopt;
+}
+
+// The family a new call's leg a takes: its offer's (a hold offer's too).
+net::Family offer_family(const sdp::Session& session, const sdp::Media& audio) {
+    return sdp::remote(session, audio).address.family();
 }
 
 // Keeps only each dial-peer's codec (and telephone-event); a refusal when nothing is left.
@@ -227,7 +245,7 @@ void CallManager::new_invite(const IncomingRequest& r) {
         return reject(r, 400, "Bad SDP", counters_.rejected_malformed);
     }
     sdp::Media* audio = sdp::audio(*offer);
-    if (auto why = stream_problem(*offer, audio)) return refuse_offer(r, *why);
+    if (auto why = stream_problem(*offer, audio, cfg.voip.sip)) return refuse_offer(r, *why);
 
     const config::DialPeer* inbound = dialplan::find_inbound(cfg, r.request_user);
     const config::DialPeer* outbound = dialplan::find_outbound(cfg, r.request_user);
@@ -235,7 +253,14 @@ void CallManager::new_invite(const IncomingRequest& r) {
     if (!target) return reject(r, 404, "Not Found", counters_.rejected_no_route);
     if (auto why = filter_problem(*audio, {inbound ? inbound->codec : std::nullopt, outbound->codec}))
         return refuse_offer(r, *why);
-    auto session = relay_.allocate();
+    const net::Family family_a = offer_family(*offer, *audio);
+    if (target->family == net::Family::v6 && !cfg.voip.sip.effective_media_address_ipv6()) {
+        // A configuration error (voxforkd --check names it), not the caller's.
+        spdlog::warn("sip: {}: dial-peer {} targets IPv6 but no IPv6 media address is configured", r.call_id,
+                     outbound->tag);
+        return reject(r, 500, "Server Internal Error", counters_.rejected_no_route);
+    }
+    auto session = relay_.allocate(family_a, target->family);
     if (!session) {
         ResponseHeaders retry;
         retry.retry_after = kRetryAfterSeconds;
@@ -256,6 +281,8 @@ void CallManager::new_invite(const IncomingRequest& r) {
     a.dial_peer = inbound ? inbound->tag : 0;
     a.codec = inbound ? inbound->codec : std::nullopt;
     a.latching = inbound ? inbound->rtp_latching : config::DialPeer{}.rtp_latching;
+    a.family = family_a;
+    b.family = target->family;
     a.remote = r.source.to_string();
     a.sip_call_id = r.call_id;
     a.pending_invite = r.request;
@@ -267,7 +294,8 @@ void CallManager::new_invite(const IncomingRequest& r) {
         relay_.set_latching(call->relay, side,
                             call->legs[index(side)].latching == config::RtpLatching::learn ? media::Latching::learn
                                                                                            : media::Latching::strict);
-    b.remote = target->host + ":" + std::to_string(target->port);
+    b.remote = target->family == net::Family::v6 ? "[" + target->host + "]:" + std::to_string(target->port)
+                                                 : target->host + ":" + std::to_string(target->port);
     b.origin.session_id = origin_base_ + b.id;
     call->offer_from = media::Leg::a;
     call->offer_hold = sdp::is_hold(*offer, *audio);
@@ -283,12 +311,12 @@ void CallManager::new_invite(const IncomingRequest& r) {
     spdlog::info("sip: call {} from {} to {}: dial-peers {} -> {}{}", raw->anchor, r.source.to_string(), r.request_user,
                  a.dial_peer, b.dial_peer, log_fields(*raw));
 
-    if (target->ip) return send_leg_b(raw->anchor, target->ip, target->port, target->tcp, target->host);
+    if (target->address) return send_leg_b(raw->anchor, *target->address, target->port, target->tcp, target->host);
     CallId anchor = raw->anchor;
     resolver_(target->host, [this, anchor, t = *target](std::optional<std::uint32_t> ip) {
         auto found = calls_.find(anchor);
         if (found == calls_.end() || found->second->phase == Phase::ended) return;
-        if (ip) return send_leg_b(anchor, *ip, t.port, t.tcp, t.host);
+        if (ip) return send_leg_b(anchor, net::Address::v4(*ip), t.port, t.tcp, t.host);
         Call& c = *found->second;
         spdlog::info("sip: call {}: {} does not resolve{}", anchor, t.host, log_fields(c));
         // Not 503: one route's broken name is no reason for a proxy to stop sending us calls.
@@ -300,14 +328,21 @@ void CallManager::new_invite(const IncomingRequest& r) {
     });
 }
 
-void CallManager::send_leg_b(CallId anchor, std::uint32_t ip, std::uint16_t port, bool tcp, const std::string& host) {
+void CallManager::send_leg_b(CallId anchor, const net::Address& ip, std::uint16_t port, bool tcp,
+                             const std::string& host) {
     Call& call = *calls_.at(anchor);
     Leg& b = call.legs[1];
     OutgoingInvite invite;
     invite.request_uri = routing::request_uri(call.called, ip, port, tcp);
-    const std::string& local = config_->voip.sip.control_address;
+    // Our address of the family the INVITE goes out on; URIs bracket an IPv6 one.
+    const auto& sip = config_->voip.sip;
+    const std::string local = ip.is_v6() && sip.control_address_ipv6
+                                  ? net::Address::parse(*sip.control_address_ipv6)->to_uri_host()
+                                  : sip.control_address;
+    const auto host_literal = net::Address::parse(host);
+    const std::string to_host = host_literal ? host_literal->to_uri_host() : host;
     invite.from = "<sip:" + (call.from_user.empty() ? std::string("anonymous") : call.from_user) + "@" + local + ">";
-    invite.to = "<sip:" + call.called + "@" + host + ":" + std::to_string(port) + ">";
+    invite.to = "<sip:" + call.called + "@" + to_host + ":" + std::to_string(port) + ">";
     invite.body = sdp_body(anchored(call, media::Leg::b, std::move(*call.pending_offer)));
     call.pending_offer.reset();
     b.handle = stack_.invite(invite);
@@ -322,9 +357,17 @@ void CallManager::send_leg_b(CallId anchor, std::uint32_t ip, std::uint16_t port
     by_handle_[b.handle] = {&call, media::Leg::b};
 }
 
+net::Address CallManager::media_address(net::Family family) const {
+    const auto& sip = config_->voip.sip;
+    const std::optional<std::string> text =
+        family == net::Family::v6 ? sip.effective_media_address_ipv6() : sip.effective_media_address();
+    // The configuration only holds addresses it parsed; a family without one has no leg.
+    return net::Address::parse(text.value_or("")).value_or(net::Address::any(family));
+}
+
 std::string CallManager::anchored(Call& call, media::Leg side, sdp::Session session) {
     Leg& leg = call.legs[index(side)];
-    sdp::anchor(session, config_->voip.sip.effective_media_address(), relay_.local_rtp_port(call.relay, side),
+    sdp::anchor(session, media_address(leg.family), relay_.local_rtp_port(call.relay, side),
                 leg.origin);
     leg.last_sdp = sdp::print(session);
     return leg.last_sdp;
@@ -336,7 +379,7 @@ void CallManager::set_remote(Call& call, media::Leg side, const sdp::Session& se
     Leg& leg = call.legs[index(side)];
     leg.rtp = {remote.address, remote.rtp_port};
     leg.rtcp = {remote.rtcp_address, remote.rtcp_port};
-    if (!remote.ok || remote.address == 0) leg.rtp = leg.rtcp = {};
+    if (!remote.ok || remote.address.is_unspecified()) leg.rtp = leg.rtcp = {};
     relay_.set_remote(call.relay, side, leg.rtp, leg.rtcp);
 }
 
@@ -423,7 +466,7 @@ void CallManager::reinvite(Call& call, media::Leg side, const IncomingRequest& r
         if (!parsed) return reject(r, 400, "Bad SDP", counters_.rejected_malformed);
         offer = std::move(*parsed);
         sdp::Media* audio = sdp::audio(offer);
-        if (auto why = stream_problem(offer, audio)) return refuse_offer(r, *why);
+        if (auto why = stream_problem(offer, audio, config_->voip.sip, leg.family)) return refuse_offer(r, *why);
         if (auto why = filter_problem(*audio, {leg.codec, far.codec})) return refuse_offer(r, *why);
     }
     if (const std::string* json = r.body.find(kForkContentType))
@@ -549,7 +592,11 @@ bool CallManager::relay_answer(Call& call, media::Leg side, int status, const st
     auto answer = sdp::parse(sdp_text);
     if (!answer) return false;
     const sdp::Media* audio = sdp::audio(*answer);
-    if (!audio || !sdp::remote(*answer, *audio).ok) return false;
+    if (!audio) return false;
+    // The answerer's address must be of the family we offered it: its leg's ports are bound to that one.
+    const sdp::Remote remote = sdp::remote(*answer, *audio);
+    if (!remote.ok || (!remote.address.is_unspecified() && remote.address.family() != call.legs[index(side)].family))
+        return false;
     set_remote(call, side, *answer);
     std::optional<sdp::Format> codec = sdp::first_codec(*audio);
     MediaState media;
@@ -583,12 +630,11 @@ void CallManager::on_latch_changes(const std::vector<media::LatchChange>& change
         for (auto& [anchor, call] : calls_) {
             if (call->relay != change.session || call->phase == Phase::ended) continue;
             Leg& leg = call->legs[index(change.leg)];
-            const media::Endpoint& signalled = change.rtcp ? leg.rtcp : leg.rtp;
+            const net::Endpoint& signalled = change.rtcp ? leg.rtcp : leg.rtp;
             ++(change.moved ? leg.latch_moves : leg.latches);
-            spdlog::info("sip: call {}: callid {} {} {} {}:{} (SDP {}:{}){}", anchor, leg.id,
-                         change.rtcp ? "RTCP" : "RTP", change.moved ? "moved to" : "latched to",
-                         config::format_ipv4(change.source.address), change.source.port,
-                         config::format_ipv4(signalled.address), signalled.port, log_fields(*call));
+            spdlog::info("sip: call {}: callid {} {} {} {} (SDP {}){}", anchor, leg.id, change.rtcp ? "RTCP" : "RTP",
+                         change.moved ? "moved to" : "latched to", change.source.to_string(), signalled.to_string(),
+                         log_fields(*call));
             break;
         }
     }

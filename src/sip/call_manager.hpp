@@ -34,8 +34,8 @@ struct LegRow {
     CallId anchor = 0;
     config::RtpLatching latching = config::RtpLatching::learn;
     std::uint16_t relay_port = 0;  // our RTP port on this leg (RTCP is +1)
-    media::Endpoint rtp_signalled{}, rtcp_signalled{};
-    media::Endpoint rtp_latched{}, rtcp_latched{};  // address 0: not latched
+    net::Endpoint rtp_signalled{}, rtcp_signalled{};
+    net::Endpoint rtp_latched{}, rtcp_latched{};  // address 0: not latched
     std::uint32_t latches = 0, latch_moves = 0;
 };
 
@@ -90,13 +90,14 @@ private:
         std::uint32_t dial_peer = 0;
         std::optional<config::Codec> codec;  // the dial-peer's filter
         config::RtpLatching latching = config::RtpLatching::learn;
+        net::Family family = net::Family::v4;  // of its relay ports, its SDP and its remote's media
         std::uint32_t latches = 0, latch_moves = 0;
         std::string remote;
         std::string sip_call_id;
         sdp::Origin origin;
         std::string last_sdp;               // the SDP we last sent on this leg
-        media::Endpoint rtp, rtcp;          // the remote's media, as the relay has it
-        media::Endpoint old_rtp, old_rtcp;  // before its open re-INVITE, to go back to on failure
+        net::Endpoint rtp, rtcp;          // the remote's media, as the relay has it
+        net::Endpoint old_rtp, old_rtcp;  // before its open re-INVITE, to go back to on failure
         RequestId pending_invite = 0;       // an incoming (re-)INVITE we still owe an answer
         bool invite_outstanding = false;    // our (re-)INVITE waits for its final answer
         bool confirmed = false;
@@ -130,7 +131,9 @@ private:
     void reinvite(Call& call, media::Leg side, const IncomingRequest& r);
     void info(Call& call, media::Leg side, const IncomingRequest& r);
     void invite_response(Call& call, media::Leg side, const Response& r);
-    void send_leg_b(CallId anchor, std::uint32_t ip, std::uint16_t port, bool tcp, const std::string& host);
+    void send_leg_b(CallId anchor, const net::Address& ip, std::uint16_t port, bool tcp, const std::string& host);
+    // The relay's address of a leg's family, for its SDP.
+    net::Address media_address(net::Family family) const;
     // Answer from `side` to an offer that came from the other side; false when it is unusable.
     bool relay_answer(Call& call, media::Leg side, int status, const std::string& phrase, const std::string& sdp_text);
     void set_remote(Call& call, media::Leg side, const sdp::Session& session);

@@ -17,18 +17,22 @@ std::optional<std::uint32_t> address_of(const config::Config& config, const conf
 
 }  // namespace
 
-bool is_trusted(const config::Config& config, std::uint32_t source_ip, const std::set<std::uint32_t>& dns_addresses) {
+bool is_trusted(const config::Config& config, const net::Address& source,
+                const std::set<std::uint32_t>& dns_addresses) {
     if (!config.voip.trusted.empty()) {
-        const auto source = net::Address::v4(source_ip);
         return std::any_of(config.voip.trusted.begin(), config.voip.trusted.end(),
                            [&](const net::Network& network) { return network.contains(source); });
     }
     // A shut-down dial-peer is not used, so its target is no reason to trust anyone.
     for (const auto& [tag, peer] : config.dial_peers) {
         if (peer.shutdown || !peer.session_target) continue;
-        if (address_of(config, *peer.session_target) == source_ip) return true;
+        if (peer.session_target->kind == config::SessionTarget::Kind::ipv6) {
+            if (net::Address::parse(peer.session_target->host) == source) return true;
+            continue;
+        }
+        if (source.is_v4() && address_of(config, *peer.session_target) == source.v4_host_order()) return true;
     }
-    return dns_addresses.contains(source_ip);
+    return source.is_v4() && dns_addresses.contains(source.v4_host_order());
 }
 
 std::vector<std::string> dns_only_targets(const config::Config& config) {
@@ -47,17 +51,22 @@ std::optional<Target> target_of(const config::Config& config, const config::Dial
     t.host = peer.session_target->host;
     t.port = peer.session_target->port;
     t.tcp = peer.transport == config::Transport::tcp;
-    t.ip = address_of(config, *peer.session_target).value_or(0);
+    if (peer.session_target->kind == config::SessionTarget::Kind::ipv6) {
+        t.family = net::Family::v6;
+        t.address = net::Address::parse(t.host);
+    } else if (const auto ip = address_of(config, *peer.session_target)) {
+        t.address = net::Address::v4(*ip);
+    }
     return t;
 }
 
-std::string request_uri(std::string_view user, std::uint32_t ip, std::uint16_t port, bool tcp) {
+std::string request_uri(std::string_view user, const net::Address& address, std::uint16_t port, bool tcp) {
     std::string uri = "sip:";
     if (!user.empty()) {
         uri += user;
         uri += '@';
     }
-    uri += config::format_ipv4(ip) + ":" + std::to_string(port);
+    uri += address.to_uri_host() + ":" + std::to_string(port);
     if (tcp) uri += ";transport=tcp";
     return uri;
 }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "voxfork/config.hpp"
+#include "voxfork/net.hpp"
 
 namespace voxfork::sip::routing {
 
@@ -17,22 +18,25 @@ namespace voxfork::sip::routing {
 // of the dial-peers not shut down: ipv4 targets, dns targets that `ip host`
 // names (matched case-insensitively), and `dns_addresses`, what DNS answered
 // for the others when they were last looked up (dns_only_targets()).
-bool is_trusted(const config::Config& config, std::uint32_t source_ip, const std::set<std::uint32_t>& dns_addresses);
+// An IPv6 source is trusted by an `ipv6` entry or an `ipv6:` target only.
+bool is_trusted(const config::Config& config, const net::Address& source,
+                const std::set<std::uint32_t>& dns_addresses);
 
 // The `dns:` session targets of the dial-peers not shut down that `ip host`
 // does not name: the ones whose address only DNS knows.
 std::vector<std::string> dns_only_targets(const config::Config& config);
 
-// Where a dial-peer's INVITE goes. `ip` is 0 when `host` still needs DNS.
+// Where a dial-peer's INVITE goes. No `address` when `host` still needs DNS.
 struct Target {
-    std::string host;  // as configured
-    std::uint32_t ip = 0;
+    std::string host;  // as configured (an ipv6: target's without brackets)
+    std::optional<net::Address> address;
     std::uint16_t port = 5060;
     bool tcp = false;
+    net::Family family = net::Family::v4;  // of the call's leg b: ipv6: targets' is IPv6
 };
 std::optional<Target> target_of(const config::Config& config, const config::DialPeer& peer);
 
-// sip:USER@ADDR:PORT[;transport=tcp]
-std::string request_uri(std::string_view user, std::uint32_t ip, std::uint16_t port, bool tcp);
+// sip:USER@ADDR:PORT[;transport=tcp], an IPv6 ADDR in brackets.
+std::string request_uri(std::string_view user, const net::Address& address, std::uint16_t port, bool tcp);
 
 }  // namespace voxfork::sip::routing

@@ -73,19 +73,39 @@ const char* static_encoding(int pt, int& clock) {
     }
 }
 
-// The c= address that applies to a stream (media level wins), if any.
-std::optional<std::string> connection_of(const Session& session, const Media& media) {
-    auto find = [](const std::vector<Line>& lines) -> std::optional<std::string> {
+// The c= line that applies to a stream (media level wins): its address
+// type ("IP4", "IP6") and address (a TTL or count after '/' dropped).
+struct Connection {
+    std::string address_type;
+    std::string address;
+};
+std::optional<Connection> connection_of(const Session& session, const Media& media) {
+    auto find = [](const std::vector<Line>& lines) -> std::optional<Connection> {
         for (const auto& l : lines)
             if (l.type == 'c') {
                 auto words = split_words(l.value);
-                if (words.size() >= 3) return std::string(words[2].substr(0, words[2].find('/')));
-                return std::string();
+                if (words.size() >= 3)
+                    return Connection{std::string(words[1]), std::string(words[2].substr(0, words[2].find('/')))};
+                return Connection{};
             }
         return std::nullopt;
     };
     if (auto c = find(media.lines)) return c;
     return find(session.lines);
+}
+
+// A literal of the family the address type names; nullopt for a name, a
+// literal of the other family, or an address type other than IP4/IP6.
+std::optional<net::Address> literal(std::string_view address_type, std::string_view text) {
+    const auto address = net::Address::parse(text);
+    if (!address) return std::nullopt;
+    if (address_type == "IP4" && address->is_v4()) return address;
+    if (address_type == "IP6" && address->is_v6()) return address;
+    return std::nullopt;
+}
+
+std::string address_type(const net::Address& address) {
+    return address.is_v6() ? "IP6" : "IP4";
 }
 
 std::string media_line(const Media& m) {
@@ -296,8 +316,8 @@ Direction direction(const Session& session, const Media& media) {
 
 Remote remote(const Session& session, const Media& media) {
     Remote r;
-    auto address = connection_of(session, media);
-    auto ip = address ? parse_ipv4(*address) : std::nullopt;
+    auto connection = connection_of(session, media);
+    auto ip = connection ? literal(connection->address_type, connection->address) : std::nullopt;
     if (!ip) return r;
     r.ok = true;
     r.address = *ip;
@@ -309,16 +329,20 @@ Remote remote(const Session& session, const Media& media) {
         auto words = split_words(std::string_view(l.value).substr(5));
         if (words.empty()) break;
         if (auto port = to_number<std::uint16_t>(words[0])) r.rtcp_port = *port;
+        // a=rtcp:PORT IN IP4|IP6 ADDR (RFC 3605): another address only of the stream's own family.
         if (words.size() == 4)
-            if (auto a = parse_ipv4(words[3])) r.rtcp_address = *a;
+            if (auto a = literal(words[2], words[3]); a && a->family() == ip->family()) r.rtcp_address = *a;
         break;
     }
     return r;
 }
 
 bool is_hold(const Session& session, const Media& media) {
-    auto address = connection_of(session, media);
-    if (address && *address == "0.0.0.0") return true;
+    auto connection = connection_of(session, media);
+    if (connection) {
+        const auto address = literal(connection->address_type, connection->address);
+        if (address && address->is_unspecified()) return true;
+    }
     return direction(session, media) != Direction::sendrecv;
 }
 
@@ -328,18 +352,23 @@ bool is_srtp(const Media& media) {
                        [](const Line& l) { return l.type == 'a' && starts_with(l.value, "crypto:"); });
 }
 
-void anchor(Session& session, const std::string& address, std::uint16_t port, Origin& origin) {
+void anchor(Session& session, const net::Address& address, std::uint16_t port, Origin& origin) {
     ++origin.version;
+    const std::string connection = "IN " + address_type(address) + " " + address.to_string();
     auto rewrite_connection = [&](Line& l) {
         auto words = split_words(l.value);
-        if (words.size() >= 3 && words[2] == "0.0.0.0") return;  // keep an old-style hold visible
-        l.value = "IN IP4 " + address;
+        const auto was = words.size() >= 3 ? literal(words[1], words[2]) : std::nullopt;
+        // Keep a hold visible, in the family of the leg it is sent on (a
+        // bridged call's other leg may be of the other family).
+        l.value = was && was->is_unspecified()
+                      ? "IN " + address_type(address) + " " + net::Address::any(address.family()).to_string()
+                      : connection;
     };
     bool session_connection = false;
     for (auto& l : session.lines) {
         if (l.type == 'o')
-            l.value = "voxfork " + std::to_string(origin.session_id) + " " + std::to_string(origin.version) +
-                      " IN IP4 " + address;
+            l.value = "voxfork " + std::to_string(origin.session_id) + " " + std::to_string(origin.version) + " " +
+                      connection;
         if (l.type == 'c') {
             rewrite_connection(l);
             session_connection = true;
@@ -367,7 +396,7 @@ void anchor(Session& session, const std::string& address, std::uint16_t port, Or
                 rewrite_connection(l);
                 media_connection = true;
             }
-        if (!session_connection && !media_connection) m.lines.insert(m.lines.begin(), Line{'c', "IN IP4 " + address});
+        if (!session_connection && !media_connection) m.lines.insert(m.lines.begin(), Line{'c', connection});
     }
 }
 

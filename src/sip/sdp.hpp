@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "voxfork/config.hpp"
+#include "voxfork/net.hpp"
 
 namespace voxfork::sip::sdp {
 
@@ -74,13 +75,14 @@ void restrict_formats(Media& media, const std::vector<int>& allowed);
 enum class Direction { sendrecv, sendonly, recvonly, inactive };
 Direction direction(const Session& session, const Media& media);
 
-// Where the stream's remote wants its RTP and RTCP. address 0 means on hold
-// (c=0.0.0.0) or unusable. `ok` is false when the connection address is not
-// an IPv4 literal.
+// Where the stream's remote wants its RTP and RTCP. An unspecified address
+// (c=IN IP4 0.0.0.0, c=IN IP6 ::) means on hold. `ok` is false when the
+// connection address is not a literal of the family its c= line names
+// (`IN IP4 192.0.2.1`, `IN IP6 2001:db8::1`): a name (FQDN) or a mismatch.
 struct Remote {
-    std::uint32_t address = 0;  // host byte order
+    net::Address address;
     std::uint16_t rtp_port = 0;
-    std::uint32_t rtcp_address = 0;
+    net::Address rtcp_address;
     std::uint16_t rtcp_port = 0;
     bool ok = false;
 };
@@ -97,10 +99,11 @@ struct Origin {
 };
 
 // Rewrites the session for sending on one leg: o= is ours (version bumped),
-// every c= names `address` (a c=0.0.0.0 hold is kept as such), the audio
+// every c= names `address` with its family (`IN IP4` or `IN IP6`; a hold
+// c= stays a hold, spelled in that family: 0.0.0.0 or ::), the audio
 // stream's port is `port` (RTCP at port+1, so a=rtcp and ICE lines go), other
 // streams are declined with port 0.
-void anchor(Session& session, const std::string& address, std::uint16_t port, Origin& origin);
+void anchor(Session& session, const net::Address& address, std::uint16_t port, Origin& origin);
 
 std::optional<std::uint32_t> parse_ipv4(std::string_view text);
 

@@ -17,8 +17,8 @@ void counter_line(std::string& out, nlohmann::json& data, const char* indent, co
     data[key] = value;
 }
 
-std::string endpoint_text(const media::Endpoint& e) {
-    return e.address == 0 ? std::string("-") : config::format_ipv4(e.address) + ":" + std::to_string(e.port);
+std::string endpoint_text(const net::Endpoint& e) {
+    return e.address.is_unspecified() ? std::string("-") : e.to_string();
 }
 
 }  // namespace

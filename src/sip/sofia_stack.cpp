@@ -127,7 +127,8 @@ public:
         // Still open when the daemon's stop deadline passed (a peer that never
         // answers its BYE): nua refuses to be destroyed before its shutdown
         // finished and says FATAL on stderr; the process is ending, so leave it.
-        if (nua_ && shutdown_final_) nua_destroy(nua_);
+        for (nua_t* nua : {nua_, nua6_})
+            if (nua && shut_down_.count(nua)) nua_destroy(nua);
         close_root();
     }
 
@@ -157,25 +158,27 @@ public:
         // holds there (a crash at start-up that came and went with the
         // binary's layout). The second URL rides in the SIPS slot, which nua
         // binds the same way with the ident "sip" when the URL is sip:.
-        const std::string base = "sip:" + options.address + ":" + std::to_string(options.port);
-        const std::string udp_url = base + ";transport=udp";
-        const std::string tcp_url = base + ";transport=tcp";
-        std::string agent = options.user_agent.empty() ? std::string("voxfork") : options.user_agent;
-        nua_ = nua_create(root_, &SofiaStackImpl::callback, this, NUTAG_URL(udp_url.c_str()),
-                          NUTAG_SIPS_URL(tcp_url.c_str()), NUTAG_MEDIA_ENABLE(0), NUTAG_AUTOANSWER(0), NUTAG_AUTOACK(1),
-                          NUTAG_AUTOALERT(0), NUTAG_APPL_METHOD("INFO"), NUTAG_ENABLEMESSAGE(0), NUTAG_SESSION_TIMER(0),
-                          NUTAG_EARLY_MEDIA(0), SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS, INFO"),
-                          NUTAG_SUPPORTED(""), SIPTAG_USER_AGENT_STR(agent.c_str()),
-                          NTATAG_MAXSIZE(max_message_bytes), TAG_END());
+        // IPv6 takes a second nua on the same root (same thread, same
+        // epoll descriptor): nua has two bind slots, both used above for
+        // UDP and TCP, and no public way to add a transport to its agent.
+        const std::string host = options.address;
+        nua_ = make_nua(host, options, contacts_[0]);
+        if (nua_ && options.address_ipv6) {
+            const auto v6 = net::Address::parse(*options.address_ipv6);
+            nua6_ = v6 ? make_nua(v6->to_uri_host(), options, contacts_[1]) : nullptr;
+            if (!nua6_) {
+                error = "cannot listen for SIP on [" + *options.address_ipv6 + "]:" + std::to_string(options.port);
+                nua_destroy(nua_);
+                nua_ = nullptr;
+                close_root();
+                return false;
+            }
+        }
         if (!nua_) {
             error = "cannot listen for SIP on " + options.address + ":" + std::to_string(options.port);
             close_root();
             return false;
         }
-        // A B2BUA answers for itself: no Supported: timer, 100rel, and the Allow we chose.
-        nua_set_params(nua_, SIPTAG_SUPPORTED(nullptr), NUTAG_M_FEATURES(""), TAG_END());
-        contact_udp_ = "<" + base + ">";
-        contact_tcp_ = "<" + base + ";transport=tcp>";
         epoll_.emplace(io_, fd);
         wait_for_events();
         step();
@@ -185,15 +188,20 @@ public:
     void shutdown(std::function<void()> done) override {
         shutdown_done_ = std::move(done);
         if (!nua_) return finish_shutdown();
-        nua_shutdown(nua_);
+        shutdowns_left_ = nua6_ ? 2 : 1;
+        for (nua_t* nua : {nua_, nua6_})
+            if (nua) nua_shutdown(nua);
     }
 
     HandleId invite(const OutgoingInvite& invite) override {
-        nua_handle_t* nh = nua_handle(nua_, nullptr, SIPTAG_TO_STR(invite.to.c_str()),
+        // An IPv6 Request-URI host leaves through the IPv6 stack (nullptr if
+        // none is listening: nua then fails the INVITE like an unreachable one).
+        const bool v6 = uri_says_ipv6(invite.request_uri);
+        nua_handle_t* nh = nua_handle(v6 && nua6_ ? nua6_ : nua_, nullptr, SIPTAG_TO_STR(invite.to.c_str()),
                                       SIPTAG_FROM_STR(invite.from.c_str()), TAG_END());
         if (!nh) return 0;  // a From or To it cannot parse
         HandleId id = id_of(nh);
-        tcp_handles_[nh] = uri_says_tcp(invite.request_uri);
+        transports_[nh] = {uri_says_tcp(invite.request_uri), v6};
         nua_invite(nh, NUTAG_URL(invite.request_uri.c_str()), SIPTAG_CONTACT_STR(contact_for(nh)),
                    SIPTAG_CONTENT_TYPE_STR(invite.body.content_type.c_str()),
                    SIPTAG_PAYLOAD_STR(invite.body.text.c_str()), TAG_END());
@@ -256,13 +264,50 @@ private:
         nua_saved_event_t saved[1] = {nullptr};
     };
 
-    // The Contact for the dialog of `nh`: TCP when the dialog came or went over TCP.
+    // How a dialog runs: over TCP or UDP, on IPv4 or IPv6 (the family of its first request).
+    struct DialogTransport {
+        bool tcp = false;
+        bool ipv6 = false;
+    };
+    struct Contacts {
+        std::string udp, tcp;
+    };
+
+    nua_t* make_nua(const std::string& uri_host, const Options& options, Contacts& contacts) {
+        const std::string base = "sip:" + uri_host + ":" + std::to_string(options.port);
+        const std::string udp_url = base + ";transport=udp";
+        const std::string tcp_url = base + ";transport=tcp";
+        std::string agent = options.user_agent.empty() ? std::string("voxfork") : options.user_agent;
+        nua_t* nua = nua_create(root_, &SofiaStackImpl::callback, this, NUTAG_URL(udp_url.c_str()),
+                                NUTAG_SIPS_URL(tcp_url.c_str()), NUTAG_MEDIA_ENABLE(0), NUTAG_AUTOANSWER(0),
+                                NUTAG_AUTOACK(1), NUTAG_AUTOALERT(0), NUTAG_APPL_METHOD("INFO"), NUTAG_ENABLEMESSAGE(0),
+                                NUTAG_SESSION_TIMER(0), NUTAG_EARLY_MEDIA(0),
+                                SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS, INFO"), NUTAG_SUPPORTED(""),
+                                SIPTAG_USER_AGENT_STR(agent.c_str()), NTATAG_MAXSIZE(max_message_bytes), TAG_END());
+        if (!nua) return nullptr;
+        // A B2BUA answers for itself: no Supported: timer, 100rel, and the Allow we chose.
+        nua_set_params(nua, SIPTAG_SUPPORTED(nullptr), NUTAG_M_FEATURES(""), TAG_END());
+        contacts.udp = "<" + base + ">";
+        contacts.tcp = "<" + base + ";transport=tcp>";
+        return nua;
+    }
+
+    // The Contact for the dialog of `nh`: TCP when the dialog came or went
+    // over TCP, our IPv6 address (bracketed) when it runs over IPv6.
     const char* contact_for(nua_handle_t* nh) const {
-        auto it = tcp_handles_.find(nh);
-        return it != tcp_handles_.end() && it->second ? contact_tcp_.c_str() : contact_udp_.c_str();
+        auto it = transports_.find(nh);
+        const DialogTransport t = it != transports_.end() ? it->second : DialogTransport{};
+        const Contacts& c = contacts_[t.ipv6 && nua6_ ? 1 : 0];
+        return t.tcp ? c.tcp.c_str() : c.udp.c_str();
     }
 
     static bool uri_says_tcp(std::string_view uri) { return lower_case(uri).find(";transport=tcp") != std::string::npos; }
+    // sip:user@[2001:db8::1]:5060: the host is an IPv6 reference.
+    static bool uri_says_ipv6(std::string_view uri) {
+        const auto at = uri.find('@');
+        const auto host = uri.substr(at == std::string_view::npos ? uri.find(':') + 1 : at + 1);
+        return !host.empty() && host.front() == '[';
+    }
 
     // --- the event loop on the io_context --------------------------------
     void wait_for_events() {
@@ -304,11 +349,12 @@ private:
         for (auto& [id, pending] : pending_)
             if (pending.saved[0]) nua_destroy_event(pending.saved);
         pending_.clear();
-        if (nua_) nua_destroy(nua_);
-        nua_ = nullptr;
+        for (nua_t* nua : {nua_, nua6_})
+            if (nua) nua_destroy(nua);
+        nua_ = nua6_ = nullptr;
         ids_.clear();
         handles_.clear();
-        tcp_handles_.clear();
+        transports_.clear();
         close_root();
         if (auto done = std::move(shutdown_done_)) done();
     }
@@ -338,7 +384,7 @@ private:
             handles_.erase(id->second);
             ids_.erase(id);
         }
-        tcp_handles_.erase(nh);
+        transports_.erase(nh);
         nua_handle_destroy(nh);
     }
     std::unordered_map<RequestId, Pending>::iterator forget_request(
@@ -386,12 +432,12 @@ private:
                 return;
             }
             case nua_r_shutdown:
-                if (status >= 200) {
-                    shutdown_final_ = true;
+                if (status < 200) return;
+                shut_down_.insert(nua);
+                if (--shutdowns_left_ == 0)
                     asio::post(io_, [this, alive = alive_] {
                         if (*alive) finish_shutdown();
                     });
-                }
                 return;
             case nua_i_error:
                 // sofia's word for a 2xx it retransmitted for 32 s without an ACK.
@@ -439,15 +485,15 @@ private:
         }
         if (msg_t* msg = nua_current_request(nua)) {
             su_addrinfo_t* ai = msg_addrinfo(msg);
-            if (ai && ai->ai_addr && ai->ai_family == AF_INET) {
-                auto* in = reinterpret_cast<const sockaddr_in*>(ai->ai_addr);
-                r.source.ip = ntohl(in->sin_addr.s_addr);
-                r.source.port = ntohs(in->sin_port);
-                r.source.tcp = ai->ai_protocol == IPPROTO_TCP;
-            }
+            if (ai && ai->ai_addr)
+                if (const auto source = net::Endpoint::from_sockaddr(ai->ai_addr)) {
+                    r.source.ip = source->address;
+                    r.source.port = source->port;
+                    r.source.tcp = ai->ai_protocol == IPPROTO_TCP;
+                }
         }
         // The dialog's transport is the one its first request came over.
-        if (event == nua_i_invite && !tcp_handles_.count(nh)) tcp_handles_[nh] = r.source.tcp;
+        if (event == nua_i_invite && !transports_.count(nh)) transports_[nh] = {r.source.tcp, r.source.ip.is_v6()};
         listener_.on_request(r);
     }
 
@@ -457,16 +503,18 @@ private:
     std::optional<asio::posix::stream_descriptor> epoll_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
     su_root_t* root_ = nullptr;
-    nua_t* nua_ = nullptr;
+    nua_t* nua_ = nullptr;   // IPv4: the control address
+    nua_t* nua6_ = nullptr;  // IPv6, when an IPv6 control address is configured
+    int shutdowns_left_ = 0;
     std::unordered_map<nua_handle_t*, HandleId> ids_;
     std::unordered_map<HandleId, nua_handle_t*> handles_;
     std::unordered_map<RequestId, Pending> pending_;
-    std::unordered_map<nua_handle_t*, bool> tcp_handles_;  // dialogs and whether they run over TCP
-    std::string contact_udp_, contact_tcp_;
+    std::unordered_map<nua_handle_t*, DialogTransport> transports_;  // how each dialog runs
+    Contacts contacts_[2];                                            // [0] IPv4, [1] IPv6
     HandleId next_handle_ = 1;
     RequestId next_request_ = 1;
     std::function<void()> shutdown_done_;
-    bool shutdown_final_ = false;  // nua_r_shutdown's final answer came
+    std::set<nua_t*> shut_down_;  // the stacks whose nua_r_shutdown's final answer came
 };
 
 }  // namespace

@@ -29,7 +29,7 @@ std::string display_name(std::string_view text) {
 }
 
 std::string Address::to_string() const {
-    return config::format_ipv4(ip) + ":" + std::to_string(port);
+    return net::Endpoint{ip, port}.to_string();
 }
 
 }  // namespace voxfork::sip

@@ -3,6 +3,10 @@
 // sees plain C++ values and is unit-tested against a fake of this interface.
 #pragma once
 
+#include <optional>
+
+#include "voxfork/net.hpp"
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -40,10 +44,10 @@ struct Body {
 enum class Method { invite, ack, bye, cancel, info, options, other };
 
 struct Address {
-    std::uint32_t ip = 0;  // IPv4, host byte order
+    net::Address ip;  // either family
     std::uint16_t port = 0;
     bool tcp = false;
-    std::string to_string() const;  // "127.0.0.1:5060"
+    std::string to_string() const;  // "127.0.0.1:5060", "[::1]:5060"
 };
 
 // Headers a final answer may carry besides its status line and body.
@@ -124,6 +128,7 @@ class SofiaStack : public Stack {
 public:
     struct Options {
         std::string address = "127.0.0.1";
+        std::optional<std::string> address_ipv6;  // also listen there (UDP and TCP, same port)
         std::uint16_t port = 5060;
         std::string user_agent;
     };

@@ -27,7 +27,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         sdp::filter_codec(*media, config::Codec::g711alaw);
     }
     sdp::Origin origin{1, 1};
-    sdp::anchor(*session, "192.0.2.1", 40000, origin);
+    // Anchored on either family (a bridged call's legs), the SDP still parses.
+    sdp::Session v6 = *session;
+    sdp::anchor(*session, *net::Address::parse("192.0.2.1"), 40000, origin);
     VOXFORK_FUZZ_CHECK(sdp::parse(sdp::print(*session)).has_value());
+    sdp::anchor(v6, *net::Address::parse("2001:db8::1"), 40000, origin);
+    VOXFORK_FUZZ_CHECK(sdp::parse(sdp::print(v6)).has_value());
     return 0;
 }

@@ -56,11 +56,13 @@ def scenario(h, name, **subs):
     return path
 
 
-def _listening(port, tcp):
-    """Whether 127.0.0.1:port is bound (UDP) or listening (TCP), from the kernel's
-    socket tables: probing by binding the port could itself take it."""
+def _listening(port, tcp, ipv6=False):
+    """Whether 127.0.0.1:port (or [::1]:port) is bound (UDP) or listening (TCP),
+    from the kernel's socket tables: probing by binding the port could itself take it."""
     table, state = ("/proc/net/tcp", "0A") if tcp else ("/proc/net/udp", None)
-    local = f"0100007F:{port:04X}"
+    if ipv6:
+        table += "6"
+    local = f"{'00000000000000000000000001000000' if ipv6 else '0100007F'}:{port:04X}"
     with open(table) as f:
         next(f)
         for line in f:
@@ -71,10 +73,13 @@ def _listening(port, tcp):
 
 
 class Sipp:
-    """One SIPp process: a UAC when `target` (voxforkd's port) is given, else a UAS."""
+    """One SIPp process: a UAC when `target` (voxforkd's port) is given, else a UAS.
+    `local_ip` is where it signals from (127.0.0.1 or ::1), `remote_ip` where
+    voxforkd is for a UAC; `sdp_ip` the media address its SDP names."""
 
     def __init__(self, h, scenario_path, port, target=None, service="6777", tcp=False, media_port=None,
-                 rtp_rx_port=None, sdp_ip=harness.LOOPBACK, calls=1, rate=None, limit=None, timeout=30, extra=()):
+                 rtp_rx_port=None, sdp_ip=harness.LOOPBACK, calls=1, rate=None, limit=None, timeout=30, extra=(),
+                 local_ip=harness.LOOPBACK, remote_ip=harness.LOOPBACK):
         self.name = os.path.splitext(os.path.basename(scenario_path))[0]
         self.dir = h.tmpdir
         self.err_path = os.path.join(self.dir, f"{self.name}.errors")
@@ -82,14 +87,14 @@ class Sipp:
         self.out_path = os.path.join(self.dir, f"{self.name}.out")
         # SIPp binds its audio port, the one above, and two more for video.
         media_port = media_port or harness.free_port(socket.SOCK_DGRAM, even=True, span=4)
-        args = ["sipp", "-sf", scenario_path, "-i", harness.LOOPBACK, "-p", str(port),
+        args = ["sipp", "-sf", scenario_path, "-i", local_ip, "-p", str(port),
                 "-m", str(calls), "-t", "t1" if tcp else "u1", "-nostdin",
                 "-timeout", f"{timeout}s", "-timeout_error",
-                "-mi", harness.LOOPBACK, "-mp", str(media_port),
+                "-mi", local_ip, "-mp", str(media_port),
                 "-key", "rtp_rx_port", str(rtp_rx_port or media_port),
                 # The address its SDP names for its media (uac_call, uas_answer):
                 # another than the one it sends from, to test latching.
-                "-key", "sdp_ip", sdp_ip,
+                "-key", "sdp_ip", sdp_ip, "-key", "sdp_ip_type", "6" if ":" in sdp_ip else "4",
                 "-trace_err", "-error_file", self.err_path,
                 "-trace_msg", "-message_file", self.msg_path, *extra]
         if rate:
@@ -97,14 +102,14 @@ class Sipp:
         if limit:
             args += ["-l", str(limit)]
         if target:
-            args += ["-s", service, f"{harness.LOOPBACK}:{target}"]
+            args += ["-s", service, f"[{remote_ip}]:{target}" if ":" in remote_ip else f"{remote_ip}:{target}"]
         out = open(self.out_path, "wb")
         self.process = h.spawn(args, stdout=out, stderr=subprocess.STDOUT, cwd=self.dir)
         out.close()
         if not target:
             # A UAS must be listening before a caller starts, or voxforkd's
             # forwarded INVITE meets a closed port and the call fails with 503.
-            harness.wait_for(lambda: self.process.poll() is not None or _listening(port, tcp),
+            harness.wait_for(lambda: self.process.poll() is not None or _listening(port, tcp, ":" in local_ip),
                              what=f"sipp {self.name} listening on port {port}")
 
     def _read(self, path):
@@ -170,11 +175,12 @@ def wait_all(test, *runs, timeout=40):
 
 
 class RtpRecorder:
-    """A UDP socket on 127.0.0.1 (or another loopback address) that keeps
-    every RTP packet it receives."""
+    """A UDP socket on 127.0.0.1 (or another loopback address, or ::1) that
+    keeps every RTP packet it receives."""
 
     def __init__(self, h, address=harness.LOOPBACK):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.address = address
+        self.sock = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind((address, 0))
         self.sock.settimeout(0.2)
         self.port = self.sock.getsockname()[1]
@@ -204,9 +210,11 @@ class RtpRecorder:
         return b"".join(p[2] for p in self.packets if payload_type is None or p[0] == payload_type)
 
     def send(self, port, packets, interval=0.02):
-        """Sends each packet (bytes) from this socket to 127.0.0.1:port, one per interval."""
+        """Sends each packet (bytes) from this socket to port on the loopback
+        address of its family (127.0.0.1 or ::1), one per interval."""
+        to = "::1" if ":" in self.address else harness.LOOPBACK
         for packet in packets:
-            self.sock.sendto(packet, (harness.LOOPBACK, port))
+            self.sock.sendto(packet, (to, port))
             time.sleep(interval)
 
     def close(self):

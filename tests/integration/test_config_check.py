@@ -64,6 +64,37 @@ class ConfigCheckTest(Harness):
                                      "  bind media source-address 127.0.0.2\n  listen-port non-secure 20010\n")
         self.assertEqual((code, errors), (0, []))
 
+    def test_each_family_is_checked_on_its_own_addresses(self):
+        base = "voice service voip\n rtp-port range 20000 29999\n sip\n  bind media source-address 127.0.0.2\n"
+        # IPv4: different addresses; IPv6: the media address is the control one (::1).
+        code, _, errors = self.check(base + "  bind control source-address ::1\n  listen-port non-secure 20010\n")
+        self.assertEqual((code, errors), (1, ["6: SIP port 20010 lies in the RTP and RTCP ports 20000-29999 on ::1"]))
+        code, _, errors = self.check(base + "  bind control source-address ::1\n  bind media source-address ::2\n"
+                                     "  listen-port non-secure 20010\n")
+        self.assertEqual((code, errors), (0, []))
+
+    def test_bad_ipv6_addresses_and_targets_are_named_with_their_lines(self):
+        code, out, errors = self.check("voice service voip\n sip\n  bind control source-address [::1]\n"
+                                       "  bind media source-address ::1\n!\n"
+                                       "dial-peer voice 1 voip\n session target ipv6:::1\n"
+                                       " session target ipv6:[::1]:99999\n session target ipv6:[::1]:7060\n")
+        self.assertEqual((code, out), (1, ""))
+        self.assertEqual(errors, [
+            '3: invalid ADDR "[::1]" for "bind control source-address" (expected an IPv4 or IPv6 address like '
+            '127.0.0.1 or ::1)',
+            '7: invalid target "ipv6:::1" for "session target": expected ipv6:[ADDR][:PORT], the address in brackets',
+            '8: invalid target "ipv6:[::1]:99999" for "session target": PORT must be 1-65535',
+        ])
+
+    def test_an_ipv6_target_needs_an_ipv6_media_address(self):
+        peer = "dial-peer voice 5 voip\n destination-pattern 6000\n session target ipv6:[::1]:7060\n"
+        code, _, errors = self.check(peer)
+        self.assertEqual((code, errors), (1, [
+            "3: dial-peer 5: session target ipv6:[::1]:7060 needs an IPv6 media address (bind media "
+            "source-address or bind control source-address with an IPv6 address)"]))
+        code, _, errors = self.check("voice service voip\n sip\n  bind media source-address ::1\n!\n" + peer)
+        self.assertEqual((code, errors), (0, []))
+
     def test_a_metrics_port_on_the_sip_port_or_in_the_rtp_range_is_refused(self):
         code, _, errors = self.check("voice service voip\n rtp-port range 20000 29999\n!\nmetrics listen 127.0.0.1:5060\n")
         self.assertEqual((code, errors), (1, ["4: metrics port 5060 is the SIP port on 127.0.0.1"]))

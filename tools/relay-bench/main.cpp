@@ -1,7 +1,9 @@
 // relay-bench: N calls of paced RTP through an in-process Relay on 127.0.0.1.
-//   relay-bench [--sessions N] [--seconds S] [--tap] [--port-min P] [--tick-us US] [--floor]
+//   relay-bench [--sessions N] [--seconds S] [--tap] [--port-min P] [--tick-us US] [--floor] [--family 4|6|46|64]
 //   relay-bench --external PID PORTS-FILE --generator-ports CALLER CALLEE [--seconds S] [--tick-us US]
 // --floor first measures the minimal forwarder (floor.hpp).
+// --family: the legs' families, caller's then callee's (46: IPv4 callers,
+// IPv6 callees, the relay bridging them); 127.0.0.1 and ::1.
 // --external plays the same traffic through another relay process, already
 // set up with one call per line of PORTS-FILE ("port-a port-b": where callers
 // and callees send), its far ends at the generator's ports; the CPU charged is
@@ -41,10 +43,13 @@ struct Args {
     std::string external_ports;
     std::uint16_t caller_port = 0;
     std::uint16_t callee_port = 0;
+    voxfork::net::Family caller_family = voxfork::net::Family::v4;
+    voxfork::net::Family callee_family = voxfork::net::Family::v4;
 };
 
 constexpr const char* kUsage =
     "usage: relay-bench [--sessions N] [--seconds S] [--tap] [--port-min EVEN] [--tick-us US] [--floor]\n"
+    "                   [--family 4|6|46|64]\n"
     "       relay-bench --external PID PORTS-FILE --generator-ports CALLER CALLEE [--seconds S] [--tick-us US]\n";
 
 Args parse(int argc, char** argv) {
@@ -64,6 +69,15 @@ Args parse(int argc, char** argv) {
             a.tick_us = std::clamp(std::stoi(argv[++i]), 10, 20'000);
         } else if (arg == "--floor") {
             a.floor = true;
+        } else if (arg == "--family" && has_value) {
+            const std::string f = argv[++i];
+            const auto family = [](char c) { return c == '6' ? voxfork::net::Family::v6 : voxfork::net::Family::v4; };
+            if (f != "4" && f != "6" && f != "46" && f != "64") {
+                std::cerr << kUsage;
+                std::exit(2);
+            }
+            a.caller_family = family(f.front());
+            a.callee_family = family(f.back());
         } else if (arg == "--external" && i + 2 < argc) {
             a.external_pid = static_cast<pid_t>(std::stol(argv[++i]));
             a.external_ports = argv[++i];
@@ -170,9 +184,10 @@ void report(const Args& args, const relay_bench::TrafficResult& r, const RelayCo
     const double generator_us =
         r.sent ? static_cast<double>(r.sender_cpu_ns + r.receiver_cpu_ns) / 1e3 / static_cast<double>(r.sent) : 0;
     const std::uint64_t lost = r.sent > r.received ? r.sent - r.received : 0;
-    std::printf("sessions %u  seconds %.1f  tick %d us  tap %s  load before %s  after %s\n", args.sessions,
-                args.seconds, args.tick_us, args.tap ? "copy-to-ring" : "off", load_before.c_str(),
-                load_average().c_str());
+    const auto family = [](voxfork::net::Family f) { return f == voxfork::net::Family::v6 ? "IPv6" : "IPv4"; };
+    std::printf("sessions %u  seconds %.1f  tick %d us  tap %s  legs %s/%s  load before %s  after %s\n",
+                args.sessions, args.seconds, args.tick_us, args.tap ? "copy-to-ring" : "off",
+                family(args.caller_family), family(args.callee_family), load_before.c_str(), load_average().c_str());
     std::printf("sent %llu  received %llu  lost %llu (%.4f%%)  out of order %llu\n",
                 static_cast<unsigned long long>(r.sent), static_cast<unsigned long long>(r.received),
                 static_cast<unsigned long long>(lost),
@@ -231,18 +246,19 @@ int main(int argc, char** argv) {
                     relay_bench::kernel_floor_us(300'000));
     RelayOptions options;
     options.bind_address = "127.0.0.1";
+    options.bind_address_ipv6 = "::1";
     options.port_min = static_cast<std::uint16_t>(args.port_min);
     options.port_max = static_cast<std::uint16_t>(args.port_min + 4 * args.sessions + 63);  // spare for ports in use
     auto relay = Relay::create(options);
     relay->start();
     const auto tid = relay_thread();
 
-    relay_bench::Traffic traffic;
+    relay_bench::Traffic traffic(0, 0, args.caller_family, args.callee_family);
     std::vector<relay_bench::CallPorts> calls;
     std::vector<SessionId> ids;
     RingTap tap;
     for (unsigned i = 0; i < args.sessions; ++i) {
-        const auto id = relay->allocate();
+        const auto id = relay->allocate(args.caller_family, args.callee_family);
         if (!id) {
             std::cerr << "relay-bench: allocation " << i << " failed\n";
             return 1;

@@ -25,8 +25,9 @@ constexpr unsigned kReceiveBatch = 64;
 
 // A socket whose buffers hold a whole tick's worth of packets for every call,
 // so the generator itself loses nothing.
-int bench_socket(voxfork::media::Endpoint& bound, std::uint16_t port) {
-    const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+int bench_socket(voxfork::net::Endpoint& bound, std::uint16_t port, voxfork::net::Family family) {
+    const bool v6 = family == voxfork::net::Family::v6;
+    const int fd = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     const int size = 32 * 1024 * 1024;
     // SO_RCVBUFFORCE passes net.core.rmem_max when run as root; else the clamped SO_RCVBUF.
     if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) != 0)
@@ -37,15 +38,13 @@ int bench_socket(voxfork::media::Endpoint& bound, std::uint16_t port) {
     // there, not to whenever the receiver thread gets round to reading.
     const int on = 1;
     ::setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    sa.sin_port = htons(port);
-    socklen_t len = sizeof sa;
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 ||
+    if (v6) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+    sockaddr_storage sa{};
+    socklen_t len = voxfork::net::Endpoint{voxfork::net::Address::loopback(family), port}.to_sockaddr(sa);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&sa), len) != 0 ||
         ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) != 0)
         throw std::runtime_error("relay-bench: cannot bind a client socket");
-    bound = voxfork::media::Endpoint{ntohl(sa.sin_addr.s_addr), ntohs(sa.sin_port)};
+    bound = *voxfork::net::Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&sa));
     return fd;
 }
 
@@ -64,12 +63,14 @@ std::uint16_t get16(const std::uint8_t* p) {
 struct Side {
     explicit Side(std::size_t calls) : packets(calls), to(calls), iov(calls), messages(calls) {}
     std::vector<std::array<std::uint8_t, kPacket>> packets;
-    std::vector<sockaddr_in> to;
+    std::vector<sockaddr_storage> to;
+    socklen_t to_length = 0;
     std::vector<iovec> iov;
     std::vector<mmsghdr> messages;
     std::uint64_t sent = 0;
 
-    void prepare(std::size_t call, std::uint16_t port, std::uint8_t direction) {
+    // `relay`: the relay's address of this side's family.
+    void prepare(std::size_t call, const voxfork::net::Address& relay, std::uint16_t port, std::uint8_t direction) {
         auto& p = packets[call];
         p.fill(0xff);  // µ-law silence
         p[0] = 0x80;
@@ -77,10 +78,8 @@ struct Side {
         put32(&p[8], static_cast<std::uint32_t>(call * 2 + direction));  // SSRC
         std::memcpy(&p[kHeader + 8], &call, 4);
         p[kHeader + 12] = direction;
-        to[call] = sockaddr_in{};
-        to[call].sin_family = AF_INET;
-        to[call].sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        to[call].sin_port = htons(port);
+        to[call] = sockaddr_storage{};
+        to_length = voxfork::net::Endpoint{relay, port}.to_sockaddr(to[call]);
     }
 
     // Stamps packet `call` with its next sequence number and the send time,
@@ -93,7 +92,7 @@ struct Side {
         iov[slot] = iovec{p.data(), p.size()};
         messages[slot].msg_hdr = msghdr{};
         messages[slot].msg_hdr.msg_name = &to[call];
-        messages[slot].msg_hdr.msg_namelen = sizeof(sockaddr_in);
+        messages[slot].msg_hdr.msg_namelen = to_length;
         messages[slot].msg_hdr.msg_iov = &iov[slot];
         messages[slot].msg_hdr.msg_iovlen = 1;
     }
@@ -138,9 +137,10 @@ std::int64_t thread_cpu_ns() {
     return std::int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
 }
 
-Traffic::Traffic(std::uint16_t caller_port, std::uint16_t callee_port) {
-    caller_fd_ = bench_socket(caller_, caller_port);
-    callee_fd_ = bench_socket(callee_, callee_port);
+Traffic::Traffic(std::uint16_t caller_port, std::uint16_t callee_port, voxfork::net::Family caller_family,
+                 voxfork::net::Family callee_family) {
+    caller_fd_ = bench_socket(caller_, caller_port, caller_family);
+    callee_fd_ = bench_socket(callee_, callee_port, callee_family);
 }
 
 Traffic::~Traffic() {
@@ -165,8 +165,8 @@ void Traffic::send_loop(const std::vector<CallPorts>& calls, double seconds, std
     const auto phases = static_cast<std::size_t>(kFrameNs / tick_ns);
     Side callers(calls.size()), callees(calls.size());
     for (std::size_t i = 0; i < calls.size(); ++i) {
-        callers.prepare(i, calls[i].port_a, 0);
-        callees.prepare(i, calls[i].port_b, 1);
+        callers.prepare(i, caller_.address, calls[i].port_a, 0);
+        callees.prepare(i, callee_.address, calls[i].port_b, 1);
     }
     std::vector<std::uint16_t> sequence(calls.size(), 0);
     const std::int64_t start = monotonic_ns() + tick_ns;

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "voxfork/media.hpp"
+#include "voxfork/net.hpp"
 
 namespace relay_bench {
 
@@ -29,12 +30,16 @@ struct TrafficResult {
 
 class Traffic {
 public:
-    // Binds the two sockets on 127.0.0.1, at the given ports (0: any), so a
-    // relay in another process can be told where the far ends are.
-    Traffic(std::uint16_t caller_port = 0, std::uint16_t callee_port = 0);
+    // Binds the two sockets on the loopback address of each side's family
+    // (127.0.0.1 or ::1), at the given ports (0: any), so a relay in another
+    // process can be told where the far ends are. Each side sends to the relay
+    // on the loopback address of its own family.
+    Traffic(std::uint16_t caller_port = 0, std::uint16_t callee_port = 0,
+            voxfork::net::Family caller_family = voxfork::net::Family::v4,
+            voxfork::net::Family callee_family = voxfork::net::Family::v4);
     ~Traffic();
-    voxfork::media::Endpoint caller_endpoint() const { return caller_; }
-    voxfork::media::Endpoint callee_endpoint() const { return callee_; }
+    voxfork::net::Endpoint caller_endpoint() const { return caller_; }
+    voxfork::net::Endpoint callee_endpoint() const { return callee_; }
 
     // Plays 20 ms packets (PT 0, 160-byte payload) both ways on every call
     // for `seconds`, then waits `drain_ms` for the last packets. The 20 ms are
@@ -51,8 +56,8 @@ private:
 
     int caller_fd_ = -1;
     int callee_fd_ = -1;
-    voxfork::media::Endpoint caller_;
-    voxfork::media::Endpoint callee_;
+    voxfork::net::Endpoint caller_;
+    voxfork::net::Endpoint callee_;
     std::atomic<bool> receiving_{false};
 };
 

@@ -323,6 +323,56 @@ TEST(DialPeerCommands, SetTheirValues) {
     EXPECT_EQ(c.profile_for_dial_peer(12345), nullptr);
 }
 
+TEST(DialPeerCommands, Ipv6TargetsTakeTheAddressInBrackets) {
+    const Config c = ok("dial-peer voice 1 voip\n session target ipv6:[::1]:7060\n"
+                        "dial-peer voice 2 voip\n session target IPV6:[2001:DB8:0:0::5]\n");
+    EXPECT_EQ(c.dial_peers.at(1).session_target, (SessionTarget{SessionTarget::Kind::ipv6, "::1", 7060}));
+    // Kept in the canonical form (RFC 5952), the port 5060 by default.
+    EXPECT_EQ(c.dial_peers.at(2).session_target, (SessionTarget{SessionTarget::Kind::ipv6, "2001:db8::5", 5060}));
+    EXPECT_EQ(to_string(*c.dial_peers.at(1).session_target), "ipv6:[::1]:7060");
+    EXPECT_EQ(to_string(*c.dial_peers.at(2).session_target), "ipv6:[2001:db8::5]");
+}
+
+TEST(VoipCommands, BindTakesOneAddressPerFamily) {
+    const Config c = ok(
+        "voice service voip\n sip\n"
+        "  bind control source-address ::1\n  bind control source-address 127.0.0.2\n"
+        "  bind media source-address 0::0:1\n  bind control source-address 2001:db8::9\n");
+    const SipSettings& sip = c.voip.sip;
+    EXPECT_EQ(sip.control_address, "127.0.0.2");        // the IPv4 one
+    EXPECT_EQ(sip.control_address_ipv6, "2001:db8::9");  // the last IPv6 one wins
+    EXPECT_EQ(sip.media_address_ipv6, "::1");            // canonical text
+    EXPECT_FALSE(sip.media_address);
+    EXPECT_EQ(sip.effective_media_address(), "127.0.0.2");
+    EXPECT_EQ(sip.effective_media_address_ipv6(), "::1");
+
+    // Without its own, the IPv6 media address is the IPv6 control address;
+    // spelled out equal to it, it is stored as that default.
+    const Config same = ok("voice service voip\n sip\n  bind control source-address ::1\n"
+                           "  bind media source-address ::1\n");
+    EXPECT_FALSE(same.voip.sip.media_address_ipv6);
+    EXPECT_EQ(same.voip.sip.effective_media_address_ipv6(), "::1");
+    EXPECT_FALSE(Config{}.voip.sip.effective_media_address_ipv6());
+}
+
+TEST(NoForms, BindWithAnAddressClearsThatFamilyOnly) {
+    const std::string both = "voice service voip\n sip\n  bind control source-address 127.0.0.2\n"
+                             "  bind control source-address ::1\n  bind media source-address 127.0.0.3\n"
+                             "  bind media source-address ::2\n";
+    const Config v6 = ok(both + "  no bind control source-address ::1\n  no bind media source-address ::2\n");
+    EXPECT_EQ(v6.voip.sip.control_address, "127.0.0.2");
+    EXPECT_EQ(v6.voip.sip.media_address, "127.0.0.3");
+    EXPECT_FALSE(v6.voip.sip.control_address_ipv6);
+    EXPECT_FALSE(v6.voip.sip.media_address_ipv6);
+    const Config v4 = ok(both + "  no bind control source-address 127.0.0.2\n  no bind media source-address 127.0.0.3\n");
+    EXPECT_EQ(v4.voip.sip.control_address, "127.0.0.1");
+    EXPECT_FALSE(v4.voip.sip.media_address);
+    EXPECT_EQ(v4.voip.sip.control_address_ipv6, "::1");
+    EXPECT_EQ(v4.voip.sip.media_address_ipv6, "::2");
+    const Config all = ok(both + "  no bind control source-address\n  no bind media source-address\n");
+    EXPECT_EQ(all.voip.sip, SipSettings{});
+}
+
 TEST(DialPeerCommands, EveryCodecName) {
     for (const auto codec : {Codec::g711ulaw, Codec::g711alaw, Codec::g729, Codec::g722, Codec::opus}) {
         const Config c = ok("dial-peer voice 1 voip\n codec " + std::string(to_string(codec)) + "\n");
@@ -513,6 +563,12 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{SIP "  bind control source-address localhost\n",
                 "invalid ADDR \"localhost\" for \"bind control source-address\""},
         BadCase{SIP "  bind media source-address\n", "incomplete command"},
+        BadCase{SIP "  bind media source-address [::1]\n",
+                "invalid ADDR \"[::1]\" for \"bind media source-address\" (expected an IPv4 address like 127.0.0.1 or an "
+                "IPv6 address like ::1)"},
+        BadCase{SIP "  bind control source-address fe80::1%lo\n", "invalid ADDR \"fe80::1%lo\""},
+        BadCase{SIP "  no bind control source-address ::1 x\n", "unexpected argument \"x\""},
+        BadCase{SIP "  no bind media source-address ::g\n", "invalid ADDR \"::g\""},
         BadCase{SIP "  listen-port non-secure 0\n", "value 0 out of range 1-65535 for \"listen-port non-secure\""},
         BadCase{SIP "  listen-port non-secure 65536\n", "value 65536 out of range 1-65535"},
         BadCase{SIP "  listen-port secure 5061\n", "unknown command \"listen-port secure 5061\""}));
@@ -583,7 +639,17 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{PEER " session protocol sipv3\n",
                 "unexpected argument \"sipv3\" for \"session protocol\" (expected \"sipv2\")"},
         BadCase{PEER " session target 127.0.0.1\n",
-                "invalid target \"127.0.0.1\" for \"session target\": expected ipv4:ADDR[:PORT] or dns:NAME[:PORT]"},
+                "invalid target \"127.0.0.1\" for \"session target\": expected ipv4:ADDR[:PORT] or dns:NAME[:PORT] or "
+                "ipv6:[ADDR][:PORT]"},
+        BadCase{PEER " session target ipv6:::1\n",
+                "invalid target \"ipv6:::1\" for \"session target\": expected ipv6:[ADDR][:PORT], the address in brackets"},
+        BadCase{PEER " session target ipv6:[::1\n", "expected ipv6:[ADDR][:PORT], the address in brackets"},
+        BadCase{PEER " session target ipv6:[127.0.0.1]\n", "not an IPv6 address"},
+        BadCase{PEER " session target ipv6:[::g]\n", "not an IPv6 address"},
+        BadCase{PEER " session target ipv6:[fe80::1%eth0]:5060\n", "not an IPv6 address"},
+        BadCase{PEER " session target ipv6:[::1]:0\n", "PORT must be 1-65535"},
+        BadCase{PEER " session target ipv6:[::1]:65536\n", "PORT must be 1-65535"},
+        BadCase{PEER " session target ipv6:[::1]5060\n", "expected ipv6:[ADDR][:PORT], the address in brackets"},
         BadCase{PEER " session target ipv4\n", "invalid target \"ipv4\" for \"session target\": missing address"},
         BadCase{PEER " session target ipv4:127.0.0\n", "not an IPv4 address"},
         BadCase{PEER " session target ipv4:127.0.0.1:0\n", "PORT must be 1-65535"},

@@ -55,6 +55,19 @@ TEST(Json, CarriesEveryValueInEffectWithNumbersAsNumbers) {
     EXPECT_EQ(j["control_socket"], "/run/voxfork/voxforkd.sock");
 }
 
+TEST(Json, Ipv6AddressesAppearOnlyWhenConfigured) {
+    const json j = to_json(testing::ok("voice service voip\n sip\n  bind control source-address ::1\n"
+                                       "dial-peer voice 1 voip\n session target ipv6:[::1]:7060\n"));
+    EXPECT_EQ(j["voice_service_voip"]["sip"],
+              (json{{"control_address", "127.0.0.1"},
+                    {"control_address_ipv6", "::1"},
+                    {"media_address", "127.0.0.1"},
+                    {"media_address_ipv6", "::1"},
+                    {"listen_port", 5060}}));
+    EXPECT_EQ(j["dial_peers"].at(0)["session_target"], (json{{"kind", "ipv6"}, {"host", "::1"}, {"port", 7060}}));
+    EXPECT_FALSE(to_json(Config{})["voice_service_voip"]["sip"].contains("control_address_ipv6"));
+}
+
 TEST(Json, DefaultsAreSpelledOut) {
     const json j = to_json(Config{});
     EXPECT_EQ(j["hostname"], "voxfork");

@@ -132,6 +132,23 @@ TEST(Print, ValuesEqualToTheirDefaultAreOmitted) {
               " ecdhe-rsa-aes-cbc-sha2 rsa-aes-cbc-sha2 ecdhe-ecdsa-aes-gcm-sha2\n!\nend\n");
 }
 
+TEST(Print, Ipv6AddressesAndTargets) {
+    const Config c = ok(
+        "voice service voip\n sip\n  bind control source-address ::1\n  bind media source-address 2001:db8::7\n"
+        "dial-peer voice 1 voip\n session target ipv6:[::1]:7060\n"
+        "dial-peer voice 2 voip\n session target ipv6:[2001:db8::5]:5060\n");
+    EXPECT_EQ(print(c),
+              "voice service voip\n sip\n  bind control source-address ::1\n"
+              "  bind media source-address 2001:db8::7\n!\n"
+              "dial-peer voice 1 voip\n session target ipv6:[::1]:7060\n!\n"
+              "dial-peer voice 2 voip\n session target ipv6:[2001:db8::5]\n!\nend\n");
+    // `all` spells out the IPv6 media address in effect (the control one here).
+    const Config control_only = ok("voice service voip\n sip\n  bind control source-address ::1\n");
+    EXPECT_THAT(print(control_only, Secrets::whole, Defaults::shown),
+                ::testing::HasSubstr("  bind control source-address 127.0.0.1\n  bind control source-address ::1\n"
+                                     "  bind media source-address 127.0.0.1\n  bind media source-address ::1\n"));
+}
+
 TEST(RoundTrip, EveryCorpusFile) {
     const auto files = corpus_files();
     ASSERT_GE(files.size(), 6u);

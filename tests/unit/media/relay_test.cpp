@@ -23,7 +23,7 @@ void expect_stream(const UdpPeer& from, std::uint16_t to_port, const UdpPeer& at
         ASSERT_TRUE(d.has_value()) << "packet " << i << " missing";
         EXPECT_EQ(d->data, sent[static_cast<std::size_t>(i)]) << "packet " << i;
         EXPECT_EQ(d->from_port, relay_port);
-        EXPECT_EQ(d->from_address, loopback());
+        EXPECT_EQ(d->from_address, at.endpoint().address.is_v6() ? loopback6() : loopback());
     }
 }
 
@@ -148,7 +148,7 @@ TEST_F(RelayTest, MalformedPacketsAreDroppedAndCounted) {
 TEST_F(RelayTest, HoldStopsSendingToTheHeldLegOnly) {
     UdpPeer caller, callee;
     const Call call = connect(caller, callee);
-    relay->set_remote(call.id, Leg::b, Endpoint{0, callee.port()}, Endpoint{});  // callee answered c=0.0.0.0
+    relay->set_remote(call.id, Leg::b, Endpoint{net::Address{}, callee.port()}, Endpoint{});  // callee answered c=0.0.0.0
 
     caller.send_to(call.port_a, numbered(1));
     EXPECT_TRUE(callee.silent());
@@ -172,7 +172,7 @@ TEST_F(RelayTest, ResumeToAnotherAddressMovesTheStream) {
     UdpPeer caller, callee, moved_callee;
     const Call call = connect(caller, callee);
     expect_stream(caller, call.port_a, callee, call.port_b, 2);
-    relay->set_remote(call.id, Leg::b, Endpoint{0, callee.port()}, Endpoint{});  // hold
+    relay->set_remote(call.id, Leg::b, Endpoint{net::Address{}, callee.port()}, Endpoint{});  // hold
     relay->set_remote(call.id, Leg::b, moved_callee.endpoint(), Endpoint{});     // resumed elsewhere
     expect_stream(caller, call.port_a, moved_callee, call.port_b, 3);
     EXPECT_TRUE(callee.silent(50ms));

@@ -19,40 +19,45 @@
 #include <vector>
 
 #include "voxfork/media.hpp"
+#include "voxfork/net.hpp"
 
 namespace voxfork::media::test {
 
 using Bytes = std::vector<std::uint8_t>;
+using Endpoint = net::Endpoint;
 
-inline std::uint32_t loopback(std::uint8_t last = 1) {
-    return (127u << 24) | last;
+inline net::Address loopback(std::uint8_t last = 1) {
+    return net::Address::v4((127u << 24) | last);
+}
+inline net::Address loopback6() {
+    return net::Address::loopback(net::Family::v6);
 }
 
 struct Datagram {
     Bytes data;
     std::uint16_t from_port = 0;
-    std::uint32_t from_address = 0;
+    net::Address from_address;
 };
 
 class UdpPeer {
 public:
     enum class Sharing : bool { alone, reuse_port };  // reuse_port: SO_REUSEPORT, as some programs bind
 
-    explicit UdpPeer(std::uint32_t address = loopback(), std::uint16_t port = 0, Sharing sharing = Sharing::alone) {
-        fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    // On 127.0.0.x or ::1; it sends to the relay on the loopback address of its own family.
+    explicit UdpPeer(net::Address address = loopback(), std::uint16_t port = 0, Sharing sharing = Sharing::alone) {
+        fd_ = ::socket(address.is_v6() ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         const int on = 1;
         if (fd_ >= 0 && sharing == Sharing::reuse_port) ::setsockopt(fd_, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on);
-        sockaddr_in sa{};
-        sa.sin_family = AF_INET;
-        sa.sin_addr.s_addr = htonl(address);
-        sa.sin_port = htons(port);
-        if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+        if (fd_ >= 0 && address.is_v6()) ::setsockopt(fd_, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+        sockaddr_storage sa{};
+        const socklen_t length = Endpoint{address, port}.to_sockaddr(sa);
+        if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&sa), length) != 0) {
             if (fd_ >= 0) ::close(fd_);
             throw std::runtime_error("bind failed on port " + std::to_string(port));
         }
         socklen_t len = sizeof sa;
         ::getsockname(fd_, reinterpret_cast<sockaddr*>(&sa), &len);
-        endpoint_ = Endpoint{address, ntohs(sa.sin_port)};
+        endpoint_ = *Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&sa));
     }
     ~UdpPeer() { ::close(fd_); }
     UdpPeer(const UdpPeer&) = delete;
@@ -62,11 +67,10 @@ public:
     std::uint16_t port() const { return endpoint_.port; }
 
     void send_to(std::uint16_t port, const Bytes& data) const {
-        sockaddr_in sa{};
-        sa.sin_family = AF_INET;
-        sa.sin_addr.s_addr = htonl(loopback());
-        sa.sin_port = htons(port);
-        ::sendto(fd_, data.data(), data.size(), 0, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+        sockaddr_storage sa{};
+        const net::Address relay = endpoint_.address.is_v6() ? loopback6() : loopback();
+        const socklen_t length = Endpoint{relay, port}.to_sockaddr(sa);
+        ::sendto(fd_, data.data(), data.size(), 0, reinterpret_cast<sockaddr*>(&sa), length);
     }
 
     std::optional<Datagram> receive(std::chrono::milliseconds timeout = std::chrono::milliseconds(3000)) const {
@@ -74,13 +78,16 @@ public:
         if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return std::nullopt;
         Datagram d;
         d.data.resize(4096);
-        sockaddr_in from{};
+        sockaddr_storage from{};
         socklen_t len = sizeof from;
         const auto n = ::recvfrom(fd_, d.data.data(), d.data.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
         if (n < 0) return std::nullopt;
         d.data.resize(static_cast<std::size_t>(n));
-        d.from_port = ntohs(from.sin_port);
-        d.from_address = ntohl(from.sin_addr.s_addr);
+        const auto source = Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&from));
+        if (source) {
+            d.from_port = source->port;
+            d.from_address = source->address;
+        }
         return d;
     }
 
@@ -147,6 +154,7 @@ inline RelayOptions random_range(unsigned pairs) {
     static std::vector<int> claimed;  // lock files held for the process's lifetime
     RelayOptions o;
     o.bind_address = "127.0.0.1";
+    o.bind_address_ipv6 = "::1";  // legs of either family (a relay that has no IPv6 leg never binds it)
     const unsigned start = static_cast<unsigned>(::getpid()) % blocks;
     for (unsigned i = 0; i < blocks; ++i) {
         const unsigned block = (start + i) % blocks;
@@ -161,10 +169,12 @@ inline RelayOptions random_range(unsigned pairs) {
         o.port_max = static_cast<std::uint16_t>(o.port_min + pairs * 2 - 1);
         bool all_free = true;
         for (unsigned port = o.port_min; all_free && port <= o.port_max; ++port) {
-            try {
-                UdpPeer probe(loopback(), static_cast<std::uint16_t>(port));
-            } catch (const std::runtime_error&) {
-                all_free = false;
+            for (const net::Address& address : {loopback(), loopback6()}) {
+                try {
+                    UdpPeer probe(address, static_cast<std::uint16_t>(port));
+                } catch (const std::runtime_error&) {
+                    all_free = false;
+                }
             }
         }
         if (all_free) {

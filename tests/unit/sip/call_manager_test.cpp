@@ -74,7 +74,7 @@ protected:
         r.transaction = r.call_id + " " + std::to_string(r.request);
         r.request_user = "6777";
         r.from_user = "1000";
-        r.source = {0x7f000001u, 5061, false};
+        r.source = {net::Address::v4(0x7f000001u), 5061, false};
         r.body.content_type = ct;
         r.body.text = body;
         return r;
@@ -145,9 +145,9 @@ TEST_F(CallManagerTest, BasicCallIsAnchoredBothWays) {
     // The relay learned both remotes.
     auto a_remote = relay.remotes.at({1, media::Leg::a});
     auto b_remote = relay.remotes.at({1, media::Leg::b});
-    EXPECT_EQ(a_remote.first, (media::Endpoint{0x7f000001u, 6000}));
-    EXPECT_EQ(a_remote.second, (media::Endpoint{0x7f000001u, 6001}));
-    EXPECT_EQ(b_remote.first, (media::Endpoint{0x7f000001u, 7000}));
+    EXPECT_EQ(a_remote.first, (net::Endpoint{net::Address::v4(0x7f000001u), 6000}));
+    EXPECT_EQ(a_remote.second, (net::Endpoint{net::Address::v4(0x7f000001u), 6001}));
+    EXPECT_EQ(b_remote.first, (net::Endpoint{net::Address::v4(0x7f000001u), 7000}));
     ASSERT_EQ(seam.media.size(), 1u);
     EXPECT_EQ(seam.media[0].second.codec[0], "g711ulaw");
     EXPECT_FALSE(seam.media[0].second.hold);
@@ -214,7 +214,7 @@ TEST_F(CallManagerTest, DnsTargetIsTrustedByItsLookedUpAddress) {
     EXPECT_EQ(resolved_host, "");
     build(make_config(std::nullopt, false));
     auto r = request(Method::invite, 1, "application/sdp", kCallerSdp);
-    r.source.ip = 0x7f000003u;
+    r.source.ip = net::Address::v4(0x7f000003u);
     manager->on_request(r);
     EXPECT_EQ(stack.answers(r.request), (std::vector<int>{403}));  // not looked up yet
 
@@ -222,18 +222,18 @@ TEST_F(CallManagerTest, DnsTargetIsTrustedByItsLookedUpAddress) {
     EXPECT_EQ(resolved_host, "agents.lab");
     pending_resolution(0x7f000003u);
     r = request(Method::invite, 2, "application/sdp", kCallerSdp);
-    r.source.ip = 0x7f000003u;
+    r.source.ip = net::Address::v4(0x7f000003u);
     manager->on_request(r);
     EXPECT_EQ(stack.count("invite"), 1u);
 
     manager->set_config(make_config(std::nullopt, false));  // a reload: looked up again
     r = request(Method::invite, 3, "application/sdp", kCallerSdp);
-    r.source.ip = 0x7f000003u;
+    r.source.ip = net::Address::v4(0x7f000003u);
     manager->on_request(r);
     EXPECT_EQ(stack.count("invite"), 2u);  // still trusted meanwhile
     pending_resolution(0x7f000004u);       // the name moved
     r = request(Method::invite, 4, "application/sdp", kCallerSdp);
-    r.source.ip = 0x7f000003u;
+    r.source.ip = net::Address::v4(0x7f000003u);
     manager->on_request(r);
     EXPECT_EQ(stack.answers(r.request), (std::vector<int>{403}));
     EXPECT_EQ(manager->counters().rejected_untrusted, 2u);
@@ -242,7 +242,7 @@ TEST_F(CallManagerTest, DnsTargetIsTrustedByItsLookedUpAddress) {
 TEST_F(CallManagerTest, UntrustedSourceGets403) {
     build(make_config(std::nullopt, false));  // default list: the session targets (127.0.0.1)
     auto r = request(Method::invite, 1, "application/sdp", kCallerSdp);
-    r.source.ip = 0x7f000002u;
+    r.source.ip = net::Address::v4(0x7f000002u);
     manager->on_request(r);
     EXPECT_EQ(stack.answers(r.request), (std::vector<int>{403}));
     EXPECT_EQ(stack.count("invite"), 0u);
@@ -423,10 +423,10 @@ TEST_F(CallManagerTest, EachLegLatchesAsItsDialPeerSaysAndCountsItsLatches) {
     EXPECT_EQ(relay.latching.at({id, media::Leg::a}), media::Latching::learn);
     EXPECT_EQ(relay.latching.at({id, media::Leg::b}), media::Latching::strict);
 
-    manager->on_latch_changes({{id, media::Leg::a, false, false, {0x7f000001u, 6000}},
-                               {id, media::Leg::a, false, true, {0x7f000004u, 6000}},
-                               {id, media::Leg::a, true, false, {0x7f000001u, 6001}},
-                               {id + 99, media::Leg::b, false, false, {0x7f000001u, 7000}}});  // no such call
+    manager->on_latch_changes({{id, media::Leg::a, false, false, {net::Address::v4(0x7f000001u), 6000}},
+                               {id, media::Leg::a, false, true, {net::Address::v4(0x7f000004u), 6000}},
+                               {id, media::Leg::a, true, false, {net::Address::v4(0x7f000001u), 6001}},
+                               {id + 99, media::Leg::b, false, false, {net::Address::v4(0x7f000001u), 7000}}});  // no such call
     const auto rows = manager->rows();
     ASSERT_EQ(rows.size(), 2u);
     EXPECT_EQ(rows[0].latching, config::RtpLatching::learn);
@@ -434,7 +434,7 @@ TEST_F(CallManagerTest, EachLegLatchesAsItsDialPeerSaysAndCountsItsLatches) {
     EXPECT_EQ(rows[0].latch_moves, 1u);
     EXPECT_EQ(rows[1].latching, config::RtpLatching::strict);
     EXPECT_EQ(rows[1].latches, 0u);
-    EXPECT_EQ(rows[0].rtp_signalled, (media::Endpoint{0x7f000001u, 6000}));
+    EXPECT_EQ(rows[0].rtp_signalled, (net::Endpoint{net::Address::v4(0x7f000001u), 6000}));
 }
 
 TEST_F(CallManagerTest, ExhaustedPoolGets503) {
@@ -536,7 +536,7 @@ TEST_F(CallManagerTest, OldStyleHoldStopsSendingToThatLeg) {
     std::string zero = kCallerSdp;
     zero.replace(zero.find("c=IN IP4 127.0.0.1"), 18, "c=IN IP4 0.0.0.0");
     manager->on_request(request(Method::invite, 1, "application/sdp", zero));
-    EXPECT_EQ(relay.remotes.at({1, media::Leg::a}).first.address, 0u);
+    EXPECT_EQ(relay.remotes.at({1, media::Leg::a}).first.address, net::Address{});
 }
 
 TEST_F(CallManagerTest, CodecChangeByReinvite) {
@@ -719,6 +719,123 @@ TEST_F(CallManagerTest, ManyCallsLeaveThePoolWhole) {
     EXPECT_EQ(relay.ports_free(), 2u);
     EXPECT_EQ(manager->calls_left(), 0u);
     EXPECT_EQ(manager->counters().calls_connected, 1000u);
+}
+
+}  // namespace
+}  // namespace voxfork::sip::test
+
+namespace voxfork::sip::test {
+namespace {
+
+// IPv6: a dual-stack configuration (control and media on 127.0.0.1 and ::1),
+// dial-peer 903 to an IPv6 target.
+const std::string kCallerSdp6 =
+    "v=0\r\no=caller 1 1 IN IP6 ::1\r\ns=-\r\nc=IN IP6 ::1\r\nt=0 0\r\n"
+    "m=audio 6000 RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n";
+const std::string kCalleeSdp6 =
+    "v=0\r\no=callee 5 5 IN IP6 ::1\r\ns=-\r\nc=IN IP6 ::1\r\nt=0 0\r\n"
+    "m=audio 7000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
+
+config::ConfigPtr dual_stack(bool ipv6_media = true) {
+    auto c = std::const_pointer_cast<config::Config>(make_config());
+    c->voip.trusted.push_back(*net::Network::parse("::1/128"));
+    if (ipv6_media) c->voip.sip.control_address_ipv6 = "::1";
+    config::DialPeer v6;
+    v6.tag = 903;
+    v6.destination_pattern = "6666";
+    v6.session_target = config::SessionTarget{config::SessionTarget::Kind::ipv6, "::1", 7060};
+    c->dial_peers[903] = v6;
+    return c;
+}
+
+class Ipv6CallTest : public CallManagerTest {
+protected:
+    void SetUp() override { build(dual_stack()); }
+    // An INVITE to `user` with `offer`; the outgoing INVITE, if any.
+    const Action* invite_to(const std::string& user, const std::string& offer) {
+        auto r = request(Method::invite, 1, "application/sdp", offer);
+        r.request_user = user;
+        invite = r;
+        manager->on_request(r);
+        return stack.last("invite");
+    }
+    std::string answer_to_caller() {
+        const Action* a = stack.last("respond");
+        return a ? a->body.text : std::string();
+    }
+};
+
+TEST_F(Ipv6CallTest, Ipv4CallerToIpv6CalleeGetsAnIpv6LegB) {
+    const Action* out = invite_to("6666", kCallerSdp);
+    ASSERT_TRUE(out);
+    EXPECT_EQ(relay.families, (std::pair{net::Family::v4, net::Family::v6}));
+    EXPECT_EQ(out->invite.request_uri, "sip:6666@[::1]:7060");
+    EXPECT_EQ(out->invite.to, "<sip:6666@[::1]:7060>");
+    EXPECT_EQ(out->invite.from, "<sip:1000@[::1]>");
+    EXPECT_NE(out->body.text.find("c=IN IP6 ::1\r\n"), std::string::npos) << out->body.text;
+    EXPECT_EQ(out->body.text.find("IP4"), std::string::npos) << out->body.text;
+    manager->on_response(response(out->handle, 200, kCalleeSdp6));
+    const std::string answer = answer_to_caller();
+    EXPECT_NE(answer.find("c=IN IP4 127.0.0.1\r\n"), std::string::npos) << answer;
+    EXPECT_EQ(relay.remotes.at({1, media::Leg::b}).first, (net::Endpoint{*net::Address::parse("::1"), 7000}));
+    EXPECT_EQ(relay.remotes.at({1, media::Leg::a}).first, (net::Endpoint{net::Address::v4(0x7f000001u), 6000}));
+}
+
+TEST_F(Ipv6CallTest, Ipv6CallerToIpv4CalleeGetsAnIpv6LegA) {
+    const Action* out = invite_to("6777", kCallerSdp6);
+    ASSERT_TRUE(out);
+    EXPECT_EQ(relay.families, (std::pair{net::Family::v6, net::Family::v4}));
+    EXPECT_EQ(out->invite.request_uri, "sip:6777@127.0.0.1:7052");
+    EXPECT_NE(out->body.text.find("c=IN IP4 127.0.0.1\r\n"), std::string::npos) << out->body.text;
+    manager->on_response(response(out->handle, 200, kCalleeSdp));
+    const std::string answer = answer_to_caller();
+    EXPECT_NE(answer.find("c=IN IP6 ::1\r\n"), std::string::npos) << answer;
+    EXPECT_NE(answer.find("o=voxfork "), std::string::npos);
+    EXPECT_EQ(answer.find("IP4"), std::string::npos) << answer;
+}
+
+TEST_F(Ipv6CallTest, AnAnswerOfTheOtherFamilyThanOfferedIsUnusable) {
+    const Action* out = invite_to("6666", kCallerSdp);
+    ASSERT_TRUE(out);
+    manager->on_response(response(out->handle, 200, kCalleeSdp));  // IPv4 from the IPv6 callee
+    EXPECT_NE(last_warning(stack).find("no usable answer"), std::string::npos) << last_warning(stack);
+}
+
+TEST_F(Ipv6CallTest, AReinviteOfTheOtherFamilyIsRefusedAndTheCallGoesOn) {
+    HandleId b = connect(kCallerSdp6, kCalleeSdp);
+    auto re = request(Method::invite, 1, "application/sdp", kCallerSdp);  // the IPv6 caller moves to IPv4
+    manager->on_request(re);
+    EXPECT_EQ(stack.answers(re.request), (std::vector<int>{488}));
+    EXPECT_EQ(last_warning(stack), "301 voxfork \"Incompatible network address format: IPv6 only\"");
+    auto back = request(Method::invite, b, "application/sdp", kCalleeSdp6);  // the IPv4 callee to IPv6
+    manager->on_request(back);
+    EXPECT_EQ(stack.answers(back.request), (std::vector<int>{488}));
+    EXPECT_EQ(last_warning(stack), "301 voxfork \"Incompatible network address format: IPv4 only\"");
+    EXPECT_EQ(manager->call_count(), 1u);
+    // A hold in the other family's spelling is still a hold.
+    auto hold = request(Method::invite, 1, "application/sdp",
+                        "v=0\r\no=caller 1 2 IN IP4 0.0.0.0\r\ns=-\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\n"
+                        "m=audio 6000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n");
+    manager->on_request(hold);
+    EXPECT_EQ(stack.count("reinvite"), 1u);
+}
+
+TEST_F(Ipv6CallTest, ANameInCIsRefusedAsNotAnAddress) {
+    const std::string fqdn = "v=0\r\no=a 1 1 IN IP6 ::1\r\ns=-\r\nc=IN IP6 host.example\r\nt=0 0\r\nm=audio 5 RTP/AVP 0\r\n";
+    manager->on_request(request(Method::invite, 1, "application/sdp", fqdn));
+    EXPECT_EQ(stack.answers(1), (std::vector<int>{488}));
+    EXPECT_EQ(last_warning(stack), "301 voxfork \"Incompatible network address format: IP address only\"");
+    EXPECT_EQ(stack.count("invite"), 0u);
+}
+
+TEST_F(CallManagerTest, AnIpv6TargetWithoutAnIpv6MediaAddressIs500) {
+    build(dual_stack(false));
+    auto r = request(Method::invite, 1, "application/sdp", kCallerSdp);
+    r.request_user = "6666";
+    manager->on_request(r);
+    EXPECT_EQ(stack.answers(r.request), (std::vector<int>{500}));
+    EXPECT_EQ(stack.count("invite"), 0u);
+    EXPECT_TRUE(relay.sessions.empty());
 }
 
 }  // namespace

@@ -77,9 +77,11 @@ public:
 class FakeRelay : public media::Relay {
 public:
     explicit FakeRelay(std::size_t pairs = 4) : total(pairs) {}
+    using media::Relay::allocate;
     void start() override {}
     void stop() override {}
-    std::optional<media::SessionId> allocate() override {
+    std::optional<media::SessionId> allocate(net::Family leg_a, net::Family leg_b) override {
+        families = {leg_a, leg_b};
         if (sessions.size() >= total) {
             counters_.allocation_failures++;
             return std::nullopt;
@@ -91,8 +93,9 @@ public:
     std::uint16_t local_rtp_port(media::SessionId id, media::Leg leg) const override {
         return static_cast<std::uint16_t>(20000 + id * 4 + (leg == media::Leg::b ? 2 : 0));
     }
-    void set_remote(media::SessionId id, media::Leg leg, media::Endpoint rtp, media::Endpoint rtcp) override {
+    bool set_remote(media::SessionId id, media::Leg leg, net::Endpoint rtp, net::Endpoint rtcp) override {
         remotes[{id, leg}] = {rtp, rtcp};
+        return true;
     }
     void release(media::SessionId id) override {
         if (!sessions.erase(id)) ++double_releases;
@@ -108,7 +111,8 @@ public:
     std::size_t total;
     media::SessionId next = 1;
     std::set<media::SessionId> sessions;
-    std::map<std::pair<media::SessionId, media::Leg>, std::pair<media::Endpoint, media::Endpoint>> remotes;
+    std::map<std::pair<media::SessionId, media::Leg>, std::pair<net::Endpoint, net::Endpoint>> remotes;
+    std::pair<net::Family, net::Family> families{};  // of the last allocate
     std::map<std::pair<media::SessionId, media::Leg>, media::Latching> latching;
     int double_releases = 0;
     media::RelayCounters counters_;

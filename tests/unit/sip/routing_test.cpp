@@ -25,12 +25,12 @@ TEST(Routing, ExplicitTrustedListIsUsedAlone) {
     config::Config c;
     c.voip.trusted.push_back(net::Network::host(net::Address::v4(0x7f000002u)));
     c.dial_peers[1] = peer(1, config::SessionTarget::Kind::ipv4, "127.0.0.1", 5060);
-    EXPECT_TRUE(is_trusted(c, 0x7f000002u, {}));
-    EXPECT_FALSE(is_trusted(c, 0x7f000001u, {}));  // a target, but the list says otherwise
+    EXPECT_TRUE(is_trusted(c, net::Address::v4(0x7f000002u), {}));
+    EXPECT_FALSE(is_trusted(c, net::Address::v4(0x7f000001u), {}));  // a target, but the list says otherwise
     c.voip.trusted = {*net::Network::parse("10.0.0.0/8"), *net::Network::parse("::1")};
-    EXPECT_TRUE(is_trusted(c, 0x0a0102ffu, {}));
-    EXPECT_FALSE(is_trusted(c, 0x0b000001u, {}));
-    EXPECT_FALSE(is_trusted(c, 0x7f000007u, {0x7f000007u}));  // a dns: target's address, but the list says otherwise
+    EXPECT_TRUE(is_trusted(c, net::Address::v4(0x0a0102ffu), {}));
+    EXPECT_FALSE(is_trusted(c, net::Address::v4(0x0b000001u), {}));
+    EXPECT_FALSE(is_trusted(c, net::Address::v4(0x7f000007u), {0x7f000007u}));  // a dns: target's address, but the list says otherwise
 }
 
 TEST(Routing, DefaultTrustsSessionTargetsAndIpHosts) {
@@ -39,12 +39,28 @@ TEST(Routing, DefaultTrustsSessionTargetsAndIpHosts) {
     c.dial_peers[2] = peer(2, config::SessionTarget::Kind::dns, "agents.lab", 5060);
     c.dial_peers[3] = peer(3, config::SessionTarget::Kind::dns, "unknown.lab", 5060);
     c.ip_hosts["agents.lab"] = net::Address::v4(0x7f000006u);
-    EXPECT_TRUE(is_trusted(c, 0x7f000005u, {}));
-    EXPECT_TRUE(is_trusted(c, 0x7f000006u, {}));
-    EXPECT_FALSE(is_trusted(c, 0x7f000001u, {}));
+    EXPECT_TRUE(is_trusted(c, net::Address::v4(0x7f000005u), {}));
+    EXPECT_TRUE(is_trusted(c, net::Address::v4(0x7f000006u), {}));
+    EXPECT_FALSE(is_trusted(c, net::Address::v4(0x7f000001u), {}));
     // A name only DNS knows: trusted by the address it was last looked up to.
     EXPECT_EQ(dns_only_targets(c), (std::vector<std::string>{"unknown.lab"}));
-    EXPECT_TRUE(is_trusted(c, 0x7f000007u, {0x7f000007u}));
+    EXPECT_TRUE(is_trusted(c, net::Address::v4(0x7f000007u), {0x7f000007u}));
+}
+
+TEST(Routing, Ipv6SourcesAreTrustedByIpv6EntriesAndTargetsOnly) {
+    config::Config c;
+    c.voip.trusted = {*net::Network::parse("2001:db8::/32"), *net::Network::parse("127.0.0.0/8")};
+    EXPECT_TRUE(is_trusted(c, *net::Address::parse("2001:db8::7"), {}));
+    EXPECT_FALSE(is_trusted(c, *net::Address::parse("2001:db9::7"), {}));
+    EXPECT_FALSE(is_trusted(c, *net::Address::parse("::ffff:127.0.0.1"), {}));  // v4-mapped: not the IPv4 entry
+    c.voip.trusted.clear();  // the default: the session targets
+    c.dial_peers[1] = peer(1, config::SessionTarget::Kind::ipv6, "::1", 5060);
+    c.dial_peers[2] = peer(2, config::SessionTarget::Kind::ipv4, "127.0.0.1", 5060);
+    EXPECT_TRUE(is_trusted(c, *net::Address::parse("::1"), {}));
+    EXPECT_TRUE(is_trusted(c, net::Address::v4(0x7f000001u), {}));
+    EXPECT_FALSE(is_trusted(c, *net::Address::parse("::2"), {0x7f000001u}));
+    c.dial_peers[1].shutdown = true;
+    EXPECT_FALSE(is_trusted(c, *net::Address::parse("::1"), {}));
 }
 
 TEST(Routing, DefaultSkipsShutDownDialPeers) {
@@ -57,10 +73,10 @@ TEST(Routing, DefaultSkipsShutDownDialPeers) {
     c.dial_peers[2].shutdown = true;
     c.dial_peers[4].shutdown = true;
     EXPECT_TRUE(dns_only_targets(c).empty());
-    EXPECT_FALSE(is_trusted(c, 0x7f000005u, {}));
-    EXPECT_FALSE(is_trusted(c, 0x7f000006u, {}));
+    EXPECT_FALSE(is_trusted(c, net::Address::v4(0x7f000005u), {}));
+    EXPECT_FALSE(is_trusted(c, net::Address::v4(0x7f000006u), {}));
     c.dial_peers[3] = peer(3, config::SessionTarget::Kind::ipv4, "127.0.0.5", 5070);  // same address, in use
-    EXPECT_TRUE(is_trusted(c, 0x7f000005u, {}));
+    EXPECT_TRUE(is_trusted(c, net::Address::v4(0x7f000005u), {}));
 }
 
 // Host names are case-insensitive: the parser stores `ip host` names lower-cased.
@@ -72,13 +88,13 @@ TEST(Routing, IpHostNamesMatchWhateverTheirCase) {
         "test.conf");
     ASSERT_TRUE(result.config);
     const auto& c = *result.config;
-    EXPECT_TRUE(is_trusted(c, 0x7f000006u, {}));
+    EXPECT_TRUE(is_trusted(c, net::Address::v4(0x7f000006u), {}));
     const auto t1 = target_of(c, c.dial_peers.at(1));
     const auto t2 = target_of(c, c.dial_peers.at(2));
     ASSERT_TRUE(t1 && t2);
-    EXPECT_EQ(t1->ip, 0x7f000006u);
+    EXPECT_EQ(t1->address, net::Address::v4(0x7f000006u));
     EXPECT_EQ(t1->host, "agents.Lab");  // as configured
-    EXPECT_EQ(t2->ip, 0x7f000006u);
+    EXPECT_EQ(t2->address, net::Address::v4(0x7f000006u));
 }
 
 TEST(Routing, TargetsAndRequestUris) {
@@ -88,13 +104,24 @@ TEST(Routing, TargetsAndRequestUris) {
     p.transport = config::Transport::tcp;
     auto t = target_of(c, p);
     ASSERT_TRUE(t);
-    EXPECT_EQ(t->ip, 0x7f000006u);
+    EXPECT_EQ(t->address, net::Address::v4(0x7f000006u));
+    EXPECT_EQ(t->family, net::Family::v4);
     EXPECT_TRUE(t->tcp);
-    EXPECT_EQ(request_uri("6777", t->ip, t->port, t->tcp), "sip:6777@127.0.0.6:7000;transport=tcp");
+    EXPECT_EQ(request_uri("6777", *t->address, t->port, t->tcp), "sip:6777@127.0.0.6:7000;transport=tcp");
     auto unresolved = target_of(c, peer(2, config::SessionTarget::Kind::dns, "other.lab", 5060));
-    EXPECT_EQ(unresolved->ip, 0u);
+    EXPECT_FALSE(unresolved->address);
     EXPECT_FALSE(target_of(c, config::DialPeer{}));
-    EXPECT_EQ(request_uri("", 0x7f000001u, 5060, false), "sip:127.0.0.1:5060");
+    EXPECT_EQ(request_uri("", net::Address::v4(0x7f000001u), 5060, false), "sip:127.0.0.1:5060");
+}
+
+TEST(Routing, Ipv6TargetsNeedNoLookupAndAreBracketedInUris) {
+    config::Config c;
+    const auto t = target_of(c, peer(1, config::SessionTarget::Kind::ipv6, "2001:db8::5", 7060));
+    ASSERT_TRUE(t && t->address);
+    EXPECT_EQ(*t->address, *net::Address::parse("2001:db8::5"));
+    EXPECT_EQ(t->family, net::Family::v6);
+    EXPECT_EQ(request_uri("6777", *t->address, t->port, false), "sip:6777@[2001:db8::5]:7060");
+    EXPECT_EQ(request_uri("6777", *t->address, t->port, true), "sip:6777@[2001:db8::5]:7060;transport=tcp");
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include "sip/sdp.hpp"
 
 namespace sdp = voxfork::sip::sdp;
+namespace net = voxfork::net;
 using voxfork::config::Codec;
 
 namespace {
@@ -24,6 +25,10 @@ const char* kOffer =
     "a=sendrecv\r\n"
     "m=video 6010 RTP/AVP 96\r\n"
     "a=rtpmap:96 H264/90000\r\n";
+
+net::Address ip(const char* text) {
+    return *net::Address::parse(text);
+}
 
 sdp::Session parsed(const std::string& text) {
     std::string error;
@@ -109,13 +114,13 @@ TEST(Sdp, RemoteUsesRtcpAttributeAndMediaConnection) {
     auto s = parsed(kOffer);
     auto r = sdp::remote(s, *sdp::audio(s));
     ASSERT_TRUE(r.ok);
-    EXPECT_EQ(r.address, 0x0a000001u);
+    EXPECT_EQ(r.address, net::Address::v4(0x0a000001u));
     EXPECT_EQ(r.rtp_port, 6000);
     EXPECT_EQ(r.rtcp_port, 6005);
     auto m =
         parsed("v=0\r\no=a 1 1 IN IP4 1.2.3.4\r\nc=IN IP4 1.2.3.4\r\nm=audio 5000 RTP/AVP 0\r\nc=IN IP4 5.6.7.8\r\n");
     auto r2 = sdp::remote(m, *sdp::audio(m));
-    EXPECT_EQ(r2.address, 0x05060708u);
+    EXPECT_EQ(r2.address, net::Address::v4(0x05060708u));
     EXPECT_EQ(r2.rtcp_port, 5001);
     auto h = parsed("v=0\r\no=a 1 1 IN IP4 1.2.3.4\r\nc=IN IP4 host.example\r\nm=audio 5000 RTP/AVP 0\r\n");
     EXPECT_FALSE(sdp::remote(h, *sdp::audio(h)).ok);
@@ -133,7 +138,7 @@ TEST(Sdp, HoldDetection) {
     EXPECT_TRUE(sdp::is_hold(zero, *sdp::audio(zero)));
     auto r = sdp::remote(zero, *sdp::audio(zero));
     EXPECT_TRUE(r.ok);
-    EXPECT_EQ(r.address, 0u);
+    EXPECT_EQ(r.address, net::Address{});
     // Session-level direction applies when the stream names none.
     auto session =
         parsed("v=0\r\no=a 1 1 IN IP4 1.2.3.4\r\nc=IN IP4 1.2.3.4\r\na=sendonly\r\nm=audio 5000 RTP/AVP 0\r\n");
@@ -154,7 +159,7 @@ TEST(Sdp, SrtpDetection) {
 TEST(Sdp, AnchorRewritesAddressesPortsAndOrigin) {
     auto s = parsed(kOffer);
     sdp::Origin origin{777, 0};
-    sdp::anchor(s, "127.0.0.9", 20000, origin);
+    sdp::anchor(s, ip("127.0.0.9"), 20000, origin);
     std::string text = sdp::print(s);
     EXPECT_NE(text.find("o=voxfork 777 1 IN IP4 127.0.0.9\r\n"), std::string::npos) << text;
     EXPECT_NE(text.find("c=IN IP4 127.0.0.9\r\n"), std::string::npos);
@@ -164,7 +169,7 @@ TEST(Sdp, AnchorRewritesAddressesPortsAndOrigin) {
     EXPECT_EQ(text.find("a=rtcp:"), std::string::npos);
     EXPECT_NE(text.find("a=ptime:20"), std::string::npos);
     EXPECT_NE(text.find("a=sendrecv"), std::string::npos);
-    sdp::anchor(s, "127.0.0.9", 20000, origin);
+    sdp::anchor(s, ip("127.0.0.9"), 20000, origin);
     EXPECT_NE(sdp::print(s).find("o=voxfork 777 2 IN IP4"), std::string::npos);
 }
 
@@ -174,7 +179,7 @@ TEST(Sdp, AnchorDropsIceAttributesEndOfCandidatesIncluded) {
                     "a=candidate:1 1 UDP 2130706431 10.0.0.1 5000 typ host\r\na=end-of-candidates\r\n"
                     "a=sendrecv\r\n");
     sdp::Origin origin{1, 0};
-    sdp::anchor(s, "127.0.0.1", 30000, origin);
+    sdp::anchor(s, ip("127.0.0.1"), 30000, origin);
     const std::string text = sdp::print(s);
     for (const char* gone : {"ice-ufrag", "ice-pwd", "candidate:", "end-of-candidates"})
         EXPECT_EQ(text.find(gone), std::string::npos) << gone << " relayed:\n" << text;
@@ -184,9 +189,68 @@ TEST(Sdp, AnchorDropsIceAttributesEndOfCandidatesIncluded) {
 TEST(Sdp, AnchorKeepsOldStyleHoldAndAddsMissingConnection) {
     auto zero = parsed("v=0\r\no=a 1 1 IN IP4 1.2.3.4\r\nc=IN IP4 0.0.0.0\r\nm=audio 5000 RTP/AVP 0\r\n");
     sdp::Origin origin{1, 0};
-    sdp::anchor(zero, "127.0.0.1", 30000, origin);
+    sdp::anchor(zero, ip("127.0.0.1"), 30000, origin);
     EXPECT_NE(sdp::print(zero).find("c=IN IP4 0.0.0.0"), std::string::npos);
     auto media_only = parsed("v=0\r\no=a 1 1 IN IP4 1.2.3.4\r\nm=audio 5000 RTP/AVP 0\r\nc=IN IP4 1.2.3.4\r\n");
-    sdp::anchor(media_only, "127.0.0.1", 30000, origin);
+    sdp::anchor(media_only, ip("127.0.0.1"), 30000, origin);
     EXPECT_NE(sdp::print(media_only).find("m=audio 30000 RTP/AVP 0\r\nc=IN IP4 127.0.0.1\r\n"), std::string::npos);
+}
+
+TEST(Sdp, Ip6ConnectionIsARemoteOfItsFamily) {
+    auto s = parsed("v=0\r\no=a 1 1 IN IP6 2001:db8::1\r\ns=-\r\nc=IN IP6 2001:DB8::1\r\nt=0 0\r\n"
+                    "m=audio 6000 RTP/AVP 0\r\na=rtcp:6009 IN IP6 2001:db8::2\r\n");
+    auto r = sdp::remote(s, *sdp::audio(s));
+    ASSERT_TRUE(r.ok);
+    EXPECT_EQ(r.address, ip("2001:db8::1"));
+    EXPECT_EQ(r.rtp_port, 6000);
+    EXPECT_EQ(r.rtcp_address, ip("2001:db8::2"));
+    EXPECT_EQ(r.rtcp_port, 6009);
+    EXPECT_FALSE(sdp::is_hold(s, *sdp::audio(s)));
+    // An a=rtcp address of the other family is not taken: the leg's ports have one family.
+    auto mixed = parsed("v=0\r\no=a 1 1 IN IP6 ::1\r\nc=IN IP6 ::1\r\nm=audio 6000 RTP/AVP 0\r\n"
+                        "a=rtcp:6009 IN IP4 10.0.0.1\r\n");
+    EXPECT_EQ(sdp::remote(mixed, *sdp::audio(mixed)).rtcp_address, ip("::1"));
+}
+
+TEST(Sdp, ConnectionMustBeALiteralOfTheFamilyItNames) {
+    for (const char* c : {"c=IN IP6 host.example", "c=IN IP4 ::1", "c=IN IP6 10.0.0.1", "c=IN IP6 fe80::1%eth0",
+                          "c=IN IP7 ::1", "c=IN IP4 host.example"}) {
+        auto s = parsed(std::string("v=0\r\no=a 1 1 IN IP4 1.2.3.4\r\n") + c + "\r\nm=audio 5000 RTP/AVP 0\r\n");
+        EXPECT_FALSE(sdp::remote(s, *sdp::audio(s)).ok) << c;
+    }
+}
+
+TEST(Sdp, Ip6HoldIsUnspecified) {
+    auto s = parsed("v=0\r\no=a 1 1 IN IP6 ::1\r\nc=IN IP6 ::\r\nm=audio 5000 RTP/AVP 0\r\n");
+    EXPECT_TRUE(sdp::is_hold(s, *sdp::audio(s)));
+    auto r = sdp::remote(s, *sdp::audio(s));
+    EXPECT_TRUE(r.ok);
+    EXPECT_TRUE(r.address.is_unspecified());
+    EXPECT_TRUE(r.address.is_v6());
+}
+
+TEST(Sdp, AnchorWritesTheFamilyOfTheLegsAddress) {
+    // An IPv4 offer relayed to an IPv6 leg, and back: c= and o= follow the address given.
+    auto s = parsed(kOffer);
+    sdp::Origin origin{5, 0};
+    sdp::anchor(s, ip("::1"), 20000, origin);
+    std::string text = sdp::print(s);
+    EXPECT_NE(text.find("o=voxfork 5 1 IN IP6 ::1\r\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("c=IN IP6 ::1\r\n"), std::string::npos) << text;
+    EXPECT_EQ(text.find("IP4"), std::string::npos) << text;
+    sdp::anchor(s, ip("127.0.0.9"), 20000, origin);
+    text = sdp::print(s);
+    EXPECT_NE(text.find("c=IN IP4 127.0.0.9\r\n"), std::string::npos) << text;
+    EXPECT_EQ(text.find("IP6"), std::string::npos) << text;
+}
+
+TEST(Sdp, AnchorSpellsAHoldInTheLegsFamily) {
+    auto v6_hold = parsed("v=0\r\no=a 1 1 IN IP6 ::1\r\nc=IN IP6 ::\r\nm=audio 5000 RTP/AVP 0\r\n");
+    sdp::Origin origin{1, 0};
+    sdp::anchor(v6_hold, ip("127.0.0.1"), 30000, origin);
+    EXPECT_NE(sdp::print(v6_hold).find("c=IN IP4 0.0.0.0\r\n"), std::string::npos) << sdp::print(v6_hold);
+    auto v4_hold = parsed("v=0\r\no=a 1 1 IN IP4 1.2.3.4\r\nc=IN IP4 0.0.0.0\r\nm=audio 5000 RTP/AVP 0\r\n");
+    sdp::anchor(v4_hold, ip("2001:db8::7"), 30000, origin);
+    EXPECT_NE(sdp::print(v4_hold).find("c=IN IP6 ::\r\n"), std::string::npos) << sdp::print(v4_hold);
+    EXPECT_NE(sdp::print(v4_hold).find("o=voxfork 1 2 IN IP6 2001:db8::7\r\n"), std::string::npos);
 }

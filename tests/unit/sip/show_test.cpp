@@ -27,15 +27,15 @@ TEST(Show, CallDetailsShowEachLegsSignalledAndLatchedMedia) {
     LegRow a{58, 59, 900, "127.0.0.1:5062", "g711ulaw", "active", "none"};
     a.anchor = 58;
     a.relay_port = 20000;
-    a.rtp_signalled = {0x7f000002u, 6000};
-    a.rtcp_signalled = {0x7f000002u, 6001};
-    a.rtp_latched = {0x7f000001u, 6000};
+    a.rtp_signalled = {net::Address::v4(0x7f000002u), 6000};
+    a.rtcp_signalled = {net::Address::v4(0x7f000002u), 6001};
+    a.rtp_latched = {net::Address::v4(0x7f000001u), 6000};
     a.latches = 1;
     LegRow b{59, 58, 901, "127.0.0.1:7052", "g711ulaw", "active", "none"};
     b.anchor = 58;
     b.relay_port = 20002;
     b.latching = config::RtpLatching::strict;
-    b.rtp_signalled = {0x7f000001u, 7000};
+    b.rtp_signalled = {net::Address::v4(0x7f000001u), 7000};
     auto out = show_call_details({a, b});
     EXPECT_EQ(out.text,
               "Call 58\n"
@@ -54,6 +54,24 @@ TEST(Show, CallDetailsShowEachLegsSignalledAndLatchedMedia) {
               "Total calls: 1\n");
     EXPECT_EQ(out.data["calls"][0]["legs"][0]["rtp_latched"], "127.0.0.1:6000");
     EXPECT_EQ(out.data["calls"][0]["legs"][1]["rtp_latching"], "strict");
+}
+
+TEST(Show, Ipv6EndpointsAreBracketedWithTheirPort) {
+    LegRow a{60, 61, 900, "[::1]:5062", "g711ulaw", "active", "none"};
+    a.anchor = 60;
+    a.rtp_signalled = {*net::Address::parse("2001:db8::7"), 6000};
+    a.rtp_latched = {*net::Address::parse("::1"), 6002};
+    LegRow b{61, 60, 901, "127.0.0.1:7052", "g711ulaw", "active", "none"};
+    b.anchor = 60;
+    b.rtp_signalled = {net::Address::v4(0x7f000001u), 7000};
+    b.rtp_latched = {net::Address::any(net::Family::v6), 0};  // not latched
+    const auto out = show_call_details({a, b});
+    EXPECT_NE(out.text.find(" SIP [::1]:5062,"), std::string::npos) << out.text;
+    EXPECT_NE(out.text.find("  RTP signalled: [2001:db8::7]:6000, latched: [::1]:6002\n"), std::string::npos) << out.text;
+    EXPECT_NE(out.text.find("  RTP signalled: 127.0.0.1:7000, latched: -\n"), std::string::npos) << out.text;
+    EXPECT_EQ(out.data["calls"][0]["legs"][0]["rtp_signalled"], "[2001:db8::7]:6000");
+    EXPECT_EQ(out.data["calls"][0]["legs"][0]["remote"], "[::1]:5062");
+    EXPECT_NE(show_calls({a, b}).text.find("[::1]:5062"), std::string::npos);
 }
 
 TEST(Show, NoCalls) {
