@@ -564,8 +564,8 @@ INSTANTIATE_TEST_SUITE_P(
                 "invalid ADDR \"localhost\" for \"bind control source-address\""},
         BadCase{SIP "  bind media source-address\n", "incomplete command"},
         BadCase{SIP "  bind media source-address [::1]\n",
-                "invalid ADDR \"[::1]\" for \"bind media source-address\" (expected an IPv4 address like 127.0.0.1 or an "
-                "IPv6 address like ::1)"},
+                "invalid ADDR \"[::1]\" for \"bind media source-address\" (expected an IPv4 or IPv6 address like "
+                "127.0.0.1 or ::1)"},
         BadCase{SIP "  bind control source-address fe80::1%lo\n", "invalid ADDR \"fe80::1%lo\""},
         BadCase{SIP "  no bind control source-address ::1 x\n", "unexpected argument \"x\""},
         BadCase{SIP "  no bind media source-address ::g\n", "invalid ADDR \"::g\""},
