@@ -63,13 +63,18 @@ public:
 
     // "conn<N>-ch<C>-<leg>": the name of a channel's .wav and .raw without suffix.
     static std::string file_base(std::uint64_t conn, std::uint32_t channel, const std::string& leg);
-    // A new channel on `conn`; opens its files.
+    // A new channel on `conn`; opens its files and writes a `channel` event
+    // naming them.
     ChannelRecord& open_channel(std::uint64_t conn, std::uint32_t channel, const std::string& leg);
     // Whether any connection has started this channel id.
     bool channel_seen(std::uint32_t channel) const { return seen_channels_.count(channel) > 0; }
     // The channel's record on the latest connection before `conn` that started it.
     ChannelRecord* earlier_record(std::uint32_t channel, std::uint64_t conn);
     void write_audio(ChannelRecord& ch, std::uint64_t at, const std::uint8_t* payload, std::size_t n);
+    // Audio of a protocol whose frames carry no seq or position (AudioHook,
+    // raw): frame line and files as if seq counted the channel's frames and
+    // position its samples, so it lands right after the channel's last audio.
+    void append_audio(ChannelRecord& ch, const std::uint8_t* payload, std::size_t n);
     // Completes the channel's files (STOP, connection close, exit).
     void end_channel(ChannelRecord& ch);
 
