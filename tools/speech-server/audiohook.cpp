@@ -188,7 +188,7 @@ void Audiohook::send(const char* type, json parameters) {
 }
 
 double Audiohook::received_seconds() const {
-    return channels_.empty() ? 0.0 : static_cast<double>(channels_[0]->bytes) / 8000.0;
+    return static_cast<double>(received_samples_) / 8000.0;
 }
 
 bool Audiohook::check_envelope(const json& msg) {
@@ -357,6 +357,8 @@ void Audiohook::on_client_close(const json& p) {
 std::uint32_t Audiohook::on_binary(const std::uint8_t* data, std::size_t size) {
     ++frames_;
     const std::uint32_t first = channels_.empty() ? 0 : channels_[0]->channel;
+    // The client's position counts every sample it sent, recorded or not.
+    if (opened_ && !channels_.empty()) received_samples_ += size / channels_.size();
     if (disconnected_ && !closing_) {
         for (auto* ch : channels_) ++ch->late_frames;  // in flight when our disconnect left
         return first;

@@ -62,6 +62,7 @@ private:
     std::vector<ChannelRecord*> channels_;  // in the chosen media's order
     std::vector<std::uint8_t> samples_;     // one channel's bytes of a frame
     std::uint64_t frames_ = 0;
+    std::uint64_t received_samples_ = 0;  // per channel, since `opened`
     bool ended_ = false;
 };
 
