@@ -142,7 +142,10 @@ class AudiohookServer(harness.Harness):
         self.assertEqual(server.raw(2), internal)
         self.assertEqual([(c["channel"], c["leg"]) for c in server.recorded_channels()], [(1, "caller"), (2, "callee")])
         self.assertEqual([f["seq"] for f in server.frames(1)], list(range(10)))
-        self.assertEqual([f["position"] for f in server.frames(2)], [160 * i for i in range(10)])
+        # The pause's 1.5 s discarded is silence in the channel's time line.
+        self.assertEqual([f["position"] for f in server.frames(2)],
+                         [160 * i for i in range(5)] + [160 * i + 12000 for i in range(5, 10)])
+        self.assertEqual(server.wav(2).pcm[5 * 320:5 * 320 + 24000], b"\0" * 24000)
         self.assertEqual(server.stop(), 0)
         summary = server.summary()
         self.assertEqual({(c["leg"], c["bytes"], c["stopped"], c["stop_reason"], c["dtmf"]) for c in summary["channels"]},

@@ -243,10 +243,17 @@ void Audiohook::on_text(std::string_view text) {
         paused_ = true;
         for (auto* ch : channels_) ch->paused = true;
     } else if (type == "resumed") {
-        check_durations(type, parameters);
+        const bool durations = check_durations(type, parameters);
         if (!paused_) violation("not-paused", "resumed while not paused");
         paused_ = false;
-        for (auto* ch : channels_) ch->paused = false;
+        // The pause's length goes into the WAV as silence, so its time line
+        // is the call's, as for voxfork.v1's positions.
+        const double discarded = durations ? *audiohook_duration(str(parameters, "discarded")) : 0.0;
+        const auto gap = static_cast<std::uint64_t>(std::llround(std::min(discarded, 3600.0) * 8000));
+        for (auto* ch : channels_) {
+            ch->paused = false;
+            ch->wav_gap += gap;
+        }
     } else if (type == "update") {
         if (!parameters.contains("language") || !parameters["language"].is_string())
             violation("bad-value", "update without a language", {{"msg", msg}});

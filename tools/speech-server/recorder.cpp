@@ -106,9 +106,9 @@ void Recorder::write_audio(ChannelRecord& ch, std::uint64_t at, const std::uint8
 }
 
 void Recorder::append_audio(ChannelRecord& ch, const std::uint8_t* payload, std::size_t n) {
-    const auto at = static_cast<std::uint32_t>(ch.bytes);
+    const auto at = static_cast<std::uint32_t>(ch.bytes + ch.wav_gap);
     frame_event(ch.conn, ch.channel, static_cast<std::uint32_t>(ch.frames), at, n);
-    write_audio(ch, ch.bytes, payload, n);
+    write_audio(ch, at, payload, n);
     ch.has_frames = true;
     ch.next_seq = static_cast<std::uint32_t>(ch.frames + 1);
     ch.last_position = at;
