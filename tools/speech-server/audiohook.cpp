@@ -5,6 +5,7 @@
 #include <openssl/hmac.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <map>
@@ -27,6 +28,15 @@ std::optional<std::string> base64_decode(std::string_view text) {
     for (auto it = text.rbegin(); it != text.rend() && *it == '='; ++it) ++padding;
     out.resize(static_cast<std::size_t>(n) - std::min<std::size_t>(padding, 2));
     return out;
+}
+
+// Unix seconds as a signature parameter writes them: digits, within reason
+// (a client's 400 digits are a wrong value, not an overflow).
+std::optional<double> seconds(const std::string& text) {
+    if (text.empty() || text.size() > 15 ||
+        !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        return std::nullopt;
+    return std::stod(text);
 }
 
 std::string unquote(std::string_view v) {
@@ -64,7 +74,7 @@ bool audiohook_uuid(std::string_view t) {
 }
 
 std::optional<double> audiohook_duration(std::string_view t) {
-    if (t.size() < 4 || !t.starts_with("PT") || t.back() != 'S') return std::nullopt;
+    if (t.size() < 4 || t.size() > 24 || !t.starts_with("PT") || t.back() != 'S') return std::nullopt;
     const std::string_view number = t.substr(2, t.size() - 3);
     const auto dot = number.find('.');
     const auto digits = [](std::string_view d) {
@@ -122,11 +132,14 @@ std::string audiohook_signature_problem(const Upgrade& upgrade, const std::strin
     if (unquote(params["keyid"]) != header(upgrade, "x-api-key")) return "keyid is not the X-API-KEY";
     if (unquote(params["nonce"]).size() < 22) return "nonce missing or under 22 characters";
     if (params.count("alg") && params["alg"] != "\"hmac-sha256\"") return "alg is not hmac-sha256";
-    const std::string created = params["created"];
-    if (created.empty() || !std::all_of(created.begin(), created.end(), ::isdigit)) return "no created";
-    const double age = now - std::stod(created);
+    const auto created = seconds(params["created"]);
+    if (!created) return "no created";
+    const double age = now - *created;
     if (age > 10 || age < -3) return "created is not now (" + std::to_string(static_cast<long long>(age)) + " s off)";
-    if (params.count("expires") && std::stod(params["expires"]) < now) return "expired";
+    if (params.count("expires")) {
+        const auto expires = seconds(params["expires"]);
+        if (!expires || *expires < now) return "expired";
+    }
 
     std::string base;
     for (const auto& name : names) {

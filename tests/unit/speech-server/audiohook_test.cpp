@@ -70,6 +70,11 @@ TEST(AudiohookSignature, TimeKeyidNonceAndCoverageAreChecked) {
     input.erase(input.find(" \"x-api-key\""), 12);
     partial.headers["signature-input"] = input;
     EXPECT_EQ(audiohook_signature_problem(partial, secret, created + 2), "does not cover x-api-key");
+    Upgrade huge = reference_upgrade();
+    input = huge.headers["signature-input"].get<std::string>();
+    input.replace(input.find("created=1641013200"), 18, "created=" + std::string(400, '9'));
+    huge.headers["signature-input"] = input;
+    EXPECT_EQ(audiohook_signature_problem(huge, secret, created + 2), "no created");
     Upgrade unsigned_upgrade = reference_upgrade();
     unsigned_upgrade.headers.erase("signature");
     unsigned_upgrade.headers.erase("signature-input");
@@ -80,7 +85,8 @@ TEST(AudiohookFields, DurationsAndIds) {
     EXPECT_DOUBLE_EQ(*audiohook_duration("PT12.34S"), 12.34);
     EXPECT_DOUBLE_EQ(*audiohook_duration("PT0S"), 0);
     EXPECT_DOUBLE_EQ(*audiohook_duration("PT.5S"), 0.5);
-    for (const char* bad : {"", "PTS", "12S", "PT1.S", "PT-1S", "PT1M", "P1S", "PT1.2.3S"})
+    for (const char* bad : {"", "PTS", "12S", "PT1.S", "PT-1S", "PT1M", "P1S", "PT1.2.3S",
+                            "PT999999999999999999999999999999999999999999S"})
         EXPECT_FALSE(audiohook_duration(bad)) << bad;
     EXPECT_TRUE(audiohook_uuid("e160e428-53e2-487c-977d-96989bf5c99d"));
     EXPECT_FALSE(audiohook_uuid("E160E428-53E2-487C-977D-96989BF5C99D"));  // lower case only
