@@ -95,6 +95,37 @@ class ForkProtocols(ForkTest):
         self.assertEqual({(c["leg"], c["stopped"], c["stop_reason"]) for c in summary["channels"]},
                          {("caller", True, "end"), ("callee", True, "end")})
 
+    def test_audiohook_server_pause_and_resume(self):
+        """The server's `pause`, then `resume` 0.6 s later: PAUSED (server) and
+        RESUMED to the controller, `paused` and `resumed` to the server, the
+        discarded audio a gap in the channel's time line, no violation."""
+        self.start_fork_daemon(profile_lines=PROFILE_LINES["audiohook"])
+        server = SpeechServer(self, protocol="audiohook", token=TOKEN,
+                              args=SERVER_ARGS["audiohook"] + ["--pause-after-frames", "10", "--pause-seconds", "0.6"]
+                              ).start()
+        caller_file, _ = pattern(self, "caller.ulaw", 1, packets=150)
+        c = (Steps().info(start(server.port, path="/v1/listen", token=TOKEN), "STARTED")
+             .stream(caller_file, ms=0).status("PAUSED").status("RESUMED").pause(1500).info(stop(), "STOPPED"))
+        agent = self.agent()
+        ctl = self.controller(c)
+        wait_all(self, ctl, agent)
+        got = statuses(ctl)
+        self.assertEqual([s["status"] for s in got], ["STARTED", "PAUSED", "RESUMED", "STOPPED"])
+        self.assertEqual(got[1]["reason"], "server")
+        server.wait_event("close")
+        types = [ev["type"] for ev in server.controls() if ev["type"] != "ping"]
+        self.assertEqual(types, ["open", "paused", "resumed", "close"])
+        self.assertEqual([ev["type"] for ev in server.events("server-message")],
+                         ["opened", "pause", "resume", "closed"])
+        resumed = server.messages("resumed")[0]["parameters"]
+        positions = [f["position"] for f in server.frames(1)]
+        steps = [b - a for a, b in zip(positions, positions[1:]) if b - a != 160]
+        self.assertEqual(len(steps), 1, "one gap: the pause")
+        self.assertAlmostEqual(steps[0] - 160, float(resumed["discarded"][2:-1]) * 8000, delta=1)
+        self.assertGreater(steps[0], 0.4 * 8000)
+        server.stop()
+        self.assertEqual(server.violations(), [])
+
     def test_raw_every_byte_in_its_channel(self):
         server, caller_bytes, callee_bytes = self.forked_call("raw")
         paths = sorted(c["path"] for c in server.connections())

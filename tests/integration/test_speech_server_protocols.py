@@ -249,6 +249,30 @@ class AudiohookServer(harness.Harness):
         none.wait_event("close")
         self.assertEqual(none.violation_kinds(), ["unexpected-audio"])
 
+    def test_the_servers_pause_and_resume(self):
+        server = self.server("--pause-after-frames", "2", "--pause-seconds", "0.3")
+
+        async def body(c):
+            await c.open()
+            for _ in range(3):  # the third is in flight when `pause` comes: no violation
+                await c.audio(b"\xff" * 320)
+            pause = await c.receive()
+            await c.send("paused")
+            started = time.monotonic()
+            resume = await c.receive()
+            waited = time.monotonic() - started
+            await c.send("resumed", {"start": c.position(), "discarded": "PT0.3S"})
+            await c.send("close", {"reason": "end"})
+            await c.receive()
+            return pause, resume, waited
+        pause, resume, waited = self.session(server, body)
+        self.assertEqual((pause["type"], resume["type"]), ("pause", "resume"))
+        self.assertGreater(waited, 0.2)
+        server.wait_event("close")
+        self.assertEqual(server.violations(), [])
+        self.assertEqual([e["event"] for e in server.events() if e["event"] in ("server-pause", "server-resume")],
+                         ["server-pause", "server-resume"])
+
 
 class RawServer(harness.Harness):
     def server(self, *args, token=None):

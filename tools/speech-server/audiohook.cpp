@@ -422,6 +422,11 @@ std::optional<std::string> Audiohook::server_stop(std::uint32_t, const std::stri
     return message("disconnect", {{"reason", "completed"}, {"info", reason}});
 }
 
+std::optional<std::string> Audiohook::server_pause(bool resume) {
+    if (!opened_ || closing_ || disconnected_) return std::nullopt;
+    return message(resume ? "resume" : "pause");
+}
+
 std::vector<std::uint32_t> Audiohook::on_close() {
     std::vector<std::uint32_t> open;
     if (ended_) return open;

@@ -37,6 +37,9 @@ public:
     std::uint32_t on_binary(const std::uint8_t* data, std::size_t size) override;
     // `disconnect` (reason completed): the client is to close the session.
     std::optional<std::string> server_stop(std::uint32_t channel, const std::string& reason) override;
+    // `pause` / `resume`: the client answers `paused` / `resumed`; frames
+    // still in flight before its `paused` are no violation.
+    std::optional<std::string> server_pause(bool resume) override;
     std::vector<std::uint32_t> on_close() override;
     std::uint64_t frames() const override { return frames_; }
 

@@ -15,7 +15,7 @@ bool FaultPlan::any() const {
     const Options& o = options_;
     return o.refuse_upgrade || o.garbage_response || o.bad_accept || o.hang_upgrade || o.no_subprotocol ||
            o.close_after || o.reset_after || o.stop_reading_after || o.stop_channel_after || o.send_binary_after ||
-           o.send_text_after || o.restart_after;
+           o.send_text_after || o.restart_after || o.server_pause_after;
 }
 
 DueFaults FaultPlan::due(std::uint64_t frames, bool names_channel) const {
@@ -24,6 +24,7 @@ DueFaults FaultPlan::due(std::uint64_t frames, bool names_channel) const {
     d.restart = o.restart_after == frames;
     d.reset = o.reset_after == frames;
     d.server_stop = o.stop_channel_after == frames && names_channel;
+    d.server_pause = o.server_pause_after == frames;
     d.send_binary = o.send_binary_after == frames;
     d.send_text = o.send_text_after == frames;
     d.close = o.close_after == frames;

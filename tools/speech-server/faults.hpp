@@ -19,8 +19,8 @@ namespace speech {
 
 // The faults due on one connection once it received `frames` audio frames.
 struct DueFaults {
-    bool restart = false, reset = false, server_stop = false, send_binary = false, send_text = false, close = false,
-         stop_reading = false;
+    bool restart = false, reset = false, server_stop = false, server_pause = false, send_binary = false,
+         send_text = false, close = false, stop_reading = false;
 };
 
 class FaultPlan {

@@ -124,6 +124,15 @@ const std::vector<Flag>& flags() {
              if (!(s >= 0 && s <= 3600)) throw std::invalid_argument("--restart-seconds must be 0-3600");
              o.restart_seconds = s;
          }},
+        {"--pause-after-frames", "N",
+         "audiohook: after N audio frames send the server's 'pause', then 'resume' --pause-seconds later",
+         [](Options& o, std::string_view v) { o.server_pause_after = count(v); }},
+        {"--pause-seconds", "S", "how long --pause-after-frames pauses (default 0.5)",
+         [](Options& o, std::string_view v) {
+             const double s = std::stod(std::string(v));
+             if (!(s >= 0 && s <= 3600)) throw std::invalid_argument("--pause-seconds must be 0-3600");
+             o.server_pause_seconds = s;
+         }},
         {"--close-after-frames", "N", "send a close frame (--close-code, --close-reason) after N audio frames",
          [](Options& o, std::string_view v) { o.close_after = count(v); }},
         {"--close-code", "CODE", "close code for --close-after-frames (default 1000)",

@@ -64,6 +64,9 @@ struct Options {
     // A restart: every connection reset (RST) and the port closed (connections
     // refused) for restart_seconds, then the same port listened on again.
     FrameCount restart_after;
+    // AudioHook: the server's `pause` after N frames, its `resume` this much later.
+    FrameCount server_pause_after;
+    double server_pause_seconds = 0.5;
     double restart_seconds = 2.0;
     std::string send_text = R"({"type":"HELLO"})";
     std::optional<std::uint64_t> fault_limit;  // faults fire on at most this many connections

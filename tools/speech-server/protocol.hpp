@@ -52,6 +52,12 @@ public:
     // --stop-channel-after-frames: the server ends `channel` itself. Returns the
     // text to send for it, or nothing when the protocol has no such message.
     virtual std::optional<std::string> server_stop(std::uint32_t channel, const std::string& reason) = 0;
+    // --pause-after-frames: the server asks the client to pause (or, later, to
+    // resume). The text to send, or nothing when the protocol cannot ask.
+    virtual std::optional<std::string> server_pause(bool resume) {
+        (void)resume;
+        return std::nullopt;
+    }
     // The connection is gone: completes its channels' files and returns the
     // channels the client never ended.
     virtual std::vector<std::uint32_t> on_close() = 0;

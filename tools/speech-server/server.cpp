@@ -332,6 +332,21 @@ private:
                 send(true, std::move(*stop));
             }
         }
+        if (due.server_pause) {
+            if (auto pause = protocol_->server_pause(false)) {
+                note("server-pause", frames, {{"seconds", o.server_pause_seconds}});
+                send(true, std::move(*pause));
+                timer_.expires_after(
+                    std::chrono::milliseconds(static_cast<std::int64_t>(o.server_pause_seconds * 1000)));
+                timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
+                    if (ec || self->closed_) return;
+                    if (auto resume = self->protocol_->server_pause(true)) {
+                        self->rec().event({{"event", "server-resume"}, {"conn", self->conn_}});
+                        self->send(true, std::move(*resume));
+                    }
+                });
+            }
+        }
         if (due.send_binary) {
             note("send-binary", frames);
             send(false, std::string("\0\0\0\1\0\0\0\0\0\0\0\0binary", 18));
