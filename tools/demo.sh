@@ -10,10 +10,48 @@
 # Exits 0 when everything happened as expected; every process it started is
 # stopped on the way out. See docs/demo.md.
 #
+#   tools/demo.sh [--protocol voxfork-v1|audiohook|raw]
+#
+# --protocol: what the fork speaks (protocols.md): the profile gets `protocol
+# P` and the speech server serves P (default voxfork-v1). audiohook signs the
+# upgrade with a client secret the server verifies; raw forks each party on a
+# WebSocket of its own.
+#
 # Environment: BUILD_DIR (default build), DEMO_DIR (the run directory;
 # default a new /tmp/voxfork-demo.XXXXXX), JOBS (parallel build jobs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+PROTOCOL=voxfork-v1
+while (($#)); do
+  case $1 in
+    --protocol) PROTOCOL=${2:-}; shift 2 || { echo "demo: --protocol needs a value" >&2; exit 2; } ;;
+    --protocol=*) PROTOCOL=${1#--protocol=}; shift ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "demo: unknown argument $1 (usage: tools/demo.sh [--protocol voxfork-v1|audiohook|raw])" >&2; exit 2 ;;
+  esac
+done
+# Per protocol: the profile's lines, the speech server's flags, the START's
+# path, and the server event that shows the controller's UPDATE arrived (raw
+# sends nothing for an UPDATE).
+DEMO_KEY=demo-key
+DEMO_SECRET=ZGVtby1jbGllbnQtc2VjcmV0LWZvci10aGUtZGVtbw==
+case $PROTOCOL in
+  voxfork-v1)
+    PROFILE_LINES=" protocol voxfork-v1"
+    SPEECH_ARGS=()
+    FORK_PATH=/v1/fork UPDATE_SEEN='"type":"UPDATE"' ;;
+  audiohook)
+    PROFILE_LINES=$' protocol audiohook\n audiohook organization-id d7934305-0972-4844-938e-9060eef73d05\n'
+    PROFILE_LINES+=" audiohook client-secret $DEMO_SECRET"
+    SPEECH_ARGS=(--protocol audiohook --token "$DEMO_KEY" --audiohook-secret "$DEMO_SECRET")
+    FORK_PATH=/api/v1/audiohook/ws UPDATE_SEEN='"type":"update"' ;;
+  raw)
+    PROFILE_LINES=$' protocol raw\n raw layout separate\n raw stop-message {"type":"end"}'
+    SPEECH_ARGS=(--protocol raw --token "$DEMO_KEY" --reply-every-frames 50)
+    FORK_PATH=/v1/listen UPDATE_SEEN= ;;
+  *) echo "demo: --protocol must be voxfork-v1, audiohook or raw" >&2; exit 2 ;;
+esac
 BUILD_DIR=$(realpath -m "${BUILD_DIR:-build}")
 BIN=$BUILD_DIR/bin
 PY=/usr/bin/python3
@@ -90,8 +128,8 @@ cp tools/demo/caller.xml tools/demo/callee.xml "$RUN/"
 
 # -- the speech server -------------------------------------------------------------
 
-step "speech server"
-"$BIN/speech-server" --listen 127.0.0.1:0 --out "$RUN/speech" --quiet \
+step "speech server ($PROTOCOL)"
+"$BIN/speech-server" --listen 127.0.0.1:0 --out "$RUN/speech" --quiet ${SPEECH_ARGS[@]+"${SPEECH_ARGS[@]}"} \
   >"$RUN/speech-server.stdout" 2>"$RUN/speech-server.log" </dev/null &
 SPEECH_PID=$!
 PIDS+=("$SPEECH_PID")
@@ -105,7 +143,8 @@ echo "speech-server listening on ws://127.0.0.1:$SPEECH_PORT, output in $RUN/spe
 step "voxforkd"
 sed -e "s|@SIP_PORT@|$SIP_PORT|; s|@CALLEE_PORT@|$CALLEE_PORT|; s|@SOCKET@|$SOCK|" \
     -e "s|@RTP_MIN@|$RTP_MIN|; s|@RTP_MAX@|$((RTP_MIN + 398))|" \
-    tools/demo/voxforkd.conf.in >"$RUN/voxforkd.conf"
+    tools/demo/voxforkd.conf.in |
+  awk -v lines="$PROFILE_LINES" '$0 == " @PROTOCOL_LINES@" { print lines; next } { print }' >"$RUN/voxforkd.conf"
 "$BIN/voxforkd" -c "$RUN/voxforkd.conf" --check >/dev/null ||
   fail "the demo configuration does not check: $BIN/voxforkd -c $RUN/voxforkd.conf --check"
 "$BIN/voxforkd" -c "$RUN/voxforkd.conf" --foreground >"$RUN/voxforkd.log" 2>&1 </dev/null &
@@ -131,7 +170,7 @@ CALLEE_PID=$!
 PIDS+=("$CALLEE_PID")
 sleep 0.3
 sipp_run caller "$CALLER_PORT" "$CALLER_RTP" -key speech_port "$SPEECH_PORT" -key guid "$GUID" \
-  -s 6777 "127.0.0.1:$SIP_PORT"
+  -key fork_path "$FORK_PATH" -key token "$DEMO_KEY" -s 6777 "127.0.0.1:$SIP_PORT"
 CALLER_PID=$!
 PIDS+=("$CALLER_PID")
 
@@ -159,8 +198,12 @@ show show voip stream-service callid "$ANCHOR"
 show show voip stream-service statistics
 show show platform hardware qfp active feature sbc fork global
 
-wait_event '"type":"UPDATE"' "the controller's UPDATE"
-sleep 0.3
+if [[ -n $UPDATE_SEEN ]]; then
+  wait_event "$UPDATE_SEEN" "the controller's UPDATE"
+  sleep 0.3
+else
+  sleep 1  # raw: an UPDATE sends nothing to the server
+fi
 echo
 echo "the controller sent UPDATE with new metadata (agent-042):"
 show show voip stream-service callid "$ANCHOR"
@@ -192,7 +235,7 @@ step "results"
 stop_one "$DAEMON_PID" || fail "voxforkd exited $? on SIGTERM (see $RUN/voxforkd.log)"
 stop_one "$SPEECH_PID" || fail "the speech server exited $? (see $RUN/speech-server.log)"
 PIDS=()
-"$PY" tools/demo/report.py "$RUN"
+"$PY" tools/demo/report.py --protocol "$PROTOCOL" "$RUN"
 PICTURE=$("$PY" tools/demo/plot.py "$RUN") || fail "tools/demo/plot.py could not draw the picture"
 echo
 echo "  picture of both channels (START, PAUSE, RESUME, STOP marked): $PICTURE"
@@ -203,4 +246,4 @@ echo "  controller's SIP messages: $RUN/caller.messages"
 echo "  voxforkd's log:            $RUN/voxforkd.log"
 echo "  voxforkd's config:         $RUN/voxforkd.conf"
 echo
-echo "demo: OK"
+echo "demo: OK ($PROTOCOL)"

@@ -361,21 +361,24 @@ class ForkTest(SipTest):
     def speech(self, **kwargs):
         return SpeechServer(self, **kwargs).start()
 
-    def controller(self, steps=None, end=None, offer="0 8 101", answer="m=audio [0-9]+ RTP/AVP", **opts):
-        """The SIPp caller: INVITE offering `offer`, the steps, then `end` (its BYE by default)."""
+    def controller(self, steps=None, end=None, offer="0 8 101", answer="m=audio [0-9]+ RTP/AVP", port=None,
+                   **opts):
+        """The SIPp caller: INVITE offering `offer`, the steps, then `end` (its BYE by default);
+        from `port` (default the test's controller port); `service="6778"` calls another number."""
         maps = {"0": "PCMU", "8": "PCMA", "18": "G729", "96": "PCMU", "101": "telephone-event"}
         offer_maps = "\n".join(f"      a=rtpmap:{pt} {maps[pt]}/8000" for pt in offer.split())
         path = scenario(self, "fork_uac", OFFER_PTS=offer, OFFER_MAPS=offer_maps, ANSWER=answer,
                         STEPS=steps.text() if steps else "", END=part("fork_uac_bye") if end is None else end)
         opts.setdefault("extra", ("-aa",))
-        return Sipp(self, path, self.uac_port, target=self.sip_port, **opts)
+        return Sipp(self, path, port or self.uac_port, target=self.sip_port, **opts)
 
-    def agent(self, steps=None, end=None, pt=0, encoding="PCMU", **opts):
-        """The SIPp callee: answers with `pt`, the steps, then `end` (takes the BYE by default)."""
+    def agent(self, steps=None, end=None, pt=0, encoding="PCMU", port=None, **opts):
+        """The SIPp callee: answers with `pt`, the steps, then `end` (takes the BYE by default);
+        on `port` (default the test's agent port, the one fork_config routes 6777 to)."""
         path = scenario(self, "fork_uas", PT=pt, ENCODING=encoding, STEPS=steps.text() if steps else "",
                         END=part("uas_recv_bye") if end is None else end)
         opts.setdefault("extra", ("-aa",))
-        return Sipp(self, path, self.uas_port, **opts)  # listening once it returns
+        return Sipp(self, path, port or self.uas_port, **opts)  # listening once it returns
 
     # -- what crossed -----------------------------------------------------------
 

@@ -54,15 +54,18 @@ class SpeechServer:
     """One speech-server process owned by a harness.Harness test.
 
     tls: a TlsFiles (or any object with .cert and .key) to serve wss.
-    token: require `Authorization: Bearer <token>`.
+    token: require `Authorization: Bearer <token>` (audiohook: `X-API-KEY`).
+    protocol: "voxfork-v1" (default), "audiohook" or "raw".
     args: further flags, e.g. ("--close-after-frames", "10").
     """
 
-    def __init__(self, harness, tls=None, token=None, args=(), name="speech", listen=f"{LOOPBACK}:0"):
+    def __init__(self, harness, tls=None, token=None, args=(), name="speech", listen=f"{LOOPBACK}:0",
+                 protocol=None):
         self.harness = harness
         self.name = name
         self.tls = tls
         self.token = token
+        self.protocol = protocol
         self.args = [str(a) for a in args]
         self.listen = listen
         self.out_dir = os.path.join(harness.tmpdir, f"{name}-out")
@@ -80,6 +83,8 @@ class SpeechServer:
             cmd += ["--cert", self.tls.cert, "--key", self.tls.key]
         if self.token is not None:
             cmd += ["--token", self.token]
+        if self.protocol is not None:
+            cmd += ["--protocol", self.protocol]
         return cmd + self.args
 
     def start(self, timeout=10.0):
@@ -217,20 +222,25 @@ class SpeechServer:
         connections maps to the last."""
         return {ev["channel"]: ev for ev in self.controls("START") if "wav" in ev}
 
+    def recorded_channels(self):
+        """The "channel" events, one per channel recorded (any protocol): conn,
+        channel, leg, wav, raw. AudioHook and raw number a connection's
+        channels 1 (caller / external) and 2 (callee / internal)."""
+        return self.events("channel")
+
     # -- audio files ---------------------------------------------------------
 
-    def _start_event(self, channel, conn):
-        starts = [ev for ev in self.controls("START", channel=channel) if "wav" in ev
-                  and (conn is None or ev["conn"] == conn)]
-        if not starts:
+    def _channel_event(self, channel, conn):
+        opened = [ev for ev in self.events("channel", channel=channel) if conn is None or ev["conn"] == conn]
+        if not opened:
             raise AssertionError(f"channel {channel} was never started")
-        return starts[-1]
+        return opened[-1]
 
     def raw_path(self, channel, conn=None):
-        return os.path.join(self.out_dir, self._start_event(channel, conn)["raw"])
+        return os.path.join(self.out_dir, self._channel_event(channel, conn)["raw"])
 
     def wav_path(self, channel, conn=None):
-        return os.path.join(self.out_dir, self._start_event(channel, conn)["wav"])
+        return os.path.join(self.out_dir, self._channel_event(channel, conn)["wav"])
 
     def raw(self, channel, conn=None):
         """The G.711 payload bytes received for the channel, in order (complete once

@@ -40,7 +40,17 @@ def wav_samples(path):
 
 
 class Demo(harness.Harness):
-    def test_the_demo_speaks_draws_and_each_channel_carries_its_party(self):
+    def run_demo(self, *args):
+        """tools/demo.sh with `args` in a run directory of the test's: (run directory, its result)."""
+        self.need_demo_tools()
+        run = os.path.join(self.tmpdir, "demo")
+        env = dict(os.environ, DEMO_DIR=run, BUILD_DIR=os.environ.get("VOXFORK_BUILD_DIR", "build"), JOBS="2")
+        r = subprocess.run([os.path.join(SOURCE, "tools", "demo.sh"), *args], cwd=SOURCE, env=env,
+                           capture_output=True, text=True, timeout=300)
+        self.assertEqual(r.returncode, 0, r.stdout[-3000:] + r.stderr[-3000:])
+        return run, r
+
+    def need_demo_tools(self):
         for tool in ("espeak-ng", "sox", "sipp"):
             harness.need_tool(tool)
         r = subprocess.run(["/usr/bin/python3", "-c", "import matplotlib"], capture_output=True)
@@ -53,12 +63,11 @@ class Demo(harness.Harness):
             if harness.under_ci():
                 self.fail(f"tools/install-deps.sh: {deps.stderr.strip()}")
             self.skipTest(f"the demo's packages are not all installed: {deps.stderr.strip()}")
-        run = os.path.join(self.tmpdir, "demo")
-        env = dict(os.environ, DEMO_DIR=run, BUILD_DIR=os.environ.get("VOXFORK_BUILD_DIR", "build"), JOBS="2")
-        r = subprocess.run([os.path.join(SOURCE, "tools", "demo.sh")], cwd=SOURCE, env=env, capture_output=True,
-                           text=True, timeout=300)
-        self.assertEqual(r.returncode, 0, r.stdout[-3000:] + r.stderr[-3000:])
+
+    def test_the_demo_speaks_draws_and_each_channel_carries_its_party(self):
+        run, r = self.run_demo()
         self.assertIn("the caller and the agent speak (speech", r.stdout)
+        self.assertIn("demo: OK (voxfork-v1)", r.stdout)
 
         # The picture: printed, a PNG of a real size.
         png = os.path.join(run, "fork.png")
@@ -113,6 +122,40 @@ class Demo(harness.Harness):
             gap = wav_samples(os.path.join(run, "speech", c["wav"]))[int(pauses[leg] * 8000) + 800:
                                                                        int(pauses[leg] * 8000) + 8000]
             self.assertLess(max(abs(s) for s in gap), 64, "nothing recorded while paused")
+
+
+    def test_the_demo_in_audiohook(self):
+        run, r = self.run_demo("--protocol", "audiohook")
+        self.assertIn("demo: OK (audiohook)", r.stdout)
+        self.assertIn("speech server (audiohook)", r.stdout)
+        with open(os.path.join(run, "voxforkd.conf")) as f:
+            self.assertIn(" protocol audiohook\n", f.read())
+        with open(os.path.join(run, "speech", "events.jsonl")) as f:
+            events = [json.loads(line) for line in f]
+        [opened] = [e for e in events if e.get("event") == "open"]
+        self.assertIn("signature", opened["headers"], "the upgrade was signed (and verified: not refused)")
+        types = [e["type"] for e in events if e.get("event") == "control"]
+        self.assertEqual([t for t in types if t != "ping"], ["open", "update", "paused", "resumed", "close"])
+        times = {e["type"]: e["time"] for e in events if e.get("event") == "control"}
+        with open(os.path.join(run, "speech", "summary.json")) as f:
+            channels = {c["leg"]: c for c in json.load(f)["channels"]}
+        self.assertEqual({(leg, c["stop_reason"]) for leg, c in channels.items()}, {("caller", "end"), ("callee", "end")})
+        for c in channels.values():
+            # The pause is silence in the WAV (AudioHook's discarded), where the call's time line has it.
+            samples = wav_samples(os.path.join(run, "speech", c["wav"]))
+            paused = int((times["paused"] - times["open"]) * 8000)
+            self.assertLess(max(abs(s) for s in samples[paused + 800:paused + 8000]), 64, "silence while paused")
+            self.assertGreater(max(abs(s) for s in samples[:paused]), 1000, "speech before the pause")
+
+    def test_the_demo_in_raw(self):
+        run, r = self.run_demo("--protocol", "raw")
+        self.assertIn("demo: OK (raw)", r.stdout)
+        self.assertIn("Latest from the server: {\"transcript\":\"frame ", r.stdout)
+        with open(os.path.join(run, "speech", "events.jsonl")) as f:
+            events = [json.loads(line) for line in f]
+        self.assertEqual(sorted(e["path"] for e in events if e.get("event") == "open"),
+                         ["/v1/listen?channel=callee", "/v1/listen?channel=caller"])
+        self.assertEqual([e["text"] for e in events if e.get("event") == "control"], ['{"type":"end"}'] * 2)
 
 
 if __name__ == "__main__":

@@ -24,14 +24,33 @@ def wav_samples(path):
     return rate, struct.unpack(f"<{len(frames) // 2}h", frames)
 
 
-def control_times(events_path):
-    """{(conn, channel): [(type, unix time)]} of the control messages."""
+# AudioHook's messages of the same moments; they are about every channel of
+# their connection.
+AUDIOHOOK = {"open": "START", "paused": "PAUSE", "resumed": "RESUME", "close": "STOP"}
+
+
+def control_times(events_path, channels):
+    """{(conn, channel): [(type, unix time)]} of the control messages. Raw
+    has none: a connection's channels start when it opens and stop when it
+    closes."""
     marks = {}
+    per_conn = {}
+    for ch in channels:
+        per_conn.setdefault(ch["conn"], []).append(ch["channel"])
     with open(events_path) as f:
         for line in f:
             event = json.loads(line)
-            if event.get("event") == "control" and event.get("type") in MARKS:
-                marks.setdefault((event["conn"], event["channel"]), []).append((event["type"], event["time"]))
+            kind, conn = event.get("event"), event.get("conn")
+            if kind == "control" and event.get("type") in MARKS:
+                marks.setdefault((conn, event["channel"]), []).append((event["type"], event["time"]))
+            elif kind == "control" and event.get("type") in AUDIOHOOK:
+                for channel in per_conn.get(conn, []):
+                    marks.setdefault((conn, channel), []).append((AUDIOHOOK[event["type"]], event["time"]))
+            elif kind == "layout" or (kind == "close" and (conn, "raw") in marks):
+                for channel in per_conn.get(conn, []):
+                    marks.setdefault((conn, channel), []).append(("START" if kind == "layout" else "STOP",
+                                                                  event["time"]))
+                marks[(conn, "raw")] = []
     return marks
 
 
@@ -44,7 +63,7 @@ def main():
 
     with open(os.path.join(speech, "summary.json")) as f:
         channels = sorted(json.load(f)["channels"], key=lambda c: c["leg"] != "caller")
-    marks = control_times(os.path.join(speech, "events.jsonl"))
+    marks = control_times(os.path.join(speech, "events.jsonl"), channels)
     figure, axes = plt.subplots(len(channels), 1, figsize=(12, 2.6 * len(channels)), sharex=True, squeeze=False)
     for ax, ch in zip(axes[:, 0], channels):
         rate, samples = wav_samples(os.path.join(speech, ch["wav"]))

@@ -3,7 +3,7 @@ received (from SIPp's -trace_msg log) and what the speech server recorded
 (summary.json, events.jsonl). Prints the summary; exits 1, saying why, when
 the run did not show what the demo is meant to show.
 
-    /usr/bin/python3 report.py RUN_DIR
+    /usr/bin/python3 report.py [--protocol voxfork-v1|audiohook|raw] RUN_DIR
     /usr/bin/python3 report.py --statuses RUN_DIR    (only the status INFOs)
 """
 
@@ -46,8 +46,12 @@ def status_infos(log_path):
 
 def sounding_stretch(recorded, length=1600):
     """The first `length` bytes of the recording that are not near-silence
-    (speech has pauses, and two silences would match either file)."""
-    for start in range(0, max(1, len(recorded) - length), 160):
+    (speech has pauses, and two silences would match either file). The
+    clock-paced protocols (AudioHook, raw interleaved) fill the time before
+    a party's first packet with µ-law silence (0xFF): the search starts
+    after it."""
+    first = next((i for i, b in enumerate(recorded) if b != 0xFF), 0)
+    for start in range(first, max(first + 1, len(recorded) - length), 160):
         window = recorded[start:start + length]
         if len(set(window)) >= 48:
             return window
@@ -64,10 +68,27 @@ def print_statuses(run):
     return [json.loads(b).get("status") for b in bodies]
 
 
+def update_seen(event, protocol):
+    """The speech server's record of the controller's UPDATE, as the
+    protocol carries it: voxfork-v1's UPDATE (its metadata), AudioHook's
+    `update` (the metadata's language); raw sends nothing."""
+    if event.get("event") != "control":
+        return None
+    if protocol == "voxfork-v1" and event.get("type") == "UPDATE":
+        return event["msg"].get("metadata")
+    if protocol == "audiohook" and event.get("type") == "update":
+        return event["msg"].get("parameters")
+    return None
+
+
 def main():
     if sys.argv[1] == "--statuses":
         print_statuses(sys.argv[2])
         return
+    protocol = "voxfork-v1"
+    if sys.argv[1] == "--protocol":
+        protocol = sys.argv[2]
+        del sys.argv[1:3]
     run = sys.argv[1]
     speech = os.path.join(run, "speech")
     problems = []
@@ -91,12 +112,13 @@ def main():
     with open(os.path.join(speech, "events.jsonl")) as f:
         for line in f:
             event = json.loads(line)
-            if event.get("event") == "control" and event.get("type") == "UPDATE":
-                updates.append(event["msg"])
+            seen = update_seen(event, protocol)
+            if seen is not None:
+                updates.append(seen)
     if updates:
-        print(f"  metadata after UPDATE: {json.dumps(updates[0].get('metadata'))}")
+        print(f"  after UPDATE: {json.dumps(updates[0])}")
     print(f"  connections {summary['connections']}, frames {summary['frames']}, "
-          f"violations of the wire protocol {summary['violations']}")
+          f"violations of the {protocol} protocol {summary['violations']}")
     print(f"  events: {os.path.join(speech, 'events.jsonl')}")
 
     for leg in ("caller", "callee"):
@@ -115,7 +137,7 @@ def main():
             problems.append(f"the {leg} channel does not carry the {leg}'s audio ({leg}.ulaw)")
     if summary["violations"]:
         problems.append(f"the speech server recorded violations: {summary['violations_by_kind']}")
-    if not updates:
+    if not updates and protocol != "raw":
         problems.append("the speech server never got the UPDATE")
 
     if problems:

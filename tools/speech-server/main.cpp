@@ -1,4 +1,5 @@
-// speech-server: the reference voxfork.v1 speech server (docs/speech-server.md).
+// speech-server: the reference speech server, in voxfork.v1, AudioHook v2 or raw
+// audio (docs/speech-server.md).
 #include <cstdio>
 #include <exception>
 

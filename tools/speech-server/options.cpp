@@ -60,8 +60,47 @@ const std::vector<Flag>& flags() {
          [](Options& o, std::string_view v) { o.tls_max = tls_version(v); }},
         {"--ciphers", "LIST", "TLS 1.2 cipher list (OpenSSL names, ':'-separated)",
          [](Options& o, std::string_view v) { o.ciphers = v; }},
-        {"--token", "T", "require 'Authorization: Bearer T' on the upgrade, else answer 401",
+        {"--protocol", "voxfork-v1|audiohook|raw", "the wire protocol served (default voxfork-v1)",
+         [](Options& o, std::string_view v) {
+             if (v == "voxfork-v1")
+                 o.protocol = ProtocolName::voxfork_v1;
+             else if (v == "audiohook")
+                 o.protocol = ProtocolName::audiohook;
+             else if (v == "raw")
+                 o.protocol = ProtocolName::raw;
+             else
+                 throw std::invalid_argument("must be voxfork-v1, audiohook or raw");
+         }},
+        {"--token", "T",
+         "require 'Authorization: Bearer T' (raw: --auth-scheme; audiohook: 'X-API-KEY: T') on the upgrade, "
+         "else answer 401",
          [](Options& o, std::string_view v) { o.token = std::string(v); }},
+        {"--auth-scheme", "WORD", "raw: the scheme of --token's Authorization header (default Bearer)",
+         [](Options& o, std::string_view v) {
+             if (v.empty() || v.find(' ') != std::string_view::npos)
+                 throw std::invalid_argument("one word");
+             o.auth_scheme = v;
+         }},
+        {"--audiohook-secret", "BASE64",
+         "audiohook: require an HTTP message signature on the upgrade made with this client secret, else 401",
+         [](Options& o, std::string_view v) {
+             if (v.empty()) throw std::invalid_argument("empty secret");
+             o.audiohook_secret = std::string(v);
+         }},
+        {"--audiohook-media", "first|both|external|internal|none",
+         "audiohook: the media 'opened' chooses among the client's offers (default first; none = empty media)",
+         [](Options& o, std::string_view v) {
+             if (v != "first" && v != "both" && v != "external" && v != "internal" && v != "none")
+                 throw std::invalid_argument("must be first, both, external, internal or none");
+             o.audiohook_media = v;
+         }},
+        {"--raw-codec", "PCMU|PCMA", "raw: the law the .wav files decode the audio with (default PCMU)",
+         [](Options& o, std::string_view v) {
+             if (v != "PCMU" && v != "PCMA") throw std::invalid_argument("must be PCMU or PCMA");
+             o.raw_codec = v;
+         }},
+        {"--reply-every-frames", "N", "raw: send {\"transcript\":\"frame K\"} after every N audio frames",
+         [](Options& o, std::string_view v) { o.reply_every = number<std::uint64_t>(v, 1, UINT64_MAX); }},
         {"--rcvbuf", "BYTES", "SO_RCVBUF of accepted sockets (small values make a slow server fill up sooner)",
          [](Options& o, std::string_view v) { o.rcvbuf = number<int>(v, 1, 1 << 30); }},
         {"--refuse-upgrade", "STATUS", "answer every upgrade with this HTTP status (e.g. 401, 403, 500, 200)",
@@ -87,6 +126,15 @@ const std::vector<Flag>& flags() {
              const double s = std::stod(std::string(v));
              if (!(s >= 0 && s <= 3600)) throw std::invalid_argument("--restart-seconds must be 0-3600");
              o.restart_seconds = s;
+         }},
+        {"--pause-after-frames", "N",
+         "audiohook: after N audio frames send the server's 'pause', then 'resume' --pause-seconds later",
+         [](Options& o, std::string_view v) { o.server_pause_after = count(v); }},
+        {"--pause-seconds", "S", "how long --pause-after-frames pauses (default 0.5)",
+         [](Options& o, std::string_view v) {
+             const double s = std::stod(std::string(v));
+             if (!(s >= 0 && s <= 3600)) throw std::invalid_argument("--pause-seconds must be 0-3600");
+             o.server_pause_seconds = s;
          }},
         {"--close-after-frames", "N", "send a close frame (--close-code, --close-reason) after N audio frames",
          [](Options& o, std::string_view v) { o.close_after = count(v); }},
@@ -127,7 +175,8 @@ const std::vector<Flag>& flags() {
     std::FILE* f = code == 0 ? stdout : stderr;
     std::fprintf(f,
                  "usage: speech-server [options]\n"
-                 "Reference voxfork.v1 speech server: records and checks what a client sends.\n\n");
+                 "Reference speech server (voxfork.v1, AudioHook v2, raw audio): records and checks what a\n"
+                 "client sends.\n\n");
     for (const auto& flag : flags()) {
         std::string left = std::string(flag.name) + (flag.arg ? std::string(" ") + flag.arg : "");
         std::fprintf(f, "  %-32s %s\n", left.c_str(), flag.help);

@@ -12,6 +12,9 @@ namespace speech {
 // Unset means the fault is off.
 using FrameCount = std::optional<std::uint64_t>;
 
+// The wire protocol served (protocols.md), one per server.
+enum class ProtocolName { voxfork_v1, audiohook, raw };
+
 struct Options {
     std::string listen_addr = "127.0.0.1";
     std::uint16_t listen_port = 8000;
@@ -24,7 +27,19 @@ struct Options {
     std::string tls_max = "1.3";
     std::string ciphers;  // TLS 1.2 cipher list, OpenSSL names
 
-    std::optional<std::string> token;  // required `Authorization: Bearer` value
+    ProtocolName protocol = ProtocolName::voxfork_v1;
+    // The required token: `Authorization: <auth_scheme> T` (voxfork-v1, raw),
+    // `X-API-KEY: T` (audiohook).
+    std::optional<std::string> token;
+    std::string auth_scheme = "Bearer";  // raw only; voxfork-v1 is always Bearer
+    // AudioHook: the client secret (base64) the upgrade's HTTP message signature
+    // must verify with; unset, the upgrade need not be signed.
+    std::optional<std::string> audiohook_secret;
+    // AudioHook: the media `opened` chooses: "first" (the first offer), "both",
+    // "external", "internal" (the offer with those channels), "none" (empty).
+    std::string audiohook_media = "first";
+    std::string raw_codec = "PCMU";   // raw: how the .wav decodes the bytes
+    std::uint64_t reply_every = 0;    // raw: a transcript text every N frames (0 = none)
     int rcvbuf = 0;                    // SO_RCVBUF for accepted sockets, 0 = default
 
     // Faults on the upgrade.
@@ -49,6 +64,9 @@ struct Options {
     // A restart: every connection reset (RST) and the port closed (connections
     // refused) for restart_seconds, then the same port listened on again.
     FrameCount restart_after;
+    // AudioHook: the server's `pause` after N frames, its `resume` this much later.
+    FrameCount server_pause_after;
+    double server_pause_seconds = 0.5;
     double restart_seconds = 2.0;
     std::string send_text = R"({"type":"HELLO"})";
     std::optional<std::uint64_t> fault_limit;  // faults fire on at most this many connections

@@ -85,6 +85,12 @@ ChannelRecord& Recorder::open_channel(std::uint64_t conn, std::uint32_t channel,
     ch.raw_name = base + ".raw";
     auto dir = std::filesystem::path(options_.out_dir);
     ch.files = std::make_unique<ChannelFiles>(dir / ch.wav_name, dir / ch.raw_name);
+    event({{"event", "channel"},
+           {"conn", conn},
+           {"channel", channel},
+           {"leg", leg},
+           {"wav", ch.wav_name},
+           {"raw", ch.raw_name}});
     return ch;
 }
 
@@ -97,6 +103,18 @@ ChannelRecord* Recorder::earlier_record(std::uint32_t channel, std::uint64_t con
 
 void Recorder::write_audio(ChannelRecord& ch, std::uint64_t at, const std::uint8_t* payload, std::size_t n) {
     if (ch.files) ch.files->write(ch.codec, at, payload, n);
+}
+
+void Recorder::append_audio(ChannelRecord& ch, const std::uint8_t* payload, std::size_t n) {
+    const auto at = static_cast<std::uint32_t>(ch.bytes + ch.wav_gap);
+    frame_event(ch.conn, ch.channel, static_cast<std::uint32_t>(ch.frames), at, n);
+    write_audio(ch, at, payload, n);
+    ch.has_frames = true;
+    ch.next_seq = static_cast<std::uint32_t>(ch.frames + 1);
+    ch.last_position = at;
+    ch.last_length = static_cast<std::uint32_t>(n);
+    ++ch.frames;
+    ch.bytes += n;
 }
 
 void Recorder::end_channel(ChannelRecord& ch) {

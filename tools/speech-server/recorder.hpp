@@ -35,6 +35,7 @@ struct ChannelRecord {
     std::uint32_t last_position = 0;
     std::uint32_t last_length = 0;
     std::uint64_t wav_shift = 0;  // samples of over-long gaps left out of the WAV
+    std::uint64_t wav_gap = 0;    // samples of silence put in the WAV for pauses (AudioHook's discarded)
     std::uint64_t frames = 0, bytes = 0, dropped = 0, position_steps = 0, late_frames = 0, violations = 0, dtmf = 0;
     // Continued from a channel record of an earlier connection (a START with
     // "resumed": true): frames whose seq it had are repeats, dropped.
@@ -63,13 +64,19 @@ public:
 
     // "conn<N>-ch<C>-<leg>": the name of a channel's .wav and .raw without suffix.
     static std::string file_base(std::uint64_t conn, std::uint32_t channel, const std::string& leg);
-    // A new channel on `conn`; opens its files.
+    // A new channel on `conn`; opens its files and writes a `channel` event
+    // naming them.
     ChannelRecord& open_channel(std::uint64_t conn, std::uint32_t channel, const std::string& leg);
     // Whether any connection has started this channel id.
     bool channel_seen(std::uint32_t channel) const { return seen_channels_.count(channel) > 0; }
     // The channel's record on the latest connection before `conn` that started it.
     ChannelRecord* earlier_record(std::uint32_t channel, std::uint64_t conn);
     void write_audio(ChannelRecord& ch, std::uint64_t at, const std::uint8_t* payload, std::size_t n);
+    // Audio of a protocol whose frames carry no seq or position (AudioHook,
+    // raw): frame line and files as if seq counted the channel's frames and
+    // position its samples (plus wav_gap), so it lands right after the
+    // channel's last audio and any pause.
+    void append_audio(ChannelRecord& ch, const std::uint8_t* payload, std::size_t n);
     // Completes the channel's files (STOP, connection close, exit).
     void end_channel(ChannelRecord& ch);
 

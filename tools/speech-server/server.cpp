@@ -19,7 +19,8 @@
 #include <optional>
 #include <vector>
 
-#include "checker.hpp"
+#include "faults.hpp"
+#include "protocol.hpp"
 
 namespace speech {
 namespace {
@@ -33,68 +34,28 @@ using tcp = asio::ip::tcp;
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-constexpr std::string_view kSubprotocol = "voxfork.v1";
-
-// What all sessions share: options, output, the fault budget and the sessions
-// kept alive on purpose (a stalled reader has no pending operation to hold it).
-// A session as the restart fault sees it.
-class Resettable {
-public:
-    virtual ~Resettable() = default;
-    virtual void reset(const char* why) = 0;  // RST, no close frame
-};
-
+// What all sessions share: options, output and the fault modes.
 struct Context {
     const Options& options;
     Recorder& recorder;
-    std::uint64_t faulted_connections = 0;
-    std::vector<std::shared_ptr<void>> parked;
-    std::vector<std::weak_ptr<Resettable>> live;  // every accepted session (pruned at restart)
-    std::function<void()> restart;              // the server's (--restart-after-frames)
-
-    bool take_fault() {
-        if (options.fault_limit && faulted_connections >= *options.fault_limit) return false;
-        ++faulted_connections;
-        return true;
-    }
+    FaultPlan faults;
+    Outage& outage;
 };
-
-bool upgrade_fault_set(const Options& o) {
-    return o.refuse_upgrade || o.garbage_response || o.bad_accept || o.hang_upgrade || o.no_subprotocol;
-}
-
-bool frame_fault_set(const Options& o) {
-    return o.close_after || o.reset_after || o.stop_reading_after || o.stop_channel_after || o.send_binary_after ||
-           o.send_text_after || o.restart_after;
-}
 
 json or_null(const http::request<http::string_body>& req, http::field f) {
     auto it = req.find(f);
     return it == req.end() ? json() : json(std::string(it->value()));
 }
 
-bool offers_subprotocol(std::string_view header) {
-    while (!header.empty()) {
-        auto comma = header.find(',');
-        auto item = header.substr(0, comma);
-        while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
-        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-        if (item == kSubprotocol) return true;
-        if (comma == std::string_view::npos) break;
-        header.remove_prefix(comma + 1);
-    }
-    return false;
-}
-
 template <class Stream>
 constexpr bool is_tls = !std::is_same_v<Stream, beast::tcp_stream>;
 
 // One client connection from accept to close. Its life is a line of steps:
-// [TLS handshake] → read the upgrade request → judge it (faults, token,
-// subprotocol) → accept → read loop, each frame through the checker and then
-// the frame-count faults.
+// [TLS handshake] → read the upgrade request → judge it (faults, then the
+// protocol: token, subprotocol, headers) → accept → read loop, each frame
+// through the protocol and then the frame-count faults.
 template <class Stream>
-class Session : public Resettable, public std::enable_shared_from_this<Session<Stream>> {
+class Session : public Resettable, public Replies, public std::enable_shared_from_this<Session<Stream>> {
 public:
     template <class... Args>
     Session(Context& ctx, Args&&... args)
@@ -102,7 +63,7 @@ public:
           ws_(std::forward<Args>(args)...),
           timer_(ws_.get_executor()),
           conn_(ctx.recorder.next_connection_id()),
-          checker_(ctx.recorder, conn_) {}
+          protocol_(make_protocol(ctx.options, ctx.recorder, conn_, *this)) {}
 
     void run() {
         auto& sock = beast::get_lowest_layer(ws_).socket();
@@ -111,12 +72,11 @@ public:
         info_ = {{"conn", conn_},
                  {"peer", peer.address().to_string() + ":" + std::to_string(peer.port())},
                  {"tls", is_tls<Stream>}};
-        if (ctx_.live.size() >= 1024) std::erase_if(ctx_.live, [](const auto& w) { return w.expired(); });
-        ctx_.live.push_back(this->shared_from_this());
-        if (opt().black_hole && ctx_.take_fault()) {
+        ctx_.outage.track(this->shared_from_this());
+        if (opt().black_hole && ctx_.faults.take()) {
             // Accepted by the kernel, never read: the client's upgrade waits for ever.
             note("black-hole", 0);
-            ctx_.parked.push_back(this->shared_from_this());
+            ctx_.outage.park(this->shared_from_this());
             return;
         }
         beast::get_lowest_layer(ws_).expires_after(30s);
@@ -184,7 +144,7 @@ private:
             headers[name] = headers.contains(name) ? headers[name].get<std::string>() + ", " + value : value;
         }
         info_["headers"] = headers;
-        faulty_ = (upgrade_fault_set(opt()) || frame_fault_set(opt())) && ctx_.take_fault();
+        faulty_ = ctx_.faults.any() && ctx_.faults.take();
 
         if (opt().upgrade_delay_ms > 0) {
             timer_.expires_after(std::chrono::milliseconds(opt().upgrade_delay_ms));
@@ -212,20 +172,11 @@ private:
         }
         if (faulty_ && o.refuse_upgrade) return refuse(o.refuse_upgrade, "refuse-upgrade");
         if (!websocket::is_upgrade(req_)) return refuse(400, "not a WebSocket upgrade");
-        if (o.token) {
-            auto it = req_.find(http::field::authorization);
-            if (it == req_.end() || it->value() != "Bearer " + *o.token)
-                return refuse(401, it == req_.end() ? "missing token" : "wrong token");
-        }
-        if (faulty_ && o.bad_accept) return send_bad_accept();
+        const Verdict verdict = protocol_->judge({std::string(req_.target()), info_["headers"]});
+        if (verdict.status) return refuse(verdict.status, verdict.reason);
+        if (faulty_ && o.bad_accept) return send_bad_accept(verdict.subprotocol);
 
-        auto offered = req_.find(http::field::sec_websocket_protocol);
-        bool has_protocol = offered != req_.end() && offers_subprotocol(offered->value());
-        if (!has_protocol)
-            rec().violation(conn_, std::nullopt, "subprotocol",
-                            "upgrade does not offer Sec-WebSocket-Protocol: voxfork.v1",
-                            {{"subprotocols", info_["subprotocols"]}});
-        bool answer_protocol = has_protocol && !(faulty_ && o.no_subprotocol);
+        const std::string answered = faulty_ && o.no_subprotocol ? std::string() : verdict.subprotocol;
         // RFC 6455 4.1: no frame may precede the 101. Such bytes cannot be
         // replayed into the WebSocket layer after the request was judged, so they
         // are reported and dropped.
@@ -235,10 +186,10 @@ private:
                 std::to_string(buffer_.size()) + " bytes sent after the upgrade request, before its answer");
             buffer_.consume(buffer_.size());
         }
-        info_["subprotocol"] = answer_protocol ? json(kSubprotocol) : json();
-        ws_.set_option(websocket::stream_base::decorator([answer_protocol](websocket::response_type& res) {
+        info_["subprotocol"] = answered.empty() ? json() : json(answered);
+        ws_.set_option(websocket::stream_base::decorator([answered](websocket::response_type& res) {
             res.set(http::field::server, "voxfork-speech-server");
-            if (answer_protocol) res.set(http::field::sec_websocket_protocol, kSubprotocol);
+            if (!answered.empty()) res.set(http::field::sec_websocket_protocol, answered);
         }));
         // The WebSocket layer keeps its own timers; the TCP one would cut idle calls.
         beast::get_lowest_layer(ws_).expires_never();
@@ -258,7 +209,7 @@ private:
         ws_.async_accept(req_, [self = this->shared_from_this()](beast::error_code ec) { self->on_accept(ec); });
     }
 
-    void reject(const char* reason, json status) {
+    void reject(const std::string& reason, json status) {
         json e = info_;
         e["event"] = "rejected";
         e["status"] = std::move(status);
@@ -267,13 +218,13 @@ private:
         rec().event(std::move(e));
     }
 
-    void refuse(int status, const char* reason) {
+    void refuse(int status, const std::string& reason) {
         reject(reason, status);
         auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(status), 11);
         res->set(http::field::server, "voxfork-speech-server");
         res->set(http::field::content_type, "text/plain");
         if (status == 401) res->set(http::field::www_authenticate, "Bearer");
-        res->body() = std::string(reason) + "\n";
+        res->body() = reason + "\n";
         res->keep_alive(false);
         res->prepare_payload();
         http::async_write(
@@ -281,13 +232,13 @@ private:
             [self = this->shared_from_this(), res](beast::error_code, std::size_t) { self->half_close_and_drain(); });
     }
 
-    void send_bad_accept() {
+    void send_bad_accept(const std::string& subprotocol) {
         reject("bad-accept", 101);
         auto res = std::make_shared<http::response<http::empty_body>>(http::status::switching_protocols, 11);
         res->set(http::field::upgrade, "websocket");
         res->set(http::field::connection, "Upgrade");
         res->set(http::field::sec_websocket_accept, "AAAAAAAAAAAAAAAAAAAAAAAAAAA=");
-        res->set(http::field::sec_websocket_protocol, kSubprotocol);
+        if (!subprotocol.empty()) res->set(http::field::sec_websocket_protocol, subprotocol);
         beast::get_lowest_layer(ws_).expires_never();
         http::async_write(
             ws_.next_layer(), *res,
@@ -323,6 +274,7 @@ private:
         e["event"] = "open";
         rec().echo(e.dump());
         rec().event(std::move(e));
+        protocol_->on_accepted();
         if (after_frames(0)) read_next();
     }
 
@@ -342,11 +294,11 @@ private:
         std::uint32_t channel = 0;
         auto data = buffer_.cdata();
         if (ws_.got_text())
-            checker_.on_text(std::string_view(static_cast<const char*>(data.data()), n));
+            protocol_->on_text(std::string_view(static_cast<const char*>(data.data()), n));
         else
-            channel = checker_.on_binary(static_cast<const std::uint8_t*>(data.data()), n);
+            channel = protocol_->on_binary(static_cast<const std::uint8_t*>(data.data()), n);
         buffer_.consume(n);
-        bool keep_reading = ws_.got_text() || after_frames(checker_.frames(), channel);
+        bool keep_reading = ws_.got_text() || after_frames(protocol_->frames(), channel);
         if (keep_reading) read_next();
     }
 
@@ -363,38 +315,54 @@ private:
     bool after_frames(std::uint64_t frames, std::uint32_t channel = 0) {
         if (!faulty_) return true;
         const Options& o = opt();
-        if (o.restart_after == frames && ctx_.restart) {
+        const DueFaults due = ctx_.faults.due(frames, channel != 0);
+        if (due.restart) {
             note("restart", frames, {{"seconds", o.restart_seconds}});
-            ctx_.restart();
+            ctx_.outage.restart();
             return false;
         }
-        if (o.reset_after == frames) {
+        if (due.reset) {
             note("reset", frames);
             reset("server-reset");
             return false;
         }
-        if (o.stop_channel_after == frames && channel) {
-            json stop = {{"type", "STOP"}, {"channel", channel}, {"reason", o.stop_reason}};
-            note("server-stop", frames, {{"channel", channel}, {"msg", stop}});
-            checker_.on_server_stop(channel);
-            send(true, stop.dump());
+        if (due.server_stop) {
+            if (auto stop = protocol_->server_stop(channel, o.stop_reason)) {
+                note("server-stop", frames, {{"channel", channel}, {"msg", json::parse(*stop)}});
+                send(true, std::move(*stop));
+            }
         }
-        if (o.send_binary_after == frames) {
+        if (due.server_pause) {
+            if (auto pause = protocol_->server_pause(false)) {
+                note("server-pause", frames, {{"seconds", o.server_pause_seconds}});
+                send(true, std::move(*pause));
+                timer_.expires_after(
+                    std::chrono::milliseconds(static_cast<std::int64_t>(o.server_pause_seconds * 1000)));
+                timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) {
+                    if (ec || self->closed_) return;
+                    if (auto resume = self->protocol_->server_pause(true)) {
+                        self->rec().event({{"event", "server-resume"}, {"conn", self->conn_}});
+                        self->send(true, std::move(*resume));
+                    }
+                });
+            }
+        }
+        if (due.send_binary) {
             note("send-binary", frames);
             send(false, std::string("\0\0\0\1\0\0\0\0\0\0\0\0binary", 18));
         }
-        if (o.send_text_after == frames) {
+        if (due.send_text) {
             note("send-text", frames, {{"text", o.send_text}});
             send(true, o.send_text);
         }
-        if (o.close_after == frames) {
+        if (due.close) {
             note("server-close", frames, {{"code", o.close_code}, {"reason", o.close_reason}});
             close_pending_ = true;
             if (!writing_) start_close();
         }
-        if (o.stop_reading_after == frames) {
+        if (due.stop_reading) {
             note("stop-reading", frames);
-            ctx_.parked.push_back(this->shared_from_this());
+            ctx_.outage.park(this->shared_from_this());
             return false;
         }
         return true;
@@ -406,6 +374,8 @@ private:
         extra["frames"] = frames;
         rec().event(std::move(extra));
     }
+
+    void send_text(std::string text) override { send(true, std::move(text)); }
 
     void send(bool text, std::string data) {
         out_.emplace_back(text, std::move(data));
@@ -451,8 +421,8 @@ private:
         json e = {{"event", "close"},
                   {"conn", conn_},
                   {"by", by},
-                  {"frames", checker_.frames()},
-                  {"open_channels", checker_.on_close()}};
+                  {"frames", protocol_->frames()},
+                  {"open_channels", protocol_->on_close()}};
         e["code"] = reason ? json(reason->code) : json();
         e["reason"] = reason ? json(std::string(reason->reason.c_str())) : json();
         bool graceful = !ec || ec == websocket::error::closed;
@@ -465,7 +435,7 @@ private:
     websocket::stream<Stream> ws_;
     asio::steady_timer timer_;
     std::uint64_t conn_;
-    ConnectionChecker checker_;
+    std::unique_ptr<Protocol> protocol_;
     beast::flat_buffer buffer_;
     http::request<http::string_body> req_;
     json info_;
@@ -498,9 +468,13 @@ public:
           acceptor_(ioc),
           signals_(ioc, SIGINT, SIGTERM),
           flush_timer_(ioc),
-          restart_timer_(ioc),
           tls_(make_tls_context(ctx.options)) {
-        ctx_.restart = [this] { restart(); };
+        ctx_.outage.set_listener(
+            [this] {
+                boost::system::error_code ignored;
+                acceptor_.close(ignored);
+            },
+            [this] { listen(port_); });
     }
 
     void start() {
@@ -530,27 +504,6 @@ private:
         port_ = acceptor_.local_endpoint().port();
         ctx_.recorder.event({{"event", "listening"}, {"addr", o.listen_addr}, {"port", port_}, {"tls", bool(tls_)}});
         accept();
-    }
-
-    // What a crash and restart looks like from the client: every connection
-    // reset, the port refusing connections, then the same port open again.
-    // What was recorded stays (the checker continues resumed channels).
-    void restart() {
-        if (restarting_) return;
-        restarting_ = true;
-        boost::system::error_code ignored;
-        acceptor_.close(ignored);
-        for (auto& weak : std::exchange(ctx_.live, {}))
-            if (auto session = weak.lock()) session->reset("server-restart");
-        ctx_.parked.clear();
-        ctx_.recorder.event({{"event", "down"}, {"seconds", ctx_.options.restart_seconds}});
-        restart_timer_.expires_after(
-            std::chrono::milliseconds(static_cast<std::int64_t>(ctx_.options.restart_seconds * 1000)));
-        restart_timer_.async_wait([this](beast::error_code ec) {
-            if (ec) return;
-            restarting_ = false;
-            listen(port_);
-        });
     }
 
     void accept() {
@@ -587,7 +540,6 @@ private:
         boost::system::error_code ignored;
         acceptor_.close(ignored);
         flush_timer_.cancel();
-        restart_timer_.cancel();
         summary_ = ctx_.recorder.finish();
         ioc_.stop();
     }
@@ -601,24 +553,23 @@ private:
     tcp::acceptor acceptor_;
     asio::signal_set signals_;
     asio::steady_timer flush_timer_;
-    asio::steady_timer restart_timer_;
     std::optional<ssl::context> tls_;
     std::uint16_t port_ = 0;
-    bool restarting_ = false;
 };
 
 }  // namespace
 
 int serve(const Options& options, Recorder& recorder) {
     asio::io_context ioc{1};
-    Context ctx{options, recorder, 0, {}, {}, {}};
+    Outage outage(ioc, options, recorder);
+    Context ctx{options, recorder, FaultPlan(options), outage};
     json summary;
     {
         Server server(ioc, ctx);
         server.start();
         ioc.run();
         summary = server.summary_;
-        ctx.parked.clear();
+        outage.stop();
     }
     if (options.summary) std::printf("%s\n", summary.dump(2).c_str());
     return 0;

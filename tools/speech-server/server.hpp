@@ -1,5 +1,7 @@
-// The network side of speech-server: listener, TLS, upgrade, WebSocket sessions
-// and the fault modes. The only translation unit that includes Beast.
+// The network side of speech-server: listener, TLS, upgrade and WebSocket
+// sessions, which hand every message to the protocol served (protocol.hpp)
+// and apply the fault modes (faults.hpp). The only translation unit that
+// includes Beast.
 #pragma once
 
 #include "options.hpp"

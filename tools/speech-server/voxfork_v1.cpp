@@ -1,4 +1,4 @@
-#include "checker.hpp"
+#include "voxfork_v1.hpp"
 
 #include <algorithm>
 #include <initializer_list>
@@ -104,17 +104,17 @@ std::string leg_name(const json& msg) {
 
 }  // namespace
 
-void ConnectionChecker::violation(std::uint32_t channel, std::string_view kind, const std::string& detail, json extra) {
+void VoxforkV1::violation(std::uint32_t channel, std::string_view kind, const std::string& detail, json extra) {
     rec_.violation(conn_, channel ? std::optional<std::uint32_t>(channel) : std::nullopt, kind, detail,
                    std::move(extra));
 }
 
-ChannelRecord* ConnectionChecker::find(std::uint32_t channel) {
+ChannelRecord* VoxforkV1::find(std::uint32_t channel) {
     auto it = channels_.find(channel);
     return it == channels_.end() ? nullptr : it->second;
 }
 
-bool ConnectionChecker::check_fields(const std::string& type, const json& msg) {
+bool VoxforkV1::check_fields(const std::string& type, const json& msg) {
     const MessageRule* rule = rule_for(type);
     std::uint32_t channel = 0;
     if (auto it = msg.find("channel"); it != msg.end() && it->is_number_integer() && it->get<std::int64_t>() > 0 &&
@@ -148,7 +148,7 @@ bool ConnectionChecker::check_fields(const std::string& type, const json& msg) {
     return channel_ok;
 }
 
-void ConnectionChecker::on_text(std::string_view text) {
+void VoxforkV1::on_text(std::string_view text) {
     json msg = json::parse(text, nullptr, false);
     if (msg.is_discarded()) {
         violation(0, "not-json", "text frame is not JSON", {{"text", std::string(text.substr(0, 512))}});
@@ -195,7 +195,7 @@ void ConnectionChecker::on_text(std::string_view text) {
     on_channel_message(type, msg, *ch);
 }
 
-void ConnectionChecker::check_start_order(const std::string& type, const json& msg, std::uint32_t channel) {
+void VoxforkV1::check_start_order(const std::string& type, const json& msg, std::uint32_t channel) {
     bool is_callee_start = type == "START" && str(msg, "leg") == "callee";
     std::string guid = str(msg, "call-guid");
     if (pending_caller_ && !(is_callee_start && guid == pending_caller_guid_))
@@ -207,7 +207,7 @@ void ConnectionChecker::check_start_order(const std::string& type, const json& m
     pending_caller_guid_ = guid;
 }
 
-void ConnectionChecker::on_start(const json& msg, std::uint32_t channel) {
+void VoxforkV1::on_start(const json& msg, std::uint32_t channel) {
     if (ChannelRecord* old = find(channel)) {
         violation(channel, "duplicate-start",
                   old->stopped ? "START for a channel already stopped on this connection"
@@ -254,7 +254,7 @@ void ConnectionChecker::on_start(const json& msg, std::uint32_t channel) {
         slot = channel;
 }
 
-void ConnectionChecker::on_channel_message(const std::string& type, const json& msg, ChannelRecord& ch) {
+void VoxforkV1::on_channel_message(const std::string& type, const json& msg, ChannelRecord& ch) {
     if (ch.stopped || ch.stopped_by_server) {
         if (type == "STOP" && ch.stopped_by_server && !ch.stopped)
             violation(ch.channel, "stop-after-server-stop", "STOP for a channel the server stopped itself");
@@ -279,7 +279,7 @@ void ConnectionChecker::on_channel_message(const std::string& type, const json& 
     }
 }
 
-void ConnectionChecker::end(ChannelRecord& ch) {
+void VoxforkV1::end(ChannelRecord& ch) {
     rec_.end_channel(ch);
     auto it = calls_.find(ch.call_guid);
     if (it == calls_.end()) return;
@@ -288,14 +288,33 @@ void ConnectionChecker::end(ChannelRecord& ch) {
     if (!it->second.caller && !it->second.callee) calls_.erase(it);
 }
 
-void ConnectionChecker::on_server_stop(std::uint32_t channel) {
+std::optional<std::string> VoxforkV1::server_stop(std::uint32_t channel, const std::string& reason) {
     if (ChannelRecord* ch = find(channel); ch && !ch->stopped_by_server) {
         ch->stopped_by_server = true;
         end(*ch);
     }
+    return json{{"type", "STOP"}, {"channel", channel}, {"reason", reason}}.dump();
 }
 
-std::uint32_t ConnectionChecker::on_binary(const std::uint8_t* data, std::size_t size) {
+Verdict VoxforkV1::judge(const Upgrade& upgrade) {
+    if (options_.token) {
+        const std::string authorization = header(upgrade, "authorization");
+        if (authorization != "Bearer " + *options_.token)
+            return {401, upgrade.headers.contains("authorization") ? "wrong token" : "missing token", {}};
+    }
+    if (!lists(header(upgrade, "sec-websocket-protocol"), voxfork_v1_subprotocol)) {
+        rec_.violation(conn_, std::nullopt, "subprotocol", "upgrade does not offer Sec-WebSocket-Protocol: voxfork.v1",
+                       {{"subprotocols", upgrade.headers.value("sec-websocket-protocol", json())}});
+        return {};
+    }
+    return {0, {}, std::string(voxfork_v1_subprotocol)};
+}
+
+std::unique_ptr<Protocol> make_voxfork_v1(const Options& options, Recorder& recorder, std::uint64_t conn) {
+    return std::make_unique<VoxforkV1>(options, recorder, conn);
+}
+
+std::uint32_t VoxforkV1::on_binary(const std::uint8_t* data, std::size_t size) {
     ++frames_;
     if (size < 12) {
         violation(0, "short-frame", "binary frame of " + std::to_string(size) + " bytes (< 12)");
@@ -335,7 +354,7 @@ std::uint32_t ConnectionChecker::on_binary(const std::uint8_t* data, std::size_t
     return channel;
 }
 
-void ConnectionChecker::check_sequence(ChannelRecord& ch, std::uint32_t seq, std::uint32_t position,
+void VoxforkV1::check_sequence(ChannelRecord& ch, std::uint32_t seq, std::uint32_t position,
                                        std::size_t length) {
     std::uint32_t expected_seq = ch.has_frames ? ch.next_seq : 0;
     if (seq > expected_seq) {
@@ -380,7 +399,7 @@ void ConnectionChecker::check_sequence(ChannelRecord& ch, std::uint32_t seq, std
     ch.last_length = static_cast<std::uint32_t>(length);
 }
 
-std::vector<std::uint32_t> ConnectionChecker::on_close() {
+std::vector<std::uint32_t> VoxforkV1::on_close() {
     std::vector<std::uint32_t> open;
     for (auto& [id, ch] : channels_) {
         if (!ch->stopped && !ch->stopped_by_server) open.push_back(id);

@@ -1,7 +1,7 @@
-// Strict checking of what one connection's client sends, against
-// /shared/spec/wire.md (voxfork.v1). Every message and frame is written to the
-// recorder; every departure from the protocol is reported as a violation with a
-// stable kind string (docs/speech-server.md lists them).
+// voxfork.v1 (wire.md): strict checking of what one connection's client sends.
+// Every message and frame is written to the recorder; every departure from the
+// protocol is reported as a violation with a stable kind string
+// (docs/speech-server.md lists them).
 #pragma once
 
 #include <cstdint>
@@ -13,24 +13,28 @@
 
 #include <nlohmann/json.hpp>
 
+#include "protocol.hpp"
 #include "recorder.hpp"
 
 namespace speech {
 
-class ConnectionChecker {
+inline constexpr std::string_view voxfork_v1_subprotocol = "voxfork.v1";
+
+class VoxforkV1 final : public Protocol {
 public:
-    ConnectionChecker(Recorder& recorder, std::uint64_t conn) : rec_(recorder), conn_(conn) {}
+    VoxforkV1(const Options& options, Recorder& recorder, std::uint64_t conn)
+        : options_(options), rec_(recorder), conn_(conn) {}
 
-    void on_text(std::string_view text);
+    // `Authorization: Bearer <--token>`; the subprotocol voxfork.v1 offered.
+    Verdict judge(const Upgrade& upgrade) override;
+    void on_text(std::string_view text) override;
     // Returns the frame's channel id (0 when the frame is too short to name one).
-    std::uint32_t on_binary(const std::uint8_t* data, std::size_t size);
-    // The server itself sent STOP for `channel`.
-    void on_server_stop(std::uint32_t channel);
-    // The connection is gone: completes its channels' files and returns the
-    // channels that were started and never stopped.
-    std::vector<std::uint32_t> on_close();
-
-    std::uint64_t frames() const { return frames_; }
+    std::uint32_t on_binary(const std::uint8_t* data, std::size_t size) override;
+    // STOP for `channel`, sent by the server itself.
+    std::optional<std::string> server_stop(std::uint32_t channel, const std::string& reason) override;
+    // Channels that were started and never stopped.
+    std::vector<std::uint32_t> on_close() override;
+    std::uint64_t frames() const override { return frames_; }
 
 private:
     struct Call {
@@ -47,6 +51,7 @@ private:
                    nlohmann::json extra = nlohmann::json::object());
     ChannelRecord* find(std::uint32_t channel);
 
+    const Options& options_;
     Recorder& rec_;
     std::uint64_t conn_;
     std::uint64_t frames_ = 0;
