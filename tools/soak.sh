@@ -18,8 +18,6 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 . "$here/fork-bench/config.sh"
-build=${BUILD:-$root/build}
-case $build in /*) ;; *) build=$root/$build ;; esac
 calls=${1:-500}
 minutes=${2:-30}
 rate=${RATE:-100}

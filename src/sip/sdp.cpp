@@ -5,6 +5,8 @@
 #include <cctype>
 #include <charconv>
 
+#include "text.hpp"
+
 namespace voxfork::sip::sdp {
 namespace {
 
@@ -26,16 +28,6 @@ std::optional<T> to_number(std::string_view text) {
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
     if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
     return value;
-}
-
-std::string lower(std::string_view text) {
-    std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-    return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    return lower(a) == lower(b);
 }
 
 bool starts_with(const std::string& value, std::string_view prefix) {
@@ -117,7 +109,7 @@ std::string media_line(const Media& m) {
 }  // namespace
 
 bool Format::is_telephone_event() const {
-    return iequals(encoding, "telephone-event");
+    return equals_ignoring_case(encoding, "telephone-event");
 }
 
 std::optional<std::uint32_t> parse_ipv4(std::string_view text) {
@@ -244,7 +236,7 @@ std::vector<Format> formats(const Media& media) {
 }
 
 std::optional<config::Codec> to_codec(const Format& format) {
-    const std::string enc = lower(format.encoding);
+    const std::string enc = lower_case(format.encoding);
     if (enc == "pcmu") return config::Codec::g711ulaw;
     if (enc == "pcma") return config::Codec::g711alaw;
     if (enc == "g729") return config::Codec::g729;
@@ -255,7 +247,7 @@ std::optional<config::Codec> to_codec(const Format& format) {
 
 std::string codec_name(const Format& format) {
     if (auto codec = to_codec(format)) return std::string(config::to_string(*codec));
-    return lower(format.encoding);
+    return lower_case(format.encoding);
 }
 
 std::optional<Format> first_codec(const Media& media) {

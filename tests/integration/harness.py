@@ -334,6 +334,17 @@ class Harness(unittest.TestCase):
         self.on_cleanup(stop)
         return p
 
+    def check_config(self, text):
+        """`voxforkd --check` of a configuration: (exit code, stdout, the
+        error lines without the file's path); its stderr holds no sanitizer
+        report."""
+        path = os.path.join(self.tmpdir, "voxforkd.conf")
+        with open(path, "w") as f:
+            f.write(text)
+        r = subprocess.run([binary("voxforkd"), "-c", path, "--check"], capture_output=True, text=True, timeout=10)
+        check_output("voxforkd --check", r.stderr)
+        return r.returncode, r.stdout, [line.removeprefix(f"{path}:") for line in r.stderr.splitlines()]
+
     def daemon(self, config_text, **kwargs):
         return Daemon(self, config_text, **kwargs)
 

@@ -4,21 +4,13 @@ lie in the RTP port range; references to profiles, classes and trustpoints
 must resolve. Every problem comes with its line, and nothing is started."""
 
 import os
-import subprocess
 
-from harness import Harness, binary
+from harness import Harness
 
 PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 
 
 class ConfigCheckTest(Harness):
-
-    def check(self, text):
-        path = os.path.join(self.tmpdir, "voxforkd.conf")
-        with open(path, "w") as f:
-            f.write(text)
-        r = subprocess.run([binary("voxforkd"), "-c", path, "--check"], capture_output=True, text=True, timeout=10)
-        return r.returncode, r.stdout, [line.removeprefix(f"{path}:") for line in r.stderr.splitlines()]
 
     def file(self, name, content):
         path = os.path.join(self.tmpdir, name)
@@ -32,14 +24,14 @@ class ConfigCheckTest(Harness):
 
     def test_a_good_file_with_a_readable_ca_passes(self):
         ca = self.file("ca.pem", PEM)
-        code, out, errors = self.check(self.trustpoints(ws=ca) + "http client secure-trustpoint ws\n")
+        code, out, errors = self.check_config(self.trustpoints(ws=ca) + "http client secure-trustpoint ws\n")
         self.assertEqual((code, out, errors), (0, "configuration OK\n", []))
 
     def test_each_bad_ca_file_is_named_with_its_line(self):
         missing = os.path.join(self.tmpdir, "missing.pem")
         empty = self.file("empty.pem", "not a certificate\n")
         text = ("hostname lab\n!\n" + self.trustpoints(gone=missing, folder=self.tmpdir, blank=empty))
-        code, out, errors = self.check(text)
+        code, out, errors = self.check_config(text)
         self.assertEqual(code, 1)
         self.assertEqual(out, "")
         self.assertEqual(errors, [
@@ -49,32 +41,32 @@ class ConfigCheckTest(Harness):
         ])
 
     def test_the_sip_port_inside_the_rtp_range_is_refused_at_its_line(self):
-        code, _, errors = self.check("voice service voip\n rtp-port range 20000 29999\n sip\n"
+        code, _, errors = self.check_config("voice service voip\n rtp-port range 20000 29999\n sip\n"
                                      "  bind control source-address 127.0.0.1\n  listen-port non-secure 20010\n")
         self.assertEqual(code, 1)
         self.assertEqual(errors, ["5: SIP port 20010 lies in the RTP and RTCP ports 20000-29999 on 127.0.0.1"])
         # The default SIP port; RTCP uses the odd port above the top of the range.
-        code, _, errors = self.check("voice service voip\n rtp-port range 4000 5060\n")
+        code, _, errors = self.check_config("voice service voip\n rtp-port range 4000 5060\n")
         self.assertEqual(errors, ["2: SIP port 5060 lies in the RTP and RTCP ports 4000-5061 on 127.0.0.1"])
         self.assertEqual(code, 1)
-        code, _, errors = self.check("voice service voip\n rtp-port range 4000 5059\n")
+        code, _, errors = self.check_config("voice service voip\n rtp-port range 4000 5059\n")
         self.assertEqual((code, errors), (0, []))
         # Different addresses share no ports.
-        code, _, errors = self.check("voice service voip\n rtp-port range 20000 29999\n sip\n"
+        code, _, errors = self.check_config("voice service voip\n rtp-port range 20000 29999\n sip\n"
                                      "  bind media source-address 127.0.0.2\n  listen-port non-secure 20010\n")
         self.assertEqual((code, errors), (0, []))
 
     def test_each_family_is_checked_on_its_own_addresses(self):
         base = "voice service voip\n rtp-port range 20000 29999\n sip\n  bind media source-address 127.0.0.2\n"
         # IPv4: different addresses; IPv6: the media address is the control one (::1).
-        code, _, errors = self.check(base + "  bind control source-address ::1\n  listen-port non-secure 20010\n")
+        code, _, errors = self.check_config(base + "  bind control source-address ::1\n  listen-port non-secure 20010\n")
         self.assertEqual((code, errors), (1, ["6: SIP port 20010 lies in the RTP and RTCP ports 20000-29999 on ::1"]))
-        code, _, errors = self.check(base + "  bind control source-address ::1\n  bind media source-address ::2\n"
+        code, _, errors = self.check_config(base + "  bind control source-address ::1\n  bind media source-address ::2\n"
                                      "  listen-port non-secure 20010\n")
         self.assertEqual((code, errors), (0, []))
 
     def test_bad_ipv6_addresses_and_targets_are_named_with_their_lines(self):
-        code, out, errors = self.check("voice service voip\n sip\n  bind control source-address [::1]\n"
+        code, out, errors = self.check_config("voice service voip\n sip\n  bind control source-address [::1]\n"
                                        "  bind media source-address ::1\n!\n"
                                        "dial-peer voice 1 voip\n session target ipv6:::1\n"
                                        " session target ipv6:[::1]:99999\n session target ipv6:[::1]:7060\n")
@@ -88,23 +80,23 @@ class ConfigCheckTest(Harness):
 
     def test_an_ipv6_target_needs_an_ipv6_media_address(self):
         peer = "dial-peer voice 5 voip\n destination-pattern 6000\n session target ipv6:[::1]:7060\n"
-        code, _, errors = self.check(peer)
+        code, _, errors = self.check_config(peer)
         self.assertEqual((code, errors), (1, [
             "3: dial-peer 5: session target ipv6:[::1]:7060 needs an IPv6 media address (bind media "
             "source-address or bind control source-address with an IPv6 address)"]))
-        code, _, errors = self.check("voice service voip\n sip\n  bind media source-address ::1\n!\n" + peer)
+        code, _, errors = self.check_config("voice service voip\n sip\n  bind media source-address ::1\n!\n" + peer)
         self.assertEqual((code, errors), (0, []))
 
     def test_a_metrics_port_on_the_sip_port_or_in_the_rtp_range_is_refused(self):
-        code, _, errors = self.check("voice service voip\n rtp-port range 20000 29999\n!\nmetrics listen 127.0.0.1:5060\n")
+        code, _, errors = self.check_config("voice service voip\n rtp-port range 20000 29999\n!\nmetrics listen 127.0.0.1:5060\n")
         self.assertEqual((code, errors), (1, ["4: metrics port 5060 is the SIP port on 127.0.0.1"]))
-        code, _, errors = self.check("voice service voip\n rtp-port range 20000 29999\n!\nmetrics listen 0.0.0.0:20001\n")
+        code, _, errors = self.check_config("voice service voip\n rtp-port range 20000 29999\n!\nmetrics listen 0.0.0.0:20001\n")
         self.assertEqual((code, errors), (1, ["4: metrics port 20001 lies in the RTP and RTCP ports 20000-29999 on 127.0.0.1"]))
-        code, _, errors = self.check("metrics listen 127.0.0.2:5060\n")
+        code, _, errors = self.check_config("metrics listen 127.0.0.2:5060\n")
         self.assertEqual((code, errors), (0, []))
 
     def test_references_to_missing_blocks_are_errors_with_their_lines(self):
-        code, _, errors = self.check("media class 9\n stream-service profile 99\n!\n"
+        code, _, errors = self.check_config("media class 9\n stream-service profile 99\n!\n"
                                      "dial-peer voice 1 voip\n media-class 7\n!\n"
                                      "http client secure-trustpoint nowhere\n")
         self.assertEqual(code, 1)
@@ -113,7 +105,7 @@ class ConfigCheckTest(Harness):
     def test_the_shipped_configurations_pass(self):
         for sample in ("config/voxforkd.conf", "config/host/voxforkd.conf"):
             with open(os.path.join(os.environ.get("VOXFORK_SOURCE_DIR", "."), sample)) as f:
-                code, out, errors = self.check(f.read())
+                code, out, errors = self.check_config(f.read())
             self.assertEqual((code, out, errors), (0, "configuration OK\n", []), sample)
 
 

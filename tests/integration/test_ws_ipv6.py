@@ -9,7 +9,6 @@ each bad IPv6 value with its line."""
 
 import json
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -17,7 +16,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dns_server  # noqa: E402
 import harness  # noqa: E402
 from fork_support import GUID, ForkTest, Steps, pattern, start, statuses, stop  # noqa: E402
-from harness import LOOPBACK, binary  # noqa: E402
+from harness import LOOPBACK  # noqa: E402
 from sipp import wait_all  # noqa: E402
 
 NAME = "asr6.voxfork.test"
@@ -129,18 +128,11 @@ class Ipv6Fork(ForkTest):
 
 
 class Ipv6ConfigCheck(ForkTest):
-    def check(self, text):
-        path = os.path.join(self.tmpdir, "voxforkd.conf")
-        with open(path, "w") as f:
-            f.write(text)
-        r = subprocess.run([binary("voxforkd"), "-c", path, "--check"], capture_output=True, text=True, timeout=10)
-        return r.returncode, r.stdout, [line.removeprefix(f"{path}:") for line in r.stderr.splitlines()]
-
     def test_ipv6_values_pass_and_bad_ones_are_named_with_their_lines(self):
         good = ("ip host a.test ::1\nip host b.test 2001:DB8::1\n"
                 "media profile stream-service 1\n proxy ip ::1 port 3128\n source-ip ::1\n")
-        self.assertEqual(self.check(good), (0, "configuration OK\n", []))
-        code, out, errors = self.check("ip host a.test [::1]\nmedia profile stream-service 1\n"
+        self.assertEqual(self.check_config(good), (0, "configuration OK\n", []))
+        code, out, errors = self.check_config("ip host a.test [::1]\nmedia profile stream-service 1\n"
                                        " proxy ip fe80::1%lo port 3128\n source-ip 1::2::3\n")
         self.assertEqual((code, out), (1, ""))
         expected = " (expected an IPv4 or IPv6 address like 127.0.0.1 or ::1)"

@@ -1,5 +1,5 @@
-# Sourced by run.sh and tools/soak.sh: the loopback voxforkd configuration of
-# the forked-call benchmarks. Calls to 6777 come in on dial-peer 900 and go
+# Sourced by run.sh, restart.sh and tools/soak.sh: where the build is, and
+# the loopback voxforkd configuration of the forked-call benchmarks. Calls to 6777 come in on dial-peer 900 and go
 # out on 901 to the bench's UAS; media class 9 forks them with stream-service
 # profile 99.
 #
@@ -7,6 +7,11 @@
 #
 # PROFILE_LINES (one argument, lines separated by newlines, each starting with
 # a space) go at the end of the profile: protocol, reconnect window.
+# The build directory, absolute: BUILD (default build/), relative to the
+# source tree the caller set in $root.
+build=${BUILD:-$root/build}
+case $build in /*) ;; *) build=$root/$build ;; esac
+
 bench_config() {
     cat > "$1" <<CONF
 hostname $2

@@ -17,8 +17,6 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 . "$here/config.sh"
-build=${BUILD:-$root/build}
-case $build in /*) ;; *) build=$root/$build ;; esac
 calls=${1:-1000}
 rate=${RATE:-100}
 hold=${HOLD:-40}

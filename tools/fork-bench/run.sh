@@ -19,8 +19,6 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 . "$here/config.sh"
-build=${BUILD:-$root/build}
-case $build in /*) ;; *) build=$root/$build ;; esac
 hold=${HOLD:-20}
 rate=${RATE:-100}
 threshold=${THRESHOLD:-20}  # calls per WebSocket connection

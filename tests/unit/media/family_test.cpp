@@ -175,25 +175,29 @@ TEST(SharedPeerTest, AReaderSeesOnlyWholeValues) {
     const Peer second{0x3333333333333333u, 0x4444444444444444u, Peer::kPresent | 2000};
     SharedPeer shared;
     shared.store(first);
+    CachedPeer cached;
+    shared.refresh(cached);  // no store under way: taken at once
+    ASSERT_EQ(cached.value, first);
     std::atomic<bool> done{false};
     std::thread writer([&] {
-        for (int i = 0; i < 2'000'000; ++i) shared.store(i % 2 ? first : second);
+        for (int i = 0; i < 2'000'000; ++i) {
+            shared.store(i % 2 ? first : second);
+            if (i % 1024 == 0) std::this_thread::yield();  // a gap now and then, as real stores have
+        }
         done.store(true);
     });
-    CachedPeer cached;
-    std::uint64_t torn = 0, refreshed = 0;
-    std::uint32_t last = 0;
+    // A refresh that meets a store under way keeps the copy it had (the
+    // packet thread never spins): on a busy 2-core host it may never see a
+    // gap, so only wholeness is asserted while the writer runs.
+    std::uint64_t torn = 0;
     while (!done.load()) {
         shared.refresh(cached);
         if (!(cached.value == first) && !(cached.value == second)) ++torn;
-        if (cached.sequence != last) ++refreshed;
-        last = cached.sequence;
         const Peer loaded = shared.load();
         if (!(loaded == first) && !(loaded == second)) ++torn;
     }
     writer.join();
     EXPECT_EQ(torn, 0u);
-    EXPECT_GT(refreshed, 0u);
     shared.refresh(cached);
     EXPECT_EQ(cached.value, first);  // the last store: i = 1'999'999, odd
 }
