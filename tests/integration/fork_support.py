@@ -29,7 +29,7 @@ import struct
 
 import harness
 from harness import LOOPBACK, wait_for
-from sipp import Sipp, SipTest, daemon_config, part, rtp_base, scenario
+from sipp import Sipp, SipTest, daemon_config, part, scenario
 from speech_server import SpeechServer
 
 GUID = "8F3B2C1A0E7D11EF9A2B00505688C0DE"
@@ -323,7 +323,7 @@ def fork_config(sip_port, uas_port, threshold=3, idle=30, fork_on="out", proxy=N
     the dial-peer with the media-class ('in', 'out', 'both' or None);
     `profile_lines`: more lines of the profile (` protocol raw`...); `extra`:
     further global lines (ip host, trustpoints...)."""
-    text = daemon_config(sip_port, uas_port, rtp_base(), **kwargs)
+    text = daemon_config(sip_port, uas_port, harness.relay_port_base(kwargs.get("rtp_span", 400)), **kwargs)
     peers = {"in": [" incoming called-number 6777\n"], "out": [" destination-pattern 6777\n"],
              "both": [" incoming called-number 6777\n", " destination-pattern 6777\n"], None: []}[fork_on]
     for anchor in peers:

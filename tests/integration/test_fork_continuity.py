@@ -315,6 +315,10 @@ class AudiohookContinuity(ForkTest):
         def external():
             return first.channel("external") + second.channel("external")
         wait_for(lambda: caller_bytes[-160:] in external(), 15, what="the caller's audio after the reconnect")
+        # The callee's stream ends on its own clock: the STOP waits for its
+        # last frame at the server (a slow host, AddressSanitizer, is later).
+        wait_for(lambda: callee_bytes[-160:] in first.channel("internal") + second.channel("internal"), 15,
+                 what="the callee's audio after the reconnect")
         self.release(agent)
         wait_all(self, ctl, agent)
         wait_for(lambda: second.closed, 10, what="the second session closed")
