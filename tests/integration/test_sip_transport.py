@@ -92,8 +92,10 @@ class TcpDialogs(SipTest):
 
     def test_info_from_the_callee(self):
         self.start()
-        uas = self.callee(MIDCALL=part("fork_uas_send_info", CSEQ=1, CONTENT_TYPE="application/dtmf-relay",
-                                       BODY="Signal=7", STATUS=200),
+        # As for the callee's re-INVITE: the caller's ACK goes first.
+        uas = self.callee(MIDCALL=part("pause", MS=300) + part("fork_uas_send_info", CSEQ=1,
+                                                               CONTENT_TYPE="application/dtmf-relay",
+                                                               BODY="Signal=7", STATUS=200),
                           END=part("uas_recv_bye"), tcp=True)
         uac = self.caller(MIDCALL=part("recv_info", CSEQ=2, EXPECT="Signal=7", STATUS=200), tcp=True)
         wait_all(self, uac, uas)
