@@ -5,19 +5,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include "call_rules.hpp"
 #include "routing.hpp"
 #include "voxfork/dialplan.hpp"
 #include "voxfork/ops.hpp"
 
 namespace voxfork::sip {
 namespace {
-
-constexpr media::Leg other(media::Leg side) {
-    return side == media::Leg::a ? media::Leg::b : media::Leg::a;
-}
-constexpr int index(media::Leg side) {
-    return static_cast<int>(side);
-}
 
 // The first payload type of the audio stream of `sdp_text` whose format is
 // `wanted`; -1 when there is none.
@@ -30,62 +24,9 @@ int payload_type_in(const std::string& sdp_text, const std::function<bool(const 
     return -1;
 }
 
-Body sdp_body(std::string text) {
-    return Body{"application/sdp", std::move(text), {}, false};
-}
-
-// The SDP of a message; an empty one (a type with no content) is no offer.
-const std::string* sdp_of(const Body& body) {
-    const std::string* text = body.find("application/sdp");
-    return text != nullptr && !text->empty() ? text : nullptr;
-}
-
-constexpr MediaRefusal kNoOffer{305, "Incompatible media format: no SDP offer"};
-constexpr MediaRefusal kNoCommonCodec{305, "Incompatible media format: no common codec"};
-constexpr MediaRefusal kAddressFamily{301, "Incompatible network address format: IPv4 only"};
-constexpr MediaRefusal kIpv6Only{301, "Incompatible network address format: IPv6 only"};
-constexpr MediaRefusal kAddressLiteral{301, "Incompatible network address format: IP address only"};
-constexpr MediaRefusal kUnusableAnswer{305, "Incompatible media format: no usable answer from the far end"};
-
 // voxforkd's own 503s (relay ports exhausted, shutting down) tell the peer
 // when to try again; no other 503 leaves voxforkd (docs/sip.md).
 constexpr unsigned kRetryAfterSeconds = 5;
-
-// What keeps an offer's audio stream from being relayed at all; nullopt
-// when nothing does. `leg_family`: a re-INVITE's, whose leg keeps its family
-// (the relay's ports are bound to it); a new call's leg takes the offer's.
-// With no IPv6 media address the relay is IPv4 only, and says so.
-std::optional<MediaRefusal> stream_problem(const sdp::Session& session, const sdp::Media* audio,
-                                           const config::SipSettings& sip,
-                                           std::optional<net::Family> leg_family = std::nullopt) {
-    if (!audio || !sdp::has_known_codec(*audio)) return kNoCommonCodec;
-    const bool ipv6 = sip.effective_media_address_ipv6().has_value();
-    const sdp::Remote remote = sdp::remote(session, *audio);
-    if (!remote.ok) return ipv6 ? kAddressLiteral : kAddressFamily;
-    if (remote.address.is_unspecified()) return std::nullopt;  // hold, in either spelling
-    const net::Family family = remote.address.family();
-    if (leg_family && family != *leg_family) return *leg_family == net::Family::v4 ? kAddressFamily : kIpv6Only;
-    if (family == net::Family::v6 && !ipv6) return kAddressFamily;
-    return std::nullopt;
-}
-
-// The family a new call's leg a takes: its offer's (a hold offer's too).
-net::Family offer_family(const sdp::Session& session, const sdp::Media& audio) {
-    return sdp::remote(session, audio).address.family();
-}
-
-// Keeps only each dial-peer's codec (and telephone-event); a refusal when nothing is left.
-std::optional<MediaRefusal> filter_problem(sdp::Media& audio,
-                                           std::initializer_list<std::optional<config::Codec>> filters) {
-    for (const auto& codec : filters)
-        if (codec && !sdp::filter_codec(audio, *codec)) return kNoCommonCodec;
-    return std::nullopt;
-}
-
-// A Contact we could not send the dialog's requests to.
-bool unusable_contact(const IncomingRequest& r) {
-    return !r.contact_transport.empty() && r.contact_transport != "udp" && r.contact_transport != "tcp";
-}
 
 // A URI user part as RFC 3261 spells it (unreserved, escaped, user-unreserved).
 // The caller's and the called user go into leg B's From, To and Request-URI:
@@ -381,130 +322,6 @@ void CallManager::set_remote(Call& call, media::Leg side, const sdp::Session& se
     leg.rtcp = {remote.rtcp_address, remote.rtcp_port};
     if (!remote.ok || remote.address.is_unspecified()) leg.rtp = leg.rtcp = {};
     relay_.set_remote(call.relay, side, leg.rtp, leg.rtcp);
-}
-
-void CallManager::in_dialog(Call& call, media::Leg side, const IncomingRequest& r) {
-    Leg& leg = call.legs[index(side)];
-    Leg& far = call.legs[index(other(side))];
-    switch (r.method) {
-        case Method::invite:
-            return reinvite(call, side, r);
-        case Method::ack:
-            leg.confirmed = true;
-            if (call.phase == Phase::active) flush_status(leg);
-            return;
-        case Method::bye:
-            spdlog::info("sip: call {}: BYE on callid {}{}", call.anchor, leg.id, log_fields(call));
-            leg.confirmed = false;
-            if (far.handle && !far.gone) {
-                if (far.confirmed || (side == media::Leg::b && call.phase == Phase::active)) {
-                    stack_.bye(far.handle);
-                } else if (far.pending_invite) {
-                    stack_.respond(far.pending_invite, 487, "Request Terminated", nullptr);
-                    far.pending_invite = 0;
-                } else if (far.invite_outstanding) {
-                    stack_.cancel(far.handle);
-                } else {
-                    stack_.bye(far.handle);
-                }
-            }
-            return end_call(call);
-        case Method::cancel:
-            // The stack has answered the INVITE with 487 already.
-            leg.pending_invite = 0;
-            if (call.phase == Phase::active) {
-                if (far.invite_outstanding) stack_.cancel(far.handle);
-                return;
-            }
-            spdlog::info("sip: call {}: CANCEL{}", call.anchor, log_fields(call));
-            if (far.handle && far.invite_outstanding) stack_.cancel(far.handle);
-            if (!far.handle) far.gone = true;
-            ++counters_.calls_failed;
-            return end_call(call);
-        case Method::info:
-            return info(call, side, r);
-        case Method::options:
-            stack_.respond(r.request, 200, "OK", nullptr);
-            return;
-        default:
-            if (r.request) stack_.respond(r.request, 501, "Not Implemented", nullptr);
-    }
-}
-
-void CallManager::hand_fork_request(Call& call, media::Leg side, const IncomingRequest& r, Carrier carrier,
-                                    const std::string& json) {
-    ++counters_.fork_requests;
-    ForkRequest request;
-    request.anchor = call.anchor;
-    request.leg = call.legs[index(side)].id;
-    request.side = side;
-    request.carrier = carrier;
-    request.json = json;
-    request.transaction = r.transaction;
-    request.sip_call_id = r.call_id;
-    request.json_parts = r.body.count(kForkContentType);
-    seam_->on_fork_request(request);
-}
-
-void CallManager::reinvite(Call& call, media::Leg side, const IncomingRequest& r) {
-    Leg& leg = call.legs[index(side)];
-    Leg& far = call.legs[index(other(side))];
-    if (call.phase != Phase::active) {
-        stack_.respond(r.request, 500, "Server Internal Error", nullptr);
-        return;
-    }
-    if (call.offer_from || leg.invite_outstanding || far.invite_outstanding || far.pending_invite)
-        return reject(r, 491, "Request Pending", counters_.glare);
-    if (r.body.malformed) return reject(r, 400, "Malformed Body", counters_.rejected_malformed);
-    // Refused, the dialog keeps its old remote target: the call goes on.
-    if (unusable_contact(r)) return reject(r, 400, "Bad Contact", counters_.rejected_malformed);
-    const std::string* sdp_text = sdp_of(r.body);
-    sdp::Session offer;
-    if (sdp_text) {
-        std::string error;
-        auto parsed = sdp::parse(*sdp_text, &error);
-        if (!parsed) return reject(r, 400, "Bad SDP", counters_.rejected_malformed);
-        offer = std::move(*parsed);
-        sdp::Media* audio = sdp::audio(offer);
-        if (auto why = stream_problem(offer, audio, config_->voip.sip, leg.family)) return refuse_offer(r, *why);
-        if (auto why = filter_problem(*audio, {leg.codec, far.codec})) return refuse_offer(r, *why);
-    }
-    if (const std::string* json = r.body.find(kForkContentType))
-        hand_fork_request(call, side, r, Carrier::reinvite, *json);
-    if (!sdp_text) {
-        // A refresh without an offer: our last SDP on this leg is the answer.
-        Body body = sdp_body(leg.last_sdp);
-        stack_.respond(r.request, 200, "OK", &body);
-        return;
-    }
-    ++counters_.reinvites_relayed;
-    const sdp::Media* audio = sdp::audio(offer);
-    call.offer_from = side;
-    call.offer_hold = sdp::is_hold(offer, *audio);
-    call.offer_srtp = sdp::is_srtp(*audio);
-    leg.pending_invite = r.request;
-    leg.old_rtp = leg.rtp;
-    leg.old_rtcp = leg.rtcp;
-    set_remote(call, side, offer);
-    far.invite_outstanding = true;
-    stack_.reinvite(far.handle, sdp_body(anchored(call, other(side), std::move(offer))));
-}
-
-void CallManager::info(Call& call, media::Leg side, const IncomingRequest& r) {
-    Leg& far = call.legs[index(other(side))];
-    if (r.body.content_type == kForkContentType) {
-        // Answered at once; whatever the fork part makes of it comes as status INFO later.
-        stack_.respond(r.request, 200, "OK", nullptr);
-        hand_fork_request(call, side, r, Carrier::info, r.body.text);
-        return;
-    }
-    if (call.phase != Phase::active || !far.handle || far.gone) {
-        stack_.respond(r.request, 481, "Call/Transaction Does Not Exist", nullptr);
-        return;
-    }
-    ++counters_.infos_relayed;
-    far.infos.push_back(r.request);
-    stack_.info(far.handle, r.body);
 }
 
 void CallManager::on_response(const Response& r) {
