@@ -124,6 +124,14 @@ public:
     virtual bool on_binary(std::span<const std::uint8_t> message) = 0;
     // Every drain interval while open, after drain().
     virtual void on_tick(std::chrono::steady_clock::time_point now) = 0;
+    // When the pool need call drain() and on_tick() again, unless something
+    // else happens on the connection first. `now` (the default): every drain
+    // interval, as voxfork-v1 needs (its frames leave as they come). A
+    // clock-paced protocol answers its next frame's time: its connections
+    // then cost nothing between their frames.
+    virtual std::chrono::steady_clock::time_point next_service(std::chrono::steady_clock::time_point now) const {
+        return now;
+    }
     // The connection is closing or gone: nothing more may be sent; its users
     // have been told.
     virtual void on_closed() = 0;

@@ -22,54 +22,66 @@ PositionedFraming::Record PositionedFraming::decode(std::span<const std::uint8_t
     return r;
 }
 
-PlayoutBuffer::PlayoutBuffer(bool both, std::uint32_t window_samples)
-    : both_(both), window_(std::max(window_samples, samples_per_frame)) {
-    for (Lane& l : lanes_) {
-        l.bytes.assign(window_, 0);
-        l.present.assign(window_, false);
-    }
+PlayoutBuffer::PlayoutBuffer(bool both, std::uint32_t window_samples, std::uint8_t silence)
+    : both_(both),
+      window_((std::max(window_samples, samples_per_frame) + samples_per_frame - 1) / samples_per_frame *
+              samples_per_frame),
+      silence_(silence) {
+    lanes_[0].assign(window_, silence_);
+    if (both_) lanes_[1].assign(window_, silence_);
     frame_.resize(frame_bytes());
 }
 
 void PlayoutBuffer::put(media::Direction direction, std::uint32_t position, std::span<const std::uint8_t> payload) {
-    Lane& l = lane(direction);
     const std::uint64_t first_open = next_frame_ * samples_per_frame;
-    for (std::size_t i = 0; i < payload.size(); ++i) {
-        const std::uint64_t at = std::uint64_t{position} + i;
-        if (at < first_open || at >= first_open + window_) {
-            ++discarded_;
-            continue;
-        }
-        const std::size_t slot = static_cast<std::size_t>(at % window_);
-        l.bytes[slot] = payload[i];
-        l.present[slot] = true;
+    const std::uint64_t from = std::max<std::uint64_t>(position, first_open);
+    const std::uint64_t to = std::min<std::uint64_t>(std::uint64_t{position} + payload.size(), first_open + window_);
+    if (from >= to) {
+        discarded_ += payload.size();
+        return;
     }
+    discarded_ += payload.size() - (to - from);
+    Lane& l = lane(direction);
+    const std::uint8_t* bytes = payload.data() + (from - position);
+    const std::size_t count = static_cast<std::size_t>(to - from);
+    const std::size_t slot = static_cast<std::size_t>(from % window_);
+    const std::size_t before_end = std::min<std::size_t>(count, window_ - slot);
+    std::memcpy(l.data() + slot, bytes, before_end);
+    std::memcpy(l.data(), bytes + before_end, count - before_end);
 }
 
-std::span<const std::uint8_t> PlayoutBuffer::take(std::uint8_t silence) {
-    const std::size_t start = static_cast<std::size_t>((next_frame_ * samples_per_frame) % window_);
-    const std::size_t lanes = both_ ? 2 : 1;
-    for (std::size_t i = 0; i < samples_per_frame; ++i) {
-        const std::size_t slot = (start + i) % window_;
-        for (std::size_t d = 0; d < lanes; ++d) {
-            Lane& l = lanes_[d];
-            frame_[i * lanes + d] = l.present[slot] ? l.bytes[slot] : silence;
-            l.present[slot] = false;
+// The window is whole frames, so a frame's slots never wrap.
+std::span<const std::uint8_t> PlayoutBuffer::take() {
+    const std::size_t slot = slot_of(next_frame_);
+    std::uint8_t* caller = lanes_[0].data() + slot;
+    if (both_) {
+        std::uint8_t* callee = lanes_[1].data() + slot;
+        for (std::size_t i = 0; i < samples_per_frame; ++i) {
+            frame_[2 * i] = caller[i];
+            frame_[2 * i + 1] = callee[i];
         }
+        std::memset(callee, silence_, samples_per_frame);
+    } else {
+        std::memcpy(frame_.data(), caller, samples_per_frame);
     }
+    std::memset(caller, silence_, samples_per_frame);
     ++next_frame_;
     return frame_;
 }
 
 void PlayoutBuffer::skip_to(std::uint64_t frame) {
     if (frame <= next_frame_) return;
-    const std::uint64_t frames = std::min<std::uint64_t>(frame - next_frame_, window_ / samples_per_frame + 1);
-    for (std::uint64_t f = 0; f < frames; ++f) {
-        const std::size_t start = static_cast<std::size_t>(((next_frame_ + f) * samples_per_frame) % window_);
+    const std::uint64_t frames = std::min<std::uint64_t>(frame - next_frame_, window_ / samples_per_frame);
+    for (std::uint64_t f = 0; f < frames; ++f)
         for (Lane& l : lanes_)
-            for (std::size_t i = 0; i < samples_per_frame; ++i) l.present[(start + i) % window_] = false;
-    }
+            if (!l.empty()) std::memset(l.data() + slot_of(next_frame_ + f), silence_, samples_per_frame);
     next_frame_ = frame;
+}
+
+void PlayoutBuffer::set_silence(std::uint8_t silence) {
+    if (silence == silence_) return;
+    silence_ = silence;
+    for (Lane& l : lanes_) std::fill(l.begin(), l.end(), silence_);
 }
 
 PacedAudio::PacedAudio(bool both, media::Direction only)
@@ -88,14 +100,15 @@ void PacedAudio::start(Clock::time_point now, Codec codec) {
     paused_ = false;
     start_ = now;
     codec_ = codec;
-    silence_ = silence_of(convert_alaw_ ? Codec::ulaw : codec);
+    playout_.set_silence(silence_of(convert_alaw_ ? Codec::ulaw : codec));
 }
 
 void PacedAudio::resume(Clock::time_point now, Codec codec) {
     paused_ = false;
     codec_ = codec;
-    silence_ = silence_of(convert_alaw_ ? Codec::ulaw : codec);
     playout_.skip_to(now <= start_ ? 0 : static_cast<std::uint64_t>((now - start_) / frame_time));
+    // What the pause's frames held is gone already.
+    playout_.set_silence(silence_of(convert_alaw_ ? Codec::ulaw : codec));
 }
 
 std::uint64_t PacedAudio::take_ring() {

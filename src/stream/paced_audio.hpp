@@ -8,6 +8,7 @@
 // takes the frames whose time has come.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -47,33 +48,43 @@ struct PositionedFraming {
 };
 
 // The io thread's side: audio by position for the next `window` samples.
+// Each lane holds silence wherever no audio came: a frame taken is filled
+// with silence again, so placing and taking are plain copies (this runs for
+// every frame of every paced connection).
 class PlayoutBuffer {
 public:
     // `both`: frames carry caller and callee interleaved; else one direction.
-    PlayoutBuffer(bool both, std::uint32_t window_samples = stall_seconds * 8000);
+    // The window is rounded up to whole frames.
+    explicit PlayoutBuffer(bool both, std::uint32_t window_samples = stall_seconds * 8000,
+                           std::uint8_t silence = 0xff);
 
     // Places a payload at its position. Audio for a frame already taken, or
     // beyond the window, is discarded and counted.
     void put(media::Direction direction, std::uint32_t position, std::span<const std::uint8_t> payload);
     // The next frame: 160 bytes (320 interleaved); what nobody sent is
-    // `silence`. Its slots are emptied for the next round of the window.
-    std::span<const std::uint8_t> take(std::uint8_t silence);
+    // silence. Its slots are emptied for the next round of the window.
+    std::span<const std::uint8_t> take();
     // Frames before `frame` will never be sent (a pause): drops what they held.
     void skip_to(std::uint64_t frame);
+    // What fills the gaps from now on (the codec's silence); a change empties
+    // the whole window, so it is made only where nothing is waiting (a start
+    // or a resume).
+    void set_silence(std::uint8_t silence);
 
     std::uint64_t next_frame() const { return next_frame_; }
     std::uint64_t discarded() const { return discarded_; }
     std::size_t frame_bytes() const { return both_ ? 2 * samples_per_frame : samples_per_frame; }
 
 private:
-    struct Lane {
-        std::vector<std::uint8_t> bytes;  // by position modulo the window
-        std::vector<bool> present;
-    };
+    using Lane = std::vector<std::uint8_t>;  // by position modulo the window
     Lane& lane(media::Direction d) { return lanes_[both_ ? static_cast<std::size_t>(d) & 1 : 0]; }
+    std::size_t slot_of(std::uint64_t frame) const {
+        return static_cast<std::size_t>((frame * samples_per_frame) % window_);
+    }
 
     bool both_;
     std::uint32_t window_;
+    std::uint8_t silence_;
     std::array<Lane, 2> lanes_;
     std::uint64_t next_frame_ = 0;
     std::uint64_t discarded_ = 0;
@@ -90,6 +101,7 @@ public:
     // (jitter, the 3 ms drain): frame k goes out at start + (k + 1) x 20 ms
     // + this.
     static constexpr std::chrono::milliseconds playout_delay{60};
+    static constexpr std::chrono::milliseconds frame_time{20};
 
     // `both`: caller and callee interleaved in each frame; else `only`.
     PacedAudio(bool both, media::Direction only);
@@ -118,8 +130,13 @@ public:
         const auto until = flush ? now + playout_delay + frame_time : now;
         while (until >= due(playout_.next_frame())) {
             sent_samples_ += samples_per_frame;
-            fn(playout_.take(silence_));
+            fn(playout_.take());
         }
+    }
+    // When the next frame is due, and at most a frame's time from `now`
+    // (the protocol's own timers want a look now and then).
+    Clock::time_point next_due(Clock::time_point now) const {
+        return running() ? std::min(due(playout_.next_frame()), now + frame_time) : now + frame_time;
     }
     // Samples of audio sent so far (a pause sends none).
     std::uint64_t position() const { return sent_samples_; }
@@ -129,7 +146,6 @@ public:
     Delivery delivery(media::Direction direction) const;
 
 private:
-    static constexpr std::chrono::milliseconds frame_time{20};
     Clock::time_point due(std::uint64_t frame) const;
     template <class Fn>
     void each_direction(Fn&& fn);
@@ -141,7 +157,6 @@ private:
     bool convert_alaw_ = false;
     bool started_ = false, paused_ = false, stopped_ = false;
     Codec codec_ = Codec::ulaw;
-    std::uint8_t silence_ = 0xff;
     Clock::time_point start_{};
     std::uint64_t sent_samples_ = 0;
     Delivery delivery_[2];

@@ -234,17 +234,24 @@ void PoolImpl::arm_drain_timer() {
         const auto now = Clock::now();
         // A handler's tick may tell its users of an end, and they may change
         // connections_: walk a copy.
-        for (auto& [id, conn] : std::map<std::uint32_t, ConnPtr>(connections_)) {
+        drain_round_.clear();
+        for (const auto& [id, conn] : connections_) {
+            if (conn->state == ConnState::reconnecting || conn->state == ConnState::open) any = true;
+            if (conn->state == ConnState::reconnecting || (conn->state == ConnState::open && now >= conn->serve_at))
+                drain_round_.push_back(conn);
+        }
+        for (const ConnPtr& conn : drain_round_) {
             if (conn->state == ConnState::reconnecting) {
-                any = true;
                 counts_.frames_dropped += conn->handler->keep();
                 continue;
             }
             if (conn->state != ConnState::open) continue;
-            any = true;
             pump(conn);
-            if (conn->state == ConnState::open) conn->handler->on_tick(now);
+            if (conn->state != ConnState::open) continue;
+            conn->handler->on_tick(now);
+            conn->serve_at = conn->handler->next_service(now);
         }
+        drain_round_.clear();  // the connections a round ended are freed now
         if (any) arm_drain_timer();
     });
 }

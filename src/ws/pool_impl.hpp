@@ -77,6 +77,7 @@ struct Connection {
     std::string local_address, server_address, tls_version = "none", cipher = "none";
     std::time_t opened_at = 0;
     Clock::time_point last_rx{}, last_ping{}, idle_since{};
+    Clock::time_point serve_at{};  // the drain round passes it by until then (Handler::next_service)
     boost::asio::steady_timer tick;
     boost::asio::steady_timer close_guard;
 
@@ -190,6 +191,9 @@ private:
     std::deque<HistoryEntry> history_;
     boost::asio::steady_timer drain_timer_;
     bool drain_armed_ = false;
+    // The drain round walks this copy of connections_ (a handler may change
+    // the map); kept between rounds so the walk allocates nothing.
+    std::vector<ConnPtr> drain_round_;
     bool stopping_ = false;
     std::function<void()> stop_done_;
     boost::asio::steady_timer stop_timer_;

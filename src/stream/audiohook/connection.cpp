@@ -294,6 +294,13 @@ void Connection::on_text(std::string_view text) {
     }
 }
 
+// Between frames there is nothing to do, unless audio kept through an
+// outage is being replayed (as fast as the connection drains).
+Clock::time_point Connection::next_service(Clock::time_point now) const {
+    if (continuity_.holding()) return now;
+    return audio_ ? audio_->next_due(now) : now + detail::PacedAudio::frame_time;
+}
+
 void Connection::on_tick(Clock::time_point now) {
     if (out_ == nullptr) return;
     while (!updates_due_.empty() && updates_due_.front() <= now) {

@@ -87,6 +87,7 @@ public:
     void on_text(std::string_view text) override;
     bool on_binary(std::span<const std::uint8_t>) override { return false; }  // a server sends no audio
     void on_tick(Clock::time_point now) override;
+    Clock::time_point next_service(Clock::time_point now) const override;
     void on_closed() override;
     // Continuity: a new session naming the lost one in `continuedSessions`,
     // `position` going on from it, the outage's audio first.

@@ -53,6 +53,11 @@ void Connection::finish(Clock::time_point now, const std::string& stop_message) 
     out_->close_when_sent();
 }
 
+// As AudioHook's: nothing to do between frames but a replay.
+Clock::time_point Connection::next_service(Clock::time_point now) const {
+    return continuity_.holding() ? now : audio_.next_due(now);
+}
+
 void Connection::on_tick(Clock::time_point now) {
     if (out_ == nullptr || finished_) return;
     if (audio_.paused()) {

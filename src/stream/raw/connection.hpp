@@ -52,6 +52,7 @@ public:
     void on_text(std::string_view text) override;
     bool on_binary(std::span<const std::uint8_t>) override;
     void on_tick(Clock::time_point now) override;
+    Clock::time_point next_service(Clock::time_point now) const override;
     void on_closed() override;
     // Continuity (protocols.md): the same URL again, the audio of the outage
     // first, then live audio.

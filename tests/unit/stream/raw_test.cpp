@@ -19,8 +19,8 @@ std::vector<std::uint8_t> bytes(std::size_t n, std::uint8_t value) {
     return std::vector<std::uint8_t>(n, value);
 }
 
-std::vector<std::uint8_t> taken(PlayoutBuffer& b, std::uint8_t silence = 0xff) {
-    const auto f = b.take(silence);
+std::vector<std::uint8_t> taken(PlayoutBuffer& b) {
+    const auto f = b.take();
     return {f.begin(), f.end()};
 }
 
@@ -30,8 +30,36 @@ TEST(PlayoutBuffer, OneDirectionByPositionWithSilenceWhereNothingCame) {
     b.put(Direction::caller, 320, bytes(160, 3));  // frame 1 never came
     EXPECT_EQ(taken(b), bytes(160, 1));
     EXPECT_EQ(taken(b), bytes(160, 0xff));
-    EXPECT_EQ(taken(b, 0xd5), bytes(160, 3));
-    EXPECT_EQ(taken(b, 0xd5), bytes(160, 0xd5));  // A-law silence
+    EXPECT_EQ(taken(b), bytes(160, 3));
+    EXPECT_EQ(taken(b), bytes(160, 0xff));
+    // Every slot of the window was emptied again: a second round is silence.
+    for (int i = 0; i < 100; ++i) EXPECT_EQ(taken(b), bytes(160, 0xff)) << i;
+}
+
+TEST(PlayoutBuffer, ALawSilenceFillsWhatNothingSent) {
+    PlayoutBuffer b(true);
+    b.set_silence(0xd5);
+    b.put(Direction::caller, 0, bytes(160, 1));
+    const auto frame = taken(b);
+    for (int i = 0; i < 160; ++i) {
+        EXPECT_EQ(frame[2 * i], 1) << i;
+        EXPECT_EQ(frame[2 * i + 1], 0xd5) << i;
+    }
+    EXPECT_EQ(taken(b), bytes(320, 0xd5));
+}
+
+TEST(PlayoutBuffer, AudioAcrossTheEndOfTheWindowWrapsToItsStart) {
+    PlayoutBuffer b(false, 1600);
+    for (int i = 0; i < 9; ++i) taken(b);
+    // The second half of frame 9 (the window's last slots), the first of frame 10 (its first).
+    b.put(Direction::caller, 1520, bytes(160, 4));
+    auto f9 = taken(b);
+    EXPECT_EQ(std::vector<std::uint8_t>(f9.begin(), f9.begin() + 80), bytes(80, 0xff));
+    EXPECT_EQ(std::vector<std::uint8_t>(f9.begin() + 80, f9.end()), bytes(80, 4));
+    auto f10 = taken(b);
+    EXPECT_EQ(std::vector<std::uint8_t>(f10.begin(), f10.begin() + 80), bytes(80, 4));
+    EXPECT_EQ(std::vector<std::uint8_t>(f10.begin() + 80, f10.end()), bytes(80, 0xff));
+    EXPECT_EQ(b.discarded(), 0u);
 }
 
 TEST(PlayoutBuffer, TwoDirectionsInterleaveSampleBySampleCallerFirst) {
