@@ -43,7 +43,7 @@ bench_config "$dir/voxforkd.conf" soak "$dir/voxforkd.sock" "$sip" "$uas" "$rtp_
 
 speech=
 start_speech() {
-    "$build/bin/speech-server" --listen "127.0.0.1:$speech_port" --out "$dir/speech" --no-frame-events --quiet \
+    "$build/bin/speech-server" --listen "127.0.0.1:$speech_port" --out "$dir/speech" --no-frame-events --no-audio-files --quiet \
         > /dev/null 2>> "$dir/speech-server.log" &
     speech=$!
 }

@@ -12,6 +12,17 @@
 #   tools/fork-bench/restart.sh [CALLS]          (default 1000)
 #   BUILD=build RATE=100 HOLD=40 THRESHOLD=20 WINDOW=10 DOWN=2 RESTART_AFTER=40000 tools/fork-bench/restart.sh
 #
+# CHRT, as in run.sh, prefixes voxforkd's command line only (e.g. "chrt -f 10"):
+# the speech server and the bench stay at normal priority, as a speech server
+# on another host would not compete with the daemon for its CPU.
+#
+# RESTART_EVERY=S restarts the server every S seconds instead (the same in-place
+# restart, on the clock, for as long as the run holds), e.g. the issue's
+# 1,000 calls for 5 minutes with a restart a minute:
+#   HOLD=300 RESTART_EVERY=60 tools/fork-bench/restart.sh 1000
+# voxforkd's RSS is sampled every 5 s (rss.tsv: seconds, KiB); the line
+# `rss_kib` gives it before the first restart, its highest and its last.
+#
 # Run files stay in the directory printed on stderr.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -39,16 +50,26 @@ bench_config "$dir/voxforkd.conf" fork-restart "$dir/voxforkd.sock" "$sip" "$uas
     "$threshold" " protocol voxfork-v1
  connection reconnect window $window"
 
-"$build/bin/speech-server" --listen "127.0.0.1:$speech_port" --out "$dir/speech" --no-frame-events --quiet \
-    --restart-after-frames "$restart_after" --restart-seconds "$down" --fault-limit 1 \
-    > /dev/null 2> "$dir/speech-server.log" &
+if [ -n "${RESTART_EVERY:-}" ]; then
+    restarts="--restart-every $RESTART_EVERY"
+else
+    restarts="--restart-after-frames $restart_after --fault-limit 1"
+fi
+"$build/bin/speech-server" --listen "127.0.0.1:$speech_port" --out "$dir/speech" --no-frame-events --no-audio-files --quiet \
+    $restarts --restart-seconds "$down" > /dev/null 2> "$dir/speech-server.log" &
 speech=$!
-"$build/bin/voxforkd" -c "$dir/voxforkd.conf" --foreground 2> "$dir/voxforkd.log" &
+${CHRT:-} "$build/bin/voxforkd" -c "$dir/voxforkd.conf" --foreground 2> "$dir/voxforkd.log" &
 daemon=$!
 trap 'kill -TERM $speech $daemon 2>/dev/null || true' EXIT
 i=0
 while [ ! -S "$dir/voxforkd.sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 
+started=$(date +%s)
+( while kill -0 "$daemon" 2>/dev/null; do
+      echo "$(($(date +%s) - started)) $(awk '/^VmRSS:/ { print $2 }' "/proc/$daemon/status" 2>/dev/null)"
+      sleep 5
+  done > "$dir/rss.tsv" ) &
+sampler=$!
 status=0
 "$build/bin/fork-bench" --sip-port "$sip" --uas-port "$uas" --pid "$daemon" --calls "$calls" --rate "$rate" \
     --hold "$hold" --speech-port "$speech_port" > "$dir/fork-bench.out" 2>&1 || status=$?
@@ -57,6 +78,7 @@ kill -TERM "$daemon" 2>/dev/null || true
 wait "$daemon" || true
 kill -TERM "$speech" 2>/dev/null || true
 wait "$speech" || true
+wait "$sampler" 2>/dev/null || true
 trap - EXIT
 
 sed 's/^/  /' "$dir/fork-bench.out"
@@ -75,4 +97,12 @@ awk '/ws: connection [0-9]+ to .* lost/ { split($2, t, ":"); lost[$7] = t[1] * 3
      / re-established$/ && /ws: connection/ { split($2, t, ":"); id = $7
          if (id in lost) { d = t[1] * 3600 + t[2] * 60 + t[3] - lost[id]; n++; sum += d; if (d > max) max = d } }
      END { if (n) printf "  reconnects=%d mean_s=%.3f max_s=%.3f\n", n, sum / n, max }' "$dir/voxforkd.log"
+# Memory: before the first restart (the last sample before it), highest, last
+# while the calls were still up (the samples before the calls ended).
+first=${RESTART_EVERY:-20}
+awk -v first="$first" -v hold="$hold" -v ramp=$((calls / rate)) '
+    $2 == "" { next }
+    $1 <= ramp + first { before = $2 }
+    $1 <= ramp + hold { last = $2; if ($2 > max) max = $2 }
+    END { printf "  rss_kib before_first_restart=%s max=%s last=%s\n", before, max, last }' "$dir/rss.tsv"
 exit $status

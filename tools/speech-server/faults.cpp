@@ -53,7 +53,19 @@ void Outage::restart() {
     });
 }
 
+void Outage::schedule() {
+    if (options_.restart_every <= 0) return;
+    every_.expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(options_.restart_every * 1000)));
+    every_.async_wait([this](const boost::system::error_code& ec) {
+        if (ec) return;
+        recorder_.event({{"event", "restart"}, {"reason", "restart-every"}});
+        restart();
+        schedule();
+    });
+}
+
 void Outage::stop() {
+    every_.cancel();
     timer_.cancel();
     parked_.clear();
 }

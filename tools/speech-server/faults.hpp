@@ -51,11 +51,12 @@ public:
 class Outage {
 public:
     Outage(boost::asio::io_context& ioc, const Options& options, Recorder& recorder)
-        : options_(options), recorder_(recorder), timer_(ioc) {}
+        : options_(options), recorder_(recorder), timer_(ioc), every_(ioc) {}
 
     void set_listener(std::function<void()> stop_listening, std::function<void()> listen_again) {
         stop_listening_ = std::move(stop_listening);
         listen_again_ = std::move(listen_again);
+        schedule();
     }
     // Every accepted session, so a restart can reset it.
     void track(const std::shared_ptr<Resettable>& session);
@@ -76,6 +77,9 @@ private:
     std::vector<std::weak_ptr<Resettable>> live_;
     std::vector<std::shared_ptr<void>> parked_;
     bool restarting_ = false;
+    boost::asio::steady_timer every_;  // --restart-every
+
+    void schedule();
 };
 
 }  // namespace speech

@@ -127,6 +127,13 @@ const std::vector<Flag>& flags() {
              if (!(s >= 0 && s <= 3600)) throw std::invalid_argument("--restart-seconds must be 0-3600");
              o.restart_seconds = s;
          }},
+        {"--restart-every", "S",
+         "act as a restart (as --restart-after-frames) every S seconds, from the start, until the server exits",
+         [](Options& o, std::string_view v) {
+             const double s = std::stod(std::string(v));
+             if (!(s >= 1 && s <= 86400)) throw std::invalid_argument("--restart-every must be 1-86400");
+             o.restart_every = s;
+         }},
         {"--pause-after-frames", "N",
          "audiohook: after N audio frames send the server's 'pause', then 'resume' --pause-seconds later",
          [](Options& o, std::string_view v) { o.server_pause_after = count(v); }},
@@ -161,6 +168,9 @@ const std::vector<Flag>& flags() {
          [](Options& o, std::string_view v) { o.fault_limit = count(v); }},
         {"--no-frame-events", nullptr, "do not write one events.jsonl line per audio frame (benchmarks)",
          [](Options& o, std::string_view) { o.frame_events = false; }},
+        {"--no-audio-files", nullptr,
+         "check and count the audio but write no .wav/.raw files (long benchmarks: 1,000 calls write ~3 GB a minute)",
+         [](Options& o, std::string_view) { o.audio_files = false; }},
         {"--max-gap", "SECONDS", "position steps longer than this are violations, not silence (default 3600)",
          [](Options& o, std::string_view v) { o.max_gap_seconds = number<std::uint32_t>(v, 1, 86400 * 7); }},
         {"--summary", nullptr, "print summary.json to stdout on exit",

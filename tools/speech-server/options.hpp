@@ -68,11 +68,14 @@ struct Options {
     FrameCount server_pause_after;
     double server_pause_seconds = 0.5;
     double restart_seconds = 2.0;
+    // The same restart on the clock, every this many seconds (0: never).
+    double restart_every = 0;
     std::string send_text = R"({"type":"HELLO"})";
     std::optional<std::uint64_t> fault_limit;  // faults fire on at most this many connections
 
     // Output.
     bool frame_events = true;  // one events.jsonl line per audio frame
+    bool audio_files = true;   // per-channel .wav/.raw (a long benchmark's audio fills a disk)
     bool summary = false;      // print summary.json to stdout on exit
     bool quiet = false;        // no echo of events to stderr
     std::uint32_t max_gap_seconds = 3600;

@@ -84,7 +84,7 @@ ChannelRecord& Recorder::open_channel(std::uint64_t conn, std::uint32_t channel,
     ch.wav_name = base + ".wav";
     ch.raw_name = base + ".raw";
     auto dir = std::filesystem::path(options_.out_dir);
-    ch.files = std::make_unique<ChannelFiles>(dir / ch.wav_name, dir / ch.raw_name);
+    if (options_.audio_files) ch.files = std::make_unique<ChannelFiles>(dir / ch.wav_name, dir / ch.raw_name);
     event({{"event", "channel"},
            {"conn", conn},
            {"channel", channel},
