@@ -3,6 +3,7 @@
 // (docs/architecture.md, SIP section, says why and how).
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <dlfcn.h>
 #include <poll.h>
 #include <unistd.h>
 
@@ -35,8 +36,32 @@
 
 namespace asio = boost::asio;
 
+// sofia-sip 1.12.11's transaction timer (nta.c, agent_timer) runs the client
+// transactions first and, after every 5th retransmission among them, calls
+// su_root_yield() "to handle received packets". A request received there
+// leaves the agent's cached clock at 0 on its way out, and the server
+// transactions' timers then run against 0: whenever the millisecond counter
+// is past 2^31 (half of each 49.7-day cycle), every INVITE whose 200 awaits
+// its ACK meets Timer H at once. nua calls that "ACK Timeout", sends BYE on
+// its own, and the caller's ACK, a moment later, is "strange". Under load,
+// when the far ends answer later than T1, established calls died that way
+// (docs/sip.md, "Overload"). This definition takes the library's place (its
+// calls go through the PLT): packets received during a timer are handled
+// by the loop right after it, as every other packet is. nua's own timer
+// yields once per handle too; it no longer makes one epoll_wait per handle.
+extern "C" int su_root_yield(su_root_t*) {
+    return 0;
+}
+
 namespace voxfork::sip {
 namespace {
+
+// Whether the library's su_root_yield calls reach the definition above: a
+// link that stopped exporting it from the executable would bring the
+// teardowns back silently.
+bool yield_replaced() {
+    return dlsym(RTLD_DEFAULT, "su_root_yield") == reinterpret_cast<void*>(&su_root_yield);
+}
 
 std::set<int> epoll_fds() {
     std::set<int> fds;
@@ -134,6 +159,8 @@ public:
 
     bool start(const Options& options, std::string& error) override {
         su_init();
+        if (!yield_replaced())
+            spdlog::error("sip: sofia's su_root_yield is not replaced: established calls may be torn down under load");
         su_port_prefer(su_epoll_port_create, su_epoll_clone_start);
         std::set<int> before = epoll_fds();
         root_ = su_root_create(this);
