@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -29,6 +30,7 @@
 #include <sofia-sip/su.h>
 #include <sofia-sip/su_tag.h>
 #include <sofia-sip/su_wait.h>
+#include <sofia-sip/tport_tag.h>
 
 #include "sofia_body.hpp"
 #include "stack.hpp"
@@ -105,6 +107,38 @@ int find_root_fd(su_root_t* root, const std::set<int>& candidates) {
     close(pipe_fds[0]);
     close(pipe_fds[1]);
     return found;
+}
+
+// What the kernel holds for the SIP socket while the loop is busy. Its
+// default (net.core.rmem_default, 208 KiB) is about 150 datagrams: 20 ms of
+// 1,000 calls/s. A stall longer than that, even a short one, dropped
+// datagrams, ACKs and BYEs among them, and the retransmissions that followed
+// added to the load. 8 MiB rides out about a second; the kernel caps the
+// request at net.core.rmem_max unless the daemon may exceed it (CAP_NET_ADMIN).
+constexpr unsigned udp_receive_buffer_bytes = 8u << 20;
+
+// The receive buffer the kernel gave the UDP socket bound to `port` (0: none found).
+int udp_receive_buffer(unsigned port) {
+    int size = 0;
+    DIR* dir = opendir("/proc/self/fd");
+    if (!dir) return 0;
+    while (dirent* entry = readdir(dir)) {
+        const int fd = std::atoi(entry->d_name);
+        sockaddr_storage address{};
+        socklen_t length = sizeof address;
+        int type = 0;
+        socklen_t type_length = sizeof type;
+        if (fd <= 2 || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_length) != 0 || type != SOCK_DGRAM ||
+            getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0)
+            continue;
+        const auto endpoint = net::Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&address));
+        if (!endpoint || endpoint->port != port) continue;
+        int bytes = 0;
+        socklen_t bytes_length = sizeof bytes;
+        if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, &bytes_length) == 0) size = bytes;
+    }
+    closedir(dir);
+    return size;
 }
 
 Body body_of(sip_t const* sip) {
@@ -206,6 +240,16 @@ public:
             close_root();
             return false;
         }
+        // Linux reports twice what it grants (the other half is its bookkeeping).
+        // Below 1 MiB (a Debian default rmem_max of 208 KiB) a stall of a few
+        // tens of milliseconds at 1,000 calls/s loses datagrams.
+        const int granted = udp_receive_buffer(options.port) / 2;
+        if (granted < static_cast<int>(udp_receive_buffer_bytes / 8))
+            spdlog::warn("sip: the UDP receive buffer is {} KiB, not the {} KiB asked for: datagrams are dropped "
+                         "when the control plane stalls; raise net.core.rmem_max (docs/sip.md, \"Overload\")",
+                         granted / 1024, udp_receive_buffer_bytes / 1024);
+        else
+            spdlog::info("sip: UDP receive buffer {} KiB", granted / 1024);
         epoll_.emplace(io_, fd);
         wait_for_events();
         step();
@@ -310,7 +354,8 @@ private:
                                 NUTAG_AUTOACK(1), NUTAG_AUTOALERT(0), NUTAG_APPL_METHOD("INFO"), NUTAG_ENABLEMESSAGE(0),
                                 NUTAG_SESSION_TIMER(0), NUTAG_EARLY_MEDIA(0),
                                 SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS, INFO"), NUTAG_SUPPORTED(""),
-                                SIPTAG_USER_AGENT_STR(agent.c_str()), NTATAG_MAXSIZE(max_message_bytes), TAG_END());
+                                SIPTAG_USER_AGENT_STR(agent.c_str()), NTATAG_MAXSIZE(max_message_bytes),
+                                TPTAG_UDP_RMEM(udp_receive_buffer_bytes), TAG_END());
         if (!nua) return nullptr;
         // A B2BUA answers for itself: no Supported: timer, 100rel, and the Allow we chose.
         nua_set_params(nua, SIPTAG_SUPPORTED(nullptr), NUTAG_M_FEATURES(""), TAG_END());
