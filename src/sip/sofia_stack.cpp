@@ -3,7 +3,9 @@
 // (docs/architecture.md, SIP section, says why and how).
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <dlfcn.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -28,6 +30,7 @@
 #include <sofia-sip/su.h>
 #include <sofia-sip/su_tag.h>
 #include <sofia-sip/su_wait.h>
+#include <sofia-sip/tport_tag.h>
 
 #include "sofia_body.hpp"
 #include "stack.hpp"
@@ -35,8 +38,32 @@
 
 namespace asio = boost::asio;
 
+// sofia-sip 1.12.11's transaction timer (nta.c, agent_timer) runs the client
+// transactions first and, after every 5th retransmission among them, calls
+// su_root_yield() "to handle received packets". A request received there
+// leaves the agent's cached clock at 0 on its way out, and the server
+// transactions' timers then run against 0: whenever the millisecond counter
+// is past 2^31 (half of each 49.7-day cycle), every INVITE whose 200 awaits
+// its ACK meets Timer H at once. nua calls that "ACK Timeout", sends BYE on
+// its own, and the caller's ACK, a moment later, is "strange". Under load,
+// when the far ends answer later than T1, established calls died that way
+// (docs/sip.md, "Overload"). This definition takes the library's place (its
+// calls go through the PLT): packets received during a timer are handled
+// by the loop right after it, as every other packet is. nua's own timer
+// yields once per handle too; it no longer makes one epoll_wait per handle.
+extern "C" int su_root_yield(su_root_t*) {
+    return 0;
+}
+
 namespace voxfork::sip {
 namespace {
+
+// Whether the library's su_root_yield calls reach the definition above: a
+// link that stopped exporting it from the executable would bring the
+// teardowns back silently.
+bool yield_replaced() {
+    return dlsym(RTLD_DEFAULT, "su_root_yield") == reinterpret_cast<void*>(&su_root_yield);
+}
 
 std::set<int> epoll_fds() {
     std::set<int> fds;
@@ -80,6 +107,38 @@ int find_root_fd(su_root_t* root, const std::set<int>& candidates) {
     close(pipe_fds[0]);
     close(pipe_fds[1]);
     return found;
+}
+
+// What the kernel holds for the SIP socket while the loop is busy. Its
+// default (net.core.rmem_default, 208 KiB) is about 150 datagrams: 20 ms of
+// 1,000 calls/s. A stall longer than that, even a short one, dropped
+// datagrams, ACKs and BYEs among them, and the retransmissions that followed
+// added to the load. 8 MiB rides out about a second; the kernel caps the
+// request at net.core.rmem_max unless the daemon may exceed it (CAP_NET_ADMIN).
+constexpr unsigned udp_receive_buffer_bytes = 8u << 20;
+
+// The receive buffer the kernel gave the UDP socket bound to `port` (0: none found).
+int udp_receive_buffer(unsigned port) {
+    int size = 0;
+    DIR* dir = opendir("/proc/self/fd");
+    if (!dir) return 0;
+    while (dirent* entry = readdir(dir)) {
+        const int fd = std::atoi(entry->d_name);
+        sockaddr_storage address{};
+        socklen_t length = sizeof address;
+        int type = 0;
+        socklen_t type_length = sizeof type;
+        if (fd <= 2 || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_length) != 0 || type != SOCK_DGRAM ||
+            getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0)
+            continue;
+        const auto endpoint = net::Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&address));
+        if (!endpoint || endpoint->port != port) continue;
+        int bytes = 0;
+        socklen_t bytes_length = sizeof bytes;
+        if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, &bytes_length) == 0) size = bytes;
+    }
+    closedir(dir);
+    return size;
 }
 
 Body body_of(sip_t const* sip) {
@@ -134,6 +193,8 @@ public:
 
     bool start(const Options& options, std::string& error) override {
         su_init();
+        if (!yield_replaced())
+            spdlog::error("sip: sofia's su_root_yield is not replaced: established calls may be torn down under load");
         su_port_prefer(su_epoll_port_create, su_epoll_clone_start);
         std::set<int> before = epoll_fds();
         root_ = su_root_create(this);
@@ -179,6 +240,16 @@ public:
             close_root();
             return false;
         }
+        // Linux reports twice what it grants (the other half is its bookkeeping).
+        // Below 1 MiB (a Debian default rmem_max of 208 KiB) a stall of a few
+        // tens of milliseconds at 1,000 calls/s loses datagrams.
+        const int granted = udp_receive_buffer(options.port) / 2;
+        if (granted < static_cast<int>(udp_receive_buffer_bytes / 8))
+            spdlog::warn("sip: the UDP receive buffer is {} KiB, not the {} KiB asked for: datagrams are dropped "
+                         "when the control plane stalls; raise net.core.rmem_max (docs/sip.md, \"Overload\")",
+                         granted / 1024, udp_receive_buffer_bytes / 1024);
+        else
+            spdlog::info("sip: UDP receive buffer {} KiB", granted / 1024);
         epoll_.emplace(io_, fd);
         wait_for_events();
         step();
@@ -283,7 +354,8 @@ private:
                                 NUTAG_AUTOACK(1), NUTAG_AUTOALERT(0), NUTAG_APPL_METHOD("INFO"), NUTAG_ENABLEMESSAGE(0),
                                 NUTAG_SESSION_TIMER(0), NUTAG_EARLY_MEDIA(0),
                                 SIPTAG_ALLOW_STR("INVITE, ACK, BYE, CANCEL, OPTIONS, INFO"), NUTAG_SUPPORTED(""),
-                                SIPTAG_USER_AGENT_STR(agent.c_str()), NTATAG_MAXSIZE(max_message_bytes), TAG_END());
+                                SIPTAG_USER_AGENT_STR(agent.c_str()), NTATAG_MAXSIZE(max_message_bytes),
+                                TPTAG_UDP_RMEM(udp_receive_buffer_bytes), TAG_END());
         if (!nua) return nullptr;
         // A B2BUA answers for itself: no Supported: timer, 100rel, and the Allow we chose.
         nua_set_params(nua, SIPTAG_SUPPORTED(nullptr), NUTAG_M_FEATURES(""), TAG_END());
