@@ -24,8 +24,20 @@ namespace voxfork::stream::detail {
 // Binary messages of several streams (tags), each stream a bounded byte FIFO;
 // when a stream is full its oldest messages go.
 class OutageBuffer {
+    struct Header {
+        std::uint64_t order;
+        std::uint32_t size;
+    };
+    static constexpr std::size_t record_header = sizeof(Header);
+
 public:
     explicit OutageBuffer(std::size_t bytes_per_stream) : capacity_(bytes_per_stream) {}
+
+    // The bytes a stream needs to hold `count` messages of `size` bytes
+    // (each record carries a header of its own).
+    static constexpr std::size_t bytes_for_messages(std::size_t count, std::size_t size) {
+        return count * (record_header + size);
+    }
 
     // Returns the messages of `tag` dropped to make room (0 when it fit).
     std::uint64_t keep(std::uint32_t tag, std::span<const std::uint8_t> message) {
@@ -108,11 +120,6 @@ public:
     }
 
 private:
-    struct Header {
-        std::uint64_t order;
-        std::uint32_t size;
-    };
-    static constexpr std::size_t record_header = sizeof(Header);
     struct Stream {
         std::uint32_t tag = 0;
         std::vector<std::uint8_t> bytes;  // a ring of records: header, message
@@ -158,11 +165,16 @@ private:
 // A handler's way out for its binary messages, with continuity.
 class Continuity {
 public:
-    // protocols.md: at most SECONDS x 8 kB of audio per channel; `overhead`
-    // is the bytes a message adds to its 20 ms of audio (voxfork-v1's header).
+    // protocols.md: at most SECONDS x 8 kB of audio per channel: the bytes
+    // of a stream that holds SECONDS of 20 ms messages of `channels` channels
+    // (raw interleaved, AudioHook stereo: two), each with the `overhead` it
+    // adds to its audio (voxfork-v1's header) and the buffer's own record
+    // header. Counting the record header matters: without it "1 s" held 0.9 s.
     static constexpr std::size_t frames_per_second = 50;
-    static std::size_t bytes_for(int seconds, std::size_t overhead) {
-        return static_cast<std::size_t>(seconds) * (8000 + frames_per_second * overhead);
+    static constexpr std::size_t frame_bytes = 160;  // 20 ms of G.711
+    static constexpr std::size_t bytes_for(int seconds, std::size_t overhead, std::size_t channels = 1) {
+        return OutageBuffer::bytes_for_messages(static_cast<std::size_t>(seconds) * frames_per_second,
+                                                channels * frame_bytes + overhead);
     }
     // Kept messages sent per drain (3 ms): 100 x 20 ms of audio, well ahead
     // of the live rate, and never more than the connection has room for
@@ -175,7 +187,7 @@ public:
     // server asks for (AudioHook).
     Continuity(int window_seconds, std::size_t overhead, std::size_t channels = 1, int min_buffer_seconds = 0)
         : window_seconds_(window_seconds),
-          outage_(bytes_for(std::max(window_seconds, min_buffer_seconds), overhead) * channels) {}
+          outage_(bytes_for(std::max(window_seconds, min_buffer_seconds), overhead, channels)) {}
 
     bool enabled() const { return window_seconds_ > 0; }
     bool holding() const { return lost_ || !outage_.empty(); }

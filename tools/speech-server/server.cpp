@@ -284,6 +284,11 @@ private:
     }
 
     void on_read(beast::error_code ec, std::size_t n) {
+        // A message read before a reset (a restart, --reset-after-frames)
+        // whose handler runs after it: a crashed server never saw it. Taking
+        // it would count its seq with no file left to write it to, and the
+        // client's replay of it would then be dropped as a repeat.
+        if (closed_) return;
         if (ec) {
             // Our own close handshake ends the read; start_close's handler logs it.
             if (server_closing_ && ec == asio::error::operation_aborted) return;

@@ -67,9 +67,23 @@ TEST(OutageBuffer, ForgetTakesAStreamAway) {
     EXPECT_EQ(replay_all(b), (std::vector<std::pair<std::uint32_t, std::uint8_t>>{{2, 2}}));
 }
 
+// How many `size`-byte messages a stream of `bytes` keeps before it drops.
+std::size_t messages_kept(std::size_t bytes, std::size_t size) {
+    OutageBuffer b(bytes);
+    const std::vector<std::uint8_t> m(size, 0);
+    std::size_t kept = 0;
+    while (b.keep(1, m) == 0) ++kept;
+    return kept;
+}
+
 TEST(Continuity, BufferHoldsTheWindowOfAudioPerChannel) {
-    EXPECT_EQ(Continuity::bytes_for(30, 0), 30u * 8000u);
-    EXPECT_EQ(Continuity::bytes_for(2, 12), 2u * (8000u + 50u * 12u));
+    // A second is 50 frames, the buffer's record headers counted: voxfork-v1's
+    // "last second before the loss" and its window's buffer hold all of it.
+    EXPECT_EQ(messages_kept(Continuity::bytes_for(1, 12), 160 + 12), 50u);
+    EXPECT_EQ(messages_kept(Continuity::bytes_for(2, 12), 160 + 12), 100u);
+    EXPECT_EQ(messages_kept(Continuity::bytes_for(30, 0), 160), 1500u);
+    // Two channels a message (raw interleaved, AudioHook stereo).
+    EXPECT_EQ(messages_kept(Continuity::bytes_for(3, 0, 2), 320), 150u);
 }
 
 class CountingOutput final : public ws::Output {
@@ -115,17 +129,16 @@ TEST(Continuity, ReplaysAtMostABatchPerDrain) {
 }
 
 TEST(Continuity, OverflowDropsTheOldestAndCountsIt) {
-    Continuity c(1, 0);  // 8000 bytes a channel
+    Continuity c(1, 0);  // 8000 bytes of audio a channel: 50 frames
     c.lost();
     for (int i = 0; i < 100; ++i) c.send(nullptr, 1, message(static_cast<std::uint8_t>(i), 160));
-    // 176 bytes a record: 45 fit.
-    EXPECT_EQ(c.take_dropped(), 55u);
+    EXPECT_EQ(c.take_dropped(), 50u);
     EXPECT_EQ(c.take_dropped(), 0u);
     CountingOutput out;
     c.reconnected();
     c.replay(out);
-    ASSERT_EQ(out.sent.size(), 45u);
-    EXPECT_EQ(out.sent.front().second, 55);
+    ASSERT_EQ(out.sent.size(), 50u);
+    EXPECT_EQ(out.sent.front().second, 50);
 }
 
 }  // namespace
