@@ -4,10 +4,13 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
+#include <functional>
 #include <optional>
 #include <set>
 #include <unordered_map>
@@ -19,11 +22,6 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-
-#include <sys/socket.h>
-
-#include <cstdlib>
-#include <functional>
 
 #include <sofia-sip/msg_addr.h>
 #include <sofia-sip/msg_header.h>
@@ -155,7 +153,7 @@ class SofiaStackImpl;
 // transaction for it. Each copy maps to the stack that screens for it.
 struct Screener {
     SofiaStackImpl* stack = nullptr;
-    int udp_fd = -1;           // the nua's UDP socket: stateless answers leave from it
+    int udp_fd = -1;                       // the nua's UDP socket: stateless answers leave from it
     const std::string* contact = nullptr;  // its UDP Contact, for OPTIONS answers
 };
 std::unordered_map<const msg_mclass_t*, Screener>& screeners() {
@@ -340,8 +338,8 @@ public:
         if (!sip->sip_via || !sip->sip_from || !sip->sip_to || !sip->sip_call_id || !sip->sip_cseq) return false;
         const Method method = method_of(sip->sip_request->rq_method);
         if (const char* tag = sip->sip_to->a_tag)  // in a dialog, or the ACK of a stateless answer
-            return method == Method::ack && std::string_view(tag).substr(0, stateless_tag_prefix.size()) ==
-                                                  stateless_tag_prefix;
+            return method == Method::ack &&
+                   std::string_view(tag).substr(0, stateless_tag_prefix.size()) == stateless_tag_prefix;
         const auto source = net::Endpoint::from_sockaddr(ai->ai_addr);
         if (!source) return false;
         Arrival arrival;
@@ -384,10 +382,9 @@ private:
         nua_t* nua = nua_create(root_, &SofiaStackImpl::callback, this, NUTAG_URL(udp_url.c_str()),
                                 NUTAG_SIPS_URL(tcp_url.c_str()), NUTAG_MEDIA_ENABLE(0), NUTAG_AUTOANSWER(0),
                                 NUTAG_AUTOACK(1), NUTAG_AUTOALERT(0), NUTAG_APPL_METHOD("INFO"), NUTAG_ENABLEMESSAGE(0),
-                                NUTAG_SESSION_TIMER(0), NUTAG_EARLY_MEDIA(0),
-                                SIPTAG_ALLOW_STR(allowed_methods), NUTAG_SUPPORTED(""),
-                                SIPTAG_USER_AGENT_STR(agent.c_str()), NTATAG_MAXSIZE(max_message_bytes),
-                                NTATAG_MCLASS(mclass), TAG_END());
+                                NUTAG_SESSION_TIMER(0), NUTAG_EARLY_MEDIA(0), SIPTAG_ALLOW_STR(allowed_methods),
+                                NUTAG_SUPPORTED(""), SIPTAG_USER_AGENT_STR(agent.c_str()),
+                                NTATAG_MAXSIZE(max_message_bytes), NTATAG_MCLASS(mclass), TAG_END());
         if (!nua) return nullptr;
         // A B2BUA answers for itself: no Supported: timer, 100rel, and the Allow we chose.
         nua_set_params(nua, SIPTAG_SUPPORTED(nullptr), NUTAG_M_FEATURES(""), TAG_END());
@@ -675,9 +672,9 @@ private:
     HandleId next_handle_ = 1;
     RequestId next_request_ = 1;
     std::function<void()> shutdown_done_;
-    std::set<nua_t*> shut_down_;
+    std::set<nua_t*> shut_down_;  // the stacks whose nua_r_shutdown's final answer came
     std::string user_agent_;
-    std::vector<msg_mclass_t*> mclasses_;  // each nua's message class (Screener), freed with the nuas  // the stacks whose nua_r_shutdown's final answer came
+    std::vector<msg_mclass_t*> mclasses_;  // each nua's message class (see Screener), freed with the nuas
 };
 
 issize_t screen_at_body(msg_t* msg, msg_pub_t* pub, char b[], isize_t bsiz, int eos) {
