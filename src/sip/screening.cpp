@@ -1,6 +1,6 @@
 // Which requests outside any dialog are answered at once, without a
-// transaction or a handle, as they arrive over UDP (docs/sip.md, "Large
-// messages and floods"). The stack asks before it keeps anything.
+// transaction or a handle, as they arrive (docs/sip.md, "Large messages and
+// floods"). The stack asks before it keeps anything.
 #include <spdlog/spdlog.h>
 
 #include "call_manager.hpp"
@@ -9,13 +9,17 @@
 namespace voxfork::sip {
 
 int CallManager::screen(const Arrival& a) {
-    const bool trusted = routing::is_trusted(*config_, a.source.ip, dns_target_addresses_);
+    const bool too_large = a.bytes > kMaxOutOfDialogBytes;
+    const auto trusted = [&] { return routing::is_trusted(*config_, a.source.ip, dns_target_addresses_); };
     // Nothing is ever answered to an ACK.
-    if (a.method == Method::ack) return trusted && a.bytes <= kMaxOutOfDialogBytes ? 0 : kDropSilently;
-    if (a.bytes > kMaxOutOfDialogBytes) return refuse(a, 513, counters_.rejected_too_large);
+    if (a.method == Method::ack) return too_large || (!a.source.tcp && !trusted()) ? kDropSilently : 0;
+    if (too_large) return refuse(a, 513, counters_.rejected_too_large);
+    // Over TCP an answer here ends the connection (sofia stops reading after
+    // a request it drops): only for what would end it anyway.
+    if (a.source.tcp) return 0;
     // A probe or a keepalive: nothing to remember whoever sends it.
     if (a.method == Method::options) return 200;
-    if (trusted) return 0;
+    if (trusted()) return 0;
     switch (a.method) {
         case Method::bye:
         case Method::info:

@@ -106,21 +106,27 @@ constexpr std::string_view stateless_tag_prefix = "vxsl";
 
 constexpr const char* allowed_methods = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO";
 
-// The UDP socket sofia bound at `local` (its tport API is not public).
-int find_udp_socket(const net::Endpoint& local) {
+// One of sofia's sockets (its tport API is not public): the UDP one bound at
+// `local`, or the TCP connection from `peer` to `local`. -1 when none.
+int find_socket(const net::Endpoint& local, const std::optional<net::Endpoint>& peer) {
+    const auto endpoint_of = [](int fd, auto get_name) -> std::optional<net::Endpoint> {
+        sockaddr_storage address{};
+        socklen_t length = sizeof address;
+        if (get_name(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) return std::nullopt;
+        return net::Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&address));
+    };
     int found = -1;
     DIR* dir = opendir("/proc/self/fd");
     if (!dir) return found;
     while (dirent* entry = readdir(dir)) {
+        if (!std::isdigit(static_cast<unsigned char>(entry->d_name[0]))) continue;
         const int fd = std::atoi(entry->d_name);
         int type = 0;
         socklen_t type_length = sizeof type;
-        sockaddr_storage bound{};
-        socklen_t length = sizeof bound;
-        if (entry->d_name[0] == '.' || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_length) != 0 ||
-            type != SOCK_DGRAM || getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length) != 0)
+        if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_length) != 0 ||
+            type != (peer ? SOCK_STREAM : SOCK_DGRAM) || endpoint_of(fd, ::getsockname) != local)
             continue;
-        if (net::Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&bound)) == local) found = fd;
+        if (!peer || endpoint_of(fd, ::getpeername) == peer) found = fd;
     }
     closedir(dir);
     return found;
@@ -154,6 +160,7 @@ class SofiaStackImpl;
 struct Screener {
     SofiaStackImpl* stack = nullptr;
     int udp_fd = -1;                       // the nua's UDP socket: stateless answers leave from it
+    net::Endpoint local;                   // where it listens (UDP and TCP)
     const std::string* contact = nullptr;  // its UDP Contact, for OPTIONS answers
 };
 std::unordered_map<const msg_mclass_t*, Screener>& screeners() {
@@ -333,7 +340,9 @@ public:
     // when it was answered (or let go) here and the stack must drop it.
     bool screen(const Screener& s, msg_t* msg, sip_t* sip, isize_t unparsed) {
         su_addrinfo_t* ai = msg_addrinfo(msg);
-        if (s.udp_fd < 0 || !ai || ai->ai_protocol != IPPROTO_UDP || !ai->ai_addr) return false;
+        if (s.udp_fd < 0 || !ai || !ai->ai_addr) return false;
+        const bool tcp = ai->ai_protocol == IPPROTO_TCP;
+        if (!tcp && ai->ai_protocol != IPPROTO_UDP) return false;
         // What an answer is made of; a request without it is nta's to refuse.
         if (!sip->sip_via || !sip->sip_from || !sip->sip_to || !sip->sip_call_id || !sip->sip_cseq) return false;
         const Method method = method_of(sip->sip_request->rq_method);
@@ -344,12 +353,21 @@ public:
         if (!source) return false;
         Arrival arrival;
         arrival.method = method;
-        arrival.source = {source->address, source->port, false};
-        arrival.bytes = msg_size(msg) + static_cast<std::size_t>(unparsed);
+        arrival.source = {source->address, source->port, tcp};
+        // Over TCP the body may not be here yet: its Content-Length says how large the message is.
+        const std::size_t headers = msg_size(msg);
+        arrival.bytes = headers + static_cast<std::size_t>(unparsed);
+        if (sip->sip_content_length)
+            arrival.bytes = std::max<std::size_t>(arrival.bytes, headers + 2 + sip->sip_content_length->l_length);
         arrival.call_id = sip->sip_call_id->i_id ? sip->sip_call_id->i_id : "";
         const int status = listener_.screen(arrival);
         if (status == 0) return false;
-        if (status > 0) answer_statelessly(s, *ai, *source, sip, status);
+        if (status > 0) {
+            const int fd = tcp ? find_socket(s.local, source) : s.udp_fd;
+            if (fd >= 0) answer_statelessly(s, fd, *ai, *source, sip, status);
+        }
+        // Over its limit sofia would answer 413 before looking at the error.
+        msg_zap_flags(msg, MSG_FLG_TOOLARGE);
         return true;
     }
 
@@ -391,12 +409,15 @@ private:
         contacts.udp = "<" + base + ">";
         contacts.tcp = "<" + base + ";transport=tcp>";
         // Without its socket nothing is screened: every request goes to nua as before.
-        int udp_fd = -1;
+        Screener screener{this, -1, {}, &contacts.udp};
         std::string_view bare = uri_host;  // "192.0.2.1" or "[2001:db8::1]"
         if (bare.size() > 1 && bare.front() == '[') bare = bare.substr(1, bare.size() - 2);
-        if (const auto address = net::Address::parse(bare)) udp_fd = find_udp_socket({*address, options.port});
-        if (udp_fd < 0) spdlog::warn("sip: no UDP socket found on {}: requests are not screened", base);
-        screeners()[mclass] = {this, udp_fd, &contacts.udp};
+        if (const auto address = net::Address::parse(bare)) {
+            screener.local = {*address, options.port};
+            screener.udp_fd = find_socket(screener.local, std::nullopt);
+        }
+        if (screener.udp_fd < 0) spdlog::warn("sip: no UDP socket found on {}: requests are not screened", base);
+        screeners()[mclass] = screener;
         return nua;
     }
 
@@ -476,8 +497,8 @@ private:
     // with received= and rport= (RFC 3581), From, To with a tag made from the
     // request (its retransmission gets the same), Call-ID, CSeq; sent from the
     // socket it came in on to where it came from, never retransmitted.
-    void answer_statelessly(const Screener& s, const su_addrinfo_t& ai, const net::Endpoint& source, const sip_t* sip,
-                            int status) {
+    void answer_statelessly(const Screener& s, int fd, const su_addrinfo_t& ai, const net::Endpoint& source,
+                            const sip_t* sip, int status) {
         auto* home = static_cast<su_home_t*>(su_home_new(sizeof(su_home_t)));
         if (!home) return;
         const auto text = [home](const void* header) {
@@ -513,8 +534,11 @@ private:
         out += std::string("Allow: ") + allowed_methods + "\r\nContent-Length: 0\r\n\r\n";
         su_home_unref(home);
         // A full socket buffer drops it, as the network may: the peer asks again.
-        (void)::sendto(s.udp_fd, out.data(), out.size(), MSG_DONTWAIT | MSG_NOSIGNAL, ai.ai_addr,
-                       static_cast<socklen_t>(ai.ai_addrlen));
+        if (ai.ai_protocol == IPPROTO_TCP)
+            (void)::send(fd, out.data(), out.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+        else
+            (void)::sendto(fd, out.data(), out.size(), MSG_DONTWAIT | MSG_NOSIGNAL, ai.ai_addr,
+                           static_cast<socklen_t>(ai.ai_addrlen));
     }
 
     // --- handles and requests --------------------------------------------

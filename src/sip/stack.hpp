@@ -77,12 +77,13 @@ struct IncomingRequest {
     Body body;
 };
 
-// A request outside any dialog as it arrives over UDP: seen while sofia
-// parses it, before nta makes a transaction or nua a handle for it.
+// A request outside any dialog as it arrives (UDP or TCP): seen while sofia
+// parses it, at the end of its headers, before nta makes a transaction or
+// nua a handle for it.
 struct Arrival {
     Method method = Method::other;
-    Address source;
-    std::size_t bytes = 0;     // the whole message
+    Address source;            // its `tcp` says the transport
+    std::size_t bytes = 0;     // the whole message (over TCP, as its Content-Length announces it)
     std::string_view call_id;  // for the log line
 };
 

@@ -278,11 +278,22 @@ TEST_F(CallManagerTest, ScreeningAnswersWithoutATransaction) {
     EXPECT_EQ(manager->screen(arrival(Method::invite, trusted, kMaxOutOfDialogBytes + 1)), 513);
     EXPECT_EQ(manager->screen(arrival(Method::options, untrusted, 60000)), 513);
     EXPECT_EQ(manager->screen(arrival(Method::ack, trusted, 60000)), kDropSilently);
+    // Over TCP only what is too large: an answer there ends the connection.
+    auto tcp = arrival(Method::invite, untrusted, 2000);
+    tcp.source.tcp = true;
+    EXPECT_EQ(manager->screen(tcp), 0);
+    tcp.method = Method::options;
+    EXPECT_EQ(manager->screen(tcp), 0);
+    tcp.method = Method::ack;
+    EXPECT_EQ(manager->screen(tcp), 0);
+    tcp.method = Method::invite;
+    tcp.bytes = 200 * 1024;
+    EXPECT_EQ(manager->screen(tcp), 513);
     const SipCounters& c = manager->counters();
     EXPECT_EQ(c.rejected_untrusted, 2u);
     EXPECT_EQ(c.rejected_no_dialog, 2u);
-    EXPECT_EQ(c.rejected_too_large, 2u);
-    EXPECT_EQ(c.invites_received, 2u);  // the refused ones; the stack reports the one it takes
+    EXPECT_EQ(c.rejected_too_large, 3u);
+    EXPECT_EQ(c.invites_received, 3u);  // the refused ones; the stack reports the ones it takes
     EXPECT_EQ(stack.count("invite"), 0u);
 }
 
