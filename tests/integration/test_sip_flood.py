@@ -192,7 +192,10 @@ class Flood(SipTest):
         count = int(os.environ.get("VOXFORK_FLOOD_TRUSTED", "1000" if harness.sanitized(pid) else "3000"))
         before, peak = self.flood(count, kinds)
         print(f"answers: {trusted.finals}", flush=True)
-        self.assertGreater(trusted.finals.get(404, 0), count // (10 if harness.sanitized(pid) else 2), trusted.finals)
+        # 404, or 503 once the control plane lags behind the flood (docs/sip.md, "Overload").
+        self.assertLessEqual(set(trusted.finals), {404, 503})
+        answered = sum(trusted.finals.values())
+        self.assertGreater(answered, count // (10 if harness.sanitized(pid) else 2), trusted.finals)
         if not harness.sanitized(pid):
             bound = before + before // 10
             harness.wait_for(lambda: harness.rss_kib(pid) <= bound, timeout=60, interval=1.0,
