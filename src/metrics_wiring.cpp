@@ -25,6 +25,7 @@ void collect_sip(ops::MetricsWriter& w, const sip::B2bua& sip) {
     w.sample(c.glare, {{"code", "491"}, {"cause", "glare"}});
     w.sample(c.downstream_503_as_500, {{"code", "500"}, {"cause", "downstream_503"}});
     w.sample(c.rejected_no_ports, {{"code", "503"}, {"cause", "no_media_ports"}});
+    w.sample(c.rejected_too_large, {{"code", "513"}, {"cause", "message_too_large"}});
     w.sample(c.rejected_overload, {{"code", "503"}, {"cause", "overload"}});
     const overload::Counters& o = sip.overload_counters();
     w.counter("overload_episodes_total", "Times the control-plane loop fell so far behind that new calls were refused",

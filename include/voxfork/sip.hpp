@@ -73,6 +73,7 @@ struct SipCounters {
     std::uint64_t rejected_no_route = 0;   // 404
     std::uint64_t rejected_codec = 0;      // 488
     std::uint64_t rejected_malformed = 0;  // 400, bad SDP or body
+    std::uint64_t rejected_too_large = 0;  // 513, a request outside any dialog over 32 KiB (sip/call_manager.hpp)
     std::uint64_t rejected_no_dialog = 0;  // 481
     std::uint64_t rejected_no_ports = 0;   // 503, relay pool exhausted
     std::uint64_t rejected_overload = 0;   // 503, the control plane lagging (include/voxfork/overload.hpp)

@@ -38,6 +38,7 @@ public:
     void on_response(const Response& r) override { calls_.on_response(r); }
     void on_terminated(HandleId h) override { calls_.on_terminated(h); }
     void on_ack_timeout(HandleId h) override { calls_.on_ack_timeout(h); }
+    int screen(const Arrival& a) override { return calls_.screen(a); }
 
     bool start(std::string& error) {
         SofiaStack::Options options;

@@ -41,6 +41,12 @@ struct LegRow {
 
 inline constexpr const char* kForkContentType = "application/x-cisco-record+json";
 
+// The largest request outside any dialog taken over UDP; larger is answered
+// 513 at once (docs/sip.md, "Large messages and floods"). A new INVITE
+// carries an SDP offer of a few KiB (a forking request's JSON comes only
+// inside a confirmed dialog): 32 KiB leaves room for any plausible one.
+inline constexpr std::size_t kMaxOutOfDialogBytes = 32 * 1024;
+
 // Why an offer (or answer) is refused with 488: a Warning code of RFC 3261
 // 20.43 and its text (docs/sip.md lists them).
 struct MediaRefusal {
@@ -67,6 +73,9 @@ public:
     void on_response(const Response& response) override;
     void on_terminated(HandleId handle) override;
     void on_ack_timeout(HandleId handle) override;
+    // Requests outside any dialog over UDP: the ones answered without a
+    // transaction (screening.cpp).
+    int screen(const Arrival& arrival) override;
 
     bool send_status_info(CallId leg, std::string json) override;
     std::optional<CallInfo> find_call(CallId leg) const override;
@@ -142,6 +151,8 @@ private:
     std::string anchored(Call& call, media::Leg side, sdp::Session session);
     void reject(const IncomingRequest& r, int status, const char* phrase, std::uint64_t& counter,
                 const ResponseHeaders& headers = {});
+    // Counts and logs a stateless answer; returns its status.
+    int refuse(const Arrival& arrival, int status, std::uint64_t& counter);
     // 488 with a Warning that says what in the offer we can't take.
     void refuse_offer(const IncomingRequest& r, const MediaRefusal& why);
     ResponseHeaders warning(const MediaRefusal& why) const;

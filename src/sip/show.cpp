@@ -101,6 +101,7 @@ ops::CommandOutput show_statistics(const SipCounters& c, std::size_t dialogs, co
         {"Rejected no route (404)", c.rejected_no_route},
         {"Rejected no common codec (488)", c.rejected_codec},
         {"Rejected malformed (400)", c.rejected_malformed},
+        {"Rejected message too large (513)", c.rejected_too_large},
         {"Rejected no dialog (481)", c.rejected_no_dialog},
         {"Rejected no media ports (503)", c.rejected_no_ports},
         {"Rejected overload (503)", c.rejected_overload},

@@ -77,6 +77,18 @@ struct IncomingRequest {
     Body body;
 };
 
+// A request outside any dialog as it arrives (UDP or TCP): seen while sofia
+// parses it, at the end of its headers, before nta makes a transaction or
+// nua a handle for it.
+struct Arrival {
+    Method method = Method::other;
+    Address source;            // its `tcp` says the transport
+    std::size_t bytes = 0;     // the whole message (over TCP, as its Content-Length announces it)
+    std::string_view call_id;  // for the log line
+};
+
+inline constexpr int kDropSilently = -1;
+
 struct Response {
     Method method = Method::other;
     HandleId handle = 0;
@@ -96,6 +108,14 @@ public:
     // The 2xx this handle's INVITE was answered with got no ACK for 64*T1
     // (32 s): the dialog stands, but RFC 3261 13.3.1.4 says end the session.
     virtual void on_ack_timeout(HandleId handle) = 0;
+    // The status to answer `arrival` with at once, statelessly (RFC 3261
+    // 8.2.7: nothing of it is kept, no answer is retransmitted), 0 for the
+    // stack to take it like any other request, kDropSilently to let it go
+    // unanswered.
+    virtual int screen(const Arrival& arrival) {
+        (void)arrival;
+        return 0;
+    }
 };
 
 struct OutgoingInvite {

@@ -252,6 +252,51 @@ TEST_F(CallManagerTest, UntrustedSourceGets403) {
     EXPECT_EQ(stack.count("invite"), 1u);
 }
 
+// Requests outside a dialog over UDP, screened before the stack keeps
+// anything: what is answered at once and how it is counted.
+TEST_F(CallManagerTest, ScreeningAnswersWithoutATransaction) {
+    build(make_config(std::nullopt, false));  // trusted: the session target 127.0.0.1 only
+    const auto arrival = [](Method method, std::uint32_t ip, std::size_t bytes) {
+        Arrival a;
+        a.method = method;
+        a.source = {net::Address::v4(ip), 5060, false};
+        a.bytes = bytes;
+        return a;
+    };
+    const std::uint32_t trusted = 0x7f000001u, untrusted = 0x7f000002u;
+    EXPECT_EQ(manager->screen(arrival(Method::invite, trusted, 2000)), 0);  // taken as always
+    EXPECT_EQ(manager->screen(arrival(Method::bye, trusted, 500)), 0);
+    EXPECT_EQ(manager->screen(arrival(Method::ack, trusted, 500)), 0);
+    EXPECT_EQ(manager->screen(arrival(Method::options, trusted, 500)), 200);
+    EXPECT_EQ(manager->screen(arrival(Method::options, untrusted, 500)), 200);
+    EXPECT_EQ(manager->screen(arrival(Method::invite, untrusted, 2000)), 403);
+    EXPECT_EQ(manager->screen(arrival(Method::other, untrusted, 500)), 403);
+    EXPECT_EQ(manager->screen(arrival(Method::bye, untrusted, 500)), 481);
+    EXPECT_EQ(manager->screen(arrival(Method::cancel, untrusted, 500)), 481);
+    EXPECT_EQ(manager->screen(arrival(Method::ack, untrusted, 500)), kDropSilently);
+    EXPECT_EQ(manager->screen(arrival(Method::invite, trusted, kMaxOutOfDialogBytes)), 0);
+    EXPECT_EQ(manager->screen(arrival(Method::invite, trusted, kMaxOutOfDialogBytes + 1)), 513);
+    EXPECT_EQ(manager->screen(arrival(Method::options, untrusted, 60000)), 513);
+    EXPECT_EQ(manager->screen(arrival(Method::ack, trusted, 60000)), kDropSilently);
+    // Over TCP only what is too large: an answer there ends the connection.
+    auto tcp = arrival(Method::invite, untrusted, 2000);
+    tcp.source.tcp = true;
+    EXPECT_EQ(manager->screen(tcp), 0);
+    tcp.method = Method::options;
+    EXPECT_EQ(manager->screen(tcp), 0);
+    tcp.method = Method::ack;
+    EXPECT_EQ(manager->screen(tcp), 0);
+    tcp.method = Method::invite;
+    tcp.bytes = 200 * 1024;
+    EXPECT_EQ(manager->screen(tcp), 513);
+    const SipCounters& c = manager->counters();
+    EXPECT_EQ(c.rejected_untrusted, 2u);
+    EXPECT_EQ(c.rejected_no_dialog, 2u);
+    EXPECT_EQ(c.rejected_too_large, 3u);
+    EXPECT_EQ(c.invites_received, 3u);  // the refused ones; the stack reports the ones it takes
+    EXPECT_EQ(stack.count("invite"), 0u);
+}
+
 TEST_F(CallManagerTest, NoRouteGets404) {
     auto r = request(Method::invite, 1, "application/sdp", kCallerSdp);
     r.request_user = "1234";

@@ -113,6 +113,7 @@ TEST(Show, SipStatistics) {
     // Every key is plain snake_case words: no doubled, leading or trailing `_`.
     for (const auto& [key, value] : out.data.items()) EXPECT_TRUE(std::regex_match(key, std::regex("[a-z0-9]+(_[a-z0-9]+)*"))) << key;
     EXPECT_EQ(out.data["glare_491"], 0);
+    EXPECT_EQ(out.data["rejected_message_too_large_513"], 0);
     EXPECT_EQ(out.data["re_invites_relayed"], 0);
 }
 
