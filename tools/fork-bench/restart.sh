@@ -97,12 +97,14 @@ awk '/ws: connection [0-9]+ to .* lost/ { split($2, t, ":"); lost[$7] = t[1] * 3
      / re-established$/ && /ws: connection/ { split($2, t, ":"); id = $7
          if (id in lost) { d = t[1] * 3600 + t[2] * 60 + t[3] - lost[id]; n++; sum += d; if (d > max) max = d } }
      END { if (n) printf "  reconnects=%d mean_s=%.3f max_s=%.3f\n", n, sum / n, max }' "$dir/voxforkd.log"
-# Memory: before the first restart (the last sample before it), highest, last
-# while the calls were still up (the samples before the calls ended).
-first=${RESTART_EVERY:-20}
+# Memory: before the first restart (the last sample before it; the server's
+# clock starts with the sampler's), highest, last while the calls were still
+# up. With RESTART_AFTER the first restart's time is not known: `before` is
+# then the sample 20 s in.
+first=${RESTART_EVERY:-21}
 awk -v first="$first" -v hold="$hold" -v ramp=$((calls / rate)) '
     $2 == "" { next }
-    $1 <= ramp + first { before = $2 }
+    $1 < first - 1 { before = $2 }
     $1 <= ramp + hold { last = $2; if ($2 > max) max = $2 }
     END { printf "  rss_kib before_first_restart=%s max=%s last=%s\n", before, max, last }' "$dir/rss.tsv"
 exit $status
