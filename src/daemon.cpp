@@ -180,15 +180,9 @@ void Daemon::start_parts() {
 
     // --- sip: the B2BUA on this io_context; binds the SIP port now ---
     // Its `session target dns:` names go through the same resolver, so SIP
-    // and WebSocket both follow `ip name-server`. SIP reaches IPv4 peers: it
-    // gets the name's first IPv4 address.
-    auto resolve = [resolver = parts_->resolver](const std::string& host,
-                                                 std::function<void(std::optional<std::uint32_t>)> done) {
-        resolver->resolve(host, [done = std::move(done)](std::vector<net::Address> addresses) {
-            for (const auto& a : addresses)
-                if (a.is_v4()) return done(a.v4_host_order());
-            done(std::nullopt);
-        });
+    // and WebSocket both follow `ip name-server` and `ip host`.
+    auto resolve = [resolver = parts_->resolver](const std::string& host, dns::Resolver::Handler done) {
+        resolver->resolve(host, std::move(done));
     };
     parts_->sip = std::make_unique<sip::B2bua>(io_, config_, *parts_->relay, commands_, std::move(resolve));
     if (std::string error; !parts_->sip->start(error)) throw std::runtime_error(error);

@@ -105,9 +105,9 @@ public:
 
     // An answer that comes after the B2BUA is gone is dropped: a lookup can
     // outlive it (the resolver is the daemon's, shared with the WebSocket pool).
-    void resolve(const std::string& host, std::function<void(std::optional<std::uint32_t>)> done) {
-        resolver_(host, [alive = std::weak_ptr<void>(alive_), done = std::move(done)](std::optional<std::uint32_t> ip) {
-            if (!alive.expired()) done(ip);
+    void resolve(const std::string& host, dns::Resolver::Handler done) {
+        resolver_(host, [alive = std::weak_ptr<void>(alive_), done = std::move(done)](std::vector<net::Address> found) {
+            if (!alive.expired()) done(std::move(found));
         });
     }
 
