@@ -48,6 +48,7 @@ public:
         options.user_agent = "voxfork/" VOXFORK_VERSION;
         if (!stack_->start(options, error)) return false;
         started_ = true;
+        calls_.set_signalling(options.address, options.address_ipv6);
         calls_.learn_dns_targets();
         spdlog::info("sip: listening on {}:{} (udp, tcp)", options.address, options.port);
         if (options.address_ipv6) spdlog::info("sip: listening on [{}]:{} (udp, tcp)", *options.address_ipv6, options.port);
@@ -68,7 +69,10 @@ public:
     }
 
     void reload(config::ConfigPtr config) {
-        if (config->voip.sip != config_->voip.sip)
+        const auto& sip = config->voip.sip;
+        if (sip.control_address != config_->voip.sip.control_address ||
+            sip.control_address_ipv6 != config_->voip.sip.control_address_ipv6 ||
+            sip.listen_port != config_->voip.sip.listen_port)
             spdlog::warn("sip: changed SIP addresses or port take effect at the next start");
         config_ = config;
         calls_.set_config(std::move(config));

@@ -67,11 +67,18 @@ CallManager::CallManager(Stack& stack, media::Relay& relay, config::ConfigPtr co
     : stack_(stack),
       relay_(relay),
       config_(std::move(config)),
+      sip_address_(config_->voip.sip.control_address),
+      sip_address_ipv6_(config_->voip.sip.control_address_ipv6),
       resolver_(std::move(resolver)),
       default_seam_(std::make_unique<LoggingSeam>()),
       seam_(default_seam_.get()),
       origin_base_(
           static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch() / std::chrono::seconds(1))) {}
+
+void CallManager::set_signalling(std::string ipv4, std::optional<std::string> ipv6) {
+    sip_address_ = std::move(ipv4);
+    sip_address_ipv6_ = std::move(ipv6);
+}
 
 void CallManager::set_config(config::ConfigPtr config) {
     config_ = std::move(config);
@@ -186,7 +193,7 @@ void CallManager::new_invite(const IncomingRequest& r) {
         return reject(r, 400, "Bad SDP", counters_.rejected_malformed);
     }
     sdp::Media* audio = sdp::audio(*offer);
-    if (auto why = stream_problem(*offer, audio, cfg.voip.sip)) return refuse_offer(r, *why);
+    if (auto why = stream_problem(*offer, audio, relay_.address(net::Family::v6).has_value())) return refuse_offer(r, *why);
 
     const config::DialPeer* inbound = dialplan::find_inbound(cfg, r.request_user);
     const config::DialPeer* outbound = dialplan::find_outbound(cfg, r.request_user);
@@ -267,7 +274,7 @@ void CallManager::new_invite(const IncomingRequest& r) {
 
 bool CallManager::can_reach(net::Family family) const {
     if (!relay_.address(family)) return false;
-    return family == net::Family::v4 || config_->voip.sip.control_address_ipv6.has_value();
+    return family == net::Family::v4 || sip_address_ipv6_.has_value();
 }
 
 void CallManager::route(Call& call, std::vector<net::Address> addresses) {
@@ -339,10 +346,8 @@ void CallManager::send_leg_b(Call& call) {
     OutgoingInvite invite;
     invite.request_uri = routing::request_uri(call.called, ip, t.port, t.tcp);
     // Our address of the family the INVITE goes out on; URIs bracket an IPv6 one.
-    const auto& sip = config_->voip.sip;
-    const std::string local = ip.is_v6() && sip.control_address_ipv6
-                                  ? net::Address::parse(*sip.control_address_ipv6)->to_uri_host()
-                                  : sip.control_address;
+    const std::string local =
+        ip.is_v6() && sip_address_ipv6_ ? net::Address::parse(*sip_address_ipv6_)->to_uri_host() : sip_address_;
     const auto host_literal = net::Address::parse(t.host);
     const std::string to_host = host_literal ? host_literal->to_uri_host() : t.host;
     invite.from = "<sip:" + (call.from_user.empty() ? std::string("anonymous") : call.from_user) + "@" + local + ">";

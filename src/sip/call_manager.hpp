@@ -66,6 +66,10 @@ public:
     // `dns:` target that `ip host` does not know is trusted by the address DNS
     // gives it, looked up here (at start and on every reload), not per INVITE.
     void learn_dns_targets();
+    // The addresses SIP listens on (bound at start; a reload does not move
+    // them): leg B goes out on IPv6 only when there is one. Until it is
+    // called, those of the configuration.
+    void set_signalling(std::string ipv4, std::optional<std::string> ipv6);
     void set_seam(ForkSeam* seam);
     // Asked at each new INVITE: true refuses it at once (503, Retry-After).
     void set_overload_check(std::function<bool()> overloaded) { overloaded_ = std::move(overloaded); }
@@ -190,6 +194,8 @@ private:
     Stack& stack_;
     media::Relay& relay_;
     config::ConfigPtr config_;
+    std::string sip_address_;                      // IPv4
+    std::optional<std::string> sip_address_ipv6_;  // unset: SIP on IPv4 only
     std::function<bool()> overloaded_;
     NameResolver resolver_;
     std::set<net::Address> dns_target_addresses_;  // in force; see learn_dns_targets()

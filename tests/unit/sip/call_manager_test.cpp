@@ -1003,5 +1003,29 @@ TEST_F(CallManagerTest, DnsTargetIsTrustedByEveryAddressOfBothFamilies) {
     EXPECT_EQ(stack.answers(r.request), (std::vector<int>{403}));
 }
 
+// What the relay has bound decides what a call can be anchored on, not the
+// configuration: a reload whose media address the relay refused changes nothing.
+TEST_F(CallManagerTest, TheRelaysAddressesDecideWhatIsAnchored) {
+    auto c = std::const_pointer_cast<config::Config>(make_config());
+    c->voip.sip.media_address_ipv6 = "::1";
+    build(c);
+    const std::string offer6 = "v=0\r\no=a 1 1 IN IP6 ::1\r\ns=-\r\nc=IN IP6 ::1\r\nt=0 0\r\nm=audio 5 RTP/AVP 0\r\n";
+    auto refused = request(Method::invite, 1, "application/sdp", offer6);
+    manager->on_request(refused);
+    EXPECT_EQ(stack.answers(refused.request), (std::vector<int>{488}));
+
+    relay.ipv4 = net::Address::v4(0x7f000009u);
+    relay.ipv6 = net::Address::loopback(net::Family::v6);
+    auto r = request(Method::invite, 2, "application/sdp", offer6);
+    manager->on_request(r);
+    const Action* out = stack.last("invite");
+    ASSERT_TRUE(out);
+    EXPECT_NE(out->body.text.find("c=IN IP4 127.0.0.9\r\n"), std::string::npos) << out->body.text;
+    manager->on_response(response(out->handle, 200, kCalleeSdp));
+    const Action* answer = stack.last("respond");
+    ASSERT_TRUE(answer);
+    EXPECT_NE(answer->body.text.find("c=IN IP6 ::1\r\n"), std::string::npos) << answer->body.text;
+}
+
 }  // namespace
 }  // namespace voxfork::sip::test
