@@ -286,8 +286,8 @@ void CallManager::route(Call& call, std::vector<net::Address> addresses) {
             skipped.push_back(address.to_string());
     }
     if (!skipped.empty())
-        spdlog::info("sip: call {}: {} also is {}, of a family without a SIP or media address here{}", call.anchor,
-                     call.target.host, fmt::join(skipped, ", "), log_fields(call));
+        spdlog::info("sip: call {}: {} is also {}: not tried, no SIP or media address of that family here{}",
+                     call.anchor, call.target.host, fmt::join(skipped, ", "), log_fields(call));
     if (call.next_addresses.empty()) {
         spdlog::info("sip: call {}: {} does not resolve{}", call.anchor, call.target.host, log_fields(call));
         // Not 503: one route's broken name is no reason for a proxy to stop sending us calls.
