@@ -180,15 +180,9 @@ void Daemon::start_parts() {
 
     // --- sip: the B2BUA on this io_context; binds the SIP port now ---
     // Its `session target dns:` names go through the same resolver, so SIP
-    // and WebSocket both follow `ip name-server`. SIP reaches IPv4 peers: it
-    // gets the name's first IPv4 address.
-    auto resolve = [resolver = parts_->resolver](const std::string& host,
-                                                 std::function<void(std::optional<std::uint32_t>)> done) {
-        resolver->resolve(host, [done = std::move(done)](std::vector<net::Address> addresses) {
-            for (const auto& a : addresses)
-                if (a.is_v4()) return done(a.v4_host_order());
-            done(std::nullopt);
-        });
+    // and WebSocket both follow `ip name-server` and `ip host`.
+    auto resolve = [resolver = parts_->resolver](const std::string& host, dns::Resolver::Handler done) {
+        resolver->resolve(host, std::move(done));
     };
     parts_->sip = std::make_unique<sip::B2bua>(io_, config_, *parts_->relay, commands_, std::move(resolve));
     if (std::string error; !parts_->sip->start(error)) throw std::runtime_error(error);
@@ -257,9 +251,14 @@ void Daemon::reload() {
     const auto& next = *result.config;
     if (next.control_socket != config_->control_socket)
         spdlog::warn("control-socket changed to {}: takes effect at the next start", next.control_socket);
-    if (next.voip.sip != config_->voip.sip || next.voip.rtp_port_min != config_->voip.rtp_port_min ||
+    const auto& sip = next.voip.sip;
+    const auto& running = config_->voip.sip;
+    if (sip.control_address != running.control_address || sip.control_address_ipv6 != running.control_address_ipv6 ||
+        sip.listen_port != running.listen_port || next.voip.rtp_port_min != config_->voip.rtp_port_min ||
         next.voip.rtp_port_max != config_->voip.rtp_port_max)
-        spdlog::warn("SIP bind addresses, port and RTP port range changes take effect at the next start");
+        spdlog::warn("bind control source-address, listen-port non-secure and rtp-port range changes take effect "
+                     "at the next start");
+    apply_media_addresses(next);
     const bool new_tag = next.hostname != config_->hostname;
     config_ = std::move(result.config);
     ops::set_log_level(config_->logging_level);
@@ -277,6 +276,28 @@ void Daemon::reload() {
         spdlog::error("{}", e.what());
     }
     spdlog::info("configuration reloaded from {}", config_path_);
+}
+
+// `bind media source-address` (either family, or the control address it
+// defaults to) takes effect at a reload: calls set up from then on bind
+// their RTP there, calls up keep theirs. An address the host does not have
+// is refused and the relay keeps the old ones.
+void Daemon::apply_media_addresses(const config::Config& next) {
+    if (!parts_->relay) return;
+    const std::string ipv4 = next.voip.sip.effective_media_address();
+    const std::string ipv6 = next.voip.sip.effective_media_address_ipv6().value_or("");
+    const auto text = [](const std::optional<net::Address>& address) {
+        return address ? address->to_string() : std::string("none");
+    };
+    const auto old_v4 = parts_->relay->address(net::Family::v4), old_v6 = parts_->relay->address(net::Family::v6);
+    if (net::Address::parse(ipv4) == old_v4 && net::Address::parse(ipv6) == old_v6) return;
+    std::string error;
+    if (!parts_->relay->set_addresses(ipv4, ipv6, error)) {
+        spdlog::error("{}: RTP stays on IPv4 {}, IPv6 {}", error, text(old_v4), text(old_v6));
+        return;
+    }
+    spdlog::info("media: new calls' RTP on IPv4 {}, IPv6 {} (calls up keep theirs)",
+                 text(parts_->relay->address(net::Family::v4)), text(parts_->relay->address(net::Family::v6)));
 }
 
 void Daemon::shutdown() {

@@ -30,6 +30,7 @@ private:
     void start_parts();
     void register_commands();
     void reload();
+    void apply_media_addresses(const config::Config& next);
     void shutdown();
     void finish_shutdown();
     // Sends WATCHDOG=1 now and every `period` while the control-plane loop runs.

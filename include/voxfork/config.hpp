@@ -133,11 +133,9 @@ struct DialPeer {
     bool operator==(const DialPeer&) const = default;
 };
 
-struct NameServer {
-    std::uint32_t address = 0;  // host byte order
-    std::uint16_t port = 53;
-    bool operator==(const NameServer&) const = default;
-};
+// An `ip name-server`: an address of either family and a port (53 unless given).
+using NameServer = net::Endpoint;
+inline constexpr std::uint16_t kNameServerPort = 53;
 
 // `metrics listen ADDR:PORT` (ext): where the Prometheus endpoint listens.
 struct MetricsListen {

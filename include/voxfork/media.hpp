@@ -117,6 +117,14 @@ public:
     // is exhausted or the relay has no address of a family asked for.
     virtual std::optional<SessionId> allocate(net::Family leg_a, net::Family leg_b) = 0;
     std::optional<SessionId> allocate() { return allocate(net::Family::v4, net::Family::v4); }
+    // The address legs of that family bind on (and their SDP names); nullopt
+    // when the relay has none of that family.
+    virtual std::optional<net::Address> address(net::Family family) const = 0;
+    // A reload's `bind media source-address`es (RelayOptions' forms; empty:
+    // none of that family): legs allocated from now on bind there, legs up
+    // keep their sockets. False with `error`, and nothing changed, when an
+    // address is not one of this host's (it could bind no leg).
+    virtual bool set_addresses(const std::string& ipv4, const std::string& ipv6, std::string& error) = 0;
     virtual std::uint16_t local_rtp_port(SessionId, Leg) const = 0;  // RTCP is +1
     // Where a leg's remote wants its RTP (and RTCP, usually port+1). An
     // unspecified address (hold: c=IN IP4 0.0.0.0, c=IN IP6 ::) of either

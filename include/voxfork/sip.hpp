@@ -14,6 +14,7 @@
 
 #include "voxfork/call.hpp"
 #include "voxfork/config.hpp"
+#include "voxfork/dns.hpp"
 #include "voxfork/media.hpp"
 #include "voxfork/overload.hpp"
 
@@ -90,10 +91,10 @@ using ExtraCounters = std::function<std::vector<std::pair<std::string, std::uint
 
 // DNS for `session target dns:` names that `ip host` does not know: the
 // daemon hands the B2BUA the lookup of dns.hpp, shared with the WebSocket
-// pool, so both follow `ip name-server`. `done` gets the first IPv4 address, or nothing; it runs
-// on the io_context, never inside the call.
-using NameResolver =
-    std::function<void(const std::string& host, std::function<void(std::optional<std::uint32_t>)> done)>;
+// pool, so both follow `ip name-server`. `done` gets the name's addresses,
+// AAAA and A, in dns::connect_order() (empty: none); it runs on the
+// io_context, never inside the call.
+using NameResolver = std::function<void(const std::string& host, dns::Resolver::Handler done)>;
 
 class B2bua : public CallControl {
 public:

@@ -12,17 +12,25 @@ VoipService& voip(const Context& c) {
     return c.config.voip;
 }
 
-// `ip name-server` entries, `ADDR[:PORT]` each.
+// `ip name-server` entries: `ADDR[:PORT]` for IPv4, `IPV6ADDR`, `[IPV6ADDR]`
+// or `[IPV6ADDR]:PORT` for IPv6 (brackets when a port follows, as in a URI).
 std::optional<NameServer> name_server(const Context& c, std::size_t index) {
     const auto word = c.args[index];
-    const auto [host, port] = split_host_port(word);
-    const auto address = parse_ipv4(host);
-    if (!address || (port && *port == 0)) {
+    std::optional<NameServer> server;
+    if (const auto bare = net::Address::parse(word)) {
+        server = NameServer{*bare, kNameServerPort};
+    } else if (word.size() > 2 && word.front() == '[' && word.back() == ']') {
+        if (const auto address = net::Address::parse(word.substr(1, word.size() - 2)); address && address->is_v6())
+            server = NameServer{*address, kNameServerPort};
+    } else {
+        server = net::Endpoint::parse(word);
+    }
+    if (!server) {
         c.error("invalid name server \"" + std::string(word) + "\" for \"" + std::string(c.name) +
-                "\" (expected ADDR or ADDR:PORT, PORT 1-65535)");
+                "\" (expected ADDR or ADDR:PORT, an IPv6 ADDR in brackets when a PORT follows, PORT 1-65535)");
         return std::nullopt;
     }
-    return NameServer{*address, static_cast<std::uint16_t>(port.value_or(53))};
+    return server;
 }
 
 std::optional<std::vector<NameServer>> name_servers(const Context& c) {

@@ -102,7 +102,7 @@ json to_json(const Config& c) {
     for (const auto& [name, address] : c.ip_hosts) ip_hosts[name] = address.to_string();
     json name_servers = json::array();
     for (const auto& server : c.name_servers)
-        name_servers.push_back({{"address", format_ipv4(server.address)}, {"port", server.port}});
+        name_servers.push_back({{"address", server.address.to_string()}, {"port", server.port}});
     json profiles = json::array(), classes = json::array(), trustpoints = json::array(), peers = json::array();
     for (const auto& [tag, profile] : c.stream_service_profiles) profiles.push_back(profile_json(profile));
     for (const auto& [tag, media_class] : c.media_classes)

@@ -9,10 +9,6 @@
 namespace voxfork::config {
 namespace {
 
-std::string host_port(const std::string& host, std::uint16_t port, std::uint16_t default_port) {
-    return port == default_port ? host : host + ":" + std::to_string(port);
-}
-
 void print_voip(std::ostream& out, const VoipService& voip, bool all) {
     const VoipService defaults;
     out << "voice service voip\n";
@@ -151,7 +147,7 @@ std::string print(const Config& config, Secrets secrets, Defaults defaults_are) 
         if (!c.name_servers.empty()) {
             out << "ip name-server";
             for (const auto& server : c.name_servers)
-                out << ' ' << host_port(format_ipv4(server.address), server.port, 53);
+                out << ' ' << (server.port == kNameServerPort ? server.address.to_string() : server.to_string());
             out << '\n';
         }
     }

@@ -42,7 +42,7 @@ public:
             std::string csv;
             for (const auto& s : servers) {
                 if (!csv.empty()) csv += ',';
-                csv += config::format_ipv4(s.address) + ":" + std::to_string(s.port);
+                csv += s.to_string();  // "192.0.2.1:53", "[2001:db8::1]:53": c-ares reads both
             }
             if (ares_set_servers_ports_csv(channel_, csv.c_str()) != ARES_SUCCESS) {
                 spdlog::warn("dns: c-ares refused name servers {}", csv);

@@ -38,6 +38,12 @@ public:
         return family == net::Family::v6 ? ipv6_ : ipv4_;
     }
 
+    // Where pairs taken from now on bind (a reload); pairs out keep theirs.
+    void set_addresses(std::optional<net::Address> ipv4, std::optional<net::Address> ipv6) noexcept {
+        ipv4_ = ipv4;
+        ipv6_ = ipv6;
+    }
+
     // Binds the next free pair on the pool's address of `family`. Pairs
     // another program holds are skipped (and counted in `skipped_in_use`);
     // they stay in the pool for a later try. nullopt when no pair could be

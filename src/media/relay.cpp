@@ -3,6 +3,7 @@
 // never takes the control mutex below.
 #include <arpa/inet.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <memory>
@@ -26,6 +27,15 @@ std::optional<net::Address> parse_address(const std::string& text, net::Family f
         throw std::invalid_argument(std::string("bind media source-address: not an ") +
                                     (family == net::Family::v6 ? "IPv6" : "IPv4") + " address: " + text);
     return address;
+}
+
+// True when a UDP socket binds on the address: it is one of this host's.
+// Port 0, so no port of the range is touched.
+bool bindable(const net::Address& address) noexcept {
+    const int fd = bind_udp(address, 0);
+    if (fd < 0) return false;
+    ::close(fd);
+    return true;
 }
 
 // Six sockets per call: make sure the process may open them all.
@@ -113,6 +123,31 @@ public:
         slot.state = SessionSlot::State::live;
         ++slot.generation;
         return (SessionId{slot.generation} << kSlotBits) | index;
+    }
+
+    std::optional<net::Address> address(net::Family family) const override {
+        std::lock_guard lock(mutex_);
+        return pool_.address(family);
+    }
+
+    bool set_addresses(const std::string& ipv4, const std::string& ipv6, std::string& error) override {
+        std::optional<net::Address> v4, v6;
+        try {
+            v4 = parse_address(ipv4, net::Family::v4);
+            v6 = parse_address(ipv6, net::Family::v6);
+        } catch (const std::invalid_argument& e) {
+            error = e.what();
+            return false;
+        }
+        for (const auto& address : {v4, v6}) {
+            if (address && !bindable(*address)) {
+                error = "bind media source-address " + address->to_string() + ": not an address of this host";
+                return false;
+            }
+        }
+        std::lock_guard lock(mutex_);
+        pool_.set_addresses(v4, v6);
+        return true;
     }
 
     std::uint16_t local_rtp_port(SessionId id, Leg leg) const override {

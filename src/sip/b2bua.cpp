@@ -48,6 +48,7 @@ public:
         options.user_agent = "voxfork/" VOXFORK_VERSION;
         if (!stack_->start(options, error)) return false;
         started_ = true;
+        calls_.set_signalling(options.address, options.address_ipv6);
         calls_.learn_dns_targets();
         spdlog::info("sip: listening on {}:{} (udp, tcp)", options.address, options.port);
         if (options.address_ipv6) spdlog::info("sip: listening on [{}]:{} (udp, tcp)", *options.address_ipv6, options.port);
@@ -68,7 +69,10 @@ public:
     }
 
     void reload(config::ConfigPtr config) {
-        if (config->voip.sip != config_->voip.sip)
+        const auto& sip = config->voip.sip;
+        if (sip.control_address != config_->voip.sip.control_address ||
+            sip.control_address_ipv6 != config_->voip.sip.control_address_ipv6 ||
+            sip.listen_port != config_->voip.sip.listen_port)
             spdlog::warn("sip: changed SIP addresses or port take effect at the next start");
         config_ = config;
         calls_.set_config(std::move(config));
@@ -105,9 +109,9 @@ public:
 
     // An answer that comes after the B2BUA is gone is dropped: a lookup can
     // outlive it (the resolver is the daemon's, shared with the WebSocket pool).
-    void resolve(const std::string& host, std::function<void(std::optional<std::uint32_t>)> done) {
-        resolver_(host, [alive = std::weak_ptr<void>(alive_), done = std::move(done)](std::optional<std::uint32_t> ip) {
-            if (!alive.expired()) done(ip);
+    void resolve(const std::string& host, dns::Resolver::Handler done) {
+        resolver_(host, [alive = std::weak_ptr<void>(alive_), done = std::move(done)](std::vector<net::Address> found) {
+            if (!alive.expired()) done(std::move(found));
         });
     }
 

@@ -3,6 +3,7 @@
 #include <cctype>
 #include <chrono>
 
+#include <spdlog/fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "call_rules.hpp"
@@ -66,11 +67,18 @@ CallManager::CallManager(Stack& stack, media::Relay& relay, config::ConfigPtr co
     : stack_(stack),
       relay_(relay),
       config_(std::move(config)),
+      sip_address_(config_->voip.sip.control_address),
+      sip_address_ipv6_(config_->voip.sip.control_address_ipv6),
       resolver_(std::move(resolver)),
       default_seam_(std::make_unique<LoggingSeam>()),
       seam_(default_seam_.get()),
       origin_base_(
           static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch() / std::chrono::seconds(1))) {}
+
+void CallManager::set_signalling(std::string ipv4, std::optional<std::string> ipv6) {
+    sip_address_ = std::move(ipv4);
+    sip_address_ipv6_ = std::move(ipv6);
+}
 
 void CallManager::set_config(config::ConfigPtr config) {
     config_ = std::move(config);
@@ -88,14 +96,13 @@ void CallManager::learn_dns_targets() {
     learned_addresses_.clear();
     if (hosts.empty()) dns_target_addresses_.clear();
     for (const std::string& host : hosts) {
-        resolver_(host, [this, generation, host](std::optional<std::uint32_t> ip) {
+        resolver_(host, [this, generation, host](std::vector<net::Address> addresses) {
             if (generation != dns_generation_) return;
-            if (ip) {
-                learned_addresses_.insert(*ip);
-                spdlog::info("sip: session target {} is {}: trusted by default", host, config::format_ipv4(*ip));
-            } else {
-                spdlog::warn("sip: session target {} does not resolve: not trusted", host);
+            for (const net::Address& address : addresses) {
+                learned_addresses_.insert(address);
+                spdlog::info("sip: session target {} is {}: trusted by default", host, address.to_string());
             }
+            if (addresses.empty()) spdlog::warn("sip: session target {} does not resolve: not trusted", host);
             if (--dns_lookups_left_ == 0) dns_target_addresses_ = std::move(learned_addresses_);
         });
     }
@@ -103,7 +110,7 @@ void CallManager::learn_dns_targets() {
 
 CallManager::~CallManager() {
     for (auto& [anchor, call] : calls_)
-        if (call->phase != Phase::ended) relay_.release(call->relay);
+        if (call->phase != Phase::ended && call->relay) relay_.release(call->relay);
 }
 
 void CallManager::set_seam(ForkSeam* seam) {
@@ -186,7 +193,7 @@ void CallManager::new_invite(const IncomingRequest& r) {
         return reject(r, 400, "Bad SDP", counters_.rejected_malformed);
     }
     sdp::Media* audio = sdp::audio(*offer);
-    if (auto why = stream_problem(*offer, audio, cfg.voip.sip)) return refuse_offer(r, *why);
+    if (auto why = stream_problem(*offer, audio, relay_.address(net::Family::v6).has_value())) return refuse_offer(r, *why);
 
     const config::DialPeer* inbound = dialplan::find_inbound(cfg, r.request_user);
     const config::DialPeer* outbound = dialplan::find_outbound(cfg, r.request_user);
@@ -195,13 +202,19 @@ void CallManager::new_invite(const IncomingRequest& r) {
     if (auto why = filter_problem(*audio, {inbound ? inbound->codec : std::nullopt, outbound->codec}))
         return refuse_offer(r, *why);
     const net::Family family_a = offer_family(*offer, *audio);
-    if (target->family == net::Family::v6 && !cfg.voip.sip.effective_media_address_ipv6()) {
+    // Leg B is of its address's family. A name DNS must answer first gets
+    // the relay's first family for now: its ports move (rebind_leg_b) if the
+    // address it goes to is of the other, before any SDP names them.
+    const net::Family family_b = target->address ? target->address->family()
+                                 : relay_.address(net::Family::v4) ? net::Family::v4
+                                                                   : net::Family::v6;
+    if (target->address && !can_reach(family_b)) {
         // A configuration error (voxforkd --check names it), not the caller's.
-        spdlog::warn("sip: {}: dial-peer {} targets IPv6 but no IPv6 media address is configured", r.call_id,
-                     outbound->tag);
+        spdlog::warn("sip: {}: dial-peer {} targets {} but SIP or the relay has no IPv6 address", r.call_id,
+                     outbound->tag, target->address->to_string());
         return reject(r, 500, "Server Internal Error", counters_.rejected_no_route);
     }
-    auto session = relay_.allocate(family_a, target->family);
+    auto session = relay_.allocate(family_a, family_b);
     if (!session) {
         ResponseHeaders retry;
         retry.retry_after = kRetryAfterSeconds;
@@ -223,7 +236,7 @@ void CallManager::new_invite(const IncomingRequest& r) {
     a.codec = inbound ? inbound->codec : std::nullopt;
     a.latching = inbound ? inbound->rtp_latching : config::DialPeer{}.rtp_latching;
     a.family = family_a;
-    b.family = target->family;
+    b.family = family_b;
     a.remote = r.source.to_string();
     a.sip_call_id = r.call_id;
     a.pending_invite = r.request;
@@ -231,18 +244,16 @@ void CallManager::new_invite(const IncomingRequest& r) {
     b.dial_peer = outbound->tag;
     b.codec = outbound->codec;
     b.latching = outbound->rtp_latching;
-    for (media::Leg side : {media::Leg::a, media::Leg::b})
-        relay_.set_latching(call->relay, side,
-                            call->legs[index(side)].latching == config::RtpLatching::learn ? media::Latching::learn
-                                                                                           : media::Latching::strict);
-    b.remote = target->family == net::Family::v6 ? "[" + target->host + "]:" + std::to_string(target->port)
-                                                 : target->host + ":" + std::to_string(target->port);
+    set_latching(*call);
+    b.remote = target->address ? net::Endpoint{*target->address, target->port}.to_string()
+                               : target->host + ":" + std::to_string(target->port);
     b.origin.session_id = origin_base_ + b.id;
     call->offer_from = media::Leg::a;
     call->offer_hold = sdp::is_hold(*offer, *audio);
     call->offer_srtp = sdp::is_srtp(*audio);
     set_remote(*call, media::Leg::a, *offer);
     call->pending_offer = std::move(offer);
+    call->target = *target;
 
     Call* raw = call.get();
     by_handle_[a.handle] = {raw, media::Leg::a};
@@ -252,58 +263,110 @@ void CallManager::new_invite(const IncomingRequest& r) {
     spdlog::info("sip: call {} from {} to {}: dial-peers {} -> {}{}", raw->anchor, r.source.to_string(), r.request_user,
                  a.dial_peer, b.dial_peer, log_fields(*raw));
 
-    if (target->address) return send_leg_b(raw->anchor, *target->address, target->port, target->tcp, target->host);
+    if (target->address) return route(*raw, {*target->address});
     CallId anchor = raw->anchor;
-    resolver_(target->host, [this, anchor, t = *target](std::optional<std::uint32_t> ip) {
+    resolver_(target->host, [this, anchor](std::vector<net::Address> addresses) {
         auto found = calls_.find(anchor);
         if (found == calls_.end() || found->second->phase == Phase::ended) return;
-        if (ip) return send_leg_b(anchor, net::Address::v4(*ip), t.port, t.tcp, t.host);
-        Call& c = *found->second;
-        spdlog::info("sip: call {}: {} does not resolve{}", anchor, t.host, log_fields(c));
-        // Not 503: one route's broken name is no reason for a proxy to stop sending us calls.
-        stack_.respond(c.legs[0].pending_invite, 500, "Server Internal Error", nullptr);
-        c.legs[0].pending_invite = 0;
-        c.legs[1].gone = true;
-        ++counters_.calls_failed;
-        end_call(c);
+        route(*found->second, std::move(addresses));
     });
 }
 
-void CallManager::send_leg_b(CallId anchor, const net::Address& ip, std::uint16_t port, bool tcp,
-                             const std::string& host) {
-    Call& call = *calls_.at(anchor);
+bool CallManager::can_reach(net::Family family) const {
+    if (!relay_.address(family)) return false;
+    return family == net::Family::v4 || sip_address_ipv6_.has_value();
+}
+
+void CallManager::route(Call& call, std::vector<net::Address> addresses) {
+    std::vector<std::string> skipped;
+    for (const net::Address& address : addresses) {
+        if (can_reach(address.family()))
+            call.next_addresses.push_back(address);
+        else
+            skipped.push_back(address.to_string());
+    }
+    if (!skipped.empty())
+        spdlog::info("sip: call {}: {} is also {}: not tried, no SIP or media address of that family here{}",
+                     call.anchor, call.target.host, fmt::join(skipped, ", "), log_fields(call));
+    if (call.next_addresses.empty()) {
+        spdlog::info("sip: call {}: {} does not resolve{}", call.anchor, call.target.host, log_fields(call));
+        // Not 503: one route's broken name is no reason for a proxy to stop sending us calls.
+        return fail_routing(call, 500, "Server Internal Error");
+    }
+    send_leg_b(call);
+}
+
+void CallManager::set_latching(Call& call) {
+    for (media::Leg side : {media::Leg::a, media::Leg::b})
+        relay_.set_latching(call.relay, side,
+                            call.legs[index(side)].latching == config::RtpLatching::learn ? media::Latching::learn
+                                                                                          : media::Latching::strict);
+}
+
+// Nothing has named the old session's ports yet: leg A's SDP goes out with
+// leg B's answer, and leg B's last offer went to an address that failed.
+bool CallManager::rebind_leg_b(Call& call, net::Family family) {
+    relay_.release(call.relay);
+    call.relay = 0;
+    const auto session = relay_.allocate(call.legs[0].family, family);
+    if (!session) return false;
+    call.relay = *session;
+    call.legs[1].family = family;
+    set_latching(call);
+    relay_.set_remote(call.relay, media::Leg::a, call.legs[0].rtp, call.legs[0].rtcp);
+    return true;
+}
+
+void CallManager::fail_routing(Call& call, int status, const char* phrase, const ResponseHeaders& headers) {
+    stack_.respond(call.legs[0].pending_invite, status, phrase, nullptr, headers);
+    call.legs[0].pending_invite = 0;
+    if (!call.legs[1].handle) call.legs[1].gone = true;
+    ++counters_.calls_failed;
+    end_call(call);
+}
+
+bool CallManager::try_next_address(const Call& call, const Response& r) const {
+    // A timeout, a transport error (the stack answers those itself) or a
+    // 503 (RFC 3263 4.3), before anything reached the caller but a 100.
+    return (r.status == 408 || r.status == 503) && call.phase == Phase::routing && !call.next_addresses.empty();
+}
+
+void CallManager::send_leg_b(Call& call) {
     Leg& b = call.legs[1];
+    const routing::Target& t = call.target;
+    const net::Address ip = call.next_addresses.front();
+    call.next_addresses.erase(call.next_addresses.begin());
+    if (ip.family() != b.family && !rebind_leg_b(call, ip.family())) {
+        ResponseHeaders retry;
+        retry.retry_after = kRetryAfterSeconds;
+        ++counters_.rejected_no_ports;
+        return fail_routing(call, 503, "Service Unavailable", retry);
+    }
+    b.remote = net::Endpoint{ip, t.port}.to_string();
     OutgoingInvite invite;
-    invite.request_uri = routing::request_uri(call.called, ip, port, tcp);
+    invite.request_uri = routing::request_uri(call.called, ip, t.port, t.tcp);
     // Our address of the family the INVITE goes out on; URIs bracket an IPv6 one.
-    const auto& sip = config_->voip.sip;
-    const std::string local = ip.is_v6() && sip.control_address_ipv6
-                                  ? net::Address::parse(*sip.control_address_ipv6)->to_uri_host()
-                                  : sip.control_address;
-    const auto host_literal = net::Address::parse(host);
-    const std::string to_host = host_literal ? host_literal->to_uri_host() : host;
+    const std::string local =
+        ip.is_v6() && sip_address_ipv6_ ? net::Address::parse(*sip_address_ipv6_)->to_uri_host() : sip_address_;
+    const auto host_literal = net::Address::parse(t.host);
+    const std::string to_host = host_literal ? host_literal->to_uri_host() : t.host;
     invite.from = "<sip:" + (call.from_user.empty() ? std::string("anonymous") : call.from_user) + "@" + local + ">";
-    invite.to = "<sip:" + call.called + "@" + to_host + ":" + std::to_string(port) + ">";
-    invite.body = sdp_body(anchored(call, media::Leg::b, std::move(*call.pending_offer)));
-    call.pending_offer.reset();
+    invite.to = "<sip:" + call.called + "@" + to_host + ":" + std::to_string(t.port) + ">";
+    // A copy: the offer goes again to the next address if this one fails.
+    invite.body = sdp_body(anchored(call, media::Leg::b, *call.pending_offer));
     b.handle = stack_.invite(invite);
     if (!b.handle) {  // the stack could not build the request
-        spdlog::warn("sip: call {}: leg B's INVITE could not be sent{}", anchor, log_fields(call));
-        stack_.respond(call.legs[0].pending_invite, 500, "Server Internal Error", nullptr);
-        call.legs[0].pending_invite = 0;
-        ++counters_.calls_failed;
-        return end_call(call);
+        spdlog::warn("sip: call {}: leg B's INVITE could not be sent{}", call.anchor, log_fields(call));
+        return fail_routing(call, 500, "Server Internal Error");
     }
+    b.gone = false;
     b.invite_outstanding = true;
     by_handle_[b.handle] = {&call, media::Leg::b};
 }
 
 net::Address CallManager::media_address(net::Family family) const {
-    const auto& sip = config_->voip.sip;
-    const std::optional<std::string> text =
-        family == net::Family::v6 ? sip.effective_media_address_ipv6() : sip.effective_media_address();
-    // The configuration only holds addresses it parsed; a family without one has no leg.
-    return net::Address::parse(text.value_or("")).value_or(net::Address::any(family));
+    // A leg is only allocated on a family the relay has an address of.
+    return relay_.address(family).value_or(net::Address::any(family));
 }
 
 std::string CallManager::anchored(Call& call, media::Leg side, sdp::Session session) {
@@ -350,6 +413,10 @@ void CallManager::invite_response(Call& call, media::Leg side, const Response& r
         return;
     }
     const bool initial = call.phase != Phase::active;
+    if (initial && side == media::Leg::b && r.status > 100 && !try_next_address(call, r)) {
+        call.pending_offer.reset();  // no other address will be offered it
+        call.next_addresses.clear();
+    }
     const std::string* sdp_text = sdp_of(r.body);
     if (r.status < 200) {
         if (r.status == 100 || !initial || !far.pending_invite) return;
@@ -383,6 +450,14 @@ void CallManager::invite_response(Call& call, media::Leg side, const Response& r
             flush_status(leg);
         }
         return;
+    }
+    if (initial && side == media::Leg::b && try_next_address(call, r)) {
+        spdlog::info("sip: call {}: {} answered {}, trying {}{}", call.anchor, leg.remote, r.status,
+                     call.next_addresses.front().to_string(), log_fields(call));
+        // The failed dialog's end is none of the call's business any more.
+        by_handle_.erase(leg.handle);
+        leg.handle = 0;
+        return send_leg_b(call);
     }
     // A failure: the offerer gets the same answer (a 503 as 500, see relay_final).
     if (far.pending_invite) relay_final(far.pending_invite, r, nullptr);
@@ -465,7 +540,7 @@ std::string CallManager::log_fields(const Call& call) const {
 void CallManager::end_call(Call& call) {
     if (call.phase != Phase::ended) {
         call.phase = Phase::ended;
-        relay_.release(call.relay);
+        if (call.relay) relay_.release(call.relay);
         // Named before the fork part lets go of the call (and its call-guid).
         const std::string fields = log_fields(call);
         seam_->on_call_ended(call.anchor);

@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "routing.hpp"
 #include "sdp.hpp"
 #include "stack.hpp"
 #include "voxfork/config.hpp"
@@ -65,6 +66,10 @@ public:
     // `dns:` target that `ip host` does not know is trusted by the address DNS
     // gives it, looked up here (at start and on every reload), not per INVITE.
     void learn_dns_targets();
+    // The addresses SIP listens on (bound at start; a reload does not move
+    // them): leg B goes out on IPv6 only when there is one. Until it is
+    // called, those of the configuration.
+    void set_signalling(std::string ipv4, std::optional<std::string> ipv6);
     void set_seam(ForkSeam* seam);
     // Asked at each new INVITE: true refuses it at once (503, Retry-After).
     void set_overload_check(std::function<bool()> overloaded) { overloaded_ = std::move(overloaded); }
@@ -120,8 +125,12 @@ private:
         CallId anchor = 0;
         Leg legs[2];
         Phase phase = Phase::routing;
-        media::SessionId relay = 0;
-        std::optional<sdp::Session> pending_offer;  // held while the target resolves
+        media::SessionId relay = 0;  // 0: none (between a release and a new allocation)
+        // The caller's offer, kept until leg B's first INVITE is answered: the
+        // target may resolve to several addresses, tried in turn.
+        std::optional<sdp::Session> pending_offer;
+        routing::Target target;
+        std::vector<net::Address> next_addresses;  // of the target, not tried yet
         std::string called;
         std::string from_user;
         std::string from_display;
@@ -140,8 +149,23 @@ private:
     void reinvite(Call& call, media::Leg side, const IncomingRequest& r);
     void info(Call& call, media::Leg side, const IncomingRequest& r);
     void invite_response(Call& call, media::Leg side, const Response& r);
-    void send_leg_b(CallId anchor, const net::Address& ip, std::uint16_t port, bool tcp, const std::string& host);
-    // The relay's address of a leg's family, for its SDP.
+    // The target's addresses once known: those of a family the B2BUA can
+    // anchor and signal on are tried in turn (send_leg_b).
+    void route(Call& call, std::vector<net::Address> addresses);
+    // Leg B's INVITE to the next address of the target.
+    void send_leg_b(Call& call);
+    // Ends a call whose leg B could not be sent: `status` to the caller.
+    void fail_routing(Call& call, int status, const char* phrase, const ResponseHeaders& headers = {});
+    // True when leg B may go to the next address after this answer to its INVITE (RFC 3263 4.3).
+    bool try_next_address(const Call& call, const Response& r) const;
+    // Whether a leg of that family can be anchored (the relay has an address
+    // of it) and, for leg B, signalled (SIP listens on it).
+    bool can_reach(net::Family family) const;
+    // Leg B's ports moved to the other family; false when the pool is empty.
+    bool rebind_leg_b(Call& call, net::Family family);
+    void set_latching(Call& call);
+    // The relay's address of a leg's family, for its SDP (the relay's, not
+    // the configuration's: a reload the relay refused leaves the old one).
     net::Address media_address(net::Family family) const;
     // Answer from `side` to an offer that came from the other side; false when it is unusable.
     bool relay_answer(Call& call, media::Leg side, int status, const std::string& phrase, const std::string& sdp_text);
@@ -170,10 +194,12 @@ private:
     Stack& stack_;
     media::Relay& relay_;
     config::ConfigPtr config_;
+    std::string sip_address_;                      // IPv4
+    std::optional<std::string> sip_address_ipv6_;  // unset: SIP on IPv4 only
     std::function<bool()> overloaded_;
     NameResolver resolver_;
-    std::set<std::uint32_t> dns_target_addresses_;  // in force; see learn_dns_targets()
-    std::set<std::uint32_t> learned_addresses_;     // of the lookups under way
+    std::set<net::Address> dns_target_addresses_;  // in force; see learn_dns_targets()
+    std::set<net::Address> learned_addresses_;     // of the lookups under way
     std::size_t dns_lookups_left_ = 0;
     std::uint64_t dns_generation_ = 0;  // answers for an older configuration are dropped
     std::unique_ptr<ForkSeam> default_seam_;

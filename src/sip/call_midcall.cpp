@@ -90,7 +90,7 @@ void CallManager::reinvite(Call& call, media::Leg side, const IncomingRequest& r
         if (!parsed) return reject(r, 400, "Bad SDP", counters_.rejected_malformed);
         offer = std::move(*parsed);
         sdp::Media* audio = sdp::audio(offer);
-        if (auto why = stream_problem(offer, audio, config_->voip.sip, leg.family)) return refuse_offer(r, *why);
+        if (auto why = stream_problem(offer, audio, relay_.address(net::Family::v6).has_value(), leg.family)) return refuse_offer(r, *why);
         if (auto why = filter_problem(*audio, {leg.codec, far.codec})) return refuse_offer(r, *why);
     }
     if (const std::string* json = r.body.find(kForkContentType))

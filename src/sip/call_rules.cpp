@@ -7,10 +7,9 @@ const std::string* sdp_of(const Body& body) {
     return text != nullptr && !text->empty() ? text : nullptr;
 }
 
-std::optional<MediaRefusal> stream_problem(const sdp::Session& session, const sdp::Media* audio,
-                                           const config::SipSettings& sip, std::optional<net::Family> leg_family) {
+std::optional<MediaRefusal> stream_problem(const sdp::Session& session, const sdp::Media* audio, bool ipv6,
+                                           std::optional<net::Family> leg_family) {
     if (!audio || !sdp::has_known_codec(*audio)) return kNoCommonCodec;
-    const bool ipv6 = sip.effective_media_address_ipv6().has_value();
     const sdp::Remote remote = sdp::remote(session, *audio);
     if (!remote.ok) return ipv6 ? kAddressLiteral : kAddressFamily;
     if (remote.address.is_unspecified()) return std::nullopt;  // hold, in either spelling

@@ -35,9 +35,9 @@ constexpr MediaRefusal kUnusableAnswer{305, "Incompatible media format: no usabl
 // What keeps an offer's audio stream from being relayed at all; nullopt
 // when nothing does. `leg_family`: a re-INVITE's, whose leg keeps its family
 // (the relay's ports are bound to it); a new call's leg takes the offer's.
-// With no IPv6 media address the relay is IPv4 only, and says so.
-std::optional<MediaRefusal> stream_problem(const sdp::Session& session, const sdp::Media* audio,
-                                           const config::SipSettings& sip,
+// `relay_ipv6`: the relay has an IPv6 address (media::Relay::address, the
+// one in force after a reload); without one it is IPv4 only, and says so.
+std::optional<MediaRefusal> stream_problem(const sdp::Session& session, const sdp::Media* audio, bool relay_ipv6,
                                            std::optional<net::Family> leg_family = std::nullopt);
 
 // The family a new call's leg a takes: its offer's (a hold offer's too).

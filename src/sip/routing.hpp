@@ -15,24 +15,25 @@
 namespace voxfork::sip::routing {
 
 // `ip address trusted list`; when it is empty, the session-target addresses
-// of the dial-peers not shut down: ipv4 targets, dns targets that `ip host`
-// names (matched case-insensitively), and `dns_addresses`, what DNS answered
-// for the others when they were last looked up (dns_only_targets()).
-// An IPv6 source is trusted by an `ipv6` entry or an `ipv6:` target only.
+// of the dial-peers not shut down: ipv4 and ipv6 targets, dns targets that
+// `ip host` names (matched case-insensitively, either family), and
+// `dns_addresses`, what DNS answered (AAAA and A) for the others when they
+// were last looked up (dns_only_targets()). An address matches its own
+// family only: an IPv4 source is never an IPv6 target's v4-mapped form.
 bool is_trusted(const config::Config& config, const net::Address& source,
-                const std::set<std::uint32_t>& dns_addresses);
+                const std::set<net::Address>& dns_addresses);
 
 // The `dns:` session targets of the dial-peers not shut down that `ip host`
 // does not name: the ones whose address only DNS knows.
 std::vector<std::string> dns_only_targets(const config::Config& config);
 
-// Where a dial-peer's INVITE goes. No `address` when `host` still needs DNS.
+// Where a dial-peer's INVITE goes. No `address` when `host` still needs
+// DNS; otherwise leg B is of the address's family.
 struct Target {
     std::string host;  // as configured (an ipv6: target's without brackets)
     std::optional<net::Address> address;
     std::uint16_t port = 5060;
     bool tcp = false;
-    net::Family family = net::Family::v4;  // of the call's leg b: ipv6: targets' is IPv6
 };
 std::optional<Target> target_of(const config::Config& config, const config::DialPeer& peer);
 

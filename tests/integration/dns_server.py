@@ -12,10 +12,11 @@ from harness import LOOPBACK, free_port, need_tool, wait_for
 class Dnsmasq:
     """Answers every name of `names` with `addresses` (127.0.0.1 by default;
     "::1" among them adds an AAAA record) and nothing else (no upstream, no
-    /etc/hosts); `port` is where it listens on 127.0.0.1. Without dnsmasq
-    the test is skipped (fails under CI=true)."""
+    /etc/hosts); `port` is where it listens on `listen` (127.0.0.1, or ::1).
+    Without dnsmasq the test is skipped (fails under CI=true)."""
 
-    def __init__(self, h, names, addresses=(LOOPBACK,)):
+    def __init__(self, h, names, addresses=(LOOPBACK,), listen=LOOPBACK):
+        self.listen = listen
         dnsmasq = need_tool("dnsmasq", "/usr/sbin/dnsmasq")
         self.names = list(names)
         hosts = self.hosts = os.path.join(h.tmpdir, "dns-hosts")
@@ -24,8 +25,11 @@ class Dnsmasq:
                 for address in addresses:
                     f.write(f"{address} {name}\n")
         self.port = free_port(kind=socket.SOCK_DGRAM)
+        if ":" in listen:
+            while not _free_udp6(self.port):
+                self.port = free_port(kind=socket.SOCK_DGRAM)
         log = open(os.path.join(h.tmpdir, "dnsmasq.log"), "wb")
-        self.process = h.spawn([dnsmasq, "-k", "-p", str(self.port), f"--listen-address={LOOPBACK}",
+        self.process = h.spawn([dnsmasq, "-k", "-p", str(self.port), f"--listen-address={listen}",
                                 "--bind-interfaces", "--no-resolv", "--no-hosts", f"--addn-hosts={hosts}",
                                 "--local=/test/", "--user=", "--pid-file=", "--log-facility=-"],
                                stdout=log, stderr=log)
@@ -43,7 +47,8 @@ class Dnsmasq:
         self.process.send_signal(signal.SIGHUP)
 
     def config_line(self):
-        return f"ip name-server {LOOPBACK}:{self.port}\n"
+        server = f"[{self.listen}]" if ":" in self.listen else self.listen
+        return f"ip name-server {server}:{self.port}\n"
 
     def _answers(self, name):
         # A minimal A query; any answer with our id means it is serving.
@@ -51,10 +56,20 @@ class Dnsmasq:
         for label in name.encode().split(b"."):
             q += bytes([len(label)]) + label
         q += b"\x00\x00\x01\x00\x01"
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        family = socket.AF_INET6 if ":" in self.listen else socket.AF_INET
+        with socket.socket(family, socket.SOCK_DGRAM) as s:
             s.settimeout(0.2)
             try:
-                s.sendto(q, (LOOPBACK, self.port))
+                s.sendto(q, (self.listen, self.port))
                 return s.recv(512)[:2] == b"\x12\x34"
             except OSError:
                 return False
+
+
+def _free_udp6(port):
+    with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
+        try:
+            s.bind(("::1", port))
+            return True
+        except OSError:
+            return False

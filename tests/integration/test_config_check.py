@@ -78,6 +78,18 @@ class ConfigCheckTest(Harness):
             '8: invalid target "ipv6:[::1]:99999" for "session target": PORT must be 1-65535',
         ])
 
+    def test_ipv6_name_servers_pass_and_bad_ones_are_named_with_their_lines(self):
+        code, _, errors = self.check_config("ip name-server ::1 [::1]:5353 127.0.0.1:53\n")
+        self.assertEqual((code, errors), (0, []))
+        code, _, errors = self.check_config("hostname a\nip name-server [::1]5353\nip name-server [::1]:0 [::1\n")
+        self.assertEqual(code, 1)
+        expected = "(expected ADDR or ADDR:PORT, an IPv6 ADDR in brackets when a PORT follows, PORT 1-65535)"
+        self.assertEqual(errors, [
+            f'2: invalid name server "[::1]5353" for "ip name-server" {expected}',
+            f'3: invalid name server "[::1]:0" for "ip name-server" {expected}',
+            f'3: invalid name server "[::1" for "ip name-server" {expected}',
+        ])
+
     def test_an_ipv6_target_needs_an_ipv6_media_address(self):
         peer = "dial-peer voice 5 voip\n destination-pattern 6000\n session target ipv6:[::1]:7060\n"
         code, _, errors = self.check_config(peer)

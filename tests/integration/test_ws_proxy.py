@@ -12,14 +12,15 @@ from speech_server import SpeechServer, make_tls_files
 from ws_probe import WsProbe, profile_config
 
 class ProxyTest(harness.Harness):
-    def start_proxy(self, connect_port):
-        """tinyproxy allowing CONNECT to `connect_port` only (the test is
-        skipped without it, fails under CI=true)."""
+    def start_proxy(self, connect_port, listen=LOOPBACK):
+        """tinyproxy on `listen` (127.0.0.1 or ::1) allowing CONNECT to
+        `connect_port` only (the test is skipped without it, fails under
+        CI=true)."""
         tinyproxy = harness.need_tool("tinyproxy", "/usr/bin/tinyproxy", "/usr/sbin/tinyproxy")
         port = free_port()
         conf = os.path.join(self.tmpdir, "tinyproxy.conf")
         with open(conf, "w") as f:
-            f.write(f"Port {port}\nListen {LOOPBACK}\nAllow {LOOPBACK}\nConnectPort {connect_port}\n"
+            f.write(f"Port {port}\nListen {listen}\nAllow {listen}\nConnectPort {connect_port}\n"
                     f"LogFile \"{self.tmpdir}/tinyproxy.log\"\nPidFile \"{self.tmpdir}/tinyproxy.pid\"\n"
                     "LogLevel Info\nMaxClients 20\nTimeout 60\n")
         os.chmod(self.tmpdir, 0o777)
@@ -31,8 +32,8 @@ class ProxyTest(harness.Harness):
         def listening():
             if proc.poll() is not None:
                 raise AssertionError("tinyproxy exited")
-            with socket.socket() as s:
-                return s.connect_ex((LOOPBACK, port)) == 0
+            with socket.socket(socket.AF_INET6 if ":" in listen else socket.AF_INET) as s:
+                return s.connect_ex((listen, port)) == 0
         wait_for(listening, 10, what="tinyproxy")
         return port
 
@@ -47,6 +48,22 @@ class ProxyTest(harness.Harness):
         # The server sees the proxy's connection, the pool shows the server as asked.
         self.assertIn(f"Server Address: {LOOPBACK}:{server.port}\n",
                       p.command_text("show voip stream-service connection id 1"))
+
+    def test_plain_through_a_proxy_on_ipv6(self):
+        # `proxy ip` of IPv6: the pool reaches the proxy on [::1]; the proxy
+        # opens the tunnel to the IPv4 server.
+        server = SpeechServer(self).start()
+        proxy = self.start_proxy(server.port, listen="::1")
+        config = profile_config(extra=f" proxy ip 0::1 port {proxy}\n")
+        p = WsProbe(self, config).run(LOOPBACK, server.port, profile=1, frames=5, interval_ms=2, keep=True,
+                                      shows=["show voip stream-service connection id 1"])
+        self.assertTrue(p.attaches()[0]["ok"], p.log())
+        self.assertEqual(len(server.wait_events("frame", 10)), 10)
+        detail = p.command_text("show voip stream-service connection id 1")
+        self.assertIn(f"Server Address: {LOOPBACK}:{server.port}\n", detail)
+        self.assertIn("Local Address: [::1]:", detail, "the pool's socket is the one to the proxy")
+        with open(os.path.join(self.tmpdir, "tinyproxy.log")) as f:
+            self.assertIn(f"CONNECT {LOOPBACK}:{server.port}", f.read())
 
     def test_tls_through_proxy_uses_the_server_name(self):
         # The proxy resolves the server's name itself (tinyproxy: the system

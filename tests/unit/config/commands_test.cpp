@@ -65,9 +65,9 @@ TEST(GlobalCommands, SetTheirValues) {
     EXPECT_EQ(c.metrics_listen, (MetricsListen{0x7f000002u, 9464}));
     EXPECT_EQ(c.ip_hosts.at("asr.lab.example"), net::Address::v4(0x7f000009u));
     ASSERT_EQ(c.name_servers.size(), 3u);
-    EXPECT_EQ(c.name_servers[0], (NameServer{0x7f000001u, 53}));
-    EXPECT_EQ(c.name_servers[1], (NameServer{0x7f000002u, 5353}));
-    EXPECT_EQ(c.name_servers[2], (NameServer{0x7f000003u, 53}));
+    EXPECT_EQ(c.name_servers[0], (NameServer{net::Address::v4(0x7f000001u), 53}));
+    EXPECT_EQ(c.name_servers[1], (NameServer{net::Address::v4(0x7f000002u), 5353}));
+    EXPECT_EQ(c.name_servers[2], (NameServer{net::Address::v4(0x7f000003u), 53}));
     EXPECT_EQ(c.license_usage_interval_seconds, 86400);
     EXPECT_EQ(c.control_socket, "/tmp/x.sock");
     EXPECT_EQ(c.logging_level, LogLevel::debug);
@@ -97,6 +97,24 @@ TEST(GlobalCommands, IpHostTakesAnIpv6Address) {
     EXPECT_EQ(c.ip_host("v6.lab")->to_string(), "2001:db8::1");
     // One address per name, the last one given, whatever its family.
     EXPECT_EQ(c.ip_host("both.lab"), net::Address::v4(0x7f000001u));
+}
+
+// An IPv6 name server bare or in brackets, with a port only in brackets;
+// `ip name-server ::1` and `ip name-server [::1]:53` are the same server.
+TEST(GlobalCommands, NameServersTakeIpv6) {
+    const Config c = ok("ip name-server 2001:DB8::53 [::1]:5353 [::2]\nip name-server 127.0.0.1 [2001:db8::53]:53\n");
+    ASSERT_EQ(c.name_servers.size(), 4u);
+    EXPECT_EQ(c.name_servers[0], (NameServer{*net::Address::parse("2001:db8::53"), 53}));
+    EXPECT_EQ(c.name_servers[1], (NameServer{*net::Address::parse("::1"), 5353}));
+    EXPECT_EQ(c.name_servers[2], (NameServer{*net::Address::parse("::2"), 53}));
+    EXPECT_EQ(c.name_servers[3], (NameServer{net::Address::v4(0x7f000001u), 53}));
+    const Config removed = ok("ip name-server ::1 [::2]:54\nno ip name-server [::1]\n");
+    EXPECT_EQ(removed.name_servers, (std::vector<NameServer>{{*net::Address::parse("::2"), 54}}));
+    EXPECT_EQ(print(c), "ip name-server 2001:db8::53 [::1]:5353 ::2 127.0.0.1\n!\nend\n");
+    // Without brackets a colon belongs to the address: ::1:53 is an address, served on port 53.
+    EXPECT_EQ(ok("ip name-server ::1:53\n").name_servers,
+              (std::vector<NameServer>{{*net::Address::parse("::1:53"), 53}}));
+    EXPECT_EQ(*parse(print(c), "again").config, c);
 }
 
 TEST(ProfileCommands, ProxyIpAndSourceIpTakeIpv6) {
@@ -400,7 +418,7 @@ TEST(NoForms, RestoreDefaultsAndRemoveEntries) {
            " sip\n  listen-port non-secure 9\n  bind media source-address 127.0.0.4\n  no bind media source-address\n");
     Config expected;
     expected.ip_hosts["b"] = net::Address::v4(0x7f000002u);
-    expected.name_servers = {NameServer{0x7f000001u, 53}};
+    expected.name_servers = {NameServer{net::Address::v4(0x7f000001u), 53}};
     expected.voip.trusted = {network("127.0.0.2/32")};
     expected.voip.sip.listen_port = 9;
     EXPECT_EQ(c, expected);
@@ -518,6 +536,13 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"ip name-server 127.0.0.1:0\n", "invalid name server \"127.0.0.1:0\""},
         BadCase{"ip name-server 127.0.0.1:65536\n", "invalid name server \"127.0.0.1:65536\""},
         BadCase{"ip name-server 127.0.0.1 dns.example\n", "invalid name server \"dns.example\""},
+        BadCase{"ip name-server [::1]53\n", "invalid name server \"[::1]53\" for \"ip name-server\" (expected ADDR or "
+                "ADDR:PORT, an IPv6 ADDR in brackets when a PORT follows, PORT 1-65535)"},
+        BadCase{"ip name-server [::1]:0\n", "invalid name server \"[::1]:0\""},
+        BadCase{"ip name-server [::1\n", "invalid name server \"[::1\""},
+        BadCase{"ip name-server [127.0.0.1]\n", "invalid name server \"[127.0.0.1]\""},
+        BadCase{"ip name-server [127.0.0.1]:53\n", "invalid name server \"[127.0.0.1]:53\""},
+        BadCase{"ip name-server [fe80::1%eth0]\n", "invalid name server \"[fe80::1%eth0]\""},
         BadCase{"http client secure-trustpoint\n", "incomplete command"},
         BadCase{"license usage interval 9\n", "value 9 out of range 10-86400 for \"license usage interval\""},
         BadCase{"license usage interval 86401\n", "value 86401 out of range 10-86400"},

@@ -15,7 +15,7 @@ TEST(Json, CarriesEveryValueInEffectWithNumbersAsNumbers) {
         "voice service voip\n rtp-port range 20000 29999\n ip address trusted list\n  ipv4 127.0.0.0 255.0.0.0\n"
         "  ipv6 ::1\n"
         " sip\n  listen-port non-secure 5070\n"
-        "ip host Agents.Lab 127.0.0.6\nip host v6.lab 2001:db8::6\nip name-server 127.0.0.1:5353\n"
+        "ip host Agents.Lab 127.0.0.6\nip host v6.lab 2001:db8::6\nip name-server 127.0.0.1:5353 [::1]:5354\n"
         "media profile stream-service 99\n description lab\n connection calls-threshold 5\n"
         " secure-ciphersuite ecdhe-rsa-aes-gcm-sha2\n tls-version 1.2 1.3\n proxy ip 127.0.0.1 port 3128\n"
         "media class 9\n stream-service profile 99\n"
@@ -31,7 +31,8 @@ TEST(Json, CarriesEveryValueInEffectWithNumbersAsNumbers) {
     EXPECT_EQ(j["voice_service_voip"]["sip"],
               (json{{"control_address", "127.0.0.1"}, {"media_address", "127.0.0.1"}, {"listen_port", 5070}}));
     EXPECT_EQ(j["ip_hosts"], (json{{"agents.lab", "127.0.0.6"}, {"v6.lab", "2001:db8::6"}}));
-    EXPECT_EQ(j["ip_name_servers"], (json::array({{{"address", "127.0.0.1"}, {"port", 5353}}})));
+    EXPECT_EQ(j["ip_name_servers"],
+              (json::array({{{"address", "127.0.0.1"}, {"port", 5353}}, {{"address", "::1"}, {"port", 5354}}})));
     const json& p = j["media_profiles"].at(0);
     EXPECT_EQ(p["tag"], 99);
     EXPECT_EQ(p["calls_threshold"], 5);

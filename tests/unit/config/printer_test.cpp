@@ -202,7 +202,8 @@ TEST(RoundTrip, HandBuiltConfig) {
     d.shutdown = true;
     c.ip_hosts["peer.example"] = net::Address::v4(0x7f000005u);
     c.ip_hosts["v6.example"] = *net::Address::parse("2001:db8::5");
-    c.name_servers = {NameServer{0x7f000001u, 53}, NameServer{0x7f000001u, 5353}};
+    c.name_servers = {NameServer{net::Address::v4(0x7f000001u), 53}, NameServer{net::Address::v4(0x7f000001u), 5353},
+                      NameServer{*net::Address::parse("::1"), 53}, NameServer{*net::Address::parse("2001:db8::35"), 5353}};
     c.license_usage_interval_seconds = 10;
     c.logging_level = LogLevel::error;
     const auto result = parse(print(c), "built");
@@ -267,7 +268,7 @@ TEST(LabSample, ParsesCleanlyAndIsTheDemoSetup) {
     auto loopback = [](std::uint32_t address) { return (address >> 24) == 127; };
     for (const auto& network : c.voip.trusted) EXPECT_TRUE(network.address.is_loopback());
     for (const auto& [name, address] : c.ip_hosts) EXPECT_TRUE(address.is_loopback()) << name;
-    for (const auto& server : c.name_servers) EXPECT_TRUE(loopback(server.address));
+    for (const auto& server : c.name_servers) EXPECT_TRUE(server.address.is_loopback());
     EXPECT_TRUE(loopback(*detail::parse_ipv4(c.voip.sip.control_address)));
     EXPECT_TRUE(loopback(*detail::parse_ipv4(c.voip.sip.effective_media_address())));
     for (const auto& [tag, p] : c.stream_service_profiles) {

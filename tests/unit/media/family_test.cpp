@@ -216,5 +216,32 @@ TEST(SharedPeerTest, TheReaderKeepsItsCopyWhileNothingChanged) {
     EXPECT_FALSE(to_peer(Endpoint{net::Address::any(Family::v6), 5}).present());
 }
 
+// A reload that adds an IPv6 media address: the legs allocated from then on
+// may be IPv6, those already up keep their IPv4 sockets.
+TEST(FamilyOptionsTest, AReloadedIpv6AddressServesTheNextLegs) {
+    RelayOptions options = random_range(4);
+    options.bind_address_ipv6.clear();
+    auto relay = Relay::create(options);
+    relay->start();
+    const auto before = relay->allocate();
+    ASSERT_TRUE(before);
+    EXPECT_FALSE(relay->address(Family::v6));
+    std::string error;
+    ASSERT_TRUE(relay->set_addresses(options.bind_address, "::1", error)) << error;
+    EXPECT_EQ(relay->address(Family::v6), net::Address::parse("::1"));
+    EXPECT_EQ(relay->address(Family::v4), net::Address::parse(options.bind_address));
+    EXPECT_TRUE(relay->allocate(Family::v4, Family::v6));
+    EXPECT_NE(relay->local_rtp_port(*before, Leg::a), 0);
+    relay->release(*before);
+
+    // Neither an address of the wrong family nor one this host does not have.
+    EXPECT_FALSE(relay->set_addresses("::1", "::1", error));
+    EXPECT_FALSE(relay->set_addresses(options.bind_address, "2001:db8::7", error));
+    EXPECT_NE(error.find("2001:db8::7"), std::string::npos) << error;
+    EXPECT_EQ(relay->address(Family::v6), net::Address::parse("::1")) << "a refused change keeps the old addresses";
+    ASSERT_TRUE(relay->set_addresses(options.bind_address, "", error));
+    EXPECT_FALSE(relay->allocate(Family::v4, Family::v6));
+}
+
 }  // namespace
 }  // namespace voxfork::media::test

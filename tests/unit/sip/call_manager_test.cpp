@@ -109,7 +109,7 @@ protected:
     RequestId next_request = 1;
     IncomingRequest invite;
     std::string resolved_host;
-    std::function<void(std::optional<std::uint32_t>)> pending_resolution;
+    dns::Resolver::Handler pending_resolution;
 };
 
 // PCMU on dynamic payload types: each side sends with the types of the SDP it
@@ -220,7 +220,7 @@ TEST_F(CallManagerTest, DnsTargetIsTrustedByItsLookedUpAddress) {
 
     manager->learn_dns_targets();
     EXPECT_EQ(resolved_host, "agents.lab");
-    pending_resolution(0x7f000003u);
+    pending_resolution({net::Address::v4(0x7f000003u)});
     r = request(Method::invite, 2, "application/sdp", kCallerSdp);
     r.source.ip = net::Address::v4(0x7f000003u);
     manager->on_request(r);
@@ -231,7 +231,7 @@ TEST_F(CallManagerTest, DnsTargetIsTrustedByItsLookedUpAddress) {
     r.source.ip = net::Address::v4(0x7f000003u);
     manager->on_request(r);
     EXPECT_EQ(stack.count("invite"), 2u);  // still trusted meanwhile
-    pending_resolution(0x7f000004u);       // the name moved
+    pending_resolution({net::Address::v4(0x7f000004u)});       // the name moved
     r = request(Method::invite, 4, "application/sdp", kCallerSdp);
     r.source.ip = net::Address::v4(0x7f000003u);
     manager->on_request(r);
@@ -719,7 +719,7 @@ TEST_F(CallManagerTest, DnsTargetIsResolvedFirst) {
     manager->on_request(r);
     EXPECT_EQ(resolved_host, "agents.lab");
     EXPECT_EQ(stack.count("invite"), 0u);
-    pending_resolution(0x7f000003u);
+    pending_resolution({net::Address::v4(0x7f000003u)});
     const Action* out = stack.last("invite");
     ASSERT_TRUE(out);
     EXPECT_EQ(out->invite.request_uri, "sip:5555@127.0.0.3:7060;transport=tcp");
@@ -730,7 +730,7 @@ TEST_F(CallManagerTest, UnresolvableTargetGets500) {
     auto r = request(Method::invite, 1, "application/sdp", kCallerSdp);
     r.request_user = "5555";
     manager->on_request(r);
-    pending_resolution(std::nullopt);
+    pending_resolution({});
     EXPECT_EQ(stack.answers(r.request), (std::vector<int>{500}));
     EXPECT_TRUE(relay.sessions.empty());
 }
@@ -795,7 +795,10 @@ config::ConfigPtr dual_stack(bool ipv6_media = true) {
 
 class Ipv6CallTest : public CallManagerTest {
 protected:
-    void SetUp() override { build(dual_stack()); }
+    void SetUp() override {
+        relay.ipv6 = net::Address::loopback(net::Family::v6);
+        build(dual_stack());
+    }
     // An INVITE to `user` with `offer`; the outgoing INVITE, if any.
     const Action* invite_to(const std::string& user, const std::string& offer) {
         auto r = request(Method::invite, 1, "application/sdp", offer);
@@ -881,6 +884,147 @@ TEST_F(CallManagerTest, AnIpv6TargetWithoutAnIpv6MediaAddressIs500) {
     EXPECT_EQ(stack.answers(r.request), (std::vector<int>{500}));
     EXPECT_EQ(stack.count("invite"), 0u);
     EXPECT_TRUE(relay.sessions.empty());
+}
+
+// agents.lab has an AAAA and an A record: leg B goes to the IPv6 address
+// first; when that fails with 503 (a transport error) the offer goes to the
+// IPv4 one, leg B's ports moved to IPv4 before anything named them.
+TEST_F(Ipv6CallTest, ANameTriesItsAddressesInTurnAcrossFamilies) {
+    auto r = request(Method::invite, 1, "application/sdp", kCallerSdp);
+    r.request_user = "5555";
+    manager->on_request(r);
+    EXPECT_EQ(relay.families, (std::pair{net::Family::v4, net::Family::v4}));
+    pending_resolution({*net::Address::parse("::1"), net::Address::v4(0x7f000003u)});
+    const Action* first = stack.last("invite");
+    ASSERT_TRUE(first);
+    EXPECT_EQ(first->invite.request_uri, "sip:5555@[::1]:7060;transport=tcp");
+    EXPECT_NE(first->body.text.find("c=IN IP6 ::1\r\n"), std::string::npos) << first->body.text;
+    EXPECT_EQ(relay.families, (std::pair{net::Family::v4, net::Family::v6}));
+    EXPECT_EQ(relay.sessions, (std::set<media::SessionId>{2})) << "the IPv4-only session went back";
+    EXPECT_EQ(relay.remotes.at({2, media::Leg::a}).first, (net::Endpoint{net::Address::v4(0x7f000001u), 6000}));
+
+    const HandleId refused = first->handle;
+    manager->on_response(response(refused, 503));
+    const Action* second = stack.last("invite");
+    ASSERT_TRUE(second);
+    EXPECT_NE(second->handle, refused);
+    EXPECT_EQ(second->invite.request_uri, "sip:5555@127.0.0.3:7060;transport=tcp");
+    EXPECT_NE(second->body.text.find("c=IN IP4 127.0.0.1\r\n"), std::string::npos) << second->body.text;
+    EXPECT_EQ(relay.families, (std::pair{net::Family::v4, net::Family::v4}));
+    EXPECT_EQ(relay.sessions, (std::set<media::SessionId>{3}));
+    EXPECT_TRUE(stack.answers(r.request).empty()) << "the caller saw nothing of the first try";
+    manager->on_terminated(refused);  // the failed dialog ends: the call goes on
+
+    manager->on_response(response(second->handle, 200, kCalleeSdp));
+    EXPECT_EQ(stack.answers(r.request), (std::vector<int>{200}));
+    EXPECT_EQ(manager->counters().calls_connected, 1u);
+    EXPECT_EQ(relay.double_releases, 0);
+    const auto rows = manager->rows();
+    ASSERT_EQ(rows.size(), 2u);
+    EXPECT_EQ(rows[1].remote, "127.0.0.3:7060");
+}
+
+// Only a timeout, a transport error or a 503 before any provisional answer
+// moves on: a callee that said no, or rang first, has answered for the name.
+TEST_F(Ipv6CallTest, ANameIsNotTriedFurtherAfterARealAnswer) {
+    for (const int status : {486, 180}) {
+        auto r = request(Method::invite, status, "application/sdp", kCallerSdp);
+        r.request_user = "5555";
+        manager->on_request(r);
+        pending_resolution({*net::Address::parse("::1"), net::Address::v4(0x7f000003u)});
+        const HandleId b = stack.last("invite")->handle;
+        manager->on_response(response(b, status));
+        if (status == 180) manager->on_response(response(b, 503));
+        EXPECT_EQ(stack.count("invite"), status == 486 ? 1u : 2u);
+        EXPECT_EQ(stack.answers(r.request).back(), status == 486 ? 486 : 500);
+    }
+    EXPECT_EQ(manager->counters().calls_failed, 2u);
+}
+
+TEST_F(Ipv6CallTest, TheLastAddressFailingEndsTheCall) {
+    auto r = request(Method::invite, 1, "application/sdp", kCallerSdp);
+    r.request_user = "5555";
+    manager->on_request(r);
+    pending_resolution({*net::Address::parse("::1"), net::Address::v4(0x7f000003u)});
+    manager->on_response(response(stack.last("invite")->handle, 408));
+    manager->on_response(response(stack.last("invite")->handle, 408));
+    EXPECT_EQ(stack.count("invite"), 2u);
+    EXPECT_EQ(stack.answers(r.request), (std::vector<int>{408}));
+    EXPECT_TRUE(relay.sessions.empty());
+}
+
+// Without an IPv6 media address the AAAA answers are passed over; a name
+// with only those does not resolve to anything the B2BUA can use.
+TEST_F(CallManagerTest, AddressesOfAFamilyWithoutARelayAddressAreSkipped) {
+    auto r = request(Method::invite, 1, "application/sdp", kCallerSdp);
+    r.request_user = "5555";
+    manager->on_request(r);
+    pending_resolution({*net::Address::parse("::1"), net::Address::v4(0x7f000003u)});
+    EXPECT_EQ(stack.count("invite"), 1u);
+    EXPECT_EQ(stack.last("invite")->invite.request_uri, "sip:5555@127.0.0.3:7060;transport=tcp");
+    manager->on_response(response(stack.last("invite")->handle, 503));
+    EXPECT_EQ(stack.count("invite"), 1u);
+
+    r = request(Method::invite, 2, "application/sdp", kCallerSdp);
+    r.request_user = "5555";
+    manager->on_request(r);
+    pending_resolution({*net::Address::parse("::1")});
+    EXPECT_EQ(stack.count("invite"), 1u);
+    EXPECT_EQ(stack.answers(r.request), (std::vector<int>{500}));
+    EXPECT_EQ(relay.sessions.size(), 0u);
+}
+
+// `ip host` with an IPv6 address serves a dns: target without DNS.
+TEST_F(Ipv6CallTest, AnIpHostOfIpv6GivesAnIpv6LegB) {
+    auto c = std::const_pointer_cast<config::Config>(dual_stack());
+    c->ip_hosts["agents.lab"] = *net::Address::parse("::1");
+    build(c);
+    const Action* out = invite_to("5555", kCallerSdp);
+    ASSERT_TRUE(out);
+    EXPECT_EQ(resolved_host, "");
+    EXPECT_EQ(relay.families, (std::pair{net::Family::v4, net::Family::v6}));
+    EXPECT_EQ(out->invite.request_uri, "sip:5555@[::1]:7060;transport=tcp");
+}
+
+// The trusted-by-default addresses of a dns: target are all it resolves to, of both families.
+TEST_F(CallManagerTest, DnsTargetIsTrustedByEveryAddressOfBothFamilies) {
+    build(make_config(std::nullopt, false));
+    manager->learn_dns_targets();
+    pending_resolution({*net::Address::parse("::1"), net::Address::v4(0x7f000003u)});
+    for (const auto& source : {*net::Address::parse("::1"), net::Address::v4(0x7f000003u)}) {
+        auto r = request(Method::invite, 1, "application/sdp", kCallerSdp);
+        r.source.ip = source;
+        manager->on_request(r);
+        EXPECT_NE(stack.answers(r.request), (std::vector<int>{403})) << source.to_string();
+    }
+    auto r = request(Method::invite, 3, "application/sdp", kCallerSdp);
+    r.source.ip = *net::Address::parse("::2");
+    manager->on_request(r);
+    EXPECT_EQ(stack.answers(r.request), (std::vector<int>{403}));
+}
+
+// What the relay has bound decides what a call can be anchored on, not the
+// configuration: a reload whose media address the relay refused changes nothing.
+TEST_F(CallManagerTest, TheRelaysAddressesDecideWhatIsAnchored) {
+    auto c = std::const_pointer_cast<config::Config>(make_config());
+    c->voip.sip.media_address_ipv6 = "::1";
+    build(c);
+    const std::string offer6 = "v=0\r\no=a 1 1 IN IP6 ::1\r\ns=-\r\nc=IN IP6 ::1\r\nt=0 0\r\nm=audio 5 RTP/AVP 0\r\n";
+    auto refused = request(Method::invite, 1, "application/sdp", offer6);
+    manager->on_request(refused);
+    EXPECT_EQ(stack.answers(refused.request), (std::vector<int>{488}));
+
+    relay.ipv4 = net::Address::v4(0x7f000009u);
+    relay.ipv6 = net::Address::loopback(net::Family::v6);
+    auto r = request(Method::invite, 2, "application/sdp", offer6);
+    manager->on_request(r);
+    const Action* out = stack.last("invite");
+    ASSERT_TRUE(out);
+    EXPECT_NE(out->body.text.find("c=IN IP4 127.0.0.9\r\n"), std::string::npos) << out->body.text;
+    manager->on_response(response(out->handle, 200, kCalleeSdp));
+    const Action* answer = stack.last("respond");
+    ASSERT_TRUE(answer);
+    EXPECT_NE(answer->body.text.find("c=IN IP6 ::1\r\n"), std::string::npos) << answer->body.text;
 }
 
 }  // namespace

@@ -90,6 +90,14 @@ public:
         sessions.insert(id);
         return id;
     }
+    std::optional<net::Address> address(net::Family family) const override {
+        return family == net::Family::v6 ? ipv6 : ipv4;
+    }
+    bool set_addresses(const std::string& v4, const std::string& v6, std::string&) override {
+        ipv4 = net::Address::parse(v4);
+        ipv6 = net::Address::parse(v6);
+        return true;
+    }
     std::uint16_t local_rtp_port(media::SessionId id, media::Leg leg) const override {
         return static_cast<std::uint16_t>(20000 + id * 4 + (leg == media::Leg::b ? 2 : 0));
     }
@@ -108,6 +116,8 @@ public:
     std::size_t ports_free() const override { return total - sessions.size(); }
     std::size_t ports_total() const override { return total; }
 
+    std::optional<net::Address> ipv4 = net::Address::loopback(net::Family::v4);
+    std::optional<net::Address> ipv6;  // none until a test gives one
     std::size_t total;
     media::SessionId next = 1;
     std::set<media::SessionId> sessions;

@@ -30,7 +30,7 @@ TEST(Routing, ExplicitTrustedListIsUsedAlone) {
     c.voip.trusted = {*net::Network::parse("10.0.0.0/8"), *net::Network::parse("::1")};
     EXPECT_TRUE(is_trusted(c, net::Address::v4(0x0a0102ffu), {}));
     EXPECT_FALSE(is_trusted(c, net::Address::v4(0x0b000001u), {}));
-    EXPECT_FALSE(is_trusted(c, net::Address::v4(0x7f000007u), {0x7f000007u}));  // a dns: target's address, but the list says otherwise
+    EXPECT_FALSE(is_trusted(c, net::Address::v4(0x7f000007u), {net::Address::v4(0x7f000007u)}));  // a dns: target's address, but the list says otherwise
 }
 
 TEST(Routing, DefaultTrustsSessionTargetsAndIpHosts) {
@@ -44,7 +44,7 @@ TEST(Routing, DefaultTrustsSessionTargetsAndIpHosts) {
     EXPECT_FALSE(is_trusted(c, net::Address::v4(0x7f000001u), {}));
     // A name only DNS knows: trusted by the address it was last looked up to.
     EXPECT_EQ(dns_only_targets(c), (std::vector<std::string>{"unknown.lab"}));
-    EXPECT_TRUE(is_trusted(c, net::Address::v4(0x7f000007u), {0x7f000007u}));
+    EXPECT_TRUE(is_trusted(c, net::Address::v4(0x7f000007u), {net::Address::v4(0x7f000007u)}));
 }
 
 TEST(Routing, Ipv6SourcesAreTrustedByIpv6EntriesAndTargetsOnly) {
@@ -58,7 +58,7 @@ TEST(Routing, Ipv6SourcesAreTrustedByIpv6EntriesAndTargetsOnly) {
     c.dial_peers[2] = peer(2, config::SessionTarget::Kind::ipv4, "127.0.0.1", 5060);
     EXPECT_TRUE(is_trusted(c, *net::Address::parse("::1"), {}));
     EXPECT_TRUE(is_trusted(c, net::Address::v4(0x7f000001u), {}));
-    EXPECT_FALSE(is_trusted(c, *net::Address::parse("::2"), {0x7f000001u}));
+    EXPECT_FALSE(is_trusted(c, *net::Address::parse("::2"), {net::Address::v4(0x7f000001u)}));
     c.dial_peers[1].shutdown = true;
     EXPECT_FALSE(is_trusted(c, *net::Address::parse("::1"), {}));
 }
@@ -105,7 +105,7 @@ TEST(Routing, TargetsAndRequestUris) {
     auto t = target_of(c, p);
     ASSERT_TRUE(t);
     EXPECT_EQ(t->address, net::Address::v4(0x7f000006u));
-    EXPECT_EQ(t->family, net::Family::v4);
+    EXPECT_EQ(t->address->family(), net::Family::v4);
     EXPECT_TRUE(t->tcp);
     EXPECT_EQ(request_uri("6777", *t->address, t->port, t->tcp), "sip:6777@127.0.0.6:7000;transport=tcp");
     auto unresolved = target_of(c, peer(2, config::SessionTarget::Kind::dns, "other.lab", 5060));
@@ -119,9 +119,23 @@ TEST(Routing, Ipv6TargetsNeedNoLookupAndAreBracketedInUris) {
     const auto t = target_of(c, peer(1, config::SessionTarget::Kind::ipv6, "2001:db8::5", 7060));
     ASSERT_TRUE(t && t->address);
     EXPECT_EQ(*t->address, *net::Address::parse("2001:db8::5"));
-    EXPECT_EQ(t->family, net::Family::v6);
+    EXPECT_EQ(t->address->family(), net::Family::v6);
     EXPECT_EQ(request_uri("6777", *t->address, t->port, false), "sip:6777@[2001:db8::5]:7060");
     EXPECT_EQ(request_uri("6777", *t->address, t->port, true), "sip:6777@[2001:db8::5]:7060;transport=tcp");
+}
+
+// An `ip host` entry of either family is a dns: target's address, for routing and trust.
+TEST(Routing, AnIpv6IpHostServesADnsTarget) {
+    config::Config c;
+    c.ip_hosts["agents.lab"] = *net::Address::parse("2001:db8::6");
+    c.dial_peers[1] = peer(1, config::SessionTarget::Kind::dns, "agents.lab", 7000);
+    const auto t = target_of(c, c.dial_peers.at(1));
+    ASSERT_TRUE(t && t->address);
+    EXPECT_EQ(*t->address, *net::Address::parse("2001:db8::6"));
+    EXPECT_TRUE(dns_only_targets(c).empty());
+    EXPECT_TRUE(is_trusted(c, *net::Address::parse("2001:db8::6"), {}));
+    EXPECT_FALSE(is_trusted(c, *net::Address::parse("2001:db8::7"), {}));
+    EXPECT_TRUE(is_trusted(c, *net::Address::parse("2001:db8::7"), {*net::Address::parse("2001:db8::7")}));
 }
 
 }  // namespace

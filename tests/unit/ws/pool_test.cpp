@@ -163,7 +163,7 @@ TEST_F(PoolTest, IpHostEntryIsUsedBeforeDns) {
     auto config = std::make_shared<config::Config>();
     config->ip_hosts[config::normalize_host_name("Speech.Test")] = net::Address::v4(0x7f000001);
     // No name server answers here: only the ip host entry can resolve it.
-    config->name_servers.push_back({0x7f000001, refused_port()});
+    config->name_servers.push_back({net::Address::v4(0x7f000001), refused_port()});
     auto pool = make_pool(config);
     for (const char* name : {"speech.test", "SPEECH.test"}) {
         const auto r = attach_and_wait(*pool, key_for(name, refused_port()));
