@@ -26,7 +26,7 @@ class Dnsmasq:
                     f.write(f"{address} {name}\n")
         self.port = free_port(kind=socket.SOCK_DGRAM)
         if ":" in listen:
-            while not _free_udp6(self.port):
+            while not udp6_port_free(self.port):
                 self.port = free_port(kind=socket.SOCK_DGRAM)
         log = open(os.path.join(h.tmpdir, "dnsmasq.log"), "wb")
         self.process = h.spawn([dnsmasq, "-k", "-p", str(self.port), f"--listen-address={listen}",
@@ -66,7 +66,8 @@ class Dnsmasq:
                 return False
 
 
-def _free_udp6(port):
+def udp6_port_free(port):
+    """Whether a UDP port on ::1 can be bound (nothing listens there)."""
     with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
         try:
             s.bind(("::1", port))

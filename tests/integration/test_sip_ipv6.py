@@ -139,7 +139,7 @@ class Ipv6Calls(SipTest):
         # goes to 127.0.0.1:PORT, and the caller sees only that call.
         dns = dns_server.Dnsmasq(self, ["callee.voxfork.test"], addresses=(V6, V4), listen=V6)
         d = self.start_dual(V4, target="dns:callee.voxfork.test", globals_=dns.config_line())
-        self.assertFalse(_listening_udp6(self.uas_port))
+        self.assertTrue(dns_server.udp6_port_free(self.uas_port))
         uas = self.callee(END=part("uas_recv_bye"))
         uac = self.caller(STREAM=part("pause", MS=500))
         wait_all(self, uac, uas)
@@ -199,15 +199,6 @@ class Ipv6Calls(SipTest):
         d.signal(signal.SIGHUP)
         d.wait_log("bind media source-address 2001:db8::7: not an address of this host: "
                    "RTP stays on IPv4 127.0.0.1, IPv6 ::1")
-
-
-def _listening_udp6(port):
-    with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
-        try:
-            s.bind(("::1", port))
-            return False
-        except OSError:
-            return True
 
 
 if __name__ == "__main__":

@@ -12,9 +12,11 @@
 #   tools/fork-bench/restart.sh [CALLS]          (default 1000)
 #   BUILD=build RATE=100 HOLD=40 THRESHOLD=20 WINDOW=10 DOWN=2 RESTART_AFTER=40000 tools/fork-bench/restart.sh
 #
-# CHRT, as in run.sh, prefixes voxforkd's command line only (e.g. "chrt -f 10"):
-# the speech server and the bench stay at normal priority, as a speech server
-# on another host would not compete with the daemon for its CPU.
+# CHRT, as in run.sh, prefixes voxforkd's command line only (e.g. "chrt -f 10");
+# SPEECH_CHRT the speech server's. To give voxforkd and the bench real-time
+# priority but not the speech server (on another host in production, it
+# would not compete for the daemon's CPU):
+#   SPEECH_CHRT="chrt -o 0" chrt -f 10 tools/fork-bench/restart.sh 1000
 #
 # RESTART_EVERY=S restarts the server every S seconds instead (the same in-place
 # restart, on the clock, for as long as the run holds), e.g. the issue's
@@ -55,8 +57,8 @@ if [ -n "${RESTART_EVERY:-}" ]; then
 else
     restarts="--restart-after-frames $restart_after --fault-limit 1"
 fi
-"$build/bin/speech-server" --listen "127.0.0.1:$speech_port" --out "$dir/speech" --no-frame-events --no-audio-files --quiet \
-    $restarts --restart-seconds "$down" > /dev/null 2> "$dir/speech-server.log" &
+${SPEECH_CHRT:-} "$build/bin/speech-server" --listen "127.0.0.1:$speech_port" --out "$dir/speech" \
+    --no-frame-events --no-audio-files --quiet $restarts --restart-seconds "$down" > /dev/null 2> "$dir/speech-server.log" &
 speech=$!
 ${CHRT:-} "$build/bin/voxforkd" -c "$dir/voxforkd.conf" --foreground 2> "$dir/voxforkd.log" &
 daemon=$!
