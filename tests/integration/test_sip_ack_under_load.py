@@ -67,7 +67,10 @@ class AckUnderLoad(SipTest):
         span = 1600
         config = daemon_config(self.sip_port, self.uas_port, harness.relay_port_base(span), rtp_span=span)
         config += SILENT_ROUTE.format(port=silent.getsockname()[1])
-        self.daemon_ = d = self.daemon(config).start()
+        # It stops with the unanswered INVITEs' transactions still open: what
+        # sofia holds for them is left to the process's end, by design.
+        supp = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sofia-left-standing.supp")
+        self.daemon_ = d = self.daemon(config).start(env={"LSAN_OPTIONS": f"suppressions={supp}:print_suppressions=0"})
 
         uas = self.callee(MIDCALL=part("pause", MS=100), END=part("uas_recv_bye"), calls=CALLS, timeout=60)
         uac = self.caller(BEFORE_ACK=part("pause", MS=400), MIDCALL=part("pause", MS=1000), calls=CALLS,
