@@ -7,17 +7,23 @@
 // kept messages in the order they were made, before any later audio.
 //
 // io thread only; nothing here is on the packet path. The outage buffer is
-// allocated when the connection is lost and freed once replayed.
+// allocated when the connection is lost and freed once replayed; it is sized
+// for the whole reconnect window but mapped memory, resident only as far as
+// the outage's audio filled it (a 2 s outage of a call takes ~40 KB, not the
+// half megabyte of a 30 s window).
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <utility>
 #include <span>
 #include <vector>
 
 #include <voxfork/ws.hpp>
+
+#include "mapped_bytes.hpp"
 
 namespace voxfork::stream::detail {
 
@@ -44,7 +50,7 @@ public:
         const std::size_t need = record_header + message.size();
         if (need > capacity_) return 1;
         Stream& s = stream(tag);
-        if (s.bytes.empty()) s.bytes.resize(capacity_);
+        if (!s.bytes) s.bytes = std::make_unique<MappedBytes>(capacity_);
         std::uint64_t dropped = 0;
         while (capacity_ - s.used < need) {
             pop(s);
@@ -114,15 +120,15 @@ public:
 
     // Frees the memory.
     void clear() {
-        streams_ = {};
-        scratch_ = {};
+        std::vector<Stream>().swap(streams_);
+        std::vector<std::uint8_t>().swap(scratch_);
         count_ = 0;
     }
 
 private:
     struct Stream {
         std::uint32_t tag = 0;
-        std::vector<std::uint8_t> bytes;  // a ring of records: header, message
+        std::unique_ptr<MappedBytes> bytes;  // a ring of records: header, message; resident as far as written
         std::size_t head = 0, used = 0;
         std::uint64_t count = 0;
     };
@@ -130,7 +136,7 @@ private:
     Stream& stream(std::uint32_t tag) {
         for (Stream& s : streams_)
             if (s.tag == tag) return s;
-        streams_.push_back(Stream{tag, {}, 0, 0, 0});
+        streams_.push_back(Stream{tag, nullptr, 0, 0, 0});
         return streams_.back();
     }
     void pop(Stream& s) {
@@ -145,14 +151,14 @@ private:
     void write(Stream& s, std::size_t at, const void* data, std::size_t n) {
         at %= capacity_;
         const std::size_t first = std::min(n, capacity_ - at);
-        std::memcpy(s.bytes.data() + at, data, first);
-        std::memcpy(s.bytes.data(), static_cast<const std::uint8_t*>(data) + first, n - first);
+        std::memcpy(s.bytes->data() + at, data, first);
+        std::memcpy(s.bytes->data(), static_cast<const std::uint8_t*>(data) + first, n - first);
     }
     void read(const Stream& s, std::size_t at, void* data, std::size_t n) const {
         at %= capacity_;
         const std::size_t first = std::min(n, capacity_ - at);
-        std::memcpy(data, s.bytes.data() + at, first);
-        std::memcpy(static_cast<std::uint8_t*>(data) + first, s.bytes.data(), n - first);
+        std::memcpy(data, s.bytes->data() + at, first);
+        std::memcpy(static_cast<std::uint8_t*>(data) + first, s.bytes->data(), n - first);
     }
 
     std::size_t capacity_;

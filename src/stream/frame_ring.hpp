@@ -16,6 +16,13 @@
 // consumer's end) and counts it; the io thread drains it every few
 // milliseconds, so it fills only when the io thread stalls.
 //
+// A ring of 16 KiB or more (a second or two of a call's audio) is mapped
+// memory whose pages the consumer gives back once it has read them: what is
+// resident is what waits plus a few pages, not the 2 s a stall may need.
+// The consumer tells the producer of the room it made in whole pages, and
+// only after giving them back (the producer never writes a page being
+// released); the ring is larger by what that holds back.
+//
 //   struct Framing {
 //       struct Record { ... };                         // what drain() hands over
 //       static std::size_t size(const Args&...);        // record bytes; 0 = refuse
@@ -28,7 +35,8 @@
 #include <cstdint>
 #include <cstring>
 #include <span>
-#include <vector>
+
+#include "mapped_bytes.hpp"
 
 namespace voxfork::stream::detail {
 
@@ -51,8 +59,14 @@ public:
     using Record = typename Framing::Record;
 
     // `capacity_bytes`: records and their 2-byte lengths; at least room for
-    // two of the largest record the framing takes.
-    explicit FrameRing(std::size_t capacity_bytes) : bytes_(capacity_bytes) {}
+    // two of the largest record the framing takes. A large ring maps a few
+    // pages more (what make_room() holds back).
+    explicit FrameRing(std::size_t capacity_bytes)
+        : release_bytes_(capacity_bytes >= min_released_ring
+                             ? std::clamp(capacity_bytes / 8, min_release_batch, max_release_batch)
+                             : 0),
+          bytes_(release_bytes_ ? MappedBytes::round_to_pages(capacity_bytes + release_bytes_ + MappedBytes::page_size())
+                                : capacity_bytes) {}
 
     // Producer (packet thread). False when refused: closed, full, or a frame
     // the framing cannot hold.
@@ -76,14 +90,12 @@ public:
     }
 
     // Consumer (io thread).
-    bool has_data() const noexcept {
-        return head_.load(std::memory_order_relaxed) != tail_.load(std::memory_order_acquire);
-    }
+    bool has_data() const noexcept { return read_ != tail_.load(std::memory_order_acquire); }
     // Calls fn(const Record&) for each queued frame, oldest first; returns
     // how many.
     template <class Fn>
     std::size_t drain(Fn&& fn) {
-        std::uint64_t head = head_.load(std::memory_order_relaxed);
+        std::uint64_t head = read_;
         const std::uint64_t tail = tail_.load(std::memory_order_acquire);
         std::size_t frames = 0;
         while (head != tail) {
@@ -98,7 +110,8 @@ public:
             head += length_bytes + length;
             ++frames;
         }
-        head_.store(head, std::memory_order_release);
+        read_ = head;
+        make_room(head);
         return frames;
     }
     // Frames refused since the last call.
@@ -106,12 +119,39 @@ public:
     // From now on every frame is refused (the connection is gone).
     void close() noexcept { closed_.store(true, std::memory_order_release); }
     std::size_t capacity_bytes() const { return bytes_.size(); }
+    // Of it, the bytes in memory now (a syscall: for tests and diagnostics).
+    std::size_t resident_bytes() const { return bytes_.resident(); }
 
 private:
     using Length = std::uint16_t;
     static constexpr std::size_t length_bytes = sizeof(Length);
     static constexpr Length skip_marker = 0xffff;  // the rest of the buffer holds no record
     static constexpr std::size_t max_length = skip_marker - 1;
+    static constexpr std::size_t min_released_ring = 16 * 1024;
+    // Pages go back at least this many bytes at a time: an eighth of the
+    // ring, within these bounds (each madvise costs the process a TLB
+    // flush on every core it runs on).
+    static constexpr std::size_t min_release_batch = 8 * 1024, max_release_batch = 64 * 1024;
+
+    // Consumer: tells the producer it may write up to `read`, after giving
+    // back the pages read (whole pages, at least release_bytes_ at a time).
+    void make_room(std::uint64_t read) noexcept {
+        if (release_bytes_ == 0) return head_.store(read, std::memory_order_release);
+        const std::uint64_t from = head_.load(std::memory_order_relaxed);
+        const std::uint64_t to = read / MappedBytes::page_size() * MappedBytes::page_size();
+        if (to < from + release_bytes_) return;
+        const std::size_t size = bytes_.size();  // whole pages
+        const std::size_t at = static_cast<std::size_t>(from % size), end = static_cast<std::size_t>(to % size);
+        if (to - from >= size) {
+            bytes_.release(0, size);
+        } else if (at < end) {
+            bytes_.release(at, end);
+        } else {
+            bytes_.release(at, size);
+            bytes_.release(0, end);
+        }
+        head_.store(to, std::memory_order_release);
+    }
 
     bool refuse() noexcept {
         dropped_.fetch_add(1, std::memory_order_relaxed);
@@ -124,10 +164,12 @@ private:
         return length;
     }
 
-    std::vector<std::uint8_t> bytes_;
+    const std::size_t release_bytes_;  // 0: a small ring, kept whole
+    MappedBytes bytes_;
     std::atomic<bool> closed_{false};
     std::atomic<std::uint64_t> dropped_{0};
-    alignas(64) std::atomic<std::uint64_t> head_{0};  // consumer: bytes taken
+    alignas(64) std::atomic<std::uint64_t> head_{0};  // consumer: bytes the producer may write over
+    std::uint64_t read_ = 0;                          // consumer: bytes taken
     alignas(64) std::atomic<std::uint64_t> tail_{0};  // producer: bytes written
 };
 

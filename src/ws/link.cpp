@@ -67,7 +67,13 @@ public:
 
     template <class... Args>
     explicit LinkImpl(std::shared_ptr<ssl::context> tls, Args&&... transport)
-        : tls_(std::move(tls)), ws_(std::forward<Args>(transport)...) {}
+        : tls_(std::move(tls)), ws_(std::forward<Args>(transport)...) {
+        // Beast masks what it writes (text messages, pings, close) in a
+        // buffer of this size, held for the connection's life: 4 KiB by
+        // default, a kilobyte is plenty for protocol messages (the audio
+        // bypasses it, framed by send_binary()).
+        ws_.write_buffer_bytes(1024);
+    }
 
     Stream& ws() { return ws_; }
     Transport& transport() { return ws_.next_layer().next_layer(); }

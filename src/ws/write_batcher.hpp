@@ -46,12 +46,17 @@ public:
     // Audio waits in the pool's queue (where it is dropped oldest-first)
     // while this much is waiting here.
     static constexpr std::size_t high_water = 64 * 1024;
+    // A buffer this large or smaller is kept when it empties: a connection
+    // whose socket keeps up writes a few frames at a time and never
+    // allocates; one that backed up gives the rest back once it drained (a
+    // buffer sized for the high-water mark up front took ~136 KiB per
+    // connection, a call's worth of memory several times over).
+    static constexpr std::size_t kept_bytes = 16 * 1024;
 
     template <class... Args>
     explicit WriteBatcher(Args&&... args) : next_(std::forward<Args>(args)...), shared_(std::make_shared<Shared>()) {
         shared_->owner = this;
-        shared_->pending.reserve(high_water + 4096);
-        shared_->in_flight.reserve(high_water + 4096);
+        shared_->pending.reserve(2048);  // a drain round's frames, mostly
     }
     WriteBatcher(const WriteBatcher&) = delete;
     WriteBatcher& operator=(const WriteBatcher&) = delete;
@@ -157,6 +162,11 @@ private:
         std::uint64_t appended = 0, taken = 0;
     };
 
+    static void emptied(std::vector<std::uint8_t>& buffer) {
+        if (buffer.capacity() > kept_bytes) std::vector<std::uint8_t>().swap(buffer);
+        buffer.clear();
+    }
+
     // Posted, so that everything appended in this turn of the io thread goes
     // in one write.
     void schedule_flush() {
@@ -181,7 +191,7 @@ private:
         const std::size_t sent = write_now(next_, s.pending, ec);
         s.taken += sent;
         if (sent == s.pending.size()) {
-            s.pending.clear();
+            emptied(s.pending);
             written(shared_, {});
             return true;
         }
@@ -197,7 +207,7 @@ private:
             [shared = shared_, keep = s.owner_alive.lock()](boost::system::error_code ec, std::size_t n) {
                 shared->taken += n;
                 shared->writing = false;
-                shared->in_flight.clear();
+                emptied(shared->in_flight);
                 written(shared, ec);
             });
         return false;
@@ -210,7 +220,7 @@ private:
         if (!shared->owner) return;
         if (ec) {
             shared->error = ec;
-            shared->pending.clear();
+            std::vector<std::uint8_t>().swap(shared->pending);
         } else if (shared->owner->flush()) {
             return;  // what was appended meanwhile went at once, and its end was reported
         }

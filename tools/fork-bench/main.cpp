@@ -35,7 +35,7 @@ struct Options {
 
 void usage() {
     std::cerr << "usage: fork-bench --sip-port P --uas-port P --pid VOXFORKD_PID [--calls N] [--rate CALLS_PER_S]\n"
-                 "                  [--hold SECONDS] [--settle SECONDS] [--wake-receivers]\n"
+                 "                  [--hold SECONDS] [--settle SECONDS] [--wake-receivers] [--no-fork]\n"
                  "                  [--speech-port P]   (forks go to a speech server on 127.0.0.1:P)\n"
                  "                  [--protocol voxfork-v1|audiohook|raw]   (the profile's; raw: separate layout)\n";
     std::exit(2);
@@ -47,6 +47,10 @@ Options parse(int argc, char** argv) {
         std::string a = argv[i];
         if (a == "--wake-receivers") {  // see Receivers in common.hpp
             o.receivers = Receivers::wake;
+            continue;
+        }
+        if (a == "--no-fork") {  // the relay alone: what forking adds is the difference
+            o.sip.fork = false;
             continue;
         }
         if (i + 1 >= argc) usage();
@@ -178,6 +182,9 @@ int main(int argc, char** argv) {
     double self_cpu = cpu_seconds("/proc/self/stat") - self0;  // the bench's own share of the 2 cores
     auto threads1 = thread_cpu(o.pid);
     MediaCounts window = media.window();
+    // Again at the window's end: with a hold past the SIP timers (32 s, the
+    // non-INVITE transactions of the set-up), what a call keeps for its life.
+    long rss_end = rss_kib(o.pid);
 
     media.stop_sending();
     sleep_s(0.5);  // the relay's and the fork's queues drain
@@ -210,7 +217,7 @@ int main(int argc, char** argv) {
         "rtp_sent=%llu rtp_lost=%llu(%llu+%llu) relayed_pps=%.0f relay_p50_us=%llu relay_p99_us=%llu | "
         "ws_conns=%llu channels=%llu frames_pps=%.0f seq_gaps=%llu fork_p50_us=%llu fork_p99_us=%llu "
         "fork_p999_us=%llu | cpu_pct=%.1f cpu_us_per_pkt=%.2f cpu_pct_per_call=%.4f rss_idle_kib=%ld "
-        "rss_kib_per_call=%.1f bench_cpu_pct=%.1f | ended=%u stops=%llu sip_retrans=%u\n",
+        "rss_kib_per_call=%.1f rss_end_kib_per_call=%.1f bench_cpu_pct=%.1f | ended=%u stops=%llu sip_retrans=%u\n",
         n, calls.answered, calls.started, calls.failed, ramp_s, window_s, load0, load1,
         static_cast<unsigned long long>(sent), static_cast<unsigned long long>(lost),
         static_cast<unsigned long long>(lost_out), static_cast<unsigned long long>(lost_back), relayed / window_s,
@@ -220,7 +227,7 @@ int main(int argc, char** argv) {
         static_cast<unsigned long long>(fork.quantile(0.5)), static_cast<unsigned long long>(fork.quantile(0.99)),
         static_cast<unsigned long long>(fork.quantile(0.999)), 100 * cpu / window_s,
         relayed ? 1e6 * cpu / static_cast<double>(relayed) : 0.0, 100 * cpu / window_s / n, rss_idle,
-        static_cast<double>(rss_held - rss_idle) / n, 100 * self_cpu / window_s, sip.counts().ended,
+        static_cast<double>(rss_held - rss_idle) / n, static_cast<double>(rss_end - rss_idle) / n, 100 * self_cpu / window_s, sip.counts().ended,
         static_cast<unsigned long long>(sink2.stops), calls.retransmits);
     std::printf("fork-bench threads (CPU %% of one core over the window):");
     for (auto& [name, seconds] : threads1) {

@@ -12,6 +12,9 @@
 # WAKE=1 makes the bench's receivers sleep on their sockets, so voxforkd's
 # threads pay their loopback wake-ups (see Receivers in common.hpp).
 #
+# FORK=0 sends no INFO START: the same calls relayed only, so that what
+# forking adds (memory, CPU) is the difference between two runs.
+#
 # CHRT, when set, prefixes voxforkd's command line (e.g. "chrt -f 10" runs the
 # whole daemon at SCHED_FIFO 10; needs root). Each run's files stay in a
 # temporary directory printed on stderr (config, daemon log).
@@ -35,6 +38,7 @@ case $protocol in
 esac
 receivers=
 [ "${WAKE:-0}" = 1 ] && receivers=--wake-receivers
+[ "${FORK:-1}" = 0 ] && receivers="$receivers --no-fork"
 [ $# -gt 0 ] || set -- 100 500 1000
 ulimit -n 65536 2>/dev/null || true
 

@@ -234,7 +234,12 @@ struct Sip::Impl {
                 if (first) {
                     ++answered;
                     media.set_destination(caller_side, i, sdp_port(m.body));
-                    start_fork(i);
+                    if (options.fork) {
+                        start_fork(i);
+                    } else {
+                        c.state = State::forked;
+                        ++started;
+                    }
                 }
             } else if (c.state == State::inviting) {
                 send(uac, request(i, "ACK", 1, "sip:6777@" + local(options.daemon_port), m.value("To", 't')), daemon);

@@ -22,12 +22,13 @@ struct SipOptions {
     double calls_per_second = 100;
     std::uint16_t speech_port = 0;  // the WebSocket sink the START points at
     std::string token;              // the START's token (AudioHook needs one), none when empty
+    bool fork = true;               // false: no INFO START; a call counts as started once answered
 };
 
 struct SipCounts {
     unsigned answered = 0;      // the caller got its 200 (and sent ACK)
     unsigned callee_legs = 0;   // outbound INVITEs the UAS took
-    unsigned started = 0;       // STARTED status INFOs
+    unsigned started = 0;       // STARTED status INFOs (without forks: calls answered)
     unsigned other_status = 0;  // any other status INFO (FAILED, STOPPED...)
     unsigned failed = 0;        // an error answer or no answer after retransmissions
     unsigned ended = 0;         // the caller's BYE answered

@@ -113,12 +113,48 @@ TEST(FrameRing, RecordsThatReachTheEndStartAtTheFront) {
     EXPECT_GT(pushed, 300u);  // the ring went round many times
 }
 
-TEST(FrameRing, OneProducerThreadOneConsumerKeepOrder) {
-    Ring ring(64 * 178);
+// A large ring gives back the pages it has read: while the consumer keeps
+// up only a few pages are in memory, however often the ring goes round.
+TEST(FrameRing, ALargeRingKeepsOnlyWhatWaitsInMemory) {
+    Ring ring(64 * 1024);
+    std::uint32_t pushed = 0, taken = 0;
+    bool whole = true;
+    std::uint8_t payload[160];
+    const auto drain = [&] {
+        ring.drain([&](const Framing::Record& r) {
+            whole = whole && seq_of(r) == taken && r.frame()[header_size] == static_cast<std::uint8_t>(taken | 1);
+            ++taken;
+        });
+    };
+    for (int round = 0; round < 3000; ++round) {  // ~1.6 MB through the ring: 25 times round
+        for (int k = 0; k < 3; ++k) {
+            std::memset(payload, static_cast<std::uint8_t>(pushed | 1), sizeof payload);
+            ASSERT_TRUE(ring.push(1, pushed++, 0, payload));
+        }
+        drain();
+    }
+    EXPECT_TRUE(whole);
+    EXPECT_LE(ring.resident_bytes(), 16u * 1024);
+
+    // A stall: the ring still holds all it was sized for, then gives it back.
+    std::uint32_t held = 0;
+    while (ring.push(1, pushed, 0, payload)) ++pushed, ++held;
+    EXPECT_GE(held, 64u * 1024 / 178);
+    EXPECT_GE(ring.resident_bytes(), 64u * 1024);
+    drain();
+    EXPECT_EQ(taken, pushed);
+    EXPECT_LE(ring.resident_bytes(), 16u * 1024);
+}
+
+// Payloads are checked byte by byte: a page given back while the producer
+// wrote into it would read as zeros.
+void one_producer_thread_one_consumer(std::size_t capacity) {
+    Ring ring(capacity);
     constexpr std::uint32_t total = 200000;
     std::thread producer([&] {
-        const std::uint8_t payload[160] = {};
+        std::uint8_t payload[160];
         for (std::uint32_t i = 0; i < total;) {
+            std::memset(payload, static_cast<std::uint8_t>(i | 1), sizeof payload);
             if (ring.push(9, i, i * 160, payload)) {
                 ++i;
             } else {
@@ -130,7 +166,10 @@ TEST(FrameRing, OneProducerThreadOneConsumerKeepOrder) {
     bool ordered = true;
     while (next < total) {
         const std::size_t got = ring.drain([&](const Framing::Record& s) {
-            ordered = ordered && seq_of(s) == next && s.channel == 9 && s.frame().size() == 172;
+            const auto frame = s.frame();
+            ordered = ordered && seq_of(s) == next && s.channel == 9 && frame.size() == 172 &&
+                      frame[header_size] == static_cast<std::uint8_t>(next | 1) &&
+                      frame.back() == static_cast<std::uint8_t>(next | 1);
             ++next;
         });
         if (got == 0) std::this_thread::yield();
@@ -138,6 +177,14 @@ TEST(FrameRing, OneProducerThreadOneConsumerKeepOrder) {
     producer.join();
     EXPECT_TRUE(ordered);
     EXPECT_EQ(next, total);
+}
+
+TEST(FrameRing, OneProducerThreadOneConsumerKeepOrder) {
+    one_producer_thread_one_consumer(64 * 178);
+}
+
+TEST(FrameRing, OneProducerThreadOneConsumerKeepOrderWhilePagesGoBack) {
+    one_producer_thread_one_consumer(128 * 178);
 }
 
 
