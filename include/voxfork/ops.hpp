@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -144,6 +145,28 @@ public:
 private:
     std::string label_;
     std::uint64_t count_ = 0;
+};
+
+// Lines about one kind of event, at most `per_second` in any second: a
+// flood of refused requests must not become a flood of log lines (disk, and
+// the control-plane thread's time). The next line written says how many were
+// left out; the counters count every one. Control-plane thread only.
+class LogThrottle {
+public:
+    using Clock = std::chrono::steady_clock;
+    explicit LogThrottle(unsigned per_second) : per_second_(per_second) {}
+    // True when this event's line may be written; then `left_out` is how many
+    // lines were not written since the last one that was (0 mostly).
+    bool allow(Clock::time_point now, std::uint64_t& left_out);
+    // What a written line adds about those left out: "" or " (N similar
+    // lines not logged)".
+    static std::string note(std::uint64_t left_out);
+
+private:
+    unsigned per_second_;
+    Clock::time_point second_start_{};
+    unsigned written_ = 0;
+    std::uint64_t left_out_ = 0;
 };
 
 // Logging: spdlog's default logger writes to stderr with `tag` (the hostname);

@@ -4,6 +4,7 @@
 #include <syslog.h>
 
 #include <list>
+#include <utility>
 
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -99,6 +100,24 @@ void raise_alarm(std::string_view text) {
 void AlarmedCounter::increment() {
     ++count_;
     if (count_ == 1 || count_ % 10 == 0) raise_alarm(std::to_string(count_) + " " + label_);
+}
+
+bool LogThrottle::allow(Clock::time_point now, std::uint64_t& left_out) {
+    if (now - second_start_ >= std::chrono::seconds(1)) {
+        second_start_ = now;
+        written_ = 0;
+    }
+    if (written_ >= per_second_) {
+        ++left_out_;
+        return false;
+    }
+    ++written_;
+    left_out = std::exchange(left_out_, 0);
+    return true;
+}
+
+std::string LogThrottle::note(std::uint64_t left_out) {
+    return left_out == 0 ? std::string() : " (" + std::to_string(left_out) + " similar lines not logged)";
 }
 
 }  // namespace voxfork::ops

@@ -120,8 +120,10 @@ void CallManager::set_seam(ForkSeam* seam) {
 void CallManager::reject(const IncomingRequest& r, int status, const char* phrase, std::uint64_t& counter,
                          const ResponseHeaders& headers) {
     ++counter;
-    spdlog::info("sip: {} from {} answered {} {}{}{}", r.call_id, r.source.to_string(), status, phrase,
-                 headers.warning.empty() ? "" : ": ", headers.warning);
+    std::uint64_t left_out = 0;
+    if (refusal_lines_.allow(ops::LogThrottle::Clock::now(), left_out))
+        spdlog::info("sip: {} from {} answered {} {}{}{}{}", r.call_id, r.source.to_string(), status, phrase,
+                     headers.warning.empty() ? "" : ": ", headers.warning, ops::LogThrottle::note(left_out));
     stack_.respond(r.request, status, phrase, nullptr, headers);
 }
 

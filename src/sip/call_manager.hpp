@@ -18,6 +18,7 @@
 #include "stack.hpp"
 #include "voxfork/config.hpp"
 #include "voxfork/media.hpp"
+#include "voxfork/ops.hpp"
 #include "voxfork/sip.hpp"
 
 namespace voxfork::sip {
@@ -205,6 +206,8 @@ private:
     std::unique_ptr<ForkSeam> default_seam_;
     ForkSeam* seam_;
     SipCounters counters_;
+    // Requests refused before any call exists (floods): 20 lines a second.
+    ops::LogThrottle refusal_lines_{20};
     CallId next_id_ = 1;
     std::uint64_t origin_base_;
     std::map<CallId, std::unique_ptr<Call>> calls_;  // by anchor

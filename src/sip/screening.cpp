@@ -34,8 +34,10 @@ int CallManager::screen(const Arrival& a) {
 int CallManager::refuse(const Arrival& a, int status, std::uint64_t& counter) {
     ++counter;
     if (a.method == Method::invite) ++counters_.invites_received;
-    spdlog::info("sip: {} from {} answered {} without a transaction ({} bytes)", a.call_id, a.source.to_string(),
-                 status, a.bytes);
+    std::uint64_t left_out = 0;
+    if (refusal_lines_.allow(ops::LogThrottle::Clock::now(), left_out))
+        spdlog::info("sip: {} from {} answered {} without a transaction ({} bytes){}", a.call_id,
+                     a.source.to_string(), status, a.bytes, ops::LogThrottle::note(left_out));
     return status;
 }
 

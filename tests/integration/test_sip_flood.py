@@ -157,7 +157,9 @@ class Flood(SipTest):
         pid = self.daemon_.process.pid
         sanitized = harness.sanitized(pid)
         count = 3_000 if sanitized else 10_000  # the sanitizers' daemon is slower: CI's run stays short
+        started = time.monotonic()
         before, peak = self.flood(count, kinds)
+        seconds = time.monotonic() - started
         print(f"answers: trusted {trusted.finals}, untrusted {untrusted.finals}", flush=True)
         # Most arrive and are answered (loopback UDP drops some when the
         # daemon falls behind, more so under the sanitizers); only so.
@@ -170,6 +172,13 @@ class Flood(SipTest):
         self.assertTrue(trusted.finals[513] <= self.sip_counter("Rejected message too large (513)") <= 2 * sent + 1)
         self.assertTrue(untrusted.finals[403] <= self.sip_counter("Rejected untrusted source (403)") <= sent + 1)
         self.assertEqual(self.sip_counter("Dialogs open"), 0)
+        # The refusals are counted one by one but logged at most 20 a
+        # second, each line written saying how many were left out.
+        log = self.daemon_.log()
+        lines = log.count("without a transaction")
+        print(f"{lines} refusal lines logged in {seconds:.1f} s", flush=True)
+        self.assertLessEqual(lines, 20 * (int(seconds) + 2))
+        self.assertIn("similar lines not logged)", log)
         if not sanitized:
             # Nothing was kept: the peak is the allocator's, given back at
             # the next check (every 10 s).

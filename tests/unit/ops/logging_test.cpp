@@ -35,4 +35,24 @@ TEST(Logging, HostnameIsTheTagAndAReloadChangesIt) {
     EXPECT_NE(third.find(" I odd%v%n: a line\n"), std::string::npos) << third;
 }
 
+// At most N lines in any second; the next line written carries how many
+// were left out, and a new second starts the count again.
+TEST(LogThrottle, AtMostNLinesASecondThenSaysHowManyWereLeftOut) {
+    using Clock = voxfork::ops::LogThrottle::Clock;
+    voxfork::ops::LogThrottle throttle(3);
+    const Clock::time_point t0 = Clock::now();
+    std::uint64_t left_out = 99;
+    int written = 0;
+    for (int i = 0; i < 10; ++i)
+        if (throttle.allow(t0 + std::chrono::milliseconds(i * 10), left_out)) ++written;
+    EXPECT_EQ(written, 3);
+    EXPECT_EQ(left_out, 0u);
+    EXPECT_TRUE(throttle.allow(t0 + std::chrono::milliseconds(1000), left_out));
+    EXPECT_EQ(left_out, 7u);
+    EXPECT_EQ(voxfork::ops::LogThrottle::note(left_out), " (7 similar lines not logged)");
+    EXPECT_TRUE(throttle.allow(t0 + std::chrono::milliseconds(1001), left_out));
+    EXPECT_EQ(left_out, 0u);
+    EXPECT_EQ(voxfork::ops::LogThrottle::note(0), "");
+}
+
 }  // namespace
