@@ -32,6 +32,9 @@ void collect_sip(ops::MetricsWriter& w, const sip::B2bua& sip) {
               o.episodes);
     w.family("control_plane_lag_seconds", Type::gauge, "How late the control-plane loop ran its last 50 ms tick");
     w.sample_milliseconds_as_seconds(o.lag_ms_last);
+    w.family("sip_receive_queue_fill_percent", Type::gauge,
+             "How full the SIP UDP socket's receive queue was at the last 50 ms tick (new calls are refused above 50)");
+    w.sample(o.queue_fill_pct_last);
     w.counter("sip_reinvites_relayed_total", "re-INVITEs relayed to the other leg", c.reinvites_relayed);
     w.counter("sip_infos_relayed_total", "INFOs relayed to the other leg", c.infos_relayed);
     w.counter("sip_fork_requests_total", "Forking requests received (INFO or re-INVITE)", c.fork_requests);

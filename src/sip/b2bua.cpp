@@ -32,6 +32,7 @@ public:
           latch_timer_(io),
           loop_lag_(io) {
         calls_.set_overload_check([this] { return loop_lag_.overloaded(); });
+        loop_lag_.watch_queue([this] { return stack_->receive_queue_fill(); });
     }
 
     void on_request(const IncomingRequest& r) override { calls_.on_request(r); }

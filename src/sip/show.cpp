@@ -117,6 +117,10 @@ ops::CommandOutput show_statistics(const SipCounters& c, std::size_t dialogs, co
     counter_line(out.text, out.data, " ", "Overload episodes", overload.episodes, "overload_episodes");
     counter_line(out.text, out.data, " ", "Control-plane lag ms (last)", overload.lag_ms_last, "control_plane_lag_ms_last");
     counter_line(out.text, out.data, " ", "Control-plane lag ms (max)", overload.lag_ms_max, "control_plane_lag_ms_max");
+    counter_line(out.text, out.data, " ", "SIP receive queue % full (last)", overload.queue_fill_pct_last,
+                 "sip_receive_queue_fill_pct_last");
+    counter_line(out.text, out.data, " ", "SIP receive queue % full (max)", overload.queue_fill_pct_max,
+                 "sip_receive_queue_fill_pct_max");
     return out;
 }
 

@@ -2,14 +2,11 @@
 // the su_root driven from the control-plane io_context on its own thread
 // (docs/architecture.md, SIP section, says why and how).
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <dlfcn.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cstdlib>
 #include <functional>
 #include <optional>
@@ -39,6 +36,7 @@
 #include <sofia-sip/tport_tag.h>
 
 #include "sofia_body.hpp"
+#include "sofia_sockets.hpp"
 #include "stack.hpp"
 #include "text.hpp"
 
@@ -71,50 +69,6 @@ bool yield_replaced() {
     return dlsym(RTLD_DEFAULT, "su_root_yield") == reinterpret_cast<void*>(&su_root_yield);
 }
 
-std::set<int> epoll_fds() {
-    std::set<int> fds;
-    DIR* dir = opendir("/proc/self/fd");
-    if (!dir) return fds;
-    while (dirent* entry = readdir(dir)) {
-        char target[64] = {};
-        std::string path = std::string("/proc/self/fd/") + entry->d_name;
-        ssize_t n = readlink(path.c_str(), target, sizeof target - 1);
-        if (n > 0 && std::string_view(target, static_cast<std::size_t>(n)) == "anon_inode:[eventpoll]")
-            fds.insert(std::atoi(entry->d_name));
-    }
-    closedir(dir);
-    return fds;
-}
-
-bool readable(int fd) {
-    pollfd p{fd, POLLIN, 0};
-    return ::poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
-}
-
-int ignore_wakeup(su_root_magic_t*, su_wait_t*, su_wakeup_arg_t*) {
-    return 0;
-}
-
-// Among the epoll fds that appeared with the root, the one that wakes when a
-// descriptor registered with the root becomes readable (another thread may
-// have made an epoll fd of its own meanwhile).
-int find_root_fd(su_root_t* root, const std::set<int>& candidates) {
-    if (candidates.size() == 1) return *candidates.begin();
-    int pipe_fds[2];
-    if (pipe(pipe_fds) != 0) return -1;
-    su_wait_t wait[1];
-    su_wait_create(wait, pipe_fds[0], SU_WAIT_IN);
-    int index = su_root_register(root, wait, ignore_wakeup, nullptr, 0);
-    int found = -1;
-    if (write(pipe_fds[1], "x", 1) == 1)
-        for (int fd : candidates)
-            if (readable(fd)) found = fd;
-    su_root_deregister(root, index);
-    close(pipe_fds[0]);
-    close(pipe_fds[1]);
-    return found;
-}
-
 // What the kernel holds for the SIP socket while the loop is busy. Its
 // default (net.core.rmem_default, 208 KiB) is about 150 datagrams: 20 ms of
 // 1,000 calls/s. A stall longer than that, even a short one, dropped
@@ -122,30 +76,6 @@ int find_root_fd(su_root_t* root, const std::set<int>& candidates) {
 // added to the load. 8 MiB rides out about a second; the kernel caps the
 // request at net.core.rmem_max unless the daemon may exceed it (CAP_NET_ADMIN).
 constexpr unsigned udp_receive_buffer_bytes = 8u << 20;
-
-// The receive buffer the kernel gave the UDP socket bound to `port` (0: none found).
-int udp_receive_buffer(unsigned port) {
-    int size = 0;
-    DIR* dir = opendir("/proc/self/fd");
-    if (!dir) return 0;
-    while (dirent* entry = readdir(dir)) {
-        const int fd = std::atoi(entry->d_name);
-        sockaddr_storage address{};
-        socklen_t length = sizeof address;
-        int type = 0;
-        socklen_t type_length = sizeof type;
-        if (fd <= 2 || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_length) != 0 || type != SOCK_DGRAM ||
-            getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0)
-            continue;
-        const auto endpoint = net::Endpoint::from_sockaddr(reinterpret_cast<const sockaddr*>(&address));
-        if (!endpoint || endpoint->port != port) continue;
-        int bytes = 0;
-        socklen_t bytes_length = sizeof bytes;
-        if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, &bytes_length) == 0) size = bytes;
-    }
-    closedir(dir);
-    return size;
-}
 
 Body body_of(sip_t const* sip) {
     return sip ? read_body(sip->sip_content_type, sip->sip_payload) : Body{};
@@ -163,32 +93,6 @@ constexpr usize_t max_message_bytes = 128 * 1024;
 constexpr std::string_view stateless_tag_prefix = "vxsl";
 
 constexpr const char* allowed_methods = "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO";
-
-// One of sofia's sockets (its tport API is not public): the UDP one bound at
-// `local`, or the TCP connection from `peer` to `local`. -1 when none.
-int find_socket(const net::Endpoint& local, const std::optional<net::Endpoint>& peer) {
-    const auto endpoint_of = [](int fd, auto get_name) -> std::optional<net::Endpoint> {
-        sockaddr_storage address{};
-        socklen_t length = sizeof address;
-        if (get_name(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) return std::nullopt;
-        return net::Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&address));
-    };
-    int found = -1;
-    DIR* dir = opendir("/proc/self/fd");
-    if (!dir) return found;
-    while (dirent* entry = readdir(dir)) {
-        if (!std::isdigit(static_cast<unsigned char>(entry->d_name[0]))) continue;
-        const int fd = std::atoi(entry->d_name);
-        int type = 0;
-        socklen_t type_length = sizeof type;
-        if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_length) != 0 ||
-            type != (peer ? SOCK_STREAM : SOCK_DGRAM) || endpoint_of(fd, ::getsockname) != local)
-            continue;
-        if (!peer || endpoint_of(fd, ::getpeername) == peer) found = fd;
-    }
-    closedir(dir);
-    return found;
-}
 
 Method method_of(sip_method_t method) {
     switch (method) {
@@ -274,7 +178,7 @@ public:
         if (!yield_replaced())
             spdlog::error("sip: sofia's su_root_yield is not replaced: established calls may be torn down under load");
         su_port_prefer(su_epoll_port_create, su_epoll_clone_start);
-        std::set<int> before = epoll_fds();
+        std::set<int> before = epoll_descriptors();
         root_ = su_root_create(this);
         if (!root_) {
             error = "cannot create the SIP event loop";
@@ -283,9 +187,9 @@ public:
         // nua's stack task runs in this thread too: no thread of sofia's own.
         su_root_threading(root_, 0);
         std::set<int> created;
-        for (int fd : epoll_fds())
+        for (int fd : epoll_descriptors())
             if (!before.count(fd)) created.insert(fd);
-        int fd = find_root_fd(root_, created);
+        int fd = find_root_descriptor(root_, created);
         if (fd < 0) {
             error = "cannot find the SIP event loop's descriptor";
             close_root();
@@ -332,6 +236,16 @@ public:
         wait_for_events();
         step();
         return true;
+    }
+
+    double receive_queue_fill() const override {
+        double fill = 0;
+        for (const msg_mclass_t* mclass : mclasses_) {
+            const auto found = screeners().find(mclass);
+            if (found == screeners().end() || found->second.udp_fd < 0) continue;
+            fill = std::max(fill, sip::receive_queue_fill(found->second.udp_fd));
+        }
+        return fill;
     }
 
     void shutdown(std::function<void()> done) override {
@@ -525,17 +439,25 @@ private:
         do {
             ms = su_root_step(root_, 0);
         } while (root_ && ++rounds < 64 && readable(epoll_->native_handle()));
-        if (!root_) return;
-        timer_.cancel();
-        if (ms < 0) return;
-        timer_.expires_after(std::chrono::milliseconds(ms));
+        if (!root_ || ms < 0) return;
+        // Each re-arm that moves the loop's earliest timer is a system call,
+        // and this runs after every burst of SIP traffic: a timer already
+        // armed to fire no later than sofia's next timeout is kept (firing
+        // early costs one empty step, which re-arms for the right time).
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+        if (timer_armed_ && timer_.expiry() <= deadline) return;
+        timer_armed_ = true;
+        timer_.expires_at(deadline);  // cancels the later wait, if any
         timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
-            if (!ec && *alive && root_) step();
+            if (ec || !*alive) return;
+            timer_armed_ = false;
+            if (root_) step();
         });
     }
 
     void close_root() {
         timer_.cancel();
+        timer_armed_ = false;
         if (epoll_) {
             epoll_->cancel();
             epoll_->release();  // sofia owns the descriptor
@@ -753,6 +675,7 @@ private:
     asio::io_context& io_;
     StackListener& listener_;
     asio::steady_timer timer_;
+    bool timer_armed_ = false;  // a wait on timer_ is pending
     std::optional<asio::posix::stream_descriptor> epoll_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
     su_root_t* root_ = nullptr;

@@ -157,6 +157,9 @@ public:
     virtual bool start(const Options& options, std::string& error) = 0;
     // Ends every transaction, then frees the stack; `done` runs on the io_context.
     virtual void shutdown(std::function<void()> done) = 0;
+    // How full the fullest of its UDP sockets' receive queues is (0-1): what
+    // waits there has not been read, however punctually the loop runs.
+    virtual double receive_queue_fill() const = 0;
 };
 
 }  // namespace voxfork::sip

@@ -133,6 +133,19 @@ class Refusals(SipTest):
         self.assertEqual(self.sip_counter("Rejected no media ports (503)"), 1)
         self.assert_no_calls()
 
+    def test_an_open_file_limit_below_the_port_range_is_said_at_start(self):
+        # 2,000 relay ports (999 pairs) are room for 499 calls of six sockets;
+        # 1,200 open files hold (1,200 - 1,024) / 6 = 29 of them. Calls past
+        # the limit would be refused as if the ports were gone: the operator
+        # is told at start, and calls go on.
+        self.sip_port, self.uas_port, self.uac_port = (harness.free_port(pair=True) for _ in range(3))
+        text = daemon_config(self.sip_port, self.uas_port, harness.relay_port_base(2000), rtp_span=2000)
+        d = self.daemon_ = self.daemon(text).start(wrapper=("prlimit", "--nofile=1200:1200", "--"))
+        d.wait_log("media: the open-file limit (1200) holds about 29 calls, the rtp-port range 499")
+        uas = self.callee(END=part("uas_recv_bye"))
+        wait_all(self, self.caller(), uas)
+        self.assert_no_calls()
+
 
     def test_reload_changes_routing(self):
         d = self.start_daemon()

@@ -68,6 +68,28 @@ TEST(LoopLag, ATickOverdueNowCountsBeforeItRuns) {
     EXPECT_EQ(lag.counters().episodes, 1u) << "one episode, however often asked";
 }
 
+TEST(LoopLag, AFullReceiveQueueIsOverloadThoughTheTimerRunsOnTime) {
+    // A loop that reads its input in bounded slices runs its timer on time
+    // while requests pile up in the kernel.
+    boost::asio::io_context io;
+    LoopLag lag(io, quick());
+    double fill = 0.2;
+    lag.watch_queue([&] { return fill; });
+    lag.start();
+    io.run_for(30ms);
+    EXPECT_FALSE(lag.overloaded());
+    fill = 0.6;
+    ASSERT_TRUE(run_until(io, [&] { return lag.overloaded(); }));
+    EXPECT_EQ(lag.counters().episodes, 1u);
+    EXPECT_EQ(lag.counters().queue_fill_pct_max, 60u);
+    fill = 0.2;  // still more than a calm queue
+    io.run_for(150ms);
+    EXPECT_TRUE(lag.overloaded());
+    fill = 0.0;
+    ASSERT_TRUE(run_until(io, [&] { return !lag.overloaded(); })) << "never recovered";
+    EXPECT_EQ(lag.counters().episodes, 1u);
+}
+
 TEST(LoopLag, StoppedItSaysNothing) {
     boost::asio::io_context io;
     LoopLag lag(io, quick());
