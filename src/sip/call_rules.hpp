@@ -1,5 +1,5 @@
-// What a new call (call_manager.cpp) and a request inside its dialog
-// (call_midcall.cpp) both go by: the legs' pairing, the SDP of a body and
+// What a new call (call_manager.cpp, call_leg_b.cpp) and a request inside
+// its dialog (call_midcall.cpp) all go by: the legs' pairing, the SDP of a body and
 // which offers the relay can anchor at all.
 #pragma once
 
@@ -17,6 +17,10 @@ constexpr media::Leg other(media::Leg side) {
 constexpr int index(media::Leg side) {
     return static_cast<int>(side);
 }
+
+// voxforkd's own 503s (relay ports exhausted, shutting down) tell the peer
+// when to try again; no other 503 leaves voxforkd (docs/sip.md).
+constexpr unsigned kRetryAfterSeconds = 5;
 
 inline Body sdp_body(std::string text) {
     return Body{"application/sdp", std::move(text), {}, false};
