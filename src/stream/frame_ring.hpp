@@ -95,6 +95,15 @@ public:
     // how many.
     template <class Fn>
     std::size_t drain(Fn&& fn) {
+        return drain_while([&](const Record& r) {
+            fn(r);
+            return true;
+        });
+    }
+    // As drain(), but a frame for which fn returns false stays queued, first
+    // in line, and the drain stops there.
+    template <class Fn>
+    std::size_t drain_while(Fn&& fn) {
         std::uint64_t head = read_;
         const std::uint64_t tail = tail_.load(std::memory_order_acquire);
         std::size_t frames = 0;
@@ -106,7 +115,7 @@ public:
                 head += to_end;
                 continue;
             }
-            fn(Framing::decode(std::span<const std::uint8_t>(bytes_.data() + at + length_bytes, length)));
+            if (!fn(Framing::decode(std::span<const std::uint8_t>(bytes_.data() + at + length_bytes, length)))) break;
             head += length_bytes + length;
             ++frames;
         }

@@ -111,15 +111,41 @@ void PacedAudio::resume(Clock::time_point now, Codec codec) {
     playout_.set_silence(silence_of(convert_alaw_ ? Codec::ulaw : codec));
 }
 
-std::uint64_t PacedAudio::take_ring() {
+std::uint64_t PacedAudio::frames_due(Clock::time_point until) const {
+    const auto first_due = start_ + frame_time + playout_delay;
+    return until < first_due ? 0 : static_cast<std::uint64_t>((until - first_due) / frame_time) + 1;
+}
+
+std::uint64_t PacedAudio::frames_before(std::uint64_t position) {
+    constexpr std::uint64_t delay_samples = playout_delay / frame_time * samples_per_frame;
+    return position > delay_samples ? (position - delay_samples) / samples_per_frame : 0;
+}
+
+void PacedAudio::place_from_ring(std::optional<Clock::time_point> until) {
     const bool convert = convert_alaw_ && codec_ == Codec::alaw;
-    ring_->drain([&](const PositionedFraming::Record& frame) {
-        if (!running() || (!both_ && frame.direction != only_)) return;
-        if (!convert) return playout_.put(frame.direction, frame.position, frame.payload);
+    const std::uint64_t room_by_then = until ? frames_due(*until) * samples_per_frame + playout_.window() : 0;
+    waiting_ = false;
+    ring_->drain_while([&](const PositionedFraming::Record& frame) {
+        if (!running() || (!both_ && frame.direction != only_)) return true;
+        const std::uint64_t end = std::uint64_t{frame.position} + frame.payload.size();
+        if (end > playout_.window_end() && (!until || end <= room_by_then)) {
+            waiting_ = true;
+            waiting_position_ = frame.position;
+            return false;
+        }
+        if (!convert) {
+            playout_.put(frame.direction, frame.position, frame.payload);
+            return true;
+        }
         std::array<std::uint8_t, PositionedFraming::max_payload> ulaw;
         for (std::size_t i = 0; i < frame.payload.size(); ++i) ulaw[i] = g711::alaw_to_ulaw(frame.payload[i]);
         playout_.put(frame.direction, frame.position, {ulaw.data(), frame.payload.size()});
+        return true;
     });
+}
+
+std::uint64_t PacedAudio::take_ring() {
+    place_from_ring(std::nullopt);
     return ring_->take_dropped();
 }
 

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -47,6 +48,14 @@ struct PositionedFraming {
     static Record decode(std::span<const std::uint8_t> record) noexcept;
 };
 
+// How far ahead of the next frame to send audio is placed: the playout
+// delay, jitter and a payload of 60 ms with room to spare. After the io
+// thread stalled, what waits in the ring (up to stall_seconds of it) goes
+// through this window in slices, sending as it goes (PacedAudio::send_due),
+// so the window need not hold the whole stall: 3.2 KB a direction where 2 s
+// took 16 KB.
+inline constexpr std::uint32_t playout_window_samples = 3200;  // 400 ms
+
 // The io thread's side: audio by position for the next `window` samples.
 // Each lane holds silence wherever no audio came: a frame taken is filled
 // with silence again, so placing and taking are plain copies (this runs for
@@ -55,7 +64,7 @@ class PlayoutBuffer {
 public:
     // `both`: frames carry caller and callee interleaved; else one direction.
     // The window is rounded up to whole frames.
-    explicit PlayoutBuffer(bool both, std::uint32_t window_samples = stall_seconds * 8000,
+    explicit PlayoutBuffer(bool both, std::uint32_t window_samples = playout_window_samples,
                            std::uint8_t silence = 0xff);
 
     // Places a payload at its position. Audio for a frame already taken, or
@@ -72,6 +81,9 @@ public:
     void set_silence(std::uint8_t silence);
 
     std::uint64_t next_frame() const { return next_frame_; }
+    // The first position past the window: audio ending beyond it does not fit yet.
+    std::uint64_t window_end() const { return next_frame_ * samples_per_frame + window_; }
+    std::uint32_t window() const { return window_; }
     std::uint64_t discarded() const { return discarded_; }
     std::size_t frame_bytes() const { return both_ ? 2 * samples_per_frame : samples_per_frame; }
 
@@ -119,18 +131,30 @@ public:
     bool running() const { return started_ && !paused_ && !stopped_; }
     bool paused() const { return started_ && paused_ && !stopped_; }
 
-    // The ring's frames into the playout buffer (dropped unless running);
+    // The ring's frames into the playout buffer (dropped unless running) up
+    // to the first that does not fit the window yet (send_due places it);
     // returns the frames the ring refused since the last call.
     std::uint64_t take_ring();
     // Calls fn(frame) for each frame due by `now`; with `flush`, also every
-    // frame up to the one under way (the end: nothing waits any more).
+    // frame up to the one under way (the end: nothing waits any more). While
+    // audio waits in the ring for the window to move on (after a stall), the
+    // frames before it go out and it is placed, in turns; a frame whose audio
+    // may still be behind that waiting audio (within the playout delay of it)
+    // waits for it.
     template <class Fn>
     void send_due(Clock::time_point now, bool flush, Fn&& fn) {
         if (!running()) return;
         const auto until = flush ? now + playout_delay + frame_time : now;
-        while (until >= due(playout_.next_frame())) {
-            sent_samples_ += samples_per_frame;
-            fn(playout_.take());
+        for (;;) {
+            place_from_ring(until);
+            const std::uint64_t limit = waiting_ ? frames_before(waiting_position_) : UINT64_MAX;
+            bool sent = false;
+            while (playout_.next_frame() < limit && until >= due(playout_.next_frame())) {
+                sent_samples_ += samples_per_frame;
+                fn(playout_.take());
+                sent = true;
+            }
+            if (!waiting_ || !sent) return;
         }
     }
     // When the next frame is due, and at most a frame's time from `now`
@@ -147,6 +171,15 @@ public:
 
 private:
     Clock::time_point due(std::uint64_t frame) const;
+    // The frames due by `until`.
+    std::uint64_t frames_due(Clock::time_point until) const;
+    // The frames that end a playout delay before `position`.
+    static std::uint64_t frames_before(std::uint64_t position);
+    // Drains the ring into the playout buffer; stops at audio that does not
+    // fit the window yet but will once the frames due by `until` are sent
+    // (waiting_). Audio further ahead than that (a timestamp jump) is placed
+    // as far as it fits. Without `until`, stops at whatever does not fit.
+    void place_from_ring(std::optional<Clock::time_point> until);
     template <class Fn>
     void each_direction(Fn&& fn);
 
@@ -159,6 +192,8 @@ private:
     Codec codec_ = Codec::ulaw;
     Clock::time_point start_{};
     std::uint64_t sent_samples_ = 0;
+    bool waiting_ = false;                // audio at waiting_position_ waits in the ring
+    std::uint64_t waiting_position_ = 0;
     Delivery delivery_[2];
 };
 

@@ -225,6 +225,52 @@ TEST_F(RawConnectionTest, FinishSendsWhatArrivedThenTheStopMessageThenClosesOnce
     EXPECT_EQ(out_->frames.size(), 2u);  // nothing after the end
 }
 
+// The io thread stalled for 2 s: the ring holds 2 s of audio, five times
+// the playout window. It goes through the window in slices, each sent
+// before the next is placed: every frame, in order, nothing discarded.
+TEST_F(RawConnectionTest, AStallOfTwoSecondsPassesThroughTheSmallerWindowWhole) {
+    make(true);
+    conn_->start(t0_, Codec::ulaw);
+    constexpr std::uint32_t frames = 100;
+    static_assert(frames * 160 > 4 * detail::playout_window_samples);
+    for (std::uint32_t i = 0; i < frames; ++i) {
+        push(Direction::caller, i * 160, static_cast<std::uint8_t>(i + 1));
+        push(Direction::callee, i * 160, static_cast<std::uint8_t>(200 - i));
+    }
+    tick(std::chrono::milliseconds(frames * 20) + detail::PacedAudio::playout_delay);
+    ASSERT_EQ(out_->frames.size(), frames);
+    for (std::uint32_t i = 0; i < frames; ++i) {
+        ASSERT_EQ(out_->frames[i].size(), 320u);
+        EXPECT_EQ(out_->frames[i][0], i + 1) << "frame " << i;
+        EXPECT_EQ(out_->frames[i][319], 200 - i) << "frame " << i;
+    }
+    EXPECT_EQ(conn_->delivery(Direction::caller).bytes_sent, frames * 160);
+}
+
+// Audio far ahead of the clock (a timestamp jump) does not hold back what
+// follows it in the ring: it is placed as far as the window reaches, and the
+// audio of now goes out on time.
+TEST_F(RawConnectionTest, AudioFarAheadOfTheClockDoesNotHoldBackTheAudioOfNow) {
+    make(false);
+    conn_->start(t0_, Codec::ulaw);
+    push(Direction::callee, 10 * 8000, 9);  // 10 s ahead
+    push(Direction::callee, 0, 1);
+    tick(std::chrono::milliseconds(20) + detail::PacedAudio::playout_delay);
+    ASSERT_EQ(out_->frames.size(), 1u);
+    EXPECT_EQ(out_->frames[0], bytes(160, 1));
+}
+
+// Finishing after a stall sends all of it, in slices, before the stop message.
+TEST_F(RawConnectionTest, FinishAfterAStallSendsEveryFrameThatWaited) {
+    make(false);
+    conn_->start(t0_, Codec::ulaw);
+    for (std::uint32_t i = 0; i < 80; ++i) push(Direction::callee, i * 160, static_cast<std::uint8_t>(i + 1));
+    conn_->finish(t0_ + std::chrono::milliseconds(80 * 20), R"({"type":"end"})");
+    ASSERT_EQ(out_->frames.size(), 81u);  // and the one under way, silence
+    for (std::uint32_t i = 0; i < 80; ++i) EXPECT_EQ(out_->frames[i], bytes(160, static_cast<std::uint8_t>(i + 1)));
+    EXPECT_EQ(out_->texts, (std::vector<std::string>{R"({"type":"end"})"}));
+}
+
 TEST_F(RawConnectionTest, ServerTextIsCountedAndKeptAndBinaryIsIgnored) {
     make(false);
     conn_->on_text(R"({"transcript":"hello"})");

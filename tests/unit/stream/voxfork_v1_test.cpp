@@ -89,6 +89,24 @@ TEST(FrameRing, FullRingRefusesNewFramesAndCountsThem) {
     EXPECT_FALSE(ring.push(1, 6, 0, payload));
 }
 
+// A frame the consumer does not take yet stays first in line, with all
+// after it, and the next drain starts there.
+TEST(FrameRing, AFrameNotTakenStaysFirstInLine) {
+    Ring ring(4 * 178);
+    const std::uint8_t payload[160] = {};
+    for (std::uint32_t i = 0; i < 4; ++i) ASSERT_TRUE(ring.push(1, i, 0, payload));
+    std::vector<std::uint32_t> seqs;
+    EXPECT_EQ(ring.drain_while([&](const Framing::Record& r) {
+        if (seq_of(r) == 2) return false;
+        seqs.push_back(seq_of(r));
+        return true;
+    }), 2u);
+    EXPECT_TRUE(ring.has_data());
+    EXPECT_TRUE(ring.push(1, 4, 0, payload));  // the two taken made room
+    ring.drain([&](const Framing::Record& r) { seqs.push_back(seq_of(r)); });
+    EXPECT_EQ(seqs, (std::vector<std::uint32_t>{0, 1, 2, 3, 4}));
+}
+
 // Records of mixed sizes never wrap: one that does not fit before the end
 // starts again at the front, and every one comes out whole and in order.
 TEST(FrameRing, RecordsThatReachTheEndStartAtTheFront) {
