@@ -28,6 +28,16 @@ constexpr std::size_t max_expression_bytes = 256;
 constexpr std::size_t max_repeat = 255;
 constexpr std::size_t max_states = 10000;
 
+// A backslash and a digit 1-9 at `i`: a back-reference, whose number libstdc++
+// reads into a long without an overflow check.
+bool back_reference(std::string_view e, std::size_t i) {
+    return e[i] == '\\' && i + 1 < e.size() && e[i + 1] >= '1' && e[i + 1] <= '9';
+}
+
+CommandError back_references() {
+    return CommandError("back-references are not supported in a filter");
+}
+
 void check_expression(std::string_view e) {
     if (e.size() > max_expression_bytes)
         throw CommandError("regular expression longer than " + std::to_string(max_expression_bytes) + " characters");
@@ -56,16 +66,20 @@ void check_expression(std::string_view e) {
     for (std::size_t i = 0; i < e.size(); ++i) {
         switch (e[i]) {
             case '\\':
-                if (i + 1 < e.size() && e[i + 1] >= '1' && e[i + 1] <= '9')
-                    throw CommandError("back-references are not supported in a filter");
+                if (back_reference(e, i)) throw back_references();
                 ++i;
                 add(1);
                 break;
             case '[': {  // a class is one state, whatever it holds
+                // ECMAScript: `[]` is an empty class and `[^]` any character,
+                // a `]` first in a class ends it. libstdc++ reads `\1` as a
+                // back-reference in a class too.
                 std::size_t j = i + 1;
                 if (j < e.size() && e[j] == '^') ++j;
-                if (j < e.size() && e[j] == ']') ++j;
-                while (j < e.size() && e[j] != ']') j += e[j] == '\\' ? 2 : 1;
+                while (j < e.size() && e[j] != ']') {
+                    if (back_reference(e, j)) throw back_references();
+                    j += e[j] == '\\' ? 2 : 1;
+                }
                 i = std::min(j, e.size());
                 add(1);
                 break;

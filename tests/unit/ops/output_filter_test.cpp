@@ -122,6 +122,11 @@ TEST(OutputFilter, ExpressionsThatExpandTooFarAreRefused) {
 TEST(OutputFilter, BackReferencesAreRefused) {
     EXPECT_EQ(error_of("include (a)\\1"), "back-references are not supported in a filter");
     EXPECT_EQ(error_of("include (a)\\12345678901234567890123"), "back-references are not supported in a filter");
+    // Found by fuzzing: ECMAScript's `[]` is an empty class, so what follows
+    // it is outside any class; read as POSIX's `[]...]`, the number hid there.
+    EXPECT_EQ(error_of("include []a\\11111111111111111111111][]"), "back-references are not supported in a filter");
+    EXPECT_EQ(error_of("include [\\11111111111111111111111]"), "back-references are not supported in a filter");
+    EXPECT_EQ(error_of("include x[]|y"), "");  // an empty class is fine
 }
 
 TEST(OutputFilter, MatchingNeverBacktracksExponentially) {
