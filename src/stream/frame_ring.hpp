@@ -139,8 +139,10 @@ private:
     static constexpr std::size_t min_released_ring = 16 * 1024;
     // Pages go back at least this many bytes at a time: an eighth of the
     // ring, within these bounds (each madvise costs the process a TLB
-    // flush on every core it runs on).
-    static constexpr std::size_t min_release_batch = 8 * 1024, max_release_batch = 64 * 1024;
+    // flush on every core it runs on, so a large ring gives back many pages
+    // at once; a paced call's ring, one per call or per channel, gives back
+    // each page it has read: what it holds is then a call's memory).
+    static constexpr std::size_t min_release_batch = 4 * 1024, max_release_batch = 64 * 1024;
 
     // Consumer: tells the producer it may write up to `read`, after giving
     // back the pages read (whole pages, at least release_bytes_ at a time).

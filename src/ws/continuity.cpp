@@ -20,7 +20,7 @@ constexpr auto same_window_after_restore = std::chrono::seconds(10);
 }  // namespace
 
 bool PoolImpl::reconnects(const Connection& conn, CloseCause cause) const {
-    if (stopping_ || conn.profile.reconnect_window_seconds <= 0 || conn.users.empty() ||
+    if (stopping_ || conn.profile->reconnect_window_seconds <= 0 || conn.users.empty() ||
         !conn.handler->resumable())
         return false;
     // A deliberate close (1000, idle timeout, clear command, ours) is never retried.
@@ -36,8 +36,8 @@ void PoolImpl::interrupt(const ConnPtr& conn, std::string_view reason) {
         conn->backoff = reconnect_backoff_first;
     }
     spdlog::info("ws: connection {} to {} lost ({}); reconnecting for up to {} s", conn->id, conn->url, reason,
-                 conn->profile.reconnect_window_seconds);
-    conn->window_seconds = conn->profile.reconnect_window_seconds;
+                 conn->profile->reconnect_window_seconds);
+    conn->window_seconds = conn->profile->reconnect_window_seconds;
     conn->quiet_reconnect = false;
     const std::optional<std::uint64_t> acknowledged = conn->link->bytes_acknowledged();  // before the socket goes
     conn->link->abort();
@@ -86,7 +86,7 @@ void PoolImpl::reconnect_on_request(Connection& c) {
     conn->tick.cancel();
     conn->quiet_reconnect = true;
     conn->lost_reason = reason::connection_closed;
-    conn->window_seconds = std::max(conn->profile.reconnect_window_seconds, 5);
+    conn->window_seconds = std::max(conn->profile->reconnect_window_seconds, 5);
     conn->window_start = Clock::now();
     conn->backoff = reconnect_backoff_first;
     // A deliberate close, then the link goes like a lost one.
@@ -153,7 +153,7 @@ void PoolImpl::on_reconnect_outcome(const ConnPtr& conn, ConnectOutcome outcome)
 void PoolImpl::give_up(const ConnPtr& conn) {
     if (conn->state != ConnState::reconnecting) return;
     spdlog::warn("ws: connection {} to {}: not re-established ({}, window {} s)", conn->id, conn->url,
-                 conn->lost_reason, conn->profile.reconnect_window_seconds);
+                 conn->lost_reason, conn->profile->reconnect_window_seconds);
     conn->state = ConnState::closing;
     conn->retry.cancel();
     if (conn->attempt) conn->attempt->cancel();

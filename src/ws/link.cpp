@@ -70,9 +70,11 @@ public:
         : tls_(std::move(tls)), ws_(std::forward<Args>(transport)...) {
         // Beast masks what it writes (text messages, pings, close) in a
         // buffer of this size, held for the connection's life: 4 KiB by
-        // default, a kilobyte is plenty for protocol messages (the audio
-        // bypasses it, framed by send_binary()).
-        ws_.write_buffer_bytes(1024);
+        // default. The audio bypasses it (framed by send_binary()) and the
+        // few protocol messages of a connection's life pass through it in
+        // pieces, so it need not hold one whole: with a connection per call
+        // (AudioHook, raw) every byte of it is a byte per call.
+        ws_.write_buffer_bytes(256);
     }
 
     Stream& ws() { return ws_; }
@@ -168,9 +170,9 @@ public:
         timer_.async_wait([self = shared_from_this()](error_code ec) {
             if (!ec) self->on_timeout();
         });
-        if (req_.profile.proxy) {
+        if (req_.profile->proxy) {
             step_ = Step::proxy_resolve;
-            lookup(req_.profile.proxy->host, req_.profile.proxy->port);
+            lookup(req_.profile->proxy->host, req_.profile->proxy->port);
         } else {
             step_ = Step::resolve;
             lookup(req_.key.host, req_.key.port);
@@ -200,12 +202,12 @@ private:
         if (addresses.empty()) return fail({}, "no address");
         step_ = Step::tcp_connect;
         // A socket bound to source-ip reaches addresses of its own family only.
-        const auto source = req_.profile.source_ip ? net::Address::parse(*req_.profile.source_ip) : std::nullopt;
+        const auto source = req_.profile->source_ip ? net::Address::parse(*req_.profile->source_ip) : std::nullopt;
         for (const auto& a : addresses) {
             if (source && source->family() != a.family()) continue;
             endpoints_.push_back(to_endpoint(a, port_));
         }
-        if (endpoints_.empty()) return fail({}, "no address of source-ip " + *req_.profile.source_ip + "'s family");
+        if (endpoints_.empty()) return fail({}, "no address of source-ip " + *req_.profile->source_ip + "'s family");
         start_attempt();
     }
 
@@ -219,8 +221,8 @@ private:
         auto socket = std::make_shared<tcp::socket>(io_);
         error_code ec;
         socket->open(target.protocol(), ec);
-        if (!ec && req_.profile.source_ip) {
-            socket->bind(tcp::endpoint(asio::ip::make_address(*req_.profile.source_ip, ec), 0), ec);
+        if (!ec && req_.profile->source_ip) {
+            socket->bind(tcp::endpoint(asio::ip::make_address(*req_.profile->source_ip, ec), 0), ec);
         }
         if (ec) {
             error_code ignored;
@@ -279,7 +281,7 @@ private:
         error_code ignored;
         tcp_.socket().set_option(tcp::no_delay(true), ignored);
         local_ = endpoint_string(tcp_.socket().local_endpoint(ignored));
-        if (req_.profile.proxy) return proxy_connect();
+        if (req_.profile->proxy) return proxy_connect();
         server_ = endpoint_string(tcp_.socket().remote_endpoint(ignored));
         start_session();
     }
@@ -349,8 +351,8 @@ private:
         auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
         SSL_CTX* native = ctx->native_handle();
         SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
-        SSL_CTX_set_max_proto_version(native, req_.profile.allow_tls13 ? TLS1_3_VERSION : TLS1_2_VERSION);
-        const std::string ciphers = openssl_cipher_list(req_.profile.ciphersuites);
+        SSL_CTX_set_max_proto_version(native, req_.profile->allow_tls13 ? TLS1_3_VERSION : TLS1_2_VERSION);
+        const std::string ciphers = openssl_cipher_list(req_.profile->ciphersuites);
         if (SSL_CTX_set_cipher_list(native, ciphers.c_str()) != 1) {
             error = "cipher list refused: " + ciphers;
             return false;

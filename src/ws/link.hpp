@@ -68,9 +68,13 @@ public:
     virtual std::optional<std::uint64_t> bytes_acknowledged() = 0;
 };
 
+// A profile as the configuration it came from holds it (that configuration
+// stays alive with it): a connection refers to it rather than copying it.
+using ProfilePtr = std::shared_ptr<const config::StreamServiceProfile>;
+
 struct ConnectRequest {
     ConnectionKey key;
-    config::StreamServiceProfile profile;
+    ProfilePtr profile;  // never null
     std::optional<std::string> ca_file;  // unset: the system store
     std::chrono::milliseconds timeout{10000};
 };

@@ -73,11 +73,6 @@ UserHandle PoolImpl::attach(const ConnectionKey& key, const CallLabel& label, in
         });
         return handle;
     }
-    config::StreamServiceProfile profile;
-    profile.tag = key.profile_tag;
-    if (auto it = config_->stream_service_profiles.find(key.profile_tag); it != config_->stream_service_profiles.end())
-        profile = it->second;
-
     std::vector<Candidate> candidates;
     for (const auto& [id, conn] : connections_) {
         // One being reconnected takes no new calls: they would wait out the outage.
@@ -88,7 +83,7 @@ UserHandle PoolImpl::attach(const ConnectionKey& key, const CallLabel& label, in
     if (auto chosen = choose_connection(candidates, max_users)) {
         conn = connections_.at(*chosen);
     } else {
-        conn = open_connection(key, profile, max_users, make_handler);
+        conn = open_connection(key, max_users, make_handler);
     }
 
     User user;
@@ -113,8 +108,16 @@ UserHandle PoolImpl::attach(const ConnectionKey& key, const CallLabel& label, in
     return handle;
 }
 
-PoolImpl::ConnPtr PoolImpl::open_connection(const ConnectionKey& key, const config::StreamServiceProfile& profile,
-                                            int max_users, const HandlerFactory& make_handler) {
+ProfilePtr PoolImpl::profile_of(std::uint32_t tag) const {
+    if (auto it = config_->stream_service_profiles.find(tag); it != config_->stream_service_profiles.end())
+        return ProfilePtr(config_, &it->second);
+    auto defaults = std::make_shared<config::StreamServiceProfile>();  // removed from the configuration since
+    defaults->tag = tag;
+    return defaults;
+}
+
+PoolImpl::ConnPtr PoolImpl::open_connection(const ConnectionKey& key, int max_users,
+                                            const HandlerFactory& make_handler) {
     auto conn = std::make_shared<Connection>(io_, queue_frames_for(max_users), *this);
     conn->id = next_connection_++;
     conn->key = key;
@@ -122,8 +125,8 @@ PoolImpl::ConnPtr PoolImpl::open_connection(const ConnectionKey& key, const conf
     conn->max_users = max_users;
     conn->handler = make_handler();
     conn->url = url_of(key.host, key.port, key.secure);
-    conn->idle_minutes = profile.idle_timeout_minutes;
-    conn->profile = profile;
+    conn->profile = profile_of(key.profile_tag);
+    conn->idle_minutes = conn->profile->idle_timeout_minutes;
     connections_[conn->id] = conn;
 
     spdlog::debug("ws: connection {} opening to {}", conn->id, conn->url);

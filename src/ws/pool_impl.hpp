@@ -82,7 +82,7 @@ struct Connection {
     boost::asio::steady_timer close_guard;
 
     // Continuity (protocols.md): reconnecting a lost connection in place.
-    config::StreamServiceProfile profile;  // what it was opened with, for the reconnects
+    ProfilePtr profile;  // what it was opened with, for the reconnects
     std::uint64_t link_generation = 0;     // a handler of an earlier link finds it changed and does nothing
     std::vector<std::unique_ptr<Link>> lost_links;  // aborted, their handlers finishing
     std::string_view lost_reason;          // what the users are told if the window ends
@@ -142,7 +142,9 @@ private:
     using ConnPtr = std::shared_ptr<Connection>;
 
     // pool.cpp
-    ConnPtr open_connection(const ConnectionKey& key, const config::StreamServiceProfile& profile, int max_users,
+    // The profile a connection opens with: the configuration's, or its defaults.
+    ProfilePtr profile_of(std::uint32_t tag) const;
+    ConnPtr open_connection(const ConnectionKey& key, int max_users,
                             const HandlerFactory& make_handler);
     void on_connect_outcome(const ConnPtr& conn, ConnectOutcome outcome);
     // Removes a connection that never opened; its users get `why`.

@@ -56,7 +56,10 @@ public:
     template <class... Args>
     explicit WriteBatcher(Args&&... args) : next_(std::forward<Args>(args)...), shared_(std::make_shared<Shared>()) {
         shared_->owner = this;
-        shared_->pending.reserve(2048);  // a drain round's frames, mostly
+        // A drain round's frames (one 20 ms frame of a single-call paced
+        // connection, a few kilobytes of a full voxfork-v1 one): it grows
+        // to what the connection writes once, then stays.
+        shared_->pending.reserve(512);
     }
     WriteBatcher(const WriteBatcher&) = delete;
     WriteBatcher& operator=(const WriteBatcher&) = delete;

@@ -217,7 +217,7 @@ int main(int argc, char** argv) {
         "rtp_sent=%llu rtp_lost=%llu(%llu+%llu) relayed_pps=%.0f relay_p50_us=%llu relay_p99_us=%llu | "
         "ws_conns=%llu channels=%llu frames_pps=%.0f seq_gaps=%llu fork_p50_us=%llu fork_p99_us=%llu "
         "fork_p999_us=%llu | cpu_pct=%.1f cpu_us_per_pkt=%.2f cpu_pct_per_call=%.4f rss_idle_kib=%ld "
-        "rss_kib_per_call=%.1f rss_end_kib_per_call=%.1f bench_cpu_pct=%.1f | ended=%u stops=%llu sip_retrans=%u\n",
+        "rss_held_kib=%ld rss_kib_per_call=%.1f rss_end_kib_per_call=%.1f bench_cpu_pct=%.1f | ended=%u stops=%llu sip_retrans=%u\n",
         n, calls.answered, calls.started, calls.failed, ramp_s, window_s, load0, load1,
         static_cast<unsigned long long>(sent), static_cast<unsigned long long>(lost),
         static_cast<unsigned long long>(lost_out), static_cast<unsigned long long>(lost_back), relayed / window_s,
@@ -226,7 +226,7 @@ int main(int argc, char** argv) {
         frames / window_s, static_cast<unsigned long long>(sink2.dropped),
         static_cast<unsigned long long>(fork.quantile(0.5)), static_cast<unsigned long long>(fork.quantile(0.99)),
         static_cast<unsigned long long>(fork.quantile(0.999)), 100 * cpu / window_s,
-        relayed ? 1e6 * cpu / static_cast<double>(relayed) : 0.0, 100 * cpu / window_s / n, rss_idle,
+        relayed ? 1e6 * cpu / static_cast<double>(relayed) : 0.0, 100 * cpu / window_s / n, rss_idle, rss_held,
         static_cast<double>(rss_held - rss_idle) / n, static_cast<double>(rss_end - rss_idle) / n, 100 * self_cpu / window_s, sip.counts().ended,
         static_cast<unsigned long long>(sink2.stops), calls.retransmits);
     std::printf("fork-bench threads (CPU %% of one core over the window):");

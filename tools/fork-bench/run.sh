@@ -15,6 +15,10 @@
 # FORK=0 sends no INFO START: the same calls relayed only, so that what
 # forking adds (memory, CPU) is the difference between two runs.
 #
+# Given several call counts, it also prints how much the daemon's RSS grew
+# per call from one count to the next: a call's memory without what the
+# first calls pay once (code paged in, the allocator's free reserve).
+#
 # CHRT, when set, prefixes voxforkd's command line (e.g. "chrt -f 10" runs the
 # whole daemon at SCHED_FIFO 10; needs root). Each run's files stay in a
 # temporary directory printed on stderr (config, daemon log).
@@ -40,6 +44,7 @@ receivers=
 [ "${WAKE:-0}" = 1 ] && receivers=--wake-receivers
 [ "${FORK:-1}" = 0 ] && receivers="$receivers --no-fork"
 [ $# -gt 0 ] || set -- 100 500 1000
+previous=  # "calls held_kib" of the last run
 ulimit -n 65536 2>/dev/null || true
 
 for calls in "$@"; do
@@ -60,7 +65,15 @@ for calls in "$@"; do
     while [ ! -S "$dir/voxforkd.sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
     status=0
     "$build/bin/fork-bench" --sip-port "$sip" --uas-port "$uas" --pid "$daemon" --calls "$calls" \
-        --rate "$rate" --hold "$hold" --protocol "$protocol" $receivers || status=$?
+        --rate "$rate" --hold "$hold" --protocol "$protocol" $receivers > "$dir/bench.out" || status=$?
+    cat "$dir/bench.out"
+    held=$(sed -n 's/.* rss_held_kib=\([0-9]*\) .*/\1/p' "$dir/bench.out")
+    if [ -n "$held" ]; then
+        if [ -n "$previous" ]; then
+            echo "$previous $calls $held" | awk '$3 != $1 { printf "fork-bench: RSS grew %.1f KiB per call from %d to %d calls\n", ($4 - $2) / ($3 - $1), $1, $3 }'
+        fi
+        previous="$calls $held"
+    fi
     "$build/bin/voxfork" -s "$dir/voxforkd.sock" show voip stream-service statistics | sed 's/^/  /' || true
     kill -TERM "$daemon" 2>/dev/null || true
     wait "$daemon" || echo "voxforkd exited $? (log: $dir/voxforkd.log)" >&2
