@@ -77,15 +77,12 @@ void report_realtime(int asked, int granted) {
 // sockets a call, 1,024 more for the rest) as far as the hard limit lets it.
 // Below that, calls past the limit are refused with 503 (counted as "no media
 // ports") while ports are free: said once at start, with the figures.
-void report_file_limit(unsigned port_min, unsigned port_max) {
-    rlimit limit{};
-    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return;
-    const unsigned long range_calls = (port_max - port_min + 1) / 4;
-    const unsigned long limit_calls = limit.rlim_cur > 1024 ? (limit.rlim_cur - 1024) / 6 : 0;
-    if (limit_calls >= range_calls) return;
+void report_file_room(const media::Relay& relay) {
+    const auto room = relay.file_room();
+    if (!room || room->calls >= room->range_calls) return;
     spdlog::warn("media: the open-file limit ({}) holds about {} calls, the rtp-port range {} (LimitNOFILE= in the "
                  "systemd unit, or ulimit -n)",
-                 static_cast<unsigned long>(limit.rlim_cur), limit_calls, range_calls);
+                 room->open_file_limit, room->calls, room->range_calls);
 }
 
 }  // namespace
@@ -180,7 +177,7 @@ void Daemon::start_parts() {
     relay_options.realtime_priority = rtp_priority_;
     parts_->relay = media::Relay::create(relay_options);
     parts_->relay->start();
-    report_file_limit(relay_options.port_min, relay_options.port_max);
+    report_file_room(*parts_->relay);
     if (rtp_priority_ > 0) report_realtime(rtp_priority_, parts_->relay->realtime_priority());
 
     // --- ws: connections open on demand ---

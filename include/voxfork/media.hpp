@@ -111,6 +111,16 @@ public:
     virtual int realtime_priority() const { return 0; }
     virtual void stop() = 0;   // joins it; every session is released
 
+    // How many calls the process's open-file limit leaves room for, once the
+    // relay raised it as far as the hard limit lets, against how many the
+    // rtp-port range holds. nullopt when the limit is no bound.
+    struct FileRoom {
+        unsigned long open_file_limit = 0;
+        std::size_t calls = 0;        // whose sockets fit under the limit
+        std::size_t range_calls = 0;  // the range's port pairs, two a call
+    };
+    virtual std::optional<FileRoom> file_room() const { return std::nullopt; }
+
     // Two port pairs (one per leg) from the range, each bound on the relay's
     // address of that leg's family (a call may bridge an IPv4 leg and an IPv6
     // one); ports another program holds are skipped. nullopt when the range

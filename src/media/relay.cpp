@@ -38,14 +38,27 @@ bool bindable(const net::Address& address) noexcept {
     return true;
 }
 
-// Six sockets per call: make sure the process may open them all.
-void raise_file_limit(std::size_t sockets) noexcept {
+// A port pair is three sockets (RTP, its connected twin, RTCP), a call two
+// pairs; the rest of the daemon (SIP, the speech servers' connections, the
+// control socket, the logs) is left this many files besides.
+constexpr std::size_t kSocketsPerPair = 3;
+constexpr std::size_t kFilesBesidesMedia = 1024;
+
+// Raises the soft open-file limit so that every pair of the range may be
+// open at once (as far as the hard limit lets) and says what it allows.
+std::optional<Relay::FileRoom> raise_file_limit(std::size_t pairs) noexcept {
     rlimit limit{};
-    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
-    const rlim_t wanted = static_cast<rlim_t>(sockets) + 1024;
-    if (limit.rlim_cur >= wanted || limit.rlim_cur == RLIM_INFINITY) return;
-    limit.rlim_cur = limit.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, limit.rlim_max);
-    ::setrlimit(RLIMIT_NOFILE, &limit);
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return std::nullopt;
+    const rlim_t wanted = static_cast<rlim_t>(pairs * kSocketsPerPair + kFilesBesidesMedia);
+    if (limit.rlim_cur < wanted && limit.rlim_cur != RLIM_INFINITY) {
+        limit.rlim_cur = limit.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, limit.rlim_max);
+        ::setrlimit(RLIMIT_NOFILE, &limit);
+        ::getrlimit(RLIMIT_NOFILE, &limit);
+    }
+    if (limit.rlim_cur == RLIM_INFINITY) return std::nullopt;
+    const std::size_t files = static_cast<std::size_t>(limit.rlim_cur);
+    const std::size_t media_pairs = files > kFilesBesidesMedia ? (files - kFilesBesidesMedia) / kSocketsPerPair : 0;
+    return Relay::FileRoom{static_cast<unsigned long>(files), media_pairs / 2, pairs / 2};
 }
 
 constexpr unsigned kSlotBits = 16;
@@ -61,12 +74,13 @@ public:
                 options.realtime_priority, options.latch_move_packets) {
         free_slots_.reserve(slot_count_);
         for (std::size_t i = slot_count_; i > 0; --i) free_slots_.push_back(static_cast<std::uint16_t>(i - 1));
-        raise_file_limit(pool_.total() * 3);
+        file_room_ = raise_file_limit(pool_.total());
     }
     ~RelayImpl() override { stop(); }
 
     void start() override { loop_.start(); }
     int realtime_priority() const override { return loop_.realtime_priority(); }
+    std::optional<FileRoom> file_room() const override { return file_room_; }
 
     void stop() override {
         loop_.stop();
@@ -329,6 +343,7 @@ private:
     std::vector<std::uint16_t> free_slots_;
     RelayCounters counters_;
     PacketLoop loop_;
+    std::optional<FileRoom> file_room_;  // set once, at construction
 };
 
 }  // namespace
