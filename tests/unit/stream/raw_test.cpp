@@ -158,15 +158,21 @@ protected:
     std::unique_ptr<RecordingOutput> out_;
 };
 
-TEST_F(RawConnectionTest, FramesGoOutOnTheClockAfterThePlayoutDelay) {
+TEST_F(RawConnectionTest, FramesGoOutOnTheClockAfterThePlayoutDelayTwoAtATime) {
     make(false);
     conn_->start(t0_, Codec::ulaw);
     push(Direction::callee, 0, 1);
+    push(Direction::callee, 160, 2);
     tick(std::chrono::milliseconds(20));
     EXPECT_TRUE(out_->frames.empty());  // waits for late audio
     tick(std::chrono::milliseconds(20) + detail::PacedAudio::playout_delay);
-    ASSERT_EQ(out_->frames.size(), 1u);
+    EXPECT_TRUE(out_->frames.empty());  // the first frame waits for the second
+    tick(std::chrono::milliseconds(39) + detail::PacedAudio::playout_delay);
+    EXPECT_TRUE(out_->frames.empty());
+    tick(std::chrono::milliseconds(40) + detail::PacedAudio::playout_delay);
+    ASSERT_EQ(out_->frames.size(), 2u);  // in one drain round: one send
     EXPECT_EQ(out_->frames[0], bytes(160, 1));
+    EXPECT_EQ(out_->frames[1], bytes(160, 2));
     // 100 ms later, five more frames: the clock, not the packets, paces them.
     tick(std::chrono::milliseconds(120) + detail::PacedAudio::playout_delay);
     ASSERT_EQ(out_->frames.size(), 6u);
@@ -180,13 +186,13 @@ TEST_F(RawConnectionTest, InterleavedFramesCountForBothDirections) {
     make(true);
     conn_->start(t0_, Codec::alaw);
     push(Direction::caller, 0, 1);
-    tick(std::chrono::milliseconds(20) + detail::PacedAudio::playout_delay);
-    ASSERT_EQ(out_->frames.size(), 1u);
+    tick(std::chrono::milliseconds(40) + detail::PacedAudio::playout_delay);
+    ASSERT_EQ(out_->frames.size(), 2u);
     EXPECT_EQ(out_->frames[0].size(), 320u);
     EXPECT_EQ(out_->frames[0][0], 1);
     EXPECT_EQ(out_->frames[0][1], 0xd5);  // the callee sent nothing: A-law silence
-    EXPECT_EQ(conn_->delivery(Direction::caller).bytes_sent, 160u);
-    EXPECT_EQ(conn_->delivery(Direction::callee).bytes_sent, 160u);
+    EXPECT_EQ(conn_->delivery(Direction::caller).bytes_sent, 320u);
+    EXPECT_EQ(conn_->delivery(Direction::callee).bytes_sent, 320u);
 }
 
 TEST_F(RawConnectionTest, PauseStopsTheAudioAndSendsTheKeepaliveEvery5s) {
@@ -204,8 +210,8 @@ TEST_F(RawConnectionTest, PauseStopsTheAudioAndSendsTheKeepaliveEvery5s) {
     // Resumed at 12 s: the frames of the pause are never sent.
     conn_->resume(t0_ + std::chrono::milliseconds(12000), Codec::ulaw);
     push(Direction::callee, 12000 * 8, 4);
-    tick(std::chrono::milliseconds(12020) + detail::PacedAudio::playout_delay);
-    ASSERT_EQ(out_->frames.size(), 1u);
+    tick(std::chrono::milliseconds(12040) + detail::PacedAudio::playout_delay);
+    ASSERT_EQ(out_->frames.size(), 2u);
     EXPECT_EQ(out_->frames[0], bytes(160, 4));
 }
 
@@ -255,8 +261,8 @@ TEST_F(RawConnectionTest, AudioFarAheadOfTheClockDoesNotHoldBackTheAudioOfNow) {
     conn_->start(t0_, Codec::ulaw);
     push(Direction::callee, 10 * 8000, 9);  // 10 s ahead
     push(Direction::callee, 0, 1);
-    tick(std::chrono::milliseconds(20) + detail::PacedAudio::playout_delay);
-    ASSERT_EQ(out_->frames.size(), 1u);
+    tick(std::chrono::milliseconds(40) + detail::PacedAudio::playout_delay);
+    ASSERT_EQ(out_->frames.size(), 2u);
     EXPECT_EQ(out_->frames[0], bytes(160, 1));
 }
 
