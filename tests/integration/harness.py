@@ -18,6 +18,7 @@ missing, the test is skipped with the reason, or fails under CI=true. A
 script whose tests were all skipped exits with SKIP_EXIT, which ctest
 reports as skipped. Only 127.0.0.1 is ever used."""
 
+import atexit
 import os
 import re
 import shutil
@@ -45,11 +46,15 @@ def binary(name):
 
 # The suite's port map, so that tests running side by side (ctest -j) do not
 # take each other's ports: the media unit tests claim relay blocks in
-# 10000-15887 (tests/unit/media/udp_peer.hpp), daemons' relay ranges come from
-# 16000-32767 (relay_port_base), and single ports are the kernel's pick from
-# its ephemeral range (32768-60999, free_port). A relay range inside the
-# ephemeral range once took the port a SIPp had just been given.
-RELAY_PORTS_FIRST, RELAY_PORTS_END = 16000, 32768
+# 10000-15887 (tests/unit/media/udp_peer.hpp), single ports come from
+# 16000-19999 (free_port), daemons' relay ranges from 20000-32767
+# (relay_port_base). All of it is below the kernel's ephemeral range
+# (32768-60999), where any socket that asks for a port may be given one: a
+# relay range there once took the port a SIPp had just been given, and a
+# single port picked there went, between the pick and SIPp's bind, to a
+# socket of a test running beside it.
+SERVICE_PORTS_FIRST, SERVICE_PORTS_END = 16000, 20000
+RELAY_PORTS_FIRST, RELAY_PORTS_END = 20000, 32768
 
 
 def relay_port_base(span=400):
@@ -58,25 +63,70 @@ def relay_port_base(span=400):
     return random.randrange(RELAY_PORTS_FIRST, RELAY_PORTS_END - span, 2)
 
 
-def free_port(kind=socket.SOCK_STREAM, even=False, pair=False, span=1):
-    """A port free on 127.0.0.1 right now (UDP and TCP both when pair, and
-    the `span - 1` ports above it too, for programs that take neighbours)."""
-    for _ in range(200):
+# Ports a test process took from the service range: a file each, created
+# exclusively, so that two tests never take the same one; removed when the
+# process ends (a claim whose process is gone is taken over).
+PORT_CLAIMS = os.path.join(tempfile.gettempdir(), "voxfork-test-ports")
+_claimed = []
+
+
+def _claim(port):
+    os.makedirs(PORT_CLAIMS, exist_ok=True)
+    path = os.path.join(PORT_CLAIMS, str(port))
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                with open(path) as f:
+                    owner = int(f.read() or 0)
+                os.kill(owner, 0)
+                return False  # another test's
+            except ProcessLookupError:
+                os.unlink(path)  # its process is gone
+                continue
+            except (OSError, ValueError):
+                return False
+        with os.fdopen(fd, "w") as f:
+            f.write(str(os.getpid()))
+        _claimed.append(path)
+        return True
+    return False
+
+
+@atexit.register
+def _release_claims():
+    for path in _claimed:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
+def _bindable(port, kind):
+    try:
         with socket.socket(socket.AF_INET, kind) as s:
-            s.bind((LOOPBACK, 0))
-            port = s.getsockname()[1]
+            s.bind((LOOPBACK, port))
+        return True
+    except OSError:
+        return False
+
+
+def free_port(kind=socket.SOCK_STREAM, even=False, pair=False, span=1):
+    """A port free on 127.0.0.1 right now and taken by no other test (UDP and
+    TCP both when pair, and the `span - 1` ports above it too, for programs
+    that take neighbours)."""
+    import random
+    kinds = (socket.SOCK_DGRAM, socket.SOCK_STREAM) if pair or span > 1 else (kind,)
+    for _ in range(500):
+        port = random.randrange(SERVICE_PORTS_FIRST, SERVICE_PORTS_END - span)
         if even and port % 2:
             continue
-        if pair or span > 1:
-            try:
-                for neighbour in range(port, port + span):
-                    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u, \
-                            socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-                        u.bind((LOOPBACK, neighbour))
-                        t.bind((LOOPBACK, neighbour))
-            except OSError:
-                continue
-        return port
+        ports = range(port, port + span)
+        if not all(_bindable(p, k) for p in ports for k in kinds):
+            continue
+        if all(_claim(p) for p in ports):
+            return port
     raise RuntimeError("no free port")
 
 
