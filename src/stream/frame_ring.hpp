@@ -62,9 +62,7 @@ public:
     // two of the largest record the framing takes. A large ring maps a few
     // pages more (what make_room() holds back).
     explicit FrameRing(std::size_t capacity_bytes)
-        : release_bytes_(capacity_bytes >= min_released_ring
-                             ? std::clamp(capacity_bytes / 8, min_release_batch, max_release_batch)
-                             : 0),
+        : release_bytes_(release_batch(capacity_bytes)),
           bytes_(release_bytes_ ? MappedBytes::round_to_pages(capacity_bytes + release_bytes_ + MappedBytes::page_size())
                                 : capacity_bytes) {}
 
@@ -138,11 +136,18 @@ private:
     static constexpr std::size_t max_length = skip_marker - 1;
     static constexpr std::size_t min_released_ring = 16 * 1024;
     // Pages go back at least this many bytes at a time: an eighth of the
-    // ring, within these bounds (each madvise costs the process a TLB
-    // flush on every core it runs on, so a large ring gives back many pages
-    // at once; a paced call's ring, one per call or per channel, gives back
-    // each page it has read: what it holds is then a call's memory).
+    // ring in whole pages, within these bounds (each madvise costs the
+    // process a TLB flush on every core it runs on, so a large ring gives
+    // back many pages at once; a paced call's ring, one per call or per
+    // channel, gives back each page it has read: what it holds is then a
+    // call's memory).
     static constexpr std::size_t min_release_batch = 4 * 1024, max_release_batch = 64 * 1024;
+    static std::size_t release_batch(std::size_t capacity_bytes) {
+        if (capacity_bytes < min_released_ring) return 0;  // kept whole
+        const std::size_t page = MappedBytes::page_size();
+        const std::size_t batch = std::clamp(capacity_bytes / 8, min_release_batch, max_release_batch);
+        return std::max(page, batch / page * page);
+    }
 
     // Consumer: tells the producer it may write up to `read`, after giving
     // back the pages read (whole pages, at least release_bytes_ at a time).

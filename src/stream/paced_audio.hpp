@@ -110,8 +110,8 @@ public:
     using Ring = FrameRing<PositionedFraming>;
     using Clock = std::chrono::steady_clock;
     // How long a frame waits after its 20 ms for audio still on its way
-    // (jitter, the 3 ms drain): frame k goes out at start + (k + 1) x 20 ms
-    // + this.
+    // (jitter, the 3 ms drain): frame k is due at start + (k + 1) x 20 ms
+    // + this (and goes out with its pair, send_time()).
     static constexpr std::chrono::milliseconds playout_delay{60};
     static constexpr std::chrono::milliseconds frame_time{20};
 
@@ -135,18 +135,23 @@ public:
     // to the first that does not fit the window yet (send_due places it);
     // returns the frames the ring refused since the last call.
     std::uint64_t take_ring();
-    // Calls fn(frame) for each frame due by `now`, in pairs (send_time());
-    // with `flush`, also every frame up to the one under way (the end:
-    // nothing waits any more). While
-    // audio waits in the ring for the window to move on (after a stall), the
-    // frames before it go out and it is placed, in turns; a frame whose audio
-    // may still be behind that waiting audio (within the playout delay of it)
-    // waits for it.
+    // How far send_due() goes.
+    enum class Until {
+        pairs,  // the frames whose send_time() came: the clock's pace
+        due,    // every frame due by now, the first of a pair alone (before a pause)
+        end,    // and every frame up to the one under way (the end: nothing waits any more)
+    };
+    // Calls fn(frame) for each frame `until_what` says. While audio waits in
+    // the ring for the window to move on (after a stall), the frames before
+    // it go out and it is placed, in turns; a frame whose audio may still be
+    // behind that waiting audio (within the playout delay of it) waits for it.
     template <class Fn>
-    void send_due(Clock::time_point now, bool flush, Fn&& fn) {
+    void send_due(Clock::time_point now, Until until_what, Fn&& fn) {
         if (!running()) return;
-        const auto until = flush ? now + playout_delay + frame_time : now;
-        const auto ready = [&](std::uint64_t frame) { return flush ? until >= due(frame) : now >= send_time(frame); };
+        const auto until = until_what == Until::end ? now + playout_delay + frame_time : now;
+        const auto ready = [&](std::uint64_t frame) {
+            return until_what == Until::pairs ? now >= send_time(frame) : until >= due(frame);
+        };
         for (;;) {
             place_from_ring(until);
             const std::uint64_t limit = waiting_ ? frames_before(waiting_position_) : UINT64_MAX;
@@ -159,10 +164,11 @@ public:
             if (!waiting_ || !sent) return;
         }
     }
-    // When the next frame goes out, and at most a frame's time from `now`
+    // When the next frame goes out, and at most a pair's time from `now`
     // (the protocol's own timers want a look now and then).
     Clock::time_point next_due(Clock::time_point now) const {
-        return running() ? std::min(send_time(playout_.next_frame()), now + frame_time) : now + frame_time;
+        constexpr auto pair_time = 2 * frame_time;
+        return running() ? std::min(send_time(playout_.next_frame()), now + pair_time) : now + pair_time;
     }
     // Samples of audio sent so far (a pause sends none).
     std::uint64_t position() const { return sent_samples_; }

@@ -73,8 +73,12 @@ public:
         // default. The audio bypasses it (framed by send_binary()) and the
         // few protocol messages of a connection's life pass through it in
         // pieces, so it need not hold one whole: with a connection per call
-        // (AudioHook, raw) every byte of it is a byte per call.
+        // (AudioHook, raw) every byte of it is a byte per call. Each message
+        // still goes out as one frame (Beast would otherwise make a frame of
+        // each piece, which a server that does not reassemble frames would
+        // misread).
         ws_.write_buffer_bytes(256);
+        ws_.auto_fragment(false);
     }
 
     Stream& ws() { return ws_; }

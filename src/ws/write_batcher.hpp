@@ -56,9 +56,9 @@ public:
     template <class... Args>
     explicit WriteBatcher(Args&&... args) : next_(std::forward<Args>(args)...), shared_(std::make_shared<Shared>()) {
         shared_->owner = this;
-        // A drain round's frames (one 20 ms frame of a single-call paced
+        // A drain round's frames (two 20 ms frames of a single-call paced
         // connection, a few kilobytes of a full voxfork-v1 one): it grows
-        // to what the connection writes once, then stays.
+        // once to what the connection writes in a round, then stays.
         shared_->pending.reserve(512);
     }
     WriteBatcher(const WriteBatcher&) = delete;

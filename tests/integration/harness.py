@@ -18,7 +18,7 @@ missing, the test is skipped with the reason, or fails under CI=true. A
 script whose tests were all skipped exits with SKIP_EXIT, which ctest
 reports as skipped. Only 127.0.0.1 is ever used."""
 
-import atexit
+import fcntl
 import os
 import re
 import shutil
@@ -63,44 +63,30 @@ def relay_port_base(span=400):
     return random.randrange(RELAY_PORTS_FIRST, RELAY_PORTS_END - span, 2)
 
 
-# Ports a test process took from the service range: a file each, created
-# exclusively, so that two tests never take the same one; removed when the
-# process ends (a claim whose process is gone is taken over).
-PORT_CLAIMS = os.path.join(tempfile.gettempdir(), "voxfork-test-ports")
-_claimed = []
+# Ports a test process took from the service range: each holds an exclusive
+# lock on a file named for it, kept for the process's life, so that two tests
+# never take the same one. The kernel lets go of a lock when its process ends,
+# however it ends (a timeout's kill too), so no claim outlives its test.
+PORT_CLAIMS = os.path.join(tempfile.gettempdir(), f"voxfork-test-ports-{os.getuid()}")
+_claims = {}  # port -> the open file holding its lock
 
 
 def _claim(port):
     os.makedirs(PORT_CLAIMS, exist_ok=True)
-    path = os.path.join(PORT_CLAIMS, str(port))
-    for _ in range(2):
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            try:
-                with open(path) as f:
-                    owner = int(f.read() or 0)
-                os.kill(owner, 0)
-                return False  # another test's
-            except ProcessLookupError:
-                os.unlink(path)  # its process is gone
-                continue
-            except (OSError, ValueError):
-                return False
-        with os.fdopen(fd, "w") as f:
-            f.write(str(os.getpid()))
-        _claimed.append(path)
-        return True
-    return False
+    f = open(os.path.join(PORT_CLAIMS, str(port)), "a")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.close()
+        return False  # another test's
+    _claims[port] = f
+    return True
 
 
-@atexit.register
-def _release_claims():
-    for path in _claimed:
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
+def _unclaim(port):
+    f = _claims.pop(port, None)
+    if f:
+        f.close()
 
 
 def _bindable(port, kind):
@@ -119,14 +105,21 @@ def free_port(kind=socket.SOCK_STREAM, even=False, pair=False, span=1):
     import random
     kinds = (socket.SOCK_DGRAM, socket.SOCK_STREAM) if pair or span > 1 else (kind,)
     for _ in range(500):
-        port = random.randrange(SERVICE_PORTS_FIRST, SERVICE_PORTS_END - span)
+        port = random.randrange(SERVICE_PORTS_FIRST, SERVICE_PORTS_END - span + 1)
         if even and port % 2:
             continue
         ports = range(port, port + span)
         if not all(_bindable(p, k) for p in ports for k in kinds):
             continue
-        if all(_claim(p) for p in ports):
+        claimed = []
+        for p in ports:
+            if not _claim(p):
+                break
+            claimed.append(p)
+        if len(claimed) == span:
             return port
+        for p in claimed:
+            _unclaim(p)
     raise RuntimeError("no free port")
 
 

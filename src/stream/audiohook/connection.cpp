@@ -52,7 +52,7 @@ bool Connection::on_unsent(std::uint32_t, std::span<const std::uint8_t> frame) {
 std::uint64_t Connection::keep() {
     if (!audio_) return 0;
     const std::uint64_t refused = audio_->take_ring();
-    send_frames(Clock::now(), false);  // on the clock, into the outage buffer
+    send_frames(Clock::now(), Until::pairs);  // on the clock, into the outage buffer
     const std::uint64_t lost = continuity_.take_dropped();
     discarded_frames_ += lost;
     return refused + lost;
@@ -159,6 +159,7 @@ void Connection::start(Clock::time_point now, Codec codec) {
 
 void Connection::pause(Clock::time_point now) {
     const bool was_paused = fork_paused_ || server_paused_;
+    if (!was_paused) send_frames(now, Until::due);  // what the pause's moment completed
     fork_paused_ = true;
     if (was_paused || !audio_) return;
     audio_->pause();
@@ -178,6 +179,7 @@ void Connection::resume(Clock::time_point now, Codec codec) {
 
 void Connection::server_pause(Clock::time_point now) {
     const bool was_paused = fork_paused_ || server_paused_;
+    if (!was_paused) send_frames(now, Until::due);
     server_paused_ = true;
     if (!was_paused && audio_) {
         audio_->pause();
@@ -205,21 +207,21 @@ void Connection::update(Clock::time_point now, std::string_view language) {
     send("update", {{"language", language}});
 }
 
-void Connection::send_frames(Clock::time_point now, bool flush) {
+void Connection::send_frames(Clock::time_point now, Until until) {
     if (!audio_ || !sends_audio_) return;
     if (out_ == nullptr && !continuity_.holding()) return;
     // Kept while the connection is lost, the resumed session not yet open, or
     // the old one closing for a reconnect.
     ws::Output* out =
         phase_ == Phase::open || (phase_ == Phase::closing && !server_reconnect_) ? out_ : nullptr;
-    audio_->send_due(now, flush, [&](std::span<const std::uint8_t> frame) { continuity_.send(out, audio_stream, frame); });
+    audio_->send_due(now, until, [&](std::span<const std::uint8_t> frame) { continuity_.send(out, audio_stream, frame); });
 }
 
 void Connection::finish(Clock::time_point now, std::string_view reason) {
     if (phase_ != Phase::open && phase_ != Phase::opening) return;
     if (audio_) {
         audio_->take_ring();
-        send_frames(now, true);
+        send_frames(now, Until::end);
         if (out_ != nullptr && phase_ == Phase::open)
             continuity_.replay_all(*out_, [&](std::uint32_t stream, std::span<const std::uint8_t> kept) {
                 return replay_kept(stream, kept);
@@ -258,7 +260,7 @@ void Connection::on_text(std::string_view text) {
         // that continues this one; the fork hears nothing unless it fails.
         if (phase_ != Phase::open) return;
         audio_->take_ring();
-        send_frames(now, false);
+        send_frames(now, Until::pairs);
         phase_ = Phase::closing;
         server_reconnect_ = true;
         deadline_ = now + close_timeout;
@@ -329,11 +331,11 @@ void Connection::on_tick(Clock::time_point now) {
             continuity_.replay(*out_, [&](std::uint32_t stream, std::span<const std::uint8_t> kept) {
                 return replay_kept(stream, kept);
             });
-            return send_frames(now, false);
+            return send_frames(now, Until::pairs);
         case Phase::closing:
             if (server_reconnect_) {
                 if (now >= deadline_) return out_->reconnect();  // no `closed`: go anyway
-                send_frames(now, false);                          // kept for the new session
+                send_frames(now, Until::pairs);  // kept for the new session
                 return;
             }
             if (now >= deadline_) {

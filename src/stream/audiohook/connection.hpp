@@ -118,7 +118,8 @@ private:
     bool replay_kept(std::uint32_t stream, std::span<const std::uint8_t> kept);
     void on_opened(const ServerMessage& m);
     void fail_open(std::string_view why, std::string_view log);
-    void send_frames(Clock::time_point now, bool flush);
+    using Until = detail::PacedAudio::Until;
+    void send_frames(Clock::time_point now, Until until);
     void server_pause(Clock::time_point now);
     void server_resume(Clock::time_point now);
 

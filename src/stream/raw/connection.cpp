@@ -29,23 +29,24 @@ bool Connection::on_unsent(std::uint32_t, std::span<const std::uint8_t> frame) {
 
 std::uint64_t Connection::keep() {
     const std::uint64_t refused = audio_.take_ring();
-    if (!finished_) send_frames(Clock::now(), false);  // on the clock, into the outage buffer
+    if (!finished_) send_frames(Clock::now(), Until::pairs);  // on the clock, into the outage buffer
     return refused + continuity_.take_dropped();
 }
 
 void Connection::pause(Clock::time_point now) {
+    send_frames(now, Until::due);  // what the pause's moment completed
     audio_.pause();
     last_keepalive_ = now;
 }
 
-void Connection::send_frames(Clock::time_point now, bool flush) {
-    audio_.send_due(now, flush, [&](std::span<const std::uint8_t> frame) { continuity_.send(out_, 0, frame); });
+void Connection::send_frames(Clock::time_point now, Until until) {
+    audio_.send_due(now, until, [&](std::span<const std::uint8_t> frame) { continuity_.send(out_, 0, frame); });
 }
 
 void Connection::finish(Clock::time_point now, const std::string& stop_message) {
     if (finished_ || out_ == nullptr) return;
     audio_.take_ring();
-    send_frames(now, true);
+    send_frames(now, Until::end);
     continuity_.replay_all(*out_);
     finished_ = true;
     audio_.stop();
@@ -68,7 +69,7 @@ void Connection::on_tick(Clock::time_point now) {
         return;
     }
     continuity_.replay(*out_);
-    send_frames(now, false);
+    send_frames(now, Until::pairs);
 }
 
 void Connection::on_text(std::string_view text) {

@@ -69,7 +69,8 @@ public:
     }
 
 private:
-    void send_frames(Clock::time_point now, bool flush);
+    using Until = detail::PacedAudio::Until;
+    void send_frames(Clock::time_point now, Until until);
 
     Settings settings_;
     detail::PacedAudio audio_;

@@ -182,6 +182,22 @@ TEST_F(RawConnectionTest, FramesGoOutOnTheClockAfterThePlayoutDelayTwoAtATime) {
     EXPECT_EQ(conn_->delivery(Direction::caller).frames_sent, 0u);
 }
 
+// A pause between a frame's due time and its pair's: the frame is sent, not
+// lost with the pause.
+TEST_F(RawConnectionTest, APauseSendsTheFrameDueBeforeItsPair) {
+    make(false);
+    conn_->start(t0_, Codec::ulaw);
+    push(Direction::callee, 0, 1);
+    push(Direction::callee, 160, 2);
+    tick(std::chrono::milliseconds(25) + detail::PacedAudio::playout_delay);
+    EXPECT_TRUE(out_->frames.empty());
+    conn_->pause(t0_ + std::chrono::milliseconds(30) + detail::PacedAudio::playout_delay);
+    ASSERT_EQ(out_->frames.size(), 1u);
+    EXPECT_EQ(out_->frames[0], bytes(160, 1));
+    tick(std::chrono::milliseconds(100) + detail::PacedAudio::playout_delay);
+    EXPECT_EQ(out_->frames.size(), 1u);  // nothing while paused
+}
+
 TEST_F(RawConnectionTest, InterleavedFramesCountForBothDirections) {
     make(true);
     conn_->start(t0_, Codec::alaw);
