@@ -34,6 +34,14 @@ bool back_reference(std::string_view e, std::size_t i) {
     return e[i] == '\\' && i + 1 < e.size() && e[i + 1] >= '1' && e[i + 1] <= '9';
 }
 
+// The characters an escape at `i` takes: libstdc++ reads `\cX` as a control
+// character whatever X is, a backslash too (so `\c\1` is no back-reference
+// and `\c\\1` is one); `\xNN` and `\uNNNN` take hex digits only (anything
+// else is an error), so two will do for them.
+std::size_t escape_length(std::string_view e, std::size_t i) {
+    return i + 1 < e.size() && e[i + 1] == 'c' ? 3 : 2;
+}
+
 CommandError back_references() {
     return CommandError("back-references are not supported in a filter");
 }
@@ -67,7 +75,7 @@ void check_expression(std::string_view e) {
         switch (e[i]) {
             case '\\':
                 if (back_reference(e, i)) throw back_references();
-                ++i;
+                i += escape_length(e, i) - 1;
                 add(1);
                 break;
             case '[': {  // a class is one state, whatever it holds
@@ -78,7 +86,7 @@ void check_expression(std::string_view e) {
                 if (j < e.size() && e[j] == '^') ++j;
                 while (j < e.size() && e[j] != ']') {
                     if (back_reference(e, j)) throw back_references();
-                    j += e[j] == '\\' ? 2 : 1;
+                    j += e[j] == '\\' ? escape_length(e, j) : 1;
                 }
                 i = std::min(j, e.size());
                 add(1);

@@ -127,6 +127,11 @@ TEST(OutputFilter, BackReferencesAreRefused) {
     EXPECT_EQ(error_of("include []a\\11111111111111111111111][]"), "back-references are not supported in a filter");
     EXPECT_EQ(error_of("include [\\11111111111111111111111]"), "back-references are not supported in a filter");
     EXPECT_EQ(error_of("include x[]|y"), "");  // an empty class is fine
+    // Found by fuzzing: `\c` takes the next character whatever it is, a
+    // backslash too, so the backslash after it starts no escape of its own.
+    EXPECT_EQ(error_of("include \\c\\\\11111111111111111111111"), "back-references are not supported in a filter");
+    EXPECT_EQ(error_of("include [\\c\\\\11111111111111111111111]"), "back-references are not supported in a filter");
+    EXPECT_EQ(error_of("include \\c\\1"), "");  // a control character, then a 1
 }
 
 TEST(OutputFilter, MatchingNeverBacktracksExponentially) {
