@@ -157,14 +157,20 @@ void Connection::start(Clock::time_point now, Codec codec) {
     if (audio_ && sends_audio_) audio_->start(now, codec);
 }
 
-void Connection::pause(Clock::time_point now) {
-    const bool was_paused = fork_paused_ || server_paused_;
-    if (!was_paused) send_frames(now, Until::due);  // what the pause's moment completed
-    fork_paused_ = true;
-    if (was_paused || !audio_) return;
+// The audio stops at `now`, for the fork or the server: what was due by
+// then goes out first (the first of a pair does not wait for its partner).
+void Connection::stop_audio(Clock::time_point now) {
+    send_frames(now, Until::due);
     audio_->pause();
     paused_at_position_ = audio_->position();
     paused_since_ = now;
+}
+
+void Connection::pause(Clock::time_point now) {
+    const bool was_paused = fork_paused_ || server_paused_;
+    fork_paused_ = true;
+    if (was_paused || !audio_) return;
+    stop_audio(now);
     send_in_order("paused");
 }
 
@@ -179,13 +185,8 @@ void Connection::resume(Clock::time_point now, Codec codec) {
 
 void Connection::server_pause(Clock::time_point now) {
     const bool was_paused = fork_paused_ || server_paused_;
-    if (!was_paused) send_frames(now, Until::due);
     server_paused_ = true;
-    if (!was_paused && audio_) {
-        audio_->pause();
-        paused_at_position_ = audio_->position();
-        paused_since_ = now;
-    }
+    if (!was_paused && audio_) stop_audio(now);
     send_in_order("paused");
     if (events_) events_->on_server_pause();
 }

@@ -120,6 +120,7 @@ private:
     void fail_open(std::string_view why, std::string_view log);
     using Until = detail::PacedAudio::Until;
     void send_frames(Clock::time_point now, Until until);
+    void stop_audio(Clock::time_point now);
     void server_pause(Clock::time_point now);
     void server_resume(Clock::time_point now);
 
