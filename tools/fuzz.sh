@@ -9,7 +9,9 @@
 #   tools/fuzz.sh sdp 600          one target, ten minutes
 #   tools/fuzz.sh all 15           every target, 15 s each (what CI runs)
 #
-# FUZZ_BUILD_DIR and CC/CXX may point elsewhere; FUZZ_JOBS sets the build's -j.
+# FUZZ_BUILD_DIR and CC/CXX may point elsewhere; FUZZ_JOBS sets the build's -j;
+# FUZZ_RUNS also stops a run after that many executions (the long runs of
+# docs/reliability.md: FUZZ_RUNS=10000000 tools/fuzz.sh sdp 36000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,6 +41,8 @@ cmake --build "$build" -j "${FUZZ_JOBS:-$(nproc)}" --target "${targets[@]/#/fuzz
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 mkdir -p "$build/crashes"
+runs=()
+[[ -n ${FUZZ_RUNS:-} ]] && runs=(-runs="$FUZZ_RUNS")
 status=0
 for t in "${targets[@]}"; do
     corpus="$build/corpus/$t"
@@ -46,7 +50,7 @@ for t in "${targets[@]}"; do
     echo "== fuzz $t for ${seconds}s"
     # New inputs go to the build's corpus; the seeds are read, never written.
     if ! "$build/bin/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
-        -print_final_stats=1 -artifact_prefix="$build/crashes/$t-" "$corpus" "tests/fuzz/corpus/$t" \
+        -print_final_stats=1 "${runs[@]}" -artifact_prefix="$build/crashes/$t-" "$corpus" "tests/fuzz/corpus/$t" \
         >"$build/fuzz-$t.log" 2>&1; then
         status=1
         echo "!! $t failed; the input is in $build/crashes/, the log in $build/fuzz-$t.log"

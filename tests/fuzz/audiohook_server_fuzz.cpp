@@ -34,7 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                            nlohmann::json{{"language", "en-US"}}, 0, {}});  // no reconnect window
     connection.set_events(&events);
     connection.on_open(out);
-    auto now = audiohook::Clock::now();
+    fuzz::SimulatedClock clock;
     for (std::string_view message : fuzz::messages(fuzz::as_text(data, size))) {
         const fuzz::Step step = fuzz::step_of(message);
         switch (step.kind) {
@@ -45,19 +45,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 VOXFORK_FUZZ_CHECK(!connection.on_binary(fuzz::as_bytes(step.text)));
                 break;
             case fuzz::Step::Kind::wait:
-                now += std::chrono::milliseconds(20) * step.value;
-                connection.on_tick(now);
+                connection.on_tick(clock.advance(step.value));
                 break;
             case fuzz::Step::Kind::command:
                 // The session's commands come once the server opened; a
                 // stop (finish) may come at any time.
                 if (events.opened == 0 && step.value % 5 != 4) break;
                 switch (step.value % 5) {
-                    case 0: connection.start(now, Codec::ulaw); break;
-                    case 1: connection.pause(now); break;
-                    case 2: connection.resume(now, Codec::alaw); break;
-                    case 3: connection.update(now, "de-DE"); break;
-                    default: connection.finish(now, "end"); break;
+                    case 0: connection.start(clock.now(), Codec::ulaw); break;
+                    case 1: connection.pause(clock.now()); break;
+                    case 2: connection.resume(clock.now(), Codec::alaw); break;
+                    case 3: connection.update(clock.now(), "de-DE"); break;
+                    default: connection.finish(clock.now(), "end"); break;
                 }
                 break;
         }

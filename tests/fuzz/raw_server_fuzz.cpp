@@ -12,8 +12,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     out.json_only = false;
     Connection connection({true, media::Direction::caller, "{\"type\":\"keepalive\"}", 0});  // no reconnect window
     connection.on_open(out);
-    auto now = raw::Clock::now();
-    connection.start(now, Codec::ulaw);
+    fuzz::SimulatedClock clock;
+    connection.start(clock.now(), Codec::ulaw);
     std::uint64_t texts = 0, binaries = 0;
     for (std::string_view message : fuzz::messages(fuzz::as_text(data, size))) {
         const fuzz::Step step = fuzz::step_of(message);
@@ -27,19 +27,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 ++binaries;
                 break;
             case fuzz::Step::Kind::wait:
-                now += std::chrono::milliseconds(20) * step.value;
-                connection.on_tick(now);
+                connection.on_tick(clock.advance(step.value));
                 break;
             case fuzz::Step::Kind::command:
-                if (step.value % 2) connection.pause(now);
-                else connection.resume(now, Codec::alaw);
+                if (step.value % 2) connection.pause(clock.now());
+                else connection.resume(clock.now(), Codec::alaw);
                 break;
         }
         connection.drain(out);
     }
     VOXFORK_FUZZ_CHECK(connection.server_texts() == texts);
     VOXFORK_FUZZ_CHECK(connection.server_binaries() == binaries);
-    connection.finish(now, "{\"type\":\"stop\"}");
+    connection.finish(clock.now(), "{\"type\":\"stop\"}");
     connection.on_closed();
     return 0;
 }

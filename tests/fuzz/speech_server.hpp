@@ -2,11 +2,13 @@
 // each message of the input is one thing that happens to a connection, in
 // order. A message starting with
 //   'b'  is a binary message from the server (the rest),
-//   'k'  lets time pass: 20 ms times the next byte (a tick follows),
+//   'k'  lets time pass: 20 ms times the next byte (a tick follows), up
+//        to 30 s in all (SimulatedClock),
 //   'c'  is a command of the session (the next byte picks which),
 // and any other message is a text message from the server, whole.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <span>
 #include <string>
@@ -56,6 +58,27 @@ inline Step step_of(std::string_view message) {
             return {Step::Kind::text, message, 0};
     }
 }
+
+// The time an input lets pass stops at 30 s in all. Every timer of the
+// protocols is shorter (AudioHook's 5 s for `opened`, raw's 5 s keepalive,
+// the pacing's catch-up after a stall), and inputs that simulated minutes of
+// paced audio spent the fuzzer's time copying silence.
+class SimulatedClock {
+public:
+    using Clock = std::chrono::steady_clock;
+    static constexpr auto tick = std::chrono::milliseconds(20);
+    static constexpr auto longest = std::chrono::seconds(30);
+
+    Clock::time_point now() const { return now_; }
+    Clock::time_point advance(unsigned ticks) {
+        now_ = std::min(now_ + tick * ticks, start_ + longest);
+        return now_;
+    }
+
+private:
+    Clock::time_point start_ = Clock::now();
+    Clock::time_point now_ = start_;
+};
 
 inline std::span<const std::uint8_t> as_bytes(std::string_view text) {
     return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};

@@ -20,7 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (std::uint32_t channel : {1u, 2u, 3u, 4u})
         connection.send(channel, Connection::Gate::open,
                         voxfork_v1::start(channel, call, channel % 2 ? "caller" : "callee", Codec::ulaw, nlohmann::json::object()));
-    auto now = voxfork_v1::Clock::now();
+    fuzz::SimulatedClock clock;
     for (std::string_view message : fuzz::messages(fuzz::as_text(data, size))) {
         const fuzz::Step step = fuzz::step_of(message);
         switch (step.kind) {
@@ -31,8 +31,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 VOXFORK_FUZZ_CHECK(!connection.on_binary(fuzz::as_bytes(step.text)));
                 break;
             case fuzz::Step::Kind::wait:
-                now += std::chrono::milliseconds(20) * step.value;
-                connection.on_tick(now);
+                connection.on_tick(clock.advance(step.value));
                 break;
             case fuzz::Step::Kind::command: {
                 // Our side: pause, resume or stop a channel, or a call leaves.
