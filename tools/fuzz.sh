@@ -7,7 +7,7 @@
 #
 #   tools/fuzz.sh                  every target, 60 s each
 #   tools/fuzz.sh sdp 600          one target, ten minutes
-#   tools/fuzz.sh all 15           every target, 15 s each (what CI runs)
+#   tools/fuzz.sh all 10           every target, 10 s each (what CI runs)
 #
 # FUZZ_BUILD_DIR and CC/CXX may point elsewhere; FUZZ_JOBS sets the build's -j;
 # FUZZ_RUNS also stops a run after that many executions (the long runs of

@@ -32,8 +32,8 @@ struct Settings {
     std::chrono::milliseconds calm_lag{100};
     std::chrono::milliseconds recover_after{2000};
     // Half the receive buffer (8 MiB asked for: thousands of requests, more
-    // than the loop reads in a T1); the sustained rates of
-    // docs/performance.md leave it at most a quarter full in bursts.
+    // than the loop reads in a T1); the fills measured at sustained rates
+    // are in docs/performance.md, "Sustained call rates".
     double enter_fill = 0.5;
     double calm_fill = 0.1;
 };
