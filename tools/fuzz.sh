@@ -10,8 +10,9 @@
 #   tools/fuzz.sh all 10           every target, 10 s each (what CI runs)
 #
 # FUZZ_BUILD_DIR and CC/CXX may point elsewhere; FUZZ_JOBS sets the build's -j;
-# FUZZ_RUNS also stops a run after that many executions (the long runs of
-# docs/reliability.md: FUZZ_RUNS=10000000 tools/fuzz.sh sdp 36000).
+# FUZZ_RUNS also stops a run after that many executions, and FUZZ_MAX_LEN
+# caps an input's length (65536 by default; the long runs of
+# docs/reliability.md give each target the length its coverage needs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -49,7 +50,7 @@ for t in "${targets[@]}"; do
     mkdir -p "$corpus"
     echo "== fuzz $t for ${seconds}s"
     # New inputs go to the build's corpus; the seeds are read, never written.
-    if ! "$build/bin/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+    if ! "$build/bin/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len="${FUZZ_MAX_LEN:-65536}" \
         -print_final_stats=1 "${runs[@]}" -artifact_prefix="$build/crashes/$t-" "$corpus" "tests/fuzz/corpus/$t" \
         >"$build/fuzz-$t.log" 2>&1; then
         status=1
