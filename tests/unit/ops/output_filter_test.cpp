@@ -118,6 +118,11 @@ TEST(OutputFilter, ExpressionsThatExpandTooFarAreRefused) {
     for (int i = 0; i < 20000; ++i) alternatives += "|a";
     EXPECT_EQ(error_of("include " + alternatives), "regular expression longer than 256 characters");
     EXPECT_EQ(error_of("include " + std::string(100, '(') + std::string(100, ')')), "regular expression too complex");
+    // A count repeats what the count before it made (found by fuzzing: the
+    // check read the first count's digits as states and missed 98 x 214).
+    EXPECT_EQ(error_of("include vh?{5,0098}{1,00214}\xff"), "regular expression too complex");
+    EXPECT_EQ(error_of("include a{40}{51}"), "regular expression too complex");
+    EXPECT_EQ(error_of("include a{40}{40}"), "");
 }
 
 TEST(OutputFilter, BackReferencesAreRefused) {
