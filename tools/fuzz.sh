@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets of tests/fuzz with clang (ASan + UBSan) in
 # build-fuzz/ and runs one target, or each in turn, for SECONDS seconds from
-# its seed corpus (tests/fuzz/corpus/TARGET). What a run finds beyond the
+# its seed corpus (tests/fuzz/corpus/TARGET; the configuration target's seeds
+# are the files the configuration unit tests load). What a run finds beyond the
 # seeds stays in build-fuzz/corpus/TARGET; a crash is written to
 # build-fuzz/crashes/ and fails the script.
 #
@@ -48,10 +49,12 @@ status=0
 for t in "${targets[@]}"; do
     corpus="$build/corpus/$t"
     mkdir -p "$corpus"
+    seeds="tests/fuzz/corpus/$t"
+    [[ $t == config ]] && seeds=tests/unit/config/corpus
     echo "== fuzz $t for ${seconds}s"
     # New inputs go to the build's corpus; the seeds are read, never written.
     if ! "$build/bin/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len="${FUZZ_MAX_LEN:-65536}" \
-        -print_final_stats=1 "${runs[@]}" -artifact_prefix="$build/crashes/$t-" "$corpus" "tests/fuzz/corpus/$t" \
+        -print_final_stats=1 "${runs[@]}" -artifact_prefix="$build/crashes/$t-" "$corpus" "$seeds" \
         >"$build/fuzz-$t.log" 2>&1; then
         status=1
         echo "!! $t failed; the input is in $build/crashes/, the log in $build/fuzz-$t.log"
