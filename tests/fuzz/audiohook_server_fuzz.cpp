@@ -35,36 +35,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     connection.set_events(&events);
     connection.on_open(out);
     fuzz::SimulatedClock clock;
-    for (std::string_view message : fuzz::messages(fuzz::as_text(data, size))) {
-        const fuzz::Step step = fuzz::step_of(message);
-        switch (step.kind) {
-            case fuzz::Step::Kind::text:
-                connection.on_text(step.text);
-                break;
-            case fuzz::Step::Kind::binary:
-                VOXFORK_FUZZ_CHECK(!connection.on_binary(fuzz::as_bytes(step.text)));
-                break;
-            case fuzz::Step::Kind::wait:
-                connection.on_tick(clock.advance(step.value));
-                break;
-            case fuzz::Step::Kind::command:
-                // The session's commands come once the server opened; a
-                // stop (finish) may come at any time.
-                if (events.opened == 0 && step.value % 5 != 4) break;
-                switch (step.value % 5) {
-                    case 0: connection.start(clock.now(), Codec::ulaw); break;
-                    case 1: connection.pause(clock.now()); break;
-                    case 2: connection.resume(clock.now(), Codec::alaw); break;
-                    case 3: connection.update(clock.now(), "de-DE"); break;
-                    default: connection.finish(clock.now(), "end"); break;
-                }
-                break;
+    fuzz::replay(connection, out, clock, fuzz::as_text(data, size), false, [&](unsigned command) {
+        // The session's commands come once the server opened; a stop
+        // (finish) may come at any time.
+        if (events.opened == 0 && command % 5 != 4) return;
+        switch (command % 5) {
+            case 0: connection.start(clock.now(), Codec::ulaw); break;
+            case 1: connection.pause(clock.now()); break;
+            case 2: connection.resume(clock.now(), Codec::alaw); break;
+            case 3: connection.update(clock.now(), "de-DE"); break;
+            default: connection.finish(clock.now(), "end"); break;
         }
-        // A dropped connection is closed by the transport at once; nothing
-        // more reaches it.
-        if (out.dropped) break;
-        connection.drain(out);
-    }
+    });
     VOXFORK_FUZZ_CHECK(events.opened + events.failed <= 1);  // the open ends one way, once
     connection.on_closed();
     return 0;

@@ -10,8 +10,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -82,6 +84,46 @@ private:
 
 inline std::span<const std::uint8_t> as_bytes(std::string_view text) {
     return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};
+}
+
+// What a replay handed the connection, for targets that check its counters.
+struct Replayed {
+    std::uint64_t texts = 0, binaries = 0;
+};
+
+// Plays an input's steps into a protocol's connection: the server's text and
+// binary messages (on_binary must answer binary_accepted: a protocol either
+// takes them or calls them an error), time passing, and the session's own
+// commands (on_command gets the command's number). After each step what the
+// connection queued goes out through `out`.
+template <class Connection, class OnCommand>
+Replayed replay(Connection& connection, CheckingOutput& out, SimulatedClock& clock, std::string_view input,
+                bool binary_accepted, OnCommand on_command) {
+    Replayed replayed;
+    for (std::string_view message : messages(input)) {
+        const Step step = step_of(message);
+        switch (step.kind) {
+            case Step::Kind::text:
+                connection.on_text(step.text);
+                ++replayed.texts;
+                break;
+            case Step::Kind::binary:
+                VOXFORK_FUZZ_CHECK(connection.on_binary(as_bytes(step.text)) == binary_accepted);
+                ++replayed.binaries;
+                break;
+            case Step::Kind::wait:
+                connection.on_tick(clock.advance(step.value));
+                break;
+            case Step::Kind::command:
+                on_command(step.value);
+                break;
+        }
+        // A dropped connection is closed by the transport at once; nothing
+        // more reaches it.
+        if (out.dropped) break;
+        connection.drain(out);
+    }
+    return replayed;
 }
 
 }  // namespace voxfork::fuzz

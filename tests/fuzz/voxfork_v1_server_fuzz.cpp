@@ -21,32 +21,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         connection.send(channel, Connection::Gate::open,
                         voxfork_v1::start(channel, call, channel % 2 ? "caller" : "callee", Codec::ulaw, nlohmann::json::object()));
     fuzz::SimulatedClock clock;
-    for (std::string_view message : fuzz::messages(fuzz::as_text(data, size))) {
-        const fuzz::Step step = fuzz::step_of(message);
-        switch (step.kind) {
-            case fuzz::Step::Kind::text:
-                connection.on_text(step.text);
-                break;
-            case fuzz::Step::Kind::binary:
-                VOXFORK_FUZZ_CHECK(!connection.on_binary(fuzz::as_bytes(step.text)));
-                break;
-            case fuzz::Step::Kind::wait:
-                connection.on_tick(clock.advance(step.value));
-                break;
-            case fuzz::Step::Kind::command: {
-                // Our side: pause, resume or stop a channel, or a call leaves.
-                const std::uint32_t channel = 1 + step.value % 4;
-                switch (step.value / 4 % 4) {
-                    case 0: connection.send(channel, Connection::Gate::close, voxfork_v1::pause(channel, "hold")); break;
-                    case 1: connection.send(channel, Connection::Gate::open, voxfork_v1::resume(channel, Codec::alaw)); break;
-                    case 2: connection.send(channel, Connection::Gate::stop, voxfork_v1::stop(channel, "bye")); break;
-                    default: connection.remove_call(channel <= 2 ? 1 : 2); break;
-                }
-                break;
-            }
+    fuzz::replay(connection, out, clock, fuzz::as_text(data, size), false, [&](unsigned command) {
+        // Our side: pause, resume or stop a channel, or a call leaves.
+        const std::uint32_t channel = 1 + command % 4;
+        switch (command / 4 % 4) {
+            case 0: connection.send(channel, Connection::Gate::close, voxfork_v1::pause(channel, "hold")); break;
+            case 1: connection.send(channel, Connection::Gate::open, voxfork_v1::resume(channel, Codec::alaw)); break;
+            case 2: connection.send(channel, Connection::Gate::stop, voxfork_v1::stop(channel, "bye")); break;
+            default: connection.remove_call(channel <= 2 ? 1 : 2); break;
         }
-        connection.drain(out);
-    }
+    });
     VOXFORK_FUZZ_CHECK(ended <= 2);  // each call is told once at most
     connection.on_closed();
     return 0;
