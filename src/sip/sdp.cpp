@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <string_view>
+#include <unordered_map>
 
 #include "text.hpp"
 
@@ -201,7 +203,15 @@ Media* audio(Session& session) {
 }
 
 std::vector<Format> formats(const Media& media) {
+    // Each payload type's rtpmap, the first line that names it, found in one
+    // pass. A format searching the lines for its own made the B2BUA's looks
+    // at an offer of 10,000 formats and 900 rtpmap lines (the size a request
+    // may have) hold the control-plane thread, and SIP with it, for 0.36 s.
+    std::unordered_map<int, std::string_view> rtpmaps;
+    for (const auto& l : media.lines)
+        if (auto pt = attribute_payload_type(l, "rtpmap:")) rtpmaps.try_emplace(*pt, l.value);
     std::vector<Format> out;
+    out.reserve(media.formats.size());
     for (const auto& f : media.formats) {
         Format format;
         auto pt = to_number<int>(f);
@@ -210,18 +220,17 @@ std::vector<Format> formats(const Media& media) {
             continue;
         }
         format.payload_type = *pt;
-        for (const auto& l : media.lines) {
-            if (attribute_payload_type(l, "rtpmap:") != pt) continue;
-            auto space = l.value.find(' ');
-            if (space == std::string::npos) break;
-            std::string_view enc = std::string_view(l.value).substr(space + 1);
-            auto slash = enc.find('/');
-            format.encoding = std::string(enc.substr(0, slash));
-            if (slash != std::string_view::npos) {
-                auto rest = enc.substr(slash + 1);
-                format.clock_rate = to_number<int>(rest.substr(0, rest.find('/'))).value_or(0);
+        if (auto rtpmap = rtpmaps.find(*pt); rtpmap != rtpmaps.end()) {
+            const std::string_view value = rtpmap->second;
+            if (auto space = value.find(' '); space != std::string_view::npos) {
+                std::string_view enc = value.substr(space + 1);
+                auto slash = enc.find('/');
+                format.encoding = std::string(enc.substr(0, slash));
+                if (slash != std::string_view::npos) {
+                    auto rest = enc.substr(slash + 1);
+                    format.clock_rate = to_number<int>(rest.substr(0, rest.find('/'))).value_or(0);
+                }
             }
-            break;
         }
         if (format.encoding.empty() && *pt < 96) {
             int clock = 0;
@@ -261,7 +270,11 @@ bool has_known_codec(const Media& media) {
 }
 
 void restrict_formats(Media& media, const std::vector<int>& allowed) {
-    auto keep_pt = [&](int pt) { return std::find(allowed.begin(), allowed.end(), pt) != allowed.end(); };
+    // Sorted, so that the formats and lines of a large offer are each looked
+    // up in log time rather than against the whole list.
+    std::vector<int> sorted = allowed;
+    std::sort(sorted.begin(), sorted.end());
+    auto keep_pt = [&](int pt) { return std::binary_search(sorted.begin(), sorted.end(), pt); };
     std::vector<std::string> kept;
     for (const auto& f : media.formats) {
         auto pt = to_number<int>(f);

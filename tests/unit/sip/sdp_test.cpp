@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <string>
+
 #include "sip/sdp.hpp"
 
 namespace sdp = voxfork::sip::sdp;
@@ -81,6 +84,41 @@ TEST(Sdp, NamesFormatsStaticAndDynamic) {
     EXPECT_EQ(sdp::codec_name(f[2]), "g729");
     EXPECT_TRUE(f[3].is_telephone_event());
     EXPECT_EQ(sdp::first_codec(*sdp::audio(s))->payload_type, 0);
+}
+
+TEST(Sdp, APayloadTypesFirstRtpmapNamesIt) {
+    auto s = parsed(
+        "v=0\r\no=a 1 1 IN IP4 1.2.3.4\r\nc=IN IP4 1.2.3.4\r\nm=audio 5000 RTP/AVP 96 0 97 x\r\n"
+        "a=rtpmap:96 opus/48000/2\r\na=rtpmap:96 PCMA/8000\r\n"
+        "a=rtpmap:0\r\na=rtpmap:97\r\na=rtpmap:97 PCMU/8000\r\n");
+    auto f = sdp::formats(*sdp::audio(s));
+    ASSERT_EQ(f.size(), 4u);
+    EXPECT_EQ(f[0].encoding, "opus");
+    EXPECT_EQ(f[0].clock_rate, 48000);
+    EXPECT_EQ(f[1].encoding, "PCMU");  // an rtpmap that names nothing: the static name stands
+    EXPECT_FALSE(f[2].known());        // a dynamic type's first rtpmap names nothing
+    EXPECT_EQ(f[3].payload_type, -1);  // not a number
+}
+
+// Each format searched the lines for its rtpmap and each line the kept
+// formats: quadratic in an offer's size, so that the B2BUA's looks at an
+// offer of 32 KiB (10,000 formats, 900 lines) held the SIP thread for 0.36 s.
+// This offer is twice that in both directions: 2 s before, 30 ms now.
+TEST(Sdp, AnOfferOfManyFormatsIsReadInLinearTime) {
+    std::string text = "v=0\r\no=a 1 1 IN IP4 1.2.3.4\r\nc=IN IP4 1.2.3.4\r\nm=audio 5000 RTP/AVP";
+    for (int i = 0; i < 20000; ++i) text += i % 2 ? " 99" : " 8";
+    text += "\r\n";
+    for (int i = 0; i < 2000; ++i) text += "a=rtpmap:98 x\r\n";
+    auto s = parsed(text.c_str());
+    sdp::Media& audio = *sdp::audio(s);
+    const auto started = std::chrono::steady_clock::now();
+    EXPECT_EQ(sdp::formats(audio).size(), 20000u);
+    EXPECT_TRUE(sdp::has_known_codec(audio));
+    EXPECT_TRUE(sdp::filter_codec(audio, Codec::g711alaw));
+    const auto took = std::chrono::steady_clock::now() - started;
+    EXPECT_EQ(audio.formats.size(), 10000u);
+    // A generous bound, for sanitizer builds on a busy host.
+    EXPECT_LT(took, std::chrono::milliseconds(300));
 }
 
 TEST(Sdp, UnknownCodecsAreDetected) {
