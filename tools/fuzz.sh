@@ -11,9 +11,12 @@
 #   tools/fuzz.sh all 10           every target, 10 s each (what CI runs)
 #
 # FUZZ_BUILD_DIR and CC/CXX may point elsewhere; FUZZ_JOBS sets the build's -j;
-# FUZZ_RUNS also stops a run after that many executions, and FUZZ_MAX_LEN
+# FUZZ_RUNS also stops a run after that many executions, FUZZ_MAX_LEN
 # caps an input's length (65536 by default; the long runs of
-# docs/reliability.md give each target the length its coverage needs).
+# docs/reliability.md give each target the length its coverage needs), and
+# FUZZ_TIMEOUT is the seconds one input may take before it counts as a hang
+# (10; a run that shares the host at idle priority needs more, since the
+# clock runs while it waits for a core).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -53,7 +56,7 @@ for t in "${targets[@]}"; do
     [[ $t == config ]] && seeds=tests/unit/config/corpus
     echo "== fuzz $t for ${seconds}s"
     # New inputs go to the build's corpus; the seeds are read, never written.
-    if ! "$build/bin/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len="${FUZZ_MAX_LEN:-65536}" \
+    if ! "$build/bin/fuzz_$t" -max_total_time="$seconds" -timeout="${FUZZ_TIMEOUT:-10}" -rss_limit_mb=2048 -max_len="${FUZZ_MAX_LEN:-65536}" \
         -print_final_stats=1 "${runs[@]}" -artifact_prefix="$build/crashes/$t-" "$corpus" "$seeds" \
         >"$build/fuzz-$t.log" 2>&1; then
         status=1
