@@ -230,11 +230,15 @@ class SpeechServer:
 
     # -- audio files ---------------------------------------------------------
 
-    def _channel_event(self, channel, conn):
-        opened = [ev for ev in self.events("channel", channel=channel) if conn is None or ev["conn"] == conn]
-        if not opened:
-            raise AssertionError(f"channel {channel} was never started")
-        return opened[-1]
+    def _channel_event(self, channel, conn, timeout=5.0):
+        # The server writes a START's control line just before its channel line:
+        # a test that saw the first may read the file between the two.
+        def opened():
+            return [ev for ev in self.events("channel", channel=channel) if conn is None or ev["conn"] == conn]
+        try:
+            return wait_for(opened, timeout, what=f"channel {channel}")[-1]
+        except AssertionError:
+            raise AssertionError(f"channel {channel} was never started") from None
 
     def raw_path(self, channel, conn=None):
         return os.path.join(self.out_dir, self._channel_event(channel, conn)["raw"])
