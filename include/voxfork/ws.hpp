@@ -94,8 +94,9 @@ public:
     // Continuity: the handler sent `frames` it had kept through an outage
     // (`Audio frames replayed`).
     virtual void replayed(std::uint64_t /*frames*/) {}
-    // Binary messages that can be sent now without pushing queued ones out
-    // (a replay goes no faster than the connection drains).
+    // Binary messages a replay may send now: it goes no faster than the
+    // connection drains, and leaves half the send queue for the live audio
+    // after it, so neither pushes the other out.
     virtual std::size_t room() const { return SIZE_MAX; }
     // The server asked for a new connection (AudioHook's `reconnect`): the
     // link is closed (1000 `reconnect`) and the same connection reconnected

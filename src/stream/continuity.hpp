@@ -184,7 +184,8 @@ public:
     }
     // Kept messages sent per drain (3 ms): 100 x 20 ms of audio, well ahead
     // of the live rate, and never more than the connection has room for
-    // (Output::room()), so a replay never pushes queued audio out.
+    // (Output::room(): half its send queue), so neither the replay nor the
+    // live audio after it pushes queued audio out.
     static constexpr std::uint64_t replay_per_drain = 100;
 
     // `window_seconds` 0: off (a lost connection is not resumed), send() goes

@@ -8,6 +8,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "policy.hpp"
 #include "pool_impl.hpp"
 
 namespace voxfork::ws::detail {
@@ -66,10 +67,9 @@ void ConnectionOutput::reconnect() {
 }
 
 std::size_t ConnectionOutput::room() const {
-    // The queue's free slots; none while the write batch is over its mark
-    // (what is sent then queues).
+    // None while the write batch is over its mark (what is sent then queues).
     if (conn_.state != ConnState::open || conn_.link->backlogged()) return 0;
-    return conn_.queue.binary_capacity() - conn_.queue.binary_size();
+    return replay_room(conn_.queue.binary_size(), conn_.queue.binary_capacity());
 }
 
 void ConnectionOutput::replayed(std::uint64_t frames) {
@@ -97,6 +97,7 @@ void PoolImpl::send_binary(Connection& conn, std::uint32_t tag, std::span<const 
     if (conn.queue.empty() && !conn.writing && !conn.link->backlogged()) return hand(conn, tag, message);
     if (auto dropped = conn.queue.push_binary(tag, message)) {
         ++conn.frames->dropped;
+        ++conn.drops.queue_full;
         conn.handler->on_dropped(*dropped);
     }
 }
@@ -111,7 +112,10 @@ void PoolImpl::send_text(Connection& conn, std::string text) {
 
 // Moves what the media thread queued towards the socket.
 void PoolImpl::drain_handler(Connection& conn) {
-    if (conn.state == ConnState::open) conn.frames->dropped += conn.handler->drain(conn.output);
+    if (conn.state != ConnState::open) return;
+    const std::uint64_t dropped = conn.handler->drain(conn.output);
+    conn.frames->dropped += dropped;
+    conn.drops.handler += dropped;
 }
 
 // write_next drains the handler itself; only a connection that can't write
@@ -241,13 +245,16 @@ void PoolImpl::arm_drain_timer() {
         // connections_: walk a copy.
         drain_round_.clear();
         for (const auto& [id, conn] : connections_) {
+            if (conn->drops.any()) warn_drops(*conn, now);
             if (conn->state == ConnState::reconnecting || conn->state == ConnState::open) any = true;
             if (conn->state == ConnState::reconnecting || (conn->state == ConnState::open && now >= conn->serve_at))
                 drain_round_.push_back(conn);
         }
         for (const ConnPtr& conn : drain_round_) {
             if (conn->state == ConnState::reconnecting) {
-                counts_.frames_dropped += conn->handler->keep();
+                const std::uint64_t dropped = conn->handler->keep();
+                counts_.frames_dropped += dropped;
+                conn->drops.handler += dropped;
                 continue;
             }
             if (conn->state != ConnState::open) continue;
@@ -331,7 +338,21 @@ void PoolImpl::close_connection(const ConnPtr& conn, CloseCause cause) {
     });
 }
 
+void PoolImpl::warn_drops(Connection& conn, Clock::time_point now, bool now_anyway) {
+    constexpr auto every = std::chrono::seconds(10);
+    if (!conn.drops.any() || (!now_anyway && conn.drops.warned_at != Clock::time_point{} &&
+                              now - conn.drops.warned_at < every))
+        return;
+    spdlog::warn("ws: connection {} to {}: {} forked frames dropped ({} send queue full, {} media ring or "
+                 "outage buffer full, {} unsent at a loss)",
+                 conn.id, conn.url, conn.drops.queue_full + conn.drops.handler + conn.drops.unsent,
+                 conn.drops.queue_full, conn.drops.handler, conn.drops.unsent);
+    conn.drops = {};
+    conn.drops.warned_at = now;
+}
+
 void PoolImpl::finish(const ConnPtr& conn) {
+    warn_drops(*conn, Clock::now(), true);
     conn->link->abort();
     // Its handlers may still run (a socket write keeps it alive): none may
     // reach the pool any more.

@@ -51,6 +51,7 @@ void PoolImpl::interrupt(const ConnPtr& conn, std::string_view reason) {
 void PoolImpl::give_back(Connection& conn, std::uint32_t tag, std::span<const std::uint8_t> message) {
     if (conn.handler->on_unsent(tag, message)) return;
     ++counts_.frames_dropped;
+    ++conn.drops.unsent;
     conn.handler->on_dropped(tag);
 }
 

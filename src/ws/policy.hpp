@@ -74,4 +74,14 @@ constexpr std::size_t queue_frames_for(int threshold) {
     return static_cast<std::size_t>(threshold < 1 ? 1 : threshold) * 2 * 50 * 2;
 }
 
+// Continuity: the binary messages a replay may queue now, `queued` of
+// `capacity` waiting. It fills the queue to half at most: the other half
+// (a second of audio) is for the live audio that follows the replay. A
+// replay that filled the whole queue had the next live frames push its own
+// oldest ones out whenever the server was still catching up.
+constexpr std::size_t replay_room(std::size_t queued, std::size_t capacity) {
+    const std::size_t half = capacity > 1 ? capacity / 2 : 1;
+    return queued >= half ? 0 : half - queued;
+}
+
 }  // namespace voxfork::ws::detail

@@ -95,6 +95,16 @@ struct Connection {
     HandedRing handed;
     bool quiet_reconnect = false;  // asked by the server: the users are not told
     boost::asio::steady_timer retry;
+
+    // Frames dropped since the last warning about them, by where: the log
+    // says why `Frames dropped` grew (one line per connection per 10 s at most).
+    struct Drops {
+        std::uint64_t queue_full = 0;  // the send queue's oldest, under back-pressure
+        std::uint64_t handler = 0;     // its media ring or outage buffer was full
+        std::uint64_t unsent = 0;      // unsent at a loss, and the handler could not keep them
+        Clock::time_point warned_at{};
+        bool any() const { return queue_full + handler + unsent > 0; }
+    } drops;
 };
 
 struct User {
@@ -164,6 +174,8 @@ private:
     void arm_tick(const ConnPtr& conn);
     void on_tick(const ConnPtr& conn);
     void arm_drain_timer();
+    // The warning for the frames a connection dropped, when due (or `now_anyway`).
+    void warn_drops(Connection& conn, Clock::time_point now, bool now_anyway = false);
     void close_connection(const ConnPtr& conn, CloseCause cause);
     void finish(const ConnPtr& conn);
     // Continuity (continuity.cpp).

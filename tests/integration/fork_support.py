@@ -403,6 +403,14 @@ class ForkTest(SipTest):
         out = self.daemon_.show("show voip stream-service statistics")
         return {k.strip(): int(v) for k, v in (line.rsplit(":", 1) for line in out.splitlines() if ":" in line)}
 
+    def drop_warnings(self):
+        """The daemon's warnings about dropped forked frames, one dict a line:
+        total, queue_full, handler (media ring or outage buffer full), unsent."""
+        pattern = re.compile(r"ws: connection \d+ to \S+: (\d+) forked frames dropped \((\d+) send queue full, "
+                             r"(\d+) media ring or outage buffer full, (\d+) unsent at a loss\)")
+        return [dict(zip(("total", "queue_full", "handler", "unsent"), map(int, m.groups())))
+                for m in pattern.finditer(self.daemon_.log())]
+
     def open_connections(self):
         """Rows of `show voip stream-service connection` (header left out) as lists of columns."""
         out = self.daemon_.show("show voip stream-service connection")

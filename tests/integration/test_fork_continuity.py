@@ -177,7 +177,15 @@ class Continuity(ForkTest):
         wait_all(self, ctl, agent)
         self.assertEqual([s["status"] for s in statuses(ctl)], ["STARTED", "PAUSED", "RESUMED", "STOPPED"])
         self.assertEqual(server.violations(), [])
-        self.assertGreater(self.statistics()["Frames dropped"], 0)
+        dropped = self.statistics()["Frames dropped"]
+        self.assertGreater(dropped, 0)
+        # The log says why: the outage buffer, and nothing else (the rest of
+        # the count is logged within 10 s, or when the connection closes).
+        warnings = self.drop_warnings()
+        self.assertTrue(warnings, "a warning about the dropped frames")
+        self.assertEqual({(w["queue_full"], w["unsent"]) for w in warnings}, {(0, 0)}, warnings)
+        self.assertTrue(all(w["total"] == w["handler"] for w in warnings), warnings)
+        self.assertLessEqual(sum(w["total"] for w in warnings), dropped)
 
 
     def test_a_server_that_drops_every_connection_at_once_meets_the_backoff_and_the_window(self):

@@ -114,6 +114,16 @@ TEST(QueueSize, TwoSecondsOfBothChannelsPerCall) {
     EXPECT_EQ(queue_frames_for(20), 4000u);
 }
 
+// A replay leaves a second of the queue to the live audio after it.
+TEST(ReplayRoom, FillsTheSendQueueToHalfAtMost) {
+    EXPECT_EQ(replay_room(0, 4000), 2000u);
+    EXPECT_EQ(replay_room(1500, 4000), 500u);
+    EXPECT_EQ(replay_room(2000, 4000), 0u);
+    EXPECT_EQ(replay_room(3999, 4000), 0u);
+    EXPECT_EQ(replay_room(0, 1), 1u);  // never stuck
+    EXPECT_EQ(replay_room(1, 1), 0u);
+}
+
 // protocols.md: 0.2 s after the loss, doubling to 5 s, the last attempt when
 // the window ends, then no more.
 TEST(ReconnectStep, BackoffDoublesToFiveSecondsAndTheLastAttemptIsAtTheWindowsEnd) {
