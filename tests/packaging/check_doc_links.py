@@ -1,7 +1,8 @@
 """Fails when the README, a page under docs/ or a manual points outside the
 repository: a URL, a relative path that climbs out of the tree, a mention of
-the specification directory beside the repository, or a link to a file that
-does not exist.
+the specification directory beside the repository, a link to a file that
+does not exist, or a Markdown page named in the text that the repository
+does not have (a reader cannot open a page we only had beside it).
 
     check_doc_links.py SOURCE_DIR
 """
@@ -20,6 +21,8 @@ URL = re.compile(r"\b(?:https?|ftp|file)://\S+|<(?:https?|mailto):[^>]+>")
 CLIMBING_PATH = re.compile(r"(?<![\w.])((?:\.\./)+[\w.\-/]*)")
 # The specification and reference texts live beside the repository, not in it.
 OUTSIDE_TREE = re.compile(r"\bshared/(?:spec|reference)\b")
+# A Markdown page named in the text (`wire.md`, docs/stream.md).
+MARKDOWN_NAME = re.compile(r"(?<![\w/.\-])((?:[\w\-]+/)*[\w\-]+\.md)\b")
 # roff hyperlink macros.
 ROFF_LINK = re.compile(r"^\.(?:UR|MT)\s+(\S+)", re.MULTILINE)
 
@@ -38,7 +41,13 @@ def inside(root, path):
         return False
 
 
-def problems_in(root, document):
+def markdown_pages(root):
+    """The names of the repository's Markdown files (build trees left out)."""
+    return {p.name for p in root.rglob("*.md")
+            if not any(part.startswith(("build", ".")) for part in p.relative_to(root).parts[:-1])}
+
+
+def problems_in(root, document, pages):
     text = document.read_text(encoding="utf-8")
     line_of = lambda offset: text.count("\n", 0, offset) + 1
     where = document.relative_to(root)
@@ -46,6 +55,11 @@ def problems_in(root, document):
         yield f"{where}:{line_of(match.start())}: URL outside the repository: {match.group(0)}"
     for match in OUTSIDE_TREE.finditer(text):
         yield f"{where}:{line_of(match.start())}: names a directory beside the repository: {match.group(0)}"
+    plain = text.replace("\\-", "-")  # roff writes a hyphen as \-
+    for match in MARKDOWN_NAME.finditer(plain):
+        if match.group(1).rsplit("/", 1)[-1] not in pages:
+            line = plain.count("\n", 0, match.start()) + 1
+            yield f"{where}:{line}: names a page the repository does not have: {match.group(1)}"
     for match in ROFF_LINK.finditer(text):
         yield f"{where}:{line_of(match.start())}: hyperlink in a manual: {match.group(1)}"
     for match in CLIMBING_PATH.finditer(text):
@@ -72,7 +86,8 @@ def problems_in(root, document):
 def main():
     root = pathlib.Path(sys.argv[1])
     checked = list(documents(root))
-    problems = [p for document in checked for p in problems_in(root, document)]
+    pages = markdown_pages(root)
+    problems = [p for document in checked for p in problems_in(root, document, pages)]
     for problem in problems:
         print(problem)
     print(f"{len(checked)} documents checked, {len(problems)} links pointing outside the repository or nowhere")
