@@ -72,7 +72,10 @@ class TcpDialogs(SipTest):
         # next message arrives while it is still sending (a loaded host).
         uas = self.callee(MIDCALL=part("pause", MS=300) + offer(1, "sendonly", "a=recvonly", who="uas_reinvite"),
                           END=part("uas_recv_bye"), tcp=True)
-        uac = self.caller(MIDCALL=answer(2, "a=sendonly", "recvonly"), tcp=True)
+        # And the callee's ACK goes before the caller's BYE: the stack ACKs the
+        # caller's 200 at once, and a BYE relayed right behind the callee's 200
+        # arrived while SIPp was still to send that ACK.
+        uac = self.caller(MIDCALL=answer(2, "a=sendonly", "recvonly") + part("pause", MS=300), tcp=True)
         wait_all(self, uac, uas)
         self.assert_contacts_name_tcp(uac, 2)  # the 200 to the INVITE, the re-INVITE
         self.assert_contacts_name_tcp(uas, 2)  # the INVITE, the 200 to the re-INVITE
