@@ -317,13 +317,16 @@ TEST_F(ConnectionTest, ServerStoppingBothChannelsEndsTheCallAtOnceWithNoStopBack
 }
 
 TEST_F(ConnectionTest, ALoneServerStopWaitsItsGraceThenTheOtherChannelGetsStop) {
-    const auto read = Clock::now();
+    // The connection stamps the STOP with its own clock somewhere between
+    // these two readings; a loaded machine can put milliseconds between them.
+    const auto before_read = Clock::now();
     server(R"({"type":"STOP","channel":19,"reason":"enough"})");
-    conn_.on_tick(read + server_stop_grace / 2);
+    const auto after_read = Clock::now();
+    conn_.on_tick(before_read + server_stop_grace / 2);
     EXPECT_TRUE(ended_.empty());
     frame(19, 0);  // stopped by the server: never sent
     frame(20, 0);
-    conn_.on_tick(read + server_stop_grace + std::chrono::milliseconds(1));
+    conn_.on_tick(after_read + server_stop_grace + std::chrono::milliseconds(1));
     EXPECT_EQ(ended_, (std::vector<std::string>{"call 2: enough"}));
     EXPECT_EQ(out_.take(), (std::vector<std::string>{"frame 20 seq 0", "STOP 20 Stopped by server"}));
 }
