@@ -171,13 +171,15 @@ TEST_F(ControlSocketTest, AFullSocketClosesTheClientIdleLongestForANewOne) {
 }
 
 TEST_F(ControlSocketTest, AClientIdleForTheTimeoutIsDisconnected) {
-    start({128, std::chrono::seconds(1)});
+    // The busy client's pause is a tenth of the timeout: a loaded host would
+    // have to stall the test or the socket's thread for 1.8 s to evict it.
+    start({128, std::chrono::seconds(2)});
     RawClient idle(path_);
     RawClient busy(path_);
-    for (int i = 0; i < 6; ++i) {  // 1.8 s of a command every 0.3 s
+    for (int i = 0; i < 15; ++i) {  // 3 s of a command every 0.2 s
         busy.send("show ping\n");
         EXPECT_EQ(busy.answer(), "0|pong\n");
-        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
     EXPECT_EQ(idle.answer(), "EOF");
     busy.send("show ping\n");

@@ -170,7 +170,11 @@ protected:
     AudiohookConnectionTest() : conn_(OpenRequest{"sess-1", "org-1", "conv-1", {"p-1", "", "", ""}, {{"k", "v"}}, 0, {}}) {
         conn_.set_events(&events_);
         out_.connection = &conn_;
+        // The open's timer starts from the connection's own clock, read
+        // between these two: tests of it tick from one or the other.
+        before_open_ = Clock::now();
         conn_.on_open(out_);
+        after_open_ = Clock::now();
     }
     void server(const json& message) { conn_.on_text(message.dump()); }
     void opened(const char* channels = R"(["external","internal"])") {
@@ -190,6 +194,7 @@ protected:
     RecordingEvents events_;
     RecordingOutput out_;
     Connection conn_;
+    Clock::time_point before_open_, after_open_;
 };
 
 TEST_F(AudiohookConnectionTest, OpenGoesFirstWithItsParameters) {
@@ -232,9 +237,9 @@ TEST_F(AudiohookConnectionTest, OneChosenChannelCarriesOnlyThatDirection) {
 }
 
 TEST_F(AudiohookConnectionTest, NoOpenedWithin5sFails) {
-    tick(Clock::now() + std::chrono::milliseconds(4900));
+    tick(before_open_ + std::chrono::milliseconds(4900));
     EXPECT_TRUE(events_.said.empty());
-    tick(Clock::now() + open_timeout + std::chrono::milliseconds(10));
+    tick(after_open_ + open_timeout + std::chrono::milliseconds(10));
     EXPECT_EQ(events_.said, (std::vector<std::string>{"failed: Connection failed"}));
     EXPECT_EQ(out_.types(), (std::vector<std::string>{"open", "close"}));
 }
@@ -261,8 +266,8 @@ TEST_F(AudiohookConnectionTest, PingEvery5sAndADeadServerIsDropped) {
 }
 
 TEST_F(AudiohookConnectionTest, PauseAndResumeTellTheGap) {
+    const auto t0 = Clock::now();  // before `opened` starts the ping's clock: no ping falls due below
     opened();
-    const auto t0 = Clock::now();
     conn_.start(t0, Codec::ulaw);
     push(media::Direction::caller, 0, 1);
     tick(t0 + std::chrono::milliseconds(100));
@@ -312,11 +317,12 @@ TEST_F(AudiohookConnectionTest, DisconnectIsAnsweredWithCloseThenClosedEndsTheWe
 
 TEST_F(AudiohookConnectionTest, WithoutClosedTheWebSocketEndsAfter5s) {
     opened();
-    conn_.finish(Clock::now(), "end");
+    const auto t0 = Clock::now();
+    conn_.finish(t0, "end");
     EXPECT_EQ(out_.messages.back()["parameters"], (json{{"reason", "end"}}));
-    tick(Clock::now() + std::chrono::seconds(4));
+    tick(t0 + std::chrono::seconds(4));
     EXPECT_FALSE(out_.closed);
-    tick(Clock::now() + close_timeout + std::chrono::milliseconds(10));
+    tick(t0 + close_timeout + std::chrono::milliseconds(10));
     EXPECT_TRUE(out_.closed);
 }
 
@@ -367,9 +373,12 @@ TEST(AudiohookContinuity, MessagesMadeDuringAnOutageFollowTheResumedOpenInOrder)
     conn.on_open(out);  // the new session
     conn.keep();
     EXPECT_EQ(out.types(), (std::vector<std::string>{"open", "open"})) << "nothing before its `opened`";
+    // The replayed `update` waits for its `updated` from a reading of the
+    // connection's own clock after this one.
+    const auto reopened = Clock::now();
     opened(1);
     conn.drain(out);
-    conn.on_tick(Clock::now());
+    conn.on_tick(reopened);
     ASSERT_EQ(out.types(), (std::vector<std::string>{"open", "open", "paused", "resumed", "update", "paused"}));
     const std::string id = out.messages[1]["id"];
     for (std::size_t i = 2; i < out.messages.size(); ++i) {
@@ -381,7 +390,7 @@ TEST(AudiohookContinuity, MessagesMadeDuringAnOutageFollowTheResumedOpenInOrder)
     EXPECT_EQ(out.messages[3]["parameters"]["discarded"], "PT1S");
     EXPECT_EQ(out.messages[4]["parameters"]["language"], "fr-FR");
     // The `update` waits for its `updated` from when it went out.
-    conn.on_tick(Clock::now() + std::chrono::seconds(1));
+    conn.on_tick(reopened + std::chrono::seconds(1));
     EXPECT_EQ(events.said, (std::vector<std::string>{"opened"}));
     conn.on_text(R"({"version":"2","type":"updated","seq":2,"clientseq":5,"parameters":{}})");
     EXPECT_EQ(events.said, (std::vector<std::string>{"opened", "updated"}));

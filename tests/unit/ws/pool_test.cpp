@@ -16,6 +16,8 @@
 #include <voxfork/ops.hpp>
 #include <voxfork/ws.hpp>
 
+#include "policy.hpp"
+
 namespace voxfork::ws {
 namespace {
 
@@ -220,14 +222,19 @@ TEST_F(PoolTest, RefusingIpv6FallsBackToIpv4AtOnce) {
     auto resolver = std::make_shared<FixedResolver>(
         io_, std::vector<net::Address>{net::Address::v4(0x7f000001), *net::Address::parse("::1")});
     auto pool = Pool::create(io_, config, commands_, resolver);
-    v4.async_accept([](boost::system::error_code, asio::ip::tcp::socket s) { s.close(); });
+    std::chrono::steady_clock::time_point accepted;
+    v4.async_accept([&](boost::system::error_code, asio::ip::tcp::socket s) {
+        accepted = std::chrono::steady_clock::now();
+        s.close();
+    });
     const auto started = std::chrono::steady_clock::now();
     const auto r = attach_and_wait(*pool, key_for("speech.test", port));
-    const auto took = std::chrono::steady_clock::now() - started;
     EXPECT_EQ(r.reason, "Connection failed");
     EXPECT_EQ(pool->statistics().tcp_connection_failures, 0u);
     EXPECT_EQ(pool->statistics().http_connection_failures, 1u);
-    EXPECT_LT(took, std::chrono::milliseconds(200)) << "the IPv4 attempt waited for the attempt delay";
+    // Waiting for the delay would put the IPv4 connection at least that far
+    // behind the start; the margin is the whole delay less one refused connect.
+    EXPECT_LT(accepted - started, detail::connection_attempt_delay) << "the IPv4 attempt waited for the attempt delay";
     EXPECT_NE(log().find("ws: connecting to [::1]:" + std::to_string(port) + " failed"), std::string::npos) << log();
 }
 
@@ -253,7 +260,9 @@ TEST_F(PoolTest, SilentIpv6LosesToIpv4AfterTheAttemptDelay) {
     EXPECT_EQ(pool->statistics().tcp_connection_failures, 0u);
     EXPECT_EQ(pool->statistics().http_connection_failures, 1u);
     EXPECT_GE(took, std::chrono::milliseconds(240));
-    EXPECT_LT(took, std::chrono::milliseconds(900)) << "IPv4 should not wait for the IPv6 attempt to time out";
+    // The IPv6 attempt would time out after 10 s; a loaded host may stall
+    // this test for a while, so the bound stays well short of that only.
+    EXPECT_LT(took, std::chrono::seconds(5)) << "IPv4 should not wait for the IPv6 attempt to time out";
 }
 
 // Every address refuses: one attempt, one TCP failure, each address logged.
