@@ -275,7 +275,7 @@ void Daemon::reload() {
     const bool new_tag = next.hostname != config_->hostname;
     config_ = std::move(result.config);
     ops::set_log_level(config_->logging_level);
-    if (new_tag) ops::set_log_tag(config_->hostname);  // config.md: hostname is the log tag
+    if (new_tag) ops::set_log_tag(config_->hostname);  // voxforkd.conf(5): hostname is the log tag
     // Parts pick up the new configuration here (dial-peers, profiles, ...).
     if (parts_->resolver) parts_->resolver->reload(config_);
     if (parts_->pool) parts_->pool->reload(config_);

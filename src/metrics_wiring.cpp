@@ -97,7 +97,7 @@ void collect_forks(ops::MetricsWriter& w, const fork::Controller& forks, const w
     w.sample(live.forks_stopped, {{"state", "stopped"}});
     w.counter("forks_started_total", "Forks whose session with the speech server began", s.forks_started);
     w.counter("forks_failed_total", "Forks that never reached their speech server", s.forks_failed);
-    w.family("license_calls", Type::gauge, "Licensed calls now, by kind (operations.md Licensing)");
+    w.family("license_calls", Type::gauge, "Licensed calls now, by kind");
     w.sample(live.standard_calls, {{"kind", "standard"}});
     w.sample(live.enhanced_calls, {{"kind", "enhanced"}});
     w.sample(live.aggregate_calls, {{"kind", "aggregate"}});

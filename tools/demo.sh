@@ -12,7 +12,7 @@
 #
 #   tools/demo.sh [--protocol voxfork-v1|audiohook|raw]
 #
-# --protocol: what the fork speaks (protocols.md): the profile gets `protocol
+# --protocol: what the fork speaks (docs/demo.md): the profile gets `protocol
 # P` and the speech server serves P (default voxfork-v1). audiohook signs the
 # upgrade with a client secret the server verifies; raw forks each party on a
 # WebSocket of its own.

@@ -1,5 +1,5 @@
 // The configuration: an immutable, typed value parsed from the IOS-style file
-// (../shared/spec/config.md). Every part reads a shared_ptr<const Config>; a
+// (voxforkd.conf(5), docs/configuration.md). Every part reads a shared_ptr<const Config>; a
 // reload builds a new value and swaps the pointer, nothing is edited in place.
 #pragma once
 
@@ -21,7 +21,7 @@ enum class Transport { udp, tcp };
 enum class RtpLatching { learn, strict };
 enum class Codec { g711ulaw, g711alaw, g729, g722, opus };
 
-// The six `secure-ciphersuite` names of config.md, in the order of its table.
+// The six `secure-ciphersuite` names of voxforkd.conf(5), in the order it lists them.
 enum class CipherSuite {
     aes_128_cbc_sha,
     dhe_rsa_aes_cbc_sha2,

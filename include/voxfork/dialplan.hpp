@@ -1,4 +1,4 @@
-// Dial-peer pattern matching (config.md "Patterns"): digits, a leading `+`,
+// Dial-peer pattern matching (docs/configuration.md "Patterns"): digits, a leading `+`,
 // `.` for any one digit, `[0-9]`/`[2-5]`/`[135]`-style sets. A pattern
 // matches the start of a number and any further digits may follow (`6777`
 // routes 67771; a trailing `T` says so explicitly), unless it ends in `$`,

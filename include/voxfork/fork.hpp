@@ -1,6 +1,6 @@
 // The fork part: forking requests (parse, validate), each call's fork state
 // machine, the tee from the relay's tap to a connection's audio sink, status
-// INFOs and license counts (../shared/spec/forking.md, wire.md, operations.md).
+// INFOs and license counts (docs/forking.md, docs/controller.md, docs/speech-server-protocol.md).
 //
 // The fork part sees SIP and the relay through the small interfaces below
 // (CallPort, TapControl), and the speech server only through the stream

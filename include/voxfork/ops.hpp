@@ -116,13 +116,13 @@ struct CallRef {
 };
 
 // The fields a call's log line ends with: " : call-id X : call-guid Y", each
-// only when known (docs/operations.md, "Logs").
+// only when known (docs/logs.md).
 std::string call_fields(const CallRef& call);
 
-// The event trace of operations.md, logged at info level:
+// The event trace (voxforkd(8) LOGS, docs/logs.md), logged at info level:
 //   FORK_ET: TYPE = GLOBAL : <text>
 //   FORK_ET: TYPE = CALL : callid <id> : <text>[ : call-id <Call-ID>][ : call-guid <guid>]
-// The spec's fields come first and unchanged; the Call-ID and call-guid
+// The original layout's fields come first and unchanged; the Call-ID and call-guid
 // follow as trailing fields.
 void trace_global(std::string_view text);
 void trace_call(const CallRef& call, std::string_view text);
@@ -130,7 +130,7 @@ void trace_call(const CallRef& call, std::string_view text);
 // Sends `%SIP-3-STREAM_SERVICE: <text>` to syslog (local7, error) and the log.
 void raise_alarm(std::string_view text);
 
-// A counter with the alarm rule of operations.md: an alarm when its count
+// A counter with the alarm rule of voxforkd(8) (LOGS): an alarm when its count
 // reaches 1 and then every tenth (10, 20, ...), carrying that count, e.g.
 // "%SIP-3-STREAM_SERVICE: 1 HTTP connection failures" for the label
 // "HTTP connection failures". Used on the control-plane thread.

@@ -1,4 +1,4 @@
-// The reason strings of forking.md, exact: one list for every part that
+// The reason strings of docs/controller.md ("Reason strings"), exact: one list for every part that
 // produces them (ws for transport failures, fork for request validation and
 // the state table). Status INFOs carry them in `reason`.
 #pragma once
@@ -7,7 +7,7 @@
 
 namespace voxfork::reason {
 
-// Requests (forking.md, "Validation").
+// Requests (docs/controller.md, "How a request is checked").
 inline constexpr std::string_view json_parse_failure = "JSON parse failure";
 inline constexpr std::string_view unexpected_format = "Unexpected format or content in JSON";
 inline constexpr std::string_view mandatory_missing = "Mandatory parameter missing in JSON";
@@ -31,7 +31,7 @@ inline constexpr std::string_view internal_error = "Internal error";
 // Never produced: voxforkd has no high-availability pair (docs/forking.md).
 inline constexpr std::string_view ha_switchover = "High availability Switchover";
 
-// STOP reasons towards the speech server only (wire.md).
+// STOP reasons towards the speech server only (docs/speech-server-protocol.md).
 inline constexpr std::string_view call_ended = "Call ended";
 inline constexpr std::string_view stopped_by_server = "Stopped by server";
 

@@ -63,7 +63,7 @@ struct CallInfo {
 using SessionHandle = std::uint64_t;  // never 0
 
 // Where the tee writes one fork's audio: one RTP payload of one direction,
-// with the frame's seq and position (wire.md). Called from the packet thread
+// with the frame's seq and position (docs/speech-server-protocol.md). Called from the packet thread
 // only. Returns the bytes the frame takes on its way out (0: dropped).
 class AudioSink {
 public:
@@ -97,7 +97,7 @@ struct Description {
 
 // How a session that was up came to an end without the fork asking.
 struct Ending {
-    std::string_view reason;  // forking.md: `Connection closed` or `TCP Connection closed`
+    std::string_view reason;  // docs/controller.md: `Connection closed` or `TCP Connection closed`
     // The server ended this session with a message of its protocol (and not
     // the connection); its words, for the log.
     bool by_server = false;
@@ -110,7 +110,7 @@ public:
     virtual ~Events() = default;
     // The session is up: audio and commands may flow.
     virtual void on_established(SessionHandle session, const Established& established) = 0;
-    // It never came up: a forking.md reason string. The session is gone.
+    // It never came up: a reason string of docs/controller.md. The session is gone.
     virtual void on_failed(SessionHandle session, std::string_view reason) = 0;
     // It was up and ended. The session is gone: no close() is needed.
     virtual void on_ended(SessionHandle session, const Ending& ending) = 0;
@@ -120,7 +120,7 @@ public:
     virtual void on_resumed_by_server(SessionHandle session) = 0;
     // The server confirmed an update() that said it would be answered.
     virtual void on_updated(SessionHandle session) = 0;
-    // Continuity (protocols.md): the session's connection was lost and is
+    // Continuity (docs/stream.md): the session's connection was lost and is
     // being reconnected (its audio is kept meanwhile); then it is back and
     // re-established, or on_ended() comes with the reason the loss had.
     virtual void on_interrupted(SessionHandle) {}
@@ -143,7 +143,7 @@ public:
     // done as far as the protocol goes.
     virtual bool update(SessionHandle session, const nlohmann::json& metadata) = 0;
     virtual void dtmf(SessionHandle session, media::Direction direction, char digit, std::uint16_t duration) = 0;
-    // The fork ends (reason as wire.md's STOP: `Forking stopped`, `Call ended`,
+    // The fork ends (reason as voxfork.v1's STOP: `Forking stopped`, `Call ended`,
     // `Internal error`); audio the sink took before goes out first.
     virtual void stop(SessionHandle session, std::string_view reason) = 0;
     // The fork lets go of the session: no event comes back for it. Audio it

@@ -137,7 +137,7 @@ public:
     // have been told.
     virtual void on_closed() = 0;
 
-    // Continuity (protocols.md). A handler that can re-establish its streams
+    // Continuity (docs/stream.md). A handler that can re-establish its streams
     // on a new connection says so; with the profile's `connection reconnect
     // window` above 0 the pool then reconnects a lost connection (same key,
     // fresh lookup, backoff) instead of ending it, and calls:
@@ -166,7 +166,7 @@ using HandlerFactory = std::function<std::unique_ptr<Handler>()>;
 
 struct AttachResult {
     UserHandle user = 0;
-    std::string reason;  // empty on success, else a forking.md reason string
+    std::string reason;  // empty on success, else a reason string of docs/controller.md
     std::uint32_t connection_id = 0;
     Handler* handler = nullptr;  // the connection's, made by the factory given to attach()
     bool ok() const { return reason.empty(); }
@@ -202,7 +202,7 @@ struct Statistics {
     std::uint64_t http_connection_failures = 0;
     std::uint64_t remote_websocket_closures = 0;
     std::uint64_t tcp_closures = 0;
-    // Continuity (protocols.md).
+    // Continuity (docs/stream.md).
     std::uint64_t reconnect_attempts = 0;
     std::uint64_t reconnects_succeeded = 0;
     std::uint64_t forks_resumed = 0;  // forks re-established after a reconnect

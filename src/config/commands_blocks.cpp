@@ -311,7 +311,7 @@ constexpr CommandSpec commands[] = {
      },
      [](const Context& c) { profile(c).source_ip.reset(); }},
 
-    // ---- the speech-server protocol of the profile (protocols.md) ----
+    // ---- the speech-server protocol of the profile (voxforkd.conf(5)) ----
     {Mode::profile, "protocol",
      [](const Context& c) {
          if (!c.exactly(1, "PROTOCOL")) return;

@@ -1,4 +1,4 @@
-// Dial-peer patterns (config.md "Patterns").
+// Dial-peer patterns (docs/configuration.md "Patterns").
 //
 // Grammar:  PATTERN := ['+'] POSITION* ['T' | '$']   (at most 64 characters)
 //           POSITION := DIGIT | '.' | '[' (DIGIT | DIGIT '-' DIGIT)+ ']'

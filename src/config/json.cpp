@@ -1,5 +1,5 @@
 // The configuration as JSON (`show running-config | json`). Keys follow the
-// commands of config.md in snake_case; numbers are numbers, addresses dotted
+// commands of voxforkd.conf(5) in snake_case; numbers are numbers, addresses dotted
 // quads, absent optional values null; blocks are arrays ordered by tag/name.
 #include "voxfork/config_json.hpp"
 

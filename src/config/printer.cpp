@@ -1,7 +1,7 @@
 // `show running-config`: the configuration in file syntax, defaults omitted
 // (or spelled out, for `show running-config all`), blocks separated by `!` as
-// IOS does, `end` last. Block order follows the
-// sample of config.md; within a block, the order IOS prints dial-peers in.
+// IOS does, `end` last. Block order is the one docs/configuration.md gives
+// ("`show running-config`"); within a block, the order IOS prints dial-peers in.
 #include <sstream>
 
 #include "commands.hpp"
@@ -72,7 +72,7 @@ void print_profile(std::ostream& out, const StreamServiceProfile& p, Secrets sec
     if (all || p.protocol != defaults.protocol) out << " protocol " << to_string(p.protocol) << '\n';
     if (all || p.audiohook_organization_id != defaults.audiohook_organization_id)
         out << " audiohook organization-id " << p.audiohook_organization_id << '\n';
-    // `show running-config` shows it as a token is shown (protocols.md): never whole.
+    // `show running-config` shows it masked (voxforkd.conf(5)), as a token is shown: never whole.
     if (!p.audiohook_client_secret.empty())
         out << " audiohook client-secret "
             << (secrets == Secrets::masked ? mask_secret(p.audiohook_client_secret) : p.audiohook_client_secret)

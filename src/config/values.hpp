@@ -32,7 +32,7 @@ struct HostPort {
 };
 HostPort split_host_port(std::string_view text);
 
-// The keyword sets, in the order of config.md.
+// The keyword sets, in the order voxforkd.conf(5) lists them.
 inline constexpr std::array<std::pair<Codec, std::string_view>, 5> codec_names{{
     {Codec::g711ulaw, "g711ulaw"},
     {Codec::g711alaw, "g711alaw"},

@@ -1,5 +1,5 @@
 // Turns what happens to a call (requests, attach results, media changes, BYE,
-// connection events) into state-table events. The guards here are forking.md's
+// connection events) into state-table events. The guards here are docs/controller.md's
 // validation steps in their order; what each event then does is the table's.
 #include <algorithm>
 

@@ -276,7 +276,7 @@ std::vector<SessionView> Controller::Impl::sessions() const {
         s.session_id = r.fork->session_id;
         s.anchor = anchor;
         s.state = r.state == State::idle ? "stopped" : std::string(to_string(r.state));
-        // Dataplane counters, as the global ones (operations.md): what the
+        // Dataplane counters, as the global ones (docs/forking.md "Operator output"): what the
         // tee forked, not what the connection wrote (that is callid's).
         for (std::size_t i = 0; i < 2; ++i) s.direction[i] = tee_counts(*r.fork, i);
         sessions.push_back(s);

@@ -1,6 +1,6 @@
 // Log lines name the counts an event changed, then the aggregate: a fork START
 // moves a call from standard to enhanced (both named), a call that ends leaves
-// only its own class (operations.md's two example lines are these cases).
+// only its own class (the second and third example lines of docs/forking.md "Licensing").
 #include "licensing.hpp"
 
 #include <ctime>

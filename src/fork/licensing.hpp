@@ -1,4 +1,4 @@
-// License counts (forking.md "Licensing counts", operations.md "Licensing"):
+// License counts (docs/controller.md "Licensing", docs/forking.md "Licensing"):
 // live standard/enhanced/aggregate counts with a log line per change, peaks
 // per interval, and a usage report at the end of every interval.
 #pragma once

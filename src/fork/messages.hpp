@@ -1,5 +1,5 @@
-// The status bodies the fork part sends to the controller (forking.md
-// "Status back to the controller").
+// The status bodies the fork part sends to the controller (docs/controller.md
+// "Status INFOs").
 #pragma once
 
 #include <cstdint>
@@ -13,7 +13,7 @@
 
 namespace voxfork::fork {
 
-// Status bodies, fields in the order of forking.md's example. `guid` is left
+// Status bodies, fields in the order of docs/controller.md's example. `guid` is left
 // out when empty.
 namespace status {
 std::string started(const std::optional<std::string>& guid, std::uint32_t connection_id, std::uint32_t caller,

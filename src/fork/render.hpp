@@ -44,7 +44,7 @@ struct SessionView {
 std::string render_sessions(const std::vector<SessionView>& sessions);
 nlohmann::json render_sessions_json(const std::vector<SessionView>& sessions);
 
-// FORK_ET CALL texts (operations.md "Event trace").
+// FORK_ET CALL texts (docs/forking.md "Operator output", docs/logs.md).
 namespace trace_text {
 std::string request(std::string_view action);  // Forking request START
 inline constexpr std::string_view initiated = "Forking initiated";

@@ -1,4 +1,4 @@
-// Validation follows forking.md's numbered order exactly; each step looks only
+// Validation follows docs/controller.md's numbered order exactly; each step looks only
 // at what the earlier steps let through, so the first failing step names the
 // reason.
 #include "request.hpp"

@@ -1,6 +1,6 @@
 // Forking request JSON → a typed request, or the reason it is rejected, in the
-// validation order of forking.md (steps 1–4; the state, flow and codec steps
-// 5–7 need the call and are the controller's).
+// validation order of docs/controller.md, "How a request is checked" (steps 1–4;
+// the state, flow and codec steps 5–7 need the call and are the controller's).
 #pragma once
 
 #include <cstdint>

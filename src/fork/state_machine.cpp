@@ -1,6 +1,6 @@
-// The fork state table. Read it against ../shared/spec/forking.md: the
-// "Validation order" (steps 5–7) are the request rows, "Status back to the
-// controller" the status steps, "Pause and resume" the pause/resume rows.
+// The fork state table. Read it against docs/controller.md: "How a request is
+// checked" (steps 5–7) are the request rows, "Status INFOs" the status steps,
+// "Hold, codec changes and pauses" the pause/resume rows.
 // docs/forking.md prints the same table.
 #include "state_machine.hpp"
 
@@ -140,12 +140,12 @@ constexpr Row rows[] = {
     {S::paused, E::law_change, {{{A::set_codec}}}, S::paused},
     {S::paused, E::call_ended, stop_by_bye, S::stopped},
 
-    // ---- the server's own pause (protocols.md): its protocol answered it ----
+    // ---- the server's own pause (docs/stream.md, AudioHook): its protocol answered it ----
     {S::active, E::server_pause, {{{A::gate_pause}, {A::status_paused, "server"}}}, S::paused},
     // Only when nothing of the call's keeps it paused (the controller checks).
     {S::paused, E::server_resume, {{{A::gate_resume}, {A::status_resumed}}}, S::active},
 
-    // ---- a lost connection being reconnected (protocols.md, Continuity) ----
+    // ---- a lost connection being reconnected (docs/controller.md, Continuity) ----
     // The tee goes on: the stream layer keeps the audio and replays it. A
     // fork already paused by the call or the server says nothing of it.
     {S::active, E::connection_lost, {{{A::status_paused, "connection-lost"}}}, S::active},

@@ -1,7 +1,7 @@
 // The per-call fork state machine as a table: state × event → steps, next
 // state. It holds no data of its own; the controller classifies what happened
 // into an Event (guards such as "does the guid match" are decided there, in
-// forking.md's validation order) and carries out the steps in order.
+// docs/controller.md's validation order) and carries out the steps in order.
 #pragma once
 
 #include <array>
@@ -36,7 +36,7 @@ enum class Event : std::uint8_t {
     // The server (AudioHook `pause` / `resume`, answered by the protocol).
     server_pause,
     server_resume,
-    // Continuity (protocols.md): the session's connection is being
+    // Continuity (docs/controller.md): the session's connection is being
     // reconnected (audio kept, the tee goes on), and is back.
     connection_lost,
     connection_back,

@@ -1,4 +1,4 @@
-// Positions follow wire.md: a new base from the receive clock after START,
+// Positions follow docs/speech-server-protocol.md: a new base from the receive clock after START,
 // RESUME or an SSRC change; RTP timestamp deltas after that.
 #include "tee.hpp"
 
@@ -82,7 +82,7 @@ void Tee::audio(Channel& ch, std::size_t dir, const media::RtpPacket& p, std::ui
         ch.epoch = epoch;
         ch.based = true;
     }
-    // Unsigned arithmetic is the modulo 2^32 of wire.md.
+    // Unsigned arithmetic is the modulo 2^32 of voxfork.v1's position.
     const std::uint32_t position = ch.base_position + (p.timestamp - ch.base_timestamp);
     const std::size_t bytes =
         sink_ != nullptr ? sink_->send(static_cast<media::Direction>(dir), ch.seq, position, p.payload) : 0;

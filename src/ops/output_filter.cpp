@@ -1,4 +1,4 @@
-// The output filters of operations.md: `| include`, `| exclude`,
+// The output filters of voxfork(1): `| include`, `| exclude`,
 // `| section` (`| sec`) and `| json`.
 #include <algorithm>
 #include <cctype>

@@ -83,7 +83,7 @@ Body body_of(sip_t const* sip) {
 }
 
 // The largest SIP message taken (sofia's default is 2 MB). A forking
-// request's JSON may be 64 KiB (forking.md), with its headers and an SDP part
+// request's JSON may be 64 KiB (docs/forking.md), with its headers and an SDP part
 // beside it; anything larger sofia answers 413 at once, without a
 // transaction, and closes a TCP connection that sent it. Over UDP no message
 // is that large: there, requests outside a dialog are screened instead.

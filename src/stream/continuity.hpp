@@ -1,4 +1,4 @@
-// Continuity (protocols.md): what a protocol's connection handler keeps of
+// Continuity (docs/stream.md): what a protocol's connection handler keeps of
 // its audio while the pool reconnects a lost connection, and how it goes out
 // again. One implementation for every protocol: a handler hands each binary
 // message to Continuity::send() instead of the Output; while the connection
@@ -171,7 +171,7 @@ private:
 // A handler's way out for its binary messages, with continuity.
 class Continuity {
 public:
-    // protocols.md: at most SECONDS x 8 kB of audio per channel: the bytes
+    // docs/stream.md: at most SECONDS x 8 kB of audio per channel: the bytes
     // of a stream that holds SECONDS of 20 ms messages of `channels` channels
     // (raw interleaved, AudioHook stereo: two), each with the `overhead` it
     // adds to its audio (voxfork-v1's header) and the buffer's own record

@@ -1,4 +1,4 @@
-// The pool's show and clear commands (operations.md).
+// The pool's show and clear commands (voxfork(1); docs/websocket.md "Show and clear commands").
 #include <charconv>
 
 #include <voxfork/net.hpp>

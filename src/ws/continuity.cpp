@@ -1,4 +1,4 @@
-// Continuity (protocols.md): a connection lost without a deliberate close is
+// Continuity (docs/stream.md): a connection lost without a deliberate close is
 // reconnected in place, within the profile's `connection reconnect window`.
 // The connection keeps its id, its users and its handler (the protocol's
 // state, its audio ring and what it kept during the outage); only the link
@@ -14,7 +14,7 @@ namespace voxfork::ws::detail {
 using boost::system::error_code;
 
 namespace {
-// protocols.md: a loss within this long of a reconnect goes on counting the
+// docs/stream.md, Continuity: a loss within this long of a reconnect goes on counting the
 // same window (and the backoff goes on from where it was).
 constexpr auto same_window_after_restore = std::chrono::seconds(10);
 }  // namespace

@@ -16,7 +16,7 @@ std::optional<std::uint32_t> choose_connection(std::span<const Candidate> candid
 
 Failure classify_failure(Step step, int http_status) {
     switch (step) {
-        // A failed lookup never reached TCP established: operations.md counts
+        // A failed lookup never reached TCP established: the statistics count
         // every such attempt as a TCP connection failure.
         case Step::resolve:
             return {reason::dns_failed, FailureCounter::tcp};

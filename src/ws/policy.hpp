@@ -32,7 +32,7 @@ enum class Step { resolve, proxy_resolve, tcp_connect, proxy_connect, tls_handsh
 enum class FailureCounter { none, tcp, http };
 
 struct Failure {
-    std::string_view reason;  // forking.md reason string
+    std::string_view reason;  // reason string the controller gets
     FailureCounter counter;
 };
 
@@ -58,7 +58,7 @@ inline constexpr std::chrono::milliseconds connection_attempt_delay{250};
 std::string url_of(std::string_view host, std::uint16_t port, bool secure);
 
 // Audio send-queue capacity in frames: 2 s of both channels of `threshold` calls.
-// Continuity (protocols.md): reconnect attempts 0.2 s after the loss, then
+// Continuity (docs/stream.md): reconnect attempts 0.2 s after the loss, then
 // at doubling intervals up to 5 s, the last one when the window ends.
 inline constexpr std::chrono::milliseconds reconnect_backoff_first{200};
 inline constexpr std::chrono::milliseconds reconnect_backoff_max{5000};

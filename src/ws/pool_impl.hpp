@@ -81,7 +81,7 @@ struct Connection {
     boost::asio::steady_timer tick;
     boost::asio::steady_timer close_guard;
 
-    // Continuity (protocols.md): reconnecting a lost connection in place.
+    // Continuity (docs/stream.md): reconnecting a lost connection in place.
     ProfilePtr profile;  // what it was opened with, for the reconnects
     std::uint64_t link_generation = 0;     // a handler of an earlier link finds it changed and does nothing
     std::vector<std::unique_ptr<Link>> lost_links;  // aborted, their handlers finishing

@@ -77,9 +77,9 @@ std::string format_connection_detail(const ConnectionView& c) {
     return out;
 }
 
-// The header is operations.md's, word for word; each row gives the same
-// fields with the same two-space separator (no field holds two spaces in a
-// row, so the line splits back into its fields).
+// The header is docs/websocket.md's ("Show and clear commands"), word for word; each row gives
+// the same fields with the same two-space separator (no field holds two spaces in a row, so the
+// line splits back into its fields).
 std::string format_history(std::span<const HistoryEntry> rows) {
     std::string out = "Id  Server  Local  Opened  Closed  Sessions  Reason\n";
     const auto field = [](const std::string& s) { return s.empty() ? std::string("-") : s; };

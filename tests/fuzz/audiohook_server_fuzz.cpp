@@ -1,4 +1,4 @@
-// What an AudioHook server may send (protocols.md "audiohook"): opened,
+// What an AudioHook server may send (docs/stream.md "AudioHook"): opened,
 // pong, closed, disconnect, pause, resume, updated, event, error and
 // anything else, in any order and any shape, against a session that opens,
 // pauses, resumes, updates and closes.

@@ -1,4 +1,4 @@
-// What a raw speech server may send (protocols.md "raw"): text messages,
+// What a raw speech server may send (docs/stream.md "raw"): text messages,
 // counted and the latest kept; binary messages, counted and ignored.
 #include "raw/connection.hpp"
 #include "speech_server.hpp"

@@ -1,4 +1,4 @@
-// What a voxfork.v1 speech server may send (wire.md): text messages (a STOP
+// What a voxfork.v1 speech server may send (docs/speech-server-protocol.md): text messages (a STOP
 // for a channel, anything else ignored), binary messages (a protocol error),
 // read by a connection that carries two calls.
 #include "speech_server.hpp"

@@ -1,4 +1,4 @@
-"""Forks that survive a speech-server outage (protocols.md, Continuity), end to
+"""Forks that survive a speech-server outage (docs/stream.md, Continuity), end to
 end through SIP: a SIPp controller forks a call, both sides stream a pattern in
 which every 20 ms frame differs, the reference speech server fails in one of
 its ways, and what it received is checked byte by byte across its connections

@@ -1,4 +1,4 @@
-"""A speech-server restart under load (protocols.md, Continuity): 100 forked
+"""A speech-server restart under load (docs/stream.md, Continuity): 100 forked
 calls share 5 voxfork-v1 connections (calls-threshold 20); the reference
 speech server restarts (every connection reset, the port closed for 1 s, then
 open again). Every fork is paused and resumed, every call's audio arrives at

@@ -1,4 +1,4 @@
-"""Every reason string of forking.md from a real scenario: requests that fail
+"""Every reason string of docs/controller.md from a real scenario: requests that fail
 validation or state checks, calls that cannot be forked, and speech servers
 that cannot be reached, refuse, close or drop the connection."""
 
@@ -30,7 +30,7 @@ def error(reason, guid=GUID):
 
 class Validation(ForkTest):
     def test_every_validation_and_state_reason_on_one_call(self):
-        """forking.md's steps 1-5 in turn; rejected requests leave the fork as it was."""
+        """docs/controller.md's steps 1-5 in turn; rejected requests leave the fork as it was."""
         self.start_fork_daemon()
         server = self.speech()
         port = server.port
@@ -287,7 +287,7 @@ STOP_BOTH_SERVER = textwrap.dedent("""
 
 class ServerStop(ForkTest):
     def test_server_stopping_both_channels_gets_no_stop_back(self):
-        """wire.md: voxforkd answers STOP `Stopped by server` only for the
+        """docs/speech-server-protocol.md: voxforkd answers STOP `Stopped by server` only for the
         channels the server did not stop itself. Handled STOPs leave the
         connection open: the next fork of the call goes over it and is
         stopped the usual way (a crashed handler would have closed it)."""

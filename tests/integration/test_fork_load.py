@@ -89,7 +89,7 @@ class BadInput(ForkTest):
         got = statuses(ctl)
         # Too deep: not parsed, so no call-guid to echo. Multipart without
         # JSON: a plain re-INVITE, no status. Two JSON parts: ambiguous, refused
-        # (the spec's carrier is one SDP part and one JSON part).
+        # (docs/controller.md's carrier is one SDP part and one JSON part).
         self.assertEqual(got[0], {"status": "ERROR", "reason": "JSON parse failure"}, ctl.report())
         self.assertEqual([(g["status"], g.get("reason")) for g in got[1:]],
                          [("ERROR", "Unexpected format or content in JSON"), ("STARTED", None),
@@ -120,7 +120,7 @@ class BadInput(ForkTest):
         self.assertEqual(len(server.messages("START")), 2)
 
     def test_depth_32_is_taken_and_33_is_json_parse_failure(self):
-        """forking.md: JSON nested deeper than 32 levels is `JSON parse
+        """docs/forking.md: JSON nested deeper than 32 levels is `JSON parse
         failure` unparsed (no call-guid to echo); 32 levels is a request."""
         def nested(levels):
             # The request object is level 1; "x" (an unknown field) holds the rest.
@@ -141,7 +141,7 @@ class BadInput(ForkTest):
         self.assertEqual([m["type"] for m in self.server.messages()], ["START", "START", "STOP", "STOP"])
 
     def test_64_kib_body_is_taken_and_one_byte_more_is_json_parse_failure(self):
-        """forking.md: a body over 64 KiB is `JSON parse failure` unparsed;
+        """docs/forking.md: a body over 64 KiB is `JSON parse failure` unparsed;
         65,536 bytes is a request. Too big for a SIPp scenario: the INFOs go
         in the controller's dialog over a TCP connection of the test's own."""
         def padded(size):

@@ -1,7 +1,7 @@
 """Every call and fork log line names the call's SIP Call-ID (and the
 call-guid once a request gave one), so an operator can join voxforkd's log
 with the SIP peers' and the controller's traces. The FORK_ET lines keep the
-layout of operations.md; the two fields trail it."""
+layout the replaced SBCs used (docs/logs.md); the two fields trail it."""
 
 import os
 import re

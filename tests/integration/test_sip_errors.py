@@ -167,7 +167,7 @@ class Refusals(SipTest):
         return self.daemon_
 
     def test_destination_pattern_without_dollar_is_a_prefix(self):
-        # config.md "Patterns": `6777` routes 67771 (IOS variable-length match).
+        # docs/configuration.md "Patterns": `6777` routes 67771 (IOS variable-length match).
         self.start_daemon()
         uas = self.callee(name="uas_ring", STATUS=486)
         self.reject(486, service="67771")

@@ -1,5 +1,5 @@
 """The reference speech server itself: it records exactly what a client sent,
-reports every violation of wire.md, and its fault modes do what they say.
+reports every violation of the voxfork.v1 protocol, and its fault modes do what they say.
 The client is the `websockets` library (Debian's python3-websockets)."""
 
 import asyncio

@@ -1,5 +1,5 @@
 """The reference speech server in its other protocols (--protocol audiohook,
---protocol raw; protocols.md), driven by a client of the test's own (Debian's
+--protocol raw; docs/speech-server.md), driven by a client of the test's own (Debian's
 python3-websockets): what it answers, what it records per channel, and the
 violations it reports for a client that breaks the protocol."""
 

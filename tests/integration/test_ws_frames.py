@@ -97,7 +97,7 @@ class FramesTest(harness.Harness):
         self.assertEqual((event["reason"], event["server_reason"]), ("Connection closed", "bye"))
 
     def test_text_frames_with_fields_of_other_types_are_ignored(self):
-        """wire.md: any other text frame is ignored; a STOP whose reason is no
+        """docs/speech-server-protocol.md: any other text frame is ignored; a STOP whose reason is no
         string still stops (with no reason)."""
         port = self.start_server("badtypes")
         p = WsProbe(self, profile_config()).start(LOOPBACK, port, profile=1, frames=20, interval_ms=5, keep=True)
@@ -106,7 +106,7 @@ class FramesTest(harness.Harness):
         self.assertEqual((event["reason"], event["server_reason"]), ("Connection closed", ""))
         self.assertEqual(p.events("connection_lost"), [])
         p.finish()  # the kept call's connection closes now
-        # The START came with its keys in wire.md's order.
+        # The START came with its keys in docs/speech-server-protocol.md's order.
         def first_line():
             with open(self.server_log) as f:
                 return f.readline()

@@ -81,7 +81,7 @@ class LifecycleTest(harness.Harness):
         self.assertIn("%SIP-3-STREAM_SERVICE: 1 TCP closures", p.log())
 
     def test_server_stop_for_a_channel(self):
-        """wire.md: a server STOP for one channel ends the call's fork; its
+        """docs/speech-server-protocol.md: a server STOP for one channel ends the call's fork; its
         other channel gets STOP `Stopped by server`; the connection stays."""
         server = SpeechServer(self, args=("--stop-channel-after-frames", 3)).start()
         p = self.probe().start(LOOPBACK, server.port, profile=1, frames=10, interval_ms=5, keep=True)

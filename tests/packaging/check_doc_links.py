@@ -21,7 +21,7 @@ URL = re.compile(r"\b(?:https?|ftp|file)://\S+|<(?:https?|mailto):[^>]+>")
 CLIMBING_PATH = re.compile(r"(?<![\w.])((?:\.\./)+[\w.\-/]*)")
 # The specification and reference texts live beside the repository, not in it.
 OUTSIDE_TREE = re.compile(r"\bshared/(?:spec|reference)\b")
-# A Markdown page named in the text (`wire.md`, docs/stream.md).
+# A Markdown page named in the text (`missing.md`, docs/stream.md).
 MARKDOWN_NAME = re.compile(r"(?<![\w/.\-])((?:[\w\-]+/)*[\w\-]+\.md)\b")
 # roff hyperlink macros.
 ROFF_LINK = re.compile(r"^\.(?:UR|MT)\s+(\S+)", re.MULTILINE)

@@ -1,5 +1,5 @@
 #!/bin/sh
-# The restart benchmark (protocols.md "Continuity", docs/performance.md):
+# The restart benchmark (docs/stream.md "Continuity", docs/performance.md):
 # CALLS forked calls held HOLD seconds through a real voxforkd, their forks
 # on the reference speech server, which restarts in place once (after
 # RESTART_AFTER frames of its first connection: every connection reset, the

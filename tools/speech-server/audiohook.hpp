@@ -1,4 +1,4 @@
-// Genesys AudioHook v2 (protocols.md "audiohook"), the server side: the
+// Genesys AudioHook v2 (docs/stream.md "AudioHook"), the server side: the
 // upgrade's headers and, with --audiohook-secret, its HTTP message signature;
 // `open` answered with `opened` (the media --audiohook-media picks), `ping`
 // with `pong`, `update` with `updated`, `close` with `closed`; `paused`,

@@ -12,7 +12,7 @@ namespace speech {
 // Unset means the fault is off.
 using FrameCount = std::optional<std::uint64_t>;
 
-// The wire protocol served (protocols.md), one per server.
+// The wire protocol served (--protocol, docs/speech-server.md), one per server.
 enum class ProtocolName { voxfork_v1, audiohook, raw };
 
 struct Options {

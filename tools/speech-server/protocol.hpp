@@ -1,7 +1,7 @@
 // A wire protocol as the speech server speaks it. The transport (server.cpp:
 // listener, TLS, upgrade, WebSocket frames, fault modes) knows no protocol;
 // each protocol is one small unit behind this face, made per connection:
-// voxfork_v1.cpp (wire.md), audiohook.cpp and raw.cpp (protocols.md). A
+// voxfork_v1.cpp (docs/speech-server-protocol.md), audiohook.cpp and raw.cpp (docs/stream.md). A
 // protocol judges the upgrade, checks and records every message and frame,
 // and answers through Replies.
 #pragma once

@@ -1,4 +1,4 @@
-// Raw audio (protocols.md "raw"): bare G.711 binary frames, no header and no
+// Raw audio (docs/stream.md "raw"): bare G.711 binary frames, no header and no
 // JSON. A connection whose query names `channel=caller` or `channel=callee`
 // carries that one channel (layout separate); any other carries both,
 // interleaved sample by sample, caller first (layout interleaved). Text from

@@ -23,7 +23,7 @@ struct MessageRule {
     std::vector<FieldRule> fields;
 };
 
-// The messages of wire.md, field by field. Every field listed is required
+// The messages of docs/speech-server-protocol.md, field by field. Every field listed is required
 // unless marked optional, and no other field is allowed.
 const std::vector<MessageRule>& message_rules() {
     static const std::vector<MessageRule> rules = {
@@ -35,7 +35,7 @@ const std::vector<MessageRule>& message_rules() {
           {"codec", Kind::text, {"PCMU", "PCMA"}},
           {"rate", Kind::integer, {}, 8000, 8000},
           {"metadata", Kind::object},
-          // protocols.md, Continuity: a channel re-established after a lost connection.
+          // Continuity (docs/speech-server-protocol.md): a channel re-established after a lost connection.
           {"resumed", Kind::boolean, {}, 0, 0, true}}},
         {"PAUSE", {{"channel", Kind::channel}, {"reason", Kind::text, {"hold", "codec-change"}}}},
         {"RESUME", {{"channel", Kind::channel}, {"codec", Kind::text, {"PCMU", "PCMA"}}}},
@@ -96,7 +96,7 @@ std::string str(const json& msg, const char* field) {
     return it != msg.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-// The leg as it goes into file names: anything else than wire.md's two is "unknown".
+// The leg as it goes into file names: anything else than the protocol's two is "unknown".
 std::string leg_name(const json& msg) {
     std::string leg = str(msg, "leg");
     return leg == "caller" || leg == "callee" ? leg : "unknown";
@@ -142,7 +142,7 @@ bool VoxforkV1::check_fields(const std::string& type, const json& msg) {
         bool known =
             std::any_of(rule->fields.begin(), rule->fields.end(), [&key](const FieldRule& f) { return key == f.name; });
         if (!known)
-            violation(channel, "unknown-field", type + " has a field wire.md does not define: " + key,
+            violation(channel, "unknown-field", type + " has a field the voxfork.v1 protocol does not define: " + key,
                       {{"field", key}, {"type", type}});
     }
     return channel_ok;
@@ -165,7 +165,7 @@ void VoxforkV1::on_text(std::string_view text) {
     if (!rule_for(type)) {
         rec_.event(std::move(line));
         violation(0, "unknown-type",
-                  "message type is missing or not one of wire.md's: " + msg.value("type", json()).dump(),
+                  "message type is missing or not one of voxfork.v1's: " + msg.value("type", json()).dump(),
                   {{"msg", msg}});
         return;
     }

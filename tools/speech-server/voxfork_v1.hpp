@@ -1,4 +1,4 @@
-// voxfork.v1 (wire.md): strict checking of what one connection's client sends.
+// voxfork.v1 (docs/speech-server-protocol.md): strict checking of what one connection's client sends.
 // Every message and frame is written to the recorder; every departure from the
 // protocol is reported as a violation with a stable kind string
 // (docs/speech-server.md lists them).

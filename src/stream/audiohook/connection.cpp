@@ -257,7 +257,7 @@ void Connection::on_text(std::string_view text) {
             out_->close_when_sent();
         }
     } else if (m->type == "reconnect") {
-        // protocols.md: close with reason `reconnect`, then a new session
+        // docs/stream.md, AudioHook: close with reason `reconnect`, then a new session
         // that continues this one; the fork hears nothing unless it fails.
         if (phase_ != Phase::open) return;
         audio_->take_ring();

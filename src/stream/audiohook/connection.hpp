@@ -1,5 +1,5 @@
 // AudioHook's side of one WebSocket connection, which carries one session
-// (protocols.md "audiohook"): `open` and the server's `opened`, clock-paced
+// (docs/stream.md "AudioHook"): `open` and the server's `opened`, clock-paced
 // PCMU frames of the channels the server chose, the client messages with
 // their seq, serverseq and position, ping/pong, pause and resume either way,
 // update, close/closed, and what the server may send (disconnect, error,
@@ -37,7 +37,7 @@ class SessionEvents {
 public:
     virtual ~SessionEvents() = default;
     virtual void on_opened(const MediaChoice& media) = 0;
-    // The session never opened: a forking.md reason.
+    // The session never opened: a reason string the controller gets.
     virtual void on_open_failed(std::string_view reason) = 0;
     virtual void on_server_pause() = 0;
     virtual void on_server_resume() = 0;
@@ -53,7 +53,7 @@ struct OpenRequest {
     std::string conversation_id;
     Participant participant;
     nlohmann::json custom_config = nlohmann::json::object();
-    // Continuity (protocols.md): the profile's reconnect window, and the
+    // Continuity (docs/stream.md): the profile's reconnect window, and the
     // upgrade headers of a new session id (for the reconnect attempts).
     int reconnect_window = 0;
     std::function<std::vector<std::pair<std::string, std::string>>(const std::string& session_id)> headers_for;

@@ -1,5 +1,5 @@
 // Genesys AudioHook protocol version 2 on the wire, as the client speaks it
-// (protocols.md "audiohook"): the messages voxforkd sends, the reading of
+// (docs/stream.md "AudioHook"): the messages voxforkd sends, the reading of
 // what the server sends, durations, and the identifiers it makes.
 #pragma once
 
@@ -48,7 +48,7 @@ struct Participant {
     std::string ani, ani_name, dnis;
 };
 
-// `open`'s parameters: the three media offers in protocols.md's order.
+// `open`'s parameters: the three media offers in docs/stream.md's order (AudioHook).
 nlohmann::ordered_json open_parameters(std::string_view organization_id, std::string_view conversation,
                                        const Participant& participant, const nlohmann::json& custom_config);
 

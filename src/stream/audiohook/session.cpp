@@ -65,7 +65,7 @@ void AudiohookSession::open() {
     request.participant = {random_uuid(), call_.caller_number, call_.caller_name, call_.called_number};
     request.custom_config = call_.metadata;
     request.reconnect_window = profile_.reconnect_window_seconds;
-    // A reconnect is a new session (protocols.md): its own id, headers, signature.
+    // A reconnect is a new session (docs/stream.md, Continuity): its own id, headers, signature.
     request.headers_for = [target = target_, profile = profile_](const std::string& session_id) {
         return upgrade_headers(target, profile, session_id);
     };
@@ -133,7 +133,7 @@ void AudiohookSession::resume(Codec codec) {
 }
 
 bool AudiohookSession::update(const nlohmann::json& metadata) {
-    // protocols.md: only a language is news to an AudioHook server.
+    // docs/stream.md, AudioHook: only a language is news to an AudioHook server.
     const auto language = metadata.is_object() ? metadata.find("language") : metadata.end();
     if (!connection_ || language == metadata.end() || !language->is_string()) return false;
     connection_->update(Clock::now(), language->get_ref<const std::string&>());

@@ -17,7 +17,7 @@ public:
     void pause(std::string_view reason) override;
     void resume(Codec codec) override;
     bool update(const nlohmann::json& metadata) override;
-    void dtmf(media::Direction, char, std::uint16_t) override {}  // protocols.md: the client carries no DTMF
+    void dtmf(media::Direction, char, std::uint16_t) override {}  // docs/stream.md: the client carries no DTMF
     void stop(std::string_view reason) override;
     void close() override;
     std::optional<Delivery> delivered(media::Direction direction) const override;

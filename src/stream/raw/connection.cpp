@@ -79,7 +79,7 @@ void Connection::on_text(std::string_view text) {
 }
 
 bool Connection::on_binary(std::span<const std::uint8_t>) {
-    ++server_binaries_;  // protocols.md: ignored and counted
+    ++server_binaries_;  // docs/stream.md: ignored and counted
     return true;
 }
 

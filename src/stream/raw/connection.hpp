@@ -1,4 +1,4 @@
-// raw's side of one WebSocket connection (protocols.md "raw"): bare G.711 in
+// raw's side of one WebSocket connection (docs/stream.md "raw"): bare G.711 in
 // 20 ms binary frames on the clock, one direction (layout `separate`) or both
 // interleaved (layout `interleaved`); the server's text counted, its binary
 // frames ignored. A connection carries one fork.
@@ -54,7 +54,7 @@ public:
     void on_tick(Clock::time_point now) override;
     Clock::time_point next_service(Clock::time_point now) const override;
     void on_closed() override;
-    // Continuity (protocols.md): the same URL again, the audio of the outage
+    // Continuity (docs/stream.md): the same URL again, the audio of the outage
     // first, then live audio.
     bool resumable() const override { return continuity_.enabled(); }
     void on_interrupted() override;

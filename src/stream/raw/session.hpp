@@ -1,4 +1,4 @@
-// One fork in raw (protocols.md "raw"): one WebSocket per channel (layout
+// One fork in raw (docs/stream.md "raw"): one WebSocket per channel (layout
 // `separate`, `channel=caller` / `channel=callee` in the query) or one for
 // the call (layout `interleaved`), none shared with another fork.
 #pragma once
@@ -19,8 +19,8 @@ public:
     void start(Codec codec, const nlohmann::json& metadata) override;
     void pause(std::string_view reason) override;
     void resume(Codec codec) override;
-    bool update(const nlohmann::json&) override { return false; }  // protocols.md: nothing sent
-    void dtmf(media::Direction, char, std::uint16_t) override {}          // protocols.md: not sent
+    bool update(const nlohmann::json&) override { return false; }  // docs/stream.md: nothing sent
+    void dtmf(media::Direction, char, std::uint16_t) override {}          // docs/stream.md: not sent
     void stop(std::string_view reason) override;
     void close() override;
     std::optional<Delivery> delivered(media::Direction direction) const override;

@@ -187,7 +187,7 @@ void Connection::tell_server_stops(Clock::time_point read_before) {
         // Gone, or told with its other channel's STOP already.
         if (call == calls_.end() || std::ranges::find(told, stop.session) != told.end()) continue;
         told.push_back(stop.session);
-        // wire.md: the call's channels the server did not stop get STOP back.
+        // docs/speech-server-protocol.md: the call's channels the server did not stop get STOP back.
         for (const Channel& c : std::vector<Channel>(channels_)) {
             if (c.session == stop.session && !c.stopped)
                 send(c.id, Gate::stop, voxfork_v1::stop(c.id, reason::stopped_by_server));

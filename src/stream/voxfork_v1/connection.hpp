@@ -1,7 +1,7 @@
 // voxfork.v1's side of one WebSocket connection, shared by up to
 // `calls-threshold` calls: the audio ring their tees write into, the state of
 // each of their channels (paused, stopped, what was sent), and what a server
-// STOP means (wire.md "Messages from the speech server").
+// STOP means (docs/speech-server-protocol.md, "What the server may send").
 #pragma once
 
 #include <chrono>
@@ -60,12 +60,12 @@ public:
     void on_sent(std::uint32_t channel, std::size_t bytes) override;
     void on_dropped(std::uint32_t channel) override;
     void on_text(std::string_view text) override;
-    bool on_binary(std::span<const std::uint8_t>) override { return false; }  // wire.md: a protocol error
+    bool on_binary(std::span<const std::uint8_t>) override { return false; }  // voxfork.v1: a protocol error
     void on_tick(Clock::time_point now) override { tell_server_stops(now - server_stop_grace); }
     void on_closed() override;
-    // Continuity (protocols.md): START again with "resumed": true for every
-    // channel, then the frames of the last second before the loss and of the
-    // outage, each with its own seq and position.
+    // Continuity (docs/speech-server-protocol.md, "Resuming after an outage"): START again with
+    // "resumed": true for every channel, then the frames of the last second before the loss and of
+    // the outage, each with its own seq and position.
     bool resumable() const override { return continuity_.enabled(); }
     void on_interrupted() override;
     std::uint64_t keep() override;

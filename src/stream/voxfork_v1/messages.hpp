@@ -1,4 +1,4 @@
-// voxfork.v1 on the wire (wire.md): the control messages voxforkd sends, the
+// voxfork.v1 on the wire (docs/speech-server-protocol.md): the control messages voxforkd sends, the
 // binary audio frame, and the subprotocol name.
 #pragma once
 
@@ -18,7 +18,7 @@ inline constexpr std::string_view subprotocol = "voxfork.v1";
 
 std::string_view codec_name(Codec codec);  // PCMU / PCMA
 
-// Control messages for one channel, keys in wire.md's order.
+// Control messages for one channel, keys in docs/speech-server-protocol.md's order.
 nlohmann::ordered_json start(std::uint32_t channel, const CallInfo& call, std::string_view leg, Codec codec,
                              const nlohmann::json& metadata);
 nlohmann::ordered_json pause(std::uint32_t channel, std::string_view reason);
@@ -53,7 +53,7 @@ struct ServerStop {
     std::string reason;
 };
 // Reads a server text frame; nullopt for anything that is not a well-formed
-// STOP (wire.md: logged at debug level and ignored). Never throws.
+// STOP (docs/speech-server-protocol.md: logged at debug level and ignored). Never throws.
 std::optional<ServerStop> parse_server_stop(std::string_view text);
 
 }  // namespace voxfork::stream::voxfork_v1

@@ -93,7 +93,7 @@ void V1Session::resume(Codec codec) {
 
 bool V1Session::update(const nlohmann::json& metadata) {
     send_both(Connection::Gate::keep, [&](std::uint32_t ch) { return voxfork_v1::update(ch, metadata); });
-    return false;  // wire.md: the server does not answer
+    return false;  // voxfork.v1: the server does not answer
 }
 
 void V1Session::dtmf(media::Direction direction, char digit, std::uint16_t duration) {

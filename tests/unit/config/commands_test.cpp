@@ -1,4 +1,4 @@
-// Each command of config.md: its effect, its default, its `no` form, and one
+// Each command of voxforkd.conf(5): its effect, its default, its `no` form, and one
 // case per kind of bad value.
 #include <gmock/gmock.h>
 
@@ -157,7 +157,7 @@ TEST(VoipCommands, SetTheirValues) {
 }
 
 TEST(VoipCommands, RtpRangeMaxMayBeOdd) {
-    // As the default 16384 32767 and config.md's sample 20000 29999 are.
+    // As the default 16384 32767 and voxforkd.conf(5)'s example 20000 29999 are.
     const Config c = ok("voice service voip\n rtp-port range 20000 29999\n");
     EXPECT_EQ(c.voip.rtp_port_min, 20000);
     EXPECT_EQ(c.voip.rtp_port_max, 29999);

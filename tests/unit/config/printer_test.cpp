@@ -241,8 +241,8 @@ TEST(RoundTrip, CorpusUsesEveryCommandAndEveryNoForm) {
                 EXPECT_TRUE(covered(used_no, spec.words)) << "no corpus file uses \"no " << spec.words << "\"";
             }
         }
-    // config.md's table, protocols.md's profile commands, `rtp latching`,
-    // `metrics listen` and the trusted list's `ipv6`; update together with them.
+    // The commands of voxforkd.conf(5), the profile's protocol commands, `rtp latching`,
+    // `metrics listen` and the trusted list's `ipv6` among them; update together with them.
     EXPECT_EQ(commands, 53);
 }
 

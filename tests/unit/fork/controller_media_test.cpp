@@ -396,7 +396,7 @@ TEST_F(ControllerTest, ShowCallDescribesTheFork) {
     EXPECT_NE(ctl_->show_call(anchor)->find("State: stopped\n"), std::string::npos);
 }
 
-// operations.md: callid shows frames and bytes sent and frames dropped: what
+// docs/forking.md "Operator output": callid shows frames and bytes sent and frames dropped: what
 // the connection wrote, and drops of its send queue as well as of the ring.
 TEST_F(ControllerTest, ShowCallNamesTheProtocolItsConnectionsAndWhatTheServerSaid) {
     streams_.description = stream::Description{"raw", {61, 62}, 2, R"({"transcript":"hello"})"};

@@ -229,7 +229,7 @@ TEST_F(ControllerTest, UpdateNamingAnotherServerIsUnexpectedContentBeforeGuid) {
     EXPECT_TRUE(streams_.commands.empty());
 }
 
-// forking.md: UPDATED is "UPDATE sent to the speech server". While connecting
+// docs/controller.md: UPDATED is "the new metadata went to the speech server". While connecting
 // nothing can be sent: the UPDATE waits for the START, and UPDATED for STARTED.
 TEST_F(ControllerTest, UpdateWhileConnectingIsSentAfterTheStart) {
     request(start_json());

@@ -1,4 +1,4 @@
-// Request parsing and validation: one row per case, in forking.md's order.
+// Request parsing and validation: one row per case, in docs/controller.md's order.
 #include <gtest/gtest.h>
 
 #include <string>

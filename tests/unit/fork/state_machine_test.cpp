@@ -1,5 +1,5 @@
 // The table's shape: every request is answered in every state, rejections
-// change nothing, and the orders the spec relies on hold. What each row does
+// change nothing, and the orders docs/controller.md relies on hold. What each row does
 // end to end is checked through the controller (controller_test.cpp).
 #include <gtest/gtest.h>
 
@@ -133,7 +133,7 @@ TEST(StateTable, ByeTellsTheServerButNotTheController) {
     }
 }
 
-// The rows a reader checks against forking.md's "Validation order".
+// The rows a reader checks against docs/controller.md's "How a request is checked".
 struct Expect {
     State from;
     Event event;

@@ -1,4 +1,4 @@
-// The tee fed with synthetic RTP: seq, position (wire.md), DTMF, gating.
+// The tee fed with synthetic RTP: seq, position (docs/speech-server-protocol.md), DTMF, gating.
 #include <gtest/gtest.h>
 
 #include <array>

@@ -56,7 +56,7 @@ TEST(EventTrace, LinesHaveTheOperationsLayout) {
               "FORK_ET: TYPE = CALL : callid 58 : Forking request START\n");
 }
 
-// The spec's line first, unchanged; the Call-ID and the call-guid (once
+// The original line first (docs/logs.md), unchanged; the Call-ID and the call-guid (once
 // known) as trailing fields.
 TEST(EventTrace, CallLinesEndWithTheCallIdAndTheGuid) {
     LogCapture log;

@@ -1,4 +1,4 @@
-// Continuity (protocols.md): the outage buffer, the handler's way out through
+// Continuity (docs/stream.md): the outage buffer, the handler's way out through
 // it, and voxfork-v1's re-establishing of its channels after a reconnect.
 #include <gtest/gtest.h>
 

@@ -20,7 +20,7 @@ std::uint32_t seq_of(const Framing::Record& s) {
     return (std::uint32_t{b[4]} << 24) | (std::uint32_t{b[5]} << 16) | (std::uint32_t{b[6]} << 8) | b[7];
 }
 
-// Fields and their order as in wire.md's examples: the text that goes out is
+// Fields and their order as in docs/speech-server-protocol.md's examples: the text that goes out is
 // these messages dumped as they are.
 TEST(Messages, ShapesAndKeyOrderOfWireMd) {
     const CallInfo call{58, 1, "8F3B", "a84b@10.0.0.1", json::object(), "1000", "", "6777"};

@@ -124,7 +124,7 @@ TEST(ReplayRoom, FillsTheSendQueueToHalfAtMost) {
     EXPECT_EQ(replay_room(1, 1), 0u);
 }
 
-// protocols.md: 0.2 s after the loss, doubling to 5 s, the last attempt when
+// docs/stream.md, Continuity: 0.2 s after the loss, doubling to 5 s, the last attempt when
 // the window ends, then no more.
 TEST(ReconnectStep, BackoffDoublesToFiveSecondsAndTheLastAttemptIsAtTheWindowsEnd) {
     using namespace std::chrono_literals;

@@ -8,7 +8,7 @@
 namespace voxfork::ws::detail {
 namespace {
 
-// operations.md's 13 lines, then the four protocols.md adds for continuity.
+// The 13 lines the replaced SBCs showed, then the four of continuity (docs/websocket.md).
 TEST(Statistics, SeventeenLinesInTheOrderOfTheSpec) {
     Statistics s;
     s.connections_active = 2;
