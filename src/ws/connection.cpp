@@ -2,6 +2,7 @@
 // the read loop, ping/dead/idle timers, and closing, each cause of an end
 // mapped in one place (close_connection) to its history reason, fork reason,
 // counter and trace line.
+#include <algorithm>
 #include <cstring>
 
 #include <spdlog/spdlog.h>
@@ -42,6 +43,7 @@ void PoolImpl::start_session(const ConnPtr& conn) {
     conn->handler->on_open(conn->output);
     read_next(conn);
     arm_tick(conn);
+    if (!conn->scheduled) schedule(conn, now);  // a reconnected one kept its place
     arm_drain_timer();
     pump(conn);
 }
@@ -239,33 +241,40 @@ void PoolImpl::arm_drain_timer() {
     drain_timer_.async_wait([this](error_code ec) {
         if (ec) return;
         drain_armed_ = false;
-        bool any = false;
         const auto now = Clock::now();
-        // A handler's tick may tell its users of an end, and they may change
-        // connections_: walk a copy.
         drain_round_.clear();
-        for (const auto& [id, conn] : connections_) {
-            if (conn->drops.any()) warn_drops(*conn, now);
-            if (conn->state == ConnState::reconnecting || conn->state == ConnState::open) any = true;
-            if (conn->state == ConnState::reconnecting || (conn->state == ConnState::open && now >= conn->serve_at))
-                drain_round_.push_back(conn);
+        while (!schedule_.empty() && schedule_.front().at <= now) {
+            std::pop_heap(schedule_.begin(), schedule_.end());
+            drain_round_.push_back(std::move(schedule_.back().conn));
+            schedule_.pop_back();
         }
         for (const ConnPtr& conn : drain_round_) {
+            conn->scheduled = false;
+            if (conn->drops.any()) warn_drops(*conn, now);
             if (conn->state == ConnState::reconnecting) {
                 const std::uint64_t dropped = conn->handler->keep();
                 counts_.frames_dropped += dropped;
                 conn->drops.handler += dropped;
-                continue;
+            } else if (conn->state == ConnState::open) {
+                pump(conn);
+                if (conn->state == ConnState::open) conn->handler->on_tick(now);
             }
-            if (conn->state != ConnState::open) continue;
-            pump(conn);
-            if (conn->state != ConnState::open) continue;
-            conn->handler->on_tick(now);
-            conn->serve_at = conn->handler->next_service(now);
+            reschedule(conn, now);
         }
         drain_round_.clear();  // the connections a round ended are freed now
-        if (any) arm_drain_timer();
+        if (!schedule_.empty()) arm_drain_timer();
     });
+}
+
+void PoolImpl::reschedule(const ConnPtr& conn, Clock::time_point now) {
+    if (conn->state == ConnState::open) schedule(conn, conn->handler->next_service(now));
+    if (conn->state == ConnState::reconnecting) schedule(conn, now);  // keep() every round
+}
+
+void PoolImpl::schedule(const ConnPtr& conn, Clock::time_point at) {
+    conn->scheduled = true;
+    schedule_.push_back({at, conn});
+    std::push_heap(schedule_.begin(), schedule_.end());
 }
 
 namespace {

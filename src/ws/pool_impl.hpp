@@ -77,7 +77,7 @@ struct Connection {
     std::string local_address, server_address, tls_version = "none", cipher = "none";
     std::time_t opened_at = 0;
     Clock::time_point last_rx{}, last_ping{}, idle_since{};
-    Clock::time_point serve_at{};  // the drain round passes it by until then (Handler::next_service)
+    bool scheduled = false;  // in the drain rounds' schedule (PoolImpl::schedule_)
     boost::asio::steady_timer tick;
     boost::asio::steady_timer close_guard;
 
@@ -174,6 +174,10 @@ private:
     void arm_tick(const ConnPtr& conn);
     void on_tick(const ConnPtr& conn);
     void arm_drain_timer();
+    // Back into the schedule after a round served it: an open connection when
+    // its handler next needs serving, a reconnecting one the next round.
+    void reschedule(const ConnPtr& conn, Clock::time_point now);
+    void schedule(const ConnPtr& conn, Clock::time_point at);
     // The warning for the frames a connection dropped, when due (or `now_anyway`).
     void warn_drops(Connection& conn, Clock::time_point now, bool now_anyway = false);
     void close_connection(const ConnPtr& conn, CloseCause cause);
@@ -205,8 +209,20 @@ private:
     std::deque<HistoryEntry> history_;
     boost::asio::steady_timer drain_timer_;
     bool drain_armed_ = false;
-    // The drain round walks this copy of connections_ (a handler may change
-    // the map); kept between rounds so the walk allocates nothing.
+    // The drain rounds' schedule, a min-heap by time: every open or
+    // reconnecting connection once, at when it next needs serving
+    // (Handler::next_service). A round takes only those due, so a paced
+    // connection costs nothing between its frames, however many there are
+    // (walking all 2,000 of 1,000 raw calls every 3 ms took a tenth of the
+    // io thread). A connection that ended leaves at its next turn.
+    struct Due {
+        Clock::time_point at;
+        ConnPtr conn;
+        bool operator<(const Due& other) const { return at > other.at; }  // the earliest on top
+    };
+    std::vector<Due> schedule_;
+    // The round's connections, taken from the schedule before any is served
+    // (serving one may end others); kept between rounds so it allocates nothing.
     std::vector<ConnPtr> drain_round_;
     bool stopping_ = false;
     std::function<void()> stop_done_;
