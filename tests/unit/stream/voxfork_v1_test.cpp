@@ -131,8 +131,10 @@ TEST(FrameRing, RecordsThatReachTheEndStartAtTheFront) {
     EXPECT_GT(pushed, 300u);  // the ring went round many times
 }
 
-// A large ring gives back the pages it has read: while the consumer keeps
-// up only a few pages are in memory, however often the ring goes round.
+// A large ring keeps its records in its first pages while the consumer
+// keeps up (nothing is given back and taken again, however often it goes
+// round), spills a backlog into pages it gives back once they are read, and
+// returns to its first pages after.
 TEST(FrameRing, ALargeRingKeepsOnlyWhatWaitsInMemory) {
     Ring ring(64 * 1024);
     std::uint32_t pushed = 0, taken = 0;
@@ -152,21 +154,40 @@ TEST(FrameRing, ALargeRingKeepsOnlyWhatWaitsInMemory) {
         drain();
     }
     EXPECT_TRUE(whole);
-    EXPECT_LE(ring.resident_bytes(), 16u * 1024);
+    EXPECT_LE(ring.resident_bytes(), 8u * 1024);  // the first ring: an eighth
+    EXPECT_EQ(ring.releases(), 0u);
 
     // A stall: the ring still holds all it was sized for, then gives it back.
     std::uint32_t held = 0;
-    while (ring.push(1, pushed, 0, payload)) ++pushed, ++held;
+    for (;; ++pushed, ++held) {
+        std::memset(payload, static_cast<std::uint8_t>(pushed | 1), sizeof payload);
+        if (!ring.push(1, pushed, 0, payload)) break;
+    }
     EXPECT_GE(held, 64u * 1024 / 178);
     EXPECT_GE(ring.resident_bytes(), 64u * 1024);
     drain();
     EXPECT_EQ(taken, pushed);
     EXPECT_LE(ring.resident_bytes(), 16u * 1024);
+    EXPECT_GT(ring.releases(), 0u);
+
+    // Keeping up again, the records go through the first ring only.
+    const std::uint64_t releases = ring.releases();
+    for (int round = 0; round < 1000; ++round) {
+        for (int k = 0; k < 3; ++k) {
+            std::memset(payload, static_cast<std::uint8_t>(pushed | 1), sizeof payload);
+            ASSERT_TRUE(ring.push(1, pushed++, 0, payload));
+        }
+        drain();
+    }
+    EXPECT_TRUE(whole);
+    EXPECT_EQ(taken, pushed);
+    EXPECT_LE(ring.releases(), releases + 1);  // the last of the backlog's pages, at most
 }
 
 // Payloads are checked byte by byte: a page given back while the producer
-// wrote into it would read as zeros.
-void one_producer_thread_one_consumer(std::size_t capacity) {
+// wrote into it would read as zeros. With `pauses`, the consumer stops now
+// and then for a moment, so a large ring spills and returns many times.
+void one_producer_thread_one_consumer(std::size_t capacity, bool pauses = false) {
     Ring ring(capacity);
     constexpr std::uint32_t total = 200000;
     std::thread producer([&] {
@@ -180,7 +201,7 @@ void one_producer_thread_one_consumer(std::size_t capacity) {
             }
         }
     });
-    std::uint32_t next = 0;
+    std::uint32_t next = 0, drains = 0;
     bool ordered = true;
     while (next < total) {
         const std::size_t got = ring.drain([&](const Framing::Record& s) {
@@ -191,10 +212,14 @@ void one_producer_thread_one_consumer(std::size_t capacity) {
             ++next;
         });
         if (got == 0) std::this_thread::yield();
+        if (pauses && ++drains % 64 == 0) std::this_thread::sleep_for(std::chrono::microseconds(300));
     }
     producer.join();
     EXPECT_TRUE(ordered);
     EXPECT_EQ(next, total);
+    if (pauses) {
+        EXPECT_GT(ring.releases(), 0u);  // the spill was used, and read
+    }
 }
 
 TEST(FrameRing, OneProducerThreadOneConsumerKeepOrder) {
@@ -203,6 +228,10 @@ TEST(FrameRing, OneProducerThreadOneConsumerKeepOrder) {
 
 TEST(FrameRing, OneProducerThreadOneConsumerKeepOrderWhilePagesGoBack) {
     one_producer_thread_one_consumer(128 * 178);
+}
+
+TEST(FrameRing, OneProducerThreadOneConsumerKeepOrderThroughSpills) {
+    one_producer_thread_one_consumer(128 * 178, true);
 }
 
 
