@@ -16,9 +16,7 @@
 # docs/reliability.md give each target the length its coverage needs), and
 # FUZZ_TIMEOUT is the seconds one input may take before it counts as a hang
 # (10; a run that shares the host at idle priority needs more, since the
-# clock runs while it waits for a core). FUZZ_FORK=N runs N fuzzing processes
-# side by side in one run (libFuzzer's fork mode: they share one corpus and
-# the run's count of executions is theirs together), for the long runs.
+# clock runs while it waits for a core).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,7 +48,6 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 mkdir -p "$build/crashes"
 runs=()
 [[ -n ${FUZZ_RUNS:-} ]] && runs=(-runs="$FUZZ_RUNS")
-[[ -n ${FUZZ_FORK:-} ]] && runs+=(-fork="$FUZZ_FORK")
 status=0
 for t in "${targets[@]}"; do
     corpus="$build/corpus/$t"
@@ -66,6 +63,6 @@ for t in "${targets[@]}"; do
         echo "!! $t failed; the input is in $build/crashes/, the log in $build/fuzz-$t.log"
         grep -m 20 -E 'ERROR|runtime error|check failed|SUMMARY|#0|#1|#2|#3' "$build/fuzz-$t.log" || true
     fi
-    grep -E '^stat::number_of_executed_units|^#[0-9]+.*DONE|^INFO: fuzzed for' "$build/fuzz-$t.log" | tail -2 || true
+    grep -E '^stat::number_of_executed_units|^#[0-9]+.*DONE' "$build/fuzz-$t.log" | tail -2 || true
 done
 exit "$status"

@@ -180,7 +180,10 @@ private:
     // The batchers of an io_context with something to write in this turn of
     // its thread: one posted handler writes them all once the turn is over.
     // (A handler posted by each allocated: a drain round fills hundreds of
-    // paced connections, 20,000 sends a second at 400 raw calls.)
+    // paced connections, 20,000 sends a second at 400 raw calls.) It assumes
+    // what the daemon does: one thread runs the io_context, no strands, and
+    // an exception out of a handler ends the process (a flush that threw
+    // would leave the batchers after it waiting).
     class FlushQueue final : public boost::asio::execution_context::service {
     public:
         static inline boost::asio::execution_context::id id;
