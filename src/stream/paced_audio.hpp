@@ -111,9 +111,11 @@ public:
     using Clock = std::chrono::steady_clock;
     // How long a frame waits after its 20 ms for audio still on its way
     // (jitter, the 3 ms drain): frame k is due at start + (k + 1) x 20 ms
-    // + this (and goes out with its pair, send_time()).
+    // + this (and goes out with the last of its group, send_time()).
     static constexpr std::chrono::milliseconds playout_delay{60};
     static constexpr std::chrono::milliseconds frame_time{20};
+    // Frames that leave together in one send (send_time()).
+    static constexpr std::uint64_t frames_per_send = 3;
 
     // `both`: caller and callee interleaved in each frame; else `only`.
     PacedAudio(bool both, media::Direction only);
@@ -137,9 +139,9 @@ public:
     std::uint64_t take_ring();
     // How far send_due() goes.
     enum class Until {
-        pairs,  // the frames whose send_time() came: the clock's pace
-        due,    // every frame due by now, the first of a pair alone (before a pause)
-        end,    // and every frame up to the one under way (the end: nothing waits any more)
+        groups,  // the frames whose send_time() came: the clock's pace
+        due,     // every frame due by now, though its group is not complete (before a pause)
+        end,     // and every frame up to the one under way (the end: nothing waits any more)
     };
     // Calls fn(frame) for each frame `until_what` says. While audio waits in
     // the ring for the window to move on (after a stall), the frames before
@@ -150,7 +152,7 @@ public:
         if (!running()) return;
         const auto until = until_what == Until::end ? now + playout_delay + frame_time : now;
         const auto ready = [&](std::uint64_t frame) {
-            return until_what == Until::pairs ? now >= send_time(frame) : until >= due(frame);
+            return until_what == Until::groups ? now >= send_time(frame) : until >= due(frame);
         };
         for (;;) {
             place_from_ring(until);
@@ -164,11 +166,11 @@ public:
             if (!waiting_ || !sent) return;
         }
     }
-    // When the next frame goes out, and at most a pair's time from `now`
+    // When the next frame goes out, and at most a group's time from `now`
     // (the protocol's own timers want a look now and then).
     Clock::time_point next_due(Clock::time_point now) const {
-        constexpr auto pair_time = 2 * frame_time;
-        return running() ? std::min(send_time(playout_.next_frame()), now + pair_time) : now + pair_time;
+        constexpr auto group_time = static_cast<std::int64_t>(frames_per_send) * frame_time;
+        return running() ? std::min(send_time(playout_.next_frame()), now + group_time) : now + group_time;
     }
     // Samples of audio sent so far (a pause sends none).
     std::uint64_t position() const { return sent_samples_; }
@@ -180,13 +182,18 @@ public:
 private:
     // When a frame's audio is all in (its 20 ms and the playout delay).
     Clock::time_point due(std::uint64_t frame) const;
-    // When it is sent: frames go out two at a time, an even frame when the
-    // odd one after it is due. Each paced connection carries one call or
+    // When it is sent: frames go out in groups of frames_per_send, each when
+    // the last of its group is due. Each paced connection carries one call or
     // channel, so every send is a system call of its own (and on loopback
     // the receiver's TCP work too): 50,000 a second for 1,000 AudioHook
-    // calls at one frame a send. Two frames a send halve that, for 20 ms
-    // more delay on every other frame; the frames stay 20 ms each.
-    Clock::time_point send_time(std::uint64_t frame) const { return due(frame | 1); }
+    // calls at one frame a send. Three frames a send cut that to a third,
+    // for up to 40 ms more delay on the first of each group (20 on average);
+    // the frames stay 20 ms each. At 400 calls pairs left the paced
+    // protocols 17-38 % over voxfork-v1's CPU per packet, threes 12-16 %
+    // (docs/performance.md, "Forked calls").
+    Clock::time_point send_time(std::uint64_t frame) const {
+        return due(frame - frame % frames_per_send + frames_per_send - 1);
+    }
     // The frames due by `until`.
     std::uint64_t frames_due(Clock::time_point until) const;
     // The frames that end a playout delay before `position`.

@@ -52,7 +52,7 @@ bool Connection::on_unsent(std::uint32_t, std::span<const std::uint8_t> frame) {
 std::uint64_t Connection::keep() {
     if (!audio_) return 0;
     const std::uint64_t refused = audio_->take_ring();
-    send_frames(Clock::now(), Until::pairs);  // on the clock, into the outage buffer
+    send_frames(Clock::now(), Until::groups);  // on the clock, into the outage buffer
     const std::uint64_t lost = continuity_.take_dropped();
     discarded_frames_ += lost;
     return refused + lost;
@@ -158,7 +158,7 @@ void Connection::start(Clock::time_point now, Codec codec) {
 }
 
 // The audio stops at `now`, for the fork or the server: what was due by
-// then goes out first (the first of a pair does not wait for its partner).
+// then goes out first (a frame does not wait for the rest of its group).
 void Connection::stop_audio(Clock::time_point now) {
     send_frames(now, Until::due);
     audio_->pause();
@@ -261,7 +261,7 @@ void Connection::on_text(std::string_view text) {
         // that continues this one; the fork hears nothing unless it fails.
         if (phase_ != Phase::open) return;
         audio_->take_ring();
-        send_frames(now, Until::pairs);
+        send_frames(now, Until::groups);
         phase_ = Phase::closing;
         server_reconnect_ = true;
         deadline_ = now + close_timeout;
@@ -332,11 +332,11 @@ void Connection::on_tick(Clock::time_point now) {
             continuity_.replay(*out_, [&](std::uint32_t stream, std::span<const std::uint8_t> kept) {
                 return replay_kept(stream, kept);
             });
-            return send_frames(now, Until::pairs);
+            return send_frames(now, Until::groups);
         case Phase::closing:
             if (server_reconnect_) {
                 if (now >= deadline_) return out_->reconnect();  // no `closed`: go anyway
-                send_frames(now, Until::pairs);  // kept for the new session
+                send_frames(now, Until::groups);  // kept for the new session
                 return;
             }
             if (now >= deadline_) {

@@ -29,7 +29,7 @@ bool Connection::on_unsent(std::uint32_t, std::span<const std::uint8_t> frame) {
 
 std::uint64_t Connection::keep() {
     const std::uint64_t refused = audio_.take_ring();
-    if (!finished_) send_frames(Clock::now(), Until::pairs);  // on the clock, into the outage buffer
+    if (!finished_) send_frames(Clock::now(), Until::groups);  // on the clock, into the outage buffer
     return refused + continuity_.take_dropped();
 }
 
@@ -69,7 +69,7 @@ void Connection::on_tick(Clock::time_point now) {
         return;
     }
     continuity_.replay(*out_);
-    send_frames(now, Until::pairs);
+    send_frames(now, Until::groups);
 }
 
 void Connection::on_text(std::string_view text) {

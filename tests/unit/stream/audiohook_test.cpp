@@ -217,12 +217,12 @@ TEST_F(AudiohookConnectionTest, OpenedBringsTheSessionUpAndStereoFramesFollow) {
     conn_.start(t0, Codec::alaw);
     push(media::Direction::caller, 0, 0xd5);  // A-law's quietest code, as µ-law on the wire
     push(media::Direction::callee, 0, 0x55);
-    tick(t0 + std::chrono::milliseconds(40) + detail::PacedAudio::playout_delay);
-    ASSERT_EQ(out_.frames.size(), 2u);
+    tick(t0 + std::chrono::milliseconds(60) + detail::PacedAudio::playout_delay);
+    ASSERT_EQ(out_.frames.size(), 3u);
     ASSERT_EQ(out_.frames[0].size(), 320u);
     EXPECT_EQ(out_.frames[0][0], g711::alaw_to_ulaw(0xd5));
     EXPECT_EQ(out_.frames[0][1], g711::alaw_to_ulaw(0x55));
-    EXPECT_EQ(conn_.delivery(media::Direction::callee).frames_sent, 2u);
+    EXPECT_EQ(conn_.delivery(media::Direction::callee).frames_sent, 3u);
 }
 
 TEST_F(AudiohookConnectionTest, OneChosenChannelCarriesOnlyThatDirection) {
@@ -231,8 +231,8 @@ TEST_F(AudiohookConnectionTest, OneChosenChannelCarriesOnlyThatDirection) {
     conn_.start(t0, Codec::ulaw);
     push(media::Direction::caller, 0, 1);
     push(media::Direction::callee, 0, 2);
-    tick(t0 + std::chrono::milliseconds(40) + detail::PacedAudio::playout_delay);
-    ASSERT_EQ(out_.frames.size(), 2u);
+    tick(t0 + std::chrono::milliseconds(60) + detail::PacedAudio::playout_delay);
+    ASSERT_EQ(out_.frames.size(), 3u);
     EXPECT_EQ(out_.frames[0], std::vector<std::uint8_t>(160, 2));
 }
 

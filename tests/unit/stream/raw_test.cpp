@@ -158,22 +158,27 @@ protected:
     std::unique_ptr<RecordingOutput> out_;
 };
 
-TEST_F(RawConnectionTest, FramesGoOutOnTheClockAfterThePlayoutDelayTwoAtATime) {
+TEST_F(RawConnectionTest, FramesGoOutOnTheClockAfterThePlayoutDelayThreeAtATime) {
+    static_assert(detail::PacedAudio::frames_per_send == 3);
     make(false);
     conn_->start(t0_, Codec::ulaw);
     push(Direction::callee, 0, 1);
     push(Direction::callee, 160, 2);
+    push(Direction::callee, 320, 3);
     tick(std::chrono::milliseconds(20));
     EXPECT_TRUE(out_->frames.empty());  // waits for late audio
     tick(std::chrono::milliseconds(20) + detail::PacedAudio::playout_delay);
-    EXPECT_TRUE(out_->frames.empty());  // the first frame waits for the second
-    tick(std::chrono::milliseconds(39) + detail::PacedAudio::playout_delay);
-    EXPECT_TRUE(out_->frames.empty());
+    EXPECT_TRUE(out_->frames.empty());  // the first frame waits for the rest of its group
     tick(std::chrono::milliseconds(40) + detail::PacedAudio::playout_delay);
-    ASSERT_EQ(out_->frames.size(), 2u);  // in one drain round: one send
+    EXPECT_TRUE(out_->frames.empty());
+    tick(std::chrono::milliseconds(59) + detail::PacedAudio::playout_delay);
+    EXPECT_TRUE(out_->frames.empty());
+    tick(std::chrono::milliseconds(60) + detail::PacedAudio::playout_delay);
+    ASSERT_EQ(out_->frames.size(), 3u);  // in one drain round: one send
     EXPECT_EQ(out_->frames[0], bytes(160, 1));
     EXPECT_EQ(out_->frames[1], bytes(160, 2));
-    // 100 ms later, five more frames: the clock, not the packets, paces them.
+    EXPECT_EQ(out_->frames[2], bytes(160, 3));
+    // 60 ms later, three more frames: the clock, not the packets, paces them.
     tick(std::chrono::milliseconds(120) + detail::PacedAudio::playout_delay);
     ASSERT_EQ(out_->frames.size(), 6u);
     EXPECT_EQ(out_->frames[5], bytes(160, 0xff));
@@ -182,33 +187,35 @@ TEST_F(RawConnectionTest, FramesGoOutOnTheClockAfterThePlayoutDelayTwoAtATime) {
     EXPECT_EQ(conn_->delivery(Direction::caller).frames_sent, 0u);
 }
 
-// A pause between a frame's due time and its pair's: the frame is sent, not
-// lost with the pause.
-TEST_F(RawConnectionTest, APauseSendsTheFrameDueBeforeItsPair) {
+// A pause before a group is complete: the frames of it already due are
+// sent, not lost with the pause.
+TEST_F(RawConnectionTest, APauseSendsTheFramesDueBeforeTheirGroupIsComplete) {
     make(false);
     conn_->start(t0_, Codec::ulaw);
     push(Direction::callee, 0, 1);
     push(Direction::callee, 160, 2);
-    tick(std::chrono::milliseconds(25) + detail::PacedAudio::playout_delay);
+    push(Direction::callee, 320, 3);
+    tick(std::chrono::milliseconds(45) + detail::PacedAudio::playout_delay);
     EXPECT_TRUE(out_->frames.empty());
-    conn_->pause(t0_ + std::chrono::milliseconds(30) + detail::PacedAudio::playout_delay);
-    ASSERT_EQ(out_->frames.size(), 1u);
+    conn_->pause(t0_ + std::chrono::milliseconds(50) + detail::PacedAudio::playout_delay);
+    ASSERT_EQ(out_->frames.size(), 2u);
     EXPECT_EQ(out_->frames[0], bytes(160, 1));
+    EXPECT_EQ(out_->frames[1], bytes(160, 2));
     tick(std::chrono::milliseconds(100) + detail::PacedAudio::playout_delay);
-    EXPECT_EQ(out_->frames.size(), 1u);  // nothing while paused
+    EXPECT_EQ(out_->frames.size(), 2u);  // nothing while paused
 }
 
 TEST_F(RawConnectionTest, InterleavedFramesCountForBothDirections) {
     make(true);
     conn_->start(t0_, Codec::alaw);
     push(Direction::caller, 0, 1);
-    tick(std::chrono::milliseconds(40) + detail::PacedAudio::playout_delay);
-    ASSERT_EQ(out_->frames.size(), 2u);
+    tick(std::chrono::milliseconds(60) + detail::PacedAudio::playout_delay);
+    ASSERT_EQ(out_->frames.size(), 3u);
     EXPECT_EQ(out_->frames[0].size(), 320u);
     EXPECT_EQ(out_->frames[0][0], 1);
     EXPECT_EQ(out_->frames[0][1], 0xd5);  // the callee sent nothing: A-law silence
-    EXPECT_EQ(conn_->delivery(Direction::caller).bytes_sent, 320u);
-    EXPECT_EQ(conn_->delivery(Direction::callee).bytes_sent, 320u);
+    EXPECT_EQ(conn_->delivery(Direction::caller).bytes_sent, 480u);
+    EXPECT_EQ(conn_->delivery(Direction::callee).bytes_sent, 480u);
 }
 
 TEST_F(RawConnectionTest, PauseStopsTheAudioAndSendsTheKeepaliveEvery5s) {
@@ -226,8 +233,8 @@ TEST_F(RawConnectionTest, PauseStopsTheAudioAndSendsTheKeepaliveEvery5s) {
     // Resumed at 12 s: the frames of the pause are never sent.
     conn_->resume(t0_ + std::chrono::milliseconds(12000), Codec::ulaw);
     push(Direction::callee, 12000 * 8, 4);
-    tick(std::chrono::milliseconds(12040) + detail::PacedAudio::playout_delay);
-    ASSERT_EQ(out_->frames.size(), 2u);
+    tick(std::chrono::milliseconds(12060) + detail::PacedAudio::playout_delay);
+    ASSERT_EQ(out_->frames.size(), 3u);
     EXPECT_EQ(out_->frames[0], bytes(160, 4));
 }
 
@@ -253,7 +260,8 @@ TEST_F(RawConnectionTest, FinishSendsWhatArrivedThenTheStopMessageThenClosesOnce
 TEST_F(RawConnectionTest, AStallOfTwoSecondsPassesThroughTheSmallerWindowWhole) {
     make(true);
     conn_->start(t0_, Codec::ulaw);
-    constexpr std::uint32_t frames = 100;
+    constexpr std::uint32_t frames = 99;  // whole groups of a send
+    static_assert(frames % detail::PacedAudio::frames_per_send == 0);
     static_assert(frames * 160 > 4 * detail::playout_window_samples);
     for (std::uint32_t i = 0; i < frames; ++i) {
         push(Direction::caller, i * 160, static_cast<std::uint8_t>(i + 1));
@@ -277,8 +285,8 @@ TEST_F(RawConnectionTest, AudioFarAheadOfTheClockDoesNotHoldBackTheAudioOfNow) {
     conn_->start(t0_, Codec::ulaw);
     push(Direction::callee, 10 * 8000, 9);  // 10 s ahead
     push(Direction::callee, 0, 1);
-    tick(std::chrono::milliseconds(40) + detail::PacedAudio::playout_delay);
-    ASSERT_EQ(out_->frames.size(), 2u);
+    tick(std::chrono::milliseconds(60) + detail::PacedAudio::playout_delay);
+    ASSERT_EQ(out_->frames.size(), 3u);
     EXPECT_EQ(out_->frames[0], bytes(160, 1));
 }
 
