@@ -37,7 +37,7 @@ void usage() {
     std::cerr << "usage: fork-bench --sip-port P --uas-port P --pid VOXFORKD_PID [--calls N] [--rate CALLS_PER_S]\n"
                  "                  [--hold SECONDS] [--settle SECONDS] [--wake-receivers] [--no-fork]\n"
                  "                  [--speech-port P]   (forks go to a speech server on 127.0.0.1:P)\n"
-                 "                  [--protocol voxfork-v1|audiohook|raw]   (the profile's; raw: separate layout)\n";
+                 "                  [--protocol voxfork-v1|audiohook|raw|raw-interleaved]   (the profile's; raw: separate layout)\n";
     std::exit(2);
 }
 
@@ -77,6 +77,8 @@ Options parse(int argc, char** argv) {
             o.protocol = Protocol::audiohook;
         else if (a == "--protocol" && std::string_view(v) == "raw")
             o.protocol = Protocol::raw;
+        else if (a == "--protocol" && std::string_view(v) == "raw-interleaved")
+            o.protocol = Protocol::raw_interleaved;
         else
             usage();
     }

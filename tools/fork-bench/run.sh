@@ -7,7 +7,7 @@
 #
 #   tools/fork-bench/run.sh [N...]          (default: 100 500 1000)
 #   BUILD=build HOLD=20 RATE=100 THRESHOLD=20 CHRT="chrt -f 10" tools/fork-bench/run.sh 1000
-#   PROTOCOL=audiohook tools/fork-bench/run.sh 1000   (voxfork-v1, audiohook or raw)
+#   PROTOCOL=audiohook tools/fork-bench/run.sh 1000   (voxfork-v1, audiohook, raw or raw-interleaved)
 #
 # WAKE=1 makes the bench's receivers sleep on their sockets, so voxforkd's
 # threads pay their loopback wake-ups (see Receivers in common.hpp).
@@ -31,14 +31,17 @@ rate=${RATE:-100}
 threshold=${THRESHOLD:-20}  # calls per WebSocket connection
 chrt=${CHRT:-}
 protocol=${PROTOCOL:-voxfork-v1}
-# The profile's protocol lines (raw: a WebSocket per channel).
+# The profile's protocol lines (raw: a WebSocket per channel; raw-interleaved:
+# one per call, both channels in each frame).
 case $protocol in
     voxfork-v1) protocol_lines=" protocol voxfork-v1" ;;
     audiohook) protocol_lines=" protocol audiohook
  audiohook organization-id 6ba7b811-9dad-11d1-80b4-00c04fd430c8" ;;
     raw) protocol_lines=" protocol raw
  raw layout separate" ;;
-    *) echo "fork-bench: PROTOCOL is voxfork-v1, audiohook or raw" >&2; exit 2 ;;
+    raw-interleaved) protocol_lines=" protocol raw
+ raw layout interleaved" ;;
+    *) echo "fork-bench: PROTOCOL is voxfork-v1, audiohook, raw or raw-interleaved" >&2; exit 2 ;;
 esac
 receivers=
 [ "${WAKE:-0}" = 1 ] && receivers=--wake-receivers

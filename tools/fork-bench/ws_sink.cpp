@@ -54,7 +54,7 @@ struct WsSink::Impl {
         std::uint64_t server_seq = 0;  // AudioHook: the seq of our last message
         std::deque<std::string> replies;
         bool writing = false;
-        StampScanner scanners[2];  // raw: [0]; AudioHook: a channel each
+        StampScanner scanners[2];  // raw, separate: [0]; interleaved: a channel each
 
         void start() {
             if (owner.protocol == Protocol::voxfork_v1)
@@ -161,6 +161,7 @@ struct WsSink::Impl {
             case Protocol::raw:
                 scanners[0].scan(data, size, [&](const Stamp& s) { stamped(s, at, window); });
                 return;
+            case Protocol::raw_interleaved:
             case Protocol::audiohook: {
                 // Two channels interleaved sample by sample: each one's bytes
                 // put back together are the RTP payloads the bench sent.

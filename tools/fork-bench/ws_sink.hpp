@@ -4,6 +4,8 @@
 // frame from the send stamp in its payload:
 // - voxfork-v1 (subprotocol voxfork.v1): gaps in each channel's seq;
 // - raw, separate layout: a connection per channel, frames the RTP payloads;
+// - raw, interleaved layout: a connection per call, frames interleave the two
+//   channels;
 // - audiohook: answers open/ping/close, frames interleave the two channels.
 // For raw and AudioHook, which carry no seq, a gap is a jump in the packet
 // number of the stamps (a stream's frames that start with one; the clock's
@@ -22,7 +24,7 @@ struct SinkCounts {
     std::uint64_t frames = 0, window_frames = 0, dropped = 0;  // dropped: seq gaps
 };
 
-enum class Protocol { voxfork_v1, raw, audiohook };
+enum class Protocol { voxfork_v1, raw, raw_interleaved, audiohook };
 
 class WsSink {
 public:
