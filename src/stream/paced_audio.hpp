@@ -189,7 +189,7 @@ private:
     // calls at one frame a send. Three frames a send cut that to a third,
     // for up to 40 ms more delay on the first of each group (20 on average);
     // the frames stay 20 ms each. At 400 calls pairs left the paced
-    // protocols 17-38 % over voxfork-v1's CPU per packet, threes 12-16 %
+    // protocols 17-38 % over voxfork-v1's CPU per packet, threes 5-25 %
     // (docs/performance.md, "Forked calls").
     Clock::time_point send_time(std::uint64_t frame) const {
         return due(frame - frame % frames_per_send + frames_per_send - 1);
