@@ -50,10 +50,12 @@ class Session:
         return [m.get("type") for m in self.messages]
 
     def channel(self, name):
-        """One channel's bytes, from the interleaved frames."""
+        """One channel's bytes, from the interleaved frames; none while the
+        session has not chosen it (before `opened`, or not among its media),
+        so that a test polling a session that has just arrived waits."""
         data = b"".join(self.frames)
         channels = self.media["channels"] if self.media else []
-        return data[channels.index(name)::len(channels)]
+        return data[channels.index(name)::len(channels)] if name in channels else b""
 
 
 class AudiohookServer(LoopbackWsServer):

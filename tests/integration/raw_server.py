@@ -53,7 +53,10 @@ class RawServer(LoopbackWsServer):
                         ws.transport.abort()
                         break
                     if self.reply and len(conn.frames) % 10 == 0:
-                        await ws.send(json.dumps({"transcript": f"frame {len(conn.frames)}"}))
+                        try:
+                            await ws.send(json.dumps({"transcript": f"frame {len(conn.frames)}"}))
+                        except websockets.ConnectionClosed:
+                            pass  # the client closed meanwhile: what it sent before the close is still to be read
                 else:
                     conn.texts.append(message)
         except websockets.ConnectionClosed:
