@@ -7,7 +7,7 @@ packages=(
   # build
   g++ cmake make pkg-config
   libsofia-sip-ua-dev libboost-dev libboost-system-dev libssl-dev
-  nlohmann-json3-dev libc-ares-dev libspdlog-dev libgtest-dev libgmock-dev
+  nlohmann-json3-dev libc-ares-dev liburing-dev libspdlog-dev libgtest-dev libgmock-dev
   libbenchmark-dev libedit-dev
   # demo and integration tests (tinyproxy-bin and dnsmasq-base are the bare
   # programs: the tests run them on loopback, no service is left enabled)

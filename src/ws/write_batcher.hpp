@@ -38,6 +38,7 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/websocket/teardown.hpp>
 
+#include "batched_sends.hpp"
 #include "upgrade.hpp"
 
 namespace voxfork::ws::detail {
@@ -141,6 +142,9 @@ public:
     // have swallowed).
     std::uint64_t bytes_appended() const { return shared_->appended; }
     std::uint64_t bytes_taken() const { return shared_->taken; }
+    // Sends of this io_context's batchers (of this transport) that went to
+    // the kernel together (BatchedSends), for tests and diagnostics.
+    std::uint64_t sends_batched() const { return shared_->flushes->batched(); }
 
     // Whatever owns this layer stays alive while a transport write is in
     // flight: Beast's writes complete at once, so nothing else holds it, and
@@ -180,10 +184,12 @@ private:
     // The batchers of an io_context with something to write in this turn of
     // its thread: one posted handler writes them all once the turn is over.
     // (A handler posted by each allocated: a drain round fills hundreds of
-    // paced connections, 20,000 sends a second at 400 raw calls.) It assumes
-    // what the daemon does: one thread runs the io_context, no strands, and
-    // an exception out of a handler ends the process (a flush that threw
-    // would leave the batchers after it waiting).
+    // paced connections, 20,000 sends a second at 400 raw calls.) The plain
+    // TCP ones that can send at once go out together in one system call
+    // (BatchedSends); the others flush one by one. It assumes what the
+    // daemon does: one thread runs the io_context, no strands, and an
+    // exception out of a handler ends the process (a flush that threw would
+    // leave the batchers after it waiting).
     class FlushQueue final : public boost::asio::execution_context::service {
     public:
         static inline boost::asio::execution_context::id id;
@@ -192,21 +198,38 @@ private:
             due_.push_back(shared);
             if (due_.size() == 1) boost::asio::post(executor, [this] { flush_all(); });
         }
+        std::uint64_t batched() const { return batch_.batched(); }
 
     private:
         void shutdown() override {
             due_.clear();
             flushing_.clear();
+            batched_.clear();
         }
         void flush_all() {
             flushing_.swap(due_);  // those a flush schedules go in the next turn
+            // Nothing runs between taking the buffers and sending them: only
+            // the results below call back into the pool, which may append.
             for (const std::shared_ptr<Shared>& shared : flushing_) {
                 shared->flush_posted = false;
-                if (shared->owner) shared->owner->flush();
+                if (shared->owner && shared->owner->sendable_now()) {
+                    sends_.push_back({shared->owner->native_fd(), shared->pending.data(), shared->pending.size()});
+                    batched_.push_back(shared.get());
+                }
             }
+            batch_.send_all(sends_);
+            for (std::size_t i = 0; i < batched_.size(); ++i)
+                if (batched_[i]->owner) batched_[i]->owner->sent(sends_[i].result);
+            for (const std::shared_ptr<Shared>& shared : flushing_)
+                if (shared->owner) shared->owner->flush();  // the rest (TLS, or a write in flight)
             flushing_.clear();
+            batched_.clear();
+            sends_.clear();
         }
         std::vector<std::shared_ptr<Shared>> due_, flushing_;
+        std::vector<Shared*> batched_;  // kept alive by flushing_
+        std::vector<BatchedSends::Send> sends_;
+        BatchedSends batch_;
     };
 
     // Queued, so that everything appended in this turn of the io thread goes
@@ -224,23 +247,38 @@ private:
     // True when the write already ended here (and written() told whoever
     // waits), so a caller in written() must not tell them again.
     bool flush() {
+        if (!sendable()) return false;
+        const int fd = native_fd();
+        if (fd < 0) return sent(-EAGAIN);  // TLS: the record layer has to see every byte
+        BatchedSends::Send send{fd, shared_->pending.data(), shared_->pending.size()};
+        BatchedSends::send_one(send);
+        return sent(send.result);
+    }
+
+    bool sendable() const { return !shared_->writing && !shared_->error && !shared_->pending.empty(); }
+    // What the flush queue sends in its batch: plain TCP with bytes waiting.
+    bool sendable_now() { return sendable() && native_fd() >= 0; }
+
+    // A non-blocking send of the bytes waiting came back with `result`
+    // (bytes taken, or -errno); what it did not take, and what was appended
+    // since, is written asynchronously. Returns as flush().
+    bool sent(ssize_t result) {
         Shared& s = *shared_;
-        if (s.writing || s.error || s.pending.empty()) return false;
-        boost::system::error_code ec;
-        const std::size_t sent = write_now(next_, s.pending, ec);
-        s.taken += sent;
-        if (sent == s.pending.size()) {
+        const std::size_t taken = result > 0 ? static_cast<std::size_t>(result) : 0;
+        s.taken += taken;
+        if (taken == s.pending.size()) {
             emptied(s.pending);
             written(shared_, {});
             return true;
         }
-        if (ec && ec != boost::asio::error::would_block) {
-            written(shared_, ec);
+        if (result < 0 && result != -EAGAIN && result != -EWOULDBLOCK && result != -EINTR) {
+            written(shared_, boost::system::error_code(static_cast<int>(-result),
+                                                       boost::asio::error::get_system_category()));
             return true;
         }
         s.writing = true;
         s.in_flight.swap(s.pending);
-        s.in_flight.erase(s.in_flight.begin(), s.in_flight.begin() + static_cast<std::ptrdiff_t>(sent));
+        s.in_flight.erase(s.in_flight.begin(), s.in_flight.begin() + static_cast<std::ptrdiff_t>(taken));
         boost::asio::async_write(
             next_, boost::asio::buffer(s.in_flight),
             [shared = shared_, keep = s.owner_alive.lock()](boost::system::error_code ec, std::size_t n) {
@@ -273,23 +311,17 @@ private:
         }
     }
 
+    // The socket a send may use directly: plain TCP's. A send flagged
+    // non-blocking, not a non-blocking socket: Beast's synchronous
+    // operations on the stream keep their blocking behaviour.
+    int native_fd() { return native_fd_of(next_); }
     template <class Stream>
-    static std::size_t write_now(Stream&, const std::vector<std::uint8_t>&, boost::system::error_code& ec) {
-        ec = boost::asio::error::would_block;  // TLS: the record layer has to see every byte
-        return 0;
+    static int native_fd_of(Stream&) {
+        return -1;
     }
-    // A send flagged non-blocking, not a non-blocking socket: Beast's
-    // synchronous operations on the stream keep their blocking behaviour.
     template <class Protocol, class Executor, class RatePolicy>
-    static std::size_t write_now(boost::beast::basic_stream<Protocol, Executor, RatePolicy>& stream,
-                                 const std::vector<std::uint8_t>& bytes, boost::system::error_code& ec) {
-        const ssize_t n =
-            ::send(stream.socket().native_handle(), bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-        if (n >= 0) return static_cast<std::size_t>(n);
-        ec = errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR
-                 ? boost::asio::error::would_block
-                 : boost::system::error_code(errno, boost::asio::error::get_system_category());
-        return 0;
+    static int native_fd_of(boost::beast::basic_stream<Protocol, Executor, RatePolicy>& stream) {
+        return stream.socket().native_handle();
     }
 
     template <class Buffers>
