@@ -100,9 +100,15 @@ void BatchedSends::submit(std::span<Send> sends) {
     std::size_t reaped = 0;
     while (reaped < taken) {
         const unsigned ready = io_uring_peek_batch_cqe(&ring, ring_->completions.data(), ring_entries);
-        for (unsigned k = 0; k < ready; ++k) sends[ring_->completions[k]->user_data].result = ring_->completions[k]->res;
+        for (unsigned k = 0; k < ready; ++k) {
+            // Only the sends' own: a kernel without timed waits adds one of
+            // liburing's for the wait below.
+            const io_uring_cqe& done = *ring_->completions[k];
+            if (done.user_data >= sends.size()) continue;
+            sends[done.user_data].result = done.res;
+            ++reaped;
+        }
         io_uring_cq_advance(&ring, ready);
-        reaped += ready;
         if (reaped >= taken) break;
         io_uring_cqe* next = nullptr;
         __kernel_timespec wait = completion_wait;
