@@ -338,6 +338,20 @@ class Harness(unittest.TestCase):
     def register_daemon(self, daemon):
         self._daemons.append(daemon)
 
+    def assert_arrives(self, read, expected, msg=None, timeout=10.0):
+        """Asserts read() == expected, allowing up to `timeout` for it. A
+        test's last checks run once its scenario is over, which can be a few
+        milliseconds after voxforkd sent its last message, and a server in
+        another process (slower under the sanitizers, with other tests on the
+        host) may not have logged that message yet. On failure the message
+        shows what read() gave last."""
+        deadline = time.monotonic() + timeout
+        got = read()
+        while got != expected and time.monotonic() < deadline:
+            time.sleep(0.05)
+            got = read()
+        self.assertEqual(got, expected, msg)
+
     def _run_cleanups(self):
         # Daemons first, while the helpers they talk to still run: a daemon
         # that hangs or crashes on the way out is its own failure, not a

@@ -75,12 +75,12 @@ class StartStop(ForkTest):
              "channels": {"caller": caller_ch, "callee": callee_ch}},
             {"call-guid": GUID, "status": "STOPPED", "reason": "Forking stopped"}], ctl.report())
         call_id = sent_call_id(ctl)
-        self.assertEqual(server.messages("START"), [
+        self.assert_arrives(lambda: server.messages("START"), [
             {"type": "START", "channel": caller_ch, "call-guid": GUID, "call-id": call_id, "leg": "caller",
              "codec": "PCMU", "rate": 8000, "metadata": METADATA},
             {"type": "START", "channel": callee_ch, "call-guid": GUID, "call-id": call_id, "leg": "callee",
              "codec": "PCMU", "rate": 8000, "metadata": METADATA}])
-        self.assertEqual(server.messages("STOP"), [
+        self.assert_arrives(lambda: server.messages("STOP"), [
             {"type": "STOP", "channel": caller_ch, "reason": "Forking stopped"},
             {"type": "STOP", "channel": callee_ch, "reason": "Forking stopped"}])
         self.assertEqual(server.connections()[0]["path"], "/v1/fork")
@@ -124,7 +124,7 @@ class Midcall(ForkTest):
         self.assertEqual([s["status"] for s in got], ["STARTED", "UPDATED", "STOPPED"], ctl.report())
         self.assertEqual(got[1], {"call-guid": GUID, "status": "UPDATED"})
         channels = got[0]["channels"]
-        self.assertEqual(server.messages("UPDATE"), [
+        self.assert_arrives(lambda: server.messages("UPDATE"), [
             {"type": "UPDATE", "channel": channels["caller"], "metadata": {"agent": "1002"}},
             {"type": "UPDATE", "channel": channels["callee"], "metadata": {"agent": "1002"}}])
         self.assertEqual(server.violations(), [])
@@ -141,7 +141,7 @@ class Midcall(ForkTest):
         got = statuses(agent)
         self.assertEqual([g["status"] for g in got], ["STARTED", "STOPPED"], agent.report())
         callee_call_id = received_requests(agent, "INVITE")[0][0]["call-id"]
-        self.assertEqual([m["call-id"] for m in server.messages("START")], [callee_call_id] * 2)
+        self.assert_arrives(lambda: [m["call-id"] for m in server.messages("START")], [callee_call_id] * 2)
         self.assertNotEqual(callee_call_id, sent_call_id(ctl))
 
     def test_bye_while_forking_stops_with_call_ended_and_no_info(self):
@@ -175,8 +175,8 @@ class Midcall(ForkTest):
         wait_all(self, ctl, agent)
         ch = statuses(ctl)[0]["channels"]
         # The pcap's event: digit 5, three end packets of duration 2240.
-        self.assertEqual(server.messages("DTMF"), [{"type": "DTMF", "channel": ch["caller"], "digit": "5",
-                                                    "duration": 2240}])
+        self.assert_arrives(lambda: server.messages("DTMF"), [{"type": "DTMF", "channel": ch["caller"], "digit": "5",
+                                                               "duration": 2240}])
         self.assertEqual(server.frames(ch["caller"]), [], "telephone-event is not audio")
         self.assertEqual(server.violations(), [])
 
@@ -208,6 +208,7 @@ class Midcall(ForkTest):
         self.assertEqual(got[1:], [paused, resumed, paused, resumed,
                                    {"call-guid": GUID, "status": "STOPPED", "reason": "Forking stopped"}],
                          ctl.report())
+        server.wait_events("control", 2, type="STOP")  # the last it is sent, so every message before is logged
         msgs = [m for m in server.messages() if m["type"] in ("PAUSE", "RESUME")]
         pause_pair = [{"type": "PAUSE", "channel": ch[leg], "reason": "hold"} for leg in ("caller", "callee")]
         resume_pair = [{"type": "RESUME", "channel": ch[leg], "codec": "PCMU"} for leg in ("caller", "callee")]
@@ -251,6 +252,7 @@ class CodecChange(ForkTest):
         wait_all(self, ctl, agent)
         got = statuses(ctl)
         ch = got[0]["channels"]
+        server.wait_events("control", 2, type="STOP")  # the last it is sent, so every message before is logged
         msgs = [m for m in server.messages() if m["type"] in ("PAUSE", "RESUME")]
         self.assertEqual(server.violations(), [])
         return got[1:], msgs, ch
@@ -279,7 +281,7 @@ class CodecChange(ForkTest):
         agent = self.agent(Steps().wait_sync().pcap(callee_pcap, ms=100), pt=97)
         ctl = self.controller(c, offer="96 101")
         wait_all(self, ctl, agent)
-        channel = {m["leg"]: m["channel"] for m in server.messages("START")}
+        channel = {ev["msg"]["leg"]: ev["msg"]["channel"] for ev in server.wait_events("control", 2, type="START")}
         self.assert_channel_audio(server, channel["caller"], caller_bytes)
         self.assert_channel_audio(server, channel["callee"], callee_bytes)
         self.assertEqual(server.violations(), [])
@@ -305,7 +307,7 @@ class CodecChange(ForkTest):
         wait_all(self, ctl, agent)
         got = statuses(ctl)
         self.assertEqual(got[1], {"call-guid": GUID, "status": "PAUSED", "reason": "codec-change"})
-        self.assertEqual([m["type"] for m in server.messages()], ["START", "START", "PAUSE", "PAUSE", "STOP", "STOP"])
+        self.assert_arrives(lambda: [m["type"] for m in server.messages()], ["START", "START", "PAUSE", "PAUSE", "STOP", "STOP"])
         self.assertEqual(server.messages("PAUSE")[0]["reason"], "codec-change")
 
 

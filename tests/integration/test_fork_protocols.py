@@ -75,7 +75,7 @@ class ForkProtocols(ForkTest):
         server, caller_bytes, callee_bytes = self.forked_call("voxfork-v1")
         got = self.recordings(server)
         self.assertEqual(got, {"caller": caller_bytes, "callee": callee_bytes})
-        self.assertEqual([m["reason"] for m in server.messages("STOP")], ["Forking stopped"] * 2)
+        self.assert_arrives(lambda: [m["reason"] for m in server.messages("STOP")], ["Forking stopped"] * 2)
 
     def test_audiohook_every_byte_in_its_channel(self):
         server, caller_bytes, callee_bytes = self.forked_call("audiohook")
