@@ -120,7 +120,8 @@ class FramesTest(harness.Harness):
         p = WsProbe(self, profile_config()).run(LOOPBACK, port, profile=1, frames=20, interval_ms=5,
                                                 shows=["show voip stream-service connection history"])
         self.assertEqual([e["reason"] for e in p.events("connection_lost")], ["Connection closed"])
-        code = wait_for(lambda: open(self.server_log).read(), 10, what="server close")
+        code = wait_for(lambda: (lambda log: log if '"close_code"' in log else None)(open(self.server_log).read()), 10,
+                        what="server close")
         self.assertIn('"close_code": 1009', code)
 
     def test_wrong_accept_key_fails(self):
