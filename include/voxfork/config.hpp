@@ -198,6 +198,9 @@ ParseResult parse_file(const std::string& path);
 enum class Secrets { whole, masked };
 enum class Defaults { omitted, shown };
 std::string print(const Config& config, Secrets secrets = Secrets::whole, Defaults defaults_are = Defaults::omitted);
+// A secret as every show gives it (a fork's token, a profile's client
+// secret, in text and JSON alike): its first 8 characters and `****`.
+std::string mask_secret(std::string_view secret);
 
 // Names as they appear in the file and on the wire.
 std::string_view to_string(Codec);

@@ -104,6 +104,10 @@ public:
     // of attempts); its users hear nothing unless it fails (then
     // `Connection closed`).
     virtual void reconnect() {}
+    // Continuity: the handler's streams are taken again on the new link (a
+    // handler whose restored_at_open() is false says when): the users hear
+    // the loss is over.
+    virtual void restored() {}
 };
 
 // The protocol's side of one connection, made by the protocol when the pool
@@ -147,6 +151,10 @@ public:
     //   on_open(out)      connected again: re-establish, then replay
     // When the window ends without success on_closed() comes as usual.
     virtual bool resumable() const { return false; }
+    // True: the streams are back once on_open() re-established them
+    // (voxfork-v1 and raw send and go on). False: only once the server has
+    // taken them (AudioHook's `opened`); the handler then calls out.restored().
+    virtual bool restored_at_open() const { return true; }
     virtual void on_interrupted() {}
     virtual std::uint64_t keep() { return 0; }
     // Before each reconnect attempt: the upgrade's headers for it (a protocol

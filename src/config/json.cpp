@@ -58,7 +58,7 @@ json profile_json(const StreamServiceProfile& p) {
             {"source_ip", or_null(p.source_ip)},
             {"protocol", to_string(p.protocol)},
             {"audiohook_organization_id", p.audiohook_organization_id},
-            {"audiohook_client_secret", p.audiohook_client_secret.empty() ? json(nullptr) : json("****")},
+            {"audiohook_client_secret", p.audiohook_client_secret.empty() ? json(nullptr) : json(mask_secret(p.audiohook_client_secret))},
             {"raw_layout", to_string(p.raw_layout)},
             {"raw_auth_scheme", p.raw_auth_scheme},
             {"raw_stop_message", p.raw_stop_message},

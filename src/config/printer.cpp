@@ -40,10 +40,6 @@ void print_voip(std::ostream& out, const VoipService& voip, bool all) {
     }
 }
 
-// The first 8 characters and `****`, as `Auth Token:` shows a token.
-std::string mask_secret(const std::string& secret) {
-    return secret.substr(0, 8) + "****";
-}
 
 void print_profile(std::ostream& out, const StreamServiceProfile& p, Secrets secrets, bool all) {
     const StreamServiceProfile defaults;
@@ -131,6 +127,10 @@ private:
 };
 
 }  // namespace
+
+std::string mask_secret(std::string_view secret) {
+    return std::string(secret.substr(0, 8)) + "****";
+}
 
 std::string print(const Config& config, Secrets secrets, Defaults defaults_are) {
     const bool all = defaults_are == Defaults::shown;

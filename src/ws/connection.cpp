@@ -74,6 +74,10 @@ std::size_t ConnectionOutput::room() const {
     return replay_room(conn_.queue.binary_size(), conn_.queue.binary_capacity());
 }
 
+void ConnectionOutput::restored() {
+    pool_.restored(conn_);
+}
+
 void ConnectionOutput::replayed(std::uint64_t frames) {
     pool_.counts_.frames_replayed += frames;
 }
@@ -312,7 +316,10 @@ CloseSpec spec_of(CloseCause cause) {
 
 void PoolImpl::close_connection(const ConnPtr& conn, CloseCause cause) {
     if (conn->state != ConnState::open) return;
-    const CloseSpec spec = spec_of(cause);
+    CloseSpec spec = spec_of(cause);
+    // A reconnect the server asked for whose new session is not yet taken
+    // has failed, however the link went: `Connection closed` (docs/stream.md).
+    if (conn->quiet_reconnect) spec.fork = reason::connection_closed;
     const bool reconnecting = reconnects(*conn, cause);
     conn->state = reconnecting ? ConnState::reconnecting : ConnState::closing;
     conn->tick.cancel();

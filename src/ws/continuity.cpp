@@ -39,11 +39,15 @@ void PoolImpl::interrupt(const ConnPtr& conn, std::string_view reason) {
                  conn->profile->reconnect_window_seconds);
     conn->window_seconds = conn->profile->reconnect_window_seconds;
     conn->quiet_reconnect = false;
+    const bool told = std::exchange(conn->users_interrupted, true);
     const std::optional<std::uint64_t> acknowledged = conn->link->bytes_acknowledged();  // before the socket goes
     conn->link->abort();
     retire_link(conn, acknowledged);
-    for (UserHandle h : std::vector<UserHandle>(conn->users))
-        if (observer_) observer_->on_connection_interrupted(h);
+    // A loss before the last one was over (a resumed session that never
+    // opened) is the same outage to the users.
+    if (!told)
+        for (UserHandle h : std::vector<UserHandle>(conn->users))
+            if (observer_) observer_->on_connection_interrupted(h);
     arm_drain_timer();  // keep() runs on it
     schedule_reconnect(conn);
 }
@@ -146,9 +150,15 @@ void PoolImpl::on_reconnect_outcome(const ConnPtr& conn, ConnectOutcome outcome)
     ops::trace_global("WebSocket Connection re-established for " + conn->url);
     spdlog::info("ws: connection {} to {} re-established", conn->id, conn->url);
     start_session(conn);  // the handler's on_open re-establishes its streams
-    const bool quiet = std::exchange(conn->quiet_reconnect, false);
-    for (UserHandle h : std::vector<UserHandle>(conn->users))
-        if (observer_ && !quiet && conn->state == ConnState::open) observer_->on_connection_restored(h);
+    if (conn->state == ConnState::open && conn->handler->restored_at_open()) restored(*conn);
+}
+
+void PoolImpl::restored(Connection& conn) {
+    if (conn.state != ConnState::open) return;
+    conn.quiet_reconnect = false;
+    if (!std::exchange(conn.users_interrupted, false)) return;
+    for (UserHandle h : std::vector<UserHandle>(conn.users))
+        if (observer_) observer_->on_connection_restored(h);
 }
 
 void PoolImpl::give_up(const ConnPtr& conn) {

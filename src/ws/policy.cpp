@@ -90,8 +90,7 @@ std::string openssl_cipher_list(std::span<const config::CipherSuite> suites) {
 }
 
 std::string mask_token(std::string_view token) {
-    if (token.empty()) return "none";
-    return std::string(token.substr(0, 8)) + "****";
+    return token.empty() ? "none" : config::mask_secret(token);
 }
 
 std::string url_of(std::string_view host, std::uint16_t port, bool secure) {

@@ -76,7 +76,10 @@ UserHandle PoolImpl::attach(const ConnectionKey& key, const CallLabel& label, in
     std::vector<Candidate> candidates;
     for (const auto& [id, conn] : connections_) {
         // One being reconnected takes no new calls: they would wait out the outage.
-        if (conn->key == key && (conn->state == ConnState::connecting || conn->state == ConnState::open))
+        // One closing once its last messages are out (a per-fork protocol's
+        // connection after its fork ended) belongs to that fork's handler.
+        if (conn->key == key && !conn->close_when_sent &&
+            (conn->state == ConnState::connecting || conn->state == ConnState::open))
             candidates.push_back({id, static_cast<int>(conn->users.size())});
     }
     ConnPtr conn;

@@ -44,6 +44,7 @@ public:
     void replayed(std::uint64_t frames) override;
     std::size_t room() const override;
     void reconnect() override;
+    void restored() override;
 
 private:
     PoolImpl& pool_;
@@ -93,7 +94,10 @@ struct Connection {
     // The last binary messages handed to the link, for those a loss leaves
     // unacknowledged (sized by the handler's unacknowledged_kept()).
     HandedRing handed;
-    bool quiet_reconnect = false;  // asked by the server: the users are not told
+    // Asked by the server: the users are not told of it, and not told it
+    // came back; until it has, its failure is `Connection closed`.
+    bool quiet_reconnect = false;
+    bool users_interrupted = false;  // told of a loss, not yet of its end
     boost::asio::steady_timer retry;
 
     // Frames dropped since the last warning about them, by where: the log
@@ -186,6 +190,8 @@ private:
     bool reconnects(const Connection& conn, CloseCause cause) const;
     void interrupt(const ConnPtr& conn, std::string_view reason);
     void reconnect_on_request(Connection& conn);
+    // The handler's streams are back: the users hear it if they heard of the loss.
+    void restored(Connection& conn);
     // The old link goes (its handlers find another generation), the handler keeps its audio.
     // `acknowledged`: the lost link's bytes its server's TCP acknowledged, if known.
     void retire_link(const ConnPtr& conn, std::optional<std::uint64_t> acknowledged);

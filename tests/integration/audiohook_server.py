@@ -44,6 +44,7 @@ class Session:
         self.close_code = None
         self.aborted = False    # reset by abort_after
         self.continued = None   # `open`'s continuedSessions
+        self.opened = False     # `opened` sent
         self.ws = None
 
     def types(self):
@@ -66,16 +67,19 @@ class AudiohookServer(LoopbackWsServer):
     `disconnect`; `pause_after`: frames, then `pause`, and `resume` 500 ms
     later; `abort_after`: frames of the first session, then its TCP
     connection is reset (no close frame); `reconnect_after`: frames of the
-    first session, then `reconnect`; `misbehave`: (frames, [what...]) sends
+    first session, then `reconnect`; `reopened`: how a session that
+    continues another is answered (as `opened`, default "first"; a number:
+    "first" after that many seconds); `misbehave`: (frames, [what...]) sends
     each `what` after that many frames: "seq-back" (a `pong` whose seq goes
     back), "unknown" (a message of no known type), "error" (an `error`), else
     as it is (str: a text frame, bytes: a binary one)."""
 
     def __init__(self, h, opened="first", reject=None, secret=None, disconnect_after=None, pause_after=None,
-                 abort_after=None, reconnect_after=None, misbehave=None):
+                 abort_after=None, reconnect_after=None, misbehave=None, reopened="first"):
         super().__init__(h)
         self.misbehave = misbehave
         self.opened = opened
+        self.reopened = reopened
         self.reject = reject
         self.secret = base64.b64decode(secret) if secret else None
         self.disconnect_after = disconnect_after
@@ -249,15 +253,20 @@ class AudiohookServer(LoopbackWsServer):
                     and isinstance(c.get("clientseq"), int) for c in continued):
                 self._violation(f"open continuedSessions {continued}")
             s.continued = continued
-        if self.opened == "none":
+        how = self.opened if continued is None else self.reopened
+        if isinstance(how, (int, float)):
+            await asyncio.sleep(how)
+            how = "first"
+        if how == "none":
             return
-        if self.opened == "disconnect":
+        if how == "disconnect":
             return await send("disconnect", {"reason": "unauthorized", "info": "not today"})
-        if self.opened == "unoffered":
+        if how == "unoffered":
             state["opened"] = True
             return await send("opened", {"media": [{"type": "audio", "format": "L16", "channels": ["external"],
                                                     "rate": 16000}], "startPaused": False})
         media = p.get("media", [])
-        s.media = media[0] if media and self.opened == "first" else None
+        s.media = media[0] if media and how == "first" else None
         state["opened"] = True
         await send("opened", {"media": [s.media] if s.media else [], "startPaused": False})
+        s.opened = True

@@ -1,7 +1,8 @@
 """A streaming speech-to-text server of the kind the `raw` protocol is for, on
 loopback: it takes bare G.711 binary frames and records, per WebSocket, the
 upgrade's path and headers, every binary and text frame, and the close. It can
-answer each binary frame with a text transcript, as such services do.
+answer every tenth binary frame with a text transcript, as such services do,
+or answer as a function of the connection says.
 
     server = RawServer(self, reply=True).start()
     ... fork to server.port ...
@@ -34,8 +35,10 @@ class Connection:
 
 class RawServer(LoopbackWsServer):
     def __init__(self, h, reply=False, abort_after=None):
-        """abort_after: the first connection is dropped (TCP reset, no close
-        frame) once it brought that many binary frames."""
+        """reply: True for a transcript every tenth binary frame, or a function
+        of the Connection (called at each binary frame) that returns the text
+        to answer or None. abort_after: the first connection is dropped (TCP
+        reset, no close frame) once it brought that many binary frames."""
         super().__init__(h)
         self.reply = reply
         self.abort_after = abort_after
@@ -52,9 +55,10 @@ class RawServer(LoopbackWsServer):
                         conn.aborted = True
                         ws.transport.abort()
                         break
-                    if self.reply and len(conn.frames) % 10 == 0:
+                    answer = self._answer(conn)
+                    if answer is not None:
                         try:
-                            await ws.send(json.dumps({"transcript": f"frame {len(conn.frames)}"}))
+                            await ws.send(answer)
                         except websockets.ConnectionClosed:
                             pass  # the client closed meanwhile: what it sent before the close is still to be read
                 else:
@@ -63,6 +67,13 @@ class RawServer(LoopbackWsServer):
             pass
         conn.close_code = ws.close_code
         conn.closed = True
+
+    def _answer(self, conn):
+        if callable(self.reply):
+            return self.reply(conn)
+        if self.reply and len(conn.frames) % 10 == 0:
+            return json.dumps({"transcript": f"frame {len(conn.frames)}"})
+        return None
 
     def wait_connections(self, n, timeout=10):
         return wait_for(lambda: self.conns[:n] if len(self.conns) >= n else None, timeout,

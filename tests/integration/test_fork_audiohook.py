@@ -95,6 +95,25 @@ class AudiohookFork(ForkTest):
         self.assertEqual(server.violations(), [])
         self.assert_no_calls()
 
+    def test_the_participant_id_is_one_per_call(self):
+        """A call forked twice names the same participant in both sessions;
+        the next call names another."""
+        self.audiohook_daemon()
+        server = AudiohookServer(self).start()
+        twice = (Steps().info(start(server.port, token="api-key-1"), "STARTED").info(stop(), "STOPPED")
+                 .info(start(server.port, token="api-key-1"), "STARTED").info(stop(), "STOPPED"))
+        ctl = self.controller(twice)
+        agent = self.agent()
+        wait_all(self, ctl, agent)
+        self.forked_call(server, stop_after_ms=300)
+        sessions = server.wait_sessions(3)
+        ids = [s.messages[0]["parameters"]["participant"]["id"] for s in sessions]
+        self.assertEqual(len({s.messages[0]["id"] for s in sessions}), 3, "a session id each")
+        self.assertEqual(ids[0], ids[1], "one call, one participant")
+        self.assertNotEqual(ids[2], ids[0], "another call, another participant")
+        self.assertEqual(server.violations(), [])
+        self.assert_no_calls()
+
     def test_an_alaw_call_reaches_the_server_as_ulaw(self):
         self.audiohook_daemon()
         server = AudiohookServer(self).start()

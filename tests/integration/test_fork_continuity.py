@@ -350,6 +350,47 @@ class AudiohookContinuity(ForkTest):
         self.assertEqual((stats["Reconnects succeeded"], stats["Forks resumed after reconnect"]), (1, 1))
 
 
+    def test_the_fork_is_resumed_when_the_new_session_is_opened_not_before(self):
+        """The new connection's upgrade is not the fork's return: the server
+        may still refuse the session. RESUMED waits for its `opened`."""
+        self.start_fork_daemon(profile_lines=(" protocol audiohook",
+                                              " audiohook organization-id d7934305-0972-4844-938e-9060eef73d05",
+                                              " connection reconnect window 5"))
+        server = AudiohookServer(self, abort_after=40, reopened=2).start()
+        caller_file, _ = pattern(self, "caller.ulaw", 1, 250)
+        c = (Steps().info(start(server.port, token="api-key-1"), "STARTED")
+             .sync().stream(caller_file, ms=0).status("PAUSED").status("RESUMED").wait_sync()
+             .info(stop(), "STOPPED"))
+        agent = self.agent(Steps().wait_sync())
+        ctl = self.controller(c)
+        first, second = server.wait_sessions(2, timeout=15)
+        wait_for(lambda: second.messages, 5, what="the new session's open")
+        self.assertFalse(second.opened)
+        self.assertEqual(self.fork_column(), ["paused", "paused"], "upgraded, not yet opened: still paused")
+        wait_for(lambda: second.opened, 5, what="the new session opened")
+        wait_for(lambda: self.fork_column() == ["active", "active"], 5, what="the fork active again")
+        self.release(agent)
+        wait_all(self, ctl, agent)
+        self.assertEqual([s["status"] for s in statuses(ctl)], ["STARTED", "PAUSED", "RESUMED", "STOPPED"])
+        self.assertEqual(server.violations(), [])
+        stats = self.statistics()
+        self.assertEqual((stats["Reconnects succeeded"], stats["Forks resumed after reconnect"]), (1, 1))
+
+    def test_a_reconnect_the_server_asked_for_that_never_opens_stops_with_connection_closed(self):
+        self.start_fork_daemon(profile_lines=(" protocol audiohook",
+                                              " audiohook organization-id d7934305-0972-4844-938e-9060eef73d05"))
+        server = AudiohookServer(self, reconnect_after=40, reopened="none").start()
+        caller_file, _ = pattern(self, "caller.ulaw", 1, 500)
+        c = (Steps().info(start(server.port, token="api-key-1"), "STARTED")
+             .sync().stream(caller_file, ms=0).status("STOPPED", timeout_ms=15000))
+        agent = self.agent(Steps().wait_sync())
+        ctl = self.controller(c)
+        wait_all(self, ctl, agent)
+        self.assertEqual(statuses(ctl)[-1], {"call-guid": GUID, "status": "STOPPED", "reason": "Connection closed"})
+        self.assertEqual([s["status"] for s in statuses(ctl)], ["STARTED", "STOPPED"])
+        self.assertEqual(len(server.sessions), 2)
+        self.assertEqual(server.violations(), [])
+
     def test_the_servers_reconnect_request_is_honoured_without_a_window_and_without_a_status(self):
         self.start_fork_daemon(profile_lines=(" protocol audiohook",
                                               " audiohook organization-id d7934305-0972-4844-938e-9060eef73d05"))

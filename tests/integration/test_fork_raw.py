@@ -67,6 +67,41 @@ class RawFork(ForkTest):
             self.assertEqual({len(f) for f in conn.frames}, {160}, "20 ms of G.711 a frame")
             self.assert_paced_audio(conn.audio(), sent, path)
 
+    def test_separate_layout_shows_the_newest_text_of_either_channel(self):
+        """Each channel's server talks on its own WebSocket: the callid view
+        shows whichever text came last, not one channel's over the other's."""
+        self.start_fork_daemon(profile_lines=[" protocol raw", " raw layout separate"])
+
+        def reply(conn):
+            # The callee's connection answers early, the caller's a second later.
+            n = len(conn.frames)
+            if conn.path.endswith("channel=callee") and n == 10:
+                return "callee at 10"
+            if conn.path.endswith("channel=caller") and n == 60:
+                return "caller at 60"
+            return None
+
+        server = RawServer(self, reply=reply).start()
+        caller_file, _ = pattern(self, "caller.ulaw", 1)
+        callee_file, _ = pattern(self, "callee.ulaw", 2)
+        c = (Steps().info(start(server.port, path="/listen"), "STARTED")
+             .sync().stream(caller_file, ms=3000).info(stop(), "STOPPED").pause(300))
+        agent = self.agent(Steps().wait_sync().stream(callee_file, ms=3000))
+        ctl = self.controller(c)
+        wait_for(lambda: self.fork_column() == ["active", "active"], what="the fork active")
+        anchor = self.anchor()
+
+        def view_with(text):
+            view = self.daemon_.cli("show", "voip", "stream-service", "callid", str(anchor))[1]
+            return view if f"Latest from the server: {text}\n" in view else None
+
+        wait_for(lambda: view_with("callee at 10"), 10, what="the callee channel's text")
+        view = wait_for(lambda: view_with("caller at 60"), 10, what="the caller channel's later text")
+        self.assertIn("Messages from the server: 2\n", view)
+        wait_all(self, ctl, agent)
+        server.wait_closed(2)
+        self.assert_no_calls()
+
     def test_interleaved_layout_one_websocket_sample_by_sample(self):
         [conn], caller_bytes, callee_bytes = self.raw_call("interleaved")
         self.assertEqual(conn.path, "/v2/listen?lang=en")

@@ -134,6 +134,7 @@ void Connection::on_opened(const ServerMessage& m) {
         phase_ = Phase::open;
         last_ping_ = last_pong_ = Clock::now();
         continuity_.reconnected();
+        if (out_ != nullptr) out_->restored();  // the fork is RESUMED now, not at the upgrade
         if (discarded_frames_ > 0 && lost_)
             send("discarded", {{"start", duration(lost_->position)},
                                {"discarded", duration(discarded_frames_ * detail::samples_per_frame)}});

@@ -92,6 +92,8 @@ public:
     // Continuity: a new session naming the lost one in `continuedSessions`,
     // `position` going on from it, the outage's audio first.
     bool resumable() const override { return continuity_.enabled() && (phase_ == Phase::open || resuming_); }
+    // A resumed session is back at its `opened`, not at the upgrade.
+    bool restored_at_open() const override { return false; }
     void on_interrupted() override;
     std::uint64_t keep() override;
     // What the lost connection never delivered goes first in the new session.

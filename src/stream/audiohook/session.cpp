@@ -38,6 +38,14 @@ std::vector<std::pair<std::string, std::string>> upgrade_headers(const Target& t
     return headers;
 }
 
+// `participant.id` is one per call: the same in every fork of the call and
+// in every session a reconnect opens, another in each call. A name-based UUID
+// of the call's number, in a namespace drawn once per process.
+std::string participant_id(std::uint64_t anchor) {
+    static const std::string process_namespace = random_uuid();
+    return name_uuid(process_namespace, std::to_string(anchor));
+}
+
 }  // namespace
 
 AudiohookSession::AudiohookSession(detail::Host& host, SessionHandle handle, const Target& target,
@@ -62,7 +70,7 @@ void AudiohookSession::open() {
     request.session_id = session_id_;
     request.organization_id = profile_.audiohook_organization_id;
     request.conversation_id = conversation_id(call_.call_guid);
-    request.participant = {random_uuid(), call_.caller_number, call_.caller_name, call_.called_number};
+    request.participant = {participant_id(call_.anchor), call_.caller_number, call_.caller_name, call_.called_number};
     request.custom_config = call_.metadata;
     request.reconnect_window = profile_.reconnect_window_seconds;
     // A reconnect is a new session (docs/stream.md, Continuity): its own id, headers, signature.

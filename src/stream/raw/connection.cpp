@@ -75,6 +75,7 @@ void Connection::on_tick(Clock::time_point now) {
 void Connection::on_text(std::string_view text) {
     ++server_texts_;
     latest_text_ = std::string(text.substr(0, latest_text_max));
+    latest_text_at_ = Clock::now();
     spdlog::debug("raw: text from the server: {}", text.substr(0, 200));
 }
 

@@ -43,6 +43,7 @@ public:
     std::uint64_t server_texts() const { return server_texts_; }
     std::uint64_t server_binaries() const { return server_binaries_; }
     const std::string& latest_text() const { return latest_text_; }
+    Clock::time_point latest_text_at() const { return latest_text_at_; }
 
     // ws::Handler
     void on_open(ws::Output& out) override;
@@ -81,6 +82,7 @@ private:
     std::uint64_t server_texts_ = 0;
     std::uint64_t server_binaries_ = 0;
     std::string latest_text_;
+    Clock::time_point latest_text_at_{};  // when it came: the session shows its channels' newest
 };
 
 }  // namespace voxfork::stream::raw

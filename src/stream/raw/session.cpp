@@ -93,10 +93,16 @@ void RawSession::close() {
 
 Description RawSession::describe() const {
     Description d = description_;
+    // In the separate layout each channel's server talks on its own
+    // connection: the latest text is the newer of the two.
+    Clock::time_point latest_at{};
     for (const Link& l : links_) {
         if (l.connection == nullptr) continue;
         d.server_messages += l.connection->server_texts();
-        if (!l.connection->latest_text().empty()) d.latest_server_message = l.connection->latest_text();
+        if (!l.connection->latest_text().empty() && l.connection->latest_text_at() >= latest_at) {
+            latest_at = l.connection->latest_text_at();
+            d.latest_server_message = l.connection->latest_text();
+        }
     }
     return d;
 }

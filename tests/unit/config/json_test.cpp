@@ -56,6 +56,14 @@ TEST(Json, CarriesEveryValueInEffectWithNumbersAsNumbers) {
     EXPECT_EQ(j["control_socket"], "/run/voxfork/voxforkd.sock");
 }
 
+// Masked as the text masks it (`show running-config | json` is the same show).
+TEST(Json, TheClientSecretIsMaskedAsInTheText) {
+    const json j = to_json(testing::ok("media profile stream-service 1\n audiohook client-secret c2VjcmV0LWtleQ==\n"
+                                       "media profile stream-service 2\n"));
+    EXPECT_EQ(j["media_profiles"].at(0)["audiohook_client_secret"], "c2VjcmV0****");
+    EXPECT_TRUE(j["media_profiles"].at(1)["audiohook_client_secret"].is_null());
+}
+
 TEST(Json, Ipv6AddressesAppearOnlyWhenConfigured) {
     const json j = to_json(testing::ok("voice service voip\n sip\n  bind control source-address ::1\n"
                                        "dial-peer voice 1 voip\n session target ipv6:[::1]:7060\n"));

@@ -1,5 +1,6 @@
 // The pool on a real io_context against loopback ports that refuse, to check
-// the failure path end to end: reason, counters and alarm points.
+// the failure path end to end: reason, counters and alarm points; and against
+// a WebSocket server on the same io_context, for which connection a user gets.
 #include <gtest/gtest.h>
 
 #include <sys/socket.h>
@@ -10,6 +11,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/websocket.hpp>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
@@ -93,6 +96,61 @@ public:
 private:
     asio::ip::tcp::acceptor listener_;
     std::vector<int> fillers_;
+};
+
+// Accepts WebSocket upgrades and reads every message to the close: an
+// open connection for the pool, on the test's own io_context.
+class AcceptingServer {
+public:
+    explicit AcceptingServer(asio::io_context& io) : acceptor_(io, {asio::ip::make_address("127.0.0.1"), 0}) {
+        accept();
+    }
+    std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+
+private:
+    using Socket = boost::beast::websocket::stream<asio::ip::tcp::socket>;
+    struct Peer {
+        explicit Peer(asio::ip::tcp::socket s) : ws(std::move(s)) {}
+        Socket ws;
+        boost::beast::flat_buffer buffer;
+    };
+
+    void accept() {
+        acceptor_.async_accept([this](boost::system::error_code ec, asio::ip::tcp::socket s) {
+            if (ec) return;
+            auto peer = std::make_shared<Peer>(std::move(s));
+            peer->ws.async_accept([this, peer](boost::system::error_code e) {
+                if (!e) read(peer);
+            });
+            accept();
+        });
+    }
+    void read(std::shared_ptr<Peer> peer) {
+        peer->ws.async_read(peer->buffer, [this, peer](boost::system::error_code ec, std::size_t) {
+            if (ec) return;
+            peer->buffer.clear();
+            read(peer);
+        });
+    }
+
+    asio::ip::tcp::acceptor acceptor_;
+};
+
+// A protocol of one fork a connection: it keeps the Output it is given.
+class OneForkHandler final : public Handler {
+public:
+    explicit OneForkHandler(Output*& output) : output_(output) {}
+    void on_open(Output& out) override { output_ = &out; }
+    std::uint64_t drain(Output&) override { return 0; }
+    void on_sent(std::uint32_t, std::size_t) override {}
+    void on_dropped(std::uint32_t) override {}
+    void on_text(std::string_view) override {}
+    bool on_binary(std::span<const std::uint8_t>) override { return true; }
+    void on_tick(std::chrono::steady_clock::time_point) override {}
+    void on_closed() override { output_ = nullptr; }
+
+private:
+    Output*& output_;
 };
 
 class PoolTest : public ::testing::Test {
@@ -297,6 +355,52 @@ TEST_F(PoolTest, SourceIpLimitsTheAttemptsToItsFamily) {
     EXPECT_EQ(r.reason, "Connection failed");
     EXPECT_NE(log().find("no address of source-ip 127.0.0.1's family"), std::string::npos) << log();
     EXPECT_EQ(log().find("connecting to [::1]"), std::string::npos) << log();
+}
+
+// A per-fork protocol's connection whose fork has ended stays open until its
+// last message (raw's stop message, AudioHook's close) is written. A new fork
+// to the same server in that moment gets a connection of its own: the closing
+// one's handler is the old fork's, and its close would tell nobody.
+TEST_F(PoolTest, ANewForkNeverJoinsAConnectionClosingAfterItsFork) {
+    AcceptingServer server(io_);
+    auto pool = make_pool(std::make_shared<config::Config>());
+    const ConnectionKey key = key_for("127.0.0.1", server.port());
+    Output* first_output = nullptr;
+    AttachResult first;
+    bool first_done = false;
+    pool->attach(key, {}, 1, [&] { return std::make_unique<OneForkHandler>(first_output); },
+                 [&](const AttachResult& r) {
+                     first = r;
+                     first_done = true;
+                 });
+    while (!(first_done && first_output != nullptr) && io_.run_one_for(std::chrono::seconds(5))) {
+    }
+    ASSERT_TRUE(first.ok()) << first.reason;
+    ASSERT_NE(first_output, nullptr);
+
+    // The fork ends: its last message is being written when the next START comes.
+    first_output->send_text(std::string(64 * 1024, 'x'));
+    first_output->close_when_sent();
+    pool->detach(first.user);
+    Output* second_output = nullptr;
+    AttachResult second;
+    bool second_done = false;
+    pool->attach(key, {}, 1, [&] { return std::make_unique<OneForkHandler>(second_output); },
+                 [&](const AttachResult& r) {
+                     second = r;
+                     second_done = true;
+                 });
+    while (!second_done && io_.run_one_for(std::chrono::seconds(5))) {
+    }
+    ASSERT_TRUE(second.ok()) << second.reason;
+    EXPECT_NE(second.connection_id, first.connection_id);
+    EXPECT_NE(second_output, nullptr);
+    EXPECT_EQ(pool->statistics().connections_created, 2u);
+    bool stopped = false;
+    pool->stop([&] { stopped = true; });
+    while (!stopped && io_.run_one_for(std::chrono::seconds(5))) {
+    }
+    EXPECT_TRUE(stopped);
 }
 
 TEST_F(PoolTest, StopWithoutConnectionsCompletes) {
