@@ -10,7 +10,6 @@
 
 #include <cerrno>
 #include <cstdint>
-#include <iostream>
 #include <vector>
 
 #include <liburing.h>
@@ -93,7 +92,8 @@ TEST_P(BatchedSendsTest, EverySocketGetsItsBytesInOrderOverSeveralSubmissions) {
         EXPECT_TRUE(sends.batching());
         EXPECT_EQ(sends.batched(), 3 * sockets);
     } else {
-        std::cout << "io_uring is not available here: only the plain sends were checked\n";
+        // Reported as skipped, not passed: the batching itself went unchecked.
+        GTEST_SKIP() << "io_uring is not available here: only the plain sends were checked";
     }
 }
 

@@ -365,17 +365,24 @@ TEST_F(PoolTest, ANewForkNeverJoinsAConnectionClosingAfterItsFork) {
     AcceptingServer server(io_);
     auto pool = make_pool(std::make_shared<config::Config>());
     const ConnectionKey key = key_for("127.0.0.1", server.port());
+    // Attaches one fork of its own handler; back when the pool has answered.
+    auto attach_fork = [&](Output*& output) {
+        AttachResult result;
+        bool done = false;
+        pool->attach(key, {}, 1, [&] { return std::make_unique<OneForkHandler>(output); },
+                     [&](const AttachResult& r) {
+                         result = r;
+                         done = true;
+                     });
+        while (!done && io_.run_one_for(std::chrono::seconds(5))) {
+        }
+        return result;
+    };
     Output* first_output = nullptr;
-    AttachResult first;
-    bool first_done = false;
-    pool->attach(key, {}, 1, [&] { return std::make_unique<OneForkHandler>(first_output); },
-                 [&](const AttachResult& r) {
-                     first = r;
-                     first_done = true;
-                 });
-    while (!(first_done && first_output != nullptr) && io_.run_one_for(std::chrono::seconds(5))) {
-    }
+    const AttachResult first = attach_fork(first_output);
     ASSERT_TRUE(first.ok()) << first.reason;
+    while (first_output == nullptr && io_.run_one_for(std::chrono::seconds(5))) {
+    }
     ASSERT_NE(first_output, nullptr);
 
     // The fork ends: its last message is being written when the next START comes.
@@ -383,15 +390,7 @@ TEST_F(PoolTest, ANewForkNeverJoinsAConnectionClosingAfterItsFork) {
     first_output->close_when_sent();
     pool->detach(first.user);
     Output* second_output = nullptr;
-    AttachResult second;
-    bool second_done = false;
-    pool->attach(key, {}, 1, [&] { return std::make_unique<OneForkHandler>(second_output); },
-                 [&](const AttachResult& r) {
-                     second = r;
-                     second_done = true;
-                 });
-    while (!second_done && io_.run_one_for(std::chrono::seconds(5))) {
-    }
+    const AttachResult second = attach_fork(second_output);
     ASSERT_TRUE(second.ok()) << second.reason;
     EXPECT_NE(second.connection_id, first.connection_id);
     EXPECT_NE(second_output, nullptr);

@@ -12,7 +12,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <iostream>
 #include <thread>
 
 #include <boost/asio/io_context.hpp>
@@ -231,8 +230,10 @@ TEST_F(TcpStreamBatcherTest, ABatchTheSocketTakesLeavesNoWriteInFlight) {
 }
 
 // Whether this host lets a process use io_uring's send (a container's
-// seccomp profile may not): where it does not, the batched path cannot run
-// and the tests below check the plain sends that replace it.
+// seccomp profile may not): where it does not, the batched path cannot run;
+// the tests below check the plain sends that replace it and then report
+// themselves skipped, so a run without batching never reads as its proof.
+constexpr const char* unbatched_host = "io_uring is not available here: the sends went one by one";
 bool host_batches_sends() {
     BatchedSends probe;
     int fds[2];
@@ -242,7 +243,6 @@ bool host_batches_sends() {
     probe.send_all(sends);
     ::close(fds[0]);
     ::close(fds[1]);
-    if (probe.batched() == 0) std::cout << "io_uring is not available here: sends go one by one\n";
     return probe.batched() > 0;
 }
 
@@ -266,9 +266,8 @@ TEST_F(TcpStreamBatcherTest, TheConnectionsOfOneTurnGoOutTogetherEachOnItsSocket
         EXPECT_EQ(read_exactly(*peers[i], want[i].size()), want[i]) << "connection " << i;
         EXPECT_EQ(batchers[i]->bytes_taken(), want[i].size()) << "connection " << i;
     }
-    if (host_batches_sends()) {
-        EXPECT_EQ(batcher->sends_batched() - batched_before, peers.size());
-    }
+    if (!host_batches_sends()) GTEST_SKIP() << unbatched_host;
+    EXPECT_EQ(batcher->sends_batched() - batched_before, peers.size());
 }
 
 // Byte `i` of a stream of consecutive little-endian 32-bit counters.
@@ -306,7 +305,8 @@ void TcpStreamBatcherTest::check_partial_sends_keep_order(std::size_t connection
     });
     for (std::size_t i = 0; i < connections; ++i)
         ASSERT_TRUE(batchers[i]->backlogged()) << "connection " << i << " never reached the high-water mark";
-    if (connections >= BatchedSends::min_batch && host_batches_sends()) {
+    const bool batching_checked = connections < BatchedSends::min_batch || host_batches_sends();
+    if (connections >= BatchedSends::min_batch && batching_checked) {
         EXPECT_GE(batcher->sends_batched() - batched_before, connections);
     }
     std::vector<std::pair<tcp::socket*, std::size_t>> reads;
@@ -318,6 +318,7 @@ void TcpStreamBatcherTest::check_partial_sends_keep_order(std::size_t connection
         EXPECT_FALSE(batchers[c]->backlogged());
     }
     EXPECT_EQ(writable, static_cast<int>(connections));
+    if (!batching_checked) GTEST_SKIP() << unbatched_host;
 }
 
 TEST_F(TcpStreamBatcherTest, WhatTheSocketDoesNotTakeFollowsInOrder) { check_partial_sends_keep_order(1); }
