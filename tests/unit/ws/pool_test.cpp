@@ -27,17 +27,26 @@ namespace {
 namespace asio = boost::asio;
 
 // A protocol that frames nothing and reads nothing: the tests here are about
-// connecting, not about what flows.
+// connecting, not about what flows. Given a place, it keeps there the Output
+// it is handed while its connection is open.
 class IdleHandler final : public Handler {
 public:
-    void on_open(Output&) override {}
+    explicit IdleHandler(Output** output = nullptr) : output_(output) {}
+    void on_open(Output& out) override {
+        if (output_ != nullptr) *output_ = &out;
+    }
     std::uint64_t drain(Output&) override { return 0; }
     void on_sent(std::uint32_t, std::size_t) override {}
     void on_dropped(std::uint32_t) override {}
     void on_text(std::string_view) override {}
     bool on_binary(std::span<const std::uint8_t>) override { return true; }
     void on_tick(std::chrono::steady_clock::time_point) override {}
-    void on_closed() override {}
+    void on_closed() override {
+        if (output_ != nullptr) *output_ = nullptr;
+    }
+
+private:
+    Output** output_;
 };
 
 UserHandle attach(Pool& pool, const ConnectionKey& key, AttachCallback done, int max_users = 3) {
@@ -134,23 +143,6 @@ private:
     }
 
     asio::ip::tcp::acceptor acceptor_;
-};
-
-// A protocol of one fork a connection: it keeps the Output it is given.
-class OneForkHandler final : public Handler {
-public:
-    explicit OneForkHandler(Output*& output) : output_(output) {}
-    void on_open(Output& out) override { output_ = &out; }
-    std::uint64_t drain(Output&) override { return 0; }
-    void on_sent(std::uint32_t, std::size_t) override {}
-    void on_dropped(std::uint32_t) override {}
-    void on_text(std::string_view) override {}
-    bool on_binary(std::span<const std::uint8_t>) override { return true; }
-    void on_tick(std::chrono::steady_clock::time_point) override {}
-    void on_closed() override { output_ = nullptr; }
-
-private:
-    Output*& output_;
 };
 
 class PoolTest : public ::testing::Test {
@@ -369,7 +361,7 @@ TEST_F(PoolTest, ANewForkNeverJoinsAConnectionClosingAfterItsFork) {
     auto attach_fork = [&](Output*& output) {
         AttachResult result;
         bool done = false;
-        pool->attach(key, {}, 1, [&] { return std::make_unique<OneForkHandler>(output); },
+        pool->attach(key, {}, 1, [&] { return std::make_unique<IdleHandler>(&output); },
                      [&](const AttachResult& r) {
                          result = r;
                          done = true;
