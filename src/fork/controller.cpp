@@ -314,7 +314,7 @@ std::string Controller::Impl::fork_state(CallId anchor) const {
     const CallRecord& r = it->second;
     // `stopped` means forked earlier in this call: a START that never went out does not count.
     if (r.state == State::idle || r.state == State::stopped) return r.ever_started ? "stopped" : "none";
-    return std::string(to_string(r.state));
+    return std::string(shown_state(r));
 }
 
 // ---- Controller: the public face forwards to Impl ----

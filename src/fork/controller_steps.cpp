@@ -250,6 +250,12 @@ ChannelView Controller::Impl::channel_view(const Fork& fork, std::size_t i) cons
     return v;
 }
 
+std::string_view shown_state(const CallRecord& record) {
+    if (record.state == State::idle) return "stopped";
+    if (record.state == State::active && record.fork && record.fork->connection_lost) return "paused";
+    return to_string(record.state);
+}
+
 std::optional<CallView> Controller::Impl::view(CallId anchor) const {
     auto it = records_.find(anchor);
     if (it == records_.end() || !it->second.fork) return std::nullopt;
@@ -258,7 +264,7 @@ std::optional<CallView> Controller::Impl::view(CallId anchor) const {
     CallView v;
     v.anchor = anchor;
     v.call_guid = f.guid;
-    v.state = r.state == State::idle ? "stopped" : std::string(to_string(r.state));
+    v.state = shown_state(r);
     v.codec = std::string(codec_name(f.codec));
     v.connection_id = f.connection_id;
     for (std::size_t i = 0; i < 2; ++i) v.channel[i] = channel_view(f, i);
@@ -275,7 +281,7 @@ std::vector<SessionView> Controller::Impl::sessions() const {
         SessionView s;
         s.session_id = r.fork->session_id;
         s.anchor = anchor;
-        s.state = r.state == State::idle ? "stopped" : std::string(to_string(r.state));
+        s.state = shown_state(r);
         // Dataplane counters, as the global ones (docs/forking.md "Operator output"): what the
         // tee forked, not what the connection wrote (that is callid's).
         for (std::size_t i = 0; i < 2; ++i) s.direction[i] = tee_counts(*r.fork, i);

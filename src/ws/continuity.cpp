@@ -17,6 +17,10 @@ namespace {
 // docs/stream.md, Continuity: a loss within this long of a reconnect goes on counting the
 // same window (and the backoff goes on from where it was).
 constexpr auto same_window_after_restore = std::chrono::seconds(10);
+
+Clock::time_point window_end(const Connection& conn) {
+    return conn.window_start + std::chrono::seconds(conn.window_seconds);
+}
 }  // namespace
 
 bool PoolImpl::reconnects(const Connection& conn, CloseCause cause) const {
@@ -103,8 +107,7 @@ void PoolImpl::reconnect_on_request(Connection& c) {
 }
 
 void PoolImpl::schedule_reconnect(const ConnPtr& conn) {
-    const auto end = conn->window_start + std::chrono::seconds(conn->window_seconds);
-    const ReconnectStep step = reconnect_step(conn->backoff, end - Clock::now());
+    const ReconnectStep step = reconnect_step(conn->backoff, window_end(*conn) - Clock::now());
     if (step.give_up) return give_up(conn);
     conn->backoff = step.next_backoff;
     conn->retry.expires_after(step.wait);
@@ -126,6 +129,7 @@ void PoolImpl::reconnect(const ConnPtr& conn) {
     ++counts_.reconnect_attempts;
     spdlog::debug("ws: connection {} reconnecting to {}", conn->id, conn->url);
     ConnectRequest request = request_for(*conn);
+    request.timeout = reconnect_attempt_timeout(settings_.connect_timeout, window_end(*conn) - Clock::now());
     conn->handler->prepare_reconnect(request.key.headers);
     conn->attempt = connect(io_, resolver_, std::move(request),
                             [this, conn](ConnectOutcome outcome) { on_reconnect_outcome(conn, std::move(outcome)); });

@@ -109,4 +109,10 @@ ReconnectStep reconnect_step(std::chrono::steady_clock::duration backoff,
     return step;
 }
 
+std::chrono::milliseconds reconnect_attempt_timeout(std::chrono::milliseconds connect_timeout,
+                                                    std::chrono::steady_clock::duration window_left) {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(window_left);
+    return std::min(connect_timeout, std::max(left, reconnect_attempt_min));
+}
+
 }  // namespace voxfork::ws::detail

@@ -62,6 +62,8 @@ std::string url_of(std::string_view host, std::uint16_t port, bool secure);
 // at doubling intervals up to 5 s, the last one when the window ends.
 inline constexpr std::chrono::milliseconds reconnect_backoff_first{200};
 inline constexpr std::chrono::milliseconds reconnect_backoff_max{5000};
+// The shortest time a reconnect attempt is given, the window's last included.
+inline constexpr std::chrono::milliseconds reconnect_attempt_min{1000};
 struct ReconnectStep {
     bool give_up = false;  // the window is over
     std::chrono::steady_clock::duration wait{};          // until the next attempt
@@ -69,6 +71,11 @@ struct ReconnectStep {
 };
 ReconnectStep reconnect_step(std::chrono::steady_clock::duration backoff,
                              std::chrono::steady_clock::duration window_left);
+// How long one attempt may take: what is left of the window (an attempt that
+// hangs, on a host that takes the TCP connection and never answers, ends
+// with it), at least reconnect_attempt_min, at most the connect timeout.
+std::chrono::milliseconds reconnect_attempt_timeout(std::chrono::milliseconds connect_timeout,
+                                                    std::chrono::steady_clock::duration window_left);
 
 constexpr std::size_t queue_frames_for(int threshold) {
     return static_cast<std::size_t>(threshold < 1 ? 1 : threshold) * 2 * 50 * 2;

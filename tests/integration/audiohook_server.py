@@ -69,17 +69,20 @@ class AudiohookServer(LoopbackWsServer):
     connection is reset (no close frame); `reconnect_after`: frames of the
     first session, then `reconnect`; `reopened`: how a session that
     continues another is answered (as `opened`, default "first"; a number:
-    "first" after that many seconds); `misbehave`: (frames, [what...]) sends
+    "first" after that many seconds); `closed_after`: seconds before a
+    `close` is answered with `closed`; `misbehave`: (frames, [what...]) sends
     each `what` after that many frames: "seq-back" (a `pong` whose seq goes
     back), "unknown" (a message of no known type), "error" (an `error`), else
     as it is (str: a text frame, bytes: a binary one)."""
 
     def __init__(self, h, opened="first", reject=None, secret=None, disconnect_after=None, pause_after=None,
-                 abort_after=None, reconnect_after=None, misbehave=None, reopened="first"):
+                 abort_after=None, reconnect_after=None, misbehave=None, reopened="first",
+                 closed_after=0):
         super().__init__(h)
         self.misbehave = misbehave
         self.opened = opened
         self.reopened = reopened
+        self.closed_after = closed_after
         self.reject = reject
         self.secret = base64.b64decode(secret) if secret else None
         self.disconnect_after = disconnect_after
@@ -224,6 +227,7 @@ class AudiohookServer(LoopbackWsServer):
         elif kind == "ping":
             await send("pong")
         elif kind == "close":
+            await asyncio.sleep(self.closed_after)
             await send("closed")
         elif kind == "paused":
             s.paused = True

@@ -6,7 +6,9 @@ its ways, and what it received is checked byte by byte across its connections
 channel's audio)."""
 
 import os
+import socket
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -149,6 +151,28 @@ class Continuity(ForkTest):
         # 0.2, 0.6, 1.4 s and the window's end (2 s): all refused.
         self.assertEqual((stats["Reconnect attempts"], stats["Reconnects succeeded"]), (4, 0))
         self.assertEqual(stats["Forks active"], 0)
+        self.assert_no_calls()
+
+    def test_an_attempt_that_hangs_is_cut_off_when_the_window_ends(self):
+        """The address now leads to a host that takes the TCP connection and
+        never answers the upgrade: the attempt under way ends with the
+        window, and STOPPED comes then, not a connect timeout later."""
+        d, server, ctl, agent, sent = self.forked_call(
+            2, ("--restart-after-frames", "50", "--restart-seconds", "60", "--fault-limit", "1"),
+            expect=("PAUSED", "STOPPED"), stop_it=False, packets=500)
+        wait_for(lambda: len(statuses(ctl)) >= 2, 15, what="PAUSED")
+        paused_at = time.monotonic()
+        self.assertEqual(self.fork_column(), ["paused", "paused"], "as the controller was told")
+        # Bound and listening, never accepting: the kernel completes the
+        # handshakes, nobody reads the upgrade.
+        black_hole = socket.create_server(("127.0.0.1", server.port), backlog=16)
+        self.addCleanup(black_hole.close)
+        wait_for(lambda: len(statuses(ctl)) >= 3, 15, what="STOPPED after the window")
+        self.assertLess(time.monotonic() - paused_at, 3.5, "the window (2 s) and the last attempt's second")
+        self.release(agent)
+        wait_all(self, ctl, agent)
+        self.assertEqual([(s["status"], s.get("reason")) for s in statuses(ctl)], [
+            ("STARTED", None), ("PAUSED", "connection-lost"), ("STOPPED", "TCP Connection closed")])
         self.assert_no_calls()
 
     def test_outage_longer_than_the_buffer_shows_exactly_the_gap(self):
@@ -367,8 +391,10 @@ class AudiohookContinuity(ForkTest):
         wait_for(lambda: second.messages, 5, what="the new session's open")
         self.assertFalse(second.opened)
         self.assertEqual(self.statistics()["Forks resumed after reconnect"], 0, "upgraded, not yet opened")
+        self.assertEqual(self.fork_column(), ["paused", "paused"], "as the controller was told")
         wait_for(lambda: second.opened, 5, what="the new session opened")
         wait_for(lambda: self.statistics()["Forks resumed after reconnect"] == 1, 5, what="the fork resumed")
+        self.assertEqual(self.fork_column(), ["active", "active"])
         self.release(agent)
         wait_all(self, ctl, agent)
         self.assertEqual([s["status"] for s in statuses(ctl)], ["STARTED", "PAUSED", "RESUMED", "STOPPED"])
@@ -390,6 +416,30 @@ class AudiohookContinuity(ForkTest):
         self.assertEqual([s["status"] for s in statuses(ctl)], ["STARTED", "STOPPED"])
         self.assertEqual(len(server.sessions), 2)
         self.assertEqual(server.violations(), [])
+
+    def test_a_fork_stopped_while_closing_for_the_servers_reconnect_opens_no_new_session(self):
+        """STOP comes after the server's `reconnect`, before its `closed`: the
+        session already closing ends there; nothing reconnects for a fork
+        that is gone."""
+        self.start_fork_daemon(profile_lines=(" protocol audiohook",
+                                              " audiohook organization-id d7934305-0972-4844-938e-9060eef73d05"))
+        server = AudiohookServer(self, reconnect_after=40, closed_after=2).start()
+        caller_file, _ = pattern(self, "caller.ulaw", 1, 150)
+        c = (Steps().info(start(server.port, token="api-key-1"), "STARTED")
+             .sync().stream(caller_file, ms=1500).info(stop(), "STOPPED").pause(300))
+        agent = self.agent(Steps().wait_sync().stream(caller_file, ms=100))
+        ctl = self.controller(c)
+        wait_all(self, ctl, agent)
+        [first] = server.wait_sessions(1)
+        wait_for(lambda: first.closed, 10, what="the session closed")
+        time.sleep(1)  # a reconnect would come at once
+        self.assertEqual(len(server.sessions), 1)
+        self.assertEqual(first.messages[-1]["type"], "close")
+        self.assertEqual(first.messages[-1]["parameters"], {"reason": "reconnect"})
+        self.assertEqual([s["status"] for s in statuses(ctl)], ["STARTED", "STOPPED"])
+        self.assertEqual(server.violations(), [])
+        self.assertEqual(self.statistics()["Reconnect attempts"], 0)
+        self.assert_no_calls()
 
     def test_the_servers_reconnect_request_is_honoured_without_a_window_and_without_a_status(self):
         self.start_fork_daemon(profile_lines=(" protocol audiohook",

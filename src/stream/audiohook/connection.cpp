@@ -220,6 +220,14 @@ void Connection::send_frames(Clock::time_point now, Until until) {
 }
 
 void Connection::finish(Clock::time_point now, std::string_view reason) {
+    if (phase_ == Phase::closing && server_reconnect_) {
+        // Ended while closing for the server's `reconnect`: the `close` has
+        // gone, and no new session follows for a fork that is gone. What was
+        // kept for it goes as an outage's does when its fork ends.
+        server_reconnect_ = false;
+        if (audio_) audio_->stop();
+        return;
+    }
     if (phase_ != Phase::open && phase_ != Phase::opening) return;
     if (audio_) {
         audio_->take_ring();

@@ -151,5 +151,17 @@ TEST(ReconnectStep, AnOverWindowGivesUp) {
     EXPECT_EQ(reconnect_step(5s, 5s).next_backoff, std::chrono::steady_clock::duration(5s));
 }
 
+// An attempt that hangs (a host that takes the TCP connection and never
+// answers) does not stretch the window: it gets what is left of it, yet
+// never so little that the last attempt could not succeed.
+TEST(ReconnectAttempt, EndsWithTheWindowButHasAtLeastASecond) {
+    using namespace std::chrono_literals;
+    EXPECT_EQ(reconnect_attempt_timeout(10000ms, 20s), 10000ms);
+    EXPECT_EQ(reconnect_attempt_timeout(10000ms, 1800ms), 1800ms);
+    EXPECT_EQ(reconnect_attempt_timeout(10000ms, 1500us), reconnect_attempt_min);
+    EXPECT_EQ(reconnect_attempt_timeout(10000ms, 0s), reconnect_attempt_min);
+    EXPECT_EQ(reconnect_attempt_timeout(500ms, 0s), 500ms);
+}
+
 }  // namespace
 }  // namespace voxfork::ws::detail
