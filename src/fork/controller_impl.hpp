@@ -73,9 +73,9 @@ struct Context {
 };
 
 // The fork's state as the shows give it: `stopped` for one that ended (or
-// never went out), and `paused` while its connection is being reconnected,
-// as the controller was told (`PAUSED` `connection-lost`), though the fork
-// itself goes on (its audio is kept for the new connection).
+// never went out), and `paused` while its connection is being reconnected
+// (the controller was told `PAUSED` `connection-lost` at the loss), though the
+// fork itself goes on (its audio is kept for the new connection).
 std::string_view shown_state(const CallRecord& record);
 // Why a started fork should be paused now (hold first), or nullopt.
 std::optional<std::string_view> pause_reason(const Fork& fork, const MediaState& media);
