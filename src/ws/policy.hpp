@@ -62,8 +62,11 @@ std::string url_of(std::string_view host, std::uint16_t port, bool secure);
 // at doubling intervals up to 5 s, the last one when the window ends.
 inline constexpr std::chrono::milliseconds reconnect_backoff_first{200};
 inline constexpr std::chrono::milliseconds reconnect_backoff_max{5000};
-// The shortest time a reconnect attempt is given, the window's last included.
-inline constexpr std::chrono::milliseconds reconnect_attempt_min{1000};
+// The shortest time a reconnect attempt is given, the window's last
+// included: a server slow to answer the upgrade at the window's end still
+// gets the fork back, and one that never answers ends the fork this long
+// after the window at most.
+inline constexpr std::chrono::milliseconds reconnect_attempt_min{5000};
 struct ReconnectStep {
     bool give_up = false;  // the window is over
     std::chrono::steady_clock::duration wait{};          // until the next attempt

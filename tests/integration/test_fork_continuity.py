@@ -156,7 +156,7 @@ class Continuity(ForkTest):
     def test_an_attempt_that_hangs_is_cut_off_when_the_window_ends(self):
         """The address now leads to a host that takes the TCP connection and
         never answers the upgrade: the attempt under way ends with the
-        window, and STOPPED comes then, not a connect timeout (10 s) later."""
+        window or 5 s after it, not a connect timeout (10 s) later."""
         d, server, ctl, agent, sent = self.forked_call(
             2, ("--restart-after-frames", "50", "--restart-seconds", "60", "--fault-limit", "1"),
             expect=("PAUSED", "STOPPED"), stop_it=False, packets=500)
@@ -176,7 +176,9 @@ class Continuity(ForkTest):
         wait_for(lambda: len(statuses(ctl)) >= 2, 15, what="PAUSED")
         self.assertEqual(self.fork_column(), ["paused", "paused"], "as the controller was told")
         wait_for(lambda: len(statuses(ctl)) >= 3, 15, what="STOPPED after the window")
-        self.assertLess(time.monotonic() - lost_at, 6, "the window (2 s) and at most the last attempt's second")
+        # The attempt at 0.2 s is given 5 s (what is left of the window, and
+        # at least 5 s): STOPPED about 5.2 s after the loss, against 10.2 s.
+        self.assertLess(time.monotonic() - lost_at, 8, "an attempt hangs 5 s at most")
         self.release(agent)
         wait_all(self, ctl, agent)
         self.assertEqual([(s["status"], s.get("reason")) for s in statuses(ctl)], [
